@@ -1,0 +1,119 @@
+//! Cuts a token stream into sentences as they complete, so speech synthesis can start on the first one.
+
+/// Words after which a period does not end a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "no",
+    "approx", "dept", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s",
+];
+
+#[derive(Debug, Default)]
+pub struct SentenceSplitter {
+    buffer: String,
+}
+
+impl SentenceSplitter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds streamed text; returns the sentences it completed, trimmed.
+    pub fn push(&mut self, text: &str) -> Vec<String> {
+        self.buffer.push_str(text);
+        let mut out = Vec::new();
+        while let Some(end) = self.find_boundary() {
+            let sentence: String = self.buffer.drain(..end).collect();
+            let sentence = sentence.trim();
+            if !sentence.is_empty() {
+                out.push(sentence.to_string());
+            }
+        }
+        out
+    }
+
+    /// The rest, at the end of the stream.
+    pub fn finish(&mut self) -> Option<String> {
+        let rest = std::mem::take(&mut self.buffer);
+        let rest = rest.trim();
+        (!rest.is_empty()).then(|| rest.to_string())
+    }
+
+    /// Byte index just past a sentence end that is followed by whitespace (so "3.5" or "e.g." mid-stream wait).
+    fn find_boundary(&self) -> Option<usize> {
+        let chars: Vec<(usize, char)> = self.buffer.char_indices().collect();
+        for (n, &(i, c)) in chars.iter().enumerate() {
+            if c == '\n' && n > 0 && chars[n - 1].1 == '\n' {
+                return Some(i + 1);
+            }
+            if !matches!(c, '.' | '!' | '?' | '…') {
+                continue;
+            }
+            // Include closing quotes and brackets and further punctuation ("?!", ".\"").
+            let mut m = n + 1;
+            while m < chars.len() && matches!(chars[m].1, '.' | '!' | '?' | '"' | '\'' | ')' | '”' | '’' | ']') {
+                m += 1;
+            }
+            let Some(&(next_i, next)) = chars.get(m) else { return None };
+            if !next.is_whitespace() {
+                continue;
+            }
+            if c == '.' && self.is_abbreviation(i) {
+                continue;
+            }
+            return Some(next_i);
+        }
+        None
+    }
+
+    fn is_abbreviation(&self, dot: usize) -> bool {
+        let word: String = self.buffer[..dot]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '.')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let lower = word.to_lowercase();
+        // Single capital letters are initials ("J. Smith").
+        ABBREVIATIONS.contains(&lower.as_str()) || (word.chars().count() == 1 && word.chars().all(char::is_uppercase))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split_stream(pieces: &[&str]) -> Vec<String> {
+        let mut s = SentenceSplitter::new();
+        let mut out: Vec<String> = pieces.iter().flat_map(|p| s.push(p)).collect();
+        out.extend(s.finish());
+        out
+    }
+
+    #[test]
+    fn splits_as_tokens_arrive() {
+        let mut s = SentenceSplitter::new();
+        assert!(s.push("Here's the thing").is_empty());
+        assert!(s.push(". We").is_empty(), "waits for the space after the period");
+        assert_eq!(s.push(" ship"), vec!["Here's the thing."]);
+        assert_eq!(s.push(" robots! Why? "), vec!["We ship robots!", "Why?"]);
+        assert_eq!(s.finish(), None);
+    }
+
+    #[test]
+    fn keeps_numbers_abbreviations_and_initials_together() {
+        let out = split_stream(&["Margins rose 3.5 percent, e.g. in Europe. Dr. Lee and J. Smith agreed. ", "Done"]);
+        assert_eq!(out, vec!["Margins rose 3.5 percent, e.g. in Europe.", "Dr. Lee and J. Smith agreed.", "Done"]);
+    }
+
+    #[test]
+    fn closing_quotes_stay_with_their_sentence() {
+        let out = split_stream(&["He said \"no way.\" Then ", "he left."]);
+        assert_eq!(out, vec!["He said \"no way.\"", "Then he left."]);
+    }
+
+    #[test]
+    fn blank_lines_end_sentences() {
+        assert_eq!(split_stream(&["A list\n\nB"]), vec!["A list", "B"]);
+    }
+}

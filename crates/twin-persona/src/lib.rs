@@ -1,0 +1,13 @@
+//! Persona packs and grounded retrieval over them.
+//!
+//! A pack is one folder per person: `persona.toml` (who they are, how they speak, their voice and face),
+//! `statements/` (dated public statements with their sources) and `strategy/` (dated recent notes).
+
+pub mod embed;
+pub mod keyword;
+pub mod pack;
+pub mod retrieval;
+
+pub use embed::{EmbedError, Embedder};
+pub use pack::{PackErrors, PersonaMeta, PersonaPack, Problem, Source, SourceKind};
+pub use retrieval::{Hit, Retrieval, Retriever};

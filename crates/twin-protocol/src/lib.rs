@@ -1,0 +1,433 @@
+//! The Twin session protocol, shared by every client (headset, desktop, `twin chat`) and the edge server.
+//!
+//! One WebSocket per session. Every message is a JSON text frame holding one object with a `type` tag.
+//! The first client message must be [`ClientMessage::Hello`] carrying [`PROTOCOL_VERSION`] and an auth token.
+//! Binary frames are reserved for audio chunks and lip-sync frames (a later protocol revision).
+//! See `docs/protocol.md` for the full description.
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change. A server answers an unknown version with
+/// [`ErrorCode::UnsupportedVersion`] and closes.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest client frame the server reads; anything larger is refused before parsing.
+pub const MAX_CLIENT_FRAME_BYTES: usize = 64 * 1024;
+/// Largest server frame a client should accept (history on resume is the biggest message).
+pub const MAX_SERVER_FRAME_BYTES: usize = 4 * 1024 * 1024;
+/// Longest user turn text, in characters.
+pub const MAX_USER_TEXT_CHARS: usize = 4_000;
+/// Longest auth token, in bytes.
+pub const MAX_TOKEN_BYTES: usize = 512;
+/// How many past turns a resumed session gets back in [`ServerMessage::Welcome`].
+pub const MAX_HISTORY_TURNS: usize = 200;
+
+/// WebSocket close codes the server uses (4000-4999 is the application range).
+pub mod close_code {
+    pub const NORMAL: u16 = 1000;
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    pub const TOO_BIG: u16 = 1009;
+    pub const UNSUPPORTED_VERSION: u16 = 4001;
+    pub const UNAUTHORIZED: u16 = 4003;
+    pub const UNKNOWN_SESSION: u16 = 4004;
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Opens (or resumes, with `session_id`) a session.
+    Hello {
+        protocol: u32,
+        token: String,
+        /// Persona id; the server's default persona when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        persona: Option<String>,
+        /// Resume this earlier session and get its history back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<String>,
+        /// Free-form client name for logs ("twin-chat/0.1", "headset/0.1").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<String>,
+    },
+    /// What the user is saying so far (speech recognition partials). Not stored; shown to others later.
+    UserPartial { text: String },
+    /// A finished user turn. `turn_id` is chosen by the client so a turn resent after a reconnect is stored once.
+    UserFinal { turn_id: String, text: String },
+    /// The user cut the twin off: how much of reply `reply_id` they actually heard.
+    Interrupted { reply_id: String, heard: Heard },
+    Ping { nonce: u64 },
+    Bye,
+}
+
+/// How much of a reply reached the user before an interruption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Heard {
+    /// Characters of the reply text (text clients).
+    Chars(usize),
+    /// Audio samples of the reply, on the reply's sample clock (voice clients).
+    Samples(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerMessage {
+    Welcome {
+        protocol: u32,
+        session_id: String,
+        resumed: bool,
+        persona: PersonaInfo,
+        /// Earlier turns of a resumed session, oldest first.
+        history: Vec<HistoryTurn>,
+    },
+    /// The twin's conversational state, for cues in the client.
+    State { state: TwinState },
+    /// The user turn is durably stored.
+    TurnAck { turn_id: String, seq: u64 },
+    ReplyStart { reply_id: String, turn_id: Option<String>, kind: ReplyKind },
+    /// Streamed reply text, in order.
+    ReplyDelta { reply_id: String, text: String },
+    /// A sentence of the reply is complete: speech can start on it.
+    Sentence { reply_id: String, index: u32, text: String, citations: Vec<String> },
+    /// The reply is complete and stored. `text` is the whole reply; `citations` lists every source it used.
+    ReplyEnd { reply_id: String, text: String, citations: Vec<Citation>, interrupted: bool },
+    Error { code: ErrorCode, message: String },
+    Pong { nonce: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonaInfo {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub organization: String,
+    pub disclosure: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryTurn {
+    pub seq: u64,
+    pub speaker: Speaker,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    User,
+    Twin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TwinState {
+    Listening,
+    Thinking,
+    Speaking,
+}
+
+/// Why the reply says what it says; clients may style these differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyKind {
+    /// Generated from retrieved passages, with citations.
+    Grounded,
+    /// States that this is an AI twin (session start, or asked).
+    Disclosure,
+    /// A request to approve, promise or commit, redirected to the real person.
+    Redirect,
+    /// The persona pack has nothing on the topic.
+    Unknown,
+}
+
+/// A source the reply drew on, resolved by the server from the persona pack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub id: String,
+    pub kind: SourceKind,
+    pub title: String,
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Statement,
+    Strategy,
+}
+
+/// Stable error codes: clients match on these, never on the message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    UnsupportedVersion,
+    Unauthorized,
+    HelloRequired,
+    BadMessage,
+    MessageTooLarge,
+    TextTooLong,
+    EmptyText,
+    UnknownPersona,
+    UnknownSession,
+    UnknownReply,
+    Busy,
+    LlmUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// Whether the server closes the session after sending this error.
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::UnsupportedVersion
+                | ErrorCode::Unauthorized
+                | ErrorCode::HelloRequired
+                | ErrorCode::MessageTooLarge
+                | ErrorCode::UnknownPersona
+                | ErrorCode::UnknownSession
+        )
+    }
+
+    /// The WebSocket close code that goes with a fatal error.
+    pub fn close_code(self) -> u16 {
+        match self {
+            ErrorCode::UnsupportedVersion => close_code::UNSUPPORTED_VERSION,
+            ErrorCode::Unauthorized => close_code::UNAUTHORIZED,
+            ErrorCode::UnknownSession | ErrorCode::UnknownPersona => close_code::UNKNOWN_SESSION,
+            ErrorCode::MessageTooLarge => close_code::TOO_BIG,
+            _ => close_code::PROTOCOL_ERROR,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ProtocolError {
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error("protocol version {got} is not supported (this side speaks {supported})")]
+    UnsupportedVersion { got: u32, supported: u32 },
+    #[error("user text of {chars} characters exceeds the limit of {limit}")]
+    TextTooLong { chars: usize, limit: usize },
+    #[error("user text is empty")]
+    EmptyText,
+    #[error("auth token longer than {MAX_TOKEN_BYTES} bytes")]
+    TokenTooLong,
+}
+
+impl ProtocolError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProtocolError::TooLarge { .. } => ErrorCode::MessageTooLarge,
+            ProtocolError::Malformed(_) | ProtocolError::TokenTooLong => ErrorCode::BadMessage,
+            ProtocolError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+            ProtocolError::TextTooLong { .. } => ErrorCode::TextTooLong,
+            ProtocolError::EmptyText => ErrorCode::EmptyText,
+        }
+    }
+}
+
+impl ClientMessage {
+    /// Parses and validates one client frame: size first (before any parsing), then shape, then field limits.
+    pub fn decode(frame: &str) -> Result<Self, ProtocolError> {
+        if frame.len() > MAX_CLIENT_FRAME_BYTES {
+            return Err(ProtocolError::TooLarge { size: frame.len(), limit: MAX_CLIENT_FRAME_BYTES });
+        }
+        let message: ClientMessage =
+            serde_json::from_str(frame).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        message.validate()?;
+        Ok(message)
+    }
+
+    fn validate(&self) -> Result<(), ProtocolError> {
+        match self {
+            ClientMessage::Hello { protocol, token, .. } => {
+                if *protocol != PROTOCOL_VERSION {
+                    return Err(ProtocolError::UnsupportedVersion { got: *protocol, supported: PROTOCOL_VERSION });
+                }
+                if token.len() > MAX_TOKEN_BYTES {
+                    return Err(ProtocolError::TokenTooLong);
+                }
+            }
+            ClientMessage::UserPartial { text } => check_text(text, false)?,
+            ClientMessage::UserFinal { text, turn_id } => {
+                check_text(text, true)?;
+                if turn_id.is_empty() || turn_id.len() > 128 {
+                    return Err(ProtocolError::Malformed("turn_id must be 1 to 128 bytes".into()));
+                }
+            }
+            ClientMessage::Interrupted { .. } | ClientMessage::Ping { .. } | ClientMessage::Bye => {}
+        }
+        Ok(())
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("client messages always serialize")
+    }
+}
+
+fn check_text(text: &str, must_have_content: bool) -> Result<(), ProtocolError> {
+    let chars = text.chars().count();
+    if chars > MAX_USER_TEXT_CHARS {
+        return Err(ProtocolError::TextTooLong { chars, limit: MAX_USER_TEXT_CHARS });
+    }
+    if must_have_content && text.trim().is_empty() {
+        return Err(ProtocolError::EmptyText);
+    }
+    Ok(())
+}
+
+impl ServerMessage {
+    pub fn decode(frame: &str) -> Result<Self, ProtocolError> {
+        if frame.len() > MAX_SERVER_FRAME_BYTES {
+            return Err(ProtocolError::TooLarge { size: frame.len(), limit: MAX_SERVER_FRAME_BYTES });
+        }
+        serde_json::from_str(frame).map_err(|e| ProtocolError::Malformed(e.to_string()))
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("server messages always serialize")
+    }
+
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error { code, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hello(protocol: u32) -> ClientMessage {
+        ClientMessage::Hello {
+            protocol,
+            token: "t".into(),
+            persona: Some("owen-marsh".into()),
+            session_id: None,
+            client: None,
+        }
+    }
+
+    #[test]
+    fn client_messages_round_trip() {
+        let messages = vec![
+            hello(PROTOCOL_VERSION),
+            ClientMessage::UserPartial { text: "what do you".into() },
+            ClientMessage::UserFinal { turn_id: "c1-1".into(), text: "What do you think of remote work?".into() },
+            ClientMessage::Interrupted { reply_id: "r1".into(), heard: Heard::Chars(12) },
+            ClientMessage::Interrupted { reply_id: "r1".into(), heard: Heard::Samples(22_050) },
+            ClientMessage::Ping { nonce: 7 },
+            ClientMessage::Bye,
+        ];
+        for m in messages {
+            assert_eq!(ClientMessage::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn server_messages_round_trip() {
+        let messages = vec![
+            ServerMessage::Welcome {
+                protocol: PROTOCOL_VERSION,
+                session_id: "s".into(),
+                resumed: true,
+                persona: PersonaInfo {
+                    id: "p".into(),
+                    name: "P".into(),
+                    role: "CEO".into(),
+                    organization: "O".into(),
+                    disclosure: "I'm an AI twin.".into(),
+                },
+                history: vec![HistoryTurn { seq: 1, speaker: Speaker::User, text: "hi".into(), citations: vec![] }],
+            },
+            ServerMessage::State { state: TwinState::Thinking },
+            ServerMessage::TurnAck { turn_id: "c1".into(), seq: 3 },
+            ServerMessage::ReplyStart { reply_id: "r".into(), turn_id: None, kind: ReplyKind::Grounded },
+            ServerMessage::ReplyDelta { reply_id: "r".into(), text: "Here".into() },
+            ServerMessage::Sentence { reply_id: "r".into(), index: 0, text: "Here.".into(), citations: vec!["s001".into()] },
+            ServerMessage::ReplyEnd {
+                reply_id: "r".into(),
+                text: "Here.".into(),
+                citations: vec![Citation {
+                    id: "s001".into(),
+                    kind: SourceKind::Statement,
+                    title: "T".into(),
+                    date: "2024-01-01".into(),
+                    url: Some("https://x.example/".into()),
+                }],
+                interrupted: false,
+            },
+            ServerMessage::error(ErrorCode::Busy, "a reply is in progress"),
+            ServerMessage::Pong { nonce: 1 },
+        ];
+        for m in messages {
+            assert_eq!(ServerMessage::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn wire_format_is_tagged_snake_case() {
+        let json = ClientMessage::UserFinal { turn_id: "a".into(), text: "b".into() }.encode();
+        assert_eq!(json, r#"{"type":"user_final","turn_id":"a","text":"b"}"#);
+        let json = ClientMessage::Interrupted { reply_id: "r".into(), heard: Heard::Chars(3) }.encode();
+        assert_eq!(json, r#"{"type":"interrupted","reply_id":"r","heard":{"chars":3}}"#);
+    }
+
+    #[test]
+    fn wrong_version_is_refused() {
+        let err = ClientMessage::decode(&hello(99).encode()).unwrap_err();
+        assert_eq!(err, ProtocolError::UnsupportedVersion { got: 99, supported: PROTOCOL_VERSION });
+        assert_eq!(err.code(), ErrorCode::UnsupportedVersion);
+        assert!(err.code().is_fatal());
+        assert_eq!(err.code().close_code(), close_code::UNSUPPORTED_VERSION);
+    }
+
+    #[test]
+    fn oversize_frame_is_refused_before_parsing() {
+        let frame = "x".repeat(MAX_CLIENT_FRAME_BYTES + 1);
+        let err = ClientMessage::decode(&frame).unwrap_err();
+        assert!(matches!(err, ProtocolError::TooLarge { .. }));
+        assert_eq!(err.code().close_code(), close_code::TOO_BIG);
+    }
+
+    #[test]
+    fn malformed_frames_are_refused() {
+        for frame in [
+            "",
+            "not json",
+            "{}",
+            r#"{"type":"launch_missiles"}"#,
+            r#"{"type":"user_final","text":"no id"}"#,
+            r#"{"type":"user_final","turn_id":"a","text":"x","extra":1}"#,
+            r#"{"type":"interrupted","reply_id":"r","heard":{"bytes":3}}"#,
+            r#"[1,2,3]"#,
+        ] {
+            let err = ClientMessage::decode(frame).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::BadMessage, "frame {frame:?} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn text_limits_are_enforced() {
+        let long = ClientMessage::UserFinal { turn_id: "a".into(), text: "é".repeat(MAX_USER_TEXT_CHARS + 1) };
+        assert!(matches!(ClientMessage::decode(&long.encode()), Err(ProtocolError::TextTooLong { .. })));
+        let ok = ClientMessage::UserFinal { turn_id: "a".into(), text: "é".repeat(MAX_USER_TEXT_CHARS) };
+        assert!(ClientMessage::decode(&ok.encode()).is_ok());
+        let empty = ClientMessage::UserFinal { turn_id: "a".into(), text: "  \n".into() };
+        assert_eq!(ClientMessage::decode(&empty.encode()), Err(ProtocolError::EmptyText));
+        let token = ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            token: "k".repeat(MAX_TOKEN_BYTES + 1),
+            persona: None,
+            session_id: None,
+            client: None,
+        };
+        assert_eq!(ClientMessage::decode(&token.encode()), Err(ProtocolError::TokenTooLong));
+    }
+}

@@ -1,0 +1,142 @@
+//! Server state and HTTP routes: `/v1/session` (WebSocket), `/health`, `/metrics`.
+
+use crate::config::{Config, LlmBackendKind};
+use crate::metrics::Metrics;
+use crate::persona::Persona;
+use crate::session;
+use crate::store::Store;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+use std::time::Duration;
+use twin_llm::LlmBackend;
+use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm};
+use twin_llm::openai::{OpenAiCompatible, OpenAiConfig};
+use twin_persona::{Embedder, PersonaPack, Retriever};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("persona pack {path}: {errors}")]
+    Persona { path: String, errors: twin_persona::PackErrors },
+    #[error("two persona packs share the id {0:?}")]
+    DuplicatePersona(String),
+    #[error(transparent)]
+    Embed(#[from] twin_persona::EmbedError),
+    #[error(transparent)]
+    Llm(#[from] twin_llm::LlmError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("no auth tokens are configured: add [[auth.tokens]] to the config, or nobody can connect")]
+    NoTokens,
+}
+
+pub struct AppState {
+    pub config: Config,
+    /// The first is the default persona.
+    pub personas: Vec<Arc<Persona>>,
+    pub llm: Arc<dyn LlmBackend>,
+    pub store: Store,
+    pub metrics: Metrics,
+    /// (secret, holder name)
+    tokens: Vec<(String, String)>,
+}
+
+impl AppState {
+    /// Loads persona packs, builds their retrieval indexes, loads the LLM and opens the store.
+    pub fn load(config: Config) -> Result<Arc<AppState>, StartError> {
+        let tokens = config.tokens();
+        if tokens.is_empty() {
+            return Err(StartError::NoTokens);
+        }
+        let models = config.models_dir();
+        let embedder = Arc::new(Embedder::load(&models.join(&config.retrieval.embedder))?);
+        let mut personas: Vec<Arc<Persona>> = Vec::new();
+        for dir in &config.server.personas {
+            let dir = config.resolve(dir);
+            let pack = PersonaPack::load(&dir)
+                .map_err(|errors| StartError::Persona { path: dir.display().to_string(), errors })?;
+            if personas.iter().any(|p| p.id() == pack.meta.id) {
+                return Err(StartError::DuplicatePersona(pack.meta.id));
+            }
+            let retriever = Retriever::build(&pack, embedder.clone())?;
+            tracing::info!(persona = %pack.meta.id, sources = pack.sources.len(), "persona loaded");
+            personas.push(Arc::new(Persona::new(pack, retriever, config.retrieval.top_k)));
+        }
+        let llm = load_llm(&config)?;
+        let store = Store::open(&config.resolve(&config.server.store))?;
+        Ok(Arc::new(AppState { config, personas, llm, store, metrics: Metrics::default(), tokens }))
+    }
+
+    /// The holder's name if the token is valid. Compares in constant time per configured token.
+    pub fn authenticate(&self, token: &str) -> Option<&str> {
+        self.tokens.iter().find(|(secret, _)| constant_time_eq(secret.as_bytes(), token.as_bytes())).map(|(_, n)| n.as_str())
+    }
+
+    pub fn persona(&self, id: Option<&str>) -> Option<Arc<Persona>> {
+        match id {
+            None => self.personas.first().cloned(),
+            Some(id) => self.personas.iter().find(|p| p.id() == id).cloned(),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn load_llm(config: &Config) -> Result<Arc<dyn LlmBackend>, twin_llm::LlmError> {
+    Ok(match config.llm.backend {
+        LlmBackendKind::Embedded => {
+            let e = &config.llm.embedded;
+            Arc::new(EmbeddedLlm::load(EmbeddedConfig {
+                model_path: config.models_dir().join(&e.model),
+                threads: e.threads,
+                context_tokens: e.context_tokens,
+            })?)
+        }
+        LlmBackendKind::Openai => {
+            let o = config.llm.openai.as_ref().expect("validated at config load");
+            let api_key = o.api_key_env.as_ref().and_then(|v| std::env::var(v).ok());
+            Arc::new(OpenAiCompatible::new(OpenAiConfig {
+                base_url: o.base_url.clone(),
+                model: o.model.clone(),
+                api_key,
+                connect_timeout: Duration::from_secs(5),
+            })?)
+        }
+    })
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/session", get(session_upgrade))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn session_upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> Response {
+    // Frames above the protocol limit are still read (up to this hard cap) so the client gets a clear error.
+    ws.max_message_size(session::HARD_FRAME_LIMIT)
+        .max_frame_size(session::HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| session::run(socket, state))
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    Json(serde_json::json!({
+        "status": "ok",
+        "protocol": twin_protocol::PROTOCOL_VERSION,
+        "llm": state.llm.name(),
+        "personas": state.personas.iter().map(|p| p.id()).collect::<Vec<_>>(),
+    }))
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

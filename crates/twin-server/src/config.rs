@@ -1,0 +1,262 @@
+//! `twin-server` configuration: one TOML file. Relative paths are relative to the file's folder.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub auth: AuthConfig,
+    pub llm: LlmConfig,
+    #[serde(default)]
+    pub retrieval: RetrievalConfig,
+    /// Folder the config file is in; set after loading.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on, e.g. `127.0.0.1:7878`. Port 0 picks a free port (printed at start).
+    pub listen: String,
+    /// SQLite file of the conversation store.
+    pub store: PathBuf,
+    /// Where `cargo xtask setup` put the models.
+    #[serde(default = "default_models_dir")]
+    pub models_dir: PathBuf,
+    /// Persona pack folders; the first is the default persona.
+    pub personas: Vec<PathBuf>,
+}
+
+fn default_models_dir() -> PathBuf {
+    PathBuf::from("models")
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds the token (logs and the store; never the token itself).
+    pub name: String,
+    /// The secret itself, or...
+    #[serde(default)]
+    pub token: Option<String>,
+    /// ...the environment variable holding it.
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmConfig {
+    pub backend: LlmBackendKind,
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
+    #[serde(default)]
+    pub embedded: EmbeddedLlmConfig,
+    #[serde(default)]
+    pub openai: Option<OpenAiLlmConfig>,
+}
+
+fn default_max_tokens() -> u32 {
+    96
+}
+fn default_temperature() -> f32 {
+    0.2
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmBackendKind {
+    Embedded,
+    Openai,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedLlmConfig {
+    /// GGUF file, relative to `models_dir`.
+    #[serde(default = "default_gguf")]
+    pub model: PathBuf,
+    /// Threads; all cores when absent.
+    #[serde(default)]
+    pub threads: Option<usize>,
+    #[serde(default = "default_context")]
+    pub context_tokens: u32,
+}
+
+impl Default for EmbeddedLlmConfig {
+    fn default() -> Self {
+        EmbeddedLlmConfig { model: default_gguf(), threads: None, context_tokens: default_context() }
+    }
+}
+
+fn default_gguf() -> PathBuf {
+    PathBuf::from("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+fn default_context() -> u32 {
+    2048
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAiLlmConfig {
+    /// Up to and including `/v1`.
+    pub base_url: String,
+    pub model: String,
+    /// Environment variable holding the API key, if the server wants one.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrievalConfig {
+    #[serde(default = "default_top_k")]
+    pub top_k: usize,
+    /// Embedding model folder, relative to `models_dir`.
+    #[serde(default = "default_embedder")]
+    pub embedder: PathBuf,
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        RetrievalConfig { top_k: default_top_k(), embedder: default_embedder() }
+    }
+}
+
+fn default_top_k() -> usize {
+    3
+}
+fn default_embedder() -> PathBuf {
+    PathBuf::from("all-minilm-l6-v2")
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start.min(text.len())];
+                    (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+                })
+                .unwrap_or((1, 1));
+            ConfigError::Parse { path: path.into(), line, column, message: e.message().to_string() }
+        })?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
+        if config.server.personas.is_empty() {
+            return Err(invalid("server.personas must list at least one persona pack folder".into()));
+        }
+        if config.llm.backend == LlmBackendKind::Openai && config.llm.openai.is_none() {
+            return Err(invalid("llm.backend = \"openai\" needs an [llm.openai] table".into()));
+        }
+        if !(1..=1024).contains(&config.llm.max_tokens) {
+            return Err(invalid("llm.max_tokens must be between 1 and 1024".into()));
+        }
+        if !(1..=10).contains(&config.retrieval.top_k) {
+            return Err(invalid("retrieval.top_k must be between 1 and 10".into()));
+        }
+        for t in &config.auth.tokens {
+            match (&t.token, &t.token_env) {
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => return Err(invalid(format!("auth token {:?} needs exactly one of token or token_env", t.name))),
+            }
+        }
+        Ok(config)
+    }
+
+    /// Resolves a path from the config: absolute as is, else relative to the config's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+    }
+
+    pub fn models_dir(&self) -> PathBuf {
+        // TWIN_MODELS_DIR lets tests and installs point at models fetched elsewhere.
+        match std::env::var_os("TWIN_MODELS_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => self.resolve(&self.server.models_dir),
+        }
+    }
+
+    /// The secrets and names of every configured token; a token whose variable is unset is skipped with a warning.
+    pub fn tokens(&self) -> Vec<(String, String)> {
+        self.auth
+            .tokens
+            .iter()
+            .filter_map(|t| match (&t.token, &t.token_env) {
+                (Some(secret), _) => Some((secret.clone(), t.name.clone())),
+                (None, Some(var)) => match std::env::var(var) {
+                    Ok(secret) if !secret.is_empty() => Some((secret, t.name.clone())),
+                    _ => {
+                        tracing::warn!(token = %t.name, variable = %var, "token variable is unset; that token is disabled");
+                        None
+                    }
+                },
+                (None, None) => None,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[server]
+listen = "127.0.0.1:0"
+store = "twin.db"
+personas = ["personas/a"]
+[[auth.tokens]]
+name = "demo"
+token = "secret"
+[llm]
+backend = "embedded"
+"#;
+
+    #[test]
+    fn parses_and_resolves_relative_paths() {
+        let c = Config::parse(Path::new("/etc/twin/server.toml"), GOOD).unwrap();
+        assert_eq!(c.resolve(&c.server.store), PathBuf::from("/etc/twin/twin.db"));
+        assert_eq!(c.tokens(), vec![("secret".to_string(), "demo".to_string())]);
+        assert_eq!(c.retrieval.top_k, 3);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let bad = GOOD.replace("backend = \"embedded\"", "backend = \"gpt-9\"");
+        let e = Config::parse(Path::new("c.toml"), &bad).unwrap_err().to_string();
+        assert!(e.starts_with("c.toml:10:"), "{e}");
+        let bad = GOOD.replace("backend = \"embedded\"", "backend = \"openai\"");
+        let e = Config::parse(Path::new("c.toml"), &bad).unwrap_err().to_string();
+        assert!(e.contains("[llm.openai]"), "{e}");
+    }
+}

@@ -1,0 +1,39 @@
+//! The Twin edge server.
+//!
+//! Data flows one way per turn: session (WebSocket) → guardrails → retrieval over the persona pack →
+//! LLM → sentence splitter → per-sentence checks and citations → client, with every turn stored first.
+
+pub mod app;
+pub mod config;
+pub mod guardrails;
+pub mod metrics;
+pub mod persona;
+pub mod reply;
+pub mod session;
+pub mod store;
+
+pub use app::{AppState, router};
+pub use config::Config;
+
+/// Binds, prints `listening on ADDR` (scripts wait for it) and serves until Ctrl-C or SIGTERM.
+pub async fn serve(state: std::sync::Arc<AppState>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&state.config.server.listen).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on {addr}");
+    tracing::info!(%addr, "twin-server ready");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,108 @@
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use twin_persona::PersonaPack;
+use twin_server::{AppState, Config};
+
+/// The Twin edge server: sessions, persona grounding, LLM replies and the conversation store.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve sessions over WebSocket (`/v1/session`), plus `/health` and `/metrics`.
+    Serve {
+        /// Server config (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Override `server.listen`, e.g. 127.0.0.1:0 for a free port.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Override `server.store` (the SQLite file).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Work with persona packs.
+    Persona {
+        #[command(subcommand)]
+        command: PersonaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PersonaCommand {
+    /// Validate a persona pack; every problem is listed as FILE:LINE:COLUMN: message.
+    Check {
+        dir: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,twin_server=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { config, listen, store } => {
+            let mut config = Config::load(&config)?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            if let Some(store) = store {
+                config.server.store = std::path::absolute(store)?;
+            }
+            let state = AppState::load(config).context("cannot start twin-server")?;
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(twin_server::serve(state))?;
+            Ok(())
+        }
+        Command::Persona { command: PersonaCommand::Check { dir, json } } => {
+            let result = PersonaPack::load(&dir);
+            let mut out = std::io::stdout().lock();
+            match (&result, json) {
+                (Ok(pack), false) => writeln!(
+                    out,
+                    "{}: ok: {} ({}), {} statements, {} strategy notes",
+                    dir.display(),
+                    pack.meta.name,
+                    pack.meta.id,
+                    pack.sources.iter().filter(|s| s.kind == twin_persona::SourceKind::Statement).count(),
+                    pack.sources.iter().filter(|s| s.kind == twin_persona::SourceKind::Strategy).count(),
+                )?,
+                (Err(errors), false) => {
+                    for p in &errors.0 {
+                        writeln!(out, "{p}")?;
+                    }
+                }
+                (_, true) => {
+                    let problems: Vec<_> = match &result {
+                        Ok(_) => vec![],
+                        Err(e) => e
+                            .0
+                            .iter()
+                            .map(|p| {
+                                serde_json::json!({"file": p.path, "line": p.line, "column": p.column, "message": p.message})
+                            })
+                            .collect(),
+                    };
+                    writeln!(out, "{}", serde_json::json!({"ok": result.is_ok(), "problems": problems}))?;
+                }
+            }
+            if let Err(e) = result {
+                anyhow::bail!("{} problem(s) in {}", e.0.len(), dir.display());
+            }
+            Ok(())
+        }
+    }
+}

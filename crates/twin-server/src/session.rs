@@ -1,0 +1,409 @@
+//! One client session over a WebSocket: hello and auth, then user turns and twin replies until the client leaves.
+
+use crate::app::AppState;
+use crate::persona::Persona;
+use crate::reply::{Replier, ReplyError, ReplyOutcome, Sent};
+use crate::store::{ReplyRecord, Store};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use twin_protocol::{
+    ClientMessage, ErrorCode, Heard, MAX_HISTORY_TURNS, PROTOCOL_VERSION, ProtocolError, ReplyKind, ServerMessage,
+    TwinState, close_code,
+};
+
+/// Frames beyond this are dropped by the WebSocket layer itself; between the protocol limit and this, the client
+/// gets a `message_too_large` error and a clean close.
+pub const HARD_FRAME_LIMIT: usize = 1 << 20;
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+enum Outgoing {
+    Message(ServerMessage),
+    Close(u16, String),
+}
+
+/// A reply being generated, and how much of it the client has been sent.
+struct ActiveReply {
+    id: String,
+    task: JoinHandle<()>,
+    sent: Arc<Mutex<Sent>>,
+    kind: ReplyKind,
+}
+
+struct Session {
+    state: Arc<AppState>,
+    persona: Arc<Persona>,
+    id: String,
+    out: mpsc::Sender<ServerMessage>,
+    active: Option<ActiveReply>,
+    reply_counter: u64,
+}
+
+pub async fn run(socket: WebSocket, state: Arc<AppState>) {
+    let (mut sink, mut stream) = socket.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(256);
+    let writer = tokio::spawn(async move {
+        while let Some(item) = out_rx.recv().await {
+            let result = match item {
+                Outgoing::Message(m) => sink.send(Message::Text(m.encode().into())).await,
+                Outgoing::Close(code, reason) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    break;
+                }
+            };
+            if result.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    // Replies write through a channel of plain messages; forward them to the writer.
+    let (msg_tx, mut msg_rx) = mpsc::channel::<ServerMessage>(256);
+    let forward_tx = out_tx.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(m) = msg_rx.recv().await {
+            if forward_tx.send(Outgoing::Message(m)).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let fatal = |code: ErrorCode, message: String| {
+        let out = out_tx.clone();
+        let metrics_code = format!("{code:?}");
+        async move {
+            tracing::info!(?code, %message, "closing session");
+            let _ = out.send(Outgoing::Message(ServerMessage::error(code, message.clone()))).await;
+            let _ = out.send(Outgoing::Close(code.close_code(), message.chars().take(100).collect())).await;
+            metrics_code
+        }
+    };
+
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+        Ok(Some(Ok(Message::Text(text)))) => ClientMessage::decode(&text),
+        Ok(Some(Ok(_))) => Err(ProtocolError::Malformed("the first frame must be a text hello".into())),
+        Ok(_) => return finish(writer, forwarder).await,
+        Err(_) => {
+            let code = fatal(ErrorCode::HelloRequired, "no hello within 10 seconds".into()).await;
+            state.metrics.error(&code);
+            drop((out_tx, msg_tx));
+            return finish(writer, forwarder).await;
+        }
+    };
+    let session = match hello {
+        Ok(ClientMessage::Hello { token, persona, session_id, client, .. }) => {
+            match open(&state, &token, persona.as_deref(), session_id.as_deref(), msg_tx.clone()).await {
+                Ok(session) => {
+                    tracing::info!(session = %session.id, client = client.as_deref().unwrap_or("?"), "session open");
+                    Some(session)
+                }
+                Err((code, message)) => {
+                    state.metrics.error(&fatal(code, message).await);
+                    None
+                }
+            }
+        }
+        Ok(_) => {
+            state.metrics.error(&fatal(ErrorCode::HelloRequired, "the first message must be a hello".into()).await);
+            None
+        }
+        Err(e) => {
+            let code = match e.code() {
+                ErrorCode::BadMessage => ErrorCode::HelloRequired,
+                c => c,
+            };
+            state.metrics.error(&fatal(code, e.to_string()).await);
+            None
+        }
+    };
+    let Some(mut session) = session else {
+        drop((out_tx, msg_tx));
+        return finish(writer, forwarder).await;
+    };
+    drop(msg_tx);
+    state.metrics.sessions_active.fetch_add(1, Ordering::Relaxed);
+
+    while let Some(frame) = stream.next().await {
+        let text = match frame {
+            Ok(Message::Text(text)) => text,
+            Ok(Message::Binary(_)) => {
+                session.error(ErrorCode::BadMessage, "binary frames are reserved for audio in a later protocol version").await;
+                continue;
+            }
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let message = match ClientMessage::decode(&text) {
+            Ok(m) => m,
+            Err(e) if e.code().is_fatal() => {
+                state.metrics.error(&fatal(e.code(), e.to_string()).await);
+                break;
+            }
+            Err(e) => {
+                session.error(e.code(), &e.to_string()).await;
+                continue;
+            }
+        };
+        match message {
+            ClientMessage::Hello { .. } => session.error(ErrorCode::BadMessage, "this session already said hello").await,
+            ClientMessage::UserPartial { .. } => {}
+            ClientMessage::UserFinal { turn_id, text } => session.user_turn(turn_id, text).await,
+            ClientMessage::Interrupted { reply_id, heard } => session.interrupted(&reply_id, heard).await,
+            ClientMessage::Ping { nonce } => {
+                let _ = session.out.send(ServerMessage::Pong { nonce }).await;
+            }
+            ClientMessage::Bye => {
+                let _ = out_tx.send(Outgoing::Close(close_code::NORMAL, "bye".into())).await;
+                break;
+            }
+        }
+    }
+    if let Some(active) = session.active.take() {
+        // The client left mid-reply: keep what it was sent.
+        session.finalize_interrupted(active, None).await;
+    }
+    state.metrics.sessions_active.fetch_sub(1, Ordering::Relaxed);
+    drop(session);
+    drop(out_tx);
+    finish(writer, forwarder).await;
+}
+
+async fn finish(writer: JoinHandle<()>, forwarder: JoinHandle<()>) {
+    let _ = forwarder.await;
+    let _ = writer.await;
+}
+
+async fn open(
+    state: &Arc<AppState>,
+    token: &str,
+    persona_id: Option<&str>,
+    session_id: Option<&str>,
+    out: mpsc::Sender<ServerMessage>,
+) -> Result<Session, (ErrorCode, String)> {
+    let Some(owner) = state.authenticate(token).map(str::to_string) else {
+        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+        return Err((ErrorCode::Unauthorized, "unknown or missing auth token".into()));
+    };
+    let internal = |e: crate::store::StoreError| (ErrorCode::Internal, e.to_string());
+    let (persona, id, resumed) = match session_id {
+        Some(id) => {
+            let wanted = id.to_string();
+            let record = state.store.run(move |c| Store::session(c, &wanted)).await.map_err(internal)?;
+            let Some(record) = record.filter(|r| r.owner == owner) else {
+                return Err((ErrorCode::UnknownSession, format!("no session {id:?} for this token")));
+            };
+            if persona_id.is_some_and(|p| p != record.persona) {
+                return Err((ErrorCode::UnknownPersona, format!("session {id:?} is with persona {:?}", record.persona)));
+            }
+            let persona = state
+                .persona(Some(&record.persona))
+                .ok_or((ErrorCode::UnknownPersona, format!("persona {:?} is not loaded", record.persona)))?;
+            (persona, record.id, true)
+        }
+        None => {
+            let persona = state
+                .persona(persona_id)
+                .ok_or_else(|| (ErrorCode::UnknownPersona, format!("no persona {:?} on this server", persona_id.unwrap_or(""))))?;
+            let id = uuid::Uuid::new_v4().to_string();
+            let (sid, pid, who) = (id.clone(), persona.id().to_string(), owner.clone());
+            state.store.run(move |c| Store::create_session(c, &sid, &pid, &who)).await.map_err(internal)?;
+            (persona, id, false)
+        }
+    };
+    let sid = id.clone();
+    let history = state.store.run(move |c| Store::history(c, &sid, MAX_HISTORY_TURNS)).await.map_err(internal)?;
+    let welcome =
+        ServerMessage::Welcome { protocol: PROTOCOL_VERSION, session_id: id.clone(), resumed, persona: persona.info(), history };
+    out.send(welcome).await.map_err(|_| (ErrorCode::Internal, "client gone".into()))?;
+    let metric = if resumed { &state.metrics.sessions_resumed } else { &state.metrics.sessions_started };
+    metric.fetch_add(1, Ordering::Relaxed);
+    let mut session = Session { state: state.clone(), persona, id, out, active: None, reply_counter: 0 };
+    if !resumed {
+        // Said plainly at the start of every new session, and stored like any reply.
+        session.start_reply(None, None).await;
+    } else {
+        let _ = session.out.send(ServerMessage::State { state: TwinState::Listening }).await;
+    }
+    Ok(session)
+}
+
+impl Session {
+    async fn error(&self, code: ErrorCode, message: &str) {
+        self.state.metrics.error(&format!("{code:?}"));
+        let _ = self.out.send(ServerMessage::error(code, message)).await;
+    }
+
+    async fn user_turn(&mut self, turn_id: String, text: String) {
+        if let Some(active) = self.active.take() {
+            // Talking over the twin is an interruption: everything sent so far counts as heard.
+            self.finalize_interrupted(active, None).await;
+        }
+        let (sid, tid, body) = (self.id.clone(), turn_id.clone(), text.clone());
+        let stored = self
+            .state
+            .store
+            .run(move |c| {
+                let (seq, created) = Store::add_user_turn(c, &sid, &tid, &body)?;
+                // A resent turn is answered again only if its answer never made it into the store.
+                let last = Store::history(c, &sid, 1)?;
+                let answered = last.first().is_some_and(|t| t.seq != seq);
+                let history = Store::history(c, &sid, 8)?;
+                Ok((seq, created, answered, history))
+            })
+            .await;
+        let (seq, created, answered, mut history) = match stored {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(error = %e, "storing a user turn failed");
+                self.error(ErrorCode::Internal, "the turn could not be stored; please resend it").await;
+                return;
+            }
+        };
+        if created {
+            self.state.metrics.user_turns.fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = self.out.send(ServerMessage::TurnAck { turn_id: turn_id.clone(), seq }).await;
+        if !created && answered {
+            return;
+        }
+        history.retain(|t| t.seq < seq);
+        self.start_reply(Some((turn_id, text)), Some(history)).await;
+    }
+
+    /// Starts a reply task: to a user turn, or the opening disclosure when `turn` is `None`.
+    async fn start_reply(&mut self, turn: Option<(String, String)>, history: Option<Vec<twin_protocol::HistoryTurn>>) {
+        self.reply_counter += 1;
+        let reply_id = format!("{}-r{}", &self.id[..8.min(self.id.len())], self.reply_counter);
+        let sent = Arc::new(Mutex::new(Sent::default()));
+        let (state, persona, out) = (self.state.clone(), self.persona.clone(), self.out.clone());
+        let (rid, sent2, session_id) = (reply_id.clone(), sent.clone(), self.id.clone());
+        let kind = if turn.is_some() { ReplyKind::Grounded } else { ReplyKind::Disclosure };
+        if turn.is_some() {
+            let _ = out.send(ServerMessage::State { state: TwinState::Thinking }).await;
+        }
+        let task = tokio::spawn(async move {
+            let replier = Replier {
+                persona: &persona,
+                llm: state.llm.as_ref(),
+                metrics: &state.metrics,
+                out: &out,
+                reply_id: &rid,
+                sent: &sent2,
+                max_tokens: state.config.llm.max_tokens,
+                temperature: state.config.llm.temperature,
+            };
+            let result = match &turn {
+                Some((turn_id, text)) => replier.answer(Some(turn_id.clone()), text, history.as_deref().unwrap_or(&[])).await,
+                None => {
+                    let text = format!("{} {}", persona.pack.meta.disclosure, persona.what_i_can_do());
+                    replier.fixed(None, ReplyKind::Disclosure, &text).await
+                }
+            };
+            let outcome = match result {
+                Ok(outcome) => outcome,
+                Err(ReplyError::ClientGone) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reply failed");
+                    state.metrics.error("LlmUnavailable");
+                    let _ = out.send(ServerMessage::error(ErrorCode::LlmUnavailable, e.to_string())).await;
+                    // Keep whatever the client was already sent.
+                    let s = sent2.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    ReplyOutcome { kind: ReplyKind::Grounded, text: s.text, citations: vec![] }
+                }
+            };
+            {
+                let mut s = sent2.lock().unwrap_or_else(|p| p.into_inner());
+                if s.finalized {
+                    return; // An interruption got there first and stored what was heard.
+                }
+                s.finalized = true;
+            }
+            let ids: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
+            let (text, kind_out) = (outcome.text.clone(), outcome.kind);
+            let (rid2, sid) = (rid.clone(), session_id.clone());
+            let stored = state
+                .store
+                .run(move |c| {
+                    let record = ReplyRecord { reply_id: &rid2, kind: kind_out, text: &text, citations: &ids, interrupted: false };
+                    Store::add_reply(c, &sid, &record)
+                })
+                .await;
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "storing a reply failed");
+                let _ = out.send(ServerMessage::error(ErrorCode::Internal, "the reply could not be stored")).await;
+                return;
+            }
+            state.metrics.reply(kind_name(outcome.kind));
+            let _ = out
+                .send(ServerMessage::ReplyEnd { reply_id: rid, text: outcome.text, citations: outcome.citations, interrupted: false })
+                .await;
+            let _ = out.send(ServerMessage::State { state: TwinState::Listening }).await;
+        });
+        self.active = Some(ActiveReply { id: reply_id, task, sent, kind });
+    }
+
+    async fn interrupted(&mut self, reply_id: &str, heard: Heard) {
+        let chars = match heard {
+            Heard::Chars(n) => n,
+            Heard::Samples(_) => {
+                self.error(ErrorCode::BadMessage, "this session carries no audio yet: report heard chars").await;
+                return;
+            }
+        };
+        match self.active.take() {
+            Some(active) if active.id == reply_id && !active.task.is_finished() => {
+                self.finalize_interrupted(active, Some(chars)).await;
+            }
+            other => {
+                self.active = other;
+                self.error(ErrorCode::UnknownReply, &format!("reply {reply_id:?} is not in progress")).await;
+            }
+        }
+    }
+
+    /// Stops a reply and stores what the client heard of it (`None`: everything it was sent).
+    async fn finalize_interrupted(&mut self, active: ActiveReply, heard_chars: Option<usize>) {
+        let sent = {
+            let mut s = active.sent.lock().unwrap_or_else(|p| p.into_inner());
+            if s.finalized {
+                return;
+            }
+            s.finalized = true;
+            s.clone()
+        };
+        active.task.abort();
+        let heard: String = match heard_chars {
+            Some(n) => sent.text.chars().take(n).collect(),
+            None => sent.text.clone(),
+        };
+        let (rid, sid, text, kind) = (active.id.clone(), self.id.clone(), heard.clone(), active.kind);
+        let citations: Vec<String> = sent.citations.clone();
+        let stored = self
+            .state
+            .store
+            .run(move |c| {
+                let record = ReplyRecord { reply_id: &rid, kind, text: &text, citations: &citations, interrupted: true };
+                Store::add_reply(c, &sid, &record)
+            })
+            .await;
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "storing an interrupted reply failed");
+        }
+        let citations = sent.citations.iter().filter_map(|id| self.persona.citation(id)).collect();
+        let _ = self.out.send(ServerMessage::ReplyEnd { reply_id: active.id, text: heard, citations, interrupted: true }).await;
+        let _ = self.out.send(ServerMessage::State { state: TwinState::Listening }).await;
+    }
+}
+
+fn kind_name(kind: ReplyKind) -> &'static str {
+    match kind {
+        ReplyKind::Grounded => "grounded",
+        ReplyKind::Disclosure => "disclosure",
+        ReplyKind::Redirect => "redirect",
+        ReplyKind::Unknown => "unknown",
+    }
+}

@@ -1,0 +1,149 @@
+use anyhow::{Context, bail};
+use std::io::{BufRead, Write};
+use twin::link::{Hello, Link, LinkError};
+use twin_protocol::{ClientMessage, ServerMessage};
+
+#[derive(clap::Args)]
+pub struct ChatArgs {
+    /// Session endpoint of the server.
+    #[arg(long, default_value = "ws://127.0.0.1:7878/v1/session", env = "TWIN_URL")]
+    url: String,
+    /// Auth token (one of the server config's tokens).
+    #[arg(long, env = "TWIN_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Persona id; the server's default when absent.
+    #[arg(long)]
+    persona: Option<String>,
+    /// Resume an earlier session (its id is printed at the start) and see its history.
+    #[arg(long)]
+    session: Option<String>,
+    /// Ask one question, print the answer, and exit.
+    #[arg(long)]
+    once: Option<String>,
+    /// Print every server event as one JSON object per line, for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+struct Printer {
+    json: bool,
+}
+
+impl Printer {
+    /// Shows one server event; returns the id of a reply that just ended.
+    fn show(&self, message: &ServerMessage) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            writeln!(out, "{}", message.encode())?;
+            return Ok(());
+        }
+        match message {
+            ServerMessage::Welcome { session_id, resumed, persona, history, .. } => {
+                writeln!(out, "Connected to the AI twin of {}, {} of {}.", persona.name, persona.role, persona.organization)?;
+                writeln!(out, "session {session_id}{}", if *resumed { " (resumed)" } else { "" })?;
+                for turn in history {
+                    let who = match turn.speaker {
+                        twin_protocol::Speaker::User => "you",
+                        twin_protocol::Speaker::Twin => "twin",
+                    };
+                    writeln!(out, "  [{}] {who}: {}", turn.seq, turn.text)?;
+                }
+            }
+            ServerMessage::ReplyStart { .. } => write!(out, "twin: ")?,
+            ServerMessage::ReplyDelta { text, .. } => {
+                write!(out, "{text}")?;
+                out.flush()?;
+            }
+            ServerMessage::ReplyEnd { citations, interrupted, .. } => {
+                writeln!(out, "{}", if *interrupted { " [interrupted]" } else { "" })?;
+                for c in citations {
+                    let url = c.url.as_deref().unwrap_or("(internal note)");
+                    writeln!(out, "  [{}] {} ({}) {url}", c.id, c.title, c.date)?;
+                }
+            }
+            ServerMessage::Error { code, message } => eprintln!("server error {code:?}: {message}"),
+            ServerMessage::State { .. } | ServerMessage::TurnAck { .. } | ServerMessage::Sentence { .. } | ServerMessage::Pong { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: ChatArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(chat(args))
+}
+
+/// Reads events until the reply to `turn_id` (or, with `None`, any reply) has ended.
+async fn until_reply_end(link: &mut Link, printer: &Printer, turn_id: Option<&str>) -> anyhow::Result<()> {
+    let mut ours: Option<String> = None;
+    loop {
+        let message = match link.next().await {
+            Ok(m) => m,
+            Err(LinkError::Closed(reason)) => bail!("the server closed the session{}", reason.map(|r| format!(": {r}")).unwrap_or_default()),
+            Err(e) => return Err(e.into()),
+        };
+        printer.show(&message)?;
+        match &message {
+            ServerMessage::ReplyStart { reply_id, turn_id: t, .. } if turn_id.is_none() || t.as_deref() == turn_id => {
+                ours = Some(reply_id.clone());
+            }
+            ServerMessage::ReplyEnd { reply_id, .. } if ours.as_deref() == Some(reply_id) => return Ok(()),
+            ServerMessage::Error { code, message } if code.is_fatal() => bail!("{message}"),
+            ServerMessage::Error { code: twin_protocol::ErrorCode::LlmUnavailable, message } => bail!("{message}"),
+            _ => {}
+        }
+    }
+}
+
+async fn chat(args: ChatArgs) -> anyhow::Result<()> {
+    let printer = Printer { json: args.json };
+    let hello = Hello {
+        token: &args.token,
+        persona: args.persona.as_deref(),
+        session_id: args.session.as_deref(),
+        client: concat!("twin-chat/", env!("CARGO_PKG_VERSION")),
+    };
+    let mut link = Link::connect(&args.url, hello).await?;
+    let welcome = link.next().await.context("no welcome from the server")?;
+    printer.show(&welcome)?;
+    let resumed = match &welcome {
+        ServerMessage::Welcome { resumed, .. } => *resumed,
+        ServerMessage::Error { message, .. } => bail!("{message}"),
+        other => bail!("expected a welcome, got {other:?}"),
+    };
+    if !resumed {
+        // A new session opens with the twin saying what it is.
+        until_reply_end(&mut link, &printer, None).await?;
+    }
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
+    let mut turn = 0u32;
+    let mut ask = async |link: &mut Link, text: String| -> anyhow::Result<()> {
+        turn += 1;
+        let turn_id = format!("chat-{stamp}-{turn}");
+        link.send(&ClientMessage::UserFinal { turn_id: turn_id.clone(), text }).await?;
+        until_reply_end(link, &printer, Some(&turn_id)).await
+    };
+    if let Some(question) = args.once {
+        ask(&mut link, question).await?;
+    } else {
+        let stdin = std::io::stdin();
+        loop {
+            if !args.json {
+                print!("you: ");
+                std::io::stdout().flush()?;
+            }
+            let mut line = String::new();
+            if stdin.lock().read_line(&mut line)? == 0 {
+                break;
+            }
+            let line = line.trim();
+            match line {
+                "" => continue,
+                "/quit" | "/exit" => break,
+                _ => ask(&mut link, line.to_string()).await?,
+            }
+        }
+    }
+    link.close().await;
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! `twin`: the client tools. `twin chat` talks to a twin-server by text.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+/// Meet a person's conversational digital twin.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Talk to a twin by text: a REPL, or one question with --once.
+    Chat(cli::chat::ChatArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Chat(args) => cli::chat::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("twin: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
