@@ -1,1 +1,299 @@
-fn main() {}
+//! `cargo xtask`: setup, demo, test, bench. The project's one entry point for people and CI.
+
+mod fetch;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+#[derive(Parser)]
+#[command(about = "Twin project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install the Debian packages the project needs and fetch every model in models/manifest.toml.
+    Setup(SetupArgs),
+    /// Setup, build, start the edge server on embedded defaults, and hold a scripted conversation with the twin.
+    Demo {
+        #[command(flatten)]
+        setup: SetupArgs,
+    },
+    /// Setup (with test tools), then run the whole test suite.
+    Test {
+        #[command(flatten)]
+        setup: SetupArgs,
+        /// Extra arguments for `cargo test` (after `--`).
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
+    /// Run the benchmarks and rewrite BENCHMARKS.md.
+    Bench {
+        #[command(flatten)]
+        setup: SetupArgs,
+        /// Questions per backend.
+        #[arg(long, default_value_t = 24)]
+        questions: usize,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct SetupArgs {
+    /// Don't install Debian packages (report what is missing instead).
+    #[arg(long)]
+    no_apt: bool,
+    /// Also build the tools tests and benchmarks need (llama.cpp's llama-server; ~8 minutes once, then cached).
+    #[arg(long)]
+    with_test_tools: bool,
+}
+
+/// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, curl for downloads.
+const APT_PACKAGES: &[&str] = &["build-essential", "cmake", "libclang-dev", "pkg-config", "curl", "ca-certificates"];
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = project_root();
+    std::env::set_current_dir(&root)?;
+    match cli.command {
+        Task::Setup(args) => setup(&root, &args).map(|_| ()),
+        Task::Demo { setup: args } => demo(&root, &args),
+        Task::Test { setup: mut args, cargo_args } => {
+            args.with_test_tools = true;
+            test(&root, &args, &cargo_args)
+        }
+        Task::Bench { setup: mut args, questions } => {
+            args.with_test_tools = true;
+            bench(&root, &args, questions)
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the project root").to_path_buf()
+}
+
+pub struct Setup {
+    pub models_dir: PathBuf,
+    pub llama_server: Option<PathBuf>,
+}
+
+fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
+    step("Debian packages");
+    ensure_apt(APT_PACKAGES, args.no_apt)?;
+    let manifest = fetch::Manifest::load(&root.join("models/manifest.toml"))?;
+    let ctx = fetch::Context::new(root)?;
+    step(&format!("models (mirror: {})", ctx.mirror.as_ref().map_or("none".into(), |m| m.display().to_string())));
+    for (i, model) in manifest.model.iter().enumerate() {
+        println!("[{}/{}] {} — {}", i + 1, manifest.model.len(), model.name, model.about);
+        ctx.fetch_model(model)?;
+    }
+    let mut llama_server = None;
+    if args.with_test_tools {
+        for tool in &manifest.tool {
+            step(&format!("tool {}", tool.name));
+            llama_server = Some(ctx.build_tool(tool)?);
+        }
+    }
+    Ok(Setup { models_dir: ctx.models_dir.clone(), llama_server })
+}
+
+fn step(what: &str) {
+    println!("==> {what}");
+}
+
+fn ensure_apt(packages: &[&str], no_apt: bool) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", p])
+                .output()
+                .map(|o| !String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+                .unwrap_or(true)
+        })
+        .collect();
+    if missing.is_empty() {
+        println!("all present: {}", packages.join(" "));
+        return Ok(());
+    }
+    let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+    if no_apt || !is_root {
+        bail!("missing Debian packages: {}. Install them with: sudo apt-get install -y {}", missing.join(" "), missing.join(" "));
+    }
+    println!("installing: {}", missing.join(" "));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get").args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
+fn test(root: &Path, args: &SetupArgs, cargo_args: &[String]) -> Result<()> {
+    let s = setup(root, args)?;
+    step("tests");
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace"]).args(cargo_args).env("TWIN_MODELS_DIR", &s.models_dir);
+    if let Some(llama) = &s.llama_server {
+        cmd.env("TWIN_LLAMA_SERVER", llama);
+    }
+    run(&mut cmd)
+}
+
+/// A running `twin-server`, stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_server(bin: &Path, config: &Path, store: &Path, models_dir: &Path) -> Result<Server> {
+    let mut child = Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0", "--store"])
+        .arg(store)
+        .env("TWIN_MODELS_DIR", models_dir)
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    break addr.trim().to_string();
+                }
+            }
+            _ => {
+                let status = child.wait()?;
+                bail!("twin-server exited before listening ({status}); see its log above");
+            }
+        }
+    };
+    Ok(Server { child, addr })
+}
+
+const DEMO_TOKEN: &str = "demo-token-change-me";
+const DEMO_QUESTIONS: &[&str] = &[
+    "Hi Owen, is this really you?",
+    "How many days a week are we supposed to be in the office now?",
+    "Why did we give away our robot simulator for free?",
+    "What happens to warehouse jobs when our robots arrive?",
+    "Can you approve two more engineers for my team?",
+    "Which football club do you support?",
+];
+
+fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
+    let s = setup(root, args)?;
+    step("build");
+    run(cargo().args(["build", "--bin", "twin-server", "--bin", "twin"]))?;
+    let bin = target_dir(root).join("debug");
+    step("edge server (embedded LLM and embeddings, demo persona Owen Marsh)");
+    let out = root.join("out");
+    std::fs::create_dir_all(&out)?;
+    let server = start_server(&bin.join("twin-server"), &root.join("assets/config/demo.toml"), &out.join("demo.db"), &s.models_dir)?;
+    println!("twin-server on {}", server.addr);
+    step("conversation (text; voice, avatar and headset come with later issues)");
+    let mut chat = Command::new(bin.join("twin"))
+        .args(["chat", "--url", &format!("ws://{}/v1/session", server.addr), "--token", DEMO_TOKEN])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut stdin = chat.stdin.take().context("no stdin")?;
+    let stdout = chat.stdout.take().context("no stdout")?;
+    // Ask one question at a time, after the previous answer printed, like a person at the keyboard.
+    let mut reader = BufReader::new(stdout);
+    let mut questions = DEMO_QUESTIONS.iter();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        // The prompt "you: " has no newline: read up to it or a newline, whichever comes first.
+        let n = read_until_prompt(&mut reader, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&buf);
+        print!("{text}");
+        if text.ends_with("you: ") {
+            match questions.next() {
+                Some(q) => {
+                    println!("{q}");
+                    writeln!(stdin, "{q}")?;
+                }
+                None => {
+                    println!();
+                    drop(stdin);
+                    break;
+                }
+            }
+        }
+        std::io::stdout().flush()?;
+    }
+    let status = chat.wait()?;
+    drop(server);
+    if !status.success() {
+        bail!("twin chat failed ({status})");
+    }
+    println!("\nThe conversation is stored in {}.", out.join("demo.db").display());
+    Ok(())
+}
+
+fn read_until_prompt(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usize> {
+    let mut byte = [0u8; 1];
+    let mut n = 0;
+    loop {
+        match std::io::Read::read(reader, &mut byte)? {
+            0 => return Ok(n),
+            _ => {
+                buf.push(byte[0]);
+                n += 1;
+                if byte[0] == b'\n' || buf.ends_with(b"you: ") {
+                    return Ok(n);
+                }
+            }
+        }
+    }
+}
+
+fn bench(root: &Path, args: &SetupArgs, questions: usize) -> Result<()> {
+    let s = setup(root, args)?;
+    step("build (release)");
+    run(cargo().args(["build", "--release", "--bin", "twin-server", "--bin", "twin-bench"]))?;
+    let bin = target_dir(root).join("release");
+    step("benchmarks");
+    let mut cmd = Command::new(bin.join("twin-bench"));
+    cmd.args(["--questions", &questions.to_string(), "--out", "BENCHMARKS.md", "--server-bin"])
+        .arg(bin.join("twin-server"))
+        .env("TWIN_MODELS_DIR", &s.models_dir);
+    if let Some(llama) = &s.llama_server {
+        cmd.arg("--llama-server").arg(llama);
+    }
+    run(&mut cmd)
+}

@@ -40,7 +40,6 @@ struct Session {
     id: String,
     out: mpsc::Sender<ServerMessage>,
     active: Option<ActiveReply>,
-    reply_counter: u64,
 }
 
 pub async fn run(socket: WebSocket, state: Arc<AppState>) {
@@ -74,7 +73,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
 
     let fatal = |code: ErrorCode, message: String| {
         let out = out_tx.clone();
-        let metrics_code = format!("{code:?}");
+        let metrics_code = code_name(code);
         async move {
             tracing::info!(?code, %message, "closing session");
             let _ = out.send(Outgoing::Message(ServerMessage::error(code, message.clone()))).await;
@@ -221,7 +220,7 @@ async fn open(
     out.send(welcome).await.map_err(|_| (ErrorCode::Internal, "client gone".into()))?;
     let metric = if resumed { &state.metrics.sessions_resumed } else { &state.metrics.sessions_started };
     metric.fetch_add(1, Ordering::Relaxed);
-    let mut session = Session { state: state.clone(), persona, id, out, active: None, reply_counter: 0 };
+    let mut session = Session { state: state.clone(), persona, id, out, active: None };
     if !resumed {
         // Said plainly at the start of every new session, and stored like any reply.
         session.start_reply(None, None).await;
@@ -233,7 +232,7 @@ async fn open(
 
 impl Session {
     async fn error(&self, code: ErrorCode, message: &str) {
-        self.state.metrics.error(&format!("{code:?}"));
+        self.state.metrics.error(&code_name(code));
         let _ = self.out.send(ServerMessage::error(code, message)).await;
     }
 
@@ -276,8 +275,8 @@ impl Session {
 
     /// Starts a reply task: to a user turn, or the opening disclosure when `turn` is `None`.
     async fn start_reply(&mut self, turn: Option<(String, String)>, history: Option<Vec<twin_protocol::HistoryTurn>>) {
-        self.reply_counter += 1;
-        let reply_id = format!("{}-r{}", &self.id[..8.min(self.id.len())], self.reply_counter);
+        // Unique across reconnects, so a stored reply id names one reply.
+        let reply_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         let sent = Arc::new(Mutex::new(Sent::default()));
         let (state, persona, out) = (self.state.clone(), self.persona.clone(), self.out.clone());
         let (rid, sent2, session_id) = (reply_id.clone(), sent.clone(), self.id.clone());
@@ -308,7 +307,7 @@ impl Session {
                 Err(ReplyError::ClientGone) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "reply failed");
-                    state.metrics.error("LlmUnavailable");
+                    state.metrics.error("llm_unavailable");
                     let _ = out.send(ServerMessage::error(ErrorCode::LlmUnavailable, e.to_string())).await;
                     // Keep whatever the client was already sent.
                     let s = sent2.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -406,4 +405,9 @@ fn kind_name(kind: ReplyKind) -> &'static str {
         ReplyKind::Redirect => "redirect",
         ReplyKind::Unknown => "unknown",
     }
+}
+
+/// The wire name of an error code (`llm_unavailable`), for metric labels.
+pub fn code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }

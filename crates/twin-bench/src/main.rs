@@ -1,0 +1,373 @@
+//! Measures the edge server and writes BENCHMARKS.md: retrieval latency; per LLM backend time to first token,
+//! time to first complete sentence and tokens per second; end-to-end time to the first sentence over a real
+//! WebSocket; the server's peak memory; the OpenAI client's overhead over llama.cpp's own timings.
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm};
+use twin_llm::openai::{OpenAiCompatible, OpenAiConfig};
+use twin_llm::sentence::SentenceSplitter;
+use twin_llm::{GenerateRequest, LlmBackend, Message, Role, StreamEvent};
+use twin_persona::{Embedder, PersonaPack, Retriever};
+use twin_protocol::{ClientMessage, PROTOCOL_VERSION, ServerMessage};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks for the Twin edge server")]
+struct Args {
+    #[arg(long, default_value_t = 24)]
+    questions: usize,
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    out: PathBuf,
+    /// The twin-server binary, for the end-to-end figures.
+    #[arg(long)]
+    server_bin: PathBuf,
+    /// llama.cpp's llama-server, for the OpenAI-compatible backend figures.
+    #[arg(long)]
+    llama_server: Option<PathBuf>,
+    /// LLM threads (the embedded backend and llama-server alike).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+#[derive(Deserialize)]
+struct Eval {
+    question: Vec<Question>,
+}
+#[derive(Deserialize)]
+struct Question {
+    text: String,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn models_dir() -> PathBuf {
+    std::env::var_os("TWIN_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models"))
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
+    v[idx.min(v.len() - 1)]
+}
+
+struct Series {
+    name: &'static str,
+    unit: &'static str,
+    values: Vec<f64>,
+}
+
+impl Series {
+    fn new(name: &'static str, unit: &'static str) -> Self {
+        Series { name, unit, values: Vec::new() }
+    }
+    fn row(&self) -> String {
+        format!(
+            "| {} | {:.1} {u} | {:.1} {u} | {} |",
+            self.name,
+            percentile(&self.values, 50.0),
+            percentile(&self.values, 95.0),
+            self.values.len(),
+            u = self.unit
+        )
+    }
+}
+
+struct BackendRun {
+    ttft: Series,
+    first_sentence: Series,
+    tokens_per_s: Series,
+    overhead: Series,
+}
+
+async fn run_backend(
+    backend: &dyn LlmBackend,
+    prompts: &[Vec<Message>],
+    reports_timings: bool,
+) -> Result<BackendRun> {
+    let mut run = BackendRun {
+        ttft: Series::new("time to first token", "ms"),
+        first_sentence: Series::new("time to first complete sentence", "ms"),
+        tokens_per_s: Series::new("generation speed", "tok/s"),
+        overhead: Series::new("client overhead over server timings", "ms"),
+    };
+    for messages in prompts {
+        let request = GenerateRequest { messages: messages.clone(), max_tokens: 96, temperature: 0.0, seed: 42 };
+        let started = Instant::now();
+        let mut stream = backend.generate(request)?;
+        let mut splitter = SentenceSplitter::new();
+        let mut first_token = None;
+        let mut first_sentence = None;
+        let usage = loop {
+            match stream.next().await.context("stream ended without Done")?? {
+                StreamEvent::Text(t) => {
+                    first_token.get_or_insert_with(|| started.elapsed());
+                    if first_sentence.is_none() && !splitter.push(&t).is_empty() {
+                        first_sentence = Some(started.elapsed());
+                    }
+                }
+                StreamEvent::Done(u) => break u,
+            }
+        };
+        let total = started.elapsed();
+        let first_sentence = first_sentence.unwrap_or(total);
+        run.ttft.values.push(first_token.unwrap_or(total).as_secs_f64() * 1000.0);
+        run.first_sentence.values.push(first_sentence.as_secs_f64() * 1000.0);
+        if let Some(g) = usage.generation_ms.filter(|&g| g > 0.0 && usage.completion_tokens > 1) {
+            run.tokens_per_s.values.push(usage.completion_tokens as f64 / (g / 1000.0));
+        }
+        if reports_timings && let (Some(p), Some(g)) = (usage.prompt_ms, usage.generation_ms) {
+            run.overhead.values.push(total.as_secs_f64() * 1000.0 - p - g);
+        }
+    }
+    Ok(run)
+}
+
+struct Child2(Child);
+impl Drop for Child2 {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn start_llama_server(bin: &Path, threads: usize) -> Result<(Child2, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let model = models_dir().join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let child = Command::new(bin)
+        .arg("-m")
+        .arg(&model)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-c", "2048", "-np", "1", "-t", &threads.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start llama-server")?;
+    let child = Child2(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Command::new("curl").args(["-fs", &format!("http://127.0.0.1:{port}/health")]).output().map(|o| !o.status.success()).unwrap_or(true) {
+        if Instant::now() > deadline {
+            bail!("llama-server did not become healthy");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok((child, format!("http://127.0.0.1:{port}/v1")))
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()))
+        .map_or("?".into(), |kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0));
+    format!("{cpu}, {cores} cores, {mem} RAM, no GPU")
+}
+
+fn today() -> String {
+    Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+fn commit() -> String {
+    Command::new("git").args(["rev-parse", "--short", "HEAD"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let pack_dir = root().join("assets/personas/owen-marsh");
+    let pack = PersonaPack::load(&pack_dir)?;
+    let eval: Eval = toml::from_str(&std::fs::read_to_string(pack_dir.join("eval/retrieval.toml"))?)?;
+    let questions: Vec<String> = eval.question.iter().take(args.questions).map(|q| q.text.clone()).collect();
+    if questions.len() < 20 {
+        bail!("need at least 20 questions, have {}", questions.len());
+    }
+
+    eprintln!("retrieval…");
+    let embedder = Arc::new(Embedder::load(&models_dir().join("all-minilm-l6-v2"))?);
+    let retriever = Retriever::build(&pack, embedder)?;
+    let persona = twin_server::persona::Persona::new(pack.clone(), Retriever::build(&pack, Arc::new(Embedder::load(&models_dir().join("all-minilm-l6-v2"))?))?, 3);
+    let mut retrieval = Series::new("retrieval (embed query + hybrid search)", "ms");
+    let mut prompts = Vec::new();
+    for q in &questions {
+        let started = Instant::now();
+        let r = retriever.search(q, 3)?;
+        retrieval.values.push(started.elapsed().as_secs_f64() * 1000.0);
+        let sources: Vec<&twin_persona::Source> = r.hits.iter().map(|h| &pack.sources[h.source]).collect();
+        prompts.push(vec![
+            Message::new(Role::System, persona.system_prompt()),
+            Message::new(Role::User, persona.grounded_question(q, &sources)),
+        ]);
+    }
+
+    eprintln!("embedded backend…");
+    let embedded = EmbeddedLlm::load(EmbeddedConfig {
+        model_path: models_dir().join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+        threads: Some(args.threads),
+        context_tokens: 2048,
+    })?;
+    // One warm-up so the first figure is not the page-in of the model file.
+    run_backend(&embedded, &prompts[..1], false).await?;
+    let embedded_run = run_backend(&embedded, &prompts, false).await?;
+    drop(embedded);
+
+    let llama_run = match &args.llama_server {
+        Some(bin) => {
+            eprintln!("llama-server backend…");
+            let (_child, base_url) = start_llama_server(bin, args.threads)?;
+            let backend = OpenAiCompatible::new(OpenAiConfig {
+                base_url,
+                model: "smollm2".into(),
+                api_key: None,
+                connect_timeout: Duration::from_secs(5),
+            })?;
+            run_backend(&backend, &prompts[..1], true).await?;
+            Some(run_backend(&backend, &prompts, true).await?)
+        }
+        None => None,
+    };
+
+    eprintln!("end to end through twin-server…");
+    let (e2e, peak_mib) = end_to_end(&args.server_bin, &questions).await?;
+
+    let mut md = String::new();
+    writeln!(md, "# Benchmarks\n")?;
+    writeln!(md, "Written by `cargo xtask bench` (release build). Figures are p50 and p95 over the questions of the demo persona's evaluation set (`assets/personas/owen-marsh/eval/retrieval.toml`).\n")?;
+    writeln!(md, "- Date: {}\n- Commit: {}\n- Machine: {}\n- LLM: SmolLM2-135M-Instruct Q4_1, {} threads, greedy, at most 96 new tokens, prompts as the server builds them (persona system prompt + 3 retrieved passages + question)\n", today(), commit(), machine(), args.threads)?;
+    writeln!(md, "## End to end (twin-server, embedded LLM, over a WebSocket on loopback)\n")?;
+    writeln!(md, "| figure | p50 | p95 | n |\n|---|---|---|---|")?;
+    for s in &e2e {
+        writeln!(md, "{}", s.row())?;
+    }
+    writeln!(md, "| server peak memory (VmHWM) | {peak_mib:.0} MiB | | |\n")?;
+    let target = percentile(&e2e[0].values, 50.0);
+    writeln!(md, "Target: time to first complete sentence p50 at most 800 ms including retrieval: **{}** ({target:.0} ms).\n", if target <= 800.0 { "met" } else { "not met" })?;
+    writeln!(md, "## Retrieval\n\n| figure | p50 | p95 | n |\n|---|---|---|---|\n{}\n", retrieval.row())?;
+    let mut backend_table = |name: &str, run: &BackendRun, md: &mut String| -> std::fmt::Result {
+        writeln!(md, "## LLM backend: {name}\n\n| figure | p50 | p95 | n |\n|---|---|---|---|")?;
+        for s in [&run.ttft, &run.first_sentence, &run.tokens_per_s] {
+            writeln!(md, "{}", s.row())?;
+        }
+        if !run.overhead.values.is_empty() {
+            writeln!(md, "{}", run.overhead.row())?;
+        }
+        writeln!(md)
+    };
+    backend_table("embedded (llama.cpp in-process via llama-cpp-2)", &embedded_run, &mut md)?;
+    if let Some(run) = &llama_run {
+        backend_table("OpenAI-compatible client → llama.cpp llama-server on loopback", run, &mut md)?;
+        let overhead = percentile(&run.overhead.values, 50.0);
+        writeln!(md, "Client overhead = wall time seen by the client minus the server's own `prompt_ms + predicted_ms` (HTTP, JSON, SSE parsing, channel hops). Target at most 5 ms: **{}** (p50 {overhead:.1} ms).\n", if overhead <= 5.0 { "met" } else { "not met" })?;
+    } else {
+        writeln!(md, "## LLM backend: OpenAI-compatible\n\nNot measured in this run (no llama-server given).\n")?;
+    }
+    std::fs::write(&args.out, md)?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
+async fn end_to_end(server_bin: &Path, questions: &[String]) -> Result<(Vec<Series>, f64)> {
+    let dir = std::env::temp_dir().join(format!("twin-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 96\ntemperature = 0.0\n[llm.embedded]\nthreads = 2\n",
+            dir.join("bench.db").display(),
+            models_dir().display(),
+            root().join("assets/personas/owen-marsh").display()
+        ),
+    )?;
+    let mut child = Command::new(server_bin)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("TWIN_MODELS_DIR", models_dir())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start twin-server")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let pid = child.id();
+    let child = Child2(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().context("twin-server exited")??;
+        if let Some(a) = line.strip_prefix("listening on ") {
+            break a.to_string();
+        }
+    };
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session")).await?;
+    let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, token: "bench".into(), persona: None, session_id: None, client: Some("bench".into()) };
+    ws.send(WsMessage::Text(hello.encode().into())).await?;
+    let mut next = async || -> Result<ServerMessage> {
+        loop {
+            match ws.next().await.context("closed")?? {
+                WsMessage::Text(t) => return Ok(ServerMessage::decode(&t)?),
+                _ => continue,
+            }
+        }
+    };
+    // Welcome and the opening disclosure.
+    while !matches!(next().await?, ServerMessage::ReplyEnd { .. }) {}
+    let mut first_sentence = Series::new("user turn → first checked sentence at the client", "ms");
+    let mut ack = Series::new("user turn → durable ack", "ms");
+    let mut whole = Series::new("user turn → whole reply at the client", "ms");
+    for (i, q) in questions.iter().enumerate() {
+        let turn = ClientMessage::UserFinal { turn_id: format!("b{i}"), text: q.clone() };
+        let started = Instant::now();
+        drop(next);
+        ws.send(WsMessage::Text(turn.encode().into())).await?;
+        next = async || -> Result<ServerMessage> {
+            loop {
+                match ws.next().await.context("closed")?? {
+                    WsMessage::Text(t) => return Ok(ServerMessage::decode(&t)?),
+                    _ => continue,
+                }
+            }
+        };
+        let mut got_sentence = false;
+        loop {
+            match next().await? {
+                ServerMessage::TurnAck { .. } => ack.values.push(started.elapsed().as_secs_f64() * 1000.0),
+                ServerMessage::Sentence { .. } if !got_sentence => {
+                    got_sentence = true;
+                    first_sentence.values.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                ServerMessage::ReplyEnd { .. } => {
+                    whole.values.push(started.elapsed().as_secs_f64() * 1000.0);
+                    break;
+                }
+                ServerMessage::Error { message, .. } => bail!("server error: {message}"),
+                _ => {}
+            }
+        }
+    }
+    let peak = peak_rss_mib(pid).unwrap_or(f64::NAN);
+    drop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((vec![first_sentence, ack, whole], peak))
+}

@@ -1,0 +1,187 @@
+//! Shared test support: real models, a real server on loopback, a real WebSocket client.
+#![allow(dead_code)]
+
+use futures_util::{SinkExt, StreamExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use twin_protocol::{ClientMessage, PROTOCOL_VERSION, ServerMessage};
+use twin_server::{AppState, Config};
+
+pub const TOKEN: &str = "test-token";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn models_dir() -> PathBuf {
+    let dir = std::env::var_os("TWIN_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("models"));
+    assert!(
+        dir.join("smollm2").is_dir() && dir.join("all-minilm-l6-v2").is_dir(),
+        "models are missing in {}: run `cargo xtask setup` (or `cargo xtask test`)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn demo_pack() -> PathBuf {
+    workspace_root().join("assets/personas/owen-marsh")
+}
+
+/// A server config with absolute paths; `llm` is the `[llm]` section body.
+pub fn config_text(store: &Path, llm: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+store = "{store}"
+models_dir = "{models}"
+personas = ["{pack}"]
+[[auth.tokens]]
+name = "tester"
+token = "{TOKEN}"
+[[auth.tokens]]
+name = "other"
+token = "other-token"
+[llm]
+{llm}
+"#,
+        store = store.display(),
+        models = models_dir().display(),
+        pack = demo_pack().display(),
+    )
+}
+
+pub const EMBEDDED_LLM: &str = "backend = \"embedded\"\nmax_tokens = 64\ntemperature = 0.0";
+
+/// One embedded-model server per test binary, on its own runtime thread, shared by every test in the file.
+pub fn shared_server() -> &'static String {
+    static ADDR: OnceLock<String> = OnceLock::new();
+    ADDR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let store = dir.join("twin.db");
+        let config = Config::parse(&dir.join("server.toml"), &config_text(&store, EMBEDDED_LLM)).unwrap();
+        let state = AppState::load(config).expect("server state loads");
+        start_in_background(state)
+    })
+}
+
+pub fn start_in_background(state: Arc<AppState>) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            axum::serve(listener, twin_server::router(state)).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub struct Client {
+    pub socket: Socket,
+}
+
+impl Client {
+    pub async fn connect(addr: &str) -> Client {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session")).await.unwrap();
+        Client { socket }
+    }
+
+    pub async fn hello(addr: &str, token: &str, session_id: Option<&str>) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.send(&ClientMessage::Hello {
+            protocol: PROTOCOL_VERSION,
+            token: token.into(),
+            persona: None,
+            session_id: session_id.map(str::to_string),
+            client: Some("test".into()),
+        })
+        .await;
+        c
+    }
+
+    pub async fn send(&mut self, m: &ClientMessage) {
+        self.socket.send(Message::Text(m.encode().into())).await.unwrap();
+    }
+
+    pub async fn send_raw(&mut self, text: String) {
+        self.socket.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// The next server message, or `Err(close code)` when the server closed.
+    pub async fn next(&mut self) -> Result<ServerMessage, Option<u16>> {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(120), self.socket.next())
+                .await
+                .expect("server answered within 120 s");
+            match frame {
+                Some(Ok(Message::Text(t))) => return Ok(ServerMessage::decode(&t).unwrap()),
+                Some(Ok(Message::Close(f))) => return Err(f.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Err(None),
+            }
+        }
+    }
+
+    /// Reads until a message matches; panics on close.
+    pub async fn until(&mut self, mut pred: impl FnMut(&ServerMessage) -> bool) -> (ServerMessage, Vec<ServerMessage>) {
+        let mut seen = Vec::new();
+        loop {
+            let m = self.next().await.unwrap_or_else(|code| panic!("closed ({code:?}) after {seen:?}"));
+            if pred(&m) {
+                return (m, seen);
+            }
+            seen.push(m);
+        }
+    }
+
+    /// Reads the welcome (and, for a new session, the opening disclosure); returns the session id.
+    pub async fn welcome(&mut self) -> (String, Vec<twin_protocol::HistoryTurn>) {
+        let (m, _) = self.until(|m| matches!(m, ServerMessage::Welcome { .. })).await;
+        let ServerMessage::Welcome { session_id, resumed, history, .. } = m else { unreachable!() };
+        if !resumed {
+            self.until(|m| matches!(m, ServerMessage::ReplyEnd { .. })).await;
+        }
+        (session_id, history)
+    }
+
+    /// Sends a turn and collects the whole reply: (ack seq, reply_start kind, sentences, reply_end).
+    pub async fn ask(&mut self, turn_id: &str, text: &str) -> Reply {
+        self.send(&ClientMessage::UserFinal { turn_id: turn_id.into(), text: text.into() }).await;
+        let mut reply = Reply::default();
+        loop {
+            match self.next().await.expect("session stays open") {
+                ServerMessage::TurnAck { seq, .. } => reply.ack = Some(seq),
+                ServerMessage::ReplyStart { kind, reply_id, .. } => {
+                    reply.kind = Some(kind);
+                    reply.id = reply_id;
+                }
+                ServerMessage::Sentence { text, citations, .. } => reply.sentences.push((text, citations)),
+                ServerMessage::ReplyEnd { text, citations, interrupted, .. } => {
+                    reply.text = text;
+                    reply.citations = citations;
+                    reply.interrupted = interrupted;
+                    return reply;
+                }
+                ServerMessage::Error { code, message } => panic!("error {code:?}: {message}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub ack: Option<u64>,
+    pub id: String,
+    pub kind: Option<twin_protocol::ReplyKind>,
+    pub sentences: Vec<(String, Vec<String>)>,
+    pub text: String,
+    pub citations: Vec<twin_protocol::Citation>,
+    pub interrupted: bool,
+}

