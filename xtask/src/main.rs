@@ -95,7 +95,7 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
     let mut llama_server = None;
     if args.with_test_tools {
         for tool in &manifest.tool {
-            step(&format!("tool {}", tool.name));
+            step(&format!("tool {} — {}", tool.name, tool.about));
             llama_server = Some(ctx.build_tool(tool)?);
         }
     }

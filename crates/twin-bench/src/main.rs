@@ -266,7 +266,7 @@ async fn main() -> Result<()> {
     let target = percentile(&e2e[0].values, 50.0);
     writeln!(md, "Target: time to first complete sentence p50 at most 800 ms including retrieval: **{}** ({target:.0} ms).\n", if target <= 800.0 { "met" } else { "not met" })?;
     writeln!(md, "## Retrieval\n\n| figure | p50 | p95 | n |\n|---|---|---|---|\n{}\n", retrieval.row())?;
-    let mut backend_table = |name: &str, run: &BackendRun, md: &mut String| -> std::fmt::Result {
+    let backend_table = |name: &str, run: &BackendRun, md: &mut String| -> std::fmt::Result {
         writeln!(md, "## LLM backend: {name}\n\n| figure | p50 | p95 | n |\n|---|---|---|---|")?;
         for s in [&run.ttft, &run.first_sentence, &run.tokens_per_s] {
             writeln!(md, "{}", s.row())?;
@@ -323,35 +323,18 @@ async fn end_to_end(server_bin: &Path, questions: &[String]) -> Result<(Vec<Seri
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session")).await?;
     let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, token: "bench".into(), persona: None, session_id: None, client: Some("bench".into()) };
     ws.send(WsMessage::Text(hello.encode().into())).await?;
-    let mut next = async || -> Result<ServerMessage> {
-        loop {
-            match ws.next().await.context("closed")?? {
-                WsMessage::Text(t) => return Ok(ServerMessage::decode(&t)?),
-                _ => continue,
-            }
-        }
-    };
     // Welcome and the opening disclosure.
-    while !matches!(next().await?, ServerMessage::ReplyEnd { .. }) {}
+    while !matches!(next_message(&mut ws).await?, ServerMessage::ReplyEnd { .. }) {}
     let mut first_sentence = Series::new("user turn → first checked sentence at the client", "ms");
     let mut ack = Series::new("user turn → durable ack", "ms");
     let mut whole = Series::new("user turn → whole reply at the client", "ms");
     for (i, q) in questions.iter().enumerate() {
         let turn = ClientMessage::UserFinal { turn_id: format!("b{i}"), text: q.clone() };
         let started = Instant::now();
-        drop(next);
         ws.send(WsMessage::Text(turn.encode().into())).await?;
-        next = async || -> Result<ServerMessage> {
-            loop {
-                match ws.next().await.context("closed")?? {
-                    WsMessage::Text(t) => return Ok(ServerMessage::decode(&t)?),
-                    _ => continue,
-                }
-            }
-        };
         let mut got_sentence = false;
         loop {
-            match next().await? {
+            match next_message(&mut ws).await? {
                 ServerMessage::TurnAck { .. } => ack.values.push(started.elapsed().as_secs_f64() * 1000.0),
                 ServerMessage::Sentence { .. } if !got_sentence => {
                     got_sentence = true;
@@ -370,4 +353,15 @@ async fn end_to_end(server_bin: &Path, questions: &[String]) -> Result<(Vec<Seri
     drop(child);
     let _ = std::fs::remove_dir_all(&dir);
     Ok((vec![first_sentence, ack, whole], peak))
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_message(ws: &mut Ws) -> Result<ServerMessage> {
+    loop {
+        match ws.next().await.context("the server closed the session")?? {
+            WsMessage::Text(t) => return Ok(ServerMessage::decode(&t)?),
+            _ => continue,
+        }
+    }
 }

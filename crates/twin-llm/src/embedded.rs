@@ -193,10 +193,10 @@ fn run_job(
     let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     let mut sampler = if request.temperature <= 0.0 {
-        LlamaSampler::chain_simple([LlamaSampler::penalties(64, 1.15, 0.0, 0.0), LlamaSampler::greedy()])
+        LlamaSampler::chain_simple([LlamaSampler::penalties(model.n_vocab(), 64, 1.15, 0.0, 0.0), LlamaSampler::greedy()])
     } else {
         LlamaSampler::chain_simple([
-            LlamaSampler::penalties(64, 1.15, 0.0, 0.0),
+            LlamaSampler::penalties(model.n_vocab(), 64, 1.15, 0.0, 0.0),
             LlamaSampler::top_k(40),
             LlamaSampler::top_p(0.9, 1),
             LlamaSampler::temp(request.temperature),

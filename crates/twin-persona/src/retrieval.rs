@@ -6,11 +6,11 @@ use crate::keyword::Bm25;
 use crate::pack::PersonaPack;
 use std::sync::Arc;
 
-const DENSE_WEIGHT: f32 = 0.7;
-const KEYWORD_WEIGHT: f32 = 0.3;
+const DENSE_WEIGHT: f32 = 0.8;
+const KEYWORD_WEIGHT: f32 = 0.2;
 /// BM25 is unbounded; `s / (s + KEYWORD_HALF)` maps it into [0, 1).
 const KEYWORD_HALF: f32 = 4.0;
-const RECENCY_WEIGHT: f32 = 0.06;
+const RECENCY_WEIGHT: f32 = 0.03;
 const RECENCY_DAYS: f32 = 240.0;
 /// Below these, the pack says nothing about the question, and the twin says it does not know.
 const COVERED_DENSE: f32 = 0.42;

@@ -25,13 +25,13 @@ const IDENTITY_PATTERNS: &[&str] = &[
     "are you a robot",
     "are you a machine",
     "are you a computer",
-    "are you actually",
     "is this really",
-    "is this actually",
     "is this the real",
     "is that really you",
     "is it really you",
     "am i talking to",
+    "am i really talking",
+    "am i really speaking",
     "am i speaking to",
     "am i speaking with",
     "am i talking with",
@@ -107,10 +107,15 @@ pub fn classify(text: &str) -> Intent {
     Intent::Question
 }
 
-/// Lowercase, curly quotes straightened, whitespace collapsed, padded so word-boundary patterns match at the ends.
+/// Words that only add emphasis ("am I *actually* talking to…"): dropped before matching.
+const FILLERS: &[&str] = &["actually", "truly", "even", "just", "honestly", "seriously", "like"];
+
+/// Lowercase, curly quotes straightened, punctuation spaced, fillers dropped, whitespace collapsed, and padded so
+/// patterns match at the ends.
 fn normalise(text: &str) -> String {
     let lower = text.to_lowercase().replace(['’', '‘'], "'");
-    let words: Vec<&str> = lower.split_whitespace().collect();
+    let spaced: String = lower.chars().map(|c| if c == ',' || c == '?' || c == '!' || c == ';' { ' ' } else { c }).collect();
+    let words: Vec<&str> = spaced.split_whitespace().filter(|w| !FILLERS.contains(w)).collect();
     format!(" {} ", words.join(" "))
 }
 

@@ -31,6 +31,8 @@ pub enum ReplyError {
 pub struct Sent {
     pub text: String,
     pub citations: Vec<String>,
+    /// Set when the reply starts.
+    pub kind: Option<ReplyKind>,
     /// Stored already (completed, or cut short by an interruption): nothing more may be stored for it.
     pub finalized: bool,
 }
@@ -58,6 +60,7 @@ impl Replier<'_> {
     }
 
     async fn start(&self, turn_id: Option<String>, kind: ReplyKind) -> Result<(), ReplyError> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).kind = Some(kind);
         self.send(ServerMessage::ReplyStart { reply_id: self.reply_id.to_string(), turn_id, kind }).await
     }
 

@@ -29,6 +29,7 @@ enum Outgoing {
 /// A reply being generated, and how much of it the client has been sent.
 struct ActiveReply {
     id: String,
+    turn_id: Option<String>,
     task: JoinHandle<()>,
     sent: Arc<Mutex<Sent>>,
     kind: ReplyKind,
@@ -77,7 +78,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         async move {
             tracing::info!(?code, %message, "closing session");
             let _ = out.send(Outgoing::Message(ServerMessage::error(code, message.clone()))).await;
-            let _ = out.send(Outgoing::Close(code.close_code(), message.chars().take(100).collect())).await;
+            let _ = out.send(Outgoing::Close(code.close_code(), close_reason(&message))).await;
             metrics_code
         }
     };
@@ -237,6 +238,14 @@ impl Session {
     }
 
     async fn user_turn(&mut self, turn_id: String, text: String) {
+        if self.active.as_ref().is_some_and(|a| a.turn_id.as_deref() == Some(turn_id.as_str()) && !a.task.is_finished()) {
+            // A resend of the turn being answered right now: acknowledge it again, let the answer go on.
+            let (sid, tid) = (self.id.clone(), turn_id.clone());
+            if let Ok(Some(seq)) = self.state.store.run(move |c| Store::user_turn_seq(c, &sid, &tid)).await {
+                let _ = self.out.send(ServerMessage::TurnAck { turn_id, seq }).await;
+            }
+            return;
+        }
         if let Some(active) = self.active.take() {
             // Talking over the twin is an interruption: everything sent so far counts as heard.
             self.finalize_interrupted(active, None).await;
@@ -281,6 +290,7 @@ impl Session {
         let (state, persona, out) = (self.state.clone(), self.persona.clone(), self.out.clone());
         let (rid, sent2, session_id) = (reply_id.clone(), sent.clone(), self.id.clone());
         let kind = if turn.is_some() { ReplyKind::Grounded } else { ReplyKind::Disclosure };
+        let turn_id_of_reply = turn.as_ref().map(|(id, _)| id.clone());
         if turn.is_some() {
             let _ = out.send(ServerMessage::State { state: TwinState::Thinking }).await;
         }
@@ -309,9 +319,20 @@ impl Session {
                     tracing::warn!(error = %e, "reply failed");
                     state.metrics.error("llm_unavailable");
                     let _ = out.send(ServerMessage::error(ErrorCode::LlmUnavailable, e.to_string())).await;
-                    // Keep whatever the client was already sent.
+                    // Keep whatever the client was already sent; a reply that never started is not a turn.
                     let s = sent2.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                    ReplyOutcome { kind: ReplyKind::Grounded, text: s.text, citations: vec![] }
+                    match s.kind {
+                        Some(kind) => ReplyOutcome {
+                            kind,
+                            text: s.text,
+                            citations: s.citations.iter().filter_map(|id| persona.citation(id)).collect(),
+                        },
+                        None => {
+                            sent2.lock().unwrap_or_else(|p| p.into_inner()).finalized = true;
+                            let _ = out.send(ServerMessage::State { state: TwinState::Listening }).await;
+                            return;
+                        }
+                    }
                 }
             };
             {
@@ -334,6 +355,7 @@ impl Session {
             if let Err(e) = stored {
                 tracing::error!(error = %e, "storing a reply failed");
                 let _ = out.send(ServerMessage::error(ErrorCode::Internal, "the reply could not be stored")).await;
+                let _ = out.send(ServerMessage::State { state: TwinState::Listening }).await;
                 return;
             }
             state.metrics.reply(kind_name(outcome.kind));
@@ -342,7 +364,7 @@ impl Session {
                 .await;
             let _ = out.send(ServerMessage::State { state: TwinState::Listening }).await;
         });
-        self.active = Some(ActiveReply { id: reply_id, task, sent, kind });
+        self.active = Some(ActiveReply { id: reply_id, turn_id: turn_id_of_reply, task, sent, kind });
     }
 
     async fn interrupted(&mut self, reply_id: &str, heard: Heard) {
@@ -354,12 +376,25 @@ impl Session {
             }
         };
         match self.active.take() {
-            Some(active) if active.id == reply_id && !active.task.is_finished() => {
+            Some(active) if active.id == reply_id && !active.sent.lock().unwrap_or_else(|p| p.into_inner()).finalized => {
                 self.finalize_interrupted(active, Some(chars)).await;
+                return;
             }
-            other => {
-                self.active = other;
-                self.error(ErrorCode::UnknownReply, &format!("reply {reply_id:?} is not in progress")).await;
+            other => self.active = other,
+        }
+        // Already complete and stored (voice playback lags generation): cut the stored turn to what was heard.
+        let (sid, rid) = (self.id.clone(), reply_id.to_string());
+        match self.state.store.run(move |c| Store::truncate_reply(c, &sid, &rid, chars)).await {
+            Ok(Some(heard)) => {
+                let _ = self
+                    .out
+                    .send(ServerMessage::ReplyEnd { reply_id: reply_id.to_string(), text: heard, citations: vec![], interrupted: true })
+                    .await;
+            }
+            Ok(None) => self.error(ErrorCode::UnknownReply, &format!("no reply {reply_id:?} in this session")).await,
+            Err(e) => {
+                tracing::error!(error = %e, "storing an interruption failed");
+                self.error(ErrorCode::Internal, "the interruption could not be stored").await;
             }
         }
     }
@@ -379,7 +414,8 @@ impl Session {
             Some(n) => sent.text.chars().take(n).collect(),
             None => sent.text.clone(),
         };
-        let (rid, sid, text, kind) = (active.id.clone(), self.id.clone(), heard.clone(), active.kind);
+        let kind = sent.kind.unwrap_or(active.kind);
+        let (rid, sid, text) = (active.id.clone(), self.id.clone(), heard.clone());
         let citations: Vec<String> = sent.citations.clone();
         let stored = self
             .state
@@ -410,4 +446,13 @@ fn kind_name(kind: ReplyKind) -> &'static str {
 /// The wire name of an error code (`llm_unavailable`), for metric labels.
 pub fn code_name(code: ErrorCode) -> String {
     serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// WebSocket close reasons are limited to 123 bytes; cut at a character boundary.
+fn close_reason(message: &str) -> String {
+    let mut end = message.len().min(120);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message[..end].to_string()
 }

@@ -131,15 +131,8 @@ impl Store {
         text: &str,
     ) -> Result<(u64, bool), StoreError> {
         let tx = conn.transaction()?;
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT seq FROM turns WHERE session_id = ?1 AND client_turn_id = ?2",
-                params![session, client_turn_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(seq) = existing {
-            return Ok((seq as u64, false));
+        if let Some(seq) = Self::user_turn_seq(&tx, session, client_turn_id)? {
+            return Ok((seq, false));
         }
         let seq = next_seq(&tx, session)?;
         tx.execute(
@@ -148,6 +141,18 @@ impl Store {
         )?;
         tx.commit()?;
         Ok((seq as u64, true))
+    }
+
+    /// The seq of a stored user turn, by the client's turn id.
+    pub fn user_turn_seq(conn: &Connection, session: &str, client_turn_id: &str) -> Result<Option<u64>, StoreError> {
+        Ok(conn
+            .query_row(
+                "SELECT seq FROM turns WHERE session_id = ?1 AND client_turn_id = ?2",
+                params![session, client_turn_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|s| s as u64))
     }
 
     pub fn add_reply(conn: &mut Connection, session: &str, reply: &ReplyRecord<'_>) -> Result<u64, StoreError> {
@@ -170,6 +175,31 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(seq as u64)
+    }
+
+    /// Cuts a stored reply down to what the user heard; returns that text, or `None` if the session has no such reply.
+    pub fn truncate_reply(
+        conn: &mut Connection,
+        session: &str,
+        reply_id: &str,
+        heard_chars: usize,
+    ) -> Result<Option<String>, StoreError> {
+        let tx = conn.transaction()?;
+        let text: Option<String> = tx
+            .query_row(
+                "SELECT text FROM turns WHERE session_id = ?1 AND reply_id = ?2",
+                params![session, reply_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(text) = text else { return Ok(None) };
+        let heard: String = text.chars().take(heard_chars).collect();
+        tx.execute(
+            "UPDATE turns SET text = ?3, interrupted = 1 WHERE session_id = ?1 AND reply_id = ?2",
+            params![session, reply_id, heard],
+        )?;
+        tx.commit()?;
+        Ok(Some(heard))
     }
 
     /// The last `limit` turns, oldest first.

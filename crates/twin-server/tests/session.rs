@@ -159,10 +159,11 @@ async fn an_interruption_stops_the_reply_and_stores_only_what_was_heard() {
     let ServerMessage::Sentence { reply_id, text, .. } = first else { unreachable!() };
     let heard = 12.min(text.chars().count());
     c.send(&ClientMessage::Interrupted { reply_id: reply_id.clone(), heard: Heard::Chars(heard) }).await;
-    let (end, _) = c.until(|m| matches!(m, ServerMessage::ReplyEnd { .. })).await;
-    let ServerMessage::ReplyEnd { text: stored, interrupted, reply_id: ended, .. } = end else { unreachable!() };
+    // Generation may have finished before the interruption arrived (as it usually has for voice clients, whose
+    // playback lags): either way the server confirms with an interrupted reply_end carrying what was stored.
+    let (end, _) = c.until(|m| matches!(m, ServerMessage::ReplyEnd { interrupted: true, .. })).await;
+    let ServerMessage::ReplyEnd { text: stored, reply_id: ended, .. } = end else { unreachable!() };
     assert_eq!(ended, reply_id);
-    assert!(interrupted);
     assert_eq!(stored, text.chars().take(heard).collect::<String>());
 
     // An unknown reply id is a clear, non-fatal error.

@@ -143,10 +143,9 @@ impl Client {
     /// Reads the welcome (and, for a new session, the opening disclosure); returns the session id.
     pub async fn welcome(&mut self) -> (String, Vec<twin_protocol::HistoryTurn>) {
         let (m, _) = self.until(|m| matches!(m, ServerMessage::Welcome { .. })).await;
-        let ServerMessage::Welcome { session_id, resumed, history, .. } = m else { unreachable!() };
-        if !resumed {
-            self.until(|m| matches!(m, ServerMessage::ReplyEnd { .. })).await;
-        }
+        let ServerMessage::Welcome { session_id, history, .. } = m else { unreachable!() };
+        // A new session first hears the disclosure; either way the twin then listens.
+        self.until(|m| matches!(m, ServerMessage::State { state: twin_protocol::TwinState::Listening })).await;
         (session_id, history)
     }
 
@@ -166,8 +165,8 @@ impl Client {
                     reply.text = text;
                     reply.citations = citations;
                     reply.interrupted = interrupted;
-                    return reply;
                 }
+                ServerMessage::State { state: twin_protocol::TwinState::Listening } if reply.kind.is_some() => return reply,
                 ServerMessage::Error { code, message } => panic!("error {code:?}: {message}"),
                 _ => {}
             }
