@@ -213,7 +213,9 @@ const DEMO_QUESTIONS: &[&str] = &[
 fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
     let s = setup(root, args)?;
     step("build");
-    run(cargo().args(["build", "--bin", "twin-server", "--bin", "twin"]))?;
+    // The same build as `cargo xtask test` (whole workspace, tests included), so the two share every artifact:
+    // feature unification differs between a partial and a whole-workspace build.
+    run(cargo().args(["test", "--workspace", "--no-run"]))?;
     let bin = target_dir(root).join("debug");
     step("edge server (embedded LLM and embeddings, demo persona Owen Marsh)");
     let out = root.join("out");
@@ -285,7 +287,7 @@ fn read_until_prompt(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usi
 fn bench(root: &Path, args: &SetupArgs, questions: usize) -> Result<()> {
     let s = setup(root, args)?;
     step("build (release)");
-    run(cargo().args(["build", "--release", "--bin", "twin-server", "--bin", "twin-bench"]))?;
+    run(cargo().args(["build", "--release", "-p", "twin-server", "-p", "twin-bench"]))?;
     let bin = target_dir(root).join("release");
     step("benchmarks");
     let mut cmd = Command::new(bin.join("twin-bench"));

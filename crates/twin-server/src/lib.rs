@@ -21,6 +21,11 @@ pub async fn serve(state: std::sync::Arc<AppState>) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     println!("listening on {addr}");
     tracing::info!(%addr, "twin-server ready");
+    serve_on(listener, state).await
+}
+
+/// Serves on a listener bound by the caller (tests, embedding in other programs).
+pub async fn serve_on(listener: tokio::net::TcpListener, state: std::sync::Arc<AppState>) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
 }
 

@@ -56,7 +56,7 @@ impl Persona {
 
     pub fn what_i_can_do(&self) -> String {
         format!(
-            "I can tell you what {first} has said in public and in {first}'s recent notes, and point you to the source.",
+            "I can tell you what {first} has said publicly and written in recent strategy notes, and point you to the source.",
             first = self.first_name()
         )
     }

@@ -74,7 +74,7 @@ pub fn start_in_background(state: Arc<AppState>) -> String {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap().to_string()).unwrap();
-            axum::serve(listener, twin_server::router(state)).await.unwrap();
+            twin_server::serve_on(listener, state).await.unwrap();
         });
     });
     rx.recv().unwrap()
