@@ -54,18 +54,41 @@ fn twin() -> Command {
 fn once_with_json_prints_one_event_per_line_with_citations() {
     let url = format!("ws://{}/v1/session", server());
     let out = twin()
-        .args(["chat", "--url", &url, "--token", TOKEN, "--json", "--once", "Why did we open-source our simulator?"])
+        .args([
+            "chat",
+            "--url",
+            &url,
+            "--token",
+            TOKEN,
+            "--json",
+            "--once",
+            "Why did we open-source our simulator?",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events: Vec<ServerMessage> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| ServerMessage::decode(l).unwrap_or_else(|e| panic!("line {l:?} is not an event: {e}")))
+        .map(|l| {
+            ServerMessage::decode(l).unwrap_or_else(|e| panic!("line {l:?} is not an event: {e}"))
+        })
         .collect();
     assert!(matches!(events[0], ServerMessage::Welcome { .. }));
-    let ends: Vec<&ServerMessage> = events.iter().filter(|e| matches!(e, ServerMessage::ReplyEnd { .. })).collect();
+    let ends: Vec<&ServerMessage> = events
+        .iter()
+        .filter(|e| matches!(e, ServerMessage::ReplyEnd { .. }))
+        .collect();
     assert_eq!(ends.len(), 2, "the disclosure, then the answer");
-    let ServerMessage::ReplyEnd { citations, text, .. } = ends[1] else { unreachable!() };
+    let ServerMessage::ReplyEnd {
+        citations, text, ..
+    } = ends[1]
+    else {
+        unreachable!()
+    };
     assert!(!text.is_empty());
     assert!(!citations.is_empty(), "the answer cites its sources");
 }
@@ -86,24 +109,52 @@ fn the_repl_answers_each_line_and_lists_citations() {
     writeln!(stdin, "What is our policy on pay transparency?").unwrap();
     writeln!(stdin, "/quit").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Connected to the AI twin of Owen Marsh"), "{text}");
-    assert!(text.matches("I'm an AI twin of Owen Marsh").count() >= 2, "opening disclosure and the answer: {text}");
-    assert!(text.contains("https://"), "citations are listed with their URLs: {text}");
+    assert!(
+        text.contains("Connected to the AI twin of Owen Marsh"),
+        "{text}"
+    );
+    assert!(
+        text.matches("I'm an AI twin of Owen Marsh").count() >= 2,
+        "opening disclosure and the answer: {text}"
+    );
+    assert!(
+        text.contains("https://"),
+        "citations are listed with their URLs: {text}"
+    );
 }
 
 #[test]
 fn a_bad_token_or_an_unreachable_server_is_a_clear_error() {
     let url = format!("ws://{}/v1/session", server());
-    let out = twin().args(["chat", "--url", &url, "--token", "wrong", "--once", "hi"]).output().unwrap();
+    let out = twin()
+        .args(["chat", "--url", &url, "--token", "wrong", "--once", "hi"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("auth token"), "{err}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = twin()
-        .args(["chat", "--url", &format!("ws://127.0.0.1:{port}/v1/session"), "--token", "x", "--once", "hi"])
+        .args([
+            "chat",
+            "--url",
+            &format!("ws://127.0.0.1:{port}/v1/session"),
+            "--token",
+            "x",
+            "--once",
+            "hi",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

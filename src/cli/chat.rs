@@ -6,7 +6,11 @@ use twin_protocol::{ClientMessage, ServerMessage};
 #[derive(clap::Args)]
 pub struct ChatArgs {
     /// Session endpoint of the server.
-    #[arg(long, default_value = "ws://127.0.0.1:7878/v1/session", env = "TWIN_URL")]
+    #[arg(
+        long,
+        default_value = "ws://127.0.0.1:7878/v1/session",
+        env = "TWIN_URL"
+    )]
     url: String,
     /// Auth token (one of the server config's tokens).
     #[arg(long, env = "TWIN_TOKEN", hide_env_values = true)]
@@ -38,9 +42,23 @@ impl Printer {
             return Ok(());
         }
         match message {
-            ServerMessage::Welcome { session_id, resumed, persona, history, .. } => {
-                writeln!(out, "Connected to the AI twin of {}, {} of {}.", persona.name, persona.role, persona.organization)?;
-                writeln!(out, "session {session_id}{}", if *resumed { " (resumed)" } else { "" })?;
+            ServerMessage::Welcome {
+                session_id,
+                resumed,
+                persona,
+                history,
+                ..
+            } => {
+                writeln!(
+                    out,
+                    "Connected to the AI twin of {}, {} of {}.",
+                    persona.name, persona.role, persona.organization
+                )?;
+                writeln!(
+                    out,
+                    "session {session_id}{}",
+                    if *resumed { " (resumed)" } else { "" }
+                )?;
                 for turn in history {
                     let who = match turn.speaker {
                         twin_protocol::Speaker::User => "you",
@@ -54,7 +72,11 @@ impl Printer {
                 write!(out, "{text}")?;
                 out.flush()?;
             }
-            ServerMessage::ReplyEnd { citations, interrupted, .. } => {
+            ServerMessage::ReplyEnd {
+                citations,
+                interrupted,
+                ..
+            } => {
                 writeln!(out, "{}", if *interrupted { " [interrupted]" } else { "" })?;
                 for c in citations {
                     let url = c.url.as_deref().unwrap_or("(internal note)");
@@ -62,34 +84,55 @@ impl Printer {
                 }
             }
             ServerMessage::Error { code, message } => eprintln!("server error {code:?}: {message}"),
-            ServerMessage::State { .. } | ServerMessage::TurnAck { .. } | ServerMessage::Sentence { .. } | ServerMessage::Pong { .. } => {}
+            ServerMessage::State { .. }
+            | ServerMessage::TurnAck { .. }
+            | ServerMessage::Sentence { .. }
+            | ServerMessage::Pong { .. } => {}
         }
         Ok(())
     }
 }
 
 pub fn run(args: ChatArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(chat(args))
 }
 
 /// Reads events until the reply to `turn_id` (or, with `None`, any reply) has ended.
-async fn until_reply_end(link: &mut Link, printer: &Printer, turn_id: Option<&str>) -> anyhow::Result<()> {
+async fn until_reply_end(
+    link: &mut Link,
+    printer: &Printer,
+    turn_id: Option<&str>,
+) -> anyhow::Result<()> {
     let mut ours: Option<String> = None;
     loop {
         let message = match link.next().await {
             Ok(m) => m,
-            Err(LinkError::Closed(reason)) => bail!("the server closed the session{}", reason.map(|r| format!(": {r}")).unwrap_or_default()),
+            Err(LinkError::Closed(reason)) => bail!(
+                "the server closed the session{}",
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
             Err(e) => return Err(e.into()),
         };
         printer.show(&message)?;
         match &message {
-            ServerMessage::ReplyStart { reply_id, turn_id: t, .. } if turn_id.is_none() || t.as_deref() == turn_id => {
+            ServerMessage::ReplyStart {
+                reply_id,
+                turn_id: t,
+                ..
+            } if turn_id.is_none() || t.as_deref() == turn_id => {
                 ours = Some(reply_id.clone());
             }
-            ServerMessage::ReplyEnd { reply_id, .. } if ours.as_deref() == Some(reply_id) => return Ok(()),
+            ServerMessage::ReplyEnd { reply_id, .. } if ours.as_deref() == Some(reply_id) => {
+                return Ok(());
+            }
             ServerMessage::Error { code, message } if code.is_fatal() => bail!("{message}"),
-            ServerMessage::Error { code: twin_protocol::ErrorCode::LlmUnavailable, message } => bail!("{message}"),
+            ServerMessage::Error {
+                code: twin_protocol::ErrorCode::LlmUnavailable,
+                message,
+            } => bail!("{message}"),
             _ => {}
         }
     }
@@ -115,12 +158,18 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         // A new session opens with the twin saying what it is.
         until_reply_end(&mut link, &printer, None).await?;
     }
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
     let mut turn = 0u32;
     let mut ask = async |link: &mut Link, text: String| -> anyhow::Result<()> {
         turn += 1;
         let turn_id = format!("chat-{stamp}-{turn}");
-        link.send(&ClientMessage::UserFinal { turn_id: turn_id.clone(), text }).await?;
+        link.send(&ClientMessage::UserFinal {
+            turn_id: turn_id.clone(),
+            text,
+        })
+        .await?;
         until_reply_end(link, &printer, Some(&turn_id)).await
     };
     if let Some(question) = args.once {

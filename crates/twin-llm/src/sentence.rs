@@ -2,8 +2,9 @@
 
 /// Words after which a period does not end a sentence.
 const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co", "corp", "no",
-    "approx", "dept", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s",
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd",
+    "co", "corp", "no", "approx", "dept", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec", "u.s",
 ];
 
 #[derive(Debug, Default)]
@@ -49,10 +50,15 @@ impl SentenceSplitter {
             }
             // Include closing quotes and brackets and further punctuation ("?!", ".\"").
             let mut m = n + 1;
-            while m < chars.len() && matches!(chars[m].1, '.' | '!' | '?' | '"' | '\'' | ')' | '”' | '’' | ']') {
+            while m < chars.len()
+                && matches!(
+                    chars[m].1,
+                    '.' | '!' | '?' | '"' | '\'' | ')' | '”' | '’' | ']'
+                )
+            {
                 m += 1;
             }
-            let Some(&(next_i, next)) = chars.get(m) else { return None };
+            let &(next_i, next) = chars.get(m)?;
             if !next.is_whitespace() {
                 continue;
             }
@@ -75,7 +81,8 @@ impl SentenceSplitter {
             .collect();
         let lower = word.to_lowercase();
         // Single capital letters are initials ("J. Smith").
-        ABBREVIATIONS.contains(&lower.as_str()) || (word.chars().count() == 1 && word.chars().all(char::is_uppercase))
+        ABBREVIATIONS.contains(&lower.as_str())
+            || (word.chars().count() == 1 && word.chars().all(char::is_uppercase))
     }
 }
 
@@ -94,7 +101,10 @@ mod tests {
     fn splits_as_tokens_arrive() {
         let mut s = SentenceSplitter::new();
         assert!(s.push("Here's the thing").is_empty());
-        assert!(s.push(".").is_empty(), "waits for the space after the period");
+        assert!(
+            s.push(".").is_empty(),
+            "waits for the space after the period"
+        );
         assert_eq!(s.push(" We"), vec!["Here's the thing."]);
         assert!(s.push(" ship").is_empty());
         assert_eq!(s.push(" robots! Why? "), vec!["We ship robots!", "Why?"]);
@@ -103,8 +113,18 @@ mod tests {
 
     #[test]
     fn keeps_numbers_abbreviations_and_initials_together() {
-        let out = split_stream(&["Margins rose 3.5 percent, e.g. in Europe. Dr. Lee and J. Smith agreed. ", "Done"]);
-        assert_eq!(out, vec!["Margins rose 3.5 percent, e.g. in Europe.", "Dr. Lee and J. Smith agreed.", "Done"]);
+        let out = split_stream(&[
+            "Margins rose 3.5 percent, e.g. in Europe. Dr. Lee and J. Smith agreed. ",
+            "Done",
+        ]);
+        assert_eq!(
+            out,
+            vec![
+                "Margins rose 3.5 percent, e.g. in Europe.",
+                "Dr. Lee and J. Smith agreed.",
+                "Done"
+            ]
+        );
     }
 
     #[test]

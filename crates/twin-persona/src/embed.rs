@@ -36,26 +36,46 @@ impl Embedder {
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
         let file = |name: &str| {
             let path = dir.join(name);
-            if path.is_file() { Ok(path) } else { Err(EmbedError::Missing { path }) }
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(EmbedError::Missing { path })
+            }
         };
-        let (config_path, tokenizer_path, weights_path) =
-            (file("config.json")?, file("tokenizer.json")?, file("model.safetensors")?);
-        let load_err = |path: &Path, message: String| EmbedError::Load { path: path.to_path_buf(), message };
+        let (config_path, tokenizer_path, weights_path) = (
+            file("config.json")?,
+            file("tokenizer.json")?,
+            file("model.safetensors")?,
+        );
+        let load_err = |path: &Path, message: String| EmbedError::Load {
+            path: path.to_path_buf(),
+            message,
+        };
         let config: Config = std::fs::read_to_string(&config_path)
             .map_err(|e| e.to_string())
             .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
             .map_err(|m| load_err(&config_path, m))?;
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| load_err(&tokenizer_path, e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| load_err(&tokenizer_path, e.to_string()))?;
         tokenizer.with_padding(Some(PaddingParams::default()));
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
             .map_err(|e| load_err(&tokenizer_path, e.to_string()))?;
         let device = Device::Cpu;
         // SAFETY: the weights file is memory-mapped read-only and not modified while the model lives.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &device) }
-            .map_err(|e| load_err(&weights_path, e.to_string()))?;
-        let model = BertModel::load(vb, &config).map_err(|e| load_err(&weights_path, e.to_string()))?;
-        Ok(Embedder { model, tokenizer, device })
+        let vb =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[&weights_path], DType::F32, &device) }
+                .map_err(|e| load_err(&weights_path, e.to_string()))?;
+        let model =
+            BertModel::load(vb, &config).map_err(|e| load_err(&weights_path, e.to_string()))?;
+        Ok(Embedder {
+            model,
+            tokenizer,
+            device,
+        })
     }
 
     /// One unit-length 384-d vector per text.
@@ -63,8 +83,10 @@ impl Embedder {
         let mut out = Vec::with_capacity(texts.len());
         // Small batches keep padding waste low for texts of mixed length.
         for batch in texts.chunks(8) {
-            let encodings =
-                self.tokenizer.encode_batch(batch.to_vec(), true).map_err(|e| EmbedError::Run(e.to_string()))?;
+            let encodings = self
+                .tokenizer
+                .encode_batch(batch.to_vec(), true)
+                .map_err(|e| EmbedError::Run(e.to_string()))?;
             let ids: Vec<Tensor> = encodings
                 .iter()
                 .map(|e| Tensor::new(e.get_ids(), &self.device))

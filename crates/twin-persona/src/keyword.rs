@@ -6,11 +6,12 @@ const K1: f32 = 1.2;
 const B: f32 = 0.75;
 
 const STOPWORDS: &[&str] = &[
-    "a", "about", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for",
-    "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or",
-    "our", "should", "so", "that", "the", "their", "them", "there", "they", "this", "to", "us", "was", "we", "were",
-    "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "owen", "think", "view",
-    "feel", "say", "said", "tell", "really", "just", "any", "all", "now",
+    "a", "about", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do",
+    "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its",
+    "me", "my", "of", "on", "or", "our", "should", "so", "that", "the", "their", "them", "there",
+    "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who",
+    "why", "will", "with", "would", "you", "your", "owen", "think", "view", "feel", "say", "said",
+    "tell", "really", "just", "any", "all", "now",
 ];
 
 /// Lowercased words without stopwords, with a light suffix strip so "robots" finds "robot".
@@ -28,7 +29,11 @@ fn stem(word: &str) -> String {
         if let Some(root) = word.strip_suffix(suffix)
             && root.chars().count() >= 3
         {
-            return if suffix == "ies" { format!("{root}y") } else { root.to_string() };
+            return if suffix == "ies" {
+                format!("{root}y")
+            } else {
+                root.to_string()
+            };
         }
     }
     word.to_string()
@@ -58,8 +63,17 @@ impl Bm25 {
             }
             docs.push(tf);
         }
-        let avg_len = if lengths.is_empty() { 1.0 } else { lengths.iter().sum::<f32>() / lengths.len() as f32 };
-        Bm25 { docs, lengths, avg_len: avg_len.max(1.0), doc_freq }
+        let avg_len = if lengths.is_empty() {
+            1.0
+        } else {
+            lengths.iter().sum::<f32>() / lengths.len() as f32
+        };
+        Bm25 {
+            docs,
+            lengths,
+            avg_len: avg_len.max(1.0),
+            doc_freq,
+        }
     }
 
     /// BM25 score of every document for the query, in document order.
@@ -91,7 +105,11 @@ mod tests {
 
     #[test]
     fn finds_rare_words_and_stems() {
-        let bm = Bm25::new(["Robots move pallets in the warehouse.", "We open-sourced Slipway, our simulator.", "Pay bands are public."]);
+        let bm = Bm25::new([
+            "Robots move pallets in the warehouse.",
+            "We open-sourced Slipway, our simulator.",
+            "Pay bands are public.",
+        ]);
         let s = bm.scores("Tell me about the Slipway simulator");
         assert!(s[1] > s[0] && s[1] > s[2], "{s:?}");
         let s = bm.scores("robot");

@@ -10,7 +10,16 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub const MAX_SOURCE_CHARS: usize = 4_000;
-const STATEMENT_KINDS: &[&str] = &["keynote", "interview", "blog", "podcast", "letter", "panel", "social", "memo"];
+const STATEMENT_KINDS: &[&str] = &[
+    "keynote",
+    "interview",
+    "blog",
+    "podcast",
+    "letter",
+    "panel",
+    "social",
+    "memo",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -26,7 +35,14 @@ impl fmt::Display for Problem {
         if self.line == 0 {
             write!(f, "{}: {}", self.path.display(), self.message)
         } else {
-            write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.path.display(),
+                self.line,
+                self.column,
+                self.message
+            )
         }
     }
 }
@@ -120,7 +136,20 @@ pub fn day_number(date: &str) -> Option<i64> {
     let m: i64 = parts.next()?.parse().ok()?;
     let d: i64 = parts.next()?.parse().ok()?;
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month[(m - 1) as usize] {
         return None;
     }
@@ -157,16 +186,25 @@ impl PersonaPack {
                 }
             },
             Err(e) => {
-                problems.push(whole_file(&meta_path, format!("cannot read persona.toml: {e}")));
+                problems.push(whole_file(
+                    &meta_path,
+                    format!("cannot read persona.toml: {e}"),
+                ));
                 None
             }
         };
         let mut sources = Vec::new();
-        for (folder, kind) in [("statements", SourceKind::Statement), ("strategy", SourceKind::Strategy)] {
+        for (folder, kind) in [
+            ("statements", SourceKind::Statement),
+            ("strategy", SourceKind::Strategy),
+        ] {
             load_folder(&dir.join(folder), kind, &mut sources, &mut problems);
         }
         if !sources.iter().any(|s| s.kind == SourceKind::Statement) {
-            problems.push(whole_file(&dir.join("statements"), "a pack needs at least one statement".into()));
+            problems.push(whole_file(
+                &dir.join("statements"),
+                "a pack needs at least one statement".into(),
+            ));
         }
         let mut seen: HashMap<&str, &Path> = HashMap::new();
         for s in &sources {
@@ -182,7 +220,11 @@ impl PersonaPack {
         match meta {
             Some(meta) if problems.is_empty() => {
                 sources.sort_by(|a, b| a.id.cmp(&b.id));
-                Ok(PersonaPack { dir: dir.to_path_buf(), meta, sources })
+                Ok(PersonaPack {
+                    dir: dir.to_path_buf(),
+                    meta,
+                    sources,
+                })
             }
             _ => Err(PackErrors(problems)),
         }
@@ -194,14 +236,21 @@ impl PersonaPack {
 
     /// The newest date in the pack: "now" for recency weighting, so results don't drift with the wall clock.
     pub fn newest_day(&self) -> i64 {
-        self.sources.iter().filter_map(Source::day_number).max().unwrap_or(0)
+        self.sources
+            .iter()
+            .filter_map(Source::day_number)
+            .max()
+            .unwrap_or(0)
     }
 }
 
 fn check_meta(meta: &PersonaMeta, path: &Path, problems: &mut Vec<Problem>) {
     let mut bad = |message: String| problems.push(whole_file(path, message));
     if !is_slug(&meta.id) {
-        bad(format!("id {:?} must be lowercase letters, digits and dashes", meta.id));
+        bad(format!(
+            "id {:?} must be lowercase letters, digits and dashes",
+            meta.id
+        ));
     }
     for (field, value) in [
         ("name", &meta.name),
@@ -229,17 +278,32 @@ fn check_meta(meta: &PersonaMeta, path: &Path, problems: &mut Vec<Problem>) {
 }
 
 fn is_slug(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn whole_file(path: &Path, message: String) -> Problem {
-    Problem { path: path.to_path_buf(), line: 0, column: 0, message }
+    Problem {
+        path: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        message,
+    }
 }
 
-fn load_folder(folder: &Path, kind: SourceKind, sources: &mut Vec<Source>, problems: &mut Vec<Problem>) {
+fn load_folder(
+    folder: &Path,
+    kind: SourceKind,
+    sources: &mut Vec<Source>,
+    problems: &mut Vec<Problem>,
+) {
     let entries = match std::fs::read_dir(folder) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind == SourceKind::Strategy => return,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind == SourceKind::Strategy => {
+            return;
+        }
         Err(e) => {
             problems.push(whole_file(folder, format!("cannot read folder: {e}")));
             return;
@@ -276,11 +340,21 @@ struct FrontMatter {
 
 /// Parses one source file; `path` is only used in messages.
 pub fn parse_source(path: &Path, text: &str, kind: SourceKind) -> Result<Source, Vec<Problem>> {
-    let at = |line: usize, message: String| vec![Problem { path: path.to_path_buf(), line, column: 1, message }];
+    let at = |line: usize, message: String| {
+        vec![Problem {
+            path: path.to_path_buf(),
+            line,
+            column: 1,
+            message,
+        }]
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.split_inclusive('\n');
     if lines.next().map(str::trim_end) != Some("+++") {
-        return Err(at(1, "expected front matter: the file must start with a line `+++`".into()));
+        return Err(at(
+            1,
+            "expected front matter: the file must start with a line `+++`".into(),
+        ));
     }
     let mut front = String::new();
     let mut closing_line = None;
@@ -292,25 +366,45 @@ pub fn parse_source(path: &Path, text: &str, kind: SourceKind) -> Result<Source,
         front.push_str(line);
     }
     let Some(closing_line) = closing_line else {
-        return Err(at(1, "front matter is not closed: no second `+++` line".into()));
+        return Err(at(
+            1,
+            "front matter is not closed: no second `+++` line".into(),
+        ));
     };
     let body: String = lines.collect::<String>().trim().to_string();
-    let fm: FrontMatter = toml::from_str(&front).map_err(|e| vec![toml_problem(path, &front, 1, &e)])?;
+    let fm: FrontMatter =
+        toml::from_str(&front).map_err(|e| vec![toml_problem(path, &front, 1, &e)])?;
     let line_of = |key: &str| {
-        front.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i + 2).unwrap_or(2)
+        front
+            .lines()
+            .position(|l| l.trim_start().starts_with(key))
+            .map(|i| i + 2)
+            .unwrap_or(2)
     };
     let mut problems = Vec::new();
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     if fm.id != stem {
-        problems.extend(at(line_of("id"), format!("id {:?} must match the file name {stem:?}", fm.id)));
+        problems.extend(at(
+            line_of("id"),
+            format!("id {:?} must match the file name {stem:?}", fm.id),
+        ));
     }
     if !is_slug(&fm.id) {
-        problems.extend(at(line_of("id"), format!("id {:?} must be lowercase letters, digits and dashes", fm.id)));
+        problems.extend(at(
+            line_of("id"),
+            format!(
+                "id {:?} must be lowercase letters, digits and dashes",
+                fm.id
+            ),
+        ));
     }
     let date = match (&fm.date.date, &fm.date.time) {
         (Some(d), None) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
         _ => {
-            problems.extend(at(line_of("date"), "date must be a plain date like 2025-03-14".into()));
+            problems.extend(at(
+                line_of("date"),
+                "date must be a plain date like 2025-03-14".into(),
+            ));
             String::new()
         }
     };
@@ -318,26 +412,39 @@ pub fn parse_source(path: &Path, text: &str, kind: SourceKind) -> Result<Source,
         problems.extend(at(line_of("title"), "title must not be empty".into()));
     }
     match (&fm.url, kind) {
-        (None, SourceKind::Statement) => {
-            problems.extend(at(closing_line, "a public statement needs the url of its source".into()))
-        }
-        (Some(u), _) if !(u.starts_with("https://") || u.starts_with("http://")) => {
-            problems.extend(at(line_of("url"), format!("url {u:?} must start with https:// or http://")))
-        }
+        (None, SourceKind::Statement) => problems.extend(at(
+            closing_line,
+            "a public statement needs the url of its source".into(),
+        )),
+        (Some(u), _) if !(u.starts_with("https://") || u.starts_with("http://")) => problems
+            .extend(at(
+                line_of("url"),
+                format!("url {u:?} must start with https:// or http://"),
+            )),
         _ => {}
     }
     match kind {
-        SourceKind::Statement if !STATEMENT_KINDS.contains(&fm.kind.as_str()) => problems.extend(at(
-            line_of("kind"),
-            format!("kind {:?} is not one of {}", fm.kind, STATEMENT_KINDS.join(", ")),
-        )),
-        SourceKind::Strategy if fm.kind != "strategy" => {
-            problems.extend(at(line_of("kind"), "a strategy note has kind = \"strategy\"".into()))
+        SourceKind::Statement if !STATEMENT_KINDS.contains(&fm.kind.as_str()) => {
+            problems.extend(at(
+                line_of("kind"),
+                format!(
+                    "kind {:?} is not one of {}",
+                    fm.kind,
+                    STATEMENT_KINDS.join(", ")
+                ),
+            ))
         }
+        SourceKind::Strategy if fm.kind != "strategy" => problems.extend(at(
+            line_of("kind"),
+            "a strategy note has kind = \"strategy\"".into(),
+        )),
         _ => {}
     }
     if body.is_empty() {
-        problems.extend(at(closing_line + 1, "the text after the front matter is empty".into()));
+        problems.extend(at(
+            closing_line + 1,
+            "the text after the front matter is empty".into(),
+        ));
     } else if body.chars().count() > MAX_SOURCE_CHARS {
         problems.extend(at(
             closing_line + 1,
@@ -365,12 +472,22 @@ fn toml_problem(path: &Path, text: &str, line_offset: usize, e: &toml::de::Error
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1;
             (line + line_offset, column)
         }
         None => (line_offset + 1, 1),
     };
-    Problem { path: path.to_path_buf(), line, column, message: e.message().to_string() }
+    Problem {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: e.message().to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -390,15 +507,19 @@ mod tests {
     #[test]
     fn reports_the_line_of_a_toml_error() {
         let bad = GOOD.replace("title = \"Keynote\"", "title = Keynote");
-        let p = parse_source(Path::new("statements/s001.md"), &bad, SourceKind::Statement).unwrap_err();
+        let p =
+            parse_source(Path::new("statements/s001.md"), &bad, SourceKind::Statement).unwrap_err();
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].line, 4, "{p:?}");
     }
 
     #[test]
     fn reports_semantic_problems_with_lines() {
-        let bad = GOOD.replace("kind = \"keynote\"", "kind = \"rumour\"").replace("\"s001\"", "\"s002\"");
-        let p = parse_source(Path::new("statements/s001.md"), &bad, SourceKind::Statement).unwrap_err();
+        let bad = GOOD
+            .replace("kind = \"keynote\"", "kind = \"rumour\"")
+            .replace("\"s001\"", "\"s002\"");
+        let p =
+            parse_source(Path::new("statements/s001.md"), &bad, SourceKind::Statement).unwrap_err();
         let lines: Vec<usize> = p.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![2, 6], "{p:?}");
     }
@@ -416,8 +537,14 @@ mod tests {
 
     #[test]
     fn day_numbers() {
-        assert_eq!(day_number("2024-03-01").unwrap() - day_number("2024-02-28").unwrap(), 2);
-        assert_eq!(day_number("2025-01-01").unwrap() - day_number("2024-01-01").unwrap(), 366);
+        assert_eq!(
+            day_number("2024-03-01").unwrap() - day_number("2024-02-28").unwrap(),
+            2
+        );
+        assert_eq!(
+            day_number("2025-01-01").unwrap() - day_number("2024-01-01").unwrap(),
+            366
+        );
         assert!(day_number("2023-02-29").is_none());
         assert!(day_number("2023-13-01").is_none());
     }

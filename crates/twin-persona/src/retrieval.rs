@@ -52,11 +52,19 @@ impl Retriever {
             .sources
             .iter()
             .map(|s| {
-                let age = s.day_number().map(|d| (newest - d).max(0) as f32).unwrap_or(f32::MAX);
+                let age = s
+                    .day_number()
+                    .map(|d| (newest - d).max(0) as f32)
+                    .unwrap_or(f32::MAX);
                 (-age / RECENCY_DAYS).exp()
             })
             .collect();
-        Ok(Retriever { embedder, vectors, bm25, recency })
+        Ok(Retriever {
+            embedder,
+            vectors,
+            bm25,
+            recency,
+        })
     }
 
     pub fn search(&self, query: &str, k: usize) -> Result<Retrieval, EmbedError> {
@@ -69,19 +77,30 @@ impl Retriever {
             .map(|(i, v)| {
                 let dense = cosine(&q, v);
                 let kw = keyword[i] / (keyword[i] + KEYWORD_HALF);
-                let score = DENSE_WEIGHT * dense + KEYWORD_WEIGHT * kw + RECENCY_WEIGHT * self.recency[i];
-                Hit { source: i, score, dense, keyword: kw }
+                let score =
+                    DENSE_WEIGHT * dense + KEYWORD_WEIGHT * kw + RECENCY_WEIGHT * self.recency[i];
+                Hit {
+                    source: i,
+                    score,
+                    dense,
+                    keyword: kw,
+                }
             })
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
         hits.truncate(k);
-        let covered = hits.first().is_some_and(|h| h.dense >= COVERED_DENSE || h.score >= COVERED_FUSED);
+        let covered = hits
+            .first()
+            .is_some_and(|h| h.dense >= COVERED_DENSE || h.score >= COVERED_FUSED);
         Ok(Retrieval { hits, covered })
     }
-
 }
 
 /// What gets embedded: topics first, since they name what the passage is about in few words.
 fn passage_text(s: &crate::pack::Source) -> String {
-    if s.topics.is_empty() { s.text.clone() } else { format!("{}. {}", s.topics.join(", "), s.text) }
+    if s.topics.is_empty() {
+        s.text.clone()
+    } else {
+        format!("{}. {}", s.topics.join(", "), s.text)
+    }
 }

@@ -50,12 +50,22 @@ pub enum ClientMessage {
         client: Option<String>,
     },
     /// What the user is saying so far (speech recognition partials). Not stored; shown to others later.
-    UserPartial { text: String },
+    UserPartial {
+        text: String,
+    },
     /// A finished user turn. `turn_id` is chosen by the client so a turn resent after a reconnect is stored once.
-    UserFinal { turn_id: String, text: String },
+    UserFinal {
+        turn_id: String,
+        text: String,
+    },
     /// The user cut the twin off: how much of reply `reply_id` they actually heard.
-    Interrupted { reply_id: String, heard: Heard },
-    Ping { nonce: u64 },
+    Interrupted {
+        reply_id: String,
+        heard: Heard,
+    },
+    Ping {
+        nonce: u64,
+    },
     Bye,
 }
 
@@ -81,18 +91,45 @@ pub enum ServerMessage {
         history: Vec<HistoryTurn>,
     },
     /// The twin's conversational state, for cues in the client.
-    State { state: TwinState },
+    State {
+        state: TwinState,
+    },
     /// The user turn is durably stored.
-    TurnAck { turn_id: String, seq: u64 },
-    ReplyStart { reply_id: String, turn_id: Option<String>, kind: ReplyKind },
+    TurnAck {
+        turn_id: String,
+        seq: u64,
+    },
+    ReplyStart {
+        reply_id: String,
+        turn_id: Option<String>,
+        kind: ReplyKind,
+    },
     /// Streamed reply text, in order.
-    ReplyDelta { reply_id: String, text: String },
+    ReplyDelta {
+        reply_id: String,
+        text: String,
+    },
     /// A sentence of the reply is complete: speech can start on it.
-    Sentence { reply_id: String, index: u32, text: String, citations: Vec<String> },
+    Sentence {
+        reply_id: String,
+        index: u32,
+        text: String,
+        citations: Vec<String>,
+    },
     /// The reply is complete and stored. `text` is the whole reply; `citations` lists every source it used.
-    ReplyEnd { reply_id: String, text: String, citations: Vec<Citation>, interrupted: bool },
-    Error { code: ErrorCode, message: String },
-    Pong { nonce: u64 },
+    ReplyEnd {
+        reply_id: String,
+        text: String,
+        citations: Vec<Citation>,
+        interrupted: bool,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+    Pong {
+        nonce: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,7 +274,10 @@ impl ClientMessage {
     /// Parses and validates one client frame: size first (before any parsing), then shape, then field limits.
     pub fn decode(frame: &str) -> Result<Self, ProtocolError> {
         if frame.len() > MAX_CLIENT_FRAME_BYTES {
-            return Err(ProtocolError::TooLarge { size: frame.len(), limit: MAX_CLIENT_FRAME_BYTES });
+            return Err(ProtocolError::TooLarge {
+                size: frame.len(),
+                limit: MAX_CLIENT_FRAME_BYTES,
+            });
         }
         let message: ClientMessage =
             serde_json::from_str(frame).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
@@ -247,9 +287,14 @@ impl ClientMessage {
 
     fn validate(&self) -> Result<(), ProtocolError> {
         match self {
-            ClientMessage::Hello { protocol, token, .. } => {
+            ClientMessage::Hello {
+                protocol, token, ..
+            } => {
                 if *protocol != PROTOCOL_VERSION {
-                    return Err(ProtocolError::UnsupportedVersion { got: *protocol, supported: PROTOCOL_VERSION });
+                    return Err(ProtocolError::UnsupportedVersion {
+                        got: *protocol,
+                        supported: PROTOCOL_VERSION,
+                    });
                 }
                 if token.len() > MAX_TOKEN_BYTES {
                     return Err(ProtocolError::TokenTooLong);
@@ -259,10 +304,13 @@ impl ClientMessage {
             ClientMessage::UserFinal { text, turn_id } => {
                 check_text(text, true)?;
                 if turn_id.is_empty() || turn_id.len() > 128 {
-                    return Err(ProtocolError::Malformed("turn_id must be 1 to 128 bytes".into()));
+                    return Err(ProtocolError::Malformed(
+                        "turn_id must be 1 to 128 bytes".into(),
+                    ));
                 }
             }
-            ClientMessage::Interrupted { .. } | ClientMessage::Ping { .. } | ClientMessage::Bye => {}
+            ClientMessage::Interrupted { .. } | ClientMessage::Ping { .. } | ClientMessage::Bye => {
+            }
         }
         Ok(())
     }
@@ -275,7 +323,10 @@ impl ClientMessage {
 fn check_text(text: &str, must_have_content: bool) -> Result<(), ProtocolError> {
     let chars = text.chars().count();
     if chars > MAX_USER_TEXT_CHARS {
-        return Err(ProtocolError::TextTooLong { chars, limit: MAX_USER_TEXT_CHARS });
+        return Err(ProtocolError::TextTooLong {
+            chars,
+            limit: MAX_USER_TEXT_CHARS,
+        });
     }
     if must_have_content && text.trim().is_empty() {
         return Err(ProtocolError::EmptyText);
@@ -286,7 +337,10 @@ fn check_text(text: &str, must_have_content: bool) -> Result<(), ProtocolError> 
 impl ServerMessage {
     pub fn decode(frame: &str) -> Result<Self, ProtocolError> {
         if frame.len() > MAX_SERVER_FRAME_BYTES {
-            return Err(ProtocolError::TooLarge { size: frame.len(), limit: MAX_SERVER_FRAME_BYTES });
+            return Err(ProtocolError::TooLarge {
+                size: frame.len(),
+                limit: MAX_SERVER_FRAME_BYTES,
+            });
         }
         serde_json::from_str(frame).map_err(|e| ProtocolError::Malformed(e.to_string()))
     }
@@ -296,7 +350,10 @@ impl ServerMessage {
     }
 
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
-        ServerMessage::Error { code, message: message.into() }
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -318,10 +375,21 @@ mod tests {
     fn client_messages_round_trip() {
         let messages = vec![
             hello(PROTOCOL_VERSION),
-            ClientMessage::UserPartial { text: "what do you".into() },
-            ClientMessage::UserFinal { turn_id: "c1-1".into(), text: "What do you think of remote work?".into() },
-            ClientMessage::Interrupted { reply_id: "r1".into(), heard: Heard::Chars(12) },
-            ClientMessage::Interrupted { reply_id: "r1".into(), heard: Heard::Samples(22_050) },
+            ClientMessage::UserPartial {
+                text: "what do you".into(),
+            },
+            ClientMessage::UserFinal {
+                turn_id: "c1-1".into(),
+                text: "What do you think of remote work?".into(),
+            },
+            ClientMessage::Interrupted {
+                reply_id: "r1".into(),
+                heard: Heard::Chars(12),
+            },
+            ClientMessage::Interrupted {
+                reply_id: "r1".into(),
+                heard: Heard::Samples(22_050),
+            },
             ClientMessage::Ping { nonce: 7 },
             ClientMessage::Bye,
         ];
@@ -344,13 +412,35 @@ mod tests {
                     organization: "O".into(),
                     disclosure: "I'm an AI twin.".into(),
                 },
-                history: vec![HistoryTurn { seq: 1, speaker: Speaker::User, text: "hi".into(), citations: vec![] }],
+                history: vec![HistoryTurn {
+                    seq: 1,
+                    speaker: Speaker::User,
+                    text: "hi".into(),
+                    citations: vec![],
+                }],
             },
-            ServerMessage::State { state: TwinState::Thinking },
-            ServerMessage::TurnAck { turn_id: "c1".into(), seq: 3 },
-            ServerMessage::ReplyStart { reply_id: "r".into(), turn_id: None, kind: ReplyKind::Grounded },
-            ServerMessage::ReplyDelta { reply_id: "r".into(), text: "Here".into() },
-            ServerMessage::Sentence { reply_id: "r".into(), index: 0, text: "Here.".into(), citations: vec!["s001".into()] },
+            ServerMessage::State {
+                state: TwinState::Thinking,
+            },
+            ServerMessage::TurnAck {
+                turn_id: "c1".into(),
+                seq: 3,
+            },
+            ServerMessage::ReplyStart {
+                reply_id: "r".into(),
+                turn_id: None,
+                kind: ReplyKind::Grounded,
+            },
+            ServerMessage::ReplyDelta {
+                reply_id: "r".into(),
+                text: "Here".into(),
+            },
+            ServerMessage::Sentence {
+                reply_id: "r".into(),
+                index: 0,
+                text: "Here.".into(),
+                citations: vec!["s001".into()],
+            },
             ServerMessage::ReplyEnd {
                 reply_id: "r".into(),
                 text: "Here.".into(),
@@ -373,16 +463,33 @@ mod tests {
 
     #[test]
     fn wire_format_is_tagged_snake_case() {
-        let json = ClientMessage::UserFinal { turn_id: "a".into(), text: "b".into() }.encode();
+        let json = ClientMessage::UserFinal {
+            turn_id: "a".into(),
+            text: "b".into(),
+        }
+        .encode();
         assert_eq!(json, r#"{"type":"user_final","turn_id":"a","text":"b"}"#);
-        let json = ClientMessage::Interrupted { reply_id: "r".into(), heard: Heard::Chars(3) }.encode();
-        assert_eq!(json, r#"{"type":"interrupted","reply_id":"r","heard":{"chars":3}}"#);
+        let json = ClientMessage::Interrupted {
+            reply_id: "r".into(),
+            heard: Heard::Chars(3),
+        }
+        .encode();
+        assert_eq!(
+            json,
+            r#"{"type":"interrupted","reply_id":"r","heard":{"chars":3}}"#
+        );
     }
 
     #[test]
     fn wrong_version_is_refused() {
         let err = ClientMessage::decode(&hello(99).encode()).unwrap_err();
-        assert_eq!(err, ProtocolError::UnsupportedVersion { got: 99, supported: PROTOCOL_VERSION });
+        assert_eq!(
+            err,
+            ProtocolError::UnsupportedVersion {
+                got: 99,
+                supported: PROTOCOL_VERSION
+            }
+        );
         assert_eq!(err.code(), ErrorCode::UnsupportedVersion);
         assert!(err.code().is_fatal());
         assert_eq!(err.code().close_code(), close_code::UNSUPPORTED_VERSION);
@@ -409,18 +516,37 @@ mod tests {
             r#"[1,2,3]"#,
         ] {
             let err = ClientMessage::decode(frame).unwrap_err();
-            assert_eq!(err.code(), ErrorCode::BadMessage, "frame {frame:?} gave {err:?}");
+            assert_eq!(
+                err.code(),
+                ErrorCode::BadMessage,
+                "frame {frame:?} gave {err:?}"
+            );
         }
     }
 
     #[test]
     fn text_limits_are_enforced() {
-        let long = ClientMessage::UserFinal { turn_id: "a".into(), text: "é".repeat(MAX_USER_TEXT_CHARS + 1) };
-        assert!(matches!(ClientMessage::decode(&long.encode()), Err(ProtocolError::TextTooLong { .. })));
-        let ok = ClientMessage::UserFinal { turn_id: "a".into(), text: "é".repeat(MAX_USER_TEXT_CHARS) };
+        let long = ClientMessage::UserFinal {
+            turn_id: "a".into(),
+            text: "é".repeat(MAX_USER_TEXT_CHARS + 1),
+        };
+        assert!(matches!(
+            ClientMessage::decode(&long.encode()),
+            Err(ProtocolError::TextTooLong { .. })
+        ));
+        let ok = ClientMessage::UserFinal {
+            turn_id: "a".into(),
+            text: "é".repeat(MAX_USER_TEXT_CHARS),
+        };
         assert!(ClientMessage::decode(&ok.encode()).is_ok());
-        let empty = ClientMessage::UserFinal { turn_id: "a".into(), text: "  \n".into() };
-        assert_eq!(ClientMessage::decode(&empty.encode()), Err(ProtocolError::EmptyText));
+        let empty = ClientMessage::UserFinal {
+            turn_id: "a".into(),
+            text: "  \n".into(),
+        };
+        assert_eq!(
+            ClientMessage::decode(&empty.encode()),
+            Err(ProtocolError::EmptyText)
+        );
         let token = ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
             token: "k".repeat(MAX_TOKEN_BYTES + 1),
@@ -428,6 +554,9 @@ mod tests {
             session_id: None,
             client: None,
         };
-        assert_eq!(ClientMessage::decode(&token.encode()), Err(ProtocolError::TokenTooLong));
+        assert_eq!(
+            ClientMessage::decode(&token.encode()),
+            Err(ProtocolError::TokenTooLong)
+        );
     }
 }

@@ -20,7 +20,10 @@ use twin_persona::{Embedder, PersonaPack, Retriever};
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("persona pack {path}: {errors}")]
-    Persona { path: String, errors: twin_persona::PackErrors },
+    Persona {
+        path: String,
+        errors: twin_persona::PackErrors,
+    },
     #[error("two persona packs share the id {0:?}")]
     DuplicatePersona(String),
     #[error(transparent)]
@@ -29,7 +32,9 @@ pub enum StartError {
     Llm(#[from] twin_llm::LlmError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    #[error("no auth tokens are configured: add [[auth.tokens]] to the config, or nobody can connect")]
+    #[error(
+        "no auth tokens are configured: add [[auth.tokens]] to the config, or nobody can connect"
+    )]
     NoTokens,
 }
 
@@ -56,23 +61,39 @@ impl AppState {
         let mut personas: Vec<Arc<Persona>> = Vec::new();
         for dir in &config.server.personas {
             let dir = config.resolve(dir);
-            let pack = PersonaPack::load(&dir)
-                .map_err(|errors| StartError::Persona { path: dir.display().to_string(), errors })?;
+            let pack = PersonaPack::load(&dir).map_err(|errors| StartError::Persona {
+                path: dir.display().to_string(),
+                errors,
+            })?;
             if personas.iter().any(|p| p.id() == pack.meta.id) {
                 return Err(StartError::DuplicatePersona(pack.meta.id));
             }
             let retriever = Retriever::build(&pack, embedder.clone())?;
             tracing::info!(persona = %pack.meta.id, sources = pack.sources.len(), "persona loaded");
-            personas.push(Arc::new(Persona::new(pack, retriever, config.retrieval.top_k)));
+            personas.push(Arc::new(Persona::new(
+                pack,
+                retriever,
+                config.retrieval.top_k,
+            )));
         }
         let llm = load_llm(&config)?;
         let store = Store::open(&config.resolve(&config.server.store))?;
-        Ok(Arc::new(AppState { config, personas, llm, store, metrics: Metrics::default(), tokens }))
+        Ok(Arc::new(AppState {
+            config,
+            personas,
+            llm,
+            store,
+            metrics: Metrics::default(),
+            tokens,
+        }))
     }
 
     /// The holder's name if the token is valid. Compares in constant time per configured token.
     pub fn authenticate(&self, token: &str) -> Option<&str> {
-        self.tokens.iter().find(|(secret, _)| constant_time_eq(secret.as_bytes(), token.as_bytes())).map(|(_, n)| n.as_str())
+        self.tokens
+            .iter()
+            .find(|(secret, _)| constant_time_eq(secret.as_bytes(), token.as_bytes()))
+            .map(|(_, n)| n.as_str())
     }
 
     pub fn persona(&self, id: Option<&str>) -> Option<Arc<Persona>> {
@@ -101,7 +122,11 @@ pub fn load_llm(config: &Config) -> Result<Arc<dyn LlmBackend>, twin_llm::LlmErr
             })?)
         }
         LlmBackendKind::Openai => {
-            let o = config.llm.openai.as_ref().expect("validated at config load");
+            let o = config
+                .llm
+                .openai
+                .as_ref()
+                .expect("validated at config load");
             let api_key = o.api_key_env.as_ref().and_then(|v| std::env::var(v).ok());
             Arc::new(OpenAiCompatible::new(OpenAiConfig {
                 base_url: o.base_url.clone(),
@@ -138,5 +163,8 @@ async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

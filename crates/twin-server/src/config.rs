@@ -6,9 +6,17 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}:{column}: {message}")]
-    Parse { path: PathBuf, line: usize, column: usize, message: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -108,7 +116,11 @@ pub struct EmbeddedLlmConfig {
 
 impl Default for EmbeddedLlmConfig {
     fn default() -> Self {
-        EmbeddedLlmConfig { model: default_gguf(), threads: None, context_tokens: default_context() }
+        EmbeddedLlmConfig {
+            model: default_gguf(),
+            threads: None,
+            context_tokens: default_context(),
+        }
     }
 }
 
@@ -142,7 +154,10 @@ pub struct RetrievalConfig {
 
 impl Default for RetrievalConfig {
     fn default() -> Self {
-        RetrievalConfig { top_k: default_top_k(), embedder: default_embedder() }
+        RetrievalConfig {
+            top_k: default_top_k(),
+            embedder: default_embedder(),
+        }
     }
 }
 
@@ -155,7 +170,10 @@ fn default_embedder() -> PathBuf {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         Self::parse(path, &text)
     }
 
@@ -165,18 +183,33 @@ impl Config {
                 .span()
                 .map(|s| {
                     let before = &text[..s.start.min(text.len())];
-                    (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+                    (
+                        before.matches('\n').count() + 1,
+                        before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+                    )
                 })
                 .unwrap_or((1, 1));
-            ConfigError::Parse { path: path.into(), line, column, message: e.message().to_string() }
+            ConfigError::Parse {
+                path: path.into(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
         })?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let invalid = |message: String| ConfigError::Invalid { path: path.into(), message };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        };
         if config.server.personas.is_empty() {
-            return Err(invalid("server.personas must list at least one persona pack folder".into()));
+            return Err(invalid(
+                "server.personas must list at least one persona pack folder".into(),
+            ));
         }
         if config.llm.backend == LlmBackendKind::Openai && config.llm.openai.is_none() {
-            return Err(invalid("llm.backend = \"openai\" needs an [llm.openai] table".into()));
+            return Err(invalid(
+                "llm.backend = \"openai\" needs an [llm.openai] table".into(),
+            ));
         }
         if !(1..=1024).contains(&config.llm.max_tokens) {
             return Err(invalid("llm.max_tokens must be between 1 and 1024".into()));
@@ -187,7 +220,12 @@ impl Config {
         for t in &config.auth.tokens {
             match (&t.token, &t.token_env) {
                 (Some(_), None) | (None, Some(_)) => {}
-                _ => return Err(invalid(format!("auth token {:?} needs exactly one of token or token_env", t.name))),
+                _ => {
+                    return Err(invalid(format!(
+                        "auth token {:?} needs exactly one of token or token_env",
+                        t.name
+                    )));
+                }
             }
         }
         Ok(config)
@@ -195,7 +233,11 @@ impl Config {
 
     /// Resolves a path from the config: absolute as is, else relative to the config's folder.
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) }
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
     }
 
     pub fn models_dir(&self) -> PathBuf {
@@ -245,7 +287,10 @@ backend = "embedded"
     #[test]
     fn parses_and_resolves_relative_paths() {
         let c = Config::parse(Path::new("/etc/twin/server.toml"), GOOD).unwrap();
-        assert_eq!(c.resolve(&c.server.store), PathBuf::from("/etc/twin/twin.db"));
+        assert_eq!(
+            c.resolve(&c.server.store),
+            PathBuf::from("/etc/twin/twin.db")
+        );
         assert_eq!(c.tokens(), vec![("secret".to_string(), "demo".to_string())]);
         assert_eq!(c.retrieval.top_k, 3);
     }
@@ -253,10 +298,14 @@ backend = "embedded"
     #[test]
     fn errors_name_the_line() {
         let bad = GOOD.replace("backend = \"embedded\"", "backend = \"gpt-9\"");
-        let e = Config::parse(Path::new("c.toml"), &bad).unwrap_err().to_string();
+        let e = Config::parse(Path::new("c.toml"), &bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("c.toml:10:"), "{e}");
         let bad = GOOD.replace("backend = \"embedded\"", "backend = \"openai\"");
-        let e = Config::parse(Path::new("c.toml"), &bad).unwrap_err().to_string();
+        let e = Config::parse(Path::new("c.toml"), &bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("[llm.openai]"), "{e}");
     }
 }

@@ -108,14 +108,34 @@ pub fn classify(text: &str) -> Intent {
 }
 
 /// Words that only add emphasis ("am I *actually* talking to…"): dropped before matching.
-const FILLERS: &[&str] = &["actually", "truly", "even", "just", "honestly", "seriously", "like"];
+const FILLERS: &[&str] = &[
+    "actually",
+    "truly",
+    "even",
+    "just",
+    "honestly",
+    "seriously",
+    "like",
+];
 
 /// Lowercase, curly quotes straightened, punctuation spaced, fillers dropped, whitespace collapsed, and padded so
 /// patterns match at the ends.
 fn normalise(text: &str) -> String {
     let lower = text.to_lowercase().replace(['’', '‘'], "'");
-    let spaced: String = lower.chars().map(|c| if c == ',' || c == '?' || c == '!' || c == ';' { ' ' } else { c }).collect();
-    let words: Vec<&str> = spaced.split_whitespace().filter(|w| !FILLERS.contains(w)).collect();
+    let spaced: String = lower
+        .chars()
+        .map(|c| {
+            if c == ',' || c == '?' || c == '!' || c == ';' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let words: Vec<&str> = spaced
+        .split_whitespace()
+        .filter(|w| !FILLERS.contains(w))
+        .collect();
     format!(" {} ", words.join(" "))
 }
 
@@ -234,7 +254,12 @@ mod tests {
 
     #[test]
     fn identity_questions() {
-        for q in ["Are you real?", "Wait, am I actually talking to Owen?", "Is this REALLY you", "are you an AI or what"] {
+        for q in [
+            "Are you real?",
+            "Wait, am I actually talking to Owen?",
+            "Is this REALLY you",
+            "are you an AI or what",
+        ] {
             assert_eq!(classify(q), Intent::Identity, "{q}");
         }
     }
@@ -254,7 +279,11 @@ mod tests {
 
     #[test]
     fn ordinary_questions() {
-        for q in ["What do you think about remote work?", "Why did you open-source the simulator?", "How is Helm priced?"] {
+        for q in [
+            "What do you think about remote work?",
+            "Why did you open-source the simulator?",
+            "How is Helm priced?",
+        ] {
             assert_eq!(classify(q), Intent::Question, "{q}");
         }
     }
@@ -262,17 +291,38 @@ mod tests {
     #[test]
     fn commitments_and_human_claims_are_caught() {
         let p = ["We pay for apprenticeships."];
-        assert_eq!(check_sentence("Sure, I approve that.", &p, ""), Verdict::Commitment);
-        assert_eq!(check_sentence("You have my word on it.", &p, ""), Verdict::Commitment);
-        assert_eq!(check_sentence("Don't worry, I'm not an AI.", &p, ""), Verdict::ClaimsHuman);
-        assert_eq!(check_sentence("We pay for apprenticeships.", &p, ""), Verdict::Keep);
-        assert_eq!(check_sentence("Bananas orbit Jupiter nightly.", &p, ""), Verdict::Unsupported);
+        assert_eq!(
+            check_sentence("Sure, I approve that.", &p, ""),
+            Verdict::Commitment
+        );
+        assert_eq!(
+            check_sentence("You have my word on it.", &p, ""),
+            Verdict::Commitment
+        );
+        assert_eq!(
+            check_sentence("Don't worry, I'm not an AI.", &p, ""),
+            Verdict::ClaimsHuman
+        );
+        assert_eq!(
+            check_sentence("We pay for apprenticeships.", &p, ""),
+            Verdict::Keep
+        );
+        assert_eq!(
+            check_sentence("Bananas orbit Jupiter nightly.", &p, ""),
+            Verdict::Unsupported
+        );
     }
 
     #[test]
     fn sentences_are_attributed_to_the_passage_they_share_words_with() {
-        let p = ["Robots slow down near people.", "Slipway is our open-source simulator."];
-        assert_eq!(best_source("We open-sourced the Slipway simulator.", &p), Some(1));
+        let p = [
+            "Robots slow down near people.",
+            "Slipway is our open-source simulator.",
+        ];
+        assert_eq!(
+            best_source("We open-sourced the Slipway simulator.", &p),
+            Some(1)
+        );
         assert_eq!(best_source("Robots are slower near people.", &p), Some(0));
         assert_eq!(best_source("Hello there.", &p), None);
     }

@@ -25,18 +25,24 @@ pub async fn serve(state: std::sync::Arc<AppState>) -> std::io::Result<()> {
 }
 
 /// Serves on a listener bound by the caller (tests, embedding in other programs).
-pub async fn serve_on(listener: tokio::net::TcpListener, state: std::sync::Arc<AppState>) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: std::sync::Arc<AppState>,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

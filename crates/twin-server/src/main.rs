@@ -48,13 +48,18 @@ enum PersonaCommand {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,twin_server=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,twin_server=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { config, listen, store } => {
+        Command::Serve {
+            config,
+            listen,
+            store,
+        } => {
             let mut config = Config::load(&config)?;
             if let Some(listen) = listen {
                 config.server.listen = listen;
@@ -67,7 +72,9 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(twin_server::serve(state))?;
             Ok(())
         }
-        Command::Persona { command: PersonaCommand::Check { dir, json } } => {
+        Command::Persona {
+            command: PersonaCommand::Check { dir, json },
+        } => {
             let result = PersonaPack::load(&dir);
             let mut out = std::io::stdout().lock();
             match (&result, json) {
@@ -77,8 +84,14 @@ fn main() -> anyhow::Result<()> {
                     dir.display(),
                     pack.meta.name,
                     pack.meta.id,
-                    pack.sources.iter().filter(|s| s.kind == twin_persona::SourceKind::Statement).count(),
-                    pack.sources.iter().filter(|s| s.kind == twin_persona::SourceKind::Strategy).count(),
+                    pack.sources
+                        .iter()
+                        .filter(|s| s.kind == twin_persona::SourceKind::Statement)
+                        .count(),
+                    pack.sources
+                        .iter()
+                        .filter(|s| s.kind == twin_persona::SourceKind::Strategy)
+                        .count(),
                 )?,
                 (Err(errors), false) => {
                     for p in &errors.0 {
@@ -96,7 +109,11 @@ fn main() -> anyhow::Result<()> {
                             })
                             .collect(),
                     };
-                    writeln!(out, "{}", serde_json::json!({"ok": result.is_ok(), "problems": problems}))?;
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"ok": result.is_ok(), "problems": problems})
+                    )?;
                 }
             }
             if let Err(e) = result {

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-const BUCKETS_S: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0];
+const BUCKETS_S: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -31,7 +33,11 @@ impl Histogram {
         for (i, b) in BUCKETS_S.iter().enumerate() {
             let _ = writeln!(out, "{name}_bucket{{le=\"{b}\"}} {}", self.counts[i]);
         }
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}", self.count, self.sum, self.count);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}",
+            self.count, self.sum, self.count
+        );
     }
 }
 
@@ -51,7 +57,10 @@ pub struct Metrics {
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
-    *map.lock().unwrap_or_else(|p| p.into_inner()).entry(key).or_default() += 1;
+    *map.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_default() += 1;
 }
 
 impl Metrics {
@@ -65,44 +74,132 @@ impl Metrics {
         bump(&self.guardrails, rule);
     }
     pub fn observe_retrieval(&self, d: Duration) {
-        self.retrieval.lock().unwrap_or_else(|p| p.into_inner()).observe(d.as_secs_f64());
+        self.retrieval
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(d.as_secs_f64());
     }
     pub fn observe_first_token(&self, d: Duration) {
-        self.first_token.lock().unwrap_or_else(|p| p.into_inner()).observe(d.as_secs_f64());
+        self.first_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(d.as_secs_f64());
     }
     pub fn observe_first_sentence(&self, d: Duration) {
-        self.first_sentence.lock().unwrap_or_else(|p| p.into_inner()).observe(d.as_secs_f64());
+        self.first_sentence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(d.as_secs_f64());
     }
 
     pub fn render(&self) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, v: i64, kind: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
         };
-        counter(&mut out, "twin_sessions_started_total", "Sessions opened.", self.sessions_started.load(Ordering::Relaxed) as i64, "counter");
-        counter(&mut out, "twin_sessions_resumed_total", "Sessions resumed by id.", self.sessions_resumed.load(Ordering::Relaxed) as i64, "counter");
-        counter(&mut out, "twin_sessions_active", "Sessions open now.", self.sessions_active.load(Ordering::Relaxed), "gauge");
-        counter(&mut out, "twin_user_turns_total", "User turns stored.", self.user_turns.load(Ordering::Relaxed) as i64, "counter");
-        counter(&mut out, "twin_auth_failures_total", "Hellos refused for their token.", self.auth_failures.load(Ordering::Relaxed) as i64, "counter");
-        let labelled = |out: &mut String, name: &str, help: &str, label: &str, rows: Vec<(String, u64)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for (k, v) in rows {
-                let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
-            }
-        };
+        counter(
+            &mut out,
+            "twin_sessions_started_total",
+            "Sessions opened.",
+            self.sessions_started.load(Ordering::Relaxed) as i64,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "twin_sessions_resumed_total",
+            "Sessions resumed by id.",
+            self.sessions_resumed.load(Ordering::Relaxed) as i64,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "twin_sessions_active",
+            "Sessions open now.",
+            self.sessions_active.load(Ordering::Relaxed),
+            "gauge",
+        );
+        counter(
+            &mut out,
+            "twin_user_turns_total",
+            "User turns stored.",
+            self.user_turns.load(Ordering::Relaxed) as i64,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "twin_auth_failures_total",
+            "Hellos refused for their token.",
+            self.auth_failures.load(Ordering::Relaxed) as i64,
+            "counter",
+        );
+        let labelled =
+            |out: &mut String, name: &str, help: &str, label: &str, rows: Vec<(String, u64)>| {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+                for (k, v) in rows {
+                    let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
+                }
+            };
         let rows = |m: &Mutex<BTreeMap<&'static str, u64>>| {
-            m.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.to_string(), *v)).collect::<Vec<_>>()
+            m.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect::<Vec<_>>()
         };
-        labelled(&mut out, "twin_replies_total", "Replies sent, by kind.", "kind", rows(&self.replies));
-        labelled(&mut out, "twin_guardrail_total", "Guardrail rules that fired.", "rule", rows(&self.guardrails));
-        let errors = self.errors.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), *v)).collect();
-        labelled(&mut out, "twin_errors_total", "Errors sent to clients, by code.", "code", errors);
+        labelled(
+            &mut out,
+            "twin_replies_total",
+            "Replies sent, by kind.",
+            "kind",
+            rows(&self.replies),
+        );
+        labelled(
+            &mut out,
+            "twin_guardrail_total",
+            "Guardrail rules that fired.",
+            "rule",
+            rows(&self.guardrails),
+        );
+        let errors = self
+            .errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        labelled(
+            &mut out,
+            "twin_errors_total",
+            "Errors sent to clients, by code.",
+            "code",
+            errors,
+        );
         let hist = |m: &Mutex<Histogram>, name: &str, help: &str, out: &mut String| {
-            m.lock().unwrap_or_else(|p| p.into_inner()).render(name, help, out);
+            m.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .render(name, help, out);
         };
-        hist(&self.retrieval, "twin_retrieval_seconds", "Retrieval latency.", &mut out);
-        hist(&self.first_token, "twin_first_token_seconds", "User turn to first LLM token.", &mut out);
-        hist(&self.first_sentence, "twin_first_sentence_seconds", "User turn to first checked sentence sent.", &mut out);
+        hist(
+            &self.retrieval,
+            "twin_retrieval_seconds",
+            "Retrieval latency.",
+            &mut out,
+        );
+        hist(
+            &self.first_token,
+            "twin_first_token_seconds",
+            "User turn to first LLM token.",
+            &mut out,
+        );
+        hist(
+            &self.first_sentence,
+            "twin_first_sentence_seconds",
+            "User turn to first checked sentence sent.",
+            &mut out,
+        );
         out
     }
 }

@@ -12,7 +12,11 @@ pub struct Persona {
 
 impl Persona {
     pub fn new(pack: PersonaPack, retriever: Retriever, top_k: usize) -> Self {
-        Persona { pack, retriever: Arc::new(retriever), top_k }
+        Persona {
+            pack,
+            retriever: Arc::new(retriever),
+            top_k,
+        }
     }
 
     pub fn id(&self) -> &str {
@@ -35,9 +39,11 @@ impl Persona {
         let retriever = self.retriever.clone();
         let question = question.to_string();
         let k = self.top_k;
-        tokio::task::spawn_blocking(move || retriever.search(&question, k).map_err(|e| e.to_string()))
-            .await
-            .map_err(|e| e.to_string())?
+        tokio::task::spawn_blocking(move || {
+            retriever.search(&question, k).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 
     pub fn citation(&self, id: &str) -> Option<Citation> {
@@ -51,7 +57,12 @@ impl Persona {
     }
 
     fn first_name(&self) -> &str {
-        self.pack.meta.name.split_whitespace().next().unwrap_or(&self.pack.meta.name)
+        self.pack
+            .meta
+            .name
+            .split_whitespace()
+            .next()
+            .unwrap_or(&self.pack.meta.name)
     }
 
     pub fn what_i_can_do(&self) -> String {
@@ -101,6 +112,8 @@ impl Persona {
             };
             notes.push_str(&format!("- ({label}, {}) {}\n", s.date, s.text));
         }
-        format!("Notes in my own words:\n{notes}\nQuestion: {question}\nAnswer in one to three short sentences.")
+        format!(
+            "Notes in my own words:\n{notes}\nQuestion: {question}\nAnswer in one to three short sentences."
+        )
     }
 }

@@ -56,15 +56,28 @@ pub struct Replier<'a> {
 
 impl Replier<'_> {
     async fn send(&self, message: ServerMessage) -> Result<(), ReplyError> {
-        self.out.send(message).await.map_err(|_| ReplyError::ClientGone)
+        self.out
+            .send(message)
+            .await
+            .map_err(|_| ReplyError::ClientGone)
     }
 
     async fn start(&self, turn_id: Option<String>, kind: ReplyKind) -> Result<(), ReplyError> {
         self.sent.lock().unwrap_or_else(|p| p.into_inner()).kind = Some(kind);
-        self.send(ServerMessage::ReplyStart { reply_id: self.reply_id.to_string(), turn_id, kind }).await
+        self.send(ServerMessage::ReplyStart {
+            reply_id: self.reply_id.to_string(),
+            turn_id,
+            kind,
+        })
+        .await
     }
 
-    async fn sentence(&self, index: u32, text: &str, citations: Vec<String>) -> Result<(), ReplyError> {
+    async fn sentence(
+        &self,
+        index: u32,
+        text: &str,
+        citations: Vec<String>,
+    ) -> Result<(), ReplyError> {
         {
             let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
             if !sent.text.is_empty() {
@@ -77,17 +90,38 @@ impl Replier<'_> {
                 }
             }
         }
-        let delta = if index == 0 { text.to_string() } else { format!(" {text}") };
+        let delta = if index == 0 {
+            text.to_string()
+        } else {
+            format!(" {text}")
+        };
         if index == 0 {
-            self.send(ServerMessage::State { state: TwinState::Speaking }).await?;
+            self.send(ServerMessage::State {
+                state: TwinState::Speaking,
+            })
+            .await?;
         }
-        self.send(ServerMessage::ReplyDelta { reply_id: self.reply_id.to_string(), text: delta }).await?;
-        self.send(ServerMessage::Sentence { reply_id: self.reply_id.to_string(), index, text: text.to_string(), citations })
-            .await
+        self.send(ServerMessage::ReplyDelta {
+            reply_id: self.reply_id.to_string(),
+            text: delta,
+        })
+        .await?;
+        self.send(ServerMessage::Sentence {
+            reply_id: self.reply_id.to_string(),
+            index,
+            text: text.to_string(),
+            citations,
+        })
+        .await
     }
 
     /// A fixed reply (disclosure, redirect, unknown): still streamed sentence by sentence.
-    pub async fn fixed(&self, turn_id: Option<String>, kind: ReplyKind, text: &str) -> Result<ReplyOutcome, ReplyError> {
+    pub async fn fixed(
+        &self,
+        turn_id: Option<String>,
+        kind: ReplyKind,
+        text: &str,
+    ) -> Result<ReplyOutcome, ReplyError> {
         self.start(turn_id, kind).await?;
         let mut splitter = SentenceSplitter::new();
         let mut sentences = splitter.push(text);
@@ -95,7 +129,11 @@ impl Replier<'_> {
         for (i, s) in sentences.iter().enumerate() {
             self.sentence(i as u32, s, vec![]).await?;
         }
-        Ok(ReplyOutcome { kind, text: sentences.join(" "), citations: vec![] })
+        Ok(ReplyOutcome {
+            kind,
+            text: sentences.join(" "),
+            citations: vec![],
+        })
     }
 
     /// Answers one user turn.
@@ -109,34 +147,60 @@ impl Replier<'_> {
         match guardrails::classify(question) {
             Intent::Identity => {
                 self.metrics.guardrail("identity");
-                let text = format!("{} {}", persona.pack.meta.disclosure, persona.what_i_can_do());
+                let text = format!(
+                    "{} {}",
+                    persona.pack.meta.disclosure,
+                    persona.what_i_can_do()
+                );
                 return self.fixed(turn_id, ReplyKind::Disclosure, &text).await;
             }
             Intent::Approval => {
                 self.metrics.guardrail("approval");
-                return self.fixed(turn_id, ReplyKind::Redirect, &persona.redirect_text()).await;
+                return self
+                    .fixed(turn_id, ReplyKind::Redirect, &persona.redirect_text())
+                    .await;
             }
             Intent::Question => {}
         }
         let started = Instant::now();
-        let retrieval = persona.search(question).await.map_err(ReplyError::Retrieval)?;
+        let retrieval = persona
+            .search(question)
+            .await
+            .map_err(ReplyError::Retrieval)?;
         self.metrics.observe_retrieval(started.elapsed());
         if !retrieval.covered {
             self.metrics.guardrail("unknown_topic");
-            return self.fixed(turn_id, ReplyKind::Unknown, &persona.unknown_text()).await;
+            return self
+                .fixed(turn_id, ReplyKind::Unknown, &persona.unknown_text())
+                .await;
         }
-        let sources: Vec<&twin_persona::Source> = retrieval.hits.iter().map(|h| &persona.pack.sources[h.source]).collect();
+        let sources: Vec<&twin_persona::Source> = retrieval
+            .hits
+            .iter()
+            .map(|h| &persona.pack.sources[h.source])
+            .collect();
         let passages: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
 
         let mut messages = vec![Message::new(Role::System, persona.system_prompt())];
         let recent = &history[history.len().saturating_sub(HISTORY_TURNS)..];
         for turn in recent {
-            let role = if turn.speaker == Speaker::User { Role::User } else { Role::Assistant };
+            let role = if turn.speaker == Speaker::User {
+                Role::User
+            } else {
+                Role::Assistant
+            };
             messages.push(Message::new(role, turn.text.clone()));
         }
-        messages.push(Message::new(Role::User, persona.grounded_question(question, &sources)));
-        let request =
-            GenerateRequest { messages, max_tokens: self.max_tokens, temperature: self.temperature, seed: 42 };
+        messages.push(Message::new(
+            Role::User,
+            persona.grounded_question(question, &sources),
+        ));
+        let request = GenerateRequest {
+            messages,
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            seed: 42,
+        };
 
         self.start(turn_id, ReplyKind::Grounded).await?;
         let mut stream = self.llm.generate(request)?;
@@ -154,11 +218,15 @@ impl Replier<'_> {
                     }
                     (splitter.push(&t), false)
                 }
-                Some(Ok(StreamEvent::Done(_))) | None => (splitter.finish().into_iter().collect(), true),
+                Some(Ok(StreamEvent::Done(_))) | None => {
+                    (splitter.finish().into_iter().collect(), true)
+                }
                 Some(Err(e)) => return Err(e.into()),
             };
             for s in pieces {
-                let s = s.trim_matches(|c: char| c == '"' || c.is_whitespace()).to_string();
+                let s = s
+                    .trim_matches(|c: char| c == '"' || c.is_whitespace())
+                    .to_string();
                 let text = match guardrails::check_sentence(&s, &passages, question) {
                     Verdict::Keep => s,
                     Verdict::Unsupported => {
@@ -179,7 +247,8 @@ impl Replier<'_> {
                 if kept.is_empty() {
                     self.metrics.observe_first_sentence(started.elapsed());
                 }
-                self.sentence(kept.len() as u32, &text, cite.iter().cloned().collect()).await?;
+                self.sentence(kept.len() as u32, &text, cite.iter().cloned().collect())
+                    .await?;
                 kept.push((text, cite.into_iter().collect()));
                 if stop || kept.len() >= max_sentences {
                     // Dropping the stream stops generation.
@@ -200,11 +269,16 @@ impl Replier<'_> {
                 if kept.is_empty() {
                     self.metrics.observe_first_sentence(started.elapsed());
                 }
-                self.sentence(kept.len() as u32, &s, vec![top.id.clone()]).await?;
+                self.sentence(kept.len() as u32, &s, vec![top.id.clone()])
+                    .await?;
                 kept.push((s, vec![top.id.clone()]));
             }
         }
-        let text = kept.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(" ");
+        let text = kept
+            .iter()
+            .map(|(s, _)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut ids: Vec<&str> = Vec::new();
         for (_, c) in &kept {
             for id in c {
@@ -214,6 +288,10 @@ impl Replier<'_> {
             }
         }
         let citations = ids.iter().filter_map(|id| persona.citation(id)).collect();
-        Ok(ReplyOutcome { kind: ReplyKind::Grounded, text, citations })
+        Ok(ReplyOutcome {
+            kind: ReplyKind::Grounded,
+            text,
+            citations,
+        })
     }
 }

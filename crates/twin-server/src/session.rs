@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use twin_protocol::{
-    ClientMessage, ErrorCode, Heard, MAX_HISTORY_TURNS, PROTOCOL_VERSION, ProtocolError, ReplyKind, ServerMessage,
-    TwinState, close_code,
+    ClientMessage, ErrorCode, Heard, MAX_HISTORY_TURNS, PROTOCOL_VERSION, ProtocolError, ReplyKind,
+    ServerMessage, TwinState, close_code,
 };
 
 /// Frames beyond this are dropped by the WebSocket layer itself; between the protocol limit and this, the client
@@ -51,7 +51,12 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
             let result = match item {
                 Outgoing::Message(m) => sink.send(Message::Text(m.encode().into())).await,
                 Outgoing::Close(code, reason) => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    let _ = sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        })))
+                        .await;
                     break;
                 }
             };
@@ -77,26 +82,53 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         let metrics_code = code_name(code);
         async move {
             tracing::info!(?code, %message, "closing session");
-            let _ = out.send(Outgoing::Message(ServerMessage::error(code, message.clone()))).await;
-            let _ = out.send(Outgoing::Close(code.close_code(), close_reason(&message))).await;
+            let _ = out
+                .send(Outgoing::Message(ServerMessage::error(
+                    code,
+                    message.clone(),
+                )))
+                .await;
+            let _ = out
+                .send(Outgoing::Close(code.close_code(), close_reason(&message)))
+                .await;
             metrics_code
         }
     };
 
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
         Ok(Some(Ok(Message::Text(text)))) => ClientMessage::decode(&text),
-        Ok(Some(Ok(_))) => Err(ProtocolError::Malformed("the first frame must be a text hello".into())),
+        Ok(Some(Ok(_))) => Err(ProtocolError::Malformed(
+            "the first frame must be a text hello".into(),
+        )),
         Ok(_) => return finish(writer, forwarder).await,
         Err(_) => {
-            let code = fatal(ErrorCode::HelloRequired, "no hello within 10 seconds".into()).await;
+            let code = fatal(
+                ErrorCode::HelloRequired,
+                "no hello within 10 seconds".into(),
+            )
+            .await;
             state.metrics.error(&code);
             drop((out_tx, msg_tx));
             return finish(writer, forwarder).await;
         }
     };
     let session = match hello {
-        Ok(ClientMessage::Hello { token, persona, session_id, client, .. }) => {
-            match open(&state, &token, persona.as_deref(), session_id.as_deref(), msg_tx.clone()).await {
+        Ok(ClientMessage::Hello {
+            token,
+            persona,
+            session_id,
+            client,
+            ..
+        }) => {
+            match open(
+                &state,
+                &token,
+                persona.as_deref(),
+                session_id.as_deref(),
+                msg_tx.clone(),
+            )
+            .await
+            {
                 Ok(session) => {
                     tracing::info!(session = %session.id, client = client.as_deref().unwrap_or("?"), "session open");
                     Some(session)
@@ -108,7 +140,13 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
             }
         }
         Ok(_) => {
-            state.metrics.error(&fatal(ErrorCode::HelloRequired, "the first message must be a hello".into()).await);
+            state.metrics.error(
+                &fatal(
+                    ErrorCode::HelloRequired,
+                    "the first message must be a hello".into(),
+                )
+                .await,
+            );
             None
         }
         Err(e) => {
@@ -125,13 +163,21 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         return finish(writer, forwarder).await;
     };
     drop(msg_tx);
-    state.metrics.sessions_active.fetch_add(1, Ordering::Relaxed);
+    state
+        .metrics
+        .sessions_active
+        .fetch_add(1, Ordering::Relaxed);
 
     while let Some(frame) = stream.next().await {
         let text = match frame {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
-                session.error(ErrorCode::BadMessage, "binary frames are reserved for audio in a later protocol version").await;
+                session
+                    .error(
+                        ErrorCode::BadMessage,
+                        "binary frames are reserved for audio in a later protocol version",
+                    )
+                    .await;
                 continue;
             }
             Ok(Message::Close(_)) | Err(_) => break,
@@ -149,15 +195,23 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
             }
         };
         match message {
-            ClientMessage::Hello { .. } => session.error(ErrorCode::BadMessage, "this session already said hello").await,
+            ClientMessage::Hello { .. } => {
+                session
+                    .error(ErrorCode::BadMessage, "this session already said hello")
+                    .await
+            }
             ClientMessage::UserPartial { .. } => {}
             ClientMessage::UserFinal { turn_id, text } => session.user_turn(turn_id, text).await,
-            ClientMessage::Interrupted { reply_id, heard } => session.interrupted(&reply_id, heard).await,
+            ClientMessage::Interrupted { reply_id, heard } => {
+                session.interrupted(&reply_id, heard).await
+            }
             ClientMessage::Ping { nonce } => {
                 let _ = session.out.send(ServerMessage::Pong { nonce }).await;
             }
             ClientMessage::Bye => {
-                let _ = out_tx.send(Outgoing::Close(close_code::NORMAL, "bye".into())).await;
+                let _ = out_tx
+                    .send(Outgoing::Close(close_code::NORMAL, "bye".into()))
+                    .await;
                 break;
             }
         }
@@ -166,7 +220,10 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         // The client left mid-reply: keep what it was sent.
         session.finalize_interrupted(active, None).await;
     }
-    state.metrics.sessions_active.fetch_sub(1, Ordering::Relaxed);
+    state
+        .metrics
+        .sessions_active
+        .fetch_sub(1, Ordering::Relaxed);
     drop(session);
     drop(out_tx);
     finish(writer, forwarder).await;
@@ -186,47 +243,94 @@ async fn open(
 ) -> Result<Session, (ErrorCode, String)> {
     let Some(owner) = state.authenticate(token).map(str::to_string) else {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        return Err((ErrorCode::Unauthorized, "unknown or missing auth token".into()));
+        return Err((
+            ErrorCode::Unauthorized,
+            "unknown or missing auth token".into(),
+        ));
     };
     let internal = |e: crate::store::StoreError| (ErrorCode::Internal, e.to_string());
     let (persona, id, resumed) = match session_id {
         Some(id) => {
             let wanted = id.to_string();
-            let record = state.store.run(move |c| Store::session(c, &wanted)).await.map_err(internal)?;
+            let record = state
+                .store
+                .run(move |c| Store::session(c, &wanted))
+                .await
+                .map_err(internal)?;
             let Some(record) = record.filter(|r| r.owner == owner) else {
-                return Err((ErrorCode::UnknownSession, format!("no session {id:?} for this token")));
+                return Err((
+                    ErrorCode::UnknownSession,
+                    format!("no session {id:?} for this token"),
+                ));
             };
             if persona_id.is_some_and(|p| p != record.persona) {
-                return Err((ErrorCode::UnknownPersona, format!("session {id:?} is with persona {:?}", record.persona)));
+                return Err((
+                    ErrorCode::UnknownPersona,
+                    format!("session {id:?} is with persona {:?}", record.persona),
+                ));
             }
-            let persona = state
-                .persona(Some(&record.persona))
-                .ok_or((ErrorCode::UnknownPersona, format!("persona {:?} is not loaded", record.persona)))?;
+            let persona = state.persona(Some(&record.persona)).ok_or((
+                ErrorCode::UnknownPersona,
+                format!("persona {:?} is not loaded", record.persona),
+            ))?;
             (persona, record.id, true)
         }
         None => {
-            let persona = state
-                .persona(persona_id)
-                .ok_or_else(|| (ErrorCode::UnknownPersona, format!("no persona {:?} on this server", persona_id.unwrap_or(""))))?;
+            let persona = state.persona(persona_id).ok_or_else(|| {
+                (
+                    ErrorCode::UnknownPersona,
+                    format!("no persona {:?} on this server", persona_id.unwrap_or("")),
+                )
+            })?;
             let id = uuid::Uuid::new_v4().to_string();
             let (sid, pid, who) = (id.clone(), persona.id().to_string(), owner.clone());
-            state.store.run(move |c| Store::create_session(c, &sid, &pid, &who)).await.map_err(internal)?;
+            state
+                .store
+                .run(move |c| Store::create_session(c, &sid, &pid, &who))
+                .await
+                .map_err(internal)?;
             (persona, id, false)
         }
     };
     let sid = id.clone();
-    let history = state.store.run(move |c| Store::history(c, &sid, MAX_HISTORY_TURNS)).await.map_err(internal)?;
-    let welcome =
-        ServerMessage::Welcome { protocol: PROTOCOL_VERSION, session_id: id.clone(), resumed, persona: persona.info(), history };
-    out.send(welcome).await.map_err(|_| (ErrorCode::Internal, "client gone".into()))?;
-    let metric = if resumed { &state.metrics.sessions_resumed } else { &state.metrics.sessions_started };
+    let history = state
+        .store
+        .run(move |c| Store::history(c, &sid, MAX_HISTORY_TURNS))
+        .await
+        .map_err(internal)?;
+    let welcome = ServerMessage::Welcome {
+        protocol: PROTOCOL_VERSION,
+        session_id: id.clone(),
+        resumed,
+        persona: persona.info(),
+        history,
+    };
+    out.send(welcome)
+        .await
+        .map_err(|_| (ErrorCode::Internal, "client gone".into()))?;
+    let metric = if resumed {
+        &state.metrics.sessions_resumed
+    } else {
+        &state.metrics.sessions_started
+    };
     metric.fetch_add(1, Ordering::Relaxed);
-    let mut session = Session { state: state.clone(), persona, id, out, active: None };
+    let mut session = Session {
+        state: state.clone(),
+        persona,
+        id,
+        out,
+        active: None,
+    };
     if !resumed {
         // Said plainly at the start of every new session, and stored like any reply.
         session.start_reply(None, None).await;
     } else {
-        let _ = session.out.send(ServerMessage::State { state: TwinState::Listening }).await;
+        let _ = session
+            .out
+            .send(ServerMessage::State {
+                state: TwinState::Listening,
+            })
+            .await;
     }
     Ok(session)
 }
@@ -238,10 +342,17 @@ impl Session {
     }
 
     async fn user_turn(&mut self, turn_id: String, text: String) {
-        if self.active.as_ref().is_some_and(|a| a.turn_id.as_deref() == Some(turn_id.as_str()) && !a.task.is_finished()) {
+        if self.active.as_ref().is_some_and(|a| {
+            a.turn_id.as_deref() == Some(turn_id.as_str()) && !a.task.is_finished()
+        }) {
             // A resend of the turn being answered right now: acknowledge it again, let the answer go on.
             let (sid, tid) = (self.id.clone(), turn_id.clone());
-            if let Ok(Some(seq)) = self.state.store.run(move |c| Store::user_turn_seq(c, &sid, &tid)).await {
+            if let Ok(Some(seq)) = self
+                .state
+                .store
+                .run(move |c| Store::user_turn_seq(c, &sid, &tid))
+                .await
+            {
                 let _ = self.out.send(ServerMessage::TurnAck { turn_id, seq }).await;
             }
             return;
@@ -267,14 +378,27 @@ impl Session {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, "storing a user turn failed");
-                self.error(ErrorCode::Internal, "the turn could not be stored; please resend it").await;
+                self.error(
+                    ErrorCode::Internal,
+                    "the turn could not be stored; please resend it",
+                )
+                .await;
                 return;
             }
         };
         if created {
-            self.state.metrics.user_turns.fetch_add(1, Ordering::Relaxed);
+            self.state
+                .metrics
+                .user_turns
+                .fetch_add(1, Ordering::Relaxed);
         }
-        let _ = self.out.send(ServerMessage::TurnAck { turn_id: turn_id.clone(), seq }).await;
+        let _ = self
+            .out
+            .send(ServerMessage::TurnAck {
+                turn_id: turn_id.clone(),
+                seq,
+            })
+            .await;
         if !created && answered {
             return;
         }
@@ -283,16 +407,28 @@ impl Session {
     }
 
     /// Starts a reply task: to a user turn, or the opening disclosure when `turn` is `None`.
-    async fn start_reply(&mut self, turn: Option<(String, String)>, history: Option<Vec<twin_protocol::HistoryTurn>>) {
+    async fn start_reply(
+        &mut self,
+        turn: Option<(String, String)>,
+        history: Option<Vec<twin_protocol::HistoryTurn>>,
+    ) {
         // Unique across reconnects, so a stored reply id names one reply.
         let reply_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         let sent = Arc::new(Mutex::new(Sent::default()));
         let (state, persona, out) = (self.state.clone(), self.persona.clone(), self.out.clone());
         let (rid, sent2, session_id) = (reply_id.clone(), sent.clone(), self.id.clone());
-        let kind = if turn.is_some() { ReplyKind::Grounded } else { ReplyKind::Disclosure };
+        let kind = if turn.is_some() {
+            ReplyKind::Grounded
+        } else {
+            ReplyKind::Disclosure
+        };
         let turn_id_of_reply = turn.as_ref().map(|(id, _)| id.clone());
         if turn.is_some() {
-            let _ = out.send(ServerMessage::State { state: TwinState::Thinking }).await;
+            let _ = out
+                .send(ServerMessage::State {
+                    state: TwinState::Thinking,
+                })
+                .await;
         }
         let task = tokio::spawn(async move {
             let replier = Replier {
@@ -306,9 +442,21 @@ impl Session {
                 temperature: state.config.llm.temperature,
             };
             let result = match &turn {
-                Some((turn_id, text)) => replier.answer(Some(turn_id.clone()), text, history.as_deref().unwrap_or(&[])).await,
+                Some((turn_id, text)) => {
+                    replier
+                        .answer(
+                            Some(turn_id.clone()),
+                            text,
+                            history.as_deref().unwrap_or(&[]),
+                        )
+                        .await
+                }
                 None => {
-                    let text = format!("{} {}", persona.pack.meta.disclosure, persona.what_i_can_do());
+                    let text = format!(
+                        "{} {}",
+                        persona.pack.meta.disclosure,
+                        persona.what_i_can_do()
+                    );
                     replier.fixed(None, ReplyKind::Disclosure, &text).await
                 }
             };
@@ -318,18 +466,31 @@ impl Session {
                 Err(e) => {
                     tracing::warn!(error = %e, "reply failed");
                     state.metrics.error("llm_unavailable");
-                    let _ = out.send(ServerMessage::error(ErrorCode::LlmUnavailable, e.to_string())).await;
+                    let _ = out
+                        .send(ServerMessage::error(
+                            ErrorCode::LlmUnavailable,
+                            e.to_string(),
+                        ))
+                        .await;
                     // Keep whatever the client was already sent; a reply that never started is not a turn.
                     let s = sent2.lock().unwrap_or_else(|p| p.into_inner()).clone();
                     match s.kind {
                         Some(kind) => ReplyOutcome {
                             kind,
                             text: s.text,
-                            citations: s.citations.iter().filter_map(|id| persona.citation(id)).collect(),
+                            citations: s
+                                .citations
+                                .iter()
+                                .filter_map(|id| persona.citation(id))
+                                .collect(),
                         },
                         None => {
                             sent2.lock().unwrap_or_else(|p| p.into_inner()).finalized = true;
-                            let _ = out.send(ServerMessage::State { state: TwinState::Listening }).await;
+                            let _ = out
+                                .send(ServerMessage::State {
+                                    state: TwinState::Listening,
+                                })
+                                .await;
                             return;
                         }
                     }
@@ -348,35 +509,76 @@ impl Session {
             let stored = state
                 .store
                 .run(move |c| {
-                    let record = ReplyRecord { reply_id: &rid2, kind: kind_out, text: &text, citations: &ids, interrupted: false };
+                    let record = ReplyRecord {
+                        reply_id: &rid2,
+                        kind: kind_out,
+                        text: &text,
+                        citations: &ids,
+                        interrupted: false,
+                    };
                     Store::add_reply(c, &sid, &record)
                 })
                 .await;
             if let Err(e) = stored {
                 tracing::error!(error = %e, "storing a reply failed");
-                let _ = out.send(ServerMessage::error(ErrorCode::Internal, "the reply could not be stored")).await;
-                let _ = out.send(ServerMessage::State { state: TwinState::Listening }).await;
+                let _ = out
+                    .send(ServerMessage::error(
+                        ErrorCode::Internal,
+                        "the reply could not be stored",
+                    ))
+                    .await;
+                let _ = out
+                    .send(ServerMessage::State {
+                        state: TwinState::Listening,
+                    })
+                    .await;
                 return;
             }
             state.metrics.reply(kind_name(outcome.kind));
             let _ = out
-                .send(ServerMessage::ReplyEnd { reply_id: rid, text: outcome.text, citations: outcome.citations, interrupted: false })
+                .send(ServerMessage::ReplyEnd {
+                    reply_id: rid,
+                    text: outcome.text,
+                    citations: outcome.citations,
+                    interrupted: false,
+                })
                 .await;
-            let _ = out.send(ServerMessage::State { state: TwinState::Listening }).await;
+            let _ = out
+                .send(ServerMessage::State {
+                    state: TwinState::Listening,
+                })
+                .await;
         });
-        self.active = Some(ActiveReply { id: reply_id, turn_id: turn_id_of_reply, task, sent, kind });
+        self.active = Some(ActiveReply {
+            id: reply_id,
+            turn_id: turn_id_of_reply,
+            task,
+            sent,
+            kind,
+        });
     }
 
     async fn interrupted(&mut self, reply_id: &str, heard: Heard) {
         let chars = match heard {
             Heard::Chars(n) => n,
             Heard::Samples(_) => {
-                self.error(ErrorCode::BadMessage, "this session carries no audio yet: report heard chars").await;
+                self.error(
+                    ErrorCode::BadMessage,
+                    "this session carries no audio yet: report heard chars",
+                )
+                .await;
                 return;
             }
         };
         match self.active.take() {
-            Some(active) if active.id == reply_id && !active.sent.lock().unwrap_or_else(|p| p.into_inner()).finalized => {
+            Some(active)
+                if active.id == reply_id
+                    && !active
+                        .sent
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .finalized =>
+            {
                 self.finalize_interrupted(active, Some(chars)).await;
                 return;
             }
@@ -384,17 +586,34 @@ impl Session {
         }
         // Already complete and stored (voice playback lags generation): cut the stored turn to what was heard.
         let (sid, rid) = (self.id.clone(), reply_id.to_string());
-        match self.state.store.run(move |c| Store::truncate_reply(c, &sid, &rid, chars)).await {
+        match self
+            .state
+            .store
+            .run(move |c| Store::truncate_reply(c, &sid, &rid, chars))
+            .await
+        {
             Ok(Some(heard)) => {
                 let _ = self
                     .out
-                    .send(ServerMessage::ReplyEnd { reply_id: reply_id.to_string(), text: heard, citations: vec![], interrupted: true })
+                    .send(ServerMessage::ReplyEnd {
+                        reply_id: reply_id.to_string(),
+                        text: heard,
+                        citations: vec![],
+                        interrupted: true,
+                    })
                     .await;
             }
-            Ok(None) => self.error(ErrorCode::UnknownReply, &format!("no reply {reply_id:?} in this session")).await,
+            Ok(None) => {
+                self.error(
+                    ErrorCode::UnknownReply,
+                    &format!("no reply {reply_id:?} in this session"),
+                )
+                .await
+            }
             Err(e) => {
                 tracing::error!(error = %e, "storing an interruption failed");
-                self.error(ErrorCode::Internal, "the interruption could not be stored").await;
+                self.error(ErrorCode::Internal, "the interruption could not be stored")
+                    .await;
             }
         }
     }
@@ -421,16 +640,39 @@ impl Session {
             .state
             .store
             .run(move |c| {
-                let record = ReplyRecord { reply_id: &rid, kind, text: &text, citations: &citations, interrupted: true };
+                let record = ReplyRecord {
+                    reply_id: &rid,
+                    kind,
+                    text: &text,
+                    citations: &citations,
+                    interrupted: true,
+                };
                 Store::add_reply(c, &sid, &record)
             })
             .await;
         if let Err(e) = stored {
             tracing::error!(error = %e, "storing an interrupted reply failed");
         }
-        let citations = sent.citations.iter().filter_map(|id| self.persona.citation(id)).collect();
-        let _ = self.out.send(ServerMessage::ReplyEnd { reply_id: active.id, text: heard, citations, interrupted: true }).await;
-        let _ = self.out.send(ServerMessage::State { state: TwinState::Listening }).await;
+        let citations = sent
+            .citations
+            .iter()
+            .filter_map(|id| self.persona.citation(id))
+            .collect();
+        let _ = self
+            .out
+            .send(ServerMessage::ReplyEnd {
+                reply_id: active.id,
+                text: heard,
+                citations,
+                interrupted: true,
+            })
+            .await;
+        let _ = self
+            .out
+            .send(ServerMessage::State {
+                state: TwinState::Listening,
+            })
+            .await;
     }
 }
 
@@ -445,7 +687,10 @@ fn kind_name(kind: ReplyKind) -> &'static str {
 
 /// The wire name of an error code (`llm_unavailable`), for metric labels.
 pub fn code_name(code: ErrorCode) -> String {
-    serde_json::to_value(code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// WebSocket close reasons are limited to 123 bytes; cut at a character boundary.

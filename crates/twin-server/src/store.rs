@@ -61,7 +61,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS turns_by_client_id ON turns(session_id, client
 ";
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn kind_str(kind: ReplyKind) -> &'static str {
@@ -90,7 +92,9 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` on a blocking thread with the connection.
@@ -107,7 +111,12 @@ impl Store {
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    pub fn create_session(conn: &mut Connection, id: &str, persona: &str, owner: &str) -> Result<(), StoreError> {
+    pub fn create_session(
+        conn: &mut Connection,
+        id: &str,
+        persona: &str,
+        owner: &str,
+    ) -> Result<(), StoreError> {
         conn.execute(
             "INSERT INTO sessions (id, persona, owner, created_ms) VALUES (?1, ?2, ?3, ?4)",
             params![id, persona, owner, now_ms()],
@@ -117,9 +126,17 @@ impl Store {
 
     pub fn session(conn: &mut Connection, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         Ok(conn
-            .query_row("SELECT id, persona, owner FROM sessions WHERE id = ?1", [id], |r| {
-                Ok(SessionRecord { id: r.get(0)?, persona: r.get(1)?, owner: r.get(2)? })
-            })
+            .query_row(
+                "SELECT id, persona, owner FROM sessions WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(SessionRecord {
+                        id: r.get(0)?,
+                        persona: r.get(1)?,
+                        owner: r.get(2)?,
+                    })
+                },
+            )
             .optional()?)
     }
 
@@ -144,7 +161,11 @@ impl Store {
     }
 
     /// The seq of a stored user turn, by the client's turn id.
-    pub fn user_turn_seq(conn: &Connection, session: &str, client_turn_id: &str) -> Result<Option<u64>, StoreError> {
+    pub fn user_turn_seq(
+        conn: &Connection,
+        session: &str,
+        client_turn_id: &str,
+    ) -> Result<Option<u64>, StoreError> {
         Ok(conn
             .query_row(
                 "SELECT seq FROM turns WHERE session_id = ?1 AND client_turn_id = ?2",
@@ -155,7 +176,11 @@ impl Store {
             .map(|s| s as u64))
     }
 
-    pub fn add_reply(conn: &mut Connection, session: &str, reply: &ReplyRecord<'_>) -> Result<u64, StoreError> {
+    pub fn add_reply(
+        conn: &mut Connection,
+        session: &str,
+        reply: &ReplyRecord<'_>,
+    ) -> Result<u64, StoreError> {
         let tx = conn.transaction()?;
         let seq = next_seq(&tx, session)?;
         let citations = serde_json::to_string(reply.citations).unwrap_or_else(|_| "[]".into());
@@ -203,7 +228,11 @@ impl Store {
     }
 
     /// The last `limit` turns, oldest first.
-    pub fn history(conn: &mut Connection, session: &str, limit: usize) -> Result<Vec<HistoryTurn>, StoreError> {
+    pub fn history(
+        conn: &mut Connection,
+        session: &str,
+        limit: usize,
+    ) -> Result<Vec<HistoryTurn>, StoreError> {
         let mut stmt = conn.prepare(
             "SELECT seq, speaker, text, citations FROM turns WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
@@ -213,7 +242,11 @@ impl Store {
                 let citations: String = r.get(3)?;
                 Ok(HistoryTurn {
                     seq: r.get::<_, i64>(0)? as u64,
-                    speaker: if speaker == "user" { Speaker::User } else { Speaker::Twin },
+                    speaker: if speaker == "user" {
+                        Speaker::User
+                    } else {
+                        Speaker::Twin
+                    },
                     text: r.get(2)?,
                     citations: serde_json::from_str(&citations).unwrap_or_default(),
                 })
@@ -225,7 +258,11 @@ impl Store {
 }
 
 fn next_seq(conn: &Connection, session: &str) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE session_id = ?1", [session], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE session_id = ?1",
+        [session],
+        |r| r.get(0),
+    )?)
 }
 
 #[cfg(test)]
@@ -264,6 +301,12 @@ mod tests {
         assert_eq!(history[1].citations, vec!["s001"]);
         let last = store.run(|c| Store::history(c, "s1", 1)).await.unwrap();
         assert_eq!(last[0].seq, 2);
-        assert!(store.run(|c| Store::session(c, "nope")).await.unwrap().is_none());
+        assert!(
+            store
+                .run(|c| Store::session(c, "nope"))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

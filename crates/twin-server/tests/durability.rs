@@ -6,7 +6,7 @@ use common::{Client, TOKEN};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use twin_protocol::{ClientMessage, Speaker, ServerMessage};
+use twin_protocol::{ClientMessage, ServerMessage, Speaker};
 
 fn spawn_server(config: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_twin-server"))
@@ -31,22 +31,43 @@ async fn every_acknowledged_turn_survives_kill_9_mid_reply() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("twin.db");
     let config = dir.path().join("server.toml");
-    std::fs::write(&config, common::config_text(&store, "backend = \"embedded\"\nmax_tokens = 96")).unwrap();
+    std::fs::write(
+        &config,
+        common::config_text(&store, "backend = \"embedded\"\nmax_tokens = 96"),
+    )
+    .unwrap();
 
     let (mut server, addr) = spawn_server(&config);
     let mut c = Client::hello(&addr, TOKEN, None).await;
     let (session_id, _) = c.welcome().await;
-    let first = c.ask("d1", "Why did we open-source the robot simulator?").await;
-    let questions = ["What is our remote work policy?", "Tell me about the wheel recall."];
+    let first = c
+        .ask("d1", "Why did we open-source the robot simulator?")
+        .await;
+    let questions = [
+        "What is our remote work policy?",
+        "Tell me about the wheel recall.",
+    ];
     let mut acked = Vec::new();
     for (i, q) in questions.iter().enumerate() {
         let turn_id = format!("d{}", i + 2);
-        c.send(&ClientMessage::UserFinal { turn_id: turn_id.clone(), text: q.to_string() }).await;
-        let (ack, _) = c.until(|m| matches!(m, ServerMessage::TurnAck { .. })).await;
+        c.send(&ClientMessage::UserFinal {
+            turn_id: turn_id.clone(),
+            text: q.to_string(),
+        })
+        .await;
+        let (ack, _) = c
+            .until(|m| matches!(m, ServerMessage::TurnAck { .. }))
+            .await;
         acked.push((ack, q.to_string()));
     }
     // The last question's reply is under way: kill the server mid-reply, without any chance to clean up.
-    c.until(|m| matches!(m, ServerMessage::ReplyStart { .. } | ServerMessage::Sentence { .. })).await;
+    c.until(|m| {
+        matches!(
+            m,
+            ServerMessage::ReplyStart { .. } | ServerMessage::Sentence { .. }
+        )
+    })
+    .await;
     server.kill().unwrap();
     server.wait().unwrap();
     drop(c);
@@ -54,14 +75,28 @@ async fn every_acknowledged_turn_survives_kill_9_mid_reply() {
     let (mut server, addr) = spawn_server(&config);
     let mut c = Client::hello(&addr, TOKEN, Some(&session_id)).await;
     let (_, history) = c.welcome().await;
-    let user_turns: Vec<&str> = history.iter().filter(|t| t.speaker == Speaker::User).map(|t| t.text.as_str()).collect();
+    let user_turns: Vec<&str> = history
+        .iter()
+        .filter(|t| t.speaker == Speaker::User)
+        .map(|t| t.text.as_str())
+        .collect();
     assert_eq!(user_turns[0], "Why did we open-source the robot simulator?");
     for (ack, question) in &acked {
-        let ServerMessage::TurnAck { seq, .. } = ack else { unreachable!() };
-        let stored = history.iter().find(|t| t.seq == *seq).unwrap_or_else(|| panic!("acked turn {seq} is stored"));
+        let ServerMessage::TurnAck { seq, .. } = ack else {
+            unreachable!()
+        };
+        let stored = history
+            .iter()
+            .find(|t| t.seq == *seq)
+            .unwrap_or_else(|| panic!("acked turn {seq} is stored"));
         assert_eq!(&stored.text, question);
     }
-    assert!(history.iter().any(|t| t.speaker == Speaker::Twin && t.text == first.text), "the completed reply is stored");
+    assert!(
+        history
+            .iter()
+            .any(|t| t.speaker == Speaker::Twin && t.text == first.text),
+        "the completed reply is stored"
+    );
     // The session goes on after the restart.
     let r = c.ask("d9", "What is our policy on pay transparency?").await;
     assert!(!r.text.is_empty());

@@ -25,7 +25,11 @@ impl Drop for LlamaServer {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_llama_server() -> LlamaServer {
@@ -36,20 +40,39 @@ fn start_llama_server() -> LlamaServer {
     let child = Command::new(bin)
         .args(["-m"])
         .arg(&model)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "-c", "2048", "-np", "1", "--alias", "smollm2"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "-c",
+            "2048",
+            "-np",
+            "1",
+            "--alias",
+            "smollm2",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("llama-server starts");
-    let server = LlamaServer { child, base_url: format!("http://127.0.0.1:{port}/v1") };
+    let server = LlamaServer {
+        child,
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(out) = Command::new("curl").args(["-fs", &format!("http://127.0.0.1:{port}/health")]).output()
+        if let Ok(out) = Command::new("curl")
+            .args(["-fs", &format!("http://127.0.0.1:{port}/health")])
+            .output()
             && out.status.success()
         {
             break;
         }
-        assert!(Instant::now() < deadline, "llama-server did not become healthy within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "llama-server did not become healthy within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     server
@@ -58,7 +81,10 @@ fn start_llama_server() -> LlamaServer {
 fn request(question: &str) -> GenerateRequest {
     GenerateRequest {
         messages: vec![
-            Message::new(Role::System, "You are a helpful assistant. Answer in one short sentence."),
+            Message::new(
+                Role::System,
+                "You are a helpful assistant. Answer in one short sentence.",
+            ),
             Message::new(Role::User, question),
         ],
         max_tokens: 32,
@@ -77,7 +103,9 @@ async fn streams_from_a_real_llama_server_and_reports_its_timings() {
         connect_timeout: Duration::from_secs(5),
     })
     .unwrap();
-    let mut stream = backend.generate(request("What is the capital of France?")).unwrap();
+    let mut stream = backend
+        .generate(request("What is the capital of France?"))
+        .unwrap();
     let mut pieces = 0;
     let mut text = String::new();
     let usage = loop {
@@ -89,13 +117,27 @@ async fn streams_from_a_real_llama_server_and_reports_its_timings() {
             twin_llm::StreamEvent::Done(u) => break u,
         }
     };
-    assert!(pieces > 1, "the reply arrives in several pieces, not at once: {pieces}");
+    assert!(
+        pieces > 1,
+        "the reply arrives in several pieces, not at once: {pieces}"
+    );
     assert!(text.contains("Paris"), "{text}");
-    assert!(usage.completion_tokens > 0 && usage.prompt_tokens > 0, "{usage:?}");
-    assert!(usage.prompt_ms.is_some() && usage.generation_ms.is_some(), "llama.cpp reports timings: {usage:?}");
+    assert!(
+        usage.completion_tokens > 0 && usage.prompt_tokens > 0,
+        "{usage:?}"
+    );
+    assert!(
+        usage.prompt_ms.is_some() && usage.generation_ms.is_some(),
+        "llama.cpp reports timings: {usage:?}"
+    );
 
     // Same prefix again: llama.cpp reuses its prompt cache.
-    let (_, usage) = backend.generate(request("What is the capital of France?")).unwrap().collect_text().await.unwrap();
+    let (_, usage) = backend
+        .generate(request("What is the capital of France?"))
+        .unwrap()
+        .collect_text()
+        .await
+        .unwrap();
     assert!(usage.cached_tokens > 0, "{usage:?}");
 }
 
@@ -108,7 +150,12 @@ async fn an_unreachable_server_is_a_clear_retryable_error() {
         connect_timeout: Duration::from_secs(2),
     })
     .unwrap();
-    let err = backend.generate(request("hi")).unwrap().collect_text().await.unwrap_err();
+    let err = backend
+        .generate(request("hi"))
+        .unwrap()
+        .collect_text()
+        .await
+        .unwrap_err();
     assert!(matches!(err, LlmError::Unreachable { .. }), "{err:?}");
     assert!(err.is_retryable());
 }
@@ -117,8 +164,15 @@ async fn an_unreachable_server_is_a_clear_retryable_error() {
 async fn a_twin_session_answers_through_the_openai_backend() {
     let llama = start_llama_server();
     let dir = tempfile::tempdir().unwrap();
-    let llm = format!("backend = \"openai\"\nmax_tokens = 64\ntemperature = 0.0\n[llm.openai]\nbase_url = \"{}\"\nmodel = \"smollm2\"", llama.base_url);
-    let config = Config::parse(&dir.path().join("s.toml"), &common::config_text(&dir.path().join("t.db"), &llm)).unwrap();
+    let llm = format!(
+        "backend = \"openai\"\nmax_tokens = 64\ntemperature = 0.0\n[llm.openai]\nbase_url = \"{}\"\nmodel = \"smollm2\"",
+        llama.base_url
+    );
+    let config = Config::parse(
+        &dir.path().join("s.toml"),
+        &common::config_text(&dir.path().join("t.db"), &llm),
+    )
+    .unwrap();
     let addr = common::start_in_background(AppState::load(config).unwrap());
     let mut c = Client::hello(&addr, TOKEN, None).await;
     c.welcome().await;
@@ -128,11 +182,28 @@ async fn a_twin_session_answers_through_the_openai_backend() {
 
     // The LLM server dies: the session gets a clear error and stays usable.
     drop(llama);
-    c.send(&twin_protocol::ClientMessage::UserFinal { turn_id: "o2".into(), text: "What is our remote work policy?".into() })
+    c.send(&twin_protocol::ClientMessage::UserFinal {
+        turn_id: "o2".into(),
+        text: "What is our remote work policy?".into(),
+    })
+    .await;
+    let (m, _) = c
+        .until(|m| matches!(m, twin_protocol::ServerMessage::Error { .. }))
         .await;
-    let (m, _) = c.until(|m| matches!(m, twin_protocol::ServerMessage::Error { .. })).await;
-    assert!(matches!(m, twin_protocol::ServerMessage::Error { code: twin_protocol::ErrorCode::LlmUnavailable, .. }), "{m:?}");
-    c.send(&twin_protocol::ClientMessage::Ping { nonce: 3 }).await;
-    let (m, _) = c.until(|m| matches!(m, twin_protocol::ServerMessage::Pong { .. })).await;
+    assert!(
+        matches!(
+            m,
+            twin_protocol::ServerMessage::Error {
+                code: twin_protocol::ErrorCode::LlmUnavailable,
+                ..
+            }
+        ),
+        "{m:?}"
+    );
+    c.send(&twin_protocol::ClientMessage::Ping { nonce: 3 })
+        .await;
+    let (m, _) = c
+        .until(|m| matches!(m, twin_protocol::ServerMessage::Pong { .. }))
+        .await;
     assert_eq!(m, twin_protocol::ServerMessage::Pong { nonce: 3 });
 }

@@ -12,11 +12,16 @@ use twin_server::{AppState, Config};
 pub const TOKEN: &str = "test-token";
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 pub fn models_dir() -> PathBuf {
-    let dir = std::env::var_os("TWIN_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("models"));
+    let dir = std::env::var_os("TWIN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("models"));
     assert!(
         dir.join("smollm2").is_dir() && dir.join("all-minilm-l6-v2").is_dir(),
         "models are missing in {}: run `cargo xtask setup` (or `cargo xtask test`)",
@@ -61,7 +66,8 @@ pub fn shared_server() -> &'static String {
     ADDR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap().keep();
         let store = dir.join("twin.db");
-        let config = Config::parse(&dir.join("server.toml"), &config_text(&store, EMBEDDED_LLM)).unwrap();
+        let config =
+            Config::parse(&dir.join("server.toml"), &config_text(&store, EMBEDDED_LLM)).unwrap();
         let state = AppState::load(config).expect("server state loads");
         start_in_background(state)
     })
@@ -80,7 +86,8 @@ pub fn start_in_background(state: Arc<AppState>) -> String {
     rx.recv().unwrap()
 }
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub struct Client {
     pub socket: Socket,
@@ -88,7 +95,9 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: &str) -> Client {
-        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session")).await.unwrap();
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session"))
+            .await
+            .unwrap();
         Client { socket }
     }
 
@@ -106,7 +115,10 @@ impl Client {
     }
 
     pub async fn send(&mut self, m: &ClientMessage) {
-        self.socket.send(Message::Text(m.encode().into())).await.unwrap();
+        self.socket
+            .send(Message::Text(m.encode().into()))
+            .await
+            .unwrap();
     }
 
     pub async fn send_raw(&mut self, text: String) {
@@ -129,10 +141,16 @@ impl Client {
     }
 
     /// Reads until a message matches; panics on close.
-    pub async fn until(&mut self, mut pred: impl FnMut(&ServerMessage) -> bool) -> (ServerMessage, Vec<ServerMessage>) {
+    pub async fn until(
+        &mut self,
+        mut pred: impl FnMut(&ServerMessage) -> bool,
+    ) -> (ServerMessage, Vec<ServerMessage>) {
         let mut seen = Vec::new();
         loop {
-            let m = self.next().await.unwrap_or_else(|code| panic!("closed ({code:?}) after {seen:?}"));
+            let m = self
+                .next()
+                .await
+                .unwrap_or_else(|code| panic!("closed ({code:?}) after {seen:?}"));
             if pred(&m) {
                 return (m, seen);
             }
@@ -142,16 +160,37 @@ impl Client {
 
     /// Reads the welcome (and, for a new session, the opening disclosure); returns the session id.
     pub async fn welcome(&mut self) -> (String, Vec<twin_protocol::HistoryTurn>) {
-        let (m, _) = self.until(|m| matches!(m, ServerMessage::Welcome { .. })).await;
-        let ServerMessage::Welcome { session_id, history, .. } = m else { unreachable!() };
+        let (m, _) = self
+            .until(|m| matches!(m, ServerMessage::Welcome { .. }))
+            .await;
+        let ServerMessage::Welcome {
+            session_id,
+            history,
+            ..
+        } = m
+        else {
+            unreachable!()
+        };
         // A new session first hears the disclosure; either way the twin then listens.
-        self.until(|m| matches!(m, ServerMessage::State { state: twin_protocol::TwinState::Listening })).await;
+        self.until(|m| {
+            matches!(
+                m,
+                ServerMessage::State {
+                    state: twin_protocol::TwinState::Listening
+                }
+            )
+        })
+        .await;
         (session_id, history)
     }
 
     /// Sends a turn and collects the whole reply: (ack seq, reply_start kind, sentences, reply_end).
     pub async fn ask(&mut self, turn_id: &str, text: &str) -> Reply {
-        self.send(&ClientMessage::UserFinal { turn_id: turn_id.into(), text: text.into() }).await;
+        self.send(&ClientMessage::UserFinal {
+            turn_id: turn_id.into(),
+            text: text.into(),
+        })
+        .await;
         let mut reply = Reply::default();
         loop {
             match self.next().await.expect("session stays open") {
@@ -160,13 +199,22 @@ impl Client {
                     reply.kind = Some(kind);
                     reply.id = reply_id;
                 }
-                ServerMessage::Sentence { text, citations, .. } => reply.sentences.push((text, citations)),
-                ServerMessage::ReplyEnd { text, citations, interrupted, .. } => {
+                ServerMessage::Sentence {
+                    text, citations, ..
+                } => reply.sentences.push((text, citations)),
+                ServerMessage::ReplyEnd {
+                    text,
+                    citations,
+                    interrupted,
+                    ..
+                } => {
                     reply.text = text;
                     reply.citations = citations;
                     reply.interrupted = interrupted;
                 }
-                ServerMessage::State { state: twin_protocol::TwinState::Listening } if reply.kind.is_some() => return reply,
+                ServerMessage::State {
+                    state: twin_protocol::TwinState::Listening,
+                } if reply.kind.is_some() => return reply,
                 ServerMessage::Error { code, message } => panic!("error {code:?}: {message}"),
                 _ => {}
             }
