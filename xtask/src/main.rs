@@ -253,7 +253,7 @@ pub fn start_server(bin: &Path, config: &Path, store: &Path, models_dir: &Path) 
 const DEMO_TOKEN: &str = "demo-token-change-me";
 const DEMO_QUESTIONS: &[&str] = &[
     "Hi Owen, is this really you?",
-    "How many days a week are we supposed to be in the office now?",
+    "How many days do I need to come into the office now?",
     "Why did we give away our robot simulator for free?",
     "What happens to warehouse jobs when our robots arrive?",
     "Can you approve two more engineers for my team?",

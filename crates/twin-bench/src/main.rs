@@ -273,28 +273,20 @@ async fn main() -> Result<()> {
 
     eprintln!("retrieval…");
     let embedder = Arc::new(Embedder::load(&models_dir().join("all-minilm-l6-v2"))?);
-    let retriever = Retriever::build(&pack, embedder)?;
-    let persona = twin_server::persona::Persona::new(
-        pack.clone(),
-        Retriever::build(
-            &pack,
-            Arc::new(Embedder::load(&models_dir().join("all-minilm-l6-v2"))?),
-        )?,
-        3,
-    );
+    let persona =
+        twin_server::persona::Persona::new(pack.clone(), Retriever::build(&pack, embedder)?, 3);
     let mut retrieval = Series::new("retrieval (embed query + hybrid search)", "ms");
     let mut prompts = Vec::new();
     for q in &questions {
         let started = Instant::now();
-        let r = retriever.search(q, 3)?;
+        let r = persona.search(q).await.map_err(anyhow::Error::msg)?;
         retrieval
             .values
             .push(started.elapsed().as_secs_f64() * 1000.0);
-        let sources: Vec<&twin_persona::Source> =
-            r.hits.iter().map(|h| &pack.sources[h.source]).collect();
+        let excerpts = persona.excerpts(&r, 3);
         prompts.push(vec![
             Message::new(Role::System, persona.system_prompt()),
-            Message::new(Role::User, persona.grounded_question(q, &sources)),
+            Message::new(Role::User, persona.grounded_question(q, &excerpts)),
         ]);
     }
 
@@ -336,7 +328,7 @@ async fn main() -> Result<()> {
     )?;
     writeln!(
         md,
-        "- Date: {}\n- Commit: {}\n- Machine: {}\n- LLM: SmolLM2-135M-Instruct Q4_1, {} threads, greedy, at most 96 new tokens, prompts as the server builds them (persona system prompt + 3 retrieved passages + question)\n",
+        "- Date: {}\n- Commit: {}\n- Machine: {}\n- LLM: SmolLM2-135M-Instruct Q4_1, {} threads, greedy, at most 96 new tokens, prompts as the server builds them (persona system prompt, cached, + the 3 most relevant sentences of the retrieved passages + question; no history, as in `assets/config/demo.toml`)\n",
         today(),
         commit(),
         machine(),
@@ -413,7 +405,7 @@ async fn end_to_end(server_bin: &Path, questions: &[String]) -> Result<(Vec<Seri
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 96\ntemperature = 0.0\n[llm.embedded]\nthreads = 2\n",
+            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 96\ntemperature = 0.0\nhistory_turns = 0\n[llm.embedded]\nthreads = 2\n",
             dir.join("bench.db").display(),
             models_dir().display(),
             root().join("assets/personas/owen-marsh").display()

@@ -10,4 +10,4 @@ pub mod retrieval;
 
 pub use embed::{EmbedError, Embedder};
 pub use pack::{PackErrors, PersonaMeta, PersonaPack, Problem, Source, SourceKind};
-pub use retrieval::{Hit, Retrieval, Retriever};
+pub use retrieval::{Excerpt, Hit, Retrieval, Retriever};

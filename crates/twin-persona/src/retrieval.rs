@@ -31,10 +31,22 @@ pub struct Retrieval {
     pub hits: Vec<Hit>,
     /// Whether the best hit is close enough to ground an answer.
     pub covered: bool,
+    /// The query's embedding, for picking the passages' most relevant sentences.
+    pub query: Vec<f32>,
+}
+
+/// One sentence of a source, picked as context for the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Excerpt {
+    /// Index into the pack's sources.
+    pub source: usize,
+    pub text: String,
 }
 
 pub struct Retriever {
     embedder: Arc<Embedder>,
+    /// Per source, its sentences and their embeddings.
+    sentences: Vec<Vec<(String, Vec<f32>)>>,
     vectors: Vec<Vec<f32>>,
     bm25: Bm25,
     recency: Vec<f32>,
@@ -47,6 +59,13 @@ impl Retriever {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let vectors = embedder.embed(&refs)?;
         let bm25 = Bm25::new(refs.iter().copied());
+        let mut sentences = Vec::with_capacity(pack.sources.len());
+        for source in &pack.sources {
+            let split = split_sentences(&source.text);
+            let refs: Vec<&str> = split.iter().map(String::as_str).collect();
+            let vectors = embedder.embed(&refs)?;
+            sentences.push(split.into_iter().zip(vectors).collect());
+        }
         let newest = pack.newest_day();
         let recency = pack
             .sources
@@ -61,6 +80,7 @@ impl Retriever {
             .collect();
         Ok(Retriever {
             embedder,
+            sentences,
             vectors,
             bm25,
             recency,
@@ -92,8 +112,48 @@ impl Retriever {
         let covered = hits
             .first()
             .is_some_and(|h| h.dense >= COVERED_DENSE || h.score >= COVERED_FUSED);
-        Ok(Retrieval { hits, covered })
+        Ok(Retrieval {
+            hits,
+            covered,
+            query: q,
+        })
     }
+}
+
+impl Retriever {
+    /// The `n` sentences of the hits most similar to the query, in source order then text order: a compact
+    /// context a small model can read quickly (prompt evaluation dominates latency on a CPU).
+    pub fn excerpts(&self, retrieval: &Retrieval, n: usize) -> Vec<Excerpt> {
+        let mut scored: Vec<(f32, usize, usize)> = Vec::new();
+        for (rank, hit) in retrieval.hits.iter().enumerate() {
+            for (i, (_, v)) in self.sentences[hit.source].iter().enumerate() {
+                // A small preference for the best passage keeps the context about one thing.
+                let score = cosine(&retrieval.query, v) - 0.05 * rank as f32;
+                scored.push((score, rank, i));
+            }
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.truncate(n);
+        scored.sort_by_key(|&(_, rank, i)| (rank, i));
+        scored
+            .into_iter()
+            .map(|(_, rank, i)| {
+                let source = retrieval.hits[rank].source;
+                Excerpt {
+                    source,
+                    text: self.sentences[source][i].0.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Splits a passage into sentences (the same rules as the LLM stream splitter).
+fn split_sentences(text: &str) -> Vec<String> {
+    let mut splitter = twin_llm::sentence::SentenceSplitter::new();
+    let mut out = splitter.push(text);
+    out.extend(splitter.finish());
+    out
 }
 
 /// What gets embedded: topics first, since they name what the passage is about in few words.

@@ -81,6 +81,9 @@ pub struct LlmConfig {
     pub max_tokens: u32,
     #[serde(default = "default_temperature")]
     pub temperature: f32,
+    /// Earlier turns the model sees. Each costs prompt evaluation on every turn: keep it 0 on a small CPU.
+    #[serde(default = "default_history_turns")]
+    pub history_turns: usize,
     #[serde(default)]
     pub embedded: EmbeddedLlmConfig,
     #[serde(default)]
@@ -92,6 +95,9 @@ fn default_max_tokens() -> u32 {
 }
 fn default_temperature() -> f32 {
     0.2
+}
+fn default_history_turns() -> usize {
+    2
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -150,6 +156,9 @@ pub struct RetrievalConfig {
     /// Embedding model folder, relative to `models_dir`.
     #[serde(default = "default_embedder")]
     pub embedder: PathBuf,
+    /// Sentences of the retrieved passages given to the model as context.
+    #[serde(default = "default_context_sentences")]
+    pub context_sentences: usize,
 }
 
 impl Default for RetrievalConfig {
@@ -157,11 +166,15 @@ impl Default for RetrievalConfig {
         RetrievalConfig {
             top_k: default_top_k(),
             embedder: default_embedder(),
+            context_sentences: default_context_sentences(),
         }
     }
 }
 
 fn default_top_k() -> usize {
+    3
+}
+fn default_context_sentences() -> usize {
     3
 }
 fn default_embedder() -> PathBuf {
@@ -213,6 +226,14 @@ impl Config {
         }
         if !(1..=1024).contains(&config.llm.max_tokens) {
             return Err(invalid("llm.max_tokens must be between 1 and 1024".into()));
+        }
+        if !(1..=12).contains(&config.retrieval.context_sentences) {
+            return Err(invalid(
+                "retrieval.context_sentences must be between 1 and 12".into(),
+            ));
+        }
+        if config.llm.history_turns > 20 {
+            return Err(invalid("llm.history_turns must be at most 20".into()));
         }
         if !(1..=10).contains(&config.retrieval.top_k) {
             return Err(invalid("retrieval.top_k must be between 1 and 10".into()));

@@ -199,6 +199,8 @@ pub enum Verdict {
     ClaimsHuman,
     /// Not supported by the passages: dropped.
     Unsupported,
+    /// Negates what the closest passage sentence says, or the reverse: dropped.
+    Contradicts,
 }
 
 /// Checks one generated sentence against the passages it must rest on and the question it answers.
@@ -210,14 +212,77 @@ pub fn check_sentence(sentence: &str, passages: &[&str], question: &str) -> Verd
     if COMMITMENT_PATTERNS.iter().any(|p| t.contains(p)) {
         return Verdict::Commitment;
     }
-    if support(sentence, passages, question) < MIN_SUPPORT {
+    if support(sentence, passages, question) < MIN_SUPPORT
+        || phrase_support(sentence, passages, question) < MIN_PHRASE_SUPPORT
+    {
         return Verdict::Unsupported;
+    }
+    if let Some(closest) = closest_sentence(sentence, passages)
+        && has_negation(sentence) != has_negation(&closest)
+    {
+        return Verdict::Contradicts;
     }
     Verdict::Keep
 }
 
 /// Share of a sentence's content words that appear in the passages or the question.
 const MIN_SUPPORT: f32 = 0.6;
+/// Share of its adjacent content-word pairs that do: a small model recombining the right words into a claim
+/// the person never made ("robots take the jobs") passes the word check but fails this one.
+const MIN_PHRASE_SUPPORT: f32 = 0.3;
+
+fn pairs(text: &str) -> Vec<(String, String)> {
+    let t = terms(text);
+    t.windows(2).map(|w| (w[0].clone(), w[1].clone())).collect()
+}
+
+pub fn phrase_support(sentence: &str, passages: &[&str], question: &str) -> f32 {
+    let mine = pairs(sentence);
+    if mine.is_empty() {
+        return 1.0;
+    }
+    let mut known: std::collections::HashSet<(String, String)> =
+        pairs(question).into_iter().collect();
+    for p in passages {
+        for s in split_sentences(p) {
+            known.extend(pairs(&s));
+        }
+    }
+    mine.iter().filter(|p| known.contains(*p)).count() as f32 / mine.len() as f32
+}
+
+fn split_sentences(text: &str) -> Vec<String> {
+    let mut splitter = twin_llm::sentence::SentenceSplitter::new();
+    let mut out = splitter.push(text);
+    out.extend(splitter.finish());
+    out
+}
+
+/// The passage sentence sharing the most content words with `sentence`.
+fn closest_sentence(sentence: &str, passages: &[&str]) -> Option<String> {
+    let words: std::collections::HashSet<String> = terms(sentence).into_iter().collect();
+    passages
+        .iter()
+        .flat_map(|p| split_sentences(p))
+        .map(|s| {
+            let n = terms(&s).iter().filter(|w| words.contains(*w)).count();
+            (n, s)
+        })
+        .filter(|(n, _)| *n >= 2)
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, s)| s)
+}
+
+const NEGATIONS: &[&str] = &[
+    "not", "no", "never", "nothing", "none", "nobody", "neither", "nor", "without", "cannot",
+];
+
+fn has_negation(text: &str) -> bool {
+    let lower = text.to_lowercase().replace(['’', '‘'], "'");
+    lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .any(|w| NEGATIONS.contains(&w) || w.ends_with("n't"))
+}
 
 pub fn support(sentence: &str, passages: &[&str], question: &str) -> f32 {
     let words = terms(sentence);
@@ -310,6 +375,21 @@ mod tests {
         assert_eq!(
             check_sentence("Bananas orbit Jupiter nightly.", &p, ""),
             Verdict::Unsupported
+        );
+        let p = ["Robots will not take warehouse jobs; they take the heavy lifting."];
+        assert_eq!(
+            check_sentence("Robots take warehouse jobs.", &p, ""),
+            Verdict::Contradicts
+        );
+        assert_eq!(
+            check_sentence("Robots won't take warehouse jobs.", &p, ""),
+            Verdict::Keep
+        );
+        let p = ["We pay for apprenticeships at three colleges."];
+        assert_eq!(
+            check_sentence("Apprenticeships pay colleges three times.", &p, ""),
+            Verdict::Unsupported,
+            "right words, made-up claim"
         );
     }
 

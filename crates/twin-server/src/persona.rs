@@ -1,7 +1,7 @@
 //! A loaded persona: its pack, its retrieval index, and the wording the twin uses about itself.
 
 use std::sync::Arc;
-use twin_persona::{PersonaPack, Retrieval, Retriever, Source, SourceKind};
+use twin_persona::{Excerpt, PersonaPack, Retrieval, Retriever, SourceKind};
 use twin_protocol::{Citation, PersonaInfo};
 
 pub struct Persona {
@@ -103,17 +103,23 @@ impl Persona {
         )
     }
 
-    pub fn grounded_question(&self, question: &str, sources: &[&Source]) -> String {
+    pub fn excerpts(&self, retrieval: &Retrieval, n: usize) -> Vec<Excerpt> {
+        self.retriever.excerpts(retrieval, n)
+    }
+
+    /// The turn as the model sees it: the most relevant sentences of the person's sources, then the question.
+    pub fn grounded_question(&self, question: &str, excerpts: &[Excerpt]) -> String {
         let mut notes = String::new();
-        for s in sources {
+        for e in excerpts {
+            let s = &self.pack.sources[e.source];
             let label = match s.kind {
-                SourceKind::Statement => "said in public",
-                SourceKind::Strategy => "recent note",
+                SourceKind::Statement => "said",
+                SourceKind::Strategy => "noted",
             };
-            notes.push_str(&format!("- ({label}, {}) {}\n", s.date, s.text));
+            notes.push_str(&format!("- ({label} {}) {}\n", s.date, e.text));
         }
         format!(
-            "Notes in my own words:\n{notes}\nQuestion: {question}\nAnswer in one to three short sentences."
+            "What I have said:\n{notes}\nQuestion: {question}\nAnswer as me in one or two short sentences."
         )
     }
 }

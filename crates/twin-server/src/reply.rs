@@ -13,9 +13,6 @@ use twin_llm::sentence::SentenceSplitter;
 use twin_llm::{GenerateRequest, LlmBackend, LlmError, Message, Role, StreamEvent};
 use twin_protocol::{Citation, HistoryTurn, ReplyKind, ServerMessage, Speaker, TwinState};
 
-/// How many earlier turns the model sees: enough for "and what about Europe?", few enough for a small model.
-const HISTORY_TURNS: usize = 4;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ReplyError {
     #[error(transparent)]
@@ -52,6 +49,10 @@ pub struct Replier<'a> {
     pub sent: &'a Arc<Mutex<Sent>>,
     pub max_tokens: u32,
     pub temperature: f32,
+    /// Earlier turns the model sees (each costs prompt evaluation time).
+    pub history_turns: usize,
+    /// Sentences of the retrieved passages given to the model as context.
+    pub context_sentences: usize,
 }
 
 impl Replier<'_> {
@@ -180,9 +181,10 @@ impl Replier<'_> {
             .map(|h| &persona.pack.sources[h.source])
             .collect();
         let passages: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
+        let excerpts = persona.excerpts(&retrieval, self.context_sentences);
 
         let mut messages = vec![Message::new(Role::System, persona.system_prompt())];
-        let recent = &history[history.len().saturating_sub(HISTORY_TURNS)..];
+        let recent = &history[history.len().saturating_sub(self.history_turns)..];
         for turn in recent {
             let role = if turn.speaker == Speaker::User {
                 Role::User
@@ -193,7 +195,7 @@ impl Replier<'_> {
         }
         messages.push(Message::new(
             Role::User,
-            persona.grounded_question(question, &sources),
+            persona.grounded_question(question, &excerpts),
         ));
         let request = GenerateRequest {
             messages,
@@ -233,6 +235,10 @@ impl Replier<'_> {
                         self.metrics.guardrail("unsupported_sentence");
                         continue;
                     }
+                    Verdict::Contradicts => {
+                        self.metrics.guardrail("contradicting_sentence");
+                        continue;
+                    }
                     Verdict::Commitment => {
                         self.metrics.guardrail("commitment_in_reply");
                         stop = true;
@@ -261,17 +267,15 @@ impl Replier<'_> {
         if kept.is_empty() {
             // The model produced nothing the passages support: say what the person actually said instead.
             self.metrics.guardrail("extractive_fallback");
-            let top = sources[0];
-            let mut splitter = SentenceSplitter::new();
-            let mut said = splitter.push(&top.text);
-            said.extend(splitter.finish());
-            for s in said.into_iter().take(2) {
+            // The passages' sentences closest to the question, in the person's own words.
+            for excerpt in excerpts.iter().take(2) {
+                let id = persona.pack.sources[excerpt.source].id.clone();
                 if kept.is_empty() {
                     self.metrics.observe_first_sentence(started.elapsed());
                 }
-                self.sentence(kept.len() as u32, &s, vec![top.id.clone()])
+                self.sentence(kept.len() as u32, &excerpt.text, vec![id.clone()])
                     .await?;
-                kept.push((s, vec![top.id.clone()]));
+                kept.push((excerpt.text.clone(), vec![id]));
             }
         }
         let text = kept

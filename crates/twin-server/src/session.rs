@@ -440,6 +440,8 @@ impl Session {
                 sent: &sent2,
                 max_tokens: state.config.llm.max_tokens,
                 temperature: state.config.llm.temperature,
+                history_turns: state.config.llm.history_turns,
+                context_sentences: state.config.retrieval.context_sentences,
             };
             let result = match &turn {
                 Some((turn_id, text)) => {
