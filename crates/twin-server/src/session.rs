@@ -477,6 +477,24 @@ impl Session {
                     // Keep whatever the client was already sent; a reply that never started is not a turn.
                     let s = sent2.lock().unwrap_or_else(|p| p.into_inner()).clone();
                     match s.kind {
+                        Some(_) if s.text.is_empty() => {
+                            // Started but nothing was said: close the reply, store no empty turn.
+                            sent2.lock().unwrap_or_else(|p| p.into_inner()).finalized = true;
+                            let _ = out
+                                .send(ServerMessage::ReplyEnd {
+                                    reply_id: rid,
+                                    text: String::new(),
+                                    citations: vec![],
+                                    interrupted: false,
+                                })
+                                .await;
+                            let _ = out
+                                .send(ServerMessage::State {
+                                    state: TwinState::Listening,
+                                })
+                                .await;
+                            return;
+                        }
                         Some(kind) => ReplyOutcome {
                             kind,
                             text: s.text,
