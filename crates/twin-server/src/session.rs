@@ -488,11 +488,7 @@ impl Session {
                                     interrupted: false,
                                 })
                                 .await;
-                            let _ = out
-                                .send(ServerMessage::State {
-                                    state: TwinState::Listening,
-                                })
-                                .await;
+                            listening(&out).await;
                             return;
                         }
                         Some(kind) => ReplyOutcome {
@@ -506,11 +502,7 @@ impl Session {
                         },
                         None => {
                             sent2.lock().unwrap_or_else(|p| p.into_inner()).finalized = true;
-                            let _ = out
-                                .send(ServerMessage::State {
-                                    state: TwinState::Listening,
-                                })
-                                .await;
+                            listening(&out).await;
                             return;
                         }
                     }
@@ -547,11 +539,7 @@ impl Session {
                         "the reply could not be stored",
                     ))
                     .await;
-                let _ = out
-                    .send(ServerMessage::State {
-                        state: TwinState::Listening,
-                    })
-                    .await;
+                listening(&out).await;
                 return;
             }
             state.metrics.reply(kind_name(outcome.kind));
@@ -563,11 +551,7 @@ impl Session {
                     interrupted: false,
                 })
                 .await;
-            let _ = out
-                .send(ServerMessage::State {
-                    state: TwinState::Listening,
-                })
-                .await;
+            listening(&out).await;
         });
         self.active = Some(ActiveReply {
             id: reply_id,
@@ -720,4 +704,13 @@ fn close_reason(message: &str) -> String {
         end -= 1;
     }
     message[..end].to_string()
+}
+
+/// Tells the client the twin is listening again (after every reply, however it ended).
+async fn listening(out: &mpsc::Sender<ServerMessage>) {
+    let _ = out
+        .send(ServerMessage::State {
+            state: TwinState::Listening,
+        })
+        .await;
 }
