@@ -7,6 +7,14 @@ const ABBREVIATIONS: &[&str] = &[
     "sept", "oct", "nov", "dec", "u.s",
 ];
 
+/// Splits a whole text into sentences, by the same rules as the streaming splitter.
+pub fn split(text: &str) -> Vec<String> {
+    let mut splitter = SentenceSplitter::new();
+    let mut out = splitter.push(text);
+    out.extend(splitter.finish());
+    out
+}
+
 #[derive(Debug, Default)]
 pub struct SentenceSplitter {
     buffer: String,

@@ -61,7 +61,7 @@ impl Retriever {
         let bm25 = Bm25::new(refs.iter().copied());
         let mut sentences = Vec::with_capacity(pack.sources.len());
         for source in &pack.sources {
-            let split = split_sentences(&source.text);
+            let split = twin_llm::sentence::split(&source.text);
             let refs: Vec<&str> = split.iter().map(String::as_str).collect();
             let vectors = embedder.embed(&refs)?;
             sentences.push(split.into_iter().zip(vectors).collect());
@@ -146,14 +146,6 @@ impl Retriever {
             })
             .collect()
     }
-}
-
-/// Splits a passage into sentences (the same rules as the LLM stream splitter).
-fn split_sentences(text: &str) -> Vec<String> {
-    let mut splitter = twin_llm::sentence::SentenceSplitter::new();
-    let mut out = splitter.push(text);
-    out.extend(splitter.finish());
-    out
 }
 
 /// What gets embedded: topics first, since they name what the passage is about in few words.

@@ -179,6 +179,18 @@ pub enum ReplyKind {
     Unknown,
 }
 
+impl ReplyKind {
+    /// The wire name (`grounded`, …), also used in the store and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplyKind::Grounded => "grounded",
+            ReplyKind::Disclosure => "disclosure",
+            ReplyKind::Redirect => "redirect",
+            ReplyKind::Unknown => "unknown",
+        }
+    }
+}
+
 /// A source the reply drew on, resolved by the server from the persona pack.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Citation {
@@ -478,6 +490,18 @@ mod tests {
             json,
             r#"{"type":"interrupted","reply_id":"r","heard":{"chars":3}}"#
         );
+    }
+
+    #[test]
+    fn reply_kind_names_match_the_wire() {
+        for k in [
+            ReplyKind::Grounded,
+            ReplyKind::Disclosure,
+            ReplyKind::Redirect,
+            ReplyKind::Unknown,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
     }
 
     #[test]

@@ -244,18 +244,11 @@ pub fn phrase_support(sentence: &str, passages: &[&str], question: &str) -> f32 
     let mut known: std::collections::HashSet<(String, String)> =
         pairs(question).into_iter().collect();
     for p in passages {
-        for s in split_sentences(p) {
+        for s in twin_llm::sentence::split(p) {
             known.extend(pairs(&s));
         }
     }
     mine.iter().filter(|p| known.contains(*p)).count() as f32 / mine.len() as f32
-}
-
-fn split_sentences(text: &str) -> Vec<String> {
-    let mut splitter = twin_llm::sentence::SentenceSplitter::new();
-    let mut out = splitter.push(text);
-    out.extend(splitter.finish());
-    out
 }
 
 /// The passage sentence sharing the most content words with `sentence`.
@@ -263,7 +256,7 @@ fn closest_sentence(sentence: &str, passages: &[&str]) -> Option<String> {
     let words: std::collections::HashSet<String> = terms(sentence).into_iter().collect();
     passages
         .iter()
-        .flat_map(|p| split_sentences(p))
+        .flat_map(|p| twin_llm::sentence::split(p))
         .map(|s| {
             let n = terms(&s).iter().filter(|w| words.contains(*w)).count();
             (n, s)

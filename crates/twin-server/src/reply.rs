@@ -124,9 +124,7 @@ impl Replier<'_> {
         text: &str,
     ) -> Result<ReplyOutcome, ReplyError> {
         self.start(turn_id, kind).await?;
-        let mut splitter = SentenceSplitter::new();
-        let mut sentences = splitter.push(text);
-        sentences.extend(splitter.finish());
+        let sentences = twin_llm::sentence::split(text);
         for (i, s) in sentences.iter().enumerate() {
             self.sentence(i as u32, s, vec![]).await?;
         }

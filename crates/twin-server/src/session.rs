@@ -542,7 +542,7 @@ impl Session {
                 listening(&out).await;
                 return;
             }
-            state.metrics.reply(kind_name(outcome.kind));
+            state.metrics.reply(outcome.kind.as_str());
             let _ = out
                 .send(ServerMessage::ReplyEnd {
                     reply_id: rid,
@@ -677,15 +677,6 @@ impl Session {
                 state: TwinState::Listening,
             })
             .await;
-    }
-}
-
-fn kind_name(kind: ReplyKind) -> &'static str {
-    match kind {
-        ReplyKind::Grounded => "grounded",
-        ReplyKind::Disclosure => "disclosure",
-        ReplyKind::Redirect => "redirect",
-        ReplyKind::Unknown => "unknown",
     }
 }
 

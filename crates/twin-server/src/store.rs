@@ -66,15 +66,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn kind_str(kind: ReplyKind) -> &'static str {
-    match kind {
-        ReplyKind::Grounded => "grounded",
-        ReplyKind::Disclosure => "disclosure",
-        ReplyKind::Redirect => "redirect",
-        ReplyKind::Unknown => "unknown",
-    }
-}
-
 impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -192,7 +183,7 @@ impl Store {
                 seq,
                 reply.text,
                 reply.reply_id,
-                kind_str(reply.kind),
+                reply.kind.as_str(),
                 citations,
                 reply.interrupted,
                 now_ms()
