@@ -28,6 +28,9 @@ pub struct Model {
     pub pypi: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
+    /// A step that derives more files from the fetched ones (see `prepare.rs`).
+    #[serde(default)]
+    pub prepare: Option<String>,
     pub files: Vec<FileEntry>,
 }
 
@@ -97,6 +100,9 @@ impl Context {
                 println!("  ok       {}", dest.display());
                 continue;
             }
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
             let tmp = dest.with_extension("part");
             let from_mirror = match (&self.mirror, &model.mirror) {
                 (Some(mirror), Some(dir)) => {
@@ -140,6 +146,10 @@ impl Context {
             }
             std::fs::rename(&tmp, &dest)?;
             println!("  verified {}", dest.display());
+        }
+        if let Some(step) = &model.prepare {
+            crate::prepare::run(step, &dest_dir)
+                .with_context(|| format!("{}: preparing with {step:?}", model.name))?;
         }
         Ok(())
     }

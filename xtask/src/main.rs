@@ -1,6 +1,7 @@
 //! `cargo xtask`: setup, demo, test, bench. The project's one entry point for people and CI.
 
 mod fetch;
+mod prepare;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -52,9 +53,12 @@ struct SetupArgs {
     with_test_tools: bool,
 }
 
-/// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, curl for downloads.
+/// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, espeak-ng (phonemes for the
+/// Piper voice, the fallback voice, lip-sync ground truth), curl for downloads.
 const APT_PACKAGES: &[&str] = &[
     "build-essential",
+    "espeak-ng",
+    "libespeak-ng-dev",
     "cmake",
     "libclang-dev",
     "pkg-config",
@@ -65,7 +69,8 @@ const APT_PACKAGES: &[&str] = &[
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let root = project_root();
-    std::env::set_current_dir(&root)?;
+    std::env::set_current_dir(&root)
+        .with_context(|| format!("cannot enter the project root {}", root.display()))?;
     match cli.command {
         Task::Setup(args) => setup(&root, &args).map(|_| ()),
         Task::Demo { setup: args } => demo(&root, &args),
@@ -86,11 +91,16 @@ fn main() -> Result<()> {
     }
 }
 
+/// `cargo run` tells the process where its manifest is; the compile-time path is only a fallback, because a
+/// target directory shared between clones (CI caches it) may hold an xtask built in another clone.
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
-        .expect("xtask lives in the project root")
-        .to_path_buf()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
 }
 
 pub struct Setup {

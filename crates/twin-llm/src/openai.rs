@@ -28,7 +28,23 @@ impl OpenAiCompatible {
         Ok(OpenAiCompatible { config, http })
     }
 
-    fn url(&self) -> String {
+    /// The JSON body of a streamed chat completion; public so benchmarks can send the very same request
+    /// with a bare HTTP client as a baseline.
+    pub fn request_body(&self, request: &GenerateRequest) -> serde_json::Value {
+        serde_json::json!({
+            "model": self.config.model,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "seed": request.seed,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            // llama.cpp keeps the prompt's KV cache between requests with this (its default, said explicitly).
+            "cache_prompt": true,
+        })
+    }
+
+    pub fn url(&self) -> String {
         format!(
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
@@ -44,17 +60,7 @@ impl LlmBackend for OpenAiCompatible {
     fn generate(&self, request: GenerateRequest) -> Result<TokenStream, LlmError> {
         let (events, stream) = TokenStream::channel(64);
         let url = self.url();
-        let body = serde_json::json!({
-            "model": self.config.model,
-            "messages": request.messages,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "seed": request.seed,
-            "stream": true,
-            "stream_options": {"include_usage": true},
-            // llama.cpp keeps the prompt's KV cache between requests with this (its default, said explicitly).
-            "cache_prompt": true,
-        });
+        let body = self.request_body(&request);
         let mut builder = self.http.post(&url).json(&body);
         if let Some(key) = &self.config.api_key {
             builder = builder.bearer_auth(key);

@@ -1,7 +1,7 @@
 //! A loaded persona: its pack, its retrieval index, and the wording the twin uses about itself.
 
 use std::sync::Arc;
-use twin_persona::{Excerpt, PersonaPack, Retrieval, Retriever, SourceKind};
+use twin_persona::{Excerpt, PersonaPack, Retrieval, Retriever};
 use twin_protocol::{Citation, PersonaInfo};
 
 pub struct Persona {
@@ -88,13 +88,15 @@ impl Persona {
         )
     }
 
-    /// Fixed for the persona, so the model's KV cache for it is reused on every turn.
+    /// Fixed for the persona, so the model's KV cache for it is reused on every turn. Every fixed
+    /// instruction lives here rather than in the turn, because each uncached token costs about 5 ms of
+    /// prompt processing on a 2-core CPU.
     pub fn system_prompt(&self) -> String {
         let m = &self.pack.meta;
         format!(
             "You are the AI twin of {name}, {role} of {org}. You speak as {name}, in the first person, to a colleague. \
-             Style: {style} Rules: answer in at most {n} short spoken sentences. Use only facts from the notes you \
-             are given. Never approve, promise or decide anything.",
+             Style: {style} Rules: answer in one or two short spoken sentences (never more than {n}), using only \
+             facts from the notes you are given. Never approve, promise or decide anything.",
             name = m.name,
             role = m.role,
             org = m.organization,
@@ -108,18 +110,15 @@ impl Persona {
     }
 
     /// The turn as the model sees it: the most relevant sentences of the person's sources, then the question.
+    /// Dates and source labels are left out: they cost prompt time and the small model does not use them
+    /// (retrieval has already weighed recency).
     pub fn grounded_question(&self, question: &str, excerpts: &[Excerpt]) -> String {
         let mut notes = String::new();
         for e in excerpts {
-            let s = &self.pack.sources[e.source];
-            let label = match s.kind {
-                SourceKind::Statement => "said",
-                SourceKind::Strategy => "noted",
-            };
-            notes.push_str(&format!("- ({label} {}) {}\n", s.date, e.text));
+            notes.push_str("- ");
+            notes.push_str(&e.text);
+            notes.push('\n');
         }
-        format!(
-            "What I have said:\n{notes}\nQuestion: {question}\nAnswer as me in one or two short sentences."
-        )
+        format!("Notes:\n{notes}\nQuestion: {question}")
     }
 }

@@ -1,0 +1,146 @@
+//! Any server speaking OpenAI's `/v1/audio/speech` with `response_format = "pcm"`: raw 16-bit little-endian
+//! mono samples, streamed as they are synthesized. It is the usual front of voice-clone servers on a GPU box;
+//! `twin-server` serves it too.
+
+use crate::{Synthesis, Synthesizer, VoiceError};
+use std::io::Read;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct HttpVoiceConfig {
+    /// Up to and including `/v1`, e.g. `http://127.0.0.1:8880/v1`.
+    pub base_url: String,
+    pub model: String,
+    pub voice: String,
+    pub api_key: Option<String>,
+    /// OpenAI's PCM is 24 kHz; other servers say theirs in their docs.
+    pub sample_rate: u32,
+    pub speed: f32,
+    pub connect_timeout: Duration,
+    /// Longest silence on the wire before the stream counts as dead.
+    pub read_timeout: Duration,
+}
+
+impl Default for HttpVoiceConfig {
+    fn default() -> Self {
+        HttpVoiceConfig {
+            base_url: "http://127.0.0.1:8880/v1".into(),
+            model: "tts-1".into(),
+            voice: "alloy".into(),
+            api_key: None,
+            sample_rate: 24_000,
+            speed: 1.0,
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+pub struct HttpVoice {
+    config: HttpVoiceConfig,
+    agent: ureq::Agent,
+    url: String,
+}
+
+/// Bytes read per step: about 20 ms at 24 kHz, so a stop is honoured quickly.
+const READ_BYTES: usize = 960;
+
+impl HttpVoice {
+    pub fn new(config: HttpVoiceConfig) -> Result<Self, VoiceError> {
+        if !(8_000..=192_000).contains(&config.sample_rate) {
+            return Err(VoiceError::BadConfig(format!(
+                "sample_rate {} is outside 8000..192000",
+                config.sample_rate
+            )));
+        }
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(config.connect_timeout)
+            .timeout_read(config.read_timeout)
+            .build();
+        let url = format!("{}/audio/speech", config.base_url.trim_end_matches('/'));
+        Ok(HttpVoice { config, agent, url })
+    }
+
+    fn server_error(&self, reason: String) -> VoiceError {
+        VoiceError::Server {
+            url: self.url.clone(),
+            reason,
+        }
+    }
+}
+
+impl Synthesizer for HttpVoice {
+    fn backend(&self) -> &'static str {
+        "http"
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.config.sample_rate
+    }
+
+    fn synthesize(
+        &self,
+        text: &str,
+        sink: &mut dyn FnMut(&[f32]) -> bool,
+    ) -> Result<Synthesis, VoiceError> {
+        let mut request = self.agent.post(&self.url);
+        if let Some(key) = &self.config.api_key {
+            request = request.set("Authorization", &format!("Bearer {key}"));
+        }
+        let body = serde_json::json!({
+            "model": self.config.model,
+            "input": text,
+            "voice": self.config.voice,
+            "response_format": "pcm",
+            "speed": self.config.speed,
+        });
+        let response = match request.send_json(body) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, r)) => {
+                let detail = r.into_string().unwrap_or_default();
+                let detail: String = detail.chars().take(300).collect();
+                return Err(self.server_error(format!("answered HTTP {code}: {detail}")));
+            }
+            Err(e) => return Err(self.server_error(format!("unreachable: {e}"))),
+        };
+        let mut reader = response.into_reader();
+        let mut out = Synthesis::default();
+        let mut bytes = vec![0u8; READ_BYTES];
+        let mut carry: Option<u8> = None;
+        let mut floats = Vec::with_capacity(READ_BYTES / 2 + 1);
+        loop {
+            let n = match reader.read(&mut bytes) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    return Err(self.server_error(format!(
+                        "the audio stream broke after {} samples: {e}",
+                        out.samples
+                    )));
+                }
+            };
+            floats.clear();
+            let mut data = &bytes[..n];
+            if let Some(low) = carry.take() {
+                floats.push(f32::from(i16::from_le_bytes([low, data[0]])) / 32768.0);
+                data = &data[1..];
+            }
+            let mut pairs = data.chunks_exact(2);
+            floats.extend(
+                pairs
+                    .by_ref()
+                    .map(|p| f32::from(i16::from_le_bytes([p[0], p[1]])) / 32768.0),
+            );
+            carry = pairs.remainder().first().copied();
+            out.samples += floats.len() as u64;
+            if !floats.is_empty() && !sink(&floats) {
+                out.stopped = true;
+                break;
+            }
+        }
+        if out.samples == 0 && !out.stopped {
+            return Err(self.server_error("sent no audio".into()));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,129 @@
+//! Steps that derive files from fetched ones, named by `prepare = "..."` in models/manifest.toml.
+
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(step: &str, dir: &Path) -> Result<()> {
+    match step {
+        "piper-for-sherpa" => piper_for_sherpa(dir),
+        other => bail!("unknown prepare step {other:?}"),
+    }
+}
+
+/// sherpa-onnx runs a Piper voice when the ONNX file carries metadata saying so and a tokens.txt maps every
+/// phoneme to its id. Both come from Piper's own voice.json.
+fn piper_for_sherpa(dir: &Path) -> Result<()> {
+    let json_path = dir.join("voice.json");
+    let text = std::fs::read_to_string(&json_path)
+        .with_context(|| format!("cannot read {}", json_path.display()))?;
+    let config: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", json_path.display()))?;
+
+    let map = config["phoneme_id_map"]
+        .as_object()
+        .context("voice.json has no phoneme_id_map")?;
+    let mut by_id: BTreeMap<i64, &str> = BTreeMap::new();
+    for (symbol, ids) in map {
+        let id = ids
+            .get(0)
+            .and_then(serde_json::Value::as_i64)
+            .with_context(|| format!("phoneme {symbol:?} has no id"))?;
+        by_id.insert(id, symbol);
+    }
+    let mut tokens = String::new();
+    for (id, symbol) in &by_id {
+        tokens.push_str(&format!("{symbol} {id}\n"));
+    }
+
+    let voice = config["espeak"]["voice"]
+        .as_str()
+        .context("voice.json has no espeak.voice")?;
+    let rate = config["audio"]["sample_rate"]
+        .as_u64()
+        .context("voice.json has no audio.sample_rate")?;
+    let speakers = config["num_speakers"].as_u64().unwrap_or(1);
+    let language = config["language"]["name_english"]
+        .as_str()
+        .unwrap_or("English");
+    let metadata = [
+        ("model_type", "vits".to_string()),
+        ("comment", "piper".to_string()),
+        ("language", language.to_string()),
+        ("voice", voice.to_string()),
+        ("has_espeak", "1".to_string()),
+        ("n_speakers", speakers.to_string()),
+        ("sample_rate", rate.to_string()),
+    ];
+
+    let model_out = dir.join("model.onnx");
+    let stamp = dir.join("prepared.txt");
+    let fingerprint = format!(
+        "piper-for-sherpa v1 {}\n",
+        crate::fetch::sha256_file(&dir.join("piper.onnx"))?
+    );
+    if model_out.is_file()
+        && dir.join("tokens.txt").is_file()
+        && std::fs::read_to_string(&stamp).is_ok_and(|s| s == fingerprint)
+    {
+        println!("  ok       {} (prepared)", model_out.display());
+        return Ok(());
+    }
+    std::fs::write(dir.join("tokens.txt"), tokens)?;
+    // ONNX is a protobuf ModelProto; repeated fields may appear anywhere and accumulate, so appending
+    // `metadata_props` entries (field 14) to the serialized model adds them without parsing the graph.
+    let tmp = dir.join("model.onnx.part");
+    std::fs::copy(dir.join("piper.onnx"), &tmp)?;
+    let mut file = std::fs::OpenOptions::new().append(true).open(&tmp)?;
+    for (key, value) in &metadata {
+        let mut entry = Vec::new();
+        length_delimited(&mut entry, 1, key.as_bytes());
+        length_delimited(&mut entry, 2, value.as_bytes());
+        let mut field = Vec::new();
+        length_delimited(&mut field, 14, &entry);
+        file.write_all(&field)?;
+    }
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, &model_out)?;
+    std::fs::write(&stamp, fingerprint)?;
+    println!(
+        "  prepared {} and tokens.txt for sherpa-onnx",
+        model_out.display()
+    );
+    Ok(())
+}
+
+fn varint(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn length_delimited(out: &mut Vec<u8>, field: u64, data: &[u8]) {
+    varint(out, (field << 3) | 2);
+    varint(out, data.len() as u64);
+    out.extend_from_slice(data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_match_protobuf() {
+        let mut v = Vec::new();
+        varint(&mut v, 300);
+        assert_eq!(v, [0xac, 0x02]);
+        let mut f = Vec::new();
+        length_delimited(&mut f, 14, b"ab");
+        assert_eq!(f, [0x72, 2, b'a', b'b']);
+    }
+}
