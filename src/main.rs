@@ -1,4 +1,4 @@
-//! `twin`: the client tools. `twin chat` talks to a twin-server by text.
+//! `twin`: the client tools. `twin chat` talks to a twin-server by text; `twin say` speaks with a twin's voice.
 
 mod cli;
 
@@ -16,6 +16,8 @@ struct Cli {
 enum Command {
     /// Talk to a twin by text: a REPL, or one question with --once.
     Chat(cli::chat::ChatArgs),
+    /// Speak text with a twin's voice; write the WAV, its lip-sync track (--lipsync) and a picture (--plot).
+    Say(cli::say::SayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -28,6 +30,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Chat(args) => cli::chat::run(args),
+        Command::Say(args) => cli::say::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

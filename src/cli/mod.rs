@@ -1,1 +1,3 @@
 pub mod chat;
+pub mod plot;
+pub mod say;

@@ -54,11 +54,12 @@ struct SetupArgs {
 }
 
 /// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, espeak-ng (phonemes for the
-/// Piper voice, the fallback voice, lip-sync ground truth), curl for downloads.
+/// Piper voice, the fallback voice, lip-sync ground truth), a font for plots, curl for downloads.
 const APT_PACKAGES: &[&str] = &[
     "build-essential",
     "espeak-ng",
     "libespeak-ng-dev",
+    "fonts-dejavu-core",
     "cmake",
     "libclang-dev",
     "pkg-config",

@@ -133,7 +133,7 @@ pub fn open(
         "http" => {
             let http = env.http.clone().ok_or_else(|| {
                 VoiceError::BadConfig(
-                    "the persona's voice uses backend \"http\" but the server config has no [tts.http] section".into(),
+                    "an http voice needs a speech server: give `twin say` --tts-url (or TWIN_TTS_URL), or the server config a [tts.http] section".into(),
                 )
             })?;
             Ok(Box::new(HttpVoice::new(HttpVoiceConfig {

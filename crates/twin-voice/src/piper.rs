@@ -118,23 +118,37 @@ impl PiperVoice {
         })
     }
 
-    /// The phoneme codepoints of one sentence, as Piper's own phonemizer lays them out: each clause's IPA,
-    /// its punctuation, a space between clauses.
-    pub fn phonemes(&self, text: &str) -> Result<Vec<i32>, VoiceError> {
+    /// Phoneme codepoints per sentence, as Piper's own phonemizer lays them out: each clause's IPA, its
+    /// punctuation, a space between clauses; a new sentence after '.', '!' or '?'. VITS is run once per
+    /// sentence, so long text neither waits for one huge pass nor overflows the model.
+    pub fn phonemes(&self, text: &str) -> Result<Vec<Vec<i32>>, VoiceError> {
         let clauses = self.espeak.phonemize(&self.espeak_voice, text)?;
+        let mut sentences = Vec::new();
         let mut s = String::new();
-        for (i, clause) in clauses.iter().enumerate() {
-            if i > 0 {
+        for clause in &clauses {
+            if !s.is_empty() {
                 s.push(' ');
             }
             s.push_str(&clause.ipa);
             if let Some(end) = clause.end {
                 s.push(end);
             }
+            if matches!(clause.end, Some('.' | '!' | '?')) {
+                sentences.push(std::mem::take(&mut s));
+            }
         }
-        Ok(s.chars()
-            .filter(|c| self.known.contains(c))
-            .map(|c| c as i32)
+        if !s.trim().is_empty() {
+            sentences.push(s);
+        }
+        Ok(sentences
+            .iter()
+            .map(|s| {
+                s.chars()
+                    .filter(|c| self.known.contains(c))
+                    .map(|c| c as i32)
+                    .collect::<Vec<i32>>()
+            })
+            .filter(|cps| !cps.is_empty())
             .collect())
     }
 }
@@ -153,28 +167,29 @@ impl Synthesizer for PiperVoice {
         text: &str,
         sink: &mut dyn FnMut(&[f32]) -> bool,
     ) -> Result<Synthesis, VoiceError> {
-        let codepoints = self.phonemes(text)?;
-        if codepoints.is_empty() {
+        let sentences = self.phonemes(text)?;
+        if sentences.is_empty() {
             return Err(VoiceError::EmptyText(format!("no phonemes for {text:?}")));
         }
-        let generation = sherpa_onnx::GenerationConfig {
-            phoneme_codepoints: Some(vec![codepoints]),
-            ..Default::default()
-        };
-        let audio = {
-            let tts = self
-                .tts
-                .lock()
-                .map_err(|_| VoiceError::Synthesis("the Piper engine panicked earlier".into()))?;
-            tts.generate_with_config::<fn(&[f32], f32) -> bool>("", &generation, None)
-                .ok_or_else(|| VoiceError::Synthesis("sherpa-onnx returned no audio".into()))?
-        };
         let mut out = Synthesis::default();
-        for piece in audio.samples().chunks(PIECE_SAMPLES) {
-            out.samples += piece.len() as u64;
-            if !sink(piece) {
-                out.stopped = true;
-                break;
+        for codepoints in sentences {
+            let generation = sherpa_onnx::GenerationConfig {
+                phoneme_codepoints: Some(vec![codepoints]),
+                ..Default::default()
+            };
+            let audio = {
+                let tts = self.tts.lock().map_err(|_| {
+                    VoiceError::Synthesis("the Piper engine panicked earlier".into())
+                })?;
+                tts.generate_with_config::<fn(&[f32], f32) -> bool>("", &generation, None)
+                    .ok_or_else(|| VoiceError::Synthesis("sherpa-onnx returned no audio".into()))?
+            };
+            for piece in audio.samples().chunks(PIECE_SAMPLES) {
+                out.samples += piece.len() as u64;
+                if !sink(piece) {
+                    out.stopped = true;
+                    return Ok(out);
+                }
             }
         }
         Ok(out)

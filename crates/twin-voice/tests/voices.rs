@@ -82,8 +82,9 @@ fn unknown_espeak_voice_is_a_clear_error() {
 fn piper_speaks_the_sentence() {
     let voice = PiperVoice::load(&models_dir().join("piper-en_US-joe-medium"), 1.0, 1).unwrap();
     assert_eq!(voice.sample_rate(), 22_050);
-    let phonemes = voice.phonemes("Hello, world.").unwrap();
-    let ipa: String = phonemes
+    let sentences = voice.phonemes("Hello, world. How are you?").unwrap();
+    assert_eq!(sentences.len(), 2, "one VITS pass per sentence");
+    let ipa: String = sentences[0]
         .iter()
         .filter_map(|&c| char::from_u32(c as u32))
         .collect();

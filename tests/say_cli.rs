@@ -1,0 +1,121 @@
+//! `twin say` as a user runs it: real voices, real files.
+
+use std::path::Path;
+use std::process::Command;
+
+fn twin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_twin"));
+    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
+    if std::env::var_os("TWIN_MODELS_DIR").is_none() {
+        c.env(
+            "TWIN_MODELS_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
+        );
+    }
+    c
+}
+
+fn wav_seconds(path: &Path) -> f64 {
+    let r = hound::WavReader::open(path).expect("a readable WAV");
+    let spec = r.spec();
+    assert_eq!((spec.channels, spec.bits_per_sample), (1, 16));
+    r.duration() as f64 / spec.sample_rate as f64
+}
+
+#[test]
+fn says_with_the_persona_voice_and_writes_wav_lipsync_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wav, track, png) = (
+        dir.path().join("a.wav"),
+        dir.path().join("a.json"),
+        dir.path().join("a.png"),
+    );
+    let out = twin()
+        .args([
+            "say",
+            "Safety beats speed, every single time.",
+            "--json",
+            "--out",
+        ])
+        .arg(&wav)
+        .arg("--lipsync")
+        .arg(&track)
+        .arg("--plot")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["backend"], "piper");
+    assert_eq!(summary["lipsync_source"], "audio");
+    let seconds = wav_seconds(&wav);
+    assert!((1.0..6.0).contains(&seconds), "{seconds}");
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&track).unwrap()).unwrap();
+    assert_eq!(t["sample_rate"], 22_050);
+    assert_eq!(t["visemes"].as_array().unwrap().len(), 15);
+    assert_eq!(t["arkit"][0], "jawOpen");
+    let frames = t["frames"].as_array().unwrap();
+    assert!((frames.len() as f64 - seconds * 100.0).abs() < 5.0);
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 10_000,
+        "a real picture"
+    );
+}
+
+#[test]
+fn espeak_voice_uses_its_phoneme_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("e.wav");
+    let out = twin()
+        .args([
+            "say",
+            "Put the map back.",
+            "--voice",
+            "espeak:en-us+f3",
+            "--json",
+            "--out",
+        ])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["lipsync_source"], "phonemes");
+    assert!(wav_seconds(&wav) > 0.5);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "word ".repeat(2_000);
+    for (text, voice, expected) in [
+        ("   ", None, "the text is empty"),
+        ("🚀🚀", None, "unsupported characters"),
+        (long.as_str(), None, "the limit is 4096"),
+        ("hello", Some("nope"), "BACKEND:ID"),
+        ("hello", Some("espeak:xx-nowhere"), "xx-nowhere"),
+        ("hello", Some("http:alloy"), "[tts.http]"),
+    ] {
+        let wav = dir.path().join("bad.wav");
+        let mut cmd = twin();
+        cmd.args(["say", text, "--out"]).arg(&wav);
+        if let Some(v) = voice {
+            cmd.args(["--voice", v]);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{text:?} should fail");
+        assert!(stderr.contains(expected), "{text:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!wav.exists());
+    }
+}
