@@ -130,10 +130,8 @@ impl Analyzer {
             let start_index = start.round() as i64 - self.signal_start as i64;
             let end_index = start_index + self.window_len as i64;
             let available = self.signal.len() as i64;
-            if end_index > available {
-                if !finishing || start_index >= available {
-                    break;
-                }
+            if end_index > available && (!finishing || start_index >= available) {
+                break;
             }
             let frame: Vec<f32> = (start_index..end_index)
                 .map(|i| {

@@ -24,71 +24,35 @@ pub const ARKIT_MOUTH: [&str; 16] = [
 
 pub const ARKIT_COUNT: usize = ARKIT_MOUTH.len();
 
-/// One viseme's pose, with left and right the same: jaw, close, funnel, pucker, smile, stretch, roll lower,
-/// roll upper, press, lower down, upper up.
-struct Pose {
-    jaw: f32,
-    close: f32,
-    funnel: f32,
-    pucker: f32,
-    smile: f32,
-    stretch: f32,
-    roll_lower: f32,
-    roll_upper: f32,
-    press: f32,
-    lower_down: f32,
-    upper_up: f32,
-}
+/// One viseme's pose, left and right alike, in this order: jaw open, close, funnel, pucker, smile, stretch,
+/// roll lower, roll upper, press, lower down, upper up.
+type Pose = [f32; 11];
 
-const fn pose(
-    jaw: f32,
-    close: f32,
-    funnel: f32,
-    pucker: f32,
-    smile: f32,
-    stretch: f32,
-    roll_lower: f32,
-    roll_upper: f32,
-    press: f32,
-    lower_down: f32,
-    upper_up: f32,
-) -> Pose {
-    Pose {
-        jaw,
-        close,
-        funnel,
-        pucker,
-        smile,
-        stretch,
-        roll_lower,
-        roll_upper,
-        press,
-        lower_down,
-        upper_up,
-    }
-}
-
+#[rustfmt::skip]
 fn pose_of(v: Viseme) -> Pose {
     match v {
-        Viseme::Sil => pose(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        Viseme::Sil => [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
         // Lips pressed shut, jaw nearly closed.
-        Viseme::PP => pose(0.04, 0.1, 0.0, 0.0, 0.0, 0.0, 0.2, 0.1, 0.55, 0.0, 0.0),
+        Viseme::PP => [0.04, 0.1, 0.0, 0.0, 0.0, 0.0, 0.2, 0.1, 0.55, 0.0, 0.0],
         // Lower lip tucked under the upper teeth.
-        Viseme::FF => pose(0.1, 0.0, 0.0, 0.0, 0.0, 0.1, 0.6, 0.0, 0.0, 0.0, 0.3),
-        Viseme::TH => pose(0.15, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1, 0.0, 0.0, 0.1, 0.1),
-        Viseme::DD => pose(0.2, 0.0, 0.0, 0.0, 0.05, 0.15, 0.0, 0.0, 0.0, 0.1, 0.05),
-        Viseme::Kk => pose(0.25, 0.0, 0.0, 0.0, 0.0, 0.15, 0.0, 0.0, 0.0, 0.1, 0.0),
-        Viseme::CH => pose(0.15, 0.0, 0.5, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.2),
-        Viseme::SS => pose(0.08, 0.0, 0.0, 0.0, 0.15, 0.35, 0.0, 0.0, 0.0, 0.1, 0.1),
-        Viseme::Nn => pose(0.15, 0.0, 0.0, 0.0, 0.05, 0.1, 0.0, 0.0, 0.0, 0.05, 0.0),
-        Viseme::RR => pose(0.15, 0.0, 0.3, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1),
-        Viseme::Aa => pose(0.6, 0.0, 0.0, 0.0, 0.0, 0.05, 0.0, 0.0, 0.0, 0.3, 0.1),
-        Viseme::E => pose(0.35, 0.0, 0.0, 0.0, 0.2, 0.35, 0.0, 0.0, 0.0, 0.15, 0.05),
-        Viseme::Ih => pose(0.2, 0.0, 0.0, 0.0, 0.35, 0.3, 0.0, 0.0, 0.0, 0.05, 0.0),
-        Viseme::Oh => pose(0.4, 0.0, 0.55, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.0),
-        Viseme::Ou => pose(0.15, 0.0, 0.35, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+        Viseme::FF => [0.1, 0.0, 0.0, 0.0, 0.0, 0.1, 0.6, 0.0, 0.0, 0.0, 0.3],
+        Viseme::TH => [0.15, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1, 0.0, 0.0, 0.1, 0.1],
+        Viseme::DD => [0.2, 0.0, 0.0, 0.0, 0.05, 0.15, 0.0, 0.0, 0.0, 0.1, 0.05],
+        Viseme::Kk => [0.25, 0.0, 0.0, 0.0, 0.0, 0.15, 0.0, 0.0, 0.0, 0.1, 0.0],
+        Viseme::CH => [0.15, 0.0, 0.5, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.2],
+        Viseme::SS => [0.08, 0.0, 0.0, 0.0, 0.15, 0.35, 0.0, 0.0, 0.0, 0.1, 0.1],
+        Viseme::Nn => [0.15, 0.0, 0.0, 0.0, 0.05, 0.1, 0.0, 0.0, 0.0, 0.05, 0.0],
+        Viseme::RR => [0.15, 0.0, 0.3, 0.25, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1],
+        Viseme::Aa => [0.6, 0.0, 0.0, 0.0, 0.0, 0.05, 0.0, 0.0, 0.0, 0.3, 0.1],
+        Viseme::E => [0.35, 0.0, 0.0, 0.0, 0.2, 0.35, 0.0, 0.0, 0.0, 0.15, 0.05],
+        Viseme::Ih => [0.2, 0.0, 0.0, 0.0, 0.35, 0.3, 0.0, 0.0, 0.0, 0.05, 0.0],
+        Viseme::Oh => [0.4, 0.0, 0.55, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.0],
+        Viseme::Ou => [0.15, 0.0, 0.35, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     }
 }
+
+/// Which pose entry drives each ARKit shape (left and right share one).
+const POSE_INDEX: [usize; ARKIT_COUNT] = [0, 1, 2, 3, 4, 4, 5, 5, 6, 7, 8, 8, 9, 9, 10, 10];
 
 /// Blends the viseme poses by their weights into ARKit weights in [0, 1].
 pub fn from_visemes(weights: &[f32; VISEME_COUNT]) -> [f32; ARKIT_COUNT] {
@@ -98,26 +62,8 @@ pub fn from_visemes(weights: &[f32; VISEME_COUNT]) -> [f32; ARKIT_COUNT] {
             continue;
         }
         let p = pose_of(*v);
-        let both = [
-            p.jaw,
-            p.close,
-            p.funnel,
-            p.pucker,
-            p.smile,
-            p.smile,
-            p.stretch,
-            p.stretch,
-            p.roll_lower,
-            p.roll_upper,
-            p.press,
-            p.press,
-            p.lower_down,
-            p.lower_down,
-            p.upper_up,
-            p.upper_up,
-        ];
-        for (o, b) in out.iter_mut().zip(both) {
-            *o += w * b;
+        for (o, &i) in out.iter_mut().zip(&POSE_INDEX) {
+            *o += w * p[i];
         }
     }
     out.map(|x| x.clamp(0.0, 1.0))

@@ -136,9 +136,9 @@ impl Mlp {
                 for i in 0..INPUTS {
                     xs[i] = (x[i] - self.mean[i]) / self.std[i];
                 }
-                for j in 0..self.hidden {
+                for (j, hj) in h.iter_mut().enumerate() {
                     let row = &self.w1[j * INPUTS..(j + 1) * INPUTS];
-                    h[j] = (self.b1[j] + row.iter().zip(&xs).map(|(w, v)| w * v).sum::<f32>())
+                    *hj = (self.b1[j] + row.iter().zip(&xs).map(|(w, v)| w * v).sum::<f32>())
                         .max(0.0);
                 }
                 let p = softmax(self.logits(&h));

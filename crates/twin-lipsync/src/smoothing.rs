@@ -26,13 +26,13 @@ impl Smoother {
     }
 
     pub fn step(&mut self, target: &[f32; VISEME_COUNT]) -> [f32; VISEME_COUNT] {
-        for i in 0..VISEME_COUNT {
-            let k = if target[i] > self.state[i] {
+        for (i, (state, &goal)) in self.state.iter_mut().zip(target).enumerate() {
+            let k = if goal > *state {
                 self.attack[i]
             } else {
                 self.release[i]
             };
-            self.state[i] += k * (target[i] - self.state[i]);
+            *state += k * (goal - *state);
         }
         self.state
     }
