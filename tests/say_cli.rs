@@ -22,6 +22,17 @@ fn wav_seconds(path: &Path) -> f64 {
     r.duration() as f64 / spec.sample_rate as f64
 }
 
+/// Runs `twin say` with `args` and `--json`; the summary it printed.
+fn say_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = twin().arg("say").args(args).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn says_with_the_persona_voice_and_writes_wav_lipsync_and_plot() {
     let dir = tempfile::tempdir().unwrap();
@@ -30,26 +41,15 @@ fn says_with_the_persona_voice_and_writes_wav_lipsync_and_plot() {
         dir.path().join("a.json"),
         dir.path().join("a.png"),
     );
-    let out = twin()
-        .args([
-            "say",
-            "Safety beats speed, every single time.",
-            "--json",
-            "--out",
-        ])
-        .arg(&wav)
-        .arg("--lipsync")
-        .arg(&track)
-        .arg("--plot")
-        .arg(&png)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = say_json(&[
+        "Safety beats speed, every single time.".as_ref(),
+        "--out".as_ref(),
+        wav.as_os_str(),
+        "--lipsync".as_ref(),
+        track.as_os_str(),
+        "--plot".as_ref(),
+        png.as_os_str(),
+    ]);
     assert_eq!(summary["backend"], "piper");
     assert_eq!(summary["lipsync_source"], "audio");
     let seconds = wav_seconds(&wav);
@@ -71,24 +71,13 @@ fn says_with_the_persona_voice_and_writes_wav_lipsync_and_plot() {
 fn espeak_voice_uses_its_phoneme_timing() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("e.wav");
-    let out = twin()
-        .args([
-            "say",
-            "Put the map back.",
-            "--voice",
-            "espeak:en-us+f3",
-            "--json",
-            "--out",
-        ])
-        .arg(&wav)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = say_json(&[
+        "Put the map back.".as_ref(),
+        "--voice".as_ref(),
+        "espeak:en-us+f3".as_ref(),
+        "--out".as_ref(),
+        wav.as_os_str(),
+    ]);
     assert_eq!(summary["lipsync_source"], "phonemes");
     assert!(wav_seconds(&wav) > 0.5);
 }

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use twin_lipsync::{ARKIT_MOUTH, Frame, TimedPhoneme, Viseme};
+use twin_lipsync::{ARKIT_MOUTH, Frame, Viseme};
 use twin_voice::{VoiceConfig, VoiceEnvironment};
 
 #[derive(Args)]
@@ -80,16 +80,8 @@ pub fn run(args: SayArgs) -> Result<()> {
     let (frames, source) = if synthesis.phonemes.is_empty() {
         (twin_lipsync::analyze(&audio, rate), "audio")
     } else {
-        let phonemes: Vec<TimedPhoneme> = synthesis
-            .phonemes
-            .iter()
-            .map(|m| TimedPhoneme {
-                sample: m.sample,
-                ipa: m.ipa.clone(),
-            })
-            .collect();
         (
-            twin_lipsync::from_phonemes(&phonemes, audio.len() as u64, rate),
+            twin_lipsync::from_phonemes(&synthesis.phonemes, audio.len() as u64, rate),
             "phonemes",
         )
     };

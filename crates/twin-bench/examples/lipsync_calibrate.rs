@@ -5,7 +5,7 @@
 //! espeak-ng voices the evaluation does not use. Ground truth is espeak-ng's phoneme timing with stop closures.
 use twin_bench::lipsync::CALIBRATION_VOICES;
 use twin_lipsync::model::Mlp;
-use twin_lipsync::{Analyzer, TimedPhoneme, phoneme_visemes, stops_from_closure};
+use twin_lipsync::{Analyzer, phoneme_visemes, stops_from_closure};
 use twin_voice::{EspeakVoice, Synthesizer};
 
 fn main() {
@@ -29,15 +29,7 @@ fn main() {
                     true
                 })
                 .expect("synthesis");
-            let events: Vec<TimedPhoneme> = syn
-                .phonemes
-                .iter()
-                .map(|m| TimedPhoneme {
-                    sample: m.sample,
-                    ipa: m.ipa.clone(),
-                })
-                .collect();
-            let truth = stops_from_closure(&events, &audio, voice.sample_rate());
+            let truth = stops_from_closure(&syn.phonemes, &audio, voice.sample_rate());
             let labels = phoneme_visemes(&truth, audio.len() as u64, voice.sample_rate());
             let mut a = Analyzer::new(voice.sample_rate());
             a.trace = Some(Vec::new());

@@ -1,5 +1,6 @@
 //! Quick look at lip-sync accuracy while tuning: `cargo run --release -p twin-bench --example lipsync_eval`.
-use twin_bench::lipsync::{EVAL_VOICES, evaluate, load_sentences, percentile};
+use twin_bench::lipsync::{EVAL_VOICES, evaluate, load_sentences};
+use twin_bench::percentile;
 use twin_lipsync::Group;
 
 fn main() {

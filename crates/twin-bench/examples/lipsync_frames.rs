@@ -1,6 +1,6 @@
 //! Frame-by-frame view of one sentence while tuning the analyzer.
 use twin_lipsync::features::FeatureExtractor;
-use twin_lipsync::{TimedPhoneme, analyze, phoneme_visemes};
+use twin_lipsync::{analyze, phoneme_visemes};
 use twin_voice::{EspeakVoice, Synthesizer};
 
 fn main() {
@@ -15,19 +15,12 @@ fn main() {
             true
         })
         .unwrap();
-    let truth: Vec<TimedPhoneme> = s
-        .phonemes
-        .iter()
-        .map(|m| TimedPhoneme {
-            sample: m.sample,
-            ipa: m.ipa.clone(),
-        })
-        .collect();
-    for m in &truth {
+    let truth = &s.phonemes;
+    for m in truth {
         print!("{}@{} ", m.ipa, m.sample * 1000 / 22050);
     }
     println!();
-    let labels = phoneme_visemes(&truth, audio.len() as u64, 22050);
+    let labels = phoneme_visemes(truth, audio.len() as u64, 22050);
     let frames = analyze(&audio, 22050);
     let mut fx = FeatureExtractor::new(11025, 275);
     let half: Vec<f32> = audio

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::time::Instant;
-use twin_lipsync::{Score, TimedPhoneme, analyze, score, stops_from_closure};
+use twin_lipsync::{Score, analyze, score, stops_from_closure};
 use twin_voice::{EspeakVoice, Synthesizer, VoiceError};
 
 /// espeak-ng voices of the evaluation: American and British English, male and female variants.
@@ -55,35 +55,18 @@ pub fn evaluate(sentences: &[String], voices: &[&str]) -> Result<LipsyncEval, Vo
                 audio.extend_from_slice(piece);
                 true
             })?;
-            let events: Vec<TimedPhoneme> = synthesis
-                .phonemes
-                .iter()
-                .map(|m| TimedPhoneme {
-                    sample: m.sample,
-                    ipa: m.ipa.clone(),
-                })
-                .collect();
-            let truth = stops_from_closure(&events, &audio, rate);
+            let events = &synthesis.phonemes;
+            let truth = stops_from_closure(events, &audio, rate);
             let started = Instant::now();
             let frames = analyze(&audio, rate);
             eval.analysis_seconds += started.elapsed().as_secs_f64();
             eval.audio_seconds += audio.len() as f64 / rate as f64;
             voice_score.merge(&score(&truth, audio.len() as u64, rate, &frames));
-            let raw = score(&events, audio.len() as u64, rate, &frames);
+            let raw = score(events, audio.len() as u64, rate, &frames);
             eval.event_offsets_ms.extend(raw.closure_errors_ms);
         }
         eval.overall.merge(&voice_score);
         eval.per_voice.push((name.to_string(), voice_score));
     }
     Ok(eval)
-}
-
-pub fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-    v[idx.min(v.len() - 1)]
 }

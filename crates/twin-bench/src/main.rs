@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use twin_bench::percentile;
 use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm};
 use twin_llm::openai::{OpenAiCompatible, OpenAiConfig};
 use twin_llm::sentence::SentenceSplitter;
@@ -60,16 +61,6 @@ fn models_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("models"))
 }
 
-fn percentile(values: &[f64], p: f64) -> f64 {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-    v[idx.min(v.len() - 1)]
-}
-
 struct Series {
     name: &'static str,
     unit: &'static str,
@@ -85,8 +76,10 @@ impl Series {
         }
     }
     fn row(&self) -> String {
+        // Ratios without a unit (real-time factors) need more digits than milliseconds.
+        let digits = if self.unit.is_empty() { 3 } else { 1 };
         format!(
-            "| {} | {:.1} {u} | {:.1} {u} | {} |",
+            "| {} | {:.digits$} {u} | {:.digits$} {u} | {} |",
             self.name,
             percentile(&self.values, 50.0),
             percentile(&self.values, 95.0),

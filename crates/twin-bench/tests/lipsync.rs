@@ -2,7 +2,8 @@
 //! analyzer was not calibrated on. Holds the quality targets: mouth-shape group accuracy at least 75%,
 //! bilabial closure onset error p90 at most 30 ms with a mean offset within ±10 ms.
 
-use twin_bench::lipsync::{EVAL_VOICES, evaluate, load_sentences, percentile};
+use twin_bench::lipsync::{EVAL_VOICES, evaluate, load_sentences};
+use twin_bench::percentile;
 use twin_lipsync::{Analyzer, analyze};
 use twin_voice::{EspeakVoice, Synthesizer};
 

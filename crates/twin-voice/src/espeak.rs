@@ -3,7 +3,7 @@
 //!
 //! The library keeps all its state in globals, so one worker thread owns it and every call is a message to it.
 
-use crate::{PhonemeMark, VoiceError};
+use crate::{TimedPhoneme, VoiceError};
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_void};
 use std::sync::OnceLock;
@@ -85,7 +85,7 @@ enum Request {
 /// What a synthesis sends back: audio as it is produced, then the phoneme marks, then the end.
 pub enum Chunk {
     Audio(Vec<i16>),
-    Done(Result<Vec<PhonemeMark>, VoiceError>),
+    Done(Result<Vec<TimedPhoneme>, VoiceError>),
 }
 
 /// Handle to the one espeak-ng worker of this process.
@@ -273,7 +273,7 @@ pub(crate) fn split_clauses(text: &str) -> Vec<(&str, Option<char>)> {
 
 struct Capture {
     chunks: mpsc::SyncSender<Chunk>,
-    marks: Vec<PhonemeMark>,
+    marks: Vec<TimedPhoneme>,
     samples: u64,
     hung_up: bool,
 }
@@ -286,7 +286,7 @@ fn synthesize(
     words_per_minute: u32,
     text: &str,
     chunks: &mpsc::SyncSender<Chunk>,
-) -> Result<Vec<PhonemeMark>, VoiceError> {
+) -> Result<Vec<TimedPhoneme>, VoiceError> {
     let c =
         CString::new(text).map_err(|_| VoiceError::BadText("text holds a NUL character".into()))?;
     CAPTURE.with(|slot| {
@@ -335,7 +335,7 @@ unsafe extern "C" fn on_audio(wav: *mut i16, n: c_int, events: *mut EspeakEvent)
             if e.kind == EVENT_PHONEME {
                 let end = e.id.iter().position(|&b| b == 0).unwrap_or(8);
                 let ipa = String::from_utf8_lossy(&e.id[..end]).into_owned();
-                capture.marks.push(PhonemeMark {
+                capture.marks.push(TimedPhoneme {
                     sample: e.sample.max(0) as u64,
                     ipa,
                 });

@@ -19,13 +19,8 @@ pub use espeak::EspeakVoice;
 pub use http::{HttpVoice, HttpVoiceConfig};
 pub use piper::PiperVoice;
 
-/// One phoneme as the synthesizer placed it: its IPA and the sample (from the start of the utterance) where it
-/// begins.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-pub struct PhonemeMark {
-    pub sample: u64,
-    pub ipa: String,
-}
+/// A phoneme and the sample (from the start of the utterance) where it begins, as voices with timing report it.
+pub use twin_lipsync::TimedPhoneme;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum VoiceError {
@@ -61,7 +56,7 @@ pub struct Synthesis {
     /// Samples handed to the sink.
     pub samples: u64,
     /// Phoneme timing, where the backend knows it (espeak-ng does; neural and HTTP voices do not).
-    pub phonemes: Vec<PhonemeMark>,
+    pub phonemes: Vec<TimedPhoneme>,
     /// The sink asked to stop before the end.
     pub stopped: bool,
 }

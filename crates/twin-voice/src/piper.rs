@@ -42,6 +42,10 @@ pub struct PiperVoice {
     sample_rate: u32,
 }
 
+/// A clause shorter than this (in IPA characters, about half a second of speech) is joined to the next one
+/// rather than synthesized alone.
+const MIN_PASS_PHONEMES: usize = 12;
+
 /// Pieces handed to the sink: small enough that a stop takes effect quickly.
 const PIECE_SAMPLES: usize = 1024;
 
@@ -118,9 +122,10 @@ impl PiperVoice {
         })
     }
 
-    /// Phoneme codepoints per sentence, as Piper's own phonemizer lays them out: each clause's IPA, its
-    /// punctuation, a space between clauses; a new sentence after '.', '!' or '?'. VITS is run once per
-    /// sentence, so long text neither waits for one huge pass nor overflows the model.
+    /// Phoneme codepoints per synthesis pass, as Piper's own phonemizer lays them out: a clause's IPA and its
+    /// punctuation (which carries the intonation). A pass ends at a sentence end, and also at a clause end once
+    /// the pass is long enough to be worth its own: the first audio of a long sentence is then ready after its
+    /// first clause, and long text never overflows the model.
     pub fn phonemes(&self, text: &str) -> Result<Vec<Vec<i32>>, VoiceError> {
         let clauses = self.espeak.phonemize(&self.espeak_voice, text)?;
         let mut sentences = Vec::new();
@@ -133,7 +138,9 @@ impl PiperVoice {
             if let Some(end) = clause.end {
                 s.push(end);
             }
-            if matches!(clause.end, Some('.' | '!' | '?')) {
+            let long_enough = s.chars().count() >= MIN_PASS_PHONEMES;
+            if matches!(clause.end, Some('.' | '!' | '?')) || (long_enough && clause.end.is_some())
+            {
                 sentences.push(std::mem::take(&mut s));
             }
         }
