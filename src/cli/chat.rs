@@ -84,9 +84,13 @@ impl Printer {
                 }
             }
             ServerMessage::Error { code, message } => eprintln!("server error {code:?}: {message}"),
+            // A text client never asks for speech, so audio messages do not come; nothing to print if they do.
             ServerMessage::State { .. }
             | ServerMessage::TurnAck { .. }
             | ServerMessage::Sentence { .. }
+            | ServerMessage::Audio { .. }
+            | ServerMessage::LipSync { .. }
+            | ServerMessage::AudioEnd { .. }
             | ServerMessage::Pong { .. } => {}
         }
         Ok(())

@@ -49,6 +49,7 @@ impl Link {
             persona: hello.persona.map(str::to_string),
             session_id: hello.session_id.map(str::to_string),
             client: Some(hello.client.to_string()),
+            audio: None,
         })
         .await?;
         Ok(link)

@@ -109,6 +109,7 @@ impl Client {
             persona: None,
             session_id: session_id.map(str::to_string),
             client: Some("test".into()),
+            audio: None,
         })
         .await;
         c
