@@ -92,10 +92,23 @@ fn default_max_sentences() -> u32 {
     3
 }
 
+/// The persona's voice: which synthesizer (`piper`, `espeak` or `http`), its voice id, and a rate factor.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Voice {
+    #[serde(default = "default_voice_backend")]
+    pub backend: String,
     pub id: String,
+    #[serde(default = "default_speed")]
+    pub speed: f32,
+}
+
+fn default_voice_backend() -> String {
+    "piper".into()
+}
+
+fn default_speed() -> f32 {
+    1.0
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

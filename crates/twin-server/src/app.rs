@@ -1,4 +1,4 @@
-//! Server state and HTTP routes: `/v1/session` (WebSocket), `/health`, `/metrics`.
+//! Server state and HTTP routes: `/v1/session` (WebSocket), `/v1/audio/speech`, `/health`, `/metrics`.
 
 use crate::config::{Config, LlmBackendKind};
 use crate::metrics::Metrics;
@@ -47,6 +47,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// (secret, holder name)
     tokens: Vec<(String, String)>,
+    /// Each persona's voice, loaded on first use (a neural voice costs a second and ~150 MiB).
+    pub voices: crate::speech::Voices,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             store,
             metrics: Metrics::default(),
             tokens,
+            voices: Default::default(),
         }))
     }
 
@@ -143,6 +146,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/session", get(session_upgrade))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route(
+            "/v1/audio/speech",
+            axum::routing::post(crate::speech::speech),
+        )
         .with_state(state)
 }
 

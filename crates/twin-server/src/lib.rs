@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod persona;
 pub mod reply;
 pub mod session;
+pub mod speech;
 pub mod store;
 
 pub use app::{AppState, router};

@@ -36,9 +36,10 @@ impl Default for HttpVoiceConfig {
     }
 }
 
+/// Holds no connection: reqwest's blocking client runs a runtime of its own that must not be dropped inside an
+/// async context, so each synthesis (always on a blocking thread) makes and drops its own.
 pub struct HttpVoice {
     config: HttpVoiceConfig,
-    agent: ureq::Agent,
     url: String,
 }
 
@@ -53,12 +54,8 @@ impl HttpVoice {
                 config.sample_rate
             )));
         }
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(config.connect_timeout)
-            .timeout_read(config.read_timeout)
-            .build();
         let url = format!("{}/audio/speech", config.base_url.trim_end_matches('/'));
-        Ok(HttpVoice { config, agent, url })
+        Ok(HttpVoice { config, url })
     }
 
     fn server_error(&self, reason: String) -> VoiceError {
@@ -83,27 +80,36 @@ impl Synthesizer for HttpVoice {
         text: &str,
         sink: &mut dyn FnMut(&[f32]) -> bool,
     ) -> Result<Synthesis, VoiceError> {
-        let mut request = self.agent.post(&self.url);
-        if let Some(key) = &self.config.api_key {
-            request = request.set("Authorization", &format!("Bearer {key}"));
-        }
-        let body = serde_json::json!({
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(self.config.connect_timeout)
+            // The blocking client applies this to each wait for data, not to the whole stream.
+            .timeout(self.config.read_timeout)
+            .build()
+            .map_err(|e| self.server_error(format!("cannot make an HTTP client: {e}")))?;
+        let mut request = client.post(&self.url).json(&serde_json::json!({
             "model": self.config.model,
             "input": text,
             "voice": self.config.voice,
             "response_format": "pcm",
             "speed": self.config.speed,
-        });
-        let response = match request.send_json(body) {
-            Ok(r) => r,
-            Err(ureq::Error::Status(code, r)) => {
-                let detail = r.into_string().unwrap_or_default();
-                let detail: String = detail.chars().take(300).collect();
-                return Err(self.server_error(format!("answered HTTP {code}: {detail}")));
-            }
-            Err(e) => return Err(self.server_error(format!("unreachable: {e}"))),
-        };
-        let mut reader = response.into_reader();
+        }));
+        if let Some(key) = &self.config.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request
+            .send()
+            .map_err(|e| self.server_error(format!("unreachable: {e}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            let detail: String = response
+                .text()
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
+            return Err(self.server_error(format!("answered HTTP {}: {detail}", status.as_u16())));
+        }
+        let mut reader = response;
         let mut out = Synthesis::default();
         let mut bytes = vec![0u8; READ_BYTES];
         let mut carry: Option<u8> = None;

@@ -1,0 +1,159 @@
+//! `POST /v1/audio/speech`, OpenAI's speech endpoint, for the server's own persona voices: other apps can
+//! speak with a twin's voice, and the HTTP voice backend has a real server to be tested against.
+//!
+//! Request: `{"input": "...", "voice": "<persona id>", "response_format": "pcm", "speed": 1.0}` with
+//! `Authorization: Bearer <token>`. Reply: mono 16-bit little-endian PCM, streamed as it is synthesized, at the
+//! rate named by the `x-sample-rate` header (22050 for Piper voices; OpenAI's own voices use 24000).
+
+use crate::app::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use twin_voice::{Synthesizer, VoiceConfig, VoiceEnvironment};
+
+pub type Voices = Mutex<HashMap<String, Arc<dyn Synthesizer>>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpeechRequest {
+    input: String,
+    #[serde(default)]
+    voice: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    response_format: Option<String>,
+    #[serde(default)]
+    speed: Option<f32>,
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    let body =
+        serde_json::json!({"error": {"message": message.into(), "type": "invalid_request_error"}});
+    (status, axum::Json(body)).into_response()
+}
+
+pub async fn speech(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if state.authenticate(token).is_none() {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "a valid token is required: Authorization: Bearer <token>",
+        );
+    }
+    let request: SpeechRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
+    };
+    let _ = request.model;
+    let format = request.response_format.as_deref().unwrap_or("pcm");
+    if format != "pcm" {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "response_format {format:?} is not supported: only \"pcm\" (16-bit little-endian mono)"
+            ),
+        );
+    }
+    let text = match twin_voice::text::prepare(&request.input) {
+        Ok(t) => t,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let Some(persona) = state.persona(request.voice.as_deref()) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "unknown voice {:?}: voices are persona ids",
+                request.voice.unwrap_or_default()
+            ),
+        );
+    };
+    let speed = request.speed.unwrap_or(1.0);
+    if !(0.25..=4.0).contains(&speed) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!("speed {speed} is outside 0.25..4.0"),
+        );
+    }
+    let voice = match voice_of(&state, &persona.pack.meta).await {
+        Ok(v) => v,
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e),
+    };
+    let rate = voice.sample_rate();
+    let (chunks, mut receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
+    tokio::task::spawn_blocking(move || {
+        let result = voice.synthesize(&text, &mut |piece| {
+            let bytes: Vec<u8> = piece
+                .iter()
+                .flat_map(|&s| twin_voice::wav::to_pcm16(s).to_le_bytes())
+                .collect();
+            // A closed channel means the client went away: stop synthesizing.
+            chunks.blocking_send(Ok(Bytes::from(bytes))).is_ok()
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "speech synthesis failed mid-stream");
+            let _ = chunks.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    (
+        [
+            (header::CONTENT_TYPE, "audio/pcm".to_string()),
+            (
+                header::HeaderName::from_static("x-sample-rate"),
+                rate.to_string(),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// The persona's voice, loaded once. Speed is the persona's own; a request's speed applies to HTTP voices only.
+async fn voice_of(
+    state: &Arc<AppState>,
+    meta: &twin_persona::PersonaMeta,
+) -> Result<Arc<dyn Synthesizer>, String> {
+    if let Some(v) = state
+        .voices
+        .lock()
+        .map_err(|_| "voice table poisoned")?
+        .get(&meta.id)
+    {
+        return Ok(v.clone());
+    }
+    let config = VoiceConfig {
+        backend: meta.voice.backend.clone(),
+        id: meta.voice.id.clone(),
+        speed: meta.voice.speed,
+    };
+    let env = VoiceEnvironment {
+        models_dir: state.config.models_dir(),
+        http: None,
+        threads: Some(1),
+    };
+    let voice: Arc<dyn Synthesizer> =
+        tokio::task::spawn_blocking(move || twin_voice::open(&config, &env))
+            .await
+            .map_err(|e| e.to_string())?
+            .map(Arc::from)
+            .map_err(|e| e.to_string())?;
+    state
+        .voices
+        .lock()
+        .map_err(|_| "voice table poisoned")?
+        .insert(meta.id.clone(), voice.clone());
+    Ok(voice)
+}

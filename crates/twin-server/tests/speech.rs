@@ -1,0 +1,115 @@
+//! The HTTP voice backend against real servers: twin-server's own `/v1/audio/speech` (the persona's Piper
+//! voice), and a speech server that dies in the middle of a stream.
+
+mod common;
+
+use common::{TOKEN, shared_server};
+use std::io::{Read, Write};
+use std::time::Duration;
+use twin_voice::{HttpVoice, HttpVoiceConfig, Synthesizer, VoiceError};
+
+fn voice(base_url: String, api_key: &str) -> HttpVoice {
+    HttpVoice::new(HttpVoiceConfig {
+        base_url,
+        voice: "owen-marsh".into(),
+        api_key: Some(api_key.into()),
+        sample_rate: 22_050,
+        read_timeout: Duration::from_secs(20),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn streams_the_persona_voice_over_http() {
+    let addr = shared_server();
+    let v = voice(format!("http://{addr}/v1"), TOKEN);
+    let mut pieces = 0;
+    let mut audio = Vec::new();
+    let s = v
+        .synthesize("Safety beats speed, every single time.", &mut |p| {
+            pieces += 1;
+            audio.extend_from_slice(p);
+            true
+        })
+        .unwrap();
+    let seconds = audio.len() as f64 / 22_050.0;
+    assert!((1.0..6.0).contains(&seconds), "{seconds} s");
+    assert!(pieces > 10, "streamed in pieces, got {pieces}");
+    assert_eq!(s.samples as usize, audio.len());
+    let rms = (audio.iter().map(|x| x * x).sum::<f32>() / audio.len() as f32).sqrt();
+    assert!(rms > 0.02, "audible speech, rms {rms}");
+}
+
+#[test]
+fn the_speech_endpoint_refuses_bad_requests_clearly() {
+    let addr = shared_server();
+    let err = voice(format!("http://{addr}/v1"), "wrong-token")
+        .synthesize("Hello.", &mut |_| true)
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    let good = voice(format!("http://{addr}/v1"), TOKEN);
+    let err = good.synthesize("🚀", &mut |_| true).unwrap_err();
+    assert!(
+        err.to_string().contains("400") && err.to_string().contains("unsupported characters"),
+        "{err}"
+    );
+    let err = good
+        .synthesize(&"word ".repeat(2_000), &mut |_| true)
+        .unwrap_err();
+    assert!(err.to_string().contains("4096"), "{err}");
+    let unknown = HttpVoice::new(HttpVoiceConfig {
+        base_url: format!("http://{addr}/v1"),
+        voice: "nobody".into(),
+        api_key: Some(TOKEN.into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = unknown.synthesize("Hello.", &mut |_| true).unwrap_err();
+    assert!(err.to_string().contains("unknown voice"), "{err}");
+    // The server is still fine afterwards.
+    assert!(
+        good.synthesize("Still here.", &mut |_| true)
+            .unwrap()
+            .samples
+            > 5_000
+    );
+}
+
+#[test]
+fn a_server_dying_mid_stream_is_a_clear_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request);
+        // Headers, one chunk of audio, then the process "dies": the connection closes mid-chunk.
+        let _ = socket.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: audio/pcm\r\nTransfer-Encoding: chunked\r\n\r\n1000\r\n",
+        );
+        let _ = socket.write_all(&[0u8; 2048]);
+        let _ = socket.flush();
+    });
+    let v = voice(format!("http://{addr}/v1"), "any");
+    let mut got = 0usize;
+    let err = v
+        .synthesize("Hello there.", &mut |p| {
+            got += p.len();
+            true
+        })
+        .unwrap_err();
+    assert!(matches!(err, VoiceError::Server { .. }), "{err}");
+    assert!(err.to_string().contains("broke after"), "{err}");
+    assert!(got > 0, "the audio before the break was delivered");
+}
+
+#[test]
+fn an_unreachable_speech_server_is_named() {
+    let v = voice("http://127.0.0.1:9/v1".into(), "any");
+    let err = v.synthesize("Hello.", &mut |_| true).unwrap_err();
+    assert!(
+        err.to_string().contains("unreachable") && err.to_string().contains("127.0.0.1:9"),
+        "{err}"
+    );
+}
