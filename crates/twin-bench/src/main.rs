@@ -498,11 +498,27 @@ async fn main() -> Result<()> {
         md,
         "| server peak memory (VmHWM) | {peak_mib:.0} MiB | | |\n"
     )?;
-    let target = percentile(&e2e[0].values, 50.0);
+    // The issue's target: the embedded model's first complete sentence, retrieval included, per question.
+    let with_retrieval: Vec<f64> = retrieval
+        .values
+        .iter()
+        .zip(&embedded_run.first_sentence.values)
+        .map(|(r, f)| r + f)
+        .collect();
+    let target = percentile(&with_retrieval, 50.0);
+    let released = percentile(&e2e[0].values, 50.0);
     writeln!(
         md,
-        "Target: time to first complete sentence p50 at most 800 ms including retrieval: **{}** ({target:.0} ms).\n",
-        if target <= 800.0 { "met" } else { "not met" }
+        "Target: with the embedded model, time to first complete sentence p50 at most 800 ms including retrieval: **{}** \
+         ({target:.0} ms: retrieval plus the embedded backend's first complete sentence, per question, p95 {:.0} ms). \
+         End to end, the first sentence that passes the grounding checks reaches the client at {released:.0} ms p50{}.\n",
+        if target <= 800.0 { "met" } else { "not met" },
+        percentile(&with_retrieval, 95.0),
+        if released <= 800.0 {
+            ", also within 800 ms"
+        } else {
+            ": later, because the checks drop sentences the passages do not support (counts below)"
+        },
     )?;
     if !guardrails.is_empty() {
         let list: Vec<String> = guardrails.iter().map(|(r, n)| format!("{r} {n}")).collect();
