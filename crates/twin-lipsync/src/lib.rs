@@ -173,3 +173,54 @@ pub fn from_phonemes(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(sample: u64, ipa: &str) -> TimedPhoneme {
+        TimedPhoneme {
+            sample,
+            ipa: ipa.into(),
+        }
+    }
+
+    #[test]
+    fn a_stop_begins_at_its_silent_closure_not_its_release() {
+        let rate = 22_050;
+        // "a p a": vowel sound, 60 ms of silence (the closure), release at the p event, vowel again.
+        let mut audio = vec![0.3f32; rate as usize / 2];
+        let closure = 4_410..(4_410 + 1_323);
+        for s in &mut audio[closure.clone()] {
+            *s = 0.0;
+        }
+        let events = [
+            p(0, "a"),
+            p(closure.end as u64, "p"),
+            p(closure.end as u64 + 800, "a"),
+        ];
+        let moved = stops_from_closure(&events, &audio, rate);
+        let onset = moved[1].sample as i64;
+        assert!(
+            (onset - closure.start as i64).abs() <= 110,
+            "onset {onset} vs closure {}",
+            closure.start
+        );
+        assert_eq!(moved[0], events[0]);
+        assert_eq!(moved[2], events[2]);
+        // An utterance-initial stop keeps its event: the silence before it is not a closure.
+        let first = stops_from_closure(&[p(2_000, "p"), p(3_000, "a")], &vec![0.0; 4_000], rate);
+        assert_eq!(first[0].sample, 2_000);
+    }
+
+    #[test]
+    fn phoneme_timing_becomes_frames_on_the_sample_clock() {
+        let rate = 22_050;
+        let frames = from_phonemes(&[p(0, ""), p(2_205, "m"), p(4_410, "a")], 6_615, rate);
+        assert_eq!(frames.len(), 31);
+        assert_eq!(frames[5].sample, 1_103);
+        assert_eq!(frames[5].main_viseme(), Viseme::Sil);
+        assert_eq!(frames[18].main_viseme(), Viseme::PP);
+        assert_eq!(frames[30].main_viseme(), Viseme::Aa);
+    }
+}
