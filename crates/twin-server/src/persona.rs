@@ -119,6 +119,7 @@ impl Persona {
             notes.push_str(&e.text);
             notes.push('\n');
         }
-        format!("Notes:\n{notes}\nQuestion: {question}")
+        // A short cue right before the answer keeps a small model answering rather than commenting.
+        format!("Notes:\n{notes}\nQuestion: {question}\nAnswer as me:")
     }
 }
