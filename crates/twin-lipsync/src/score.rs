@@ -2,7 +2,7 @@
 //! of every bilabial closure (p, b, m) against its phoneme onset.
 
 use crate::viseme::{Group, Viseme};
-use crate::{FRAME_RATE, Frame, TimedPhoneme, phoneme_visemes};
+use crate::{Frame, TimedPhoneme, phoneme_visemes};
 
 #[derive(Debug, Clone, Default)]
 pub struct Score {
@@ -86,6 +86,5 @@ pub fn score(
         }
         previous_was_bilabial = bilabial;
     }
-    let _ = FRAME_RATE;
     s
 }
