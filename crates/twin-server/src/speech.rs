@@ -23,7 +23,9 @@ struct SpeechRequest {
     input: String,
     #[serde(default)]
     voice: Option<String>,
+    /// Accepted for OpenAI compatibility; the voice alone decides the model.
     #[serde(default)]
+    #[allow(dead_code)]
     model: Option<String>,
     #[serde(default)]
     response_format: Option<String>,
@@ -57,7 +59,6 @@ pub async fn speech(
         Ok(r) => r,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
     };
-    let _ = request.model;
     let format = request.response_format.as_deref().unwrap_or("pcm");
     if format != "pcm" {
         return refuse(
