@@ -1,3 +1,4 @@
+use crate::cli::spoken::SpeechRecorder;
 use anyhow::{Context, bail};
 use std::io::{BufRead, Write};
 use twin::link::{Hello, Link, LinkError};
@@ -27,6 +28,10 @@ pub struct ChatArgs {
     /// Print every server event as one JSON object per line, for scripts.
     #[arg(long)]
     json: bool,
+    /// Ask for the twin's speech and save every spoken reply in this folder: reply-N.wav, its lip-sync track
+    /// reply-N.lipsync.json, and a picture of both, reply-N.png.
+    #[arg(long, value_name = "DIR")]
+    speech: Option<std::path::PathBuf>,
 }
 
 struct Printer {
@@ -84,7 +89,7 @@ impl Printer {
                 }
             }
             ServerMessage::Error { code, message } => eprintln!("server error {code:?}: {message}"),
-            // A text client never asks for speech, so audio messages do not come; nothing to print if they do.
+            // Speech is saved by the recorder, not printed.
             ServerMessage::State { .. }
             | ServerMessage::TurnAck { .. }
             | ServerMessage::Sentence { .. }
@@ -104,13 +109,16 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     runtime.block_on(chat(args))
 }
 
-/// Reads events until the reply to `turn_id` (or, with `None`, any reply) has ended.
+/// Reads events until the reply to `turn_id` (or, with `None`, any reply) has ended and the twin listens again
+/// (for a voice session, after its speech).
 async fn until_reply_end(
     link: &mut Link,
     printer: &Printer,
+    recorder: &mut Option<SpeechRecorder>,
     turn_id: Option<&str>,
 ) -> anyhow::Result<()> {
     let mut ours: Option<String> = None;
+    let mut ended = false;
     loop {
         let message = match link.next().await {
             Ok(m) => m,
@@ -121,6 +129,17 @@ async fn until_reply_end(
             Err(e) => return Err(e.into()),
         };
         printer.show(&message)?;
+        if let Some(recorder) = recorder.as_mut()
+            && let Some(saved) = recorder.observe(&message)?
+            && !printer.json
+        {
+            println!(
+                "  [spoken: {} ({:.1} s, {} lip-sync frames; .lipsync.json and .png beside it)]",
+                saved.wav.display(),
+                saved.seconds,
+                saved.frames
+            );
+        }
         match &message {
             ServerMessage::ReplyStart {
                 reply_id,
@@ -130,8 +149,11 @@ async fn until_reply_end(
                 ours = Some(reply_id.clone());
             }
             ServerMessage::ReplyEnd { reply_id, .. } if ours.as_deref() == Some(reply_id) => {
-                return Ok(());
+                ended = true;
             }
+            ServerMessage::State {
+                state: twin_protocol::TwinState::Listening,
+            } if ended => return Ok(()),
             ServerMessage::Error { code, message } if code.is_fatal() => bail!("{message}"),
             ServerMessage::Error {
                 code: twin_protocol::ErrorCode::LlmUnavailable,
@@ -149,7 +171,16 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         persona: args.persona.as_deref(),
         session_id: args.session.as_deref(),
         client: concat!("twin-chat/", env!("CARGO_PKG_VERSION")),
+        audio: args
+            .speech
+            .as_ref()
+            .map(|_| twin_protocol::AudioRequest { lipsync: true }),
     };
+    let mut recorder = args
+        .speech
+        .as_deref()
+        .map(SpeechRecorder::new)
+        .transpose()?;
     let mut link = Link::connect(&args.url, hello).await?;
     let welcome = link.next().await.context("no welcome from the server")?;
     printer.show(&welcome)?;
@@ -160,7 +191,7 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
     };
     if !resumed {
         // A new session opens with the twin saying what it is.
-        until_reply_end(&mut link, &printer, None).await?;
+        until_reply_end(&mut link, &printer, &mut recorder, None).await?;
     }
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -174,7 +205,7 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
             text,
         })
         .await?;
-        until_reply_end(link, &printer, Some(&turn_id)).await
+        until_reply_end(link, &printer, &mut recorder, Some(&turn_id)).await
     };
     if let Some(question) = args.once {
         ask(&mut link, question).await?;

@@ -1,3 +1,4 @@
 pub mod chat;
 pub mod plot;
 pub mod say;
+pub mod spoken;

@@ -24,6 +24,8 @@ pub struct Hello<'a> {
     pub persona: Option<&'a str>,
     pub session_id: Option<&'a str>,
     pub client: &'a str,
+    /// Ask for the twin's speech (and lip-sync) with every reply.
+    pub audio: Option<twin_protocol::AudioRequest>,
 }
 
 pub struct Link {
@@ -49,7 +51,7 @@ impl Link {
             persona: hello.persona.map(str::to_string),
             session_id: hello.session_id.map(str::to_string),
             client: Some(hello.client.to_string()),
-            audio: None,
+            audio: hello.audio,
         })
         .await?;
         Ok(link)

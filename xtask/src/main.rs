@@ -288,7 +288,12 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         &s.models_dir,
     )?;
     println!("twin-server on {}", server.addr);
-    step("conversation (text; voice, avatar and headset come with later issues)");
+    step(
+        "conversation (spoken replies saved as WAV, lip-sync track and plot; avatar and headset come with later issues)",
+    );
+    let speech = out.join("demo-speech");
+    // Replies of an earlier run would mix with this one's.
+    let _ = std::fs::remove_dir_all(&speech);
     let mut chat = Command::new(bin.join("twin"))
         .args([
             "chat",
@@ -296,7 +301,9 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
             &format!("ws://{}/v1/session", server.addr),
             "--token",
             DEMO_TOKEN,
+            "--speech",
         ])
+        .arg(&speech)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -336,8 +343,9 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         bail!("twin chat failed ({status})");
     }
     println!(
-        "\nThe conversation is stored in {}.",
-        out.join("demo.db").display()
+        "\nThe conversation is stored in {}; the twin's spoken replies are in {} (open the .png files to see them).",
+        out.join("demo.db").display(),
+        speech.display()
     );
     Ok(())
 }

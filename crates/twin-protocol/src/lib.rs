@@ -299,6 +299,8 @@ pub enum ErrorCode {
     UnknownReply,
     Busy,
     LlmUnavailable,
+    /// The twin's voice failed (could not load, or its speech server broke off): the reply goes on as text.
+    VoiceUnavailable,
     Internal,
 }
 

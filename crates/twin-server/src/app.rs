@@ -48,7 +48,7 @@ pub struct AppState {
     /// (secret, holder name)
     tokens: Vec<(String, String)>,
     /// Each persona's voice, loaded on first use (a neural voice costs a second and ~150 MiB).
-    pub voices: crate::speech::Voices,
+    pub voices: crate::voices::Voices,
 }
 
 impl AppState {

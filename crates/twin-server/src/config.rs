@@ -30,6 +30,8 @@ pub struct Config {
     pub llm: LlmConfig,
     #[serde(default)]
     pub retrieval: RetrievalConfig,
+    #[serde(default)]
+    pub tts: TtsConfig,
     /// Folder the config file is in; set after loading.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -181,6 +183,62 @@ fn default_embedder() -> PathBuf {
     PathBuf::from("all-minilm-l6-v2")
 }
 
+/// Speech synthesis for the personas' voices.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtsConfig {
+    /// Threads per neural voice synthesis.
+    #[serde(default = "default_tts_threads")]
+    pub threads: usize,
+    /// How far audio is sent ahead of the client's playback, in milliseconds: the client's buffer, and the
+    /// margin for a slow sentence. A stop always takes effect within one chunk.
+    #[serde(default = "default_lead_ms")]
+    pub lead_ms: u32,
+    /// The speech server for personas whose voice has `backend = "http"`.
+    #[serde(default)]
+    pub http: Option<HttpTtsConfig>,
+}
+
+impl Default for TtsConfig {
+    fn default() -> Self {
+        TtsConfig {
+            threads: default_tts_threads(),
+            lead_ms: default_lead_ms(),
+            http: None,
+        }
+    }
+}
+
+fn default_tts_threads() -> usize {
+    1
+}
+fn default_lead_ms() -> u32 {
+    1000
+}
+
+/// A server speaking OpenAI's `/v1/audio/speech` with `response_format = "pcm"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTtsConfig {
+    /// Up to and including `/v1`.
+    pub base_url: String,
+    #[serde(default = "default_tts_model")]
+    pub model: String,
+    /// The rate of the server's PCM (OpenAI's is 24000).
+    #[serde(default = "default_tts_rate")]
+    pub sample_rate: u32,
+    /// Environment variable holding the API key, if the server wants one.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+}
+
+fn default_tts_model() -> String {
+    "tts-1".into()
+}
+fn default_tts_rate() -> u32 {
+    24_000
+}
+
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -234,6 +292,25 @@ impl Config {
         }
         if config.llm.history_turns > 20 {
             return Err(invalid("llm.history_turns must be at most 20".into()));
+        }
+        if !(1..=16).contains(&config.tts.threads) {
+            return Err(invalid("tts.threads must be between 1 and 16".into()));
+        }
+        if !(100..=10_000).contains(&config.tts.lead_ms) {
+            return Err(invalid("tts.lead_ms must be between 100 and 10000".into()));
+        }
+        if let Some(h) = &config.tts.http {
+            if !(h.base_url.starts_with("http://") || h.base_url.starts_with("https://")) {
+                return Err(invalid(format!(
+                    "tts.http.base_url {:?} must start with http:// or https://",
+                    h.base_url
+                )));
+            }
+            if !(8_000..=96_000).contains(&h.sample_rate) {
+                return Err(invalid(
+                    "tts.http.sample_rate must be between 8000 and 96000".into(),
+                ));
+            }
         }
         if !(1..=10).contains(&config.retrieval.top_k) {
             return Err(invalid("retrieval.top_k must be between 1 and 10".into()));

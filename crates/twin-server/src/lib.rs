@@ -1,7 +1,8 @@
 //! The Twin edge server.
 //!
 //! Data flows one way per turn: session (WebSocket) → guardrails → retrieval over the persona pack →
-//! LLM → sentence splitter → per-sentence checks and citations → client, with every turn stored first.
+//! LLM → sentence splitter → per-sentence checks and citations → client, with every turn stored first; for voice
+//! clients each checked sentence goes on to speech synthesis → lip-sync → client, on one sample clock.
 
 pub mod app;
 pub mod config;
@@ -10,8 +11,10 @@ pub mod metrics;
 pub mod persona;
 pub mod reply;
 pub mod session;
+pub mod speaking;
 pub mod speech;
 pub mod store;
+pub mod voices;
 
 pub use app::{AppState, router};
 pub use config::Config;

@@ -54,6 +54,8 @@ pub struct Metrics {
     retrieval: Mutex<Histogram>,
     first_token: Mutex<Histogram>,
     first_sentence: Mutex<Histogram>,
+    first_audio: Mutex<Histogram>,
+    turn_to_audio: Mutex<Histogram>,
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -87,6 +89,19 @@ impl Metrics {
     }
     pub fn observe_first_sentence(&self, d: Duration) {
         self.first_sentence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(d.as_secs_f64());
+    }
+
+    pub fn observe_first_audio(&self, d: Duration) {
+        self.first_audio
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(d.as_secs_f64());
+    }
+    pub fn observe_turn_to_audio(&self, d: Duration) {
+        self.turn_to_audio
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .observe(d.as_secs_f64());
@@ -198,6 +213,18 @@ impl Metrics {
             &self.first_sentence,
             "twin_first_sentence_seconds",
             "User turn to first checked sentence sent.",
+            &mut out,
+        );
+        hist(
+            &self.first_audio,
+            "twin_first_audio_seconds",
+            "A reply's first sentence handed to the voice to its first audio chunk sent.",
+            &mut out,
+        );
+        hist(
+            &self.turn_to_audio,
+            "twin_turn_to_audio_seconds",
+            "User turn to the first audio chunk of its reply sent.",
             &mut out,
         );
         out

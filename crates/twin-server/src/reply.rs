@@ -1,7 +1,7 @@
 //! One twin reply: classify the turn, retrieve passages, generate, check every sentence, cite.
 //!
-//! Text leaves a sentence at a time, after its guardrail check, so nothing unchecked ever reaches a client
-//! (or, later, the speech synthesizer).
+//! Text leaves a sentence at a time, after its guardrail check, so nothing unchecked ever reaches a client or
+//! the speech synthesizer.
 
 use crate::guardrails::{self, Intent, Verdict};
 use crate::metrics::Metrics;
@@ -53,6 +53,8 @@ pub struct Replier<'a> {
     pub history_turns: usize,
     /// Sentences of the retrieved passages given to the model as context.
     pub context_sentences: usize,
+    /// Where checked sentences go to be spoken (voice clients).
+    pub speech: Option<&'a crate::speaking::SpeechFeed>,
 }
 
 impl Replier<'_> {
@@ -101,6 +103,9 @@ impl Replier<'_> {
                 state: TwinState::Speaking,
             })
             .await?;
+        }
+        if let Some(speech) = self.speech {
+            speech.say(text);
         }
         self.send(ServerMessage::ReplyDelta {
             reply_id: self.reply_id.to_string(),

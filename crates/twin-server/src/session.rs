@@ -3,17 +3,18 @@
 use crate::app::AppState;
 use crate::persona::Persona;
 use crate::reply::{Replier, ReplyError, ReplyOutcome, Sent};
+use crate::speaking::{SpeechControl, SpeechFeed, SpeechOptions};
 use crate::store::{ReplyRecord, Store};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use twin_protocol::{
-    ClientMessage, ErrorCode, Heard, MAX_HISTORY_TURNS, PROTOCOL_VERSION, ProtocolError, ReplyKind,
-    ServerMessage, TwinState, close_code,
+    AudioRequest, ClientMessage, ErrorCode, Heard, HistoryTurn, MAX_HISTORY_TURNS,
+    PROTOCOL_VERSION, ProtocolError, ReplyKind, ServerMessage, TwinState, close_code,
 };
 
 /// Frames beyond this are dropped by the WebSocket layer itself; between the protocol limit and this, the client
@@ -33,6 +34,8 @@ struct ActiveReply {
     task: JoinHandle<()>,
     sent: Arc<Mutex<Sent>>,
     kind: ReplyKind,
+    /// The reply's speech, for voice sessions whose voice loaded.
+    speech: Option<SpeechControl>,
 }
 
 struct Session {
@@ -41,6 +44,8 @@ struct Session {
     id: String,
     out: mpsc::Sender<ServerMessage>,
     active: Option<ActiveReply>,
+    /// What a voice client asked for in its hello.
+    audio: Option<AudioRequest>,
 }
 
 pub async fn run(socket: WebSocket, state: Arc<AppState>) {
@@ -118,6 +123,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
             persona,
             session_id,
             client,
+            audio,
             ..
         }) => {
             match open(
@@ -125,6 +131,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
                 &token,
                 persona.as_deref(),
                 session_id.as_deref(),
+                audio,
                 msg_tx.clone(),
             )
             .await
@@ -218,7 +225,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
     }
     if let Some(active) = session.active.take() {
         // The client left mid-reply: keep what it was sent.
-        session.finalize_interrupted(active, None).await;
+        session.cut_reply(active, None).await;
     }
     state
         .metrics
@@ -239,6 +246,7 @@ async fn open(
     token: &str,
     persona_id: Option<&str>,
     session_id: Option<&str>,
+    audio: Option<AudioRequest>,
     out: mpsc::Sender<ServerMessage>,
 ) -> Result<Session, (ErrorCode, String)> {
     let Some(owner) = state.authenticate(token).map(str::to_string) else {
@@ -320,10 +328,11 @@ async fn open(
         id,
         out,
         active: None,
+        audio,
     };
     if !resumed {
         // Said plainly at the start of every new session, and stored like any reply.
-        session.start_reply(None, None).await;
+        session.start_reply(None, None, None).await;
     } else {
         let _ = session
             .out
@@ -342,6 +351,7 @@ impl Session {
     }
 
     async fn user_turn(&mut self, turn_id: String, text: String) {
+        let arrived = Instant::now();
         if self.active.as_ref().is_some_and(|a| {
             a.turn_id.as_deref() == Some(turn_id.as_str()) && !a.task.is_finished()
         }) {
@@ -359,7 +369,7 @@ impl Session {
         }
         if let Some(active) = self.active.take() {
             // Talking over the twin is an interruption: everything sent so far counts as heard.
-            self.finalize_interrupted(active, None).await;
+            self.cut_reply(active, None).await;
         }
         let (sid, tid, body) = (self.id.clone(), turn_id.clone(), text.clone());
         let stored = self
@@ -403,20 +413,20 @@ impl Session {
             return;
         }
         history.retain(|t| t.seq < seq);
-        self.start_reply(Some((turn_id, text)), Some(history)).await;
+        self.start_reply(Some((turn_id, text)), Some(history), Some(arrived))
+            .await;
     }
 
     /// Starts a reply task: to a user turn, or the opening disclosure when `turn` is `None`.
     async fn start_reply(
         &mut self,
         turn: Option<(String, String)>,
-        history: Option<Vec<twin_protocol::HistoryTurn>>,
+        history: Option<Vec<HistoryTurn>>,
+        turn_started: Option<Instant>,
     ) {
         // Unique across reconnects, so a stored reply id names one reply.
         let reply_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         let sent = Arc::new(Mutex::new(Sent::default()));
-        let (state, persona, out) = (self.state.clone(), self.persona.clone(), self.out.clone());
-        let (rid, sent2, session_id) = (reply_id.clone(), sent.clone(), self.id.clone());
         let kind = if turn.is_some() {
             ReplyKind::Grounded
         } else {
@@ -424,134 +434,67 @@ impl Session {
         };
         let turn_id_of_reply = turn.as_ref().map(|(id, _)| id.clone());
         if turn.is_some() {
-            let _ = out
+            let _ = self
+                .out
                 .send(ServerMessage::State {
                     state: TwinState::Thinking,
                 })
                 .await;
         }
-        let task = tokio::spawn(async move {
-            let replier = Replier {
-                persona: &persona,
-                llm: state.llm.as_ref(),
-                metrics: &state.metrics,
-                out: &out,
-                reply_id: &rid,
-                sent: &sent2,
-                max_tokens: state.config.llm.max_tokens,
-                temperature: state.config.llm.temperature,
-                history_turns: state.config.llm.history_turns,
-                context_sentences: state.config.retrieval.context_sentences,
-            };
-            let result = match &turn {
-                Some((turn_id, text)) => {
-                    replier
-                        .answer(
-                            Some(turn_id.clone()),
-                            text,
-                            history.as_deref().unwrap_or(&[]),
+        let voice = match self.audio {
+            Some(request) => {
+                // Loaded once per persona (the first reply of the first voice session waits for it).
+                match crate::voices::voice_of(&self.state, &self.persona.pack.meta).await {
+                    Ok(voice) => Some((voice, request)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the twin's voice did not load");
+                        self.error(
+                            ErrorCode::VoiceUnavailable,
+                            &format!("{e}; replies go on as text"),
                         )
-                        .await
-                }
-                None => {
-                    let text = format!(
-                        "{} {}",
-                        persona.pack.meta.disclosure,
-                        persona.what_i_can_do()
-                    );
-                    replier.fixed(None, ReplyKind::Disclosure, &text).await
-                }
-            };
-            let outcome = match result {
-                Ok(outcome) => outcome,
-                Err(ReplyError::ClientGone) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "reply failed");
-                    state.metrics.error("llm_unavailable");
-                    let _ = out
-                        .send(ServerMessage::error(
-                            ErrorCode::LlmUnavailable,
-                            e.to_string(),
-                        ))
                         .await;
-                    // Keep whatever the client was already sent; a reply that never started is not a turn.
-                    let s = sent2.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                    match s.kind {
-                        Some(_) if s.text.is_empty() => {
-                            // Started but nothing was said: close the reply, store no empty turn.
-                            sent2.lock().unwrap_or_else(|p| p.into_inner()).finalized = true;
-                            let _ = out
-                                .send(ServerMessage::ReplyEnd {
-                                    reply_id: rid,
-                                    text: String::new(),
-                                    citations: vec![],
-                                    interrupted: false,
-                                })
-                                .await;
-                            listening(&out).await;
-                            return;
-                        }
-                        Some(kind) => ReplyOutcome {
-                            kind,
-                            text: s.text,
-                            citations: s
-                                .citations
-                                .iter()
-                                .filter_map(|id| persona.citation(id))
-                                .collect(),
-                        },
-                        None => {
-                            sent2.lock().unwrap_or_else(|p| p.into_inner()).finalized = true;
-                            listening(&out).await;
-                            return;
-                        }
+                        None
                     }
                 }
+            }
+            None => None,
+        };
+        let control = voice.as_ref().map(|_| SpeechControl::default());
+        let job = ReplyJob {
+            state: self.state.clone(),
+            persona: self.persona.clone(),
+            out: self.out.clone(),
+            reply_id: reply_id.clone(),
+            sent: sent.clone(),
+            session_id: self.id.clone(),
+        };
+        let speech_control = control.clone();
+        let task = tokio::spawn(async move {
+            let speech = match (voice, speech_control) {
+                (Some((voice, request)), Some(control)) => Some(crate::speaking::start(
+                    job.state.clone(),
+                    voice,
+                    job.out.clone(),
+                    job.reply_id.clone(),
+                    control,
+                    SpeechOptions {
+                        lipsync: request.lipsync,
+                        lead: Duration::from_millis(job.state.config.tts.lead_ms.into()),
+                        turn_started,
+                    },
+                )),
+                _ => None,
             };
-            {
-                let mut s = sent2.lock().unwrap_or_else(|p| p.into_inner());
-                if s.finalized {
-                    return; // An interruption got there first and stored what was heard.
-                }
-                s.finalized = true;
+            let (feed, speaking) = speech.unzip();
+            let listen = job.run(turn, history, feed.as_ref()).await;
+            // No more sentences: the speech ends once the last one is out.
+            drop(feed);
+            if let Some(speaking) = speaking {
+                speaking.finish().await;
             }
-            let ids: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
-            let (text, kind_out) = (outcome.text.clone(), outcome.kind);
-            let (rid2, sid) = (rid.clone(), session_id.clone());
-            let stored = state
-                .store
-                .run(move |c| {
-                    let record = ReplyRecord {
-                        reply_id: &rid2,
-                        kind: kind_out,
-                        text: &text,
-                        citations: &ids,
-                        interrupted: false,
-                    };
-                    Store::add_reply(c, &sid, &record)
-                })
-                .await;
-            if let Err(e) = stored {
-                tracing::error!(error = %e, "storing a reply failed");
-                let _ = out
-                    .send(ServerMessage::error(
-                        ErrorCode::Internal,
-                        "the reply could not be stored",
-                    ))
-                    .await;
-                listening(&out).await;
-                return;
+            if listen {
+                listening(&job.out).await;
             }
-            state.metrics.reply(outcome.kind.as_str());
-            let _ = out
-                .send(ServerMessage::ReplyEnd {
-                    reply_id: rid,
-                    text: outcome.text,
-                    citations: outcome.citations,
-                    interrupted: false,
-                })
-                .await;
-            listening(&out).await;
         });
         self.active = Some(ActiveReply {
             id: reply_id,
@@ -559,36 +502,49 @@ impl Session {
             task,
             sent,
             kind,
+            speech: control,
         });
     }
 
     async fn interrupted(&mut self, reply_id: &str, heard: Heard) {
-        let chars = match heard {
-            Heard::Chars(n) => n,
-            Heard::Samples(_) => {
+        let active = self.active.take_if(|a| a.id == reply_id);
+        if let Heard::Samples(n) = heard {
+            // Samples count on a reply's speech, which only the session's current reply still has.
+            let Some(active) = active else {
+                let message = if self.audio.is_none() {
+                    "this session asked for no audio: report heard chars".to_string()
+                } else {
+                    format!("reply {reply_id:?} is not the one speaking now")
+                };
+                self.error(ErrorCode::UnknownReply, &message).await;
+                return;
+            };
+            let Some(speech) = active.speech.clone() else {
+                self.active = Some(active);
                 self.error(
                     ErrorCode::BadMessage,
-                    "this session carries no audio yet: report heard chars",
+                    "this reply has no audio: report heard chars",
                 )
                 .await;
                 return;
-            }
-        };
-        match self.active.take() {
-            Some(active)
-                if active.id == reply_id
-                    && !active
-                        .sent
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .finalized =>
-            {
-                self.finalize_interrupted(active, Some(chars)).await;
-                return;
-            }
-            other => self.active = other,
+            };
+            let chars = speech.heard(n).chars().count();
+            self.cut_reply(active, Some(chars)).await;
+            return;
         }
-        // Already complete and stored (voice playback lags generation): cut the stored turn to what was heard.
+        let Heard::Chars(chars) = heard else {
+            return;
+        };
+        if let Some(active) = active {
+            self.cut_reply(active, Some(chars)).await;
+            return;
+        }
+        // An earlier reply, complete and stored: cut the stored turn to what was heard.
+        self.truncate_stored(reply_id, chars).await;
+    }
+
+    /// Cuts a stored reply to its first `chars` characters and tells the client what now stands.
+    async fn truncate_stored(&self, reply_id: &str, chars: usize) {
         let (sid, rid) = (self.id.clone(), reply_id.to_string());
         match self
             .state
@@ -622,15 +578,37 @@ impl Session {
         }
     }
 
-    /// Stops a reply and stores what the client heard of it (`None`: everything it was sent).
-    async fn finalize_interrupted(&mut self, active: ActiveReply, heard_chars: Option<usize>) {
+    /// Stops a reply (its text and its speech) and stores what the client heard of it: the first `heard_chars`
+    /// characters, or with `None`, all it was sent (for a spoken reply, the text of the audio it was sent).
+    async fn cut_reply(&mut self, active: ActiveReply, heard_chars: Option<usize>) {
+        let speech_done = active.speech.as_ref().is_none_or(SpeechControl::finished);
+        let heard_chars = heard_chars.or_else(|| {
+            active
+                .speech
+                .as_ref()
+                .filter(|_| !speech_done)
+                .map(|s| s.heard(s.sent_samples()).chars().count())
+        });
+        if let Some(speech) = &active.speech {
+            speech.stop();
+        }
         let sent = {
             let mut s = active.sent.lock().unwrap_or_else(|p| p.into_inner());
-            if s.finalized {
-                return;
-            }
+            let already = s.finalized;
             s.finalized = true;
-            s.clone()
+            (!already).then(|| s.clone())
+        };
+        let Some(sent) = sent else {
+            // The text was complete and stored already; only its speech may have been cut short.
+            let listening_pending = !active.task.is_finished();
+            active.task.abort();
+            if let Some(chars) = heard_chars {
+                self.truncate_stored(&active.id, chars).await;
+            }
+            if listening_pending {
+                listening(&self.out).await;
+            }
+            return;
         };
         active.task.abort();
         let heard: String = match heard_chars {
@@ -671,12 +649,155 @@ impl Session {
                 interrupted: true,
             })
             .await;
-        let _ = self
-            .out
-            .send(ServerMessage::State {
-                state: TwinState::Listening,
+        listening(&self.out).await;
+    }
+}
+
+/// Everything a reply task needs, owned.
+struct ReplyJob {
+    state: Arc<AppState>,
+    persona: Arc<Persona>,
+    out: mpsc::Sender<ServerMessage>,
+    reply_id: String,
+    sent: Arc<Mutex<Sent>>,
+    session_id: String,
+}
+
+impl ReplyJob {
+    /// Generates, sends and stores the reply. Returns whether the client should be told the twin listens again
+    /// (not when the client is gone).
+    async fn run(
+        &self,
+        turn: Option<(String, String)>,
+        history: Option<Vec<HistoryTurn>>,
+        speech: Option<&SpeechFeed>,
+    ) -> bool {
+        let (state, persona, out, rid) = (&self.state, &self.persona, &self.out, &self.reply_id);
+        let replier = Replier {
+            persona,
+            llm: state.llm.as_ref(),
+            metrics: &state.metrics,
+            out,
+            reply_id: rid,
+            sent: &self.sent,
+            max_tokens: state.config.llm.max_tokens,
+            temperature: state.config.llm.temperature,
+            history_turns: state.config.llm.history_turns,
+            context_sentences: state.config.retrieval.context_sentences,
+            speech,
+        };
+        let result = match &turn {
+            Some((turn_id, text)) => {
+                replier
+                    .answer(
+                        Some(turn_id.clone()),
+                        text,
+                        history.as_deref().unwrap_or(&[]),
+                    )
+                    .await
+            }
+            None => {
+                let text = format!(
+                    "{} {}",
+                    persona.pack.meta.disclosure,
+                    persona.what_i_can_do()
+                );
+                replier.fixed(None, ReplyKind::Disclosure, &text).await
+            }
+        };
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(ReplyError::ClientGone) => return false,
+            Err(e) => {
+                tracing::warn!(error = %e, "reply failed");
+                state.metrics.error("llm_unavailable");
+                let _ = out
+                    .send(ServerMessage::error(
+                        ErrorCode::LlmUnavailable,
+                        e.to_string(),
+                    ))
+                    .await;
+                // Keep whatever the client was already sent; a reply that never started is not a turn.
+                let s = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                match s.kind {
+                    Some(_) if s.text.is_empty() => {
+                        // Started but nothing was said: close the reply, store no empty turn.
+                        self.sent
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .finalized = true;
+                        let _ = out
+                            .send(ServerMessage::ReplyEnd {
+                                reply_id: rid.clone(),
+                                text: String::new(),
+                                citations: vec![],
+                                interrupted: false,
+                            })
+                            .await;
+                        return true;
+                    }
+                    Some(kind) => ReplyOutcome {
+                        kind,
+                        text: s.text,
+                        citations: s
+                            .citations
+                            .iter()
+                            .filter_map(|id| persona.citation(id))
+                            .collect(),
+                    },
+                    None => {
+                        self.sent
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .finalized = true;
+                        return true;
+                    }
+                }
+            }
+        };
+        {
+            let mut s = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+            if s.finalized {
+                return false; // An interruption got there first and stored what was heard.
+            }
+            s.finalized = true;
+        }
+        let ids: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
+        let (text, kind_out) = (outcome.text.clone(), outcome.kind);
+        let (rid2, sid) = (rid.clone(), self.session_id.clone());
+        let stored = state
+            .store
+            .run(move |c| {
+                let record = ReplyRecord {
+                    reply_id: &rid2,
+                    kind: kind_out,
+                    text: &text,
+                    citations: &ids,
+                    interrupted: false,
+                };
+                Store::add_reply(c, &sid, &record)
             })
             .await;
+        if let Err(e) = stored {
+            tracing::error!(error = %e, "storing a reply failed");
+            let _ = out
+                .send(ServerMessage::error(
+                    ErrorCode::Internal,
+                    "the reply could not be stored",
+                ))
+                .await;
+            return true;
+        }
+        state.metrics.reply(outcome.kind.as_str());
+        let _ = out
+            .send(ServerMessage::ReplyEnd {
+                reply_id: rid.clone(),
+                text: outcome.text,
+                citations: outcome.citations,
+                interrupted: false,
+            })
+            .await;
+        true
     }
 }
 

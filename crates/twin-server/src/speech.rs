@@ -11,11 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use twin_voice::{Synthesizer, VoiceConfig, VoiceEnvironment};
-
-pub type Voices = Mutex<HashMap<String, Arc<dyn Synthesizer>>>;
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,7 +84,7 @@ pub async fn speech(
             format!("speed {speed} is outside 0.25..4.0"),
         );
     }
-    let voice = match voice_of(&state, &persona.pack.meta).await {
+    let voice = match crate::voices::voice_of(&state, &persona.pack.meta).await {
         Ok(v) => v,
         Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e),
     };
@@ -120,41 +116,4 @@ pub async fn speech(
         Body::from_stream(stream),
     )
         .into_response()
-}
-
-/// The persona's voice, loaded once. Speed is the persona's own; a request's speed applies to HTTP voices only.
-async fn voice_of(
-    state: &Arc<AppState>,
-    meta: &twin_persona::PersonaMeta,
-) -> Result<Arc<dyn Synthesizer>, String> {
-    if let Some(v) = state
-        .voices
-        .lock()
-        .map_err(|_| "voice table poisoned")?
-        .get(&meta.id)
-    {
-        return Ok(v.clone());
-    }
-    let config = VoiceConfig {
-        backend: meta.voice.backend.clone(),
-        id: meta.voice.id.clone(),
-        speed: meta.voice.speed,
-    };
-    let env = VoiceEnvironment {
-        models_dir: state.config.models_dir(),
-        http: None,
-        threads: Some(1),
-    };
-    let voice: Arc<dyn Synthesizer> =
-        tokio::task::spawn_blocking(move || twin_voice::open(&config, &env))
-            .await
-            .map_err(|e| e.to_string())?
-            .map(Arc::from)
-            .map_err(|e| e.to_string())?;
-    state
-        .voices
-        .lock()
-        .map_err(|_| "voice table poisoned")?
-        .insert(meta.id.clone(), voice.clone());
-    Ok(voice)
 }

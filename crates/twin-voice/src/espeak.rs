@@ -387,6 +387,10 @@ impl crate::Synthesizer for EspeakVoice {
         self.engine.sample_rate()
     }
 
+    fn reports_phonemes(&self) -> bool {
+        true
+    }
+
     fn synthesize(
         &self,
         text: &str,

@@ -67,6 +67,11 @@ pub trait Synthesizer: Send + Sync {
     fn backend(&self) -> &'static str;
     /// The rate of every sample this voice produces.
     fn sample_rate(&self) -> u32;
+    /// Whether [`Synthesis::phonemes`] comes back filled: lip-sync can then follow the phonemes exactly
+    /// instead of being read from the audio.
+    fn reports_phonemes(&self) -> bool {
+        false
+    }
     /// Synthesizes one sentence (already checked with [`text::prepare`]). `sink` gets mono samples in [-1, 1]
     /// as they are ready and returns `false` to stop.
     fn synthesize(

@@ -45,6 +45,10 @@ pub struct PiperVoice {
 /// A clause shorter than this (in IPA characters, about half a second of speech) is joined to the next one
 /// rather than synthesized alone.
 const MIN_PASS_PHONEMES: usize = 12;
+/// The first pass of a text ends at the first word boundary after this many IPA characters (about a second of
+/// speech) when its clause is longer: the listener hears the first words sooner, at the price of a seam in the
+/// intonation there.
+const FIRST_PASS_PHONEMES: usize = 14;
 
 /// Pieces handed to the sink: small enough that a stop takes effect quickly.
 const PIECE_SAMPLES: usize = 1024;
@@ -138,6 +142,13 @@ impl PiperVoice {
             if let Some(end) = clause.end {
                 s.push(end);
             }
+            if sentences.is_empty()
+                && s.chars().count() > 2 * FIRST_PASS_PHONEMES
+                && let Some(cut) = word_boundary_after(&s, FIRST_PASS_PHONEMES)
+            {
+                let rest = s.split_off(cut);
+                sentences.push(std::mem::replace(&mut s, rest.trim_start().to_string()));
+            }
             let long_enough = s.chars().count() >= MIN_PASS_PHONEMES;
             if matches!(clause.end, Some('.' | '!' | '?')) || (long_enough && clause.end.is_some())
             {
@@ -158,6 +169,17 @@ impl PiperVoice {
             .filter(|cps| !cps.is_empty())
             .collect())
     }
+}
+
+/// Byte index of the first space after `chars` characters of `ipa`, if one comes before its last few.
+fn word_boundary_after(ipa: &str, chars: usize) -> Option<usize> {
+    let total = ipa.chars().count();
+    ipa.char_indices()
+        .enumerate()
+        .skip(chars)
+        .take_while(|(n, _)| n + 4 < total)
+        .find(|(_, (_, c))| *c == ' ')
+        .map(|(_, (i, _))| i)
 }
 
 impl Synthesizer for PiperVoice {
@@ -200,5 +222,19 @@ impl Synthesizer for PiperVoice {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_boundary_after;
+
+    #[test]
+    fn the_first_pass_ends_at_a_word_boundary() {
+        let ipa = "sˈeɪftiː bˈiːts spˈiːd ˈɛvɹi sˈɪŋɡəl tˈaɪm.";
+        let cut = word_boundary_after(ipa, 14).unwrap();
+        assert_eq!(&ipa[..cut], "sˈeɪftiː bˈiːts");
+        // No boundary worth cutting at: the pass stays whole.
+        assert_eq!(word_boundary_after("həlˈoʊ wˈɜːld", 14), None);
     }
 }

@@ -36,6 +36,11 @@ pub fn demo_pack() -> PathBuf {
 
 /// A server config with absolute paths; `llm` is the `[llm]` section body.
 pub fn config_text(store: &Path, llm: &str) -> String {
+    config_text_with(store, llm, &demo_pack(), "")
+}
+
+/// [`config_text`] for another persona pack, with `extra` sections appended.
+pub fn config_text_with(store: &Path, llm: &str, pack: &Path, extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -51,11 +56,21 @@ name = "other"
 token = "other-token"
 [llm]
 {llm}
+{extra}
 "#,
         store = store.display(),
         models = models_dir().display(),
-        pack = demo_pack().display(),
+        pack = pack.display(),
     )
+}
+
+/// A server of its own (for tests that change the config), with the embedded model.
+pub fn own_server(pack: &Path, extra: &str) -> String {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let store = dir.join("twin.db");
+    let text = config_text_with(&store, EMBEDDED_LLM, pack, extra);
+    let config = Config::parse(&dir.join("server.toml"), &text).unwrap();
+    start_in_background(AppState::load(config).expect("server state loads"))
 }
 
 pub const EMBEDDED_LLM: &str = "backend = \"embedded\"\nmax_tokens = 64\ntemperature = 0.0";
@@ -102,6 +117,21 @@ impl Client {
     }
 
     pub async fn hello(addr: &str, token: &str, session_id: Option<&str>) -> Client {
+        Client::hello_with(addr, token, session_id, None).await
+    }
+
+    /// A voice client's hello: it asks for speech and lip-sync with every reply.
+    pub async fn hello_voice(addr: &str, session_id: Option<&str>) -> Client {
+        let audio = Some(twin_protocol::AudioRequest { lipsync: true });
+        Client::hello_with(addr, TOKEN, session_id, audio).await
+    }
+
+    pub async fn hello_with(
+        addr: &str,
+        token: &str,
+        session_id: Option<&str>,
+        audio: Option<twin_protocol::AudioRequest>,
+    ) -> Client {
         let mut c = Client::connect(addr).await;
         c.send(&ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
@@ -109,7 +139,7 @@ impl Client {
             persona: None,
             session_id: session_id.map(str::to_string),
             client: Some("test".into()),
-            audio: None,
+            audio,
         })
         .await;
         c
