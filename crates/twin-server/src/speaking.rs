@@ -423,6 +423,9 @@ async fn pace(
                 frames,
                 handed,
             } => {
+                if control.stopping() {
+                    break;
+                }
                 let now = Instant::now();
                 let playback = *origin.get_or_insert(now) + seconds(first_sample);
                 if playback < now {
@@ -490,11 +493,13 @@ async fn pace(
             Item::End {
                 samples,
                 sentence_starts,
-            } => {
+            } if !control.stopping() => {
                 let _ = out.send(end(samples, sentence_starts)).await;
                 control.inner.done.store(true, Ordering::SeqCst);
                 return;
             }
+            // Stopped: the audio ended where sending stopped (below).
+            Item::End { .. } => break,
         }
     }
     // Stopped: tell the client how far the audio went; what it heard comes back in `interrupted`.
