@@ -1,4 +1,5 @@
-//! `twin`: the client tools. `twin chat` talks to a twin-server by text; `twin say` speaks with a twin's voice.
+//! `twin`: the client tools. `twin chat` talks to a twin-server; `twin say` speaks with a twin's voice; `twin avatar`
+//! builds and checks avatars.
 
 mod cli;
 
@@ -18,6 +19,8 @@ enum Command {
     Chat(cli::chat::ChatArgs),
     /// Speak text with a twin's voice; write the WAV, its lip-sync track (--lipsync) and a picture (--plot).
     Say(cli::say::SayArgs),
+    /// Build a persona's avatar from the face model, or check an avatar file.
+    Avatar(cli::avatar::AvatarArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -31,6 +34,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Chat(args) => cli::chat::run(args),
         Command::Say(args) => cli::say::run(args),
+        Command::Avatar(args) => cli::avatar::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

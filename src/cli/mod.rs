@@ -1,3 +1,4 @@
+pub mod avatar;
 pub mod chat;
 pub mod plot;
 pub mod say;

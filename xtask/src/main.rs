@@ -54,10 +54,11 @@ struct SetupArgs {
 }
 
 /// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, espeak-ng (phonemes for the
-/// Piper voice, the fallback voice, lip-sync ground truth), a font for plots, curl for downloads.
+/// Piper voice, the fallback voice, lip-sync ground truth), a font for plots, curl and xz for downloads.
 const APT_PACKAGES: &[&str] = &[
     "build-essential",
     "espeak-ng",
+    "xz-utils",
     "libespeak-ng-dev",
     "fonts-dejavu-core",
     "cmake",
@@ -130,6 +131,8 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
         );
         ctx.fetch_model(model)?;
     }
+    step("avatars (each persona's face from the ICT face model, with a generated body)");
+    build_avatars(root, &ctx.models_dir)?;
     let mut llama_server = None;
     if args.with_test_tools {
         for tool in &manifest.tool {
@@ -141,6 +144,47 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
         models_dir: ctx.models_dir.clone(),
         llama_server,
     })
+}
+
+/// Builds `models/avatars/<persona>.glb` for every persona pack, unless it is up to date.
+fn build_avatars(root: &Path, models_dir: &Path) -> Result<()> {
+    let face_model = models_dir.join("ict-facekit");
+    let out_dir = models_dir.join("avatars");
+    let mut packs: Vec<PathBuf> = std::fs::read_dir(root.join("assets/personas"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("persona.toml").is_file())
+        .collect();
+    packs.sort();
+    for pack in packs {
+        let persona = twin_avatar::persona::read_persona(&pack)?;
+        let out = out_dir.join(format!("{}.glb", persona.id));
+        let stamp = out.with_extension("built.json");
+        // Rebuilt when the persona's face, height or the builder changes.
+        let wanted = serde_json::json!({
+            "identity": persona.options.identity,
+            "height_m": persona.options.height_m,
+            "builder": twin_avatar::ict_avatar::BUILDER_REVISION,
+        })
+        .to_string();
+        if out.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+            println!("  ok       {}", out.display());
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let built = twin_avatar::persona::build_persona(&face_model, &persona, &out)
+            .with_context(|| format!("building the avatar of {}", pack.display()))?;
+        std::fs::write(&stamp, wanted)?;
+        println!(
+            "  built    {} ({} triangles, {} morph targets, {:.2} m, {:.1} s)",
+            out.display(),
+            built.triangles,
+            built.morph_targets.len(),
+            built.height_m,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 fn step(what: &str) {

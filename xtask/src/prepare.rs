@@ -5,11 +5,89 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-pub fn run(step: &str, dir: &Path) -> Result<()> {
+pub fn run(step: &str, dir: &Path, tree_sha256: Option<&str>) -> Result<()> {
     match step {
         "piper-for-sherpa" => piper_for_sherpa(dir),
+        "unpack-ict-facekit" => unpack_ict_facekit(
+            dir,
+            tree_sha256.context("unpack-ict-facekit needs the model's tree_sha256")?,
+        ),
         other => bail!("unknown prepare step {other:?}"),
     }
+}
+
+const TREE_STAMP: &str = "tree-verified.txt";
+
+/// Whether `dir` holds unpacked files verified against `tree` by an earlier run.
+pub fn tree_verified(dir: &Path, tree: &str) -> bool {
+    std::fs::read_to_string(dir.join(TREE_STAMP)).is_ok_and(|s| s.trim() == tree)
+}
+
+/// sha256 of the sorted "<sha256>  <path>" lines of every .obj under `dir/FaceXModel`, as `sha256sum` writes them.
+fn tree_digest(dir: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let models = dir.join("FaceXModel");
+    let mut names: Vec<String> = std::fs::read_dir(&models)
+        .with_context(|| format!("cannot list {}", models.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".obj"))
+        .collect();
+    names.sort();
+    let mut lines = String::new();
+    for n in &names {
+        let sum = crate::fetch::sha256_file(&models.join(n))?;
+        lines.push_str(&format!("{sum}  FaceXModel/{n}\n"));
+    }
+    Ok(format!("{:x}", Sha256::digest(lines.as_bytes())))
+}
+
+/// Unpacks the ICT-FaceKit archive (the mirror's .tar.xz or upstream's .tar.gz: tar reads either), keeps the
+/// model folder and the license, and verifies every OBJ against the manifest's tree checksum.
+fn unpack_ict_facekit(dir: &Path, tree: &str) -> Result<()> {
+    let archive = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains(".tar"))
+        .context("no ICT-FaceKit archive was fetched")?;
+    let scratch = dir.join("unpack.tmp");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    println!("  unpack   {}", archive.display());
+    let status = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&scratch)
+        .status()
+        .context("cannot run tar (Debian: tar, xz-utils)")?;
+    if !status.success() {
+        bail!("tar could not unpack {} ({status})", archive.display());
+    }
+    let top = std::fs::read_dir(&scratch)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.join("FaceXModel").is_dir())
+        .context("the archive has no FaceXModel folder")?;
+    let _ = std::fs::remove_dir_all(dir.join("FaceXModel"));
+    std::fs::rename(top.join("FaceXModel"), dir.join("FaceXModel"))?;
+    std::fs::copy(top.join("LICENSE"), dir.join("LICENSE"))
+        .context("the archive has no LICENSE")?;
+    std::fs::remove_dir_all(&scratch)?;
+    let got = tree_digest(dir)?;
+    if got != tree {
+        bail!(
+            "the unpacked ICT-FaceKit files do not match the manifest (tree sha256 {got}, expected {tree})"
+        );
+    }
+    std::fs::write(dir.join(TREE_STAMP), tree)?;
+    // The unpacked, verified files are what is used; the archive only costs disk.
+    std::fs::remove_file(&archive)?;
+    println!(
+        "  verified {} (every OBJ)",
+        dir.join("FaceXModel").display()
+    );
+    Ok(())
 }
 
 /// sherpa-onnx runs a Piper voice when the ONNX file carries metadata saying so and a tokens.txt maps every

@@ -1,0 +1,92 @@
+//! A persona's avatar: its pack's height and identity coefficients, built from the face model into a glb.
+
+use crate::AvatarError;
+use crate::ict::IctModel;
+use crate::ict_avatar::{self, BuildOptions, Built};
+use std::path::Path;
+
+/// Height when the pack gives none.
+const DEFAULT_HEIGHT_M: f32 = 1.75;
+
+/// What the avatar builder needs from a persona pack's `persona.toml`.
+#[derive(Debug, Clone)]
+pub struct PersonaAvatar {
+    pub id: String,
+    pub options: BuildOptions,
+}
+
+pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
+    let path = dir.join("persona.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| AvatarError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| AvatarError::Invalid(format!("{}: {}", path.display(), e.message())))?;
+    let id = table
+        .get("id")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| AvatarError::Invalid(format!("{} has no id", path.display())))?
+        .to_string();
+    let height_m = match table.get("height_m") {
+        None => DEFAULT_HEIGHT_M,
+        Some(v) => v
+            .as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .ok_or_else(|| {
+                AvatarError::Invalid(format!("{}: height_m must be a number", path.display()))
+            })? as f32,
+    };
+    let identity = match table.get("avatar").and_then(|a| a.get("identity")) {
+        None => Vec::new(),
+        Some(v) => v
+            .as_array()
+            .ok_or_else(|| {
+                AvatarError::Invalid(format!(
+                    "{}: avatar.identity must be a list of numbers",
+                    path.display()
+                ))
+            })?
+            .iter()
+            .map(|c| {
+                c.as_float()
+                    .or_else(|| c.as_integer().map(|i| i as f64))
+                    .map(|f| f as f32)
+            })
+            .collect::<Option<Vec<f32>>>()
+            .ok_or_else(|| {
+                AvatarError::Invalid(format!(
+                    "{}: avatar.identity must be a list of numbers",
+                    path.display()
+                ))
+            })?,
+    };
+    Ok(PersonaAvatar {
+        id,
+        options: BuildOptions { height_m, identity },
+    })
+}
+
+/// Builds `persona`'s avatar from the face model in `face_model` and writes it to `out`.
+pub fn build_persona(
+    face_model: &Path,
+    persona: &PersonaAvatar,
+    out: &Path,
+) -> Result<Built, AvatarError> {
+    let model = IctModel::load(face_model, persona.options.identity.len())?;
+    let built = ict_avatar::build(&model, &persona.options)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| AvatarError::Read {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    let tmp = out.with_extension("glb.part");
+    std::fs::write(&tmp, &built.glb)
+        .and_then(|()| std::fs::rename(&tmp, out))
+        .map_err(|e| AvatarError::Read {
+            path: out.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok(built)
+}

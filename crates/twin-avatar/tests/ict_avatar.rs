@@ -1,0 +1,249 @@
+//! The demo avatar built from the real ICT face model (fetched by `cargo xtask setup`), checked and posed on
+//! the CPU; and broken avatar files, which must give clear errors.
+
+use glam::{Mat4, Quat, Vec3};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use twin_avatar::AvatarError;
+use twin_avatar::skin::{self, Loaded};
+
+fn models_dir() -> PathBuf {
+    let dir = std::env::var_os("TWIN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"));
+    assert!(
+        dir.join("ict-facekit/FaceXModel").is_dir(),
+        "the ICT face model is missing in {}: run `cargo xtask setup`",
+        dir.display()
+    );
+    dir
+}
+
+/// The demo persona's avatar, built once per test binary.
+fn glb() -> &'static Vec<u8> {
+    static GLB: OnceLock<Vec<u8>> = OnceLock::new();
+    GLB.get_or_init(|| {
+        let pack =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets/personas/owen-marsh");
+        let persona = twin_avatar::persona::read_persona(&pack).unwrap();
+        let out = tempfile::tempdir().unwrap().keep().join("owen.glb");
+        twin_avatar::persona::build_persona(&models_dir().join("ict-facekit"), &persona, &out)
+            .unwrap();
+        std::fs::read(out).unwrap()
+    })
+}
+
+fn loaded() -> Loaded {
+    skin::load(glb(), None).unwrap()
+}
+
+fn node(l: &Loaded, name: &str) -> usize {
+    l.doc
+        .nodes()
+        .find(|n| n.name() == Some(name))
+        .unwrap()
+        .index()
+}
+
+/// Positions of the posed head mesh.
+fn head(l: &Loaded, weights: &[(&str, f32)], local: &HashMap<usize, Mat4>) -> Vec<Vec3> {
+    let w: HashMap<String, f32> = weights.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+    skin::pose(l, &w, local)
+        .into_iter()
+        .filter(|p| {
+            l.doc
+                .meshes()
+                .nth(p.mesh)
+                .and_then(|m| m.name().map(str::to_string))
+                == Some("head".into())
+        })
+        .flat_map(|p| p.positions)
+        .collect()
+}
+
+#[test]
+fn the_demo_avatar_is_a_life_size_twin_with_arkit_shapes_and_joints() {
+    let report = twin_avatar::check::check(&loaded());
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(
+        (1.78..1.86).contains(&report.height_m),
+        "{} m",
+        report.height_m
+    );
+    assert!(report.life_size);
+    assert_eq!(report.arkit_found, 51);
+    assert_eq!(report.arkit_missing, ["tongueOut"]);
+    assert_eq!(report.joints.head.as_deref(), Some("head"));
+    assert_eq!(report.joints.eye_left.as_deref(), Some("eyeLeft"));
+    assert_eq!(report.joints.eye_right.as_deref(), Some("eyeRight"));
+    assert!(
+        (40_000..80_000).contains(&report.triangles),
+        "{}",
+        report.triangles
+    );
+}
+
+#[test]
+fn jaw_open_drops_the_chin_and_blink_closes_the_lid() {
+    let l = loaded();
+    let rest = head(&l, &[], &HashMap::new());
+    let open = head(&l, &[("jawOpen", 1.0)], &HashMap::new());
+    let moved: Vec<Vec3> = rest
+        .iter()
+        .zip(&open)
+        .map(|(a, b)| *b - *a)
+        .filter(|d| d.length() > 0.001)
+        .collect();
+    assert!(moved.len() > 1000, "{} vertices moved", moved.len());
+    let mean = moved.iter().copied().sum::<Vec3>() / moved.len() as f32;
+    assert!(mean.y < -0.003, "the jaw goes down: mean {mean}");
+    let deepest = moved.iter().map(|d| d.y).fold(0.0f32, f32::min);
+    assert!(deepest < -0.015, "the chin drops {deepest} m");
+
+    let blink = head(&l, &[("eyeBlinkLeft", 1.0)], &HashMap::new());
+    let lid: Vec<Vec3> = rest
+        .iter()
+        .zip(&blink)
+        .map(|(a, b)| *b - *a)
+        .filter(|d| d.length() > 0.001)
+        .collect();
+    assert!(lid.len() > 50);
+    // The moving vertices are on the avatar's left (+x) and move down.
+    let left_side = rest
+        .iter()
+        .zip(&blink)
+        .filter(|(a, b)| (**b - **a).length() > 0.001)
+        .all(|(a, _)| a.x > 0.0);
+    assert!(left_side, "a left blink moves only the left eye");
+    assert!(lid.iter().map(|d| d.y).sum::<f32>() < 0.0);
+}
+
+#[test]
+fn turning_an_eye_node_moves_its_iris_toward_the_target() {
+    let l = loaded();
+    let eye = node(&l, "eyeLeft");
+    let iris_material = l
+        .doc
+        .materials()
+        .find(|m| m.name() == Some("iris"))
+        .unwrap()
+        .index()
+        .unwrap();
+    let iris_centre = |local: &HashMap<usize, Mat4>| -> Vec3 {
+        let posed = skin::pose(&l, &HashMap::new(), local);
+        let p = posed
+            .iter()
+            .find(|p| p.node == eye && p.material == Some(iris_material))
+            .expect("the left eye has an iris");
+        p.positions.iter().copied().sum::<Vec3>() / p.positions.len() as f32
+    };
+    let rest = iris_centre(&HashMap::new());
+    let n = l.doc.nodes().nth(eye).unwrap();
+    let t = Vec3::from(n.transform().decomposed().0);
+    // Look 20 degrees to the avatar's left (+x, turning about +y).
+    let turned =
+        Mat4::from_translation(t) * Mat4::from_quat(Quat::from_rotation_y(20f32.to_radians()));
+    let moved = iris_centre(&HashMap::from([(eye, turned)]));
+    assert!(moved.x - rest.x > 0.001, "iris {rest} -> {moved}");
+}
+
+#[test]
+fn skinning_bends_the_neck_and_moves_the_head_rigidly() {
+    let l = loaded();
+    let head_joint = node(&l, "head");
+    let n = l.doc.nodes().nth(head_joint).unwrap();
+    let t = Vec3::from(n.transform().decomposed().0);
+    let nod =
+        Mat4::from_translation(t) * Mat4::from_quat(Quat::from_rotation_x(15f32.to_radians()));
+    let rest = head(&l, &[], &HashMap::new());
+    let nodded = head(&l, &[], &HashMap::from([(head_joint, nod)]));
+    let top = rest
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.y.total_cmp(&b.1.y))
+        .unwrap()
+        .0;
+    let bottom = rest
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.y.total_cmp(&b.1.y))
+        .unwrap()
+        .0;
+    // A nod forward about +x brings the top of the head forward (+z)...
+    assert!(
+        nodded[top].z - rest[top].z > 0.02,
+        "{} -> {}",
+        rest[top],
+        nodded[top]
+    );
+    // ...while the bottom of the neck, bound to the neck joint, stays.
+    assert!((nodded[bottom] - rest[bottom]).length() < 1e-4);
+}
+
+/// The glb with its JSON edited.
+fn edited(edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    let bytes = glb();
+    let json_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut json: serde_json::Value = serde_json::from_slice(&bytes[20..20 + json_len]).unwrap();
+    edit(&mut json);
+    let bin = &bytes[20 + json_len..];
+    let mut text = serde_json::to_vec(&json).unwrap();
+    while !text.len().is_multiple_of(4) {
+        text.push(b' ');
+    }
+    let mut out = b"glTF".to_vec();
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&((12 + 8 + text.len() + bin.len()) as u32).to_le_bytes());
+    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&text);
+    out.extend_from_slice(bin);
+    out
+}
+
+#[test]
+fn broken_files_get_clear_errors() {
+    let bytes = glb();
+    let err = |b: &[u8]| skin::load(b, None).err().expect("refused").to_string();
+
+    let truncated = err(&bytes[..bytes.len() / 2]);
+    assert!(truncated.contains("truncated"), "{truncated}");
+    assert!(err(&bytes[..10]).contains("cut short"));
+    assert!(err(b"hello").contains("not a glTF"));
+
+    // The binary chunk gone.
+    let json_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut no_bin = bytes[..20 + json_len].to_vec();
+    no_bin[8..12].copy_from_slice(&((20 + json_len) as u32).to_le_bytes());
+    let e = err(&no_bin);
+    assert!(e.contains("missing") || e.contains("buffer"), "{e}");
+
+    let absurd = edited(|j| j["accessors"][0]["count"] = serde_json::json!(2_000_000_000u64));
+    assert!(err(&absurd).contains("accessor 0"), "{}", err(&absurd));
+
+    let past_end = edited(|j| j["bufferViews"][0]["byteOffset"] = serde_json::json!(1u64 << 31));
+    assert!(
+        err(&past_end).contains("buffer view 0"),
+        "{}",
+        err(&past_end)
+    );
+
+    let draco = edited(|j| {
+        j["extensionsUsed"] = serde_json::json!(["KHR_draco_mesh_compression"]);
+        j["extensionsRequired"] = serde_json::json!(["KHR_draco_mesh_compression"]);
+    });
+    match skin::load(&draco, None) {
+        Err(AvatarError::UnsupportedExtension { extension, .. }) => {
+            assert_eq!(extension, "KHR_draco_mesh_compression")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+
+    let external = edited(|j| j["buffers"][0]["uri"] = serde_json::json!("missing.bin"));
+    let e = skin::load(&external, Some(std::path::Path::new("/nonexistent")))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("missing.bin"), "{e}");
+}

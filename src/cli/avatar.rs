@@ -1,0 +1,162 @@
+//! `twin avatar build|check`: make a persona's avatar from the face model; tell a creator what an avatar
+//! file needs before the twin can wear it.
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct AvatarArgs {
+    #[command(subcommand)]
+    command: AvatarCommand,
+}
+
+#[derive(Subcommand)]
+enum AvatarCommand {
+    /// Build a persona's life-size avatar (glb) from the ICT face model: its face from the pack's identity
+    /// coefficients, ARKit-named expression morphs, eyes that turn, a generated clothed body.
+    Build(BuildArgs),
+    /// Check an avatar (.glb or .gltf): morph targets (ARKit, visemes, VRM), joints, height, extensions.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// The persona pack whose avatar to build.
+    #[arg(long, default_value = "assets/personas/owen-marsh")]
+    persona: PathBuf,
+    /// Where to write the glb (default: models/avatars/<persona id>.glb).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Where `cargo xtask setup` put the models (the face model is in its ict-facekit folder).
+    #[arg(long, env = "TWIN_MODELS_DIR", default_value = "models")]
+    models_dir: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The avatar file.
+    file: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: AvatarArgs) -> Result<()> {
+    match args.command {
+        AvatarCommand::Build(a) => build(a),
+        AvatarCommand::Check(a) => check(a),
+    }
+}
+
+fn build(args: BuildArgs) -> Result<()> {
+    let persona = twin_avatar::persona::read_persona(&args.persona)?;
+    let out = args.out.unwrap_or_else(|| {
+        args.models_dir
+            .join("avatars")
+            .join(format!("{}.glb", persona.id))
+    });
+    let face_model = args.models_dir.join("ict-facekit");
+    anyhow::ensure!(
+        face_model.join("FaceXModel").is_dir(),
+        "the ICT face model is not in {} (run `cargo xtask setup`)",
+        face_model.display()
+    );
+    let started = std::time::Instant::now();
+    let built = twin_avatar::persona::build_persona(&face_model, &persona, &out)
+        .with_context(|| format!("building the avatar of {}", args.persona.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "out": out,
+                "persona": persona.id,
+                "triangles": built.triangles,
+                "morph_targets": built.morph_targets,
+                "height_m": built.height_m,
+                "bytes": built.glb.len(),
+                "seconds": seconds,
+            })
+        );
+    } else {
+        println!(
+            "wrote {} ({} triangles, {} morph targets, {:.2} m tall, {:.1} MB, {seconds:.1} s)",
+            out.display(),
+            built.triangles,
+            built.morph_targets.len(),
+            built.height_m,
+            built.glb.len() as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+fn check(args: CheckArgs) -> Result<()> {
+    let report = twin_avatar::check::check_file(&args.file)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        let r = &report;
+        println!("{}", args.file.display());
+        println!(
+            "  {} triangles, {} vertices, {} meshes, {} morph targets",
+            r.triangles, r.vertices, r.meshes, r.morph_targets
+        );
+        println!(
+            "  height {:.2} m{}",
+            r.height_m,
+            if r.life_size { " (life-size)" } else { "" }
+        );
+        println!(
+            "  ARKit shapes {}/52{}",
+            r.arkit_found,
+            if r.arkit_missing.is_empty() {
+                String::new()
+            } else {
+                format!(", missing: {}", r.arkit_missing.join(", "))
+            }
+        );
+        println!(
+            "  visemes {}/15{}",
+            r.visemes_found,
+            if r.visemes_found == 0 || r.visemes_missing.is_empty() {
+                String::new()
+            } else {
+                format!(", missing: {}", r.visemes_missing.join(", "))
+            }
+        );
+        if !r.vrm_expressions.is_empty() {
+            println!("  VRM expressions: {}", r.vrm_expressions.join(", "));
+        }
+        let j = &r.joints;
+        let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "none".into());
+        println!(
+            "  joints: head {}, neck {}, eyes {} / {}",
+            show(&j.head),
+            show(&j.neck),
+            show(&j.eye_left),
+            show(&j.eye_right)
+        );
+        if !r.extensions_used.is_empty() {
+            println!("  extensions: {}", r.extensions_used.join(", "));
+        }
+        for n in &r.notes {
+            println!("  note: {n}");
+        }
+        for p in &r.problems {
+            println!("  problem: {p}");
+        }
+        if r.problems.is_empty() {
+            println!("  ready for the twin");
+        }
+    }
+    if !report.problems.is_empty() {
+        // Scripts see the verdict in the exit status as well.
+        std::process::exit(2);
+    }
+    Ok(())
+}
