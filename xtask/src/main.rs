@@ -54,11 +54,15 @@ struct SetupArgs {
 }
 
 /// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, espeak-ng (phonemes for the
-/// Piper voice, the fallback voice, lip-sync ground truth), a font for plots, curl and xz for downloads.
+/// Piper voice, the fallback voice, lip-sync ground truth), a font for plots, curl and xz for downloads, glslc
+/// for shaders, and Mesa's Vulkan drivers (lavapipe renders on the CPU where there is no GPU).
 const APT_PACKAGES: &[&str] = &[
     "build-essential",
     "espeak-ng",
     "xz-utils",
+    "glslc",
+    "mesa-vulkan-drivers",
+    "libvulkan1",
     "libespeak-ng-dev",
     "fonts-dejavu-core",
     "cmake",

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 2;
+pub const BUILDER_REVISION: u32 = 4;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -376,12 +376,14 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
 
     // Eyes: rigid meshes centred on their own nodes, which turn for gaze.
     let mut eye_meshes = Vec::new();
+    let [left_prims, right_prims] = &mut eye_prims;
     for (prims, centre, name) in [
-        (&eye_prims[0], eye_left, "eyeLeft"),
-        (&eye_prims[1], eye_right, "eyeRight"),
+        (left_prims, eye_left, "eyeLeft"),
+        (right_prims, eye_right, "eyeRight"),
     ] {
+        paint_eye(prims, &positions, centre);
         let mut primitives = Vec::new();
-        for (group, prim) in prims {
+        for (group, prim) in prims.iter() {
             let pos: Vec<[f32; 3]> = prim
                 .source
                 .iter()
@@ -484,6 +486,52 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         height_m: options.height_m,
     })
 }
+
+/// The scan's eyeball is an outer sclera/cornea shell and an inner iris shell meant for textured, transparent
+/// shading; this light model has no textures. The eye is recoloured in geometry instead: the inner shell is
+/// dropped and the outer shell's front cap becomes pupil and iris by the angle from the gaze axis (+Z, the way
+/// the scan looks).
+fn paint_eye(prims: &mut Vec<(&'static str, Prim)>, positions: &[Vec3], centre: Vec3) {
+    prims.retain(|(g, _)| *g != "iris");
+    let Some(i) = prims.iter().position(|(g, _)| *g == "sclera") else {
+        return;
+    };
+    let sclera = std::mem::take(&mut prims[i].1);
+    let (mut pupil, mut iris, mut white) = (Vec::new(), Vec::new(), Vec::new());
+    for t in sclera.indices.chunks_exact(3) {
+        let c = t
+            .iter()
+            .map(|&k| positions[sclera.source[k as usize] as usize])
+            .sum::<Vec3>()
+            / 3.0
+            - centre;
+        let angle = c.normalize_or(-Vec3::Z).angle_between(Vec3::Z).to_degrees();
+        let list = if angle < PUPIL_DEGREES {
+            &mut pupil
+        } else if angle < IRIS_DEGREES {
+            &mut iris
+        } else {
+            &mut white
+        };
+        list.extend_from_slice(t);
+    }
+    let part = |indices: Vec<u32>| Prim {
+        remap: HashMap::new(),
+        source: sclera.source.clone(),
+        uvs: sclera.uvs.clone(),
+        indices,
+    };
+    prims.remove(i);
+    for (group, indices) in [("sclera", white), ("iris", iris), ("pupil", pupil)] {
+        if !indices.is_empty() {
+            prims.push((group, part(indices)));
+        }
+    }
+}
+
+/// Half-angles seen from the eyeball's centre: a 4 mm pupil and a 12 mm iris on a 24 mm eye.
+const PUPIL_DEGREES: f32 = 10.0;
+const IRIS_DEGREES: f32 = 27.0;
 
 fn names_of(shapes: &[(String, Vec<Vec3>)]) -> Vec<String> {
     shapes.iter().map(|(n, _)| n.clone()).collect()

@@ -156,6 +156,13 @@ fn check_accessors(doc: &gltf::Document, buffers: &[Vec<u8>]) -> Result<(), Avat
         view_range(&view)?;
     }
     for a in doc.accessors() {
+        if a.count() == 0 {
+            // glTF requires at least one element; readers underflow on none.
+            return Err(AvatarError::Broken(format!(
+                "accessor {} has no elements",
+                a.index()
+            )));
+        }
         if a.count() > MAX_COUNT {
             return Err(AvatarError::Broken(format!(
                 "accessor {} claims {} elements; more than any avatar has",
@@ -261,6 +268,8 @@ pub struct Posed {
     pub node: usize,
     pub material: Option<usize>,
     pub positions: Vec<Vec3>,
+    /// The file's normals carried through skinning (morph targets' normal changes are not applied).
+    pub normals: Vec<Vec3>,
     pub indices: Vec<u32>,
 }
 
@@ -359,7 +368,11 @@ pub fn pose(
                     }
                 }
             }
-            let positions: Vec<Vec3> = match &joint_matrices {
+            let normals: Vec<Vec3> = reader
+                .read_normals()
+                .map(|n| n.map(Vec3::from).collect())
+                .unwrap_or_else(|| vec![Vec3::Z; positions.len()]);
+            let (positions, normals): (Vec<Vec3>, Vec<Vec3>) = match &joint_matrices {
                 Some(joints) => {
                     let js: Vec<[u16; 4]> = reader
                         .read_joints(0)
@@ -371,10 +384,11 @@ pub fn pose(
                         .unwrap_or_default();
                     positions
                         .iter()
+                        .zip(&normals)
                         .enumerate()
-                        .map(|(i, p)| {
+                        .map(|(i, (p, n))| {
                             let (Some(j), Some(w)) = (js.get(i), ws.get(i)) else {
-                                return *p;
+                                return (*p, *n);
                             };
                             let mut m = Mat4::ZERO;
                             for k in 0..4 {
@@ -382,14 +396,23 @@ pub fn pose(
                                     m += *jm * w[k];
                                 }
                             }
-                            m.transform_point3(*p)
+                            (
+                                m.transform_point3(*p),
+                                m.transform_vector3(*n).normalize_or(*n),
+                            )
                         })
-                        .collect()
+                        .unzip()
                 }
                 None => positions
                     .iter()
-                    .map(|p| global.transform_point3(*p))
-                    .collect(),
+                    .zip(&normals)
+                    .map(|(p, n)| {
+                        (
+                            global.transform_point3(*p),
+                            global.transform_vector3(*n).normalize_or(*n),
+                        )
+                    })
+                    .unzip(),
             };
             let indices: Vec<u32> = match reader.read_indices() {
                 Some(i) => i.into_u32().collect(),
@@ -400,6 +423,7 @@ pub fn pose(
                 node: node.index(),
                 material: prim.material().index(),
                 positions,
+                normals,
                 indices,
             });
         }

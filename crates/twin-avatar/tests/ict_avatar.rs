@@ -222,6 +222,9 @@ fn broken_files_get_clear_errors() {
     let absurd = edited(|j| j["accessors"][0]["count"] = serde_json::json!(2_000_000_000u64));
     assert!(err(&absurd).contains("accessor 0"), "{}", err(&absurd));
 
+    let empty = edited(|j| j["accessors"][0]["count"] = serde_json::json!(0));
+    assert!(err(&empty).contains("no elements"), "{}", err(&empty));
+
     let past_end = edited(|j| j["bufferViews"][0]["byteOffset"] = serde_json::json!(1u64 << 31));
     assert!(
         err(&past_end).contains("buffer view 0"),

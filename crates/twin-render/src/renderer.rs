@@ -1,0 +1,581 @@
+//! The renderer: one render pass and pipeline (multiview: every view in one pass), the avatar's meshes on the
+//! GPU, and a frame's commands. What it draws into is a [`crate::RenderTarget`].
+
+use crate::RenderError;
+use crate::context::GpuContext;
+use crate::memory::{Buffer, Image};
+use ash::vk;
+use glam::{Mat4, Vec3};
+use std::sync::Arc;
+
+const VERT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/avatar.vert.spv"));
+const FRAG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/avatar.frag.spv"));
+pub const DEPTH_FORMAT: vk::Format = vk::Format::D32_SFLOAT;
+/// Largest number of views in one pass (two eyes).
+pub const MAX_VIEWS: usize = 2;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Material {
+    /// Linear RGBA.
+    pub base_color: [f32; 4],
+    pub roughness: f32,
+    pub metallic: f32,
+    /// 1 for skin: light wraps past the terminator and scatters red.
+    pub subsurface: f32,
+}
+
+/// One mesh to draw: its triangles and material; vertices are updated every frame.
+pub struct MeshData<'a> {
+    pub positions: &'a [Vec3],
+    pub normals: &'a [Vec3],
+    pub indices: &'a [u32],
+    pub material: Material,
+}
+
+/// One view of the scene: where the eye is and its view-projection (Vulkan clip space).
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    pub eye: Vec3,
+    pub view_proj: Mat4,
+}
+
+impl View {
+    /// A perspective view looking from `eye` at `target` (+Y up), `fov_y` in radians.
+    pub fn look_at(eye: Vec3, target: Vec3, fov_y: f32, aspect: f32) -> View {
+        let view = Mat4::look_at_rh(eye, target, Vec3::Y);
+        // Vulkan's clip space has +Y down: flip so +Y is up on screen.
+        let mut proj = Mat4::perspective_rh(fov_y, aspect, 0.05, 100.0);
+        proj.y_axis.y = -proj.y_axis.y;
+        View {
+            eye,
+            view_proj: proj * view,
+        }
+    }
+}
+
+/// Lights of a neutral three-point studio: key, fill and rim (direction the light travels, linear colour).
+#[derive(Debug, Clone, Copy)]
+pub struct Lighting {
+    pub lights: [(Vec3, Vec3); 3],
+    pub ambient: Vec3,
+}
+
+impl Default for Lighting {
+    fn default() -> Self {
+        Lighting {
+            lights: [
+                // Key: above, front left of the subject.
+                (Vec3::new(0.5, -0.45, -0.75), Vec3::splat(1.7)),
+                // Fill: front right, softer.
+                (Vec3::new(-0.7, -0.15, -0.7), Vec3::new(0.45, 0.48, 0.55)),
+                // Rim: from behind, to separate the head from the background.
+                (Vec3::new(-0.2, -0.3, 0.95), Vec3::splat(1.2)),
+            ],
+            ambient: Vec3::new(0.05, 0.05, 0.055),
+        }
+    }
+}
+
+/// The uniform block, as the shaders declare it (std140).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct FrameUniform {
+    view_proj: [[f32; 16]; 2],
+    eye: [[f32; 4]; 2],
+    light_dir: [[f32; 4]; 3],
+    light_color: [[f32; 4]; 3],
+    ambient: [f32; 4],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct DrawPush {
+    model: [f32; 16],
+    base_color: [f32; 4],
+    params: [f32; 4],
+}
+
+fn as_bytes<T: Copy>(v: &T) -> &[u8] {
+    // SAFETY: T is a plain #[repr(C)] value of f32s without padding.
+    unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), std::mem::size_of::<T>()) }
+}
+
+struct GpuMesh {
+    vertices: Buffer,
+    indices: Buffer,
+    index_count: u32,
+    vertex_count: usize,
+    material: Material,
+}
+
+pub struct Renderer {
+    pub ctx: Arc<GpuContext>,
+    pub render_pass: vk::RenderPass,
+    pub format: vk::Format,
+    pub views: u32,
+    set_layout: vk::DescriptorSetLayout,
+    pipeline_layout: vk::PipelineLayout,
+    pipeline: vk::Pipeline,
+    descriptor_pool: vk::DescriptorPool,
+    descriptor_set: vk::DescriptorSet,
+    uniform: Buffer,
+    meshes: Vec<GpuMesh>,
+    pub background: [f32; 4],
+    pub lighting: Lighting,
+}
+
+impl Renderer {
+    /// `format`: the colour format (an sRGB one for correct output), `views`: 1 or 2 (stereo),
+    /// `final_layout`: the layout the target wants the image in after the pass.
+    pub fn new(
+        ctx: Arc<GpuContext>,
+        format: vk::Format,
+        views: u32,
+        final_layout: vk::ImageLayout,
+    ) -> Result<Renderer, RenderError> {
+        if !(1..=MAX_VIEWS as u32).contains(&views) {
+            return Err(RenderError::Invalid(format!(
+                "{views} views; 1 or 2 are supported"
+            )));
+        }
+        let d = &ctx.device;
+        let attachments = [
+            vk::AttachmentDescription::default()
+                .format(format)
+                .samples(vk::SampleCountFlags::TYPE_1)
+                .load_op(vk::AttachmentLoadOp::CLEAR)
+                .store_op(vk::AttachmentStoreOp::STORE)
+                .initial_layout(vk::ImageLayout::UNDEFINED)
+                .final_layout(final_layout),
+            vk::AttachmentDescription::default()
+                .format(DEPTH_FORMAT)
+                .samples(vk::SampleCountFlags::TYPE_1)
+                .load_op(vk::AttachmentLoadOp::CLEAR)
+                .store_op(vk::AttachmentStoreOp::DONT_CARE)
+                .initial_layout(vk::ImageLayout::UNDEFINED)
+                .final_layout(vk::ImageLayout::DEPTH_STENCIL_ATTACHMENT_OPTIMAL),
+        ];
+        let color_ref = [vk::AttachmentReference {
+            attachment: 0,
+            layout: vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL,
+        }];
+        let depth_ref = vk::AttachmentReference {
+            attachment: 1,
+            layout: vk::ImageLayout::DEPTH_STENCIL_ATTACHMENT_OPTIMAL,
+        };
+        let subpasses = [vk::SubpassDescription::default()
+            .pipeline_bind_point(vk::PipelineBindPoint::GRAPHICS)
+            .color_attachments(&color_ref)
+            .depth_stencil_attachment(&depth_ref)];
+        let dependencies = [vk::SubpassDependency::default()
+            .src_subpass(vk::SUBPASS_EXTERNAL)
+            .dst_subpass(0)
+            .src_stage_mask(
+                vk::PipelineStageFlags::COLOR_ATTACHMENT_OUTPUT
+                    | vk::PipelineStageFlags::EARLY_FRAGMENT_TESTS,
+            )
+            .dst_stage_mask(
+                vk::PipelineStageFlags::COLOR_ATTACHMENT_OUTPUT
+                    | vk::PipelineStageFlags::EARLY_FRAGMENT_TESTS,
+            )
+            .dst_access_mask(
+                vk::AccessFlags::COLOR_ATTACHMENT_WRITE
+                    | vk::AccessFlags::DEPTH_STENCIL_ATTACHMENT_WRITE,
+            )];
+        let mask = [(1u32 << views) - 1];
+        let mut multiview = vk::RenderPassMultiviewCreateInfo::default()
+            .view_masks(&mask)
+            .correlation_masks(&mask);
+        let info = vk::RenderPassCreateInfo::default()
+            .attachments(&attachments)
+            .subpasses(&subpasses)
+            .dependencies(&dependencies)
+            .push_next(&mut multiview);
+        // SAFETY: valid create info; destroyed in Drop.
+        let render_pass = unsafe { d.create_render_pass(&info, None) }
+            .map_err(RenderError::vk("creating the render pass"))?;
+
+        let bindings = [vk::DescriptorSetLayoutBinding::default()
+            .binding(0)
+            .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+            .descriptor_count(1)
+            .stage_flags(vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT)];
+        // SAFETY: as above.
+        let set_layout = unsafe {
+            d.create_descriptor_set_layout(
+                &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
+                None,
+            )
+        }
+        .map_err(RenderError::vk("creating the descriptor layout"))?;
+        let set_layouts = [set_layout];
+        let push = [vk::PushConstantRange::default()
+            .stage_flags(vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT)
+            .size(std::mem::size_of::<DrawPush>() as u32)];
+        // SAFETY: as above.
+        let pipeline_layout = unsafe {
+            d.create_pipeline_layout(
+                &vk::PipelineLayoutCreateInfo::default()
+                    .set_layouts(&set_layouts)
+                    .push_constant_ranges(&push),
+                None,
+            )
+        }
+        .map_err(RenderError::vk("creating the pipeline layout"))?;
+        let pipeline = create_pipeline(d, render_pass, pipeline_layout)?;
+
+        let sizes = [vk::DescriptorPoolSize {
+            ty: vk::DescriptorType::UNIFORM_BUFFER,
+            descriptor_count: 1,
+        }];
+        // SAFETY: as above.
+        let descriptor_pool = unsafe {
+            d.create_descriptor_pool(
+                &vk::DescriptorPoolCreateInfo::default()
+                    .max_sets(1)
+                    .pool_sizes(&sizes),
+                None,
+            )
+        }
+        .map_err(RenderError::vk("creating the descriptor pool"))?;
+        // SAFETY: the pool has room for this set.
+        let descriptor_set = unsafe {
+            d.allocate_descriptor_sets(
+                &vk::DescriptorSetAllocateInfo::default()
+                    .descriptor_pool(descriptor_pool)
+                    .set_layouts(&set_layouts),
+            )
+        }
+        .map_err(RenderError::vk("allocating the descriptor set"))?[0];
+        let uniform = Buffer::host(
+            &ctx,
+            std::mem::size_of::<FrameUniform>() as u64,
+            vk::BufferUsageFlags::UNIFORM_BUFFER,
+        )?;
+        let buffer_info = [vk::DescriptorBufferInfo {
+            buffer: uniform.buffer,
+            offset: 0,
+            range: vk::WHOLE_SIZE,
+        }];
+        let write = [vk::WriteDescriptorSet::default()
+            .dst_set(descriptor_set)
+            .dst_binding(0)
+            .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+            .buffer_info(&buffer_info)];
+        // SAFETY: the set and buffer are valid and not in use.
+        unsafe { d.update_descriptor_sets(&write, &[]) };
+        Ok(Renderer {
+            ctx,
+            render_pass,
+            format,
+            views,
+            set_layout,
+            pipeline_layout,
+            pipeline,
+            descriptor_pool,
+            descriptor_set,
+            uniform,
+            meshes: Vec::new(),
+            background: [0.18, 0.19, 0.21, 1.0],
+            lighting: Lighting::default(),
+        })
+    }
+
+    /// Replaces the meshes to draw (the avatar's primitives).
+    pub fn set_meshes(&mut self, meshes: &[MeshData]) -> Result<(), RenderError> {
+        self.clear_meshes();
+        for m in meshes {
+            let mut vertices = Buffer::host(
+                &self.ctx,
+                (m.positions.len() * 24) as u64,
+                vk::BufferUsageFlags::VERTEX_BUFFER,
+            )?;
+            let mut indices = Buffer::host(
+                &self.ctx,
+                (m.indices.len() * 4) as u64,
+                vk::BufferUsageFlags::INDEX_BUFFER,
+            )?;
+            let bytes: Vec<u8> = m.indices.iter().flat_map(|i| i.to_le_bytes()).collect();
+            indices.write(&bytes);
+            write_vertices(&mut vertices, m.positions, m.normals);
+            self.meshes.push(GpuMesh {
+                vertices,
+                indices,
+                index_count: m.indices.len() as u32,
+                vertex_count: m.positions.len(),
+                material: m.material,
+            });
+        }
+        Ok(())
+    }
+
+    /// New vertex positions and normals for mesh `i` (the posed avatar of this frame).
+    pub fn update_vertices(
+        &mut self,
+        i: usize,
+        positions: &[Vec3],
+        normals: &[Vec3],
+    ) -> Result<(), RenderError> {
+        let mesh = self
+            .meshes
+            .get_mut(i)
+            .ok_or_else(|| RenderError::Invalid(format!("no mesh {i}")))?;
+        if positions.len() != mesh.vertex_count || normals.len() != mesh.vertex_count {
+            return Err(RenderError::Invalid(format!(
+                "mesh {i} has {} vertices, got {} positions and {} normals",
+                mesh.vertex_count,
+                positions.len(),
+                normals.len()
+            )));
+        }
+        write_vertices(&mut mesh.vertices, positions, normals);
+        Ok(())
+    }
+
+    fn clear_meshes(&mut self) {
+        for mut m in self.meshes.drain(..) {
+            m.vertices.destroy(&self.ctx);
+            m.indices.destroy(&self.ctx);
+        }
+    }
+
+    /// Records the frame into `cmd`: the pass over `framebuffer` with one view per layer.
+    pub fn record(
+        &mut self,
+        cmd: vk::CommandBuffer,
+        framebuffer: vk::Framebuffer,
+        extent: vk::Extent2D,
+        views: &[View],
+    ) -> Result<(), RenderError> {
+        if views.len() != self.views as usize {
+            return Err(RenderError::Invalid(format!(
+                "{} views given to a {}-view renderer",
+                views.len(),
+                self.views
+            )));
+        }
+        let mut u = FrameUniform {
+            view_proj: [[0.0; 16]; 2],
+            eye: [[0.0; 4]; 2],
+            light_dir: [[0.0; 4]; 3],
+            light_color: [[0.0; 4]; 3],
+            ambient: self.lighting.ambient.extend(1.0).to_array(),
+        };
+        for (k, v) in views.iter().enumerate() {
+            u.view_proj[k] = v.view_proj.to_cols_array();
+            u.eye[k] = v.eye.extend(1.0).to_array();
+        }
+        for (k, (dir, colour)) in self.lighting.lights.iter().enumerate() {
+            u.light_dir[k] = dir.normalize_or(-Vec3::Y).extend(0.0).to_array();
+            u.light_color[k] = colour.extend(1.0).to_array();
+        }
+        self.uniform.write(as_bytes(&u));
+        let d = &self.ctx.device;
+        let clear = [
+            vk::ClearValue {
+                color: vk::ClearColorValue {
+                    float32: self.background,
+                },
+            },
+            vk::ClearValue {
+                depth_stencil: vk::ClearDepthStencilValue {
+                    depth: 1.0,
+                    stencil: 0,
+                },
+            },
+        ];
+        let begin = vk::RenderPassBeginInfo::default()
+            .render_pass(self.render_pass)
+            .framebuffer(framebuffer)
+            .render_area(vk::Rect2D {
+                offset: vk::Offset2D { x: 0, y: 0 },
+                extent,
+            })
+            .clear_values(&clear);
+        let viewport = [vk::Viewport {
+            x: 0.0,
+            y: 0.0,
+            width: extent.width as f32,
+            height: extent.height as f32,
+            min_depth: 0.0,
+            max_depth: 1.0,
+        }];
+        let scissor = [vk::Rect2D {
+            offset: vk::Offset2D { x: 0, y: 0 },
+            extent,
+        }];
+        // SAFETY: cmd is recording; every handle belongs to this device and outlives the submission.
+        unsafe {
+            d.cmd_begin_render_pass(cmd, &begin, vk::SubpassContents::INLINE);
+            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, self.pipeline);
+            d.cmd_set_viewport(cmd, 0, &viewport);
+            d.cmd_set_scissor(cmd, 0, &scissor);
+            d.cmd_bind_descriptor_sets(
+                cmd,
+                vk::PipelineBindPoint::GRAPHICS,
+                self.pipeline_layout,
+                0,
+                &[self.descriptor_set],
+                &[],
+            );
+            for m in &self.meshes {
+                let push = DrawPush {
+                    model: Mat4::IDENTITY.to_cols_array(),
+                    base_color: m.material.base_color,
+                    params: [
+                        m.material.roughness,
+                        m.material.metallic,
+                        m.material.subsurface,
+                        0.0,
+                    ],
+                };
+                d.cmd_push_constants(
+                    cmd,
+                    self.pipeline_layout,
+                    vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT,
+                    0,
+                    as_bytes(&push),
+                );
+                d.cmd_bind_vertex_buffers(cmd, 0, &[m.vertices.buffer], &[0]);
+                d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
+                d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
+            }
+            d.cmd_end_render_pass(cmd);
+        }
+        Ok(())
+    }
+
+    /// A depth image for a target of this size.
+    pub fn depth_image(&self, extent: vk::Extent2D) -> Result<Image, RenderError> {
+        Image::new(
+            &self.ctx,
+            DEPTH_FORMAT,
+            extent,
+            self.views,
+            vk::ImageUsageFlags::DEPTH_STENCIL_ATTACHMENT,
+            vk::ImageAspectFlags::DEPTH,
+        )
+    }
+}
+
+fn write_vertices(buffer: &mut Buffer, positions: &[Vec3], normals: &[Vec3]) {
+    let mut bytes = Vec::with_capacity(positions.len() * 24);
+    for (p, n) in positions.iter().zip(normals) {
+        for f in p.to_array().into_iter().chain(n.to_array()) {
+            bytes.extend_from_slice(&f.to_le_bytes());
+        }
+    }
+    buffer.write(&bytes);
+}
+
+fn create_pipeline(
+    d: &ash::Device,
+    render_pass: vk::RenderPass,
+    layout: vk::PipelineLayout,
+) -> Result<vk::Pipeline, RenderError> {
+    let module = |spv: &[u8]| -> Result<vk::ShaderModule, RenderError> {
+        let words = ash::util::read_spv(&mut std::io::Cursor::new(spv))
+            .map_err(|e| RenderError::Invalid(format!("bad SPIR-V: {e}")))?;
+        // SAFETY: words are SPIR-V compiled by glslc at build time.
+        unsafe { d.create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None) }
+            .map_err(RenderError::vk("creating a shader module"))
+    };
+    let vert = module(VERT)?;
+    let frag = module(FRAG)?;
+    let stages = [
+        vk::PipelineShaderStageCreateInfo::default()
+            .stage(vk::ShaderStageFlags::VERTEX)
+            .module(vert)
+            .name(c"main"),
+        vk::PipelineShaderStageCreateInfo::default()
+            .stage(vk::ShaderStageFlags::FRAGMENT)
+            .module(frag)
+            .name(c"main"),
+    ];
+    let bindings = [vk::VertexInputBindingDescription {
+        binding: 0,
+        stride: 24,
+        input_rate: vk::VertexInputRate::VERTEX,
+    }];
+    let attributes = [
+        vk::VertexInputAttributeDescription {
+            location: 0,
+            binding: 0,
+            format: vk::Format::R32G32B32_SFLOAT,
+            offset: 0,
+        },
+        vk::VertexInputAttributeDescription {
+            location: 1,
+            binding: 0,
+            format: vk::Format::R32G32B32_SFLOAT,
+            offset: 12,
+        },
+    ];
+    let vertex_input = vk::PipelineVertexInputStateCreateInfo::default()
+        .vertex_binding_descriptions(&bindings)
+        .vertex_attribute_descriptions(&attributes);
+    let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
+        .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
+    let viewport = vk::PipelineViewportStateCreateInfo::default()
+        .viewport_count(1)
+        .scissor_count(1);
+    // No culling: scans and generated meshes do not all agree on winding, and lashes are seen from both sides.
+    let raster = vk::PipelineRasterizationStateCreateInfo::default()
+        .polygon_mode(vk::PolygonMode::FILL)
+        .cull_mode(vk::CullModeFlags::NONE)
+        .front_face(vk::FrontFace::COUNTER_CLOCKWISE)
+        .line_width(1.0);
+    let multisample = vk::PipelineMultisampleStateCreateInfo::default()
+        .rasterization_samples(vk::SampleCountFlags::TYPE_1);
+    let depth = vk::PipelineDepthStencilStateCreateInfo::default()
+        .depth_test_enable(true)
+        .depth_write_enable(true)
+        .depth_compare_op(vk::CompareOp::LESS);
+    let blend_attachments = [vk::PipelineColorBlendAttachmentState::default()
+        .color_write_mask(vk::ColorComponentFlags::RGBA)
+        .blend_enable(false)];
+    let blend = vk::PipelineColorBlendStateCreateInfo::default().attachments(&blend_attachments);
+    let dynamic_states = [vk::DynamicState::VIEWPORT, vk::DynamicState::SCISSOR];
+    let dynamic = vk::PipelineDynamicStateCreateInfo::default().dynamic_states(&dynamic_states);
+    let info = vk::GraphicsPipelineCreateInfo::default()
+        .stages(&stages)
+        .vertex_input_state(&vertex_input)
+        .input_assembly_state(&assembly)
+        .viewport_state(&viewport)
+        .rasterization_state(&raster)
+        .multisample_state(&multisample)
+        .depth_stencil_state(&depth)
+        .color_blend_state(&blend)
+        .dynamic_state(&dynamic)
+        .layout(layout)
+        .render_pass(render_pass)
+        .subpass(0);
+    // SAFETY: every referenced state lives until this call returns.
+    let result = unsafe { d.create_graphics_pipelines(vk::PipelineCache::null(), &[info], None) };
+    // SAFETY: the modules are only needed while the pipeline is created.
+    unsafe {
+        d.destroy_shader_module(vert, None);
+        d.destroy_shader_module(frag, None);
+    }
+    result.map(|p| p[0]).map_err(|(_, e)| RenderError::Vulkan {
+        what: "creating the pipeline",
+        result: e,
+    })
+}
+
+impl Drop for Renderer {
+    fn drop(&mut self) {
+        self.clear_meshes();
+        self.uniform.destroy(&self.ctx);
+        let d = &self.ctx.device;
+        // SAFETY: the device is idle for everything this renderer recorded (targets wait on their frames).
+        unsafe {
+            let _ = d.device_wait_idle();
+            d.destroy_descriptor_pool(self.descriptor_pool, None);
+            d.destroy_pipeline(self.pipeline, None);
+            d.destroy_pipeline_layout(self.pipeline_layout, None);
+            d.destroy_descriptor_set_layout(self.set_layout, None);
+            d.destroy_render_pass(self.render_pass, None);
+        }
+    }
+}

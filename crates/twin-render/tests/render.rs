@@ -1,0 +1,299 @@
+//! Real Vulkan rendering (lavapipe on machines without a GPU) of the demo avatar, compared with stored
+//! reference images by SSIM. `TWIN_UPDATE_REFERENCES=1` rewrites the references; on a mismatch the rendered
+//! image and a difference image are written to `target/render-failures/`.
+//!
+//! Known driver differences: references are made on Mesa lavapipe; a GPU driver rasterizes edges and rounds
+//! sRGB slightly differently, which the SSIM tolerance absorbs.
+
+use glam::{Mat4, Quat, Vec3};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use twin_render::avatar::AvatarScene;
+use twin_render::compare::{difference, region_change, ssim};
+use twin_render::offscreen::{FORMAT, OffscreenTarget, Pixels};
+use twin_render::{GpuContext, Renderer, View};
+
+const WIDTH: u32 = 256;
+const HEIGHT: u32 = 320;
+/// Tolerance for driver differences (1 = identical).
+const MIN_SSIM: f32 = 0.97;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn avatar_file() -> PathBuf {
+    let models = std::env::var_os("TWIN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("models"));
+    let f = models.join("avatars/owen-marsh.glb");
+    assert!(
+        f.is_file(),
+        "{} is missing: run `cargo xtask setup`",
+        f.display()
+    );
+    f
+}
+
+struct Scene {
+    renderer: Renderer,
+    target: OffscreenTarget,
+    avatar: AvatarScene,
+}
+
+// SAFETY of sharing: the scene is only used under the mutex.
+unsafe impl Send for Scene {}
+
+/// One context, renderer and target for the whole test binary (Vulkan setup costs more than a frame).
+fn scene() -> &'static Mutex<Scene> {
+    static SCENE: OnceLock<Mutex<Scene>> = OnceLock::new();
+    SCENE.get_or_init(|| {
+        let ctx = Arc::new(GpuContext::headless().expect("Vulkan (lavapipe: mesa-vulkan-drivers)"));
+        let mut renderer =
+            Renderer::new(ctx, FORMAT, 1, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL).unwrap();
+        let target = OffscreenTarget::new(&renderer, WIDTH, HEIGHT).unwrap();
+        let bytes = std::fs::read(avatar_file()).unwrap();
+        let avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, None).unwrap());
+        let posed = avatar.pose(&HashMap::new(), &HashMap::new());
+        avatar.upload(&mut renderer, &posed, true).unwrap();
+        Mutex::new(Scene {
+            renderer,
+            target,
+            avatar,
+        })
+    })
+}
+
+/// The face, as a person 0.9 m in front of it sees it.
+fn portrait_view() -> View {
+    View::look_at(
+        Vec3::new(0.0, 1.70, 0.75),
+        Vec3::new(0.0, 1.68, 0.0),
+        22f32.to_radians(),
+        WIDTH as f32 / HEIGHT as f32,
+    )
+}
+
+fn render(weights: &[(&str, f32)], local: &HashMap<usize, Mat4>) -> Pixels {
+    let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
+    let w: HashMap<String, f32> = weights.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+    let posed = s.avatar.pose(&w, local);
+    let Scene {
+        renderer,
+        target,
+        avatar,
+    } = &mut *s;
+    avatar.upload(renderer, &posed, false).unwrap();
+    target
+        .render(renderer, &[portrait_view()])
+        .unwrap()
+        .remove(0)
+}
+
+fn write_png(path: &std::path::Path, p: &Pixels) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), p.width, p.height);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.write_header()
+        .unwrap()
+        .write_image_data(&p.rgba)
+        .unwrap();
+}
+
+fn read_png(path: &std::path::Path) -> Option<Pixels> {
+    let decoder = png::Decoder::new(std::fs::File::open(path).ok()?);
+    let mut reader = decoder.read_info().ok()?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).ok()?;
+    (info.color_type == png::ColorType::Rgba).then(|| Pixels {
+        width: info.width,
+        height: info.height,
+        rgba: buf[..info.buffer_size()].to_vec(),
+    })
+}
+
+/// Compares with the stored reference `name`.png.
+fn matches_reference(name: &str, got: &Pixels) {
+    let reference = root().join("tests/references").join(format!("{name}.png"));
+    if std::env::var_os("TWIN_UPDATE_REFERENCES").is_some() {
+        write_png(&reference, got);
+        return;
+    }
+    let want = read_png(&reference).unwrap_or_else(|| {
+        panic!(
+            "no reference {} (TWIN_UPDATE_REFERENCES=1 makes it)",
+            reference.display()
+        )
+    });
+    let score = ssim(&want, got).expect("same size");
+    if score < MIN_SSIM {
+        let dir = root().join("target/render-failures");
+        write_png(&dir.join(format!("{name}.png")), got);
+        write_png(
+            &dir.join(format!("{name}.diff.png")),
+            &difference(&want, got),
+        );
+        panic!(
+            "{name}: SSIM {score:.4} < {MIN_SSIM}; see {}",
+            dir.display()
+        );
+    }
+}
+
+fn project(p: Vec3) -> (u32, u32) {
+    let c = portrait_view().view_proj * p.extend(1.0);
+    let (x, y) = (c.x / c.w, c.y / c.w);
+    (
+        ((x * 0.5 + 0.5) * WIDTH as f32) as u32,
+        ((y * 0.5 + 0.5) * HEIGHT as f32) as u32,
+    )
+}
+
+/// The eyes' centres in the world, from the avatar's own nodes.
+fn eye_centres() -> [Vec3; 2] {
+    let s = scene().lock().unwrap_or_else(|p| p.into_inner());
+    let doc = &s.avatar.loaded.doc;
+    let globals = twin_avatar::skin::global_transforms(doc, &HashMap::new());
+    ["eyeLeft", "eyeRight"].map(|n| {
+        let node = doc.nodes().find(|x| x.name() == Some(n)).unwrap();
+        globals[node.index()].unwrap().transform_point3(Vec3::ZERO)
+    })
+}
+
+/// x, y, width, height in pixels.
+type Rect = (u32, u32, u32, u32);
+
+/// Pixel rectangles around the left eye and the mouth (about 7 cm under the eyes).
+fn regions() -> (Rect, Rect) {
+    let [left, right] = eye_centres();
+    let (ex, ey) = project(left + Vec3::new(0.0, 0.0, 0.012));
+    let eye = (ex.saturating_sub(14), ey.saturating_sub(10), 28, 20);
+    let mid = (left + right) * 0.5;
+    let (mx, my) = project(mid + Vec3::new(0.0, -0.075, 0.02));
+    let mouth = (mx.saturating_sub(25), my.saturating_sub(15), 50, 40);
+    (eye, mouth)
+}
+
+#[test]
+fn the_portrait_matches_its_reference() {
+    let image = render(&[], &HashMap::new());
+    // Not an empty frame: the face covers a good part of it.
+    let background = image.rgba[..4].to_vec();
+    let covered = image
+        .rgba
+        .chunks_exact(4)
+        .filter(|c| *c != &background[..])
+        .count();
+    assert!(
+        covered > (WIDTH * HEIGHT / 4) as usize,
+        "{covered} pixels drawn"
+    );
+    write_png(&root().join("target/render/portrait.png"), &image);
+    matches_reference("portrait", &image);
+}
+
+#[test]
+fn jaw_open_moves_the_mouth_and_blink_the_eye() {
+    let rest = render(&[], &HashMap::new());
+    let open = render(&[("jawOpen", 1.0)], &HashMap::new());
+    let blink = render(
+        &[("eyeBlinkLeft", 1.0), ("eyeBlinkRight", 1.0)],
+        &HashMap::new(),
+    );
+    write_png(&root().join("target/render/jaw-open.png"), &open);
+    write_png(&root().join("target/render/blink.png"), &blink);
+    let (eye, mouth) = regions();
+    let far = (0, 0, 40, 40);
+    assert!(
+        region_change(&rest, &open, mouth) > 0.03,
+        "jawOpen changes the mouth region"
+    );
+    assert!(
+        region_change(&rest, &open, far) < 0.001,
+        "but not the corner of the frame"
+    );
+    assert!(
+        region_change(&rest, &blink, eye) > 0.03,
+        "a blink changes the eye region"
+    );
+    assert!(
+        region_change(&rest, &blink, mouth) < 0.005,
+        "but not the mouth"
+    );
+}
+
+#[test]
+fn turned_eyes_look_elsewhere_and_stereo_views_differ() {
+    let s = scene().lock().unwrap_or_else(|p| p.into_inner());
+    let eyes: Vec<(usize, Vec3)> = ["eyeLeft", "eyeRight"]
+        .iter()
+        .map(|n| {
+            let node = s
+                .avatar
+                .loaded
+                .doc
+                .nodes()
+                .find(|x| x.name() == Some(*n))
+                .unwrap();
+            (node.index(), Vec3::from(node.transform().decomposed().0))
+        })
+        .collect();
+    drop(s);
+    let rest = render(&[], &HashMap::new());
+    let turned: HashMap<usize, Mat4> = eyes
+        .iter()
+        .map(|(i, t)| {
+            (
+                *i,
+                Mat4::from_translation(*t) * Mat4::from_quat(Quat::from_rotation_y(0.4)),
+            )
+        })
+        .collect();
+    let looking = render(&[], &turned);
+    let (eye, _) = regions();
+    assert!(region_change(&rest, &looking, eye) > 0.02, "the iris moved");
+
+    // Stereo: a two-view renderer draws both eyes' images in one multiview pass.
+    let ctx = scene()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .renderer
+        .ctx
+        .clone();
+    let mut stereo =
+        Renderer::new(ctx, FORMAT, 2, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL).unwrap();
+    let mut target = OffscreenTarget::new(&stereo, WIDTH, HEIGHT).unwrap();
+    {
+        let s = scene().lock().unwrap_or_else(|p| p.into_inner());
+        let posed = s.avatar.pose(&HashMap::new(), &HashMap::new());
+        s.avatar.upload(&mut stereo, &posed, true).unwrap();
+    }
+    let ipd = 0.064;
+    let views: Vec<View> = [-ipd / 2.0, ipd / 2.0]
+        .iter()
+        .map(|dx| {
+            View::look_at(
+                Vec3::new(*dx, 1.70, 0.75),
+                Vec3::new(*dx, 1.68, 0.0),
+                22f32.to_radians(),
+                WIDTH as f32 / HEIGHT as f32,
+            )
+        })
+        .collect();
+    let images = target.render(&mut stereo, &views).unwrap();
+    assert_eq!(images.len(), 2);
+    let s = ssim(&images[0], &images[1]).unwrap();
+    assert!(
+        s < 0.999 && s > 0.5,
+        "two eyes see nearly, not exactly, the same: SSIM {s}"
+    );
+    let mono_like = ssim(&images[0], &rest).unwrap();
+    assert!(
+        mono_like > 0.6,
+        "the left eye's view resembles the mono view: {mono_like}"
+    );
+    target.destroy(&stereo);
+}
