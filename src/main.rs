@@ -21,6 +21,8 @@ enum Command {
     Say(cli::say::SayArgs),
     /// Build a persona's avatar from the face model, or check an avatar file.
     Avatar(cli::avatar::AvatarArgs),
+    /// Render the twin speaking a reply (its lip-sync track and audio) to PNG frames, and an MP4 with ffmpeg.
+    Render(cli::render::RenderArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +37,7 @@ fn main() -> std::process::ExitCode {
         Command::Chat(args) => cli::chat::run(args),
         Command::Say(args) => cli::say::run(args),
         Command::Avatar(args) => cli::avatar::run(args),
+        Command::Render(args) => cli::render::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

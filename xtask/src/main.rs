@@ -390,8 +390,32 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
     if !status.success() {
         bail!("twin chat failed ({status})");
     }
+    step(
+        "the twin speaking its replies, rendered (Vulkan; lavapipe on the CPU where there is no GPU)",
+    );
+    let avatar = s.models_dir.join("avatars/owen-marsh.glb");
+    let mut replies: Vec<PathBuf> = std::fs::read_dir(&speech)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+        .collect();
+    replies.sort();
+    for wav in &replies {
+        let stem = wav.with_extension("");
+        run(Command::new(bin.join("twin"))
+            .args([
+                "render", "--fps", "25", "--width", "360", "--height", "480", "--avatar",
+            ])
+            .arg(&avatar)
+            .arg("--lipsync")
+            .arg(stem.with_extension("lipsync.json"))
+            .arg("--audio")
+            .arg(wav)
+            .arg("--out")
+            .arg(stem.with_extension("frames")))?;
+    }
     println!(
-        "\nThe conversation is stored in {}; the twin's spoken replies are in {} (open the .png files to see them).",
+        "\nThe conversation is stored in {}; the twin's spoken replies are in {}: WAV, lip-sync track, plot, and the rendered frames (an MP4 too where ffmpeg is installed).",
         out.join("demo.db").display(),
         speech.display()
     );

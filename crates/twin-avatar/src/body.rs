@@ -213,21 +213,23 @@ pub fn body(skeleton: &[Joint], height: f32) -> [Part; 4] {
 
     // Torso: hips up to a collar just inside the scanned neck.
     let neck = sk(j::NECK);
-    let levels: [(f32, f32, f32, usize, usize, f32); 7] = [
-        // (height fraction or neck, half-width, half-depth, joint a, joint b, blend)
+    let levels: [(f32, f32, f32, usize, usize, f32); 8] = [
+        // (height fraction, or negative: metres under the crown; half-width, half-depth, joints, blend)
         (0.47, 0.165, 0.110, j::HIPS, j::HIPS, 0.0),
         (0.53, 0.160, 0.105, j::HIPS, j::SPINE, 0.3),
         (0.62, 0.145, 0.100, j::SPINE, j::SPINE, 0.0),
         (0.72, 0.165, 0.112, j::CHEST, j::CHEST, 0.0),
         (0.79, 0.180, 0.105, j::CHEST, j::CHEST, 0.0),
-        (0.82, 0.120, 0.080, j::CHEST, j::NECK, 0.3),
-        (-1.0, 0.060, 0.058, j::NECK, j::NECK, 0.0),
+        (0.815, 0.170, 0.110, j::CHEST, j::NECK, 0.3),
+        // The collar rises over the scan's shoulder flap and closes round its neck (metres under the crown).
+        (-0.275, 0.110, 0.095, j::NECK, j::NECK, 0.0),
+        (-0.25, 0.072, 0.072, j::NECK, j::NECK, 0.0),
     ];
     let torso: Vec<Ring> = levels
         .iter()
         .map(|&(f, rx, rz, a, b, blend)| Ring {
             centre: if f < 0.0 {
-                neck
+                Vec3::new(0.0, height + f, neck.z)
             } else {
                 Vec3::new(0.0, f * height, neck.z * (f - 0.47) / 0.4)
             },

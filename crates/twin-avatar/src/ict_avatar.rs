@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 4;
+pub const BUILDER_REVISION: u32 = 6;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -75,6 +75,10 @@ fn materials() -> Vec<(&'static str, serde_json::Value)> {
         (
             "iris",
             material("iris", [0.10, 0.06, 0.035, 1.0], 0.0, 0.1, false),
+        ),
+        (
+            "hair",
+            material("hair", [0.035, 0.022, 0.014, 1.0], 0.0, 0.75, false),
         ),
         (
             "shirt",
@@ -376,6 +380,7 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
 
     // Eyes: rigid meshes centred on their own nodes, which turn for gaze.
     let mut eye_meshes = Vec::new();
+    let mut hair_mesh = None;
     let [left_prims, right_prims] = &mut eye_prims;
     for (prims, centre, name) in [
         (left_prims, eye_left, "eyeLeft"),
@@ -404,6 +409,58 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         w.meshes
             .push(json!({"name": name, "primitives": primitives}));
         eye_meshes.push((w.meshes.len() - 1, centre, name));
+    }
+
+    // Hair: the scan is bald, so a shell over the scalp, a few millimetres out, stands in for short hair.
+    let eye_y_cm = (face[ict::EYEBALL_LEFT.start as usize].y
+        + face[ict::EYEBALL_RIGHT.start as usize].y)
+        * 0.5;
+    let scalp = |i: u32| -> bool {
+        let p = face[i as usize];
+        // The hairline is high over the forehead and falls toward the nape; the ears stay clear.
+        let front = ((p.z + 8.0) / 14.0).clamp(0.0, 1.0);
+        let line = -6.0 + front * (eye_y_cm + 5.0 + 6.0);
+        p.y > line && (p.x.abs() < 7.2 || p.y > eye_y_cm + 3.0)
+    };
+    if let Some((_, skin)) = head_prims.iter().find(|(g, _)| *g == "skin") {
+        let mut remap: HashMap<u32, u32> = HashMap::new();
+        let (mut pos, mut nrm, mut joints, mut weights, mut indices) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for t in skin.indices.chunks_exact(3) {
+            let v = [t[0], t[1], t[2]].map(|k| skin.source[k as usize]);
+            if !v.iter().all(|&i| scalp(i)) {
+                continue;
+            }
+            for i in v {
+                let next = pos.len() as u32;
+                let k = *remap.entry(i).or_insert_with(|| {
+                    let (p, n) = (positions[i as usize], normals[i as usize]);
+                    pos.push(<[f32; 3]>::from(p + n * 0.006));
+                    nrm.push(<[f32; 3]>::from(n));
+                    let h = head_weight(p);
+                    joints.push([j::HEAD as u8, j::NECK as u8, 0, 0]);
+                    weights.push([h, 1.0 - h, 0.0, 0.0]);
+                    next
+                });
+                indices.push(k);
+            }
+        }
+        if !indices.is_empty() {
+            triangles += indices.len() / 3;
+            let primitive = json!({
+                "attributes": {
+                    "POSITION": w.vec3(&pos),
+                    "NORMAL": w.vec3(&nrm),
+                    "JOINTS_0": w.joints(&joints),
+                    "WEIGHTS_0": w.weights(&weights),
+                },
+                "indices": w.indices(&indices),
+                "material": material_index("hair"),
+            });
+            w.meshes
+                .push(json!({"name": "hair", "primitives": [primitive]}));
+            hair_mesh = Some(w.meshes.len() - 1);
+        }
     }
 
     // Body: shirt, trousers, hands, shoes, skinned to the same skeleton.
@@ -468,8 +525,13 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     w.nodes
         .push(json!({"name": "body", "mesh": body_mesh, "skin": 0}));
     let body_node = w.nodes.len() - 1;
-    w.nodes
-        .push(json!({"name": "twin", "children": [j::HIPS, head_node, body_node]}));
+    let mut roots = vec![j::HIPS, head_node, body_node];
+    if let Some(mesh) = hair_mesh {
+        w.nodes
+            .push(json!({"name": "hair", "mesh": mesh, "skin": 0}));
+        roots.push(w.nodes.len() - 1);
+    }
+    w.nodes.push(json!({"name": "twin", "children": roots}));
     let root = w.nodes.len() - 1;
 
     let extras = json!({
