@@ -312,6 +312,10 @@ fn peak_rss_mib(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+fn llama_log() -> PathBuf {
+    std::env::temp_dir().join("twin-bench-llama-server.log")
+}
+
 fn start_llama_server(bin: &Path, threads: usize) -> Result<(Child2, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -333,7 +337,8 @@ fn start_llama_server(bin: &Path, threads: usize) -> Result<(Child2, String)> {
             &threads.to_string(),
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        // Its log, for when it dies mid-run.
+        .stderr(std::fs::File::create(llama_log())?)
         .spawn()
         .context("cannot start llama-server")?;
     let child = Child2(child);
@@ -449,8 +454,9 @@ async fn main() -> Result<()> {
                 api_key: None,
                 connect_timeout: Duration::from_secs(5),
             })?;
-            run_backend(&backend, &prompts[..1], true).await?;
-            let mut run = run_backend(&backend, &prompts, true).await?;
+            let log = || format!("llama-server's log: {}", llama_log().display());
+            run_backend(&backend, &prompts[..1], true).await.with_context(log)?;
+            let mut run = run_backend(&backend, &prompts, true).await.with_context(log)?;
             // A second pass over the same prompts in the same order, so the prompt cache is in the same state.
             for messages in &prompts {
                 let request = GenerateRequest {
