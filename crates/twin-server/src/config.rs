@@ -133,7 +133,7 @@ impl Default for EmbeddedLlmConfig {
 }
 
 fn default_gguf() -> PathBuf {
-    PathBuf::from("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+    PathBuf::from("smollm2/SmolLM2-135M-Instruct.Q8_0.gguf")
 }
 fn default_context() -> u32 {
     2048
