@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use twin_render::avatar::AvatarScene;
-use twin_render::offscreen::{FORMAT, OffscreenTarget, Pixels};
+use twin_render::offscreen::{FORMAT, OffscreenTarget};
 use twin_render::{GpuContext, Renderer, View};
 
 #[derive(Args)]
@@ -103,16 +103,6 @@ fn blink(t: f64) -> f32 {
     0.0
 }
 
-fn write_png(path: &Path, p: &Pixels) -> Result<()> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), p.width, p.height);
-    enc.set_color(png::ColorType::Rgba);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header()?.write_image_data(&p.rgba)?;
-    Ok(())
-}
-
 pub fn run(args: RenderArgs) -> Result<()> {
     if !(1..=120).contains(&args.fps) {
         bail!("--fps {} is outside 1..120", args.fps);
@@ -178,7 +168,10 @@ pub fn run(args: RenderArgs) -> Result<()> {
         let posed = avatar.pose(&weights, &HashMap::new());
         avatar.upload(&mut renderer, &posed, false)?;
         let image = target.render(&mut renderer, &[view])?.remove(0);
-        write_png(&args.out.join(format!("frame-{:05}.png", i + 1)), &image)?;
+        let frame = args.out.join(format!("frame-{:05}.png", i + 1));
+        image
+            .write_png(&frame)
+            .with_context(|| format!("cannot write {}", frame.display()))?;
     }
     target.destroy(&renderer);
     let render_seconds = started.elapsed().as_secs_f64();

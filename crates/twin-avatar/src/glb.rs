@@ -41,27 +41,35 @@ impl GlbWriter {
         self.accessors.len() - 1
     }
 
-    pub fn vec3(&mut self, data: &[[f32; 3]]) -> usize {
+    /// An accessor over arrays of `N` floats (`kind`: "VEC2", "VEC3", "VEC4", "MAT4").
+    fn floats<const N: usize>(
+        &mut self,
+        data: &[[f32; N]],
+        kind: &str,
+        target: Option<u32>,
+    ) -> usize {
         let bytes: Vec<u8> = data
             .iter()
             .flatten()
             .flat_map(|f| f.to_le_bytes())
             .collect();
-        let view = self.view(&bytes, Some(ARRAY_BUFFER));
+        let view = self.view(&bytes, target);
+        self.accessor(
+            json!({"bufferView": view, "componentType": FLOAT, "count": data.len(), "type": kind}),
+        )
+    }
+
+    pub fn vec3(&mut self, data: &[[f32; 3]]) -> usize {
+        let a = self.floats(data, "VEC3", Some(ARRAY_BUFFER));
+        // Positions must carry their bounds.
         let (min, max) = bounds(data);
-        self.accessor(json!({"bufferView": view, "componentType": FLOAT, "count": data.len(), "type": "VEC3", "min": min, "max": max}))
+        self.accessors[a]["min"] = json!(min);
+        self.accessors[a]["max"] = json!(max);
+        a
     }
 
     pub fn vec2(&mut self, data: &[[f32; 2]]) -> usize {
-        let bytes: Vec<u8> = data
-            .iter()
-            .flatten()
-            .flat_map(|f| f.to_le_bytes())
-            .collect();
-        let view = self.view(&bytes, Some(ARRAY_BUFFER));
-        self.accessor(
-            json!({"bufferView": view, "componentType": FLOAT, "count": data.len(), "type": "VEC2"}),
-        )
+        self.floats(data, "VEC2", Some(ARRAY_BUFFER))
     }
 
     pub fn joints(&mut self, data: &[[u8; 4]]) -> usize {
@@ -71,27 +79,11 @@ impl GlbWriter {
     }
 
     pub fn weights(&mut self, data: &[[f32; 4]]) -> usize {
-        let bytes: Vec<u8> = data
-            .iter()
-            .flatten()
-            .flat_map(|f| f.to_le_bytes())
-            .collect();
-        let view = self.view(&bytes, Some(ARRAY_BUFFER));
-        self.accessor(
-            json!({"bufferView": view, "componentType": FLOAT, "count": data.len(), "type": "VEC4"}),
-        )
+        self.floats(data, "VEC4", Some(ARRAY_BUFFER))
     }
 
     pub fn mat4s(&mut self, data: &[[f32; 16]]) -> usize {
-        let bytes: Vec<u8> = data
-            .iter()
-            .flatten()
-            .flat_map(|f| f.to_le_bytes())
-            .collect();
-        let view = self.view(&bytes, None);
-        self.accessor(
-            json!({"bufferView": view, "componentType": FLOAT, "count": data.len(), "type": "MAT4"}),
-        )
+        self.floats(data, "MAT4", None)
     }
 
     pub fn indices(&mut self, data: &[u32]) -> usize {
@@ -164,23 +156,28 @@ impl GlbWriter {
         if !self.skins.is_empty() {
             doc["skins"] = Value::Array(self.skins);
         }
-        let mut json = serde_json::to_vec(&doc).unwrap_or_default();
-        while !json.len().is_multiple_of(4) {
-            json.push(b' ');
-        }
-        let total = 12 + 8 + json.len() + 8 + self.bin.len();
-        let mut out = Vec::with_capacity(total);
-        out.extend_from_slice(b"glTF");
-        out.extend_from_slice(&2u32.to_le_bytes());
-        out.extend_from_slice(&(total as u32).to_le_bytes());
-        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
-        out.extend_from_slice(b"JSON");
-        out.extend_from_slice(&json);
-        out.extend_from_slice(&(self.bin.len() as u32).to_le_bytes());
-        out.extend_from_slice(b"BIN\0");
-        out.extend_from_slice(&self.bin);
-        out
+        container(&serde_json::to_vec(&doc).unwrap_or_default(), &self.bin)
     }
+}
+
+/// A .glb file: header, the JSON chunk (padded with spaces) and the binary chunk (already 4-byte aligned).
+pub fn container(json: &[u8], bin: &[u8]) -> Vec<u8> {
+    let mut json = json.to_vec();
+    while !json.len().is_multiple_of(4) {
+        json.push(b' ');
+    }
+    let total = 12 + 8 + json.len() + 8 + bin.len();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"BIN\0");
+    out.extend_from_slice(bin);
+    out
 }
 
 fn bounds(data: &[[f32; 3]]) -> ([f32; 3], [f32; 3]) {

@@ -187,19 +187,9 @@ fn edited(edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
     let json_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
     let mut json: serde_json::Value = serde_json::from_slice(&bytes[20..20 + json_len]).unwrap();
     edit(&mut json);
-    let bin = &bytes[20 + json_len..];
-    let mut text = serde_json::to_vec(&json).unwrap();
-    while !text.len().is_multiple_of(4) {
-        text.push(b' ');
-    }
-    let mut out = b"glTF".to_vec();
-    out.extend_from_slice(&2u32.to_le_bytes());
-    out.extend_from_slice(&((12 + 8 + text.len() + bin.len()) as u32).to_le_bytes());
-    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-    out.extend_from_slice(b"JSON");
-    out.extend_from_slice(&text);
-    out.extend_from_slice(bin);
-    out
+    // The binary chunk's payload, after its 8-byte chunk header.
+    let bin = &bytes[20 + json_len + 8..];
+    twin_avatar::glb::container(&serde_json::to_vec(&json).unwrap(), bin)
 }
 
 #[test]

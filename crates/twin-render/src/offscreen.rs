@@ -17,6 +17,19 @@ pub struct Pixels {
     pub rgba: Vec<u8>,
 }
 
+impl Pixels {
+    /// Writes the image as an RGBA PNG.
+    pub fn write_png(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let file = std::fs::File::create(path)?;
+        let mut enc = png::Encoder::new(std::io::BufWriter::new(file), self.width, self.height);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header()
+            .and_then(|mut w| w.write_image_data(&self.rgba))
+            .map_err(std::io::Error::other)
+    }
+}
+
 pub struct OffscreenTarget {
     pub extent: vk::Extent2D,
     color: Image,

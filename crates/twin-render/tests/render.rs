@@ -93,14 +93,7 @@ fn render(weights: &[(&str, f32)], local: &HashMap<usize, Mat4>) -> Pixels {
 
 fn write_png(path: &std::path::Path, p: &Pixels) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let file = std::fs::File::create(path).unwrap();
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), p.width, p.height);
-    enc.set_color(png::ColorType::Rgba);
-    enc.set_depth(png::BitDepth::Eight);
-    enc.write_header()
-        .unwrap()
-        .write_image_data(&p.rgba)
-        .unwrap();
+    p.write_png(path).unwrap();
 }
 
 fn read_png(path: &std::path::Path) -> Option<Pixels> {

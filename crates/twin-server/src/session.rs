@@ -508,39 +508,33 @@ impl Session {
 
     async fn interrupted(&mut self, reply_id: &str, heard: Heard) {
         let active = self.active.take_if(|a| a.id == reply_id);
-        if let Heard::Samples(n) = heard {
+        match (heard, active) {
+            (Heard::Chars(chars), Some(active)) => self.cut_reply(active, Some(chars)).await,
+            // An earlier reply, complete and stored: cut the stored turn to what was heard.
+            (Heard::Chars(chars), None) => self.truncate_stored(reply_id, chars).await,
+            (Heard::Samples(n), Some(active)) => {
+                let Some(speech) = active.speech.clone() else {
+                    self.active = Some(active);
+                    self.error(
+                        ErrorCode::BadMessage,
+                        "this reply has no audio: report heard chars",
+                    )
+                    .await;
+                    return;
+                };
+                let chars = speech.heard(n).chars().count();
+                self.cut_reply(active, Some(chars)).await;
+            }
             // Samples count on a reply's speech, which only the session's current reply still has.
-            let Some(active) = active else {
+            (Heard::Samples(_), None) => {
                 let message = if self.audio.is_none() {
                     "this session asked for no audio: report heard chars".to_string()
                 } else {
                     format!("reply {reply_id:?} is not the one speaking now")
                 };
                 self.error(ErrorCode::UnknownReply, &message).await;
-                return;
-            };
-            let Some(speech) = active.speech.clone() else {
-                self.active = Some(active);
-                self.error(
-                    ErrorCode::BadMessage,
-                    "this reply has no audio: report heard chars",
-                )
-                .await;
-                return;
-            };
-            let chars = speech.heard(n).chars().count();
-            self.cut_reply(active, Some(chars)).await;
-            return;
+            }
         }
-        let Heard::Chars(chars) = heard else {
-            return;
-        };
-        if let Some(active) = active {
-            self.cut_reply(active, Some(chars)).await;
-            return;
-        }
-        // An earlier reply, complete and stored: cut the stored turn to what was heard.
-        self.truncate_stored(reply_id, chars).await;
     }
 
     /// Cuts a stored reply to its first `chars` characters and tells the client what now stands.
