@@ -83,6 +83,19 @@ struct Ring {
     blend: f32,
 }
 
+impl Ring {
+    /// A ring bound to one joint alone.
+    fn rigid(centre: Vec3, rx: f32, rz: f32, joint: usize) -> Ring {
+        Ring {
+            centre,
+            rx,
+            rz,
+            joints: [joint, joint],
+            blend: 0.0,
+        }
+    }
+}
+
 const SEGMENTS: usize = 24;
 
 impl Part {
@@ -156,13 +169,7 @@ impl Part {
 }
 
 /// Rings along a limb from joint a to joint b (and on to c), radii interpolated.
-fn limb(
-    skeleton: &[Joint],
-    chain: &[usize],
-    radii: &[(f32, f32)],
-    steps: usize,
-    end: Option<(Vec3, (f32, f32))>,
-) -> Vec<Ring> {
+fn limb(skeleton: &[Joint], chain: &[usize], radii: &[(f32, f32)], steps: usize) -> Vec<Ring> {
     let mut rings = Vec::new();
     for seg in 0..chain.len() - 1 {
         let (a, b) = (chain[seg], chain[seg + 1]);
@@ -183,22 +190,7 @@ fn limb(
     }
     let last = *chain.last().unwrap_or(&0);
     let r = radii[chain.len() - 1];
-    rings.push(Ring {
-        centre: skeleton[last].position,
-        rx: r.0,
-        rz: r.1,
-        joints: [last, last],
-        blend: 0.0,
-    });
-    if let Some((tip, r)) = end {
-        rings.push(Ring {
-            centre: tip,
-            rx: r.0,
-            rz: r.1,
-            joints: [last, last],
-            blend: 0.0,
-        });
-    }
+    rings.push(Ring::rigid(skeleton[last].position, r.0, r.1, last));
     rings
 }
 
@@ -270,33 +262,14 @@ pub fn body(skeleton: &[Joint], height: f32) -> [Part; 4] {
                 (0.034 * s, 0.032 * s),
             ],
             6,
-            None,
         );
         shirt.loft(&arm, true, true);
         let wrist = sk(wr);
         let hand_dir = (sk(wr) - sk(el)).normalize_or(-Vec3::Y);
         let hand = vec![
-            Ring {
-                centre: wrist,
-                rx: 0.028 * s,
-                rz: 0.022 * s,
-                joints: [wr, wr],
-                blend: 0.0,
-            },
-            Ring {
-                centre: wrist + hand_dir * 0.09 * s,
-                rx: 0.045 * s,
-                rz: 0.016 * s,
-                joints: [wr, wr],
-                blend: 0.0,
-            },
-            Ring {
-                centre: wrist + hand_dir * 0.18 * s,
-                rx: 0.030 * s,
-                rz: 0.012 * s,
-                joints: [wr, wr],
-                blend: 0.0,
-            },
+            Ring::rigid(wrist, 0.028 * s, 0.022 * s, wr),
+            Ring::rigid(wrist + hand_dir * 0.09 * s, 0.045 * s, 0.016 * s, wr),
+            Ring::rigid(wrist + hand_dir * 0.18 * s, 0.030 * s, 0.012 * s, wr),
         ];
         hands.loft(&hand, true, true);
         let leg = limb(
@@ -308,32 +281,28 @@ pub fn body(skeleton: &[Joint], height: f32) -> [Part; 4] {
                 (0.045 * s, 0.048 * s),
             ],
             8,
-            None,
         );
         trousers.loft(&leg, false, true);
         let ankle = sk(an);
         let shoe = vec![
-            Ring {
-                centre: ankle + Vec3::new(0.0, 0.0, -0.04 * s),
-                rx: 0.045 * s,
-                rz: 0.04 * s,
-                joints: [an, an],
-                blend: 0.0,
-            },
-            Ring {
-                centre: ankle + Vec3::new(0.0, -0.02 * s, 0.06 * s),
-                rx: 0.048 * s,
-                rz: 0.035 * s,
-                joints: [an, an],
-                blend: 0.0,
-            },
-            Ring {
-                centre: ankle + Vec3::new(0.0, -0.025 * s, 0.16 * s),
-                rx: 0.04 * s,
-                rz: 0.025 * s,
-                joints: [an, an],
-                blend: 0.0,
-            },
+            Ring::rigid(
+                ankle + Vec3::new(0.0, 0.0, -0.04 * s),
+                0.045 * s,
+                0.04 * s,
+                an,
+            ),
+            Ring::rigid(
+                ankle + Vec3::new(0.0, -0.02 * s, 0.06 * s),
+                0.048 * s,
+                0.035 * s,
+                an,
+            ),
+            Ring::rigid(
+                ankle + Vec3::new(0.0, -0.025 * s, 0.16 * s),
+                0.04 * s,
+                0.025 * s,
+                an,
+            ),
         ];
         shoes.loft(&shoe, true, true);
     }
