@@ -47,51 +47,18 @@ pub fn check_file(path: &Path) -> Result<Report, AvatarError> {
     Ok(check(&loaded))
 }
 
-fn fold(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// Finds the joints the twin animates: by VRM humanoid bones when present, else by name.
+/// The names of the joints the twin animates.
 fn find_joints(loaded: &Loaded) -> Joints {
-    let names: Vec<(usize, String)> = loaded
-        .doc
-        .nodes()
-        .map(|n| (n.index(), n.name().unwrap_or("").to_string()))
-        .collect();
-    let find = |test: &dyn Fn(&str) -> bool| -> Option<String> {
-        names
-            .iter()
-            .find(|(_, n)| test(&fold(n)))
-            .map(|(_, n)| n.clone())
-    };
-    let side = |f: &str, left: bool| {
-        let (word, short) = if left { ("left", "l") } else { ("right", "r") };
-        f.contains(word) || f.ends_with(short) || f.starts_with(short)
+    let nodes = crate::joints::find(&loaded.doc);
+    let name = |i: Option<usize>| {
+        i.and_then(|i| loaded.doc.nodes().nth(i))
+            .map(|n| n.name().unwrap_or("").to_string())
     };
     Joints {
-        head: find(&|f| {
-            (f == "head" || f.ends_with("head") || f.contains("headbone"))
-                && !f.contains("top")
-                && !f.contains("end")
-        }),
-        neck: find(&|f| f.contains("neck")),
-        eye_left: find(&|f| {
-            f.contains("eye")
-                && !f.contains("brow")
-                && !f.contains("lash")
-                && !f.contains("lid")
-                && side(f, true)
-        }),
-        eye_right: find(&|f| {
-            f.contains("eye")
-                && !f.contains("brow")
-                && !f.contains("lash")
-                && !f.contains("lid")
-                && side(f, false)
-        }),
+        head: name(nodes.head),
+        neck: name(nodes.neck),
+        eye_left: name(nodes.eye_left),
+        eye_right: name(nodes.eye_right),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod check;
 pub mod glb;
 pub mod ict;
 pub mod ict_avatar;
+pub mod joints;
 pub mod names;
 pub mod obj;
 pub mod persona;

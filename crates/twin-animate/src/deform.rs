@@ -1,0 +1,178 @@
+//! Morph targets and skinning on the CPU, with rayon, into buffers reused every frame.
+//!
+//! Primitives that move whole (eyeballs, a head bound to the head joint alone) are not skinned vertex by
+//! vertex: they get a model matrix for the GPU, and their vertices change only when their morph weights do.
+
+use crate::rig::{Binding, Pose, Rig};
+use glam::{Affine3A, Mat4, Vec3, Vec3A};
+use rayon::prelude::*;
+
+/// One primitive this frame.
+pub struct Deformed {
+    /// In the space `model` maps to the model's space.
+    pub positions: Vec<Vec3>,
+    pub normals: Vec<Vec3>,
+    pub model: Mat4,
+    /// The vertices differ from the last frame's (a renderer uploads them only then).
+    pub vertices_changed: bool,
+    /// The weights of this primitive's targets as last applied (NaN: never).
+    applied: Vec<f32>,
+    /// Base plus morphs, before skinning (blended primitives only).
+    morphed: Vec<Vec3>,
+}
+
+pub struct Deformer {
+    pub meshes: Vec<Deformed>,
+    globals: Vec<Mat4>,
+    joint_matrices: Vec<Vec<Affine3A>>,
+}
+
+/// Vertices per rayon task: big enough that scheduling costs little, small enough to spread over cores.
+const CHUNK: usize = 2048;
+
+impl Deformer {
+    pub fn new(rig: &Rig) -> Deformer {
+        let meshes = rig
+            .primitives
+            .iter()
+            .map(|p| Deformed {
+                positions: p.positions.clone(),
+                normals: p.normals.clone(),
+                model: Mat4::IDENTITY,
+                vertices_changed: true,
+                applied: vec![f32::NAN; p.targets.len()],
+                morphed: match p.binding {
+                    Binding::Blended { .. } => p.positions.clone(),
+                    _ => Vec::new(),
+                },
+            })
+            .collect();
+        Deformer {
+            meshes,
+            globals: Vec::new(),
+            joint_matrices: Vec::new(),
+        }
+    }
+
+    /// Global node transforms of the last [`Deformer::apply`].
+    pub fn globals(&self) -> &[Mat4] {
+        &self.globals
+    }
+
+    /// Poses every primitive: morph weights, then the skeleton.
+    pub fn apply(&mut self, rig: &Rig, pose: &Pose) {
+        rig.globals(&pose.offsets, &mut self.globals);
+        let globals = &self.globals;
+        self.joint_matrices.resize(rig.skins.len(), Vec::new());
+        for (skin, out) in rig.skins.iter().zip(&mut self.joint_matrices) {
+            out.clear();
+            out.extend(
+                skin.joints
+                    .iter()
+                    .zip(&skin.inverse_bind)
+                    .map(|(j, ibm)| Affine3A::from_mat4(globals[*j] * *ibm)),
+            );
+        }
+        let joint_matrices = &self.joint_matrices;
+        self.meshes
+            .par_iter_mut()
+            .zip(rig.primitives.par_iter())
+            .for_each(|(out, prim)| {
+                let weight = |slot: usize| pose.weights.get(slot).copied().unwrap_or(0.0);
+                let morphs_changed = prim
+                    .targets
+                    .iter()
+                    .zip(&out.applied)
+                    .any(|(t, was)| weight(t.slot) != *was);
+                let blended = matches!(prim.binding, Binding::Blended { .. });
+                if morphs_changed {
+                    let dst = if blended {
+                        &mut out.morphed
+                    } else {
+                        &mut out.positions
+                    };
+                    dst.copy_from_slice(&prim.positions);
+                    for (t, was) in prim.targets.iter().zip(out.applied.iter_mut()) {
+                        let w = weight(t.slot);
+                        *was = w;
+                        if w == 0.0 {
+                            continue;
+                        }
+                        for (&v, d) in t.vertices.iter().zip(&t.deltas) {
+                            dst[v as usize] += *d * w;
+                        }
+                    }
+                }
+                match &prim.binding {
+                    Binding::Node(node) => {
+                        out.model = globals[*node];
+                        out.vertices_changed = morphs_changed;
+                    }
+                    Binding::OneJoint { skin, joint } => {
+                        out.model = Mat4::from(joint_matrices[*skin][*joint]);
+                        out.vertices_changed = morphs_changed;
+                    }
+                    Binding::Blended {
+                        skin,
+                        joints,
+                        weights,
+                    } => {
+                        out.model = Mat4::IDENTITY;
+                        out.vertices_changed = true;
+                        skin_vertices(
+                            &joint_matrices[*skin],
+                            joints,
+                            weights,
+                            &out.morphed,
+                            &prim.normals,
+                            &mut out.positions,
+                            &mut out.normals,
+                        );
+                    }
+                }
+            });
+    }
+}
+
+/// Linear blend skinning of `src` into `positions` and `normals`.
+fn skin_vertices(
+    matrices: &[Affine3A],
+    joints: &[[u16; 4]],
+    weights: &[[f32; 4]],
+    src: &[Vec3],
+    src_normals: &[Vec3],
+    positions: &mut [Vec3],
+    normals: &mut [Vec3],
+) {
+    positions
+        .par_chunks_mut(CHUNK)
+        .zip(normals.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(c, (ps, ns))| {
+            let base = c * CHUNK;
+            for (k, (p, n)) in ps.iter_mut().zip(ns.iter_mut()).enumerate() {
+                let i = base + k;
+                let (j, w) = (&joints[i], &weights[i]);
+                let m = if w[0] >= 0.9999 {
+                    matrices[j[0] as usize]
+                } else {
+                    let mut m = Affine3A {
+                        matrix3: glam::Mat3A::ZERO,
+                        translation: Vec3A::ZERO,
+                    };
+                    for q in 0..4 {
+                        if w[q] > 0.0 {
+                            let jm = &matrices[j[q] as usize];
+                            m.matrix3 += jm.matrix3 * w[q];
+                            m.translation += jm.translation * w[q];
+                        }
+                    }
+                    m
+                };
+                *p = m.transform_point3(src[i]);
+                *n = m
+                    .transform_vector3(src_normals[i])
+                    .normalize_or(src_normals[i]);
+            }
+        });
+}
