@@ -4,3 +4,4 @@ pub mod plot;
 pub mod render;
 pub mod say;
 pub mod spoken;
+pub mod track;

@@ -1,12 +1,13 @@
 //! `twin render`: the twin speaking a reply, rendered offscreen to PNG frames (and an MP4 with the audio when
-//! ffmpeg is installed). The mouth follows the lip-sync track on the audio's sample clock.
+//! ffmpeg is installed). The mouth follows the lip-sync track on the audio's sample clock; the twin looks at
+//! the camera, blinks, breathes and moves its head as it speaks (twin-animate).
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use glam::Vec3;
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
+use twin_animate::{Animator, Inputs, Mode, Speech};
 use twin_render::avatar::AvatarScene;
 use twin_render::offscreen::{FORMAT, OffscreenTarget};
 use twin_render::{GpuContext, Renderer, View};
@@ -35,91 +36,42 @@ pub struct RenderArgs {
     pub width: u32,
     #[arg(long, default_value_t = 640)]
     pub height: u32,
+    /// Seed of the twin's blinks and glances (the same seed renders the same frames).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Print one JSON object with the figures instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
-/// A lip-sync track as `twin say` writes it.
-#[derive(serde::Deserialize)]
-struct Track {
-    sample_rate: u32,
-    arkit: Vec<String>,
-    frames: Vec<TrackFrame>,
-}
-
-#[derive(serde::Deserialize)]
-struct TrackFrame {
-    sample: u64,
-    arkit: Vec<f32>,
-}
-
-fn read_track(path: &Path) -> Result<Track> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let track: Track = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a lip-sync track (twin say --lipsync writes one)",
-            path.display()
-        )
-    })?;
-    if track.sample_rate == 0 {
-        bail!("{}: sample_rate is 0", path.display());
-    }
-    if let Some(bad) = track
-        .frames
-        .iter()
-        .find(|f| f.arkit.len() != track.arkit.len())
-    {
-        bail!(
-            "{}: the frame at sample {} has {} ARKit weights for {} names",
-            path.display(),
-            bad.sample,
-            bad.arkit.len(),
-            track.arkit.len()
-        );
-    }
-    Ok(track)
-}
-
-/// Blinks at irregular but repeatable moments, 150 ms each.
-fn blink(t: f64) -> f32 {
-    let mut start = 0.7;
-    let mut k = 1u32;
-    while start < t + 1.0 {
-        let since = t - start;
-        if (0.0..0.15).contains(&since) {
-            // Quick to close, slower to open.
-            return if since < 0.05 {
-                (since / 0.05) as f32
-            } else {
-                (1.0 - (since - 0.05) / 0.10) as f32
-            };
-        }
-        // A hash of k spreads the gaps over 2..6 s.
-        k = k.wrapping_mul(2_654_435_761).wrapping_add(12_345);
-        start += 2.0 + (k % 4000) as f64 / 1000.0;
-    }
-    0.0
+/// Where a person a metre in front of the twin sees its head and shoulders from, and the view from there.
+pub fn portrait(avatar: &AvatarScene, aspect: f32) -> (Vec3, View) {
+    let (lo, hi) = avatar.bounds();
+    let head = Vec3::new((lo.x + hi.x) * 0.5, hi.y - 0.13, 0.0);
+    let eye = head + Vec3::new(0.0, 0.02, 1.0);
+    let view = View::look_at(
+        eye,
+        head - Vec3::new(0.0, 0.06, 0.0),
+        28f32.to_radians(),
+        aspect,
+    );
+    (eye, view)
 }
 
 pub fn run(args: RenderArgs) -> Result<()> {
     if !(1..=120).contains(&args.fps) {
         bail!("--fps {} is outside 1..120", args.fps);
     }
-    let track = read_track(&args.lipsync)?;
+    if !(16..=8192).contains(&args.width) || !(16..=8192).contains(&args.height) {
+        bail!("--width and --height must be within 16..8192");
+    }
+    let track = crate::cli::track::read(&args.lipsync)?;
     let seconds = match &args.audio {
         Some(wav) => {
             let (rate, samples) = twin_voice::wav::read_mono(wav)?;
             samples.len() as f64 / rate.max(1) as f64
         }
-        None => {
-            track
-                .frames
-                .last()
-                .map_or(0.0, |f| f.sample as f64 / track.sample_rate as f64)
-                + 0.3
-        }
+        None => track.duration() + 0.3,
     };
     let bytes = std::fs::read(&args.avatar).with_context(|| {
         format!(
@@ -127,7 +79,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
             args.avatar.display()
         )
     })?;
-    let avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, args.avatar.parent())?);
+    let mut avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, args.avatar.parent())?)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
 
@@ -136,37 +88,40 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let device = ctx.device_name.clone();
     let mut renderer = Renderer::new(ctx, FORMAT, 1, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL)?;
     let mut target = OffscreenTarget::new(&renderer, args.width, args.height)?;
-    let rest = avatar.pose(&HashMap::new(), &HashMap::new());
-    avatar.upload(&mut renderer, &rest, true)?;
-    // Head and shoulders, as a person standing a metre away sees them.
-    let (lo, hi) = AvatarScene::bounds(&rest);
-    let head = Vec3::new((lo.x + hi.x) * 0.5, hi.y - 0.13, 0.0);
-    let view = View::look_at(
-        head + Vec3::new(0.0, 0.02, 1.0),
-        head - Vec3::new(0.0, 0.06, 0.0),
-        28f32.to_radians(),
-        args.width as f32 / args.height as f32,
-    );
+    avatar.attach(&mut renderer)?;
+    let (camera, view) = portrait(&avatar, args.width as f32 / args.height as f32);
+    let dt = 1.0 / args.fps as f32;
+    let mut animator = Animator::new(&avatar.rig, args.seed);
+    // A second of listening first: the first frame already meets the camera's eyes.
+    for _ in 0..args.fps {
+        let listening = Inputs {
+            mode: Mode::Listening,
+            look_at: Some(camera),
+            speech: None,
+        };
+        animator.update(&avatar.rig, dt, &listening);
+    }
     let frames = (seconds * args.fps as f64).ceil() as usize;
-    let mut next = 0usize;
+    let mut animation = std::time::Duration::ZERO;
     for i in 0..frames {
         let t = i as f64 / args.fps as f64;
-        let sample = (t * track.sample_rate as f64) as u64;
-        // The last lip-sync frame at or before this moment.
-        while next + 1 < track.frames.len() && track.frames[next + 1].sample <= sample {
-            next += 1;
-        }
-        let mut weights: HashMap<String, f32> = HashMap::new();
-        if let Some(f) = track.frames.get(next).filter(|f| f.sample <= sample) {
-            for (name, w) in track.arkit.iter().zip(&f.arkit) {
-                weights.insert(name.clone(), *w);
-            }
-        }
-        let b = blink(t);
-        weights.insert("eyeBlinkLeft".into(), b);
-        weights.insert("eyeBlinkRight".into(), b);
-        let posed = avatar.pose(&weights, &HashMap::new());
-        avatar.upload(&mut renderer, &posed, false)?;
+        let input = Inputs {
+            mode: if t <= track.duration() + 0.1 {
+                Mode::Speaking
+            } else {
+                Mode::Listening
+            },
+            look_at: Some(camera),
+            speech: Some(Speech {
+                track: &track,
+                seconds: t,
+            }),
+        };
+        let animating = std::time::Instant::now();
+        let pose = animator.update(&avatar.rig, dt, &input);
+        avatar.apply(pose);
+        animation += animating.elapsed();
+        avatar.upload(&mut renderer)?;
         let image = target.render(&mut renderer, &[view])?.remove(0);
         let frame = args.out.join(format!("frame-{:05}.png", i + 1));
         image
@@ -222,6 +177,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
                 "device": device,
                 "render_seconds": render_seconds,
                 "ms_per_frame": render_seconds * 1000.0 / frames.max(1) as f64,
+                "animation_ms_per_frame": animation.as_secs_f64() * 1000.0 / frames.max(1) as f64,
                 "mp4": mp4,
             })
         );

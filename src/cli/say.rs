@@ -4,7 +4,6 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use twin_lipsync::{ARKIT_MOUTH, Frame, Viseme};
 use twin_voice::{VoiceConfig, VoiceEnvironment};
 
 #[derive(Args)]
@@ -86,7 +85,7 @@ pub fn run(args: SayArgs) -> Result<()> {
         )
     };
     if let Some(path) = &args.lipsync {
-        write_track(path, rate, source, &frames)?;
+        crate::cli::track::write(path, rate, source, &frames)?;
     }
     if let Some(path) = &args.plot {
         crate::cli::plot::waveform_and_visemes(path, &audio, rate, &frames, &text)?;
@@ -160,32 +159,4 @@ fn persona_voice(dir: &Path) -> Result<VoiceConfig> {
     voice
         .try_into()
         .with_context(|| format!("{}: bad [voice] table", path.display()))
-}
-
-/// The lip-sync track as JSON: names once, then one row per frame.
-pub fn write_track(path: &Path, sample_rate: u32, source: &str, frames: &[Frame]) -> Result<()> {
-    let round = |x: &f32| (x * 1000.0).round() / 1000.0;
-    let rows: Vec<serde_json::Value> = frames
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "sample": f.sample,
-                "visemes": f.visemes.iter().map(round).collect::<Vec<_>>(),
-                "arkit": f.arkit.iter().map(round).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let track = serde_json::json!({
-        "sample_rate": sample_rate,
-        "frame_rate": twin_lipsync::FRAME_RATE,
-        "source": source,
-        "visemes": Viseme::ALL.iter().map(|v| v.name()).collect::<Vec<_>>(),
-        "arkit": ARKIT_MOUTH,
-        "frames": rows,
-    });
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, serde_json::to_string(&track)?)
-        .with_context(|| format!("cannot write {}", path.display()))
 }

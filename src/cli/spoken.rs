@@ -104,7 +104,7 @@ impl SpeechRecorder {
         let audio: Vec<f32> = reply.samples.iter().map(|&s| s as f32 / 32768.0).collect();
         let rate = reply.sample_rate.max(1);
         twin_voice::wav::write_mono(&wav, rate, &audio)?;
-        crate::cli::say::write_track(
+        crate::cli::track::write(
             &stem.with_extension("lipsync.json"),
             rate,
             "server",

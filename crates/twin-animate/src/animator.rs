@@ -201,9 +201,8 @@ impl Animator {
         self.mouth(dt, input);
         let blink = self.blink(dt, mode);
         let f = &self.face;
-        for (k, slot) in f.blink.iter().enumerate() {
-            set(&mut self.pose, *slot, blink);
-            let _ = k;
+        for slot in f.blink {
+            set(&mut self.pose, slot, blink);
         }
         set(&mut self.pose, f.blink_both, blink);
 
@@ -228,10 +227,8 @@ impl Animator {
         let smile_goal = if mode == Mode::Listening { 0.15 } else { 0.04 };
         self.smile = approach(self.smile, smile_goal, 0.6, dt);
         let f = &self.face;
-        for slot in f.smile {
-            if let Some(s) = slot {
-                self.pose.weights[s] = (self.pose.weights[s] + self.smile).min(1.0);
-            }
+        for s in f.smile.into_iter().flatten() {
+            self.pose.weights[s] = (self.pose.weights[s] + self.smile).min(1.0);
         }
         set(&mut self.pose, f.brow_inner_up, brows.min(1.0));
         for slot in f.brow_outer_up {

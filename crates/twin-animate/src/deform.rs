@@ -13,8 +13,9 @@ pub struct Deformed {
     pub positions: Vec<Vec3>,
     pub normals: Vec<Vec3>,
     pub model: Mat4,
-    /// The vertices differ from the last frame's (a renderer uploads them only then).
-    pub vertices_changed: bool,
+    /// Goes up whenever the vertices change: a renderer re-uploads them only then, however many frames
+    /// it skipped.
+    pub version: u64,
     /// The weights of this primitive's targets as last applied (NaN: never).
     applied: Vec<f32>,
     /// Base plus morphs, before skinning (blended primitives only).
@@ -39,7 +40,7 @@ impl Deformer {
                 positions: p.positions.clone(),
                 normals: p.normals.clone(),
                 model: Mat4::IDENTITY,
-                vertices_changed: true,
+                version: 0,
                 applied: vec![f32::NAN; p.targets.len()],
                 morphed: match p.binding {
                     Binding::Blended { .. } => p.positions.clone(),
@@ -52,6 +53,20 @@ impl Deformer {
             globals: Vec::new(),
             joint_matrices: Vec::new(),
         }
+    }
+
+    /// Bounds of the posed avatar in model space.
+    pub fn bounds(&self) -> (Vec3, Vec3) {
+        let mut lo = Vec3::splat(f32::MAX);
+        let mut hi = Vec3::splat(f32::MIN);
+        for m in &self.meshes {
+            for p in &m.positions {
+                let p = m.model.transform_point3(*p);
+                lo = lo.min(p);
+                hi = hi.max(p);
+            }
+        }
+        (lo, hi)
     }
 
     /// Global node transforms of the last [`Deformer::apply`].
@@ -106,11 +121,11 @@ impl Deformer {
                 match &prim.binding {
                     Binding::Node(node) => {
                         out.model = globals[*node];
-                        out.vertices_changed = morphs_changed;
+                        out.version += u64::from(morphs_changed);
                     }
                     Binding::OneJoint { skin, joint } => {
                         out.model = Mat4::from(joint_matrices[*skin][*joint]);
-                        out.vertices_changed = morphs_changed;
+                        out.version += u64::from(morphs_changed);
                     }
                     Binding::Blended {
                         skin,
@@ -118,7 +133,7 @@ impl Deformer {
                         weights,
                     } => {
                         out.model = Mat4::IDENTITY;
-                        out.vertices_changed = true;
+                        out.version += 1;
                         skin_vertices(
                             &joint_matrices[*skin],
                             joints,

@@ -1,13 +1,16 @@
-//! A glTF avatar as the renderer's meshes: materials from the file, vertices posed on the CPU each frame.
+//! A glTF avatar as the renderer's meshes: materials from the file, the pose from [`twin_animate`]'s deformer
+//! (vertices that moved, and a model matrix for primitives that move whole).
 
 use crate::RenderError;
 use crate::renderer::{Material, MeshData, Renderer};
-use glam::{Mat4, Vec3};
-use std::collections::HashMap;
-use twin_avatar::skin::{self, Loaded, Posed};
+use glam::Vec3;
+use twin_animate::{Deformer, Pose, Rig};
+use twin_avatar::skin::Loaded;
 
 pub struct AvatarScene {
     pub loaded: Loaded,
+    pub rig: Rig,
+    pub deformer: Deformer,
 }
 
 /// Skin-like materials get the subsurface approximation.
@@ -19,8 +22,16 @@ fn is_skin(name: &str) -> bool {
 }
 
 impl AvatarScene {
-    pub fn new(loaded: Loaded) -> AvatarScene {
-        AvatarScene { loaded }
+    /// Decodes the avatar once; it starts at rest.
+    pub fn new(loaded: Loaded) -> Result<AvatarScene, RenderError> {
+        let rig = Rig::new(&loaded)?;
+        let mut deformer = Deformer::new(&rig);
+        deformer.apply(&rig, &Pose::rest(&rig));
+        Ok(AvatarScene {
+            loaded,
+            rig,
+            deformer,
+        })
     }
 
     fn material(&self, index: Option<usize>) -> Material {
@@ -48,42 +59,39 @@ impl AvatarScene {
         }
     }
 
-    /// Poses the avatar (morph weights by name, node transforms overridden) .
-    pub fn pose(&self, weights: &HashMap<String, f32>, local: &HashMap<usize, Mat4>) -> Vec<Posed> {
-        skin::pose(&self.loaded, weights, local)
+    /// Poses the avatar (morphs, then skinning).
+    pub fn apply(&mut self, pose: &Pose) {
+        self.deformer.apply(&self.rig, pose);
     }
 
-    /// Uploads the posed avatar: the first call sets the meshes, later ones only the vertices.
-    pub fn upload(
-        &self,
-        renderer: &mut Renderer,
-        posed: &[Posed],
-        first: bool,
-    ) -> Result<(), RenderError> {
-        if first {
-            let meshes: Vec<MeshData> = posed
-                .iter()
-                .map(|p| MeshData {
-                    positions: &p.positions,
-                    normals: &p.normals,
-                    indices: &p.indices,
-                    material: self.material(p.material),
-                })
-                .collect();
-            renderer.set_meshes(&meshes)
-        } else {
-            for (i, p) in posed.iter().enumerate() {
-                renderer.update_vertices(i, &p.positions, &p.normals)?;
-            }
-            Ok(())
+    /// Gives `renderer` the avatar's meshes (once per renderer), then the current pose.
+    pub fn attach(&self, renderer: &mut Renderer) -> Result<(), RenderError> {
+        let meshes: Vec<MeshData> = self
+            .rig
+            .primitives
+            .iter()
+            .zip(&self.deformer.meshes)
+            .map(|(p, d)| MeshData {
+                positions: &d.positions,
+                normals: &d.normals,
+                indices: &p.indices,
+                material: self.material(p.material),
+            })
+            .collect();
+        renderer.set_meshes(&meshes)?;
+        self.upload(renderer)
+    }
+
+    /// Sends this frame's pose to `renderer`: model matrices, and vertices where they changed.
+    pub fn upload(&self, renderer: &mut Renderer) -> Result<(), RenderError> {
+        for (i, d) in self.deformer.meshes.iter().enumerate() {
+            renderer.update_mesh(i, d.version, &d.positions, &d.normals, d.model)?;
         }
+        Ok(())
     }
 
-    /// The posed avatar's bounds.
-    pub fn bounds(posed: &[Posed]) -> (Vec3, Vec3) {
-        posed.iter().flat_map(|p| p.positions.iter()).fold(
-            (Vec3::splat(f32::MAX), Vec3::splat(f32::MIN)),
-            |(lo, hi), p| (lo.min(*p), hi.max(*p)),
-        )
+    /// The posed avatar's bounds in model space.
+    pub fn bounds(&self) -> (Vec3, Vec3) {
+        self.deformer.bounds()
     }
 }

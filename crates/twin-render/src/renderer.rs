@@ -106,6 +106,9 @@ struct GpuMesh {
     index_count: u32,
     vertex_count: usize,
     material: Material,
+    model: Mat4,
+    /// The deformer's version of the vertices last written (None: only the initial data).
+    version: Option<u64>,
 }
 
 pub struct Renderer {
@@ -122,6 +125,8 @@ pub struct Renderer {
     meshes: Vec<GpuMesh>,
     pub background: [f32; 4],
     pub lighting: Lighting,
+    /// Where the avatar stands in the world (its model space to world space): in the room for XR.
+    pub placement: Mat4,
 }
 
 impl Renderer {
@@ -278,6 +283,7 @@ impl Renderer {
             meshes: Vec::new(),
             background: [0.18, 0.19, 0.21, 1.0],
             lighting: Lighting::default(),
+            placement: Mat4::IDENTITY,
         })
     }
 
@@ -304,17 +310,22 @@ impl Renderer {
                 index_count: m.indices.len() as u32,
                 vertex_count: m.positions.len(),
                 material: m.material,
+                model: Mat4::IDENTITY,
+                version: None,
             });
         }
         Ok(())
     }
 
-    /// New vertex positions and normals for mesh `i` (the posed avatar of this frame).
-    pub fn update_vertices(
+    /// Mesh `i` this frame: its model matrix, and its vertices when `version` differs from the one last
+    /// written (vertices that did not change are not copied again).
+    pub fn update_mesh(
         &mut self,
         i: usize,
+        version: u64,
         positions: &[Vec3],
         normals: &[Vec3],
+        model: Mat4,
     ) -> Result<(), RenderError> {
         let mesh = self
             .meshes
@@ -328,8 +339,17 @@ impl Renderer {
                 normals.len()
             )));
         }
-        write_vertices(&mut mesh.vertices, positions, normals);
+        mesh.model = model;
+        if mesh.version != Some(version) {
+            write_vertices(&mut mesh.vertices, positions, normals);
+            mesh.version = Some(version);
+        }
         Ok(())
+    }
+
+    /// How many meshes are set.
+    pub fn mesh_count(&self) -> usize {
+        self.meshes.len()
     }
 
     fn clear_meshes(&mut self) {
@@ -420,7 +440,7 @@ impl Renderer {
             );
             for m in &self.meshes {
                 let push = DrawPush {
-                    model: Mat4::IDENTITY.to_cols_array(),
+                    model: (self.placement * m.model).to_cols_array(),
                     base_color: m.material.base_color,
                     params: [
                         m.material.roughness,

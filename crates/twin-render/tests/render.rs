@@ -5,10 +5,11 @@
 //! Known driver differences: references are made on Mesa lavapipe; a GPU driver rasterizes edges and rounds
 //! sRGB slightly differently, which the SSIM tolerance absorbs.
 
-use glam::{Mat4, Quat, Vec3};
+use glam::{Quat, Vec3};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
+use twin_animate::{NodeOffset, Pose};
 use twin_render::avatar::AvatarScene;
 use twin_render::compare::{difference, region_change, ssim};
 use twin_render::offscreen::{FORMAT, OffscreenTarget, Pixels};
@@ -54,9 +55,8 @@ fn scene() -> &'static Mutex<Scene> {
             Renderer::new(ctx, FORMAT, 1, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL).unwrap();
         let target = OffscreenTarget::new(&renderer, WIDTH, HEIGHT).unwrap();
         let bytes = std::fs::read(avatar_file()).unwrap();
-        let avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, None).unwrap());
-        let posed = avatar.pose(&HashMap::new(), &HashMap::new());
-        avatar.upload(&mut renderer, &posed, true).unwrap();
+        let avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, None).unwrap()).unwrap();
+        avatar.attach(&mut renderer).unwrap();
         Mutex::new(Scene {
             renderer,
             target,
@@ -75,16 +75,28 @@ fn portrait_view() -> View {
     )
 }
 
-fn render(weights: &[(&str, f32)], local: &HashMap<usize, Mat4>) -> Pixels {
+/// Renders the avatar with these morph weights and node turns.
+fn render(weights: &[(&str, f32)], turns: &HashMap<usize, Quat>) -> Pixels {
     let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
-    let w: HashMap<String, f32> = weights.iter().map(|(n, v)| (n.to_string(), *v)).collect();
-    let posed = s.avatar.pose(&w, local);
     let Scene {
         renderer,
         target,
         avatar,
     } = &mut *s;
-    avatar.upload(renderer, &posed, false).unwrap();
+    let mut pose = Pose::rest(&avatar.rig);
+    for (name, w) in weights {
+        pose.set(&avatar.rig, name, *w);
+    }
+    pose.offsets = turns
+        .iter()
+        .map(|(node, rotation)| NodeOffset {
+            node: *node,
+            rotation: *rotation,
+            translation: Vec3::ZERO,
+        })
+        .collect();
+    avatar.apply(&pose);
+    avatar.upload(renderer).unwrap();
     target
         .render(renderer, &[portrait_view()])
         .unwrap()
@@ -221,29 +233,13 @@ fn jaw_open_moves_the_mouth_and_blink_the_eye() {
 #[test]
 fn turned_eyes_look_elsewhere_and_stereo_views_differ() {
     let s = scene().lock().unwrap_or_else(|p| p.into_inner());
-    let eyes: Vec<(usize, Vec3)> = ["eyeLeft", "eyeRight"]
-        .iter()
-        .map(|n| {
-            let node = s
-                .avatar
-                .loaded
-                .doc
-                .nodes()
-                .find(|x| x.name() == Some(*n))
-                .unwrap();
-            (node.index(), Vec3::from(node.transform().decomposed().0))
-        })
-        .collect();
+    let j = s.avatar.rig.joints;
+    let eyes = [j.eye_left.unwrap(), j.eye_right.unwrap()];
     drop(s);
     let rest = render(&[], &HashMap::new());
-    let turned: HashMap<usize, Mat4> = eyes
+    let turned: HashMap<usize, Quat> = eyes
         .iter()
-        .map(|(i, t)| {
-            (
-                *i,
-                Mat4::from_translation(*t) * Mat4::from_quat(Quat::from_rotation_y(0.4)),
-            )
-        })
+        .map(|e| (*e, Quat::from_rotation_y(0.4)))
         .collect();
     let looking = render(&[], &turned);
     let (eye, _) = regions();
@@ -260,9 +256,10 @@ fn turned_eyes_look_elsewhere_and_stereo_views_differ() {
         Renderer::new(ctx, FORMAT, 2, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL).unwrap();
     let mut target = OffscreenTarget::new(&stereo, WIDTH, HEIGHT).unwrap();
     {
-        let s = scene().lock().unwrap_or_else(|p| p.into_inner());
-        let posed = s.avatar.pose(&HashMap::new(), &HashMap::new());
-        s.avatar.upload(&mut stereo, &posed, true).unwrap();
+        let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
+        let rest = Pose::rest(&s.avatar.rig);
+        s.avatar.apply(&rest);
+        s.avatar.attach(&mut stereo).unwrap();
     }
     let ipd = 0.064;
     let views: Vec<View> = [-ipd / 2.0, ipd / 2.0]
