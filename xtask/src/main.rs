@@ -449,6 +449,8 @@ fn bench(root: &Path, args: &SetupArgs, questions: usize) -> Result<()> {
         "twin-server",
         "-p",
         "twin-bench",
+        "-p",
+        "twin",
     ]))?;
     let bin = target_dir(root).join("release");
     step("benchmarks");
@@ -461,6 +463,8 @@ fn bench(root: &Path, args: &SetupArgs, questions: usize) -> Result<()> {
         "--server-bin",
     ])
     .arg(bin.join("twin-server"))
+    .arg("--twin-bin")
+    .arg(bin.join("twin"))
     .env("TWIN_MODELS_DIR", &s.models_dir);
     if let Some(llama) = &s.llama_server {
         cmd.arg("--llama-server").arg(llama);

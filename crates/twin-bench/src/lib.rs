@@ -1,6 +1,7 @@
 //! Measurements shared by the `twin-bench` binary (which writes BENCHMARKS.md) and the tests that hold the
 //! same figures to their targets.
 
+pub mod avatar;
 pub mod lipsync;
 
 /// The value at percentile `p` (0..=100) of `values`, nearest rank; NaN when there are none.

@@ -40,6 +40,12 @@ struct Args {
     /// A quick look with fewer than the 20 questions a reported figure needs (not for BENCHMARKS.md).
     #[arg(long)]
     smoke: bool,
+    /// The `twin` binary, for the launch-to-first-frame figure.
+    #[arg(long)]
+    twin_bin: Option<PathBuf>,
+    /// Only the avatar's figures, printed (for working on them; BENCHMARKS.md is left alone).
+    #[arg(long)]
+    avatar_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -434,6 +440,12 @@ fn commit() -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.avatar_only {
+        let mut md = String::new();
+        twin_bench::avatar::section(&mut md, &models_dir(), args.twin_bin.as_deref())?;
+        print!("{md}");
+        return Ok(());
+    }
     let pack_dir = root().join("assets/personas/owen-marsh");
     let pack = PersonaPack::load(&pack_dir)?;
     let eval: Eval = toml::from_str(&std::fs::read_to_string(
@@ -616,6 +628,7 @@ async fn main() -> Result<()> {
         )?;
     }
     voice_section(&mut md)?;
+    twin_bench::avatar::section(&mut md, &models_dir(), args.twin_bin.as_deref())?;
     std::fs::write(&args.out, md)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())

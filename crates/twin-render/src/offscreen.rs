@@ -93,6 +93,30 @@ impl OffscreenTarget {
         renderer: &mut Renderer,
         views: &[View],
     ) -> Result<Vec<Pixels>, RenderError> {
+        self.submit(renderer, views, true)?;
+        let layer = (self.extent.width * self.extent.height * 4) as usize;
+        let bytes = self.readback.read(layer * self.views as usize);
+        Ok(bytes
+            .chunks_exact(layer)
+            .map(|rgba| Pixels {
+                width: self.extent.width,
+                height: self.extent.height,
+                rgba: rgba.to_vec(),
+            })
+            .collect())
+    }
+
+    /// Renders one frame and waits for it, reading nothing back (what a frame costs the GPU alone).
+    pub fn draw(&mut self, renderer: &mut Renderer, views: &[View]) -> Result<(), RenderError> {
+        self.submit(renderer, views, false)
+    }
+
+    fn submit(
+        &mut self,
+        renderer: &mut Renderer,
+        views: &[View],
+        copy: bool,
+    ) -> Result<(), RenderError> {
         let ctx = renderer.ctx.clone();
         let mut recorded = Ok(());
         let (extent, framebuffer, image, buffer, layers) = (
@@ -104,6 +128,9 @@ impl OffscreenTarget {
         );
         ctx.one_shot(|cmd| {
             recorded = renderer.record(cmd, framebuffer, extent, views);
+            if !copy {
+                return;
+            }
             let region = vk::BufferImageCopy::default()
                 .buffer_offset(0)
                 .image_subresource(vk::ImageSubresourceLayers {
@@ -128,17 +155,7 @@ impl OffscreenTarget {
                 )
             };
         })?;
-        recorded?;
-        let layer = (extent.width * extent.height * 4) as usize;
-        let bytes = self.readback.read(layer * self.views as usize);
-        Ok(bytes
-            .chunks_exact(layer)
-            .map(|rgba| Pixels {
-                width: extent.width,
-                height: extent.height,
-                rgba: rgba.to_vec(),
-            })
-            .collect())
+        recorded
     }
 
     pub fn destroy(&mut self, renderer: &Renderer) {
