@@ -1,5 +1,5 @@
 //! `twin`: the client tools. `twin chat` talks to a twin-server; `twin say` speaks with a twin's voice; `twin avatar`
-//! builds and checks avatars.
+//! builds and checks avatars; `twin render` and `twin desktop` show the twin speaking.
 
 mod cli;
 
@@ -23,6 +23,8 @@ enum Command {
     Avatar(cli::avatar::AvatarArgs),
     /// Render the twin speaking a reply (its lip-sync track and audio) to PNG frames, and an MP4 with ffmpeg.
     Render(cli::render::RenderArgs),
+    /// Show the twin in a window (orbit with the mouse) and play a reply with its lip-sync.
+    Desktop(cli::desktop::DesktopArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -38,6 +40,7 @@ fn main() -> std::process::ExitCode {
         Command::Say(args) => cli::say::run(args),
         Command::Avatar(args) => cli::avatar::run(args),
         Command::Render(args) => cli::render::run(args),
+        Command::Desktop(args) => cli::desktop::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

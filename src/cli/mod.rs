@@ -1,5 +1,6 @@
 pub mod avatar;
 pub mod chat;
+pub mod desktop;
 pub mod plot;
 pub mod render;
 pub mod say;

@@ -6,8 +6,8 @@ use ash::vk;
 use std::ffi::CStr;
 
 pub struct GpuContext {
-    // Kept alive: the instance and device are loaded from it.
-    _entry: ash::Entry,
+    /// Kept alive: the instance and device are loaded from it.
+    pub entry: ash::Entry,
     pub instance: ash::Instance,
     pub physical: vk::PhysicalDevice,
     pub device: ash::Device,
@@ -22,6 +22,26 @@ pub struct GpuContext {
 impl GpuContext {
     /// A context without a window or headset: offscreen rendering (tests, headless demo, video frames).
     pub fn headless() -> Result<GpuContext, RenderError> {
+        Ok(Self::create(None)?.0)
+    }
+
+    /// A context that presents to a window: the window system's instance extensions, the window's surface
+    /// (which the caller's target owns and destroys before the context), and a queue that can present to it.
+    pub fn for_window(
+        display: raw_window_handle::RawDisplayHandle,
+        window: raw_window_handle::RawWindowHandle,
+    ) -> Result<(GpuContext, vk::SurfaceKHR), RenderError> {
+        let (ctx, surface) = Self::create(Some((display, window)))?;
+        let surface = surface.ok_or_else(|| RenderError::Invalid("no surface".into()))?;
+        Ok((ctx, surface))
+    }
+
+    fn create(
+        window: Option<(
+            raw_window_handle::RawDisplayHandle,
+            raw_window_handle::RawWindowHandle,
+        )>,
+    ) -> Result<(GpuContext, Option<vk::SurfaceKHR>), RenderError> {
         // SAFETY: loading the system's Vulkan loader; failure is reported, not assumed away.
         let entry =
             unsafe { ash::Entry::load() }.map_err(|e| RenderError::NoVulkan(e.to_string()))?;
@@ -29,10 +49,34 @@ impl GpuContext {
             .application_name(c"twin")
             .engine_name(c"twin-render")
             .api_version(vk::API_VERSION_1_1);
-        let info = vk::InstanceCreateInfo::default().application_info(&app);
+        let extensions: &[*const std::ffi::c_char] = match window {
+            Some((display, _)) => ash_window::enumerate_required_extensions(display).map_err(
+                RenderError::vk("finding the window system's Vulkan extensions"),
+            )?,
+            None => &[],
+        };
+        let info = vk::InstanceCreateInfo::default()
+            .application_info(&app)
+            .enabled_extension_names(extensions);
         // SAFETY: valid create info; the instance is destroyed in Drop.
         let instance = unsafe { entry.create_instance(&info, None) }
             .map_err(RenderError::vk("creating the instance"))?;
+        let surface = match window {
+            // SAFETY: the handles come from a live window that outlives the surface (the caller's target).
+            Some((display, window)) => Some(
+                unsafe { ash_window::create_surface(&entry, &instance, display, window, None) }
+                    .map_err(|e| {
+                        // SAFETY: nothing else uses the instance yet.
+                        unsafe { instance.destroy_instance(None) };
+                        RenderError::Vulkan {
+                            what: "creating the window's surface",
+                            result: e,
+                        }
+                    })?,
+            ),
+            None => None,
+        };
+        let surface_loader = ash::khr::surface::Instance::new(&entry, &instance);
         // SAFETY: the instance is valid.
         let devices = unsafe { instance.enumerate_physical_devices() }
             .map_err(RenderError::vk("listing devices"))?;
@@ -63,18 +107,37 @@ impl GpuContext {
             .unwrap_or_default();
         // SAFETY: as above.
         let families = unsafe { instance.get_physical_device_queue_family_properties(physical) };
-        let queue_family = families
-            .iter()
-            .position(|f| f.queue_flags.contains(vk::QueueFlags::GRAPHICS))
-            .ok_or_else(|| RenderError::NoVulkan(format!("{device_name} has no graphics queue")))?
-            as u32;
+        let can_present = |i: usize| match surface {
+            // SAFETY: the surface and device come from this instance.
+            Some(s) => {
+                unsafe { surface_loader.get_physical_device_surface_support(physical, i as u32, s) }
+                    .unwrap_or(false)
+            }
+            None => true,
+        };
+        let queue_family = (0..families.len())
+            .find(|&i| families[i].queue_flags.contains(vk::QueueFlags::GRAPHICS) && can_present(i))
+            .ok_or_else(|| {
+                RenderError::NoVulkan(format!(
+                    "{device_name} has no graphics queue{}",
+                    if surface.is_some() {
+                        " that can present to the window"
+                    } else {
+                        ""
+                    }
+                ))
+            })? as u32;
         let priorities = [1.0];
         let queues = [vk::DeviceQueueCreateInfo::default()
             .queue_family_index(queue_family)
             .queue_priorities(&priorities)];
         let mut multiview = vk::PhysicalDeviceMultiviewFeatures::default().multiview(true);
+        let swapchain = [ash::khr::swapchain::NAME.as_ptr()];
+        let device_extensions: &[*const std::ffi::c_char] =
+            if surface.is_some() { &swapchain } else { &[] };
         let info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queues)
+            .enabled_extension_names(device_extensions)
             .push_next(&mut multiview);
         // SAFETY: valid create info; destroyed in Drop.
         let device = unsafe { instance.create_device(physical, &info, None) }.map_err(
@@ -91,17 +154,20 @@ impl GpuContext {
         // SAFETY: valid physical device.
         let memory = unsafe { instance.get_physical_device_memory_properties(physical) };
         tracing::info!(device = %device_name, "Vulkan ready");
-        Ok(GpuContext {
-            _entry: entry,
-            instance,
-            physical,
-            device,
-            queue,
-            queue_family,
-            command_pool,
-            memory,
-            device_name,
-        })
+        Ok((
+            GpuContext {
+                entry,
+                instance,
+                physical,
+                device,
+                queue,
+                queue_family,
+                command_pool,
+                memory,
+                device_name,
+            },
+            surface,
+        ))
     }
 
     /// A memory type allowed by `bits` with all of `flags`.

@@ -1,8 +1,8 @@
 //! The Twin renderer on Vulkan (`ash`).
 //!
 //! A long-lived [`GpuContext`] (instance, device, queue) and a [`Renderer`] (render pass, pipeline, the
-//! avatar's meshes) draw into targets: [`offscreen::OffscreenTarget`] today, a desktop swapchain and OpenXR
-//! swapchain images next, all through the same pass. Stereo is one multiview pass (`gl_ViewIndex`); shading
+//! avatar's meshes) draw into targets: [`offscreen::OffscreenTarget`], a desktop window ([`window::WindowTarget`]) and OpenXR
+//! swapchain images (next), all through the same pass. Stereo is one multiview pass (`gl_ViewIndex`); shading
 //! is linear with physically based lights and a skin approximation, written to sRGB attachments.
 
 pub mod avatar;
@@ -11,6 +11,7 @@ pub mod context;
 pub mod memory;
 pub mod offscreen;
 pub mod renderer;
+pub mod window;
 
 pub use context::GpuContext;
 pub use renderer::{Lighting, Material, MeshData, Renderer, View};

@@ -1,0 +1,413 @@
+//! `twin desktop`: the twin in a window, for showcases without a headset. Drag to orbit, scroll to come
+//! closer, space to play the reply again, Esc to leave. The reply's audio plays through `kira`, and the
+//! mouth follows that sound's playback position; with no sound device the reply plays silently on the wall
+//! clock instead (said once, on stderr).
+
+use anyhow::{Context, Result, anyhow};
+use clap::Args;
+use glam::Vec3;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use twin_animate::{Animator, Inputs, Mode, MouthTrack, Speech};
+use twin_render::avatar::AvatarScene;
+use twin_render::window::WindowTarget;
+use twin_render::{GpuContext, Renderer, View};
+use winit::application::ApplicationHandler;
+use winit::dpi::PhysicalSize;
+use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop};
+use winit::keyboard::{Key, NamedKey};
+use winit::raw_window_handle::{HasDisplayHandle, HasWindowHandle};
+use winit::window::{Window, WindowId};
+
+#[derive(Args)]
+pub struct DesktopArgs {
+    /// The avatar (glb or gltf).
+    #[arg(
+        long,
+        env = "TWIN_AVATAR",
+        default_value = "models/avatars/owen-marsh.glb"
+    )]
+    pub avatar: PathBuf,
+    /// A reply's audio (WAV) to play, with its lip-sync track (--lipsync).
+    #[arg(long, requires = "lipsync")]
+    pub audio: Option<PathBuf>,
+    /// The lip-sync track of --audio (`twin say --lipsync`, or the .lipsync.json `twin chat --speech` saves).
+    #[arg(long, requires = "audio")]
+    pub lipsync: Option<PathBuf>,
+    #[arg(long, default_value_t = 720)]
+    pub width: u32,
+    #[arg(long, default_value_t = 960)]
+    pub height: u32,
+    /// Leave after this many frames (0: when the window is closed).
+    #[arg(long, default_value_t = 0)]
+    pub frames: u64,
+    /// Seed of the twin's blinks and glances.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON line when the first frames are on screen, and one with the figures at the end.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The reply's sound: kira's handle when there is a sound device, else the wall clock.
+enum Playback {
+    Kira {
+        _manager: kira::AudioManager,
+        data: kira::sound::static_sound::StaticSoundData,
+        handle: kira::sound::static_sound::StaticSoundHandle,
+    },
+    Silent {
+        started: Instant,
+    },
+}
+
+struct Reply {
+    track: MouthTrack,
+    seconds: f64,
+    playback: Playback,
+}
+
+impl Reply {
+    fn load(audio: &std::path::Path, lipsync: &std::path::Path) -> Result<Reply> {
+        let track = crate::cli::track::read(lipsync)?;
+        let (rate, samples) = twin_voice::wav::read_mono(audio)?;
+        let seconds = samples.len() as f64 / rate.max(1) as f64;
+        let frames: Vec<kira::Frame> = samples.iter().map(|s| kira::Frame::from_mono(*s)).collect();
+        let data = kira::sound::static_sound::StaticSoundData {
+            sample_rate: rate,
+            frames: frames.into(),
+            settings: Default::default(),
+            slice: None,
+        };
+        let playback = match kira::AudioManager::<kira::DefaultBackend>::new(Default::default()) {
+            Ok(mut manager) => {
+                let handle = manager
+                    .play(data.clone())
+                    .map_err(|e| anyhow!("cannot play the reply: {e}"))?;
+                Playback::Kira {
+                    _manager: manager,
+                    data,
+                    handle,
+                }
+            }
+            Err(e) => {
+                eprintln!(
+                    "twin: no sound device ({e}); the reply plays silently on the wall clock"
+                );
+                Playback::Silent {
+                    started: Instant::now(),
+                }
+            }
+        };
+        Ok(Reply {
+            track,
+            seconds,
+            playback,
+        })
+    }
+
+    /// Where playback is, in seconds of the reply: the sound's own clock when it is audible.
+    fn position(&self) -> f64 {
+        match &self.playback {
+            Playback::Kira { handle, .. } => handle.position(),
+            Playback::Silent { started } => started.elapsed().as_secs_f64(),
+        }
+    }
+
+    fn restart(&mut self) {
+        match &mut self.playback {
+            Playback::Kira {
+                _manager,
+                data,
+                handle,
+                ..
+            } => {
+                handle.stop(Default::default());
+                if let Ok(h) = _manager.play(data.clone()) {
+                    *handle = h;
+                }
+            }
+            Playback::Silent { started } => *started = Instant::now(),
+        }
+    }
+
+    fn audible(&self) -> bool {
+        matches!(self.playback, Playback::Kira { .. })
+    }
+}
+
+/// What exists once the window does.
+struct Live {
+    window: Arc<Window>,
+    renderer: Renderer,
+    target: WindowTarget,
+}
+
+struct App {
+    args: DesktopArgs,
+    avatar: AvatarScene,
+    animator: Animator,
+    reply: Option<Reply>,
+    live: Option<Live>,
+    error: Option<anyhow::Error>,
+    /// Orbit camera around the head: yaw, pitch (radians), distance (metres).
+    orbit: (f32, f32, f32),
+    head: Vec3,
+    dragging: Option<(f64, f64)>,
+    cursor: (f64, f64),
+    frames: u64,
+    last: Instant,
+    started: Instant,
+    first_frame_ms: Option<f64>,
+    frame_ms: Vec<f64>,
+    device: String,
+}
+
+impl App {
+    fn start(&mut self, event_loop: &ActiveEventLoop) -> Result<()> {
+        let attributes = Window::default_attributes()
+            .with_title("Twin")
+            .with_inner_size(PhysicalSize::new(self.args.width, self.args.height));
+        let window = Arc::new(
+            event_loop
+                .create_window(attributes)
+                .context("cannot open a window (is DISPLAY set?)")?,
+        );
+        let display = window
+            .display_handle()
+            .context("no display handle")?
+            .as_raw();
+        let handle = window.window_handle().context("no window handle")?.as_raw();
+        let (ctx, surface) = GpuContext::for_window(display, handle)?;
+        let ctx = Arc::new(ctx);
+        self.device = ctx.device_name.clone();
+        let target = WindowTarget::new(ctx.clone(), surface)?;
+        let mut renderer =
+            Renderer::new(ctx, target.format, 1, ash::vk::ImageLayout::PRESENT_SRC_KHR)?;
+        let mut target = target;
+        let size = window.inner_size();
+        target.configure(&renderer, size.width, size.height)?;
+        self.avatar.attach(&mut renderer)?;
+        self.live = Some(Live {
+            window,
+            renderer,
+            target,
+        });
+        Ok(())
+    }
+
+    fn camera(&self) -> Vec3 {
+        let (yaw, pitch, distance) = self.orbit;
+        self.head
+            + distance
+                * Vec3::new(
+                    yaw.sin() * pitch.cos(),
+                    pitch.sin(),
+                    yaw.cos() * pitch.cos(),
+                )
+    }
+
+    fn frame(&mut self) -> Result<()> {
+        let now = Instant::now();
+        let dt = (now - self.last).as_secs_f32();
+        self.last = now;
+        let camera = self.camera();
+        let speech = self.reply.as_ref().map(|r| (r.position(), r));
+        let input = Inputs {
+            mode: match speech {
+                Some((at, r)) if at <= r.seconds => Mode::Speaking,
+                _ => Mode::Listening,
+            },
+            look_at: Some(camera),
+            speech: speech.map(|(seconds, r)| Speech {
+                track: &r.track,
+                seconds,
+            }),
+        };
+        let pose = self.animator.update(&self.avatar.rig, dt, &input);
+        self.avatar.apply(pose);
+        let Some(live) = &mut self.live else {
+            return Ok(());
+        };
+        self.avatar.upload(&mut live.renderer)?;
+        let extent = live.target.extent;
+        let aspect = extent.width.max(1) as f32 / extent.height.max(1) as f32;
+        let view = View::look_at(
+            camera,
+            self.head - Vec3::new(0.0, 0.05, 0.0),
+            35f32.to_radians(),
+            aspect,
+        );
+        if !live.target.render(&mut live.renderer, &[view])? {
+            let size = live.window.inner_size();
+            live.target
+                .configure(&live.renderer, size.width, size.height)?;
+            return Ok(());
+        }
+        self.frames += 1;
+        self.frame_ms.push(now.elapsed().as_secs_f64() * 1000.0);
+        if self.first_frame_ms.is_none() {
+            self.first_frame_ms = Some(self.started.elapsed().as_secs_f64() * 1000.0);
+        }
+        if self.args.json && self.frames == 10 {
+            println!(
+                "{}",
+                serde_json::json!({"event": "on_screen", "frames": self.frames})
+            );
+        }
+        Ok(())
+    }
+}
+
+impl ApplicationHandler for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.live.is_none()
+            && let Err(e) = self.start(event_loop)
+        {
+            self.error = Some(e);
+            event_loop.exit();
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => event_loop.exit(),
+            WindowEvent::KeyboardInput { event, .. } if event.state == ElementState::Pressed => {
+                match event.logical_key {
+                    Key::Named(NamedKey::Escape) => event_loop.exit(),
+                    Key::Named(NamedKey::Space) => {
+                        if let Some(r) = &mut self.reply {
+                            r.restart();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            WindowEvent::MouseInput {
+                state,
+                button: MouseButton::Left,
+                ..
+            } => {
+                self.dragging = (state == ElementState::Pressed).then_some(self.cursor);
+            }
+            WindowEvent::CursorMoved { position, .. } => {
+                self.cursor = (position.x, position.y);
+                if let Some((x, y)) = self.dragging {
+                    let (yaw, pitch, d) = self.orbit;
+                    self.orbit = (
+                        (yaw - (position.x - x) as f32 * 0.005).clamp(-2.5, 2.5),
+                        (pitch + (position.y - y) as f32 * 0.005).clamp(-0.6, 0.8),
+                        d,
+                    );
+                    self.dragging = Some(self.cursor);
+                }
+            }
+            WindowEvent::MouseWheel { delta, .. } => {
+                let lines = match delta {
+                    MouseScrollDelta::LineDelta(_, y) => y,
+                    MouseScrollDelta::PixelDelta(p) => p.y as f32 / 40.0,
+                };
+                self.orbit.2 = (self.orbit.2 * (1.0 - 0.1 * lines)).clamp(0.4, 4.0);
+            }
+            WindowEvent::Resized(size) => {
+                if let Some(live) = &mut self.live
+                    && let Err(e) = live
+                        .target
+                        .configure(&live.renderer, size.width, size.height)
+                {
+                    self.error = Some(e.into());
+                    event_loop.exit();
+                }
+            }
+            WindowEvent::RedrawRequested => {
+                if let Err(e) = self.frame() {
+                    self.error = Some(e);
+                    event_loop.exit();
+                } else if self.args.frames > 0 && self.frames >= self.args.frames {
+                    event_loop.exit();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn about_to_wait(&mut self, _event_loop: &ActiveEventLoop) {
+        if let Some(live) = &self.live {
+            live.window.request_redraw();
+        }
+    }
+}
+
+pub fn run(args: DesktopArgs) -> Result<()> {
+    let started = Instant::now();
+    let bytes = std::fs::read(&args.avatar).with_context(|| {
+        format!(
+            "cannot read the avatar {} (cargo xtask setup builds the demo's)",
+            args.avatar.display()
+        )
+    })?;
+    let avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, args.avatar.parent())?)?;
+    let reply = match (&args.audio, &args.lipsync) {
+        (Some(a), Some(l)) => Some(Reply::load(a, l)?),
+        _ => None,
+    };
+    let (lo, hi) = avatar.bounds();
+    let head = Vec3::new((lo.x + hi.x) * 0.5, hi.y - 0.14, 0.0);
+    let animator = Animator::new(&avatar.rig, args.seed);
+    let event_loop = EventLoop::new().context("cannot reach the display (is DISPLAY set?)")?;
+    event_loop.set_control_flow(ControlFlow::Poll);
+    let json = args.json;
+    let mut app = App {
+        args,
+        avatar,
+        animator,
+        reply,
+        live: None,
+        error: None,
+        orbit: (0.0, 0.05, 1.1),
+        head,
+        dragging: None,
+        cursor: (0.0, 0.0),
+        frames: 0,
+        last: Instant::now(),
+        started,
+        first_frame_ms: None,
+        frame_ms: Vec::new(),
+        device: String::new(),
+    };
+    event_loop
+        .run_app(&mut app)
+        .context("the window's event loop failed")?;
+    // The GPU objects go before the event loop's display connection.
+    let audible = app.reply.as_ref().map(Reply::audible);
+    let played = app.reply.as_ref().map(Reply::position);
+    app.live = None;
+    if let Some(e) = app.error {
+        return Err(e);
+    }
+    let mean = app.frame_ms.iter().sum::<f64>() / app.frame_ms.len().max(1) as f64;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "event": "done",
+                "frames": app.frames,
+                "device": app.device,
+                "first_frame_ms": app.first_frame_ms,
+                "mean_frame_ms": mean,
+                "audio": audible.map(|a| if a { "kira" } else { "silent" }),
+                "played_seconds": played,
+            })
+        );
+    } else {
+        eprintln!(
+            "{} frames on {} (first after {:.0} ms, {mean:.1} ms each)",
+            app.frames,
+            app.device,
+            app.first_frame_ms.unwrap_or(0.0)
+        );
+    }
+    Ok(())
+}

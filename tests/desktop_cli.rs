@@ -1,0 +1,186 @@
+//! `twin desktop` as a user runs it, on a virtual X display (Xvfb): the window shows the twin, and the reply
+//! plays through kira on a real audio clock (ALSA's null device stands in for a sound card).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn models() -> PathBuf {
+    std::env::var_os("TWIN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("models"))
+}
+
+struct Xvfb(Child, u32);
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn xvfb() -> Xvfb {
+    let n = 100 + std::process::id() % 400;
+    let child = Command::new("Xvfb")
+        .arg(format!(":{n}"))
+        .args(["-screen", "0", "800x1000x24", "-nolisten", "tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb (apt install xvfb; cargo xtask setup does)");
+    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+    let started = Instant::now();
+    while !socket.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "Xvfb did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Xvfb(child, n)
+}
+
+/// The root window through `xwd`, as RGB rows.
+fn screenshot(display: u32) -> (u32, u32, Vec<[u8; 3]>) {
+    let out = Command::new("xwd")
+        .args(["-root", "-silent", "-display", &format!(":{display}")])
+        .output()
+        .expect("xwd (apt install x11-apps)");
+    assert!(out.status.success(), "xwd failed");
+    let b = out.stdout;
+    let field = |i: usize| u32::from_be_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+    let (header, width, height) = (field(0) as usize, field(4), field(5));
+    let (byte_order, bpp, stride) = (field(7), field(11), field(12) as usize);
+    let (red, green, blue, ncolors) = (field(14), field(15), field(16), field(19) as usize);
+    assert_eq!(bpp, 32, "a 24-bit screen stores 32-bit pixels");
+    let data = &b[header + ncolors * 12..];
+    let channel = |p: u32, mask: u32| ((p & mask) >> mask.trailing_zeros()) as u8;
+    let mut pixels = Vec::with_capacity((width * height) as usize);
+    for y in 0..height as usize {
+        for x in 0..width as usize {
+            let at = y * stride + x * 4;
+            let bytes = [data[at], data[at + 1], data[at + 2], data[at + 3]];
+            let p = if byte_order == 0 {
+                u32::from_le_bytes(bytes)
+            } else {
+                u32::from_be_bytes(bytes)
+            };
+            pixels.push([channel(p, red), channel(p, green), channel(p, blue)]);
+        }
+    }
+    (width, height, pixels)
+}
+
+fn write_png(path: &Path, width: u32, height: u32, pixels: &[[u8; 3]]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut e = png::Encoder::new(std::fs::File::create(path).unwrap(), width, height);
+    e.set_color(png::ColorType::Rgb);
+    e.set_depth(png::BitDepth::Eight);
+    let data: Vec<u8> = pixels.iter().flatten().copied().collect();
+    e.write_header().unwrap().write_image_data(&data).unwrap();
+}
+
+#[test]
+fn the_window_shows_the_twin_speaking_with_kira_on_the_audio_clock() {
+    let x = xvfb();
+    let dir = tempfile::tempdir().unwrap();
+    // A home whose ALSA default device is the null sink: real playback, no sound card.
+    std::fs::write(
+        dir.path().join(".asoundrc"),
+        "pcm.!default {\n  type null\n}\n",
+    )
+    .unwrap();
+    let (wav, track) = (dir.path().join("a.wav"), dir.path().join("a.json"));
+    let say = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args([
+            "say",
+            "Thanks for coming in. Let me tell you where we stand.",
+            "--out",
+        ])
+        .arg(&wav)
+        .arg("--lipsync")
+        .arg(&track)
+        .env("TWIN_MODELS_DIR", models())
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        say.status.success(),
+        "{}",
+        String::from_utf8_lossy(&say.stderr)
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args([
+            "desktop", "--frames", "90", "--width", "480", "--height", "640", "--json", "--audio",
+        ])
+        .arg(&wav)
+        .arg("--lipsync")
+        .arg(&track)
+        .arg("--avatar")
+        .arg(models().join("avatars/owen-marsh.glb"))
+        .env("DISPLAY", format!(":{}", x.1))
+        .env("HOME", dir.path())
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(
+        &lines
+            .next()
+            .expect("a line once frames are on screen")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["event"], "on_screen");
+    let (w, h, pixels) = screenshot(x.1);
+    write_png(&root().join("target/desktop/screenshot.png"), w, h, &pixels);
+    let done: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert_eq!(done["frames"], 90);
+    assert_eq!(done["audio"], "kira", "{err}");
+    assert!(
+        done["played_seconds"].as_f64().unwrap() > 0.5,
+        "the reply played: {done}"
+    );
+
+    // The twin is in the window (top left, no window manager): skin-toned pixels in its face region, the
+    // grey backdrop around it, and nothing drawn outside the window.
+    let at = |x: u32, y: u32| pixels[(y * w + x) as usize];
+    let skin = |p: [u8; 3]| p[0] > 120 && p[0] > p[1] && p[1] > p[2] && p[0] - p[2] > 40;
+    let face: usize = (100..300)
+        .flat_map(|y| (140..340).map(move |x| (x, y)))
+        .filter(|(x, y)| skin(at(*x, *y)))
+        .count();
+    assert!(face > 8000, "{face} skin pixels in the face region");
+    let outside: usize = (0..1000)
+        .flat_map(|y| (600..800).map(move |x| (x, y)))
+        .filter(|(x, y)| at(*x, *y) != [0, 0, 0])
+        .count();
+    assert_eq!(outside, 0, "nothing outside the 480x640 window");
+}
+
+#[test]
+fn without_a_display_it_says_so() {
+    let out = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(["desktop", "--frames", "1"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DISPLAY"), "{err}");
+}
