@@ -75,6 +75,51 @@ fn renders_the_twin_saying_a_line() {
         "{} distinct of {n}",
         distinct.len()
     );
+
+    // ffmpeg is installed by setup: the MP4 has the frames and the voice, as long as the reply.
+    let mp4 = r["mp4"].as_str().expect("an MP4 where ffmpeg is installed");
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name:format=duration",
+            "-of",
+            "json",
+            mp4,
+        ])
+        .output()
+        .unwrap();
+    assert!(probe.status.success());
+    let info: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let streams: Vec<(String, String)> = info["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap_or("").to_string(),
+                s["codec_name"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        streams.contains(&("video".into(), "h264".into())),
+        "{streams:?}"
+    );
+    assert!(
+        streams.contains(&("audio".into(), "aac".into())),
+        "{streams:?}"
+    );
+    let duration: f64 = info["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (duration - seconds).abs() < 0.25,
+        "{duration} s for {seconds} s of reply"
+    );
 }
 
 #[test]

@@ -150,6 +150,9 @@ pub fn run(args: RenderArgs) -> Result<()> {
             .arg("-i")
             .arg(wav)
             .args([
+                // H.264 in 4:2:0 needs even sizes.
+                "-vf",
+                "pad=ceil(iw/2)*2:ceil(ih/2)*2",
                 "-c:v",
                 "libx264",
                 "-pix_fmt",
