@@ -20,12 +20,33 @@ layout(push_constant) uniform Draw {
     vec4 params;
 } draw;
 
+#ifdef SKINNED
+// Skinning on the GPU: four joints per vertex, the frame's joint matrices in a storage buffer.
+layout(location = 2) in uvec4 in_joints;
+layout(location = 3) in vec4 in_weights;
+layout(std430, set = 0, binding = 1) readonly buffer Joints {
+    mat4 joints[];
+} skin;
+#endif
+
 layout(location = 0) out vec3 world_position;
 layout(location = 1) out vec3 world_normal;
 
 void main() {
-    vec4 world = draw.model * vec4(in_position, 1.0);
+    vec4 position = vec4(in_position, 1.0);
+    vec3 normal = in_normal;
+#ifdef SKINNED
+    // params.w: where this mesh's skin starts in the joint buffer.
+    uint base = uint(draw.params.w);
+    mat4 m = in_weights.x * skin.joints[base + in_joints.x]
+           + in_weights.y * skin.joints[base + in_joints.y]
+           + in_weights.z * skin.joints[base + in_joints.z]
+           + in_weights.w * skin.joints[base + in_joints.w];
+    position = m * position;
+    normal = mat3(m) * normal;
+#endif
+    vec4 world = draw.model * position;
     world_position = world.xyz;
-    world_normal = mat3(draw.model) * in_normal;
+    world_normal = mat3(draw.model) * normal;
     gl_Position = frame.view_proj[gl_ViewIndex] * world;
 }

@@ -7,12 +7,19 @@ fn main() {
     let shaders = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shaders");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed={}", shaders.display());
-    for name in ["avatar.vert", "avatar.frag"] {
+    // (source, output, defines): the skinned vertex shader is the same source with SKINNED defined.
+    for (name, spv, defines) in [
+        ("avatar.vert", "avatar.vert.spv", &[][..]),
+        ("avatar.vert", "avatar_skinned.vert.spv", &["-DSKINNED"][..]),
+        ("avatar.frag", "avatar.frag.spv", &[][..]),
+    ] {
         let src = shaders.join(name);
         println!("cargo:rerun-if-changed={}", src.display());
-        let dst = out.join(format!("{name}.spv"));
+        let dst = out.join(spv);
         let result = Command::new("glslc")
-            .args(["--target-env=vulkan1.1", "-O", "-o"])
+            .args(["--target-env=vulkan1.1", "-O"])
+            .args(defines)
+            .arg("-o")
             .arg(&dst)
             .arg(&src)
             .output();

@@ -22,10 +22,23 @@ pub struct Deformed {
     morphed: Vec<Vec3>,
 }
 
+/// Where blended skinning runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skinning {
+    /// Here, with rayon: the renderer gets posed vertices.
+    Cpu,
+    /// In the renderer's vertex shader: vertices stay in bind pose (morphs applied) and the renderer gets the
+    /// joint matrices.
+    Gpu,
+}
+
 pub struct Deformer {
     pub meshes: Vec<Deformed>,
+    pub skinning: Skinning,
     globals: Vec<Mat4>,
     joint_matrices: Vec<Vec<Affine3A>>,
+    /// Where each skin's matrices start in [`Deformer::all_joint_matrices`].
+    skin_offsets: Vec<u32>,
 }
 
 /// Vertices per rayon task: big enough that scheduling costs little, small enough to spread over cores.
@@ -33,6 +46,11 @@ const CHUNK: usize = 2048;
 
 impl Deformer {
     pub fn new(rig: &Rig) -> Deformer {
+        Deformer::with_skinning(rig, Skinning::Cpu)
+    }
+
+    pub fn with_skinning(rig: &Rig, skinning: Skinning) -> Deformer {
+        let gpu = skinning == Skinning::Gpu;
         let meshes = rig
             .primitives
             .iter()
@@ -43,16 +61,38 @@ impl Deformer {
                 version: 0,
                 applied: vec![f32::NAN; p.targets.len()],
                 morphed: match p.binding {
-                    Binding::Blended { .. } => p.positions.clone(),
+                    Binding::Blended { .. } if !gpu => p.positions.clone(),
                     _ => Vec::new(),
                 },
             })
             .collect();
+        let skin_offsets = rig
+            .skins
+            .iter()
+            .scan(0u32, |at, s| {
+                let start = *at;
+                *at += s.joints.len() as u32;
+                Some(start)
+            })
+            .collect();
         Deformer {
             meshes,
+            skinning,
             globals: Vec::new(),
             joint_matrices: Vec::new(),
+            skin_offsets,
         }
+    }
+
+    /// Where skin `skin`'s matrices start in [`Deformer::all_joint_matrices`].
+    pub fn joint_base(&self, skin: usize) -> u32 {
+        self.skin_offsets.get(skin).copied().unwrap_or(0)
+    }
+
+    /// Every skin's joint matrices of the last [`Deformer::apply`], one skin after another (GPU skinning).
+    pub fn all_joint_matrices(&self, out: &mut Vec<Mat4>) {
+        out.clear();
+        out.extend(self.joint_matrices.iter().flatten().map(|m| Mat4::from(*m)));
     }
 
     /// Bounds of the posed avatar in model space.
@@ -89,6 +129,7 @@ impl Deformer {
             );
         }
         let joint_matrices = &self.joint_matrices;
+        let on_cpu = self.skinning == Skinning::Cpu;
         self.meshes
             .par_iter_mut()
             .zip(rig.primitives.par_iter())
@@ -99,7 +140,7 @@ impl Deformer {
                     .iter()
                     .zip(&out.applied)
                     .any(|(t, was)| weight(t.slot) != *was);
-                let blended = matches!(prim.binding, Binding::Blended { .. });
+                let blended = on_cpu && matches!(prim.binding, Binding::Blended { .. });
                 if morphs_changed {
                     let dst = if blended {
                         &mut out.morphed
@@ -125,6 +166,10 @@ impl Deformer {
                     }
                     Binding::OneJoint { skin, joint } => {
                         out.model = Mat4::from(joint_matrices[*skin][*joint]);
+                        out.version += u64::from(morphs_changed);
+                    }
+                    Binding::Blended { .. } if !on_cpu => {
+                        out.model = Mat4::IDENTITY;
                         out.version += u64::from(morphs_changed);
                     }
                     Binding::Blended {

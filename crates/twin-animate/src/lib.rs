@@ -14,7 +14,7 @@ pub mod rig;
 pub mod rng;
 
 pub use animator::{Animator, Inputs, Mode, Speech};
-pub use deform::{Deformed, Deformer};
+pub use deform::{Deformed, Deformer, Skinning};
 pub use mouth::{MouthMap, MouthTrack};
 pub use rig::{NodeOffset, Pose, Rig};
 

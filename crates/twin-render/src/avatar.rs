@@ -2,15 +2,17 @@
 //! (vertices that moved, and a model matrix for primitives that move whole).
 
 use crate::RenderError;
-use crate::renderer::{Material, MeshData, Renderer};
-use glam::Vec3;
-use twin_animate::{Deformer, Pose, Rig};
+use crate::renderer::{Material, MeshData, Renderer, SkinData};
+use glam::{Mat4, Vec3};
+use twin_animate::rig::Binding;
+use twin_animate::{Deformer, Pose, Rig, Skinning};
 use twin_avatar::skin::Loaded;
 
 pub struct AvatarScene {
     pub loaded: Loaded,
     pub rig: Rig,
     pub deformer: Deformer,
+    joint_matrices: Vec<Mat4>,
 }
 
 /// Skin-like materials get the subsurface approximation.
@@ -22,15 +24,21 @@ fn is_skin(name: &str) -> bool {
 }
 
 impl AvatarScene {
-    /// Decodes the avatar once; it starts at rest.
+    /// Decodes the avatar once, skinned on the CPU; it starts at rest.
     pub fn new(loaded: Loaded) -> Result<AvatarScene, RenderError> {
+        AvatarScene::with_skinning(loaded, Skinning::Cpu)
+    }
+
+    /// As [`AvatarScene::new`], with blended skinning where `skinning` says.
+    pub fn with_skinning(loaded: Loaded, skinning: Skinning) -> Result<AvatarScene, RenderError> {
         let rig = Rig::new(&loaded)?;
-        let mut deformer = Deformer::new(&rig);
+        let mut deformer = Deformer::with_skinning(&rig, skinning);
         deformer.apply(&rig, &Pose::rest(&rig));
         Ok(AvatarScene {
             loaded,
             rig,
             deformer,
+            joint_matrices: Vec::new(),
         })
     }
 
@@ -65,7 +73,7 @@ impl AvatarScene {
     }
 
     /// Gives `renderer` the avatar's meshes (once per renderer), then the current pose.
-    pub fn attach(&self, renderer: &mut Renderer) -> Result<(), RenderError> {
+    pub fn attach(&mut self, renderer: &mut Renderer) -> Result<(), RenderError> {
         let meshes: Vec<MeshData> = self
             .rig
             .primitives
@@ -76,16 +84,33 @@ impl AvatarScene {
                 normals: &d.normals,
                 indices: &p.indices,
                 material: self.material(p.material),
+                skin: match &p.binding {
+                    Binding::Blended {
+                        skin,
+                        joints,
+                        weights,
+                    } if self.deformer.skinning == Skinning::Gpu => Some(SkinData {
+                        joints,
+                        weights,
+                        joint_base: self.deformer.joint_base(*skin),
+                    }),
+                    _ => None,
+                },
             })
             .collect();
         renderer.set_meshes(&meshes)?;
         self.upload(renderer)
     }
 
-    /// Sends this frame's pose to `renderer`: model matrices, and vertices where they changed.
-    pub fn upload(&self, renderer: &mut Renderer) -> Result<(), RenderError> {
+    /// Sends this frame's pose to `renderer`: model matrices, vertices where they changed, and the joint
+    /// matrices when skinning runs on the GPU.
+    pub fn upload(&mut self, renderer: &mut Renderer) -> Result<(), RenderError> {
         for (i, d) in self.deformer.meshes.iter().enumerate() {
             renderer.update_mesh(i, d.version, &d.positions, &d.normals, d.model)?;
+        }
+        if self.deformer.skinning == Skinning::Gpu {
+            self.deformer.all_joint_matrices(&mut self.joint_matrices);
+            renderer.set_joint_matrices(&self.joint_matrices)?;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ pub mod renderer;
 pub mod window;
 
 pub use context::GpuContext;
-pub use renderer::{Lighting, Material, MeshData, Renderer, View};
+pub use renderer::{Lighting, Material, MeshData, Renderer, SkinData, View};
 
 use ash::vk;
 

@@ -9,10 +9,13 @@ use glam::{Mat4, Vec3};
 use std::sync::Arc;
 
 const VERT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/avatar.vert.spv"));
+const VERT_SKINNED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/avatar_skinned.vert.spv"));
 const FRAG: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/avatar.frag.spv"));
 pub const DEPTH_FORMAT: vk::Format = vk::Format::D32_SFLOAT;
 /// Largest number of views in one pass (two eyes).
 pub const MAX_VIEWS: usize = 2;
+/// Joint matrices the GPU skinning buffer holds (every skin of the avatar together).
+pub const MAX_JOINTS: usize = 512;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Material {
@@ -30,6 +33,15 @@ pub struct MeshData<'a> {
     pub normals: &'a [Vec3],
     pub indices: &'a [u32],
     pub material: Material,
+    /// Skinned on the GPU: the vertices are in bind pose and move with the joint matrices.
+    pub skin: Option<SkinData<'a>>,
+}
+
+/// Joints and weights of each vertex, and where the mesh's skin starts among the joint matrices.
+pub struct SkinData<'a> {
+    pub joints: &'a [[u16; 4]],
+    pub weights: &'a [[f32; 4]],
+    pub joint_base: u32,
 }
 
 /// One view of the scene: where the eye is and its view-projection (Vulkan clip space).
@@ -109,6 +121,8 @@ struct GpuMesh {
     model: Mat4,
     /// The deformer's version of the vertices last written (None: only the initial data).
     version: Option<u64>,
+    /// Joints and weights (GPU skinning), and the skin's first joint matrix.
+    skin: Option<(Buffer, u32)>,
 }
 
 pub struct Renderer {
@@ -119,9 +133,11 @@ pub struct Renderer {
     set_layout: vk::DescriptorSetLayout,
     pipeline_layout: vk::PipelineLayout,
     pipeline: vk::Pipeline,
+    pipeline_skinned: vk::Pipeline,
     descriptor_pool: vk::DescriptorPool,
     descriptor_set: vk::DescriptorSet,
     uniform: Buffer,
+    joints: Buffer,
     meshes: Vec<GpuMesh>,
     pub background: [f32; 4],
     pub lighting: Lighting,
@@ -200,11 +216,18 @@ impl Renderer {
         let render_pass = unsafe { d.create_render_pass(&info, None) }
             .map_err(RenderError::vk("creating the render pass"))?;
 
-        let bindings = [vk::DescriptorSetLayoutBinding::default()
-            .binding(0)
-            .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
-            .descriptor_count(1)
-            .stage_flags(vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT)];
+        let bindings = [
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(0)
+                .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT),
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(1)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::VERTEX),
+        ];
         // SAFETY: as above.
         let set_layout = unsafe {
             d.create_descriptor_set_layout(
@@ -227,12 +250,19 @@ impl Renderer {
             )
         }
         .map_err(RenderError::vk("creating the pipeline layout"))?;
-        let pipeline = create_pipeline(d, render_pass, pipeline_layout)?;
+        let pipeline = create_pipeline(d, render_pass, pipeline_layout, false)?;
+        let pipeline_skinned = create_pipeline(d, render_pass, pipeline_layout, true)?;
 
-        let sizes = [vk::DescriptorPoolSize {
-            ty: vk::DescriptorType::UNIFORM_BUFFER,
-            descriptor_count: 1,
-        }];
+        let sizes = [
+            vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::UNIFORM_BUFFER,
+                descriptor_count: 1,
+            },
+            vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::STORAGE_BUFFER,
+                descriptor_count: 1,
+            },
+        ];
         // SAFETY: as above.
         let descriptor_pool = unsafe {
             d.create_descriptor_pool(
@@ -257,16 +287,33 @@ impl Renderer {
             std::mem::size_of::<FrameUniform>() as u64,
             vk::BufferUsageFlags::UNIFORM_BUFFER,
         )?;
+        let joints = Buffer::host(
+            &ctx,
+            (MAX_JOINTS * 64) as u64,
+            vk::BufferUsageFlags::STORAGE_BUFFER,
+        )?;
         let buffer_info = [vk::DescriptorBufferInfo {
             buffer: uniform.buffer,
             offset: 0,
             range: vk::WHOLE_SIZE,
         }];
-        let write = [vk::WriteDescriptorSet::default()
-            .dst_set(descriptor_set)
-            .dst_binding(0)
-            .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
-            .buffer_info(&buffer_info)];
+        let joints_info = [vk::DescriptorBufferInfo {
+            buffer: joints.buffer,
+            offset: 0,
+            range: vk::WHOLE_SIZE,
+        }];
+        let write = [
+            vk::WriteDescriptorSet::default()
+                .dst_set(descriptor_set)
+                .dst_binding(0)
+                .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
+                .buffer_info(&buffer_info),
+            vk::WriteDescriptorSet::default()
+                .dst_set(descriptor_set)
+                .dst_binding(1)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .buffer_info(&joints_info),
+        ];
         // SAFETY: the set and buffer are valid and not in use.
         unsafe { d.update_descriptor_sets(&write, &[]) };
         Ok(Renderer {
@@ -277,9 +324,11 @@ impl Renderer {
             set_layout,
             pipeline_layout,
             pipeline,
+            pipeline_skinned,
             descriptor_pool,
             descriptor_set,
             uniform,
+            joints,
             meshes: Vec::new(),
             background: [0.18, 0.19, 0.21, 1.0],
             lighting: Lighting::default(),
@@ -304,6 +353,37 @@ impl Renderer {
             let bytes: Vec<u8> = m.indices.iter().flat_map(|i| i.to_le_bytes()).collect();
             indices.write(&bytes);
             write_vertices(&mut vertices, m.positions, m.normals);
+            let skin = match &m.skin {
+                Some(skin) => {
+                    if skin.joints.len() != m.positions.len()
+                        || skin.weights.len() != m.positions.len()
+                    {
+                        return Err(RenderError::Invalid(format!(
+                            "{} vertices with {} joint and {} weight sets",
+                            m.positions.len(),
+                            skin.joints.len(),
+                            skin.weights.len()
+                        )));
+                    }
+                    let mut buffer = Buffer::host(
+                        &self.ctx,
+                        (m.positions.len() * 24) as u64,
+                        vk::BufferUsageFlags::VERTEX_BUFFER,
+                    )?;
+                    let mut bytes = Vec::with_capacity(m.positions.len() * 24);
+                    for (j, w) in skin.joints.iter().zip(skin.weights) {
+                        for x in j {
+                            bytes.extend_from_slice(&x.to_le_bytes());
+                        }
+                        for x in w {
+                            bytes.extend_from_slice(&x.to_le_bytes());
+                        }
+                    }
+                    buffer.write(&bytes);
+                    Some((buffer, skin.joint_base))
+                }
+                None => None,
+            };
             self.meshes.push(GpuMesh {
                 vertices,
                 indices,
@@ -312,6 +392,7 @@ impl Renderer {
                 material: m.material,
                 model: Mat4::IDENTITY,
                 version: None,
+                skin,
             });
         }
         Ok(())
@@ -347,6 +428,23 @@ impl Renderer {
         Ok(())
     }
 
+    /// The joint matrices of this frame for meshes skinned on the GPU (every skin's, one after another).
+    pub fn set_joint_matrices(&mut self, matrices: &[Mat4]) -> Result<(), RenderError> {
+        if matrices.len() > MAX_JOINTS {
+            return Err(RenderError::Invalid(format!(
+                "{} joints; GPU skinning holds at most {MAX_JOINTS}",
+                matrices.len()
+            )));
+        }
+        let bytes: Vec<u8> = matrices
+            .iter()
+            .flat_map(|m| m.to_cols_array())
+            .flat_map(f32::to_le_bytes)
+            .collect();
+        self.joints.write(&bytes);
+        Ok(())
+    }
+
     /// How many meshes are set.
     pub fn mesh_count(&self) -> usize {
         self.meshes.len()
@@ -356,6 +454,9 @@ impl Renderer {
         for mut m in self.meshes.drain(..) {
             m.vertices.destroy(&self.ctx);
             m.indices.destroy(&self.ctx);
+            if let Some((mut skin, _)) = m.skin {
+                skin.destroy(&self.ctx);
+            }
         }
     }
 
@@ -438,7 +539,17 @@ impl Renderer {
                 &[self.descriptor_set],
                 &[],
             );
+            let mut bound = self.pipeline;
             for m in &self.meshes {
+                let pipeline = if m.skin.is_some() {
+                    self.pipeline_skinned
+                } else {
+                    self.pipeline
+                };
+                if pipeline != bound {
+                    d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, pipeline);
+                    bound = pipeline;
+                }
                 let push = DrawPush {
                     model: (self.placement * m.model).to_cols_array(),
                     base_color: m.material.base_color,
@@ -446,7 +557,7 @@ impl Renderer {
                         m.material.roughness,
                         m.material.metallic,
                         m.material.subsurface,
-                        0.0,
+                        m.skin.as_ref().map_or(0.0, |(_, base)| *base as f32),
                     ],
                 };
                 d.cmd_push_constants(
@@ -456,7 +567,15 @@ impl Renderer {
                     0,
                     as_bytes(&push),
                 );
-                d.cmd_bind_vertex_buffers(cmd, 0, &[m.vertices.buffer], &[0]);
+                match &m.skin {
+                    Some((skin, _)) => d.cmd_bind_vertex_buffers(
+                        cmd,
+                        0,
+                        &[m.vertices.buffer, skin.buffer],
+                        &[0, 0],
+                    ),
+                    None => d.cmd_bind_vertex_buffers(cmd, 0, &[m.vertices.buffer], &[0]),
+                }
                 d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
                 d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
             }
@@ -492,6 +611,7 @@ fn create_pipeline(
     d: &ash::Device,
     render_pass: vk::RenderPass,
     layout: vk::PipelineLayout,
+    skinned: bool,
 ) -> Result<vk::Pipeline, RenderError> {
     let module = |spv: &[u8]| -> Result<vk::ShaderModule, RenderError> {
         let words = ash::util::read_spv(&mut std::io::Cursor::new(spv))
@@ -500,7 +620,7 @@ fn create_pipeline(
         unsafe { d.create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None) }
             .map_err(RenderError::vk("creating a shader module"))
     };
-    let vert = module(VERT)?;
+    let vert = module(if skinned { VERT_SKINNED } else { VERT })?;
     let frag = module(FRAG)?;
     let stages = [
         vk::PipelineShaderStageCreateInfo::default()
@@ -512,11 +632,19 @@ fn create_pipeline(
             .module(frag)
             .name(c"main"),
     ];
-    let bindings = [vk::VertexInputBindingDescription {
-        binding: 0,
-        stride: 24,
-        input_rate: vk::VertexInputRate::VERTEX,
-    }];
+    let bindings = [
+        vk::VertexInputBindingDescription {
+            binding: 0,
+            stride: 24,
+            input_rate: vk::VertexInputRate::VERTEX,
+        },
+        // Joints (4 × u16) and weights (4 × f32) of skinned meshes.
+        vk::VertexInputBindingDescription {
+            binding: 1,
+            stride: 24,
+            input_rate: vk::VertexInputRate::VERTEX,
+        },
+    ];
     let attributes = [
         vk::VertexInputAttributeDescription {
             location: 0,
@@ -530,10 +658,27 @@ fn create_pipeline(
             format: vk::Format::R32G32B32_SFLOAT,
             offset: 12,
         },
+        vk::VertexInputAttributeDescription {
+            location: 2,
+            binding: 1,
+            format: vk::Format::R16G16B16A16_UINT,
+            offset: 0,
+        },
+        vk::VertexInputAttributeDescription {
+            location: 3,
+            binding: 1,
+            format: vk::Format::R32G32B32A32_SFLOAT,
+            offset: 8,
+        },
     ];
+    let (bindings, attributes) = if skinned {
+        (&bindings[..], &attributes[..])
+    } else {
+        (&bindings[..1], &attributes[..2])
+    };
     let vertex_input = vk::PipelineVertexInputStateCreateInfo::default()
-        .vertex_binding_descriptions(&bindings)
-        .vertex_attribute_descriptions(&attributes);
+        .vertex_binding_descriptions(bindings)
+        .vertex_attribute_descriptions(attributes);
     let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
         .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
     let viewport = vk::PipelineViewportStateCreateInfo::default()
@@ -587,12 +732,14 @@ impl Drop for Renderer {
     fn drop(&mut self) {
         self.clear_meshes();
         self.uniform.destroy(&self.ctx);
+        self.joints.destroy(&self.ctx);
         let d = &self.ctx.device;
         // SAFETY: the device is idle for everything this renderer recorded (targets wait on their frames).
         unsafe {
             let _ = d.device_wait_idle();
             d.destroy_descriptor_pool(self.descriptor_pool, None);
             d.destroy_pipeline(self.pipeline, None);
+            d.destroy_pipeline(self.pipeline_skinned, None);
             d.destroy_pipeline_layout(self.pipeline_layout, None);
             d.destroy_descriptor_set_layout(self.set_layout, None);
             d.destroy_render_pass(self.render_pass, None);

@@ -9,7 +9,7 @@ use glam::{Quat, Vec3};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use twin_animate::{NodeOffset, Pose};
+use twin_animate::{NodeOffset, Pose, Skinning};
 use twin_render::avatar::AvatarScene;
 use twin_render::compare::{difference, region_change, ssim};
 use twin_render::offscreen::{FORMAT, OffscreenTarget, Pixels};
@@ -55,7 +55,7 @@ fn scene() -> &'static Mutex<Scene> {
             Renderer::new(ctx, FORMAT, 1, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL).unwrap();
         let target = OffscreenTarget::new(&renderer, WIDTH, HEIGHT).unwrap();
         let bytes = std::fs::read(avatar_file()).unwrap();
-        let avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, None).unwrap()).unwrap();
+        let mut avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, None).unwrap()).unwrap();
         avatar.attach(&mut renderer).unwrap();
         Mutex::new(Scene {
             renderer,
@@ -286,4 +286,66 @@ fn turned_eyes_look_elsewhere_and_stereo_views_differ() {
         "the left eye's view resembles the mono view: {mono_like}"
     );
     target.destroy(&stereo);
+}
+
+#[test]
+fn skinning_in_the_vertex_shader_matches_the_cpu() {
+    // A pose that bends every blended part: head turned and nodding, neck tilted, spine bent, jaw open.
+    let (turns, ctx) = {
+        let s = scene().lock().unwrap_or_else(|p| p.into_inner());
+        let j = s.avatar.rig.joints;
+        let turns: HashMap<usize, Quat> = [
+            (
+                j.head.unwrap(),
+                Quat::from_rotation_y(0.35) * Quat::from_rotation_x(0.15),
+            ),
+            (j.neck.unwrap(), Quat::from_rotation_z(0.12)),
+            (j.spine.unwrap(), Quat::from_rotation_x(0.1)),
+        ]
+        .into_iter()
+        .collect();
+        (turns, s.renderer.ctx.clone())
+    };
+    let weights = [("jawOpen", 0.7), ("mouthSmileLeft", 0.5)];
+    let cpu = render(&weights, &turns);
+
+    let bytes = std::fs::read(avatar_file()).unwrap();
+    let mut avatar = AvatarScene::with_skinning(
+        twin_avatar::skin::load(&bytes, None).unwrap(),
+        Skinning::Gpu,
+    )
+    .unwrap();
+    let mut renderer =
+        Renderer::new(ctx, FORMAT, 1, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL).unwrap();
+    let mut target = OffscreenTarget::new(&renderer, WIDTH, HEIGHT).unwrap();
+    avatar.attach(&mut renderer).unwrap();
+    let mut pose = Pose::rest(&avatar.rig);
+    for (name, w) in weights {
+        pose.set(&avatar.rig, name, w);
+    }
+    pose.offsets = turns
+        .iter()
+        .map(|(node, rotation)| NodeOffset {
+            node: *node,
+            rotation: *rotation,
+            translation: Vec3::ZERO,
+        })
+        .collect();
+    avatar.apply(&pose);
+    avatar.upload(&mut renderer).unwrap();
+    let gpu = target
+        .render(&mut renderer, &[portrait_view()])
+        .unwrap()
+        .remove(0);
+    target.destroy(&renderer);
+    write_png(&root().join("target/render/skinned-gpu.png"), &gpu);
+    let rest = render(&[], &HashMap::new());
+    let same = ssim(&cpu, &gpu).unwrap();
+    assert!(same > 0.995, "GPU and CPU skinning differ: SSIM {same}");
+    // And the pose is not the rest pose (the comparison would pass trivially otherwise).
+    let moved = ssim(&rest, &gpu).unwrap();
+    assert!(
+        moved < 0.95,
+        "the posed twin looks like the rest pose: SSIM {moved}"
+    );
 }
