@@ -54,7 +54,7 @@ pub struct DesktopArgs {
 /// The reply's sound: kira's handle when there is a sound device, else the wall clock.
 enum Playback {
     Kira {
-        _manager: kira::AudioManager,
+        manager: Box<kira::AudioManager>,
         data: kira::sound::static_sound::StaticSoundData,
         handle: kira::sound::static_sound::StaticSoundHandle,
     },
@@ -87,7 +87,7 @@ impl Reply {
                     .play(data.clone())
                     .map_err(|e| anyhow!("cannot play the reply: {e}"))?;
                 Playback::Kira {
-                    _manager: manager,
+                    manager: Box::new(manager),
                     data,
                     handle,
                 }
@@ -119,13 +119,12 @@ impl Reply {
     fn restart(&mut self) {
         match &mut self.playback {
             Playback::Kira {
-                _manager,
+                manager,
                 data,
                 handle,
-                ..
             } => {
                 handle.stop(Default::default());
-                if let Ok(h) = _manager.play(data.clone()) {
+                if let Ok(h) = manager.play(data.clone()) {
                     *handle = h;
                 }
             }
