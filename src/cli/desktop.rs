@@ -53,14 +53,8 @@ pub struct DesktopArgs {
 
 /// The reply's sound: kira's handle when there is a sound device, else the wall clock.
 enum Playback {
-    Kira {
-        manager: Box<kira::AudioManager>,
-        data: kira::sound::static_sound::StaticSoundData,
-        handle: kira::sound::static_sound::StaticSoundHandle,
-    },
-    Silent {
-        started: Instant,
-    },
+    Kira(Box<Sound>),
+    Silent { started: Instant },
 }
 
 struct Reply {
@@ -86,11 +80,11 @@ impl Reply {
                 let handle = manager
                     .play(data.clone())
                     .map_err(|e| anyhow!("cannot play the reply: {e}"))?;
-                Playback::Kira {
-                    manager: Box::new(manager),
+                Playback::Kira(Box::new(Sound {
+                    manager,
                     data,
                     handle,
-                }
+                }))
             }
             Err(e) => {
                 eprintln!(
@@ -111,21 +105,17 @@ impl Reply {
     /// Where playback is, in seconds of the reply: the sound's own clock when it is audible.
     fn position(&self) -> f64 {
         match &self.playback {
-            Playback::Kira { handle, .. } => handle.position(),
+            Playback::Kira(sound) => sound.handle.position(),
             Playback::Silent { started } => started.elapsed().as_secs_f64(),
         }
     }
 
     fn restart(&mut self) {
         match &mut self.playback {
-            Playback::Kira {
-                manager,
-                data,
-                handle,
-            } => {
-                handle.stop(Default::default());
-                if let Ok(h) = manager.play(data.clone()) {
-                    *handle = h;
+            Playback::Kira(sound) => {
+                sound.handle.stop(Default::default());
+                if let Ok(h) = sound.manager.play(sound.data.clone()) {
+                    sound.handle = h;
                 }
             }
             Playback::Silent { started } => *started = Instant::now(),
@@ -133,8 +123,14 @@ impl Reply {
     }
 
     fn audible(&self) -> bool {
-        matches!(self.playback, Playback::Kira { .. })
+        matches!(self.playback, Playback::Kira(_))
     }
+}
+
+struct Sound {
+    manager: kira::AudioManager,
+    data: kira::sound::static_sound::StaticSoundData,
+    handle: kira::sound::static_sound::StaticSoundHandle,
 }
 
 /// What exists once the window does.
