@@ -3,6 +3,7 @@
 
 layout(location = 0) in vec3 world_position;
 layout(location = 1) in vec3 world_normal;
+layout(location = 2) in vec2 uv;
 
 layout(set = 0, binding = 0) uniform Frame {
     mat4 view_proj[2];
@@ -17,6 +18,9 @@ layout(push_constant) uniform Draw {
     vec4 base_color;
     vec4 params;
 } draw;
+
+// The material's base colour texture (sRGB, read as linear); plain white where it has none.
+layout(set = 1, binding = 0) uniform sampler2D base_color_texture;
 
 // Linear colour; the sRGB attachment encodes it.
 layout(location = 0) out vec4 out_color;
@@ -45,7 +49,7 @@ void main() {
     if (dot(n, v) < 0.0) {
         n = -n;
     }
-    vec3 albedo = draw.base_color.rgb;
+    vec3 albedo = draw.base_color.rgb * texture(base_color_texture, uv).rgb;
     float roughness = clamp(draw.params.x, 0.04, 1.0);
     float metallic = draw.params.y;
     float subsurface = draw.params.z;

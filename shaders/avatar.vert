@@ -4,6 +4,7 @@
 
 layout(location = 0) in vec3 in_position;
 layout(location = 1) in vec3 in_normal;
+layout(location = 4) in vec2 in_uv;
 
 layout(set = 0, binding = 0) uniform Frame {
     mat4 view_proj[2];
@@ -31,6 +32,7 @@ layout(std430, set = 0, binding = 1) readonly buffer Joints {
 
 layout(location = 0) out vec3 world_position;
 layout(location = 1) out vec3 world_normal;
+layout(location = 2) out vec2 uv;
 
 void main() {
     vec4 position = vec4(in_position, 1.0);
@@ -48,5 +50,6 @@ void main() {
     vec4 world = draw.model * position;
     world_position = world.xyz;
     world_normal = mat3(draw.model) * normal;
+    uv = in_uv;
     gl_Position = frame.view_proj[gl_ViewIndex] * world;
 }

@@ -424,6 +424,13 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         out.join("demo.db").display(),
         speech.display()
     );
+    if let Some(first) = replies.first() {
+        println!(
+            "Watch the first in a window: cargo run -p twin -- desktop --audio {} --lipsync {}",
+            first.display(),
+            first.with_extension("lipsync.json").display()
+        );
+    }
     Ok(())
 }
 

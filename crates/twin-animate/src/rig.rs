@@ -48,6 +48,8 @@ pub struct RigPrimitive {
     pub material: Option<usize>,
     pub positions: Vec<Vec3>,
     pub normals: Vec<Vec3>,
+    /// Texture coordinates of the material's base colour texture (empty when it has none).
+    pub uvs: Vec<[f32; 2]>,
     pub indices: Vec<u32>,
     pub targets: Vec<SparseTarget>,
     pub binding: Binding,
@@ -201,6 +203,14 @@ impl Rig {
                     Some(i) => i.into_u32().collect(),
                     None => (0..positions.len() as u32).collect(),
                 };
+                let uvs: Vec<[f32; 2]> = prim
+                    .material()
+                    .pbr_metallic_roughness()
+                    .base_color_texture()
+                    .and_then(|t| reader.read_tex_coords(t.tex_coord()))
+                    .map(|uv| uv.into_f32().collect())
+                    .filter(|uv: &Vec<[f32; 2]>| uv.len() == positions.len())
+                    .unwrap_or_default();
                 let mut targets = Vec::new();
                 for (t, target) in reader.read_morph_targets().enumerate() {
                     let Some(deltas) = target.0 else { continue };
@@ -249,6 +259,7 @@ impl Rig {
                     material: prim.material().index(),
                     positions,
                     normals,
+                    uvs,
                     indices,
                     targets,
                     binding,

@@ -19,6 +19,8 @@ pub struct GlbWriter {
     pub materials: Vec<Value>,
     pub nodes: Vec<Value>,
     pub skins: Vec<Value>,
+    pub images: Vec<Value>,
+    pub textures: Vec<Value>,
 }
 
 impl GlbWriter {
@@ -137,6 +139,15 @@ impl GlbWriter {
     }
 
     /// The finished file: header, JSON chunk, binary chunk.
+    /// An encoded image (PNG or JPEG) in the binary chunk, and a texture sampling it; returns the texture.
+    pub fn texture(&mut self, encoded: &[u8], mime: &str) -> usize {
+        let view = self.view(encoded, None);
+        self.images
+            .push(json!({"bufferView": view, "mimeType": mime}));
+        self.textures.push(json!({"source": self.images.len() - 1}));
+        self.textures.len() - 1
+    }
+
     pub fn finish(mut self, scene_nodes: &[usize], extras: Value) -> Vec<u8> {
         while !self.bin.len().is_multiple_of(4) {
             self.bin.push(0);
@@ -155,6 +166,10 @@ impl GlbWriter {
         });
         if !self.skins.is_empty() {
             doc["skins"] = Value::Array(self.skins);
+        }
+        if !self.textures.is_empty() {
+            doc["images"] = Value::Array(self.images);
+            doc["textures"] = Value::Array(self.textures);
         }
         container(&serde_json::to_vec(&doc).unwrap_or_default(), &self.bin)
     }

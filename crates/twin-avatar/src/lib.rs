@@ -18,6 +18,7 @@ pub mod names;
 pub mod obj;
 pub mod persona;
 pub mod skin;
+pub mod texture;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AvatarError {

@@ -24,6 +24,8 @@ pub struct Loaded {
     pub buffers: Vec<Vec<u8>>,
     /// Extensions the file uses (for the report).
     pub extensions_used: Vec<String>,
+    /// The folder external files (buffers, images) are read from.
+    pub base: Option<std::path::PathBuf>,
 }
 
 /// The JSON chunk of a .glb, or the whole text of a .gltf.
@@ -105,10 +107,11 @@ pub fn load(bytes: &[u8], base: Option<&Path>) -> Result<Loaded, AvatarError> {
         doc,
         buffers,
         extensions_used,
+        base: base.map(Path::to_path_buf),
     })
 }
 
-fn read_uri(uri: &str, base: Option<&Path>) -> Result<Vec<u8>, AvatarError> {
+pub(crate) fn read_uri(uri: &str, base: Option<&Path>) -> Result<Vec<u8>, AvatarError> {
     if let Some(rest) = uri.strip_prefix("data:") {
         let (_, data) = rest
             .split_once(";base64,")

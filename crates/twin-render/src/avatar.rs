@@ -2,7 +2,7 @@
 //! (vertices that moved, and a model matrix for primitives that move whole).
 
 use crate::RenderError;
-use crate::renderer::{Material, MeshData, Renderer, SkinData};
+use crate::renderer::{Material, MeshData, Renderer, SkinData, TextureData};
 use glam::{Mat4, Vec3};
 use twin_animate::rig::Binding;
 use twin_animate::{Deformer, Pose, Rig, Skinning};
@@ -13,6 +13,9 @@ pub struct AvatarScene {
     pub rig: Rig,
     pub deformer: Deformer,
     joint_matrices: Vec<Mat4>,
+    /// Decoded base colour images, and for each primitive the one it uses.
+    images: Vec<twin_avatar::texture::Rgba>,
+    texture_of: Vec<Option<usize>>,
 }
 
 /// Skin-like materials get the subsurface approximation.
@@ -34,11 +37,37 @@ impl AvatarScene {
         let rig = Rig::new(&loaded)?;
         let mut deformer = Deformer::with_skinning(&rig, skinning);
         deformer.apply(&rig, &Pose::rest(&rig));
+        // Each image once, however many materials use it.
+        let mut images = Vec::new();
+        let mut decoded: std::collections::HashMap<usize, usize> = Default::default();
+        let mut texture_of = Vec::new();
+        for p in &rig.primitives {
+            let source = p
+                .material
+                .and_then(|m| loaded.doc.materials().nth(m))
+                .and_then(|m| m.pbr_metallic_roughness().base_color_texture())
+                .map(|t| t.texture().source().index())
+                .filter(|_| !p.uvs.is_empty());
+            let slot = match source {
+                Some(image) => Some(match decoded.get(&image) {
+                    Some(k) => *k,
+                    None => {
+                        images.push(twin_avatar::texture::decode(&loaded, image)?);
+                        decoded.insert(image, images.len() - 1);
+                        images.len() - 1
+                    }
+                }),
+                None => None,
+            };
+            texture_of.push(slot);
+        }
         Ok(AvatarScene {
             loaded,
             rig,
             deformer,
             joint_matrices: Vec::new(),
+            images,
+            texture_of,
         })
     }
 
@@ -79,11 +108,14 @@ impl AvatarScene {
             .primitives
             .iter()
             .zip(&self.deformer.meshes)
-            .map(|(p, d)| MeshData {
+            .zip(&self.texture_of)
+            .map(|((p, d), texture)| MeshData {
                 positions: &d.positions,
                 normals: &d.normals,
                 indices: &p.indices,
                 material: self.material(p.material),
+                uvs: &p.uvs,
+                texture: *texture,
                 skin: match &p.binding {
                     Binding::Blended {
                         skin,
@@ -98,7 +130,16 @@ impl AvatarScene {
                 },
             })
             .collect();
-        renderer.set_meshes(&meshes)?;
+        let textures: Vec<TextureData> = self
+            .images
+            .iter()
+            .map(|i| TextureData {
+                width: i.width,
+                height: i.height,
+                rgba: &i.pixels,
+            })
+            .collect();
+        renderer.set_meshes(&meshes, &textures)?;
         self.upload(renderer)
     }
 

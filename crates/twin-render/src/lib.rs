@@ -14,7 +14,7 @@ pub mod renderer;
 pub mod window;
 
 pub use context::GpuContext;
-pub use renderer::{Lighting, Material, MeshData, Renderer, SkinData, View};
+pub use renderer::{Lighting, Material, MeshData, Renderer, SkinData, TextureData, View};
 
 use ash::vk;
 

@@ -33,8 +33,19 @@ pub struct MeshData<'a> {
     pub normals: &'a [Vec3],
     pub indices: &'a [u32],
     pub material: Material,
+    /// Texture coordinates (empty: no texture).
+    pub uvs: &'a [[f32; 2]],
+    /// The base colour texture, an index into the textures given with the meshes.
+    pub texture: Option<usize>,
     /// Skinned on the GPU: the vertices are in bind pose and move with the joint matrices.
     pub skin: Option<SkinData<'a>>,
+}
+
+/// An sRGB-encoded RGBA8 image.
+pub struct TextureData<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: &'a [u8],
 }
 
 /// Joints and weights of each vertex, and where the mesh's skin starts among the joint matrices.
@@ -123,6 +134,14 @@ struct GpuMesh {
     version: Option<u64>,
     /// Joints and weights (GPU skinning), and the skin's first joint matrix.
     skin: Option<(Buffer, u32)>,
+    uvs: Buffer,
+    /// Index into the renderer's textures (0: plain white).
+    texture: usize,
+}
+
+struct GpuTexture {
+    image: Image,
+    set: vk::DescriptorSet,
 }
 
 pub struct Renderer {
@@ -139,6 +158,10 @@ pub struct Renderer {
     uniform: Buffer,
     joints: Buffer,
     meshes: Vec<GpuMesh>,
+    texture_layout: vk::DescriptorSetLayout,
+    texture_pool: vk::DescriptorPool,
+    textures: Vec<GpuTexture>,
+    sampler: vk::Sampler,
     pub background: [f32; 4],
     pub lighting: Lighting,
     /// Where the avatar stands in the world (its model space to world space): in the room for XR.
@@ -236,7 +259,31 @@ impl Renderer {
             )
         }
         .map_err(RenderError::vk("creating the descriptor layout"))?;
-        let set_layouts = [set_layout];
+        let texture_bindings = [vk::DescriptorSetLayoutBinding::default()
+            .binding(0)
+            .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+            .descriptor_count(1)
+            .stage_flags(vk::ShaderStageFlags::FRAGMENT)];
+        // SAFETY: as above.
+        let texture_layout = unsafe {
+            d.create_descriptor_set_layout(
+                &vk::DescriptorSetLayoutCreateInfo::default().bindings(&texture_bindings),
+                None,
+            )
+        }
+        .map_err(RenderError::vk("creating the texture layout"))?;
+        let sampler_info = vk::SamplerCreateInfo::default()
+            .mag_filter(vk::Filter::LINEAR)
+            .min_filter(vk::Filter::LINEAR)
+            .mipmap_mode(vk::SamplerMipmapMode::LINEAR)
+            .address_mode_u(vk::SamplerAddressMode::REPEAT)
+            .address_mode_v(vk::SamplerAddressMode::REPEAT)
+            .address_mode_w(vk::SamplerAddressMode::REPEAT)
+            .max_lod(0.0);
+        // SAFETY: as above.
+        let sampler = unsafe { d.create_sampler(&sampler_info, None) }
+            .map_err(RenderError::vk("creating a sampler"))?;
+        let set_layouts = [set_layout, texture_layout];
         let push = [vk::PushConstantRange::default()
             .stage_flags(vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT)
             .size(std::mem::size_of::<DrawPush>() as u32)];
@@ -278,7 +325,7 @@ impl Renderer {
             d.allocate_descriptor_sets(
                 &vk::DescriptorSetAllocateInfo::default()
                     .descriptor_pool(descriptor_pool)
-                    .set_layouts(&set_layouts),
+                    .set_layouts(&set_layouts[..1]),
             )
         }
         .map_err(RenderError::vk("allocating the descriptor set"))?[0];
@@ -330,15 +377,24 @@ impl Renderer {
             uniform,
             joints,
             meshes: Vec::new(),
+            texture_layout,
+            texture_pool: vk::DescriptorPool::null(),
+            textures: Vec::new(),
+            sampler,
             background: [0.18, 0.19, 0.21, 1.0],
             lighting: Lighting::default(),
             placement: Mat4::IDENTITY,
         })
     }
 
-    /// Replaces the meshes to draw (the avatar's primitives).
-    pub fn set_meshes(&mut self, meshes: &[MeshData]) -> Result<(), RenderError> {
+    /// Replaces the meshes to draw (the avatar's primitives) and their textures.
+    pub fn set_meshes(
+        &mut self,
+        meshes: &[MeshData],
+        textures: &[TextureData],
+    ) -> Result<(), RenderError> {
         self.clear_meshes();
+        self.upload_textures(textures)?;
         for m in meshes {
             let mut vertices = Buffer::host(
                 &self.ctx,
@@ -384,6 +440,25 @@ impl Renderer {
                 }
                 None => None,
             };
+            let mut uvs = Buffer::host(
+                &self.ctx,
+                (m.positions.len() * 8).max(8) as u64,
+                vk::BufferUsageFlags::VERTEX_BUFFER,
+            )?;
+            let uv_bytes: Vec<u8> = if m.uvs.len() == m.positions.len() {
+                m.uvs
+                    .iter()
+                    .flatten()
+                    .flat_map(|f| f.to_le_bytes())
+                    .collect()
+            } else {
+                vec![0; m.positions.len() * 8]
+            };
+            uvs.write(&uv_bytes);
+            let texture = match m.texture {
+                Some(t) if t < textures.len() && m.uvs.len() == m.positions.len() => t + 1,
+                _ => 0,
+            };
             self.meshes.push(GpuMesh {
                 vertices,
                 indices,
@@ -393,6 +468,8 @@ impl Renderer {
                 model: Mat4::IDENTITY,
                 version: None,
                 skin,
+                uvs,
+                texture,
             });
         }
         Ok(())
@@ -450,6 +527,147 @@ impl Renderer {
         self.meshes.len()
     }
 
+    /// Uploads the textures (after a plain white one at index 0) with a descriptor set each.
+    fn upload_textures(&mut self, textures: &[TextureData]) -> Result<(), RenderError> {
+        let white = TextureData {
+            width: 1,
+            height: 1,
+            rgba: &[255, 255, 255, 255],
+        };
+        let all: Vec<&TextureData> = std::iter::once(&white).chain(textures).collect();
+        let d = &self.ctx.device;
+        let sizes = [vk::DescriptorPoolSize {
+            ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+            descriptor_count: all.len() as u32,
+        }];
+        // SAFETY: valid device; the pool is destroyed in clear_meshes.
+        self.texture_pool = unsafe {
+            d.create_descriptor_pool(
+                &vk::DescriptorPoolCreateInfo::default()
+                    .max_sets(all.len() as u32)
+                    .pool_sizes(&sizes),
+                None,
+            )
+        }
+        .map_err(RenderError::vk("creating the texture pool"))?;
+        for t in all {
+            if t.width == 0 || t.height == 0 || t.rgba.len() != (t.width * t.height * 4) as usize {
+                return Err(RenderError::Invalid(format!(
+                    "a {}x{} texture with {} bytes",
+                    t.width,
+                    t.height,
+                    t.rgba.len()
+                )));
+            }
+            let extent = vk::Extent2D {
+                width: t.width,
+                height: t.height,
+            };
+            let image = Image::new(
+                &self.ctx,
+                vk::Format::R8G8B8A8_SRGB,
+                extent,
+                1,
+                vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
+                vk::ImageAspectFlags::COLOR,
+            )?;
+            let mut staging = Buffer::host(
+                &self.ctx,
+                t.rgba.len() as u64,
+                vk::BufferUsageFlags::TRANSFER_SRC,
+            )?;
+            staging.write(t.rgba);
+            let range = vk::ImageSubresourceRange {
+                aspect_mask: vk::ImageAspectFlags::COLOR,
+                base_mip_level: 0,
+                level_count: 1,
+                base_array_layer: 0,
+                layer_count: 1,
+            };
+            let copied = self.ctx.one_shot(|cmd| {
+                let to_dst = vk::ImageMemoryBarrier::default()
+                    .old_layout(vk::ImageLayout::UNDEFINED)
+                    .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+                    .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                    .image(image.image)
+                    .subresource_range(range);
+                let region = vk::BufferImageCopy::default()
+                    .image_subresource(vk::ImageSubresourceLayers {
+                        aspect_mask: vk::ImageAspectFlags::COLOR,
+                        mip_level: 0,
+                        base_array_layer: 0,
+                        layer_count: 1,
+                    })
+                    .image_extent(vk::Extent3D {
+                        width: t.width,
+                        height: t.height,
+                        depth: 1,
+                    });
+                let to_read = vk::ImageMemoryBarrier::default()
+                    .old_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+                    .new_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)
+                    .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                    .dst_access_mask(vk::AccessFlags::SHADER_READ)
+                    .image(image.image)
+                    .subresource_range(range);
+                // SAFETY: cmd is recording; the image and buffer live until the commands finish.
+                unsafe {
+                    d.cmd_pipeline_barrier(
+                        cmd,
+                        vk::PipelineStageFlags::TOP_OF_PIPE,
+                        vk::PipelineStageFlags::TRANSFER,
+                        vk::DependencyFlags::empty(),
+                        &[],
+                        &[],
+                        &[to_dst],
+                    );
+                    d.cmd_copy_buffer_to_image(
+                        cmd,
+                        staging.buffer,
+                        image.image,
+                        vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                        &[region],
+                    );
+                    d.cmd_pipeline_barrier(
+                        cmd,
+                        vk::PipelineStageFlags::TRANSFER,
+                        vk::PipelineStageFlags::FRAGMENT_SHADER,
+                        vk::DependencyFlags::empty(),
+                        &[],
+                        &[],
+                        &[to_read],
+                    );
+                }
+            });
+            staging.destroy(&self.ctx);
+            copied?;
+            let layouts = [self.texture_layout];
+            // SAFETY: the pool has a set for every texture.
+            let set = unsafe {
+                d.allocate_descriptor_sets(
+                    &vk::DescriptorSetAllocateInfo::default()
+                        .descriptor_pool(self.texture_pool)
+                        .set_layouts(&layouts),
+                )
+            }
+            .map_err(RenderError::vk("allocating a texture's descriptor set"))?[0];
+            let info = [vk::DescriptorImageInfo {
+                sampler: self.sampler,
+                image_view: image.view,
+                image_layout: vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+            }];
+            let write = [vk::WriteDescriptorSet::default()
+                .dst_set(set)
+                .dst_binding(0)
+                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                .image_info(&info)];
+            // SAFETY: the set and image are valid and not in use.
+            unsafe { d.update_descriptor_sets(&write, &[]) };
+            self.textures.push(GpuTexture { image, set });
+        }
+        Ok(())
+    }
+
     fn clear_meshes(&mut self) {
         for mut m in self.meshes.drain(..) {
             m.vertices.destroy(&self.ctx);
@@ -457,6 +675,19 @@ impl Renderer {
             if let Some((mut skin, _)) = m.skin {
                 skin.destroy(&self.ctx);
             }
+            m.uvs.destroy(&self.ctx);
+        }
+        for mut t in self.textures.drain(..) {
+            t.image.destroy(&self.ctx);
+        }
+        if self.texture_pool != vk::DescriptorPool::null() {
+            // SAFETY: no frame in flight uses the sets (targets wait for their frames).
+            unsafe {
+                self.ctx
+                    .device
+                    .destroy_descriptor_pool(self.texture_pool, None)
+            };
+            self.texture_pool = vk::DescriptorPool::null();
         }
     }
 
@@ -571,10 +802,23 @@ impl Renderer {
                     Some((skin, _)) => d.cmd_bind_vertex_buffers(
                         cmd,
                         0,
-                        &[m.vertices.buffer, skin.buffer],
-                        &[0, 0],
+                        &[m.vertices.buffer, skin.buffer, m.uvs.buffer],
+                        &[0, 0, 0],
                     ),
-                    None => d.cmd_bind_vertex_buffers(cmd, 0, &[m.vertices.buffer], &[0]),
+                    None => {
+                        d.cmd_bind_vertex_buffers(cmd, 0, &[m.vertices.buffer], &[0]);
+                        d.cmd_bind_vertex_buffers(cmd, 2, &[m.uvs.buffer], &[0]);
+                    }
+                }
+                if let Some(t) = self.textures.get(m.texture) {
+                    d.cmd_bind_descriptor_sets(
+                        cmd,
+                        vk::PipelineBindPoint::GRAPHICS,
+                        self.pipeline_layout,
+                        1,
+                        &[t.set],
+                        &[],
+                    );
                 }
                 d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
                 d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
@@ -644,6 +888,12 @@ fn create_pipeline(
             stride: 24,
             input_rate: vk::VertexInputRate::VERTEX,
         },
+        // Texture coordinates: they never change, so they live apart from the per-frame vertices.
+        vk::VertexInputBindingDescription {
+            binding: 2,
+            stride: 8,
+            input_rate: vk::VertexInputRate::VERTEX,
+        },
     ];
     let attributes = [
         vk::VertexInputAttributeDescription {
@@ -670,15 +920,24 @@ fn create_pipeline(
             format: vk::Format::R32G32B32A32_SFLOAT,
             offset: 8,
         },
+        vk::VertexInputAttributeDescription {
+            location: 4,
+            binding: 2,
+            format: vk::Format::R32G32_SFLOAT,
+            offset: 0,
+        },
     ];
-    let (bindings, attributes) = if skinned {
-        (&bindings[..], &attributes[..])
+    let (bindings, attributes): (Vec<_>, Vec<_>) = if skinned {
+        (bindings.to_vec(), attributes.to_vec())
     } else {
-        (&bindings[..1], &attributes[..2])
+        (
+            vec![bindings[0], bindings[2]],
+            vec![attributes[0], attributes[1], attributes[4]],
+        )
     };
     let vertex_input = vk::PipelineVertexInputStateCreateInfo::default()
-        .vertex_binding_descriptions(bindings)
-        .vertex_attribute_descriptions(attributes);
+        .vertex_binding_descriptions(&bindings)
+        .vertex_attribute_descriptions(&attributes);
     let assembly = vk::PipelineInputAssemblyStateCreateInfo::default()
         .topology(vk::PrimitiveTopology::TRIANGLE_LIST);
     let viewport = vk::PipelineViewportStateCreateInfo::default()
@@ -730,6 +989,8 @@ fn create_pipeline(
 
 impl Drop for Renderer {
     fn drop(&mut self) {
+        // SAFETY: waiting is always valid; a window's last frame may still be drawing from these buffers.
+        let _ = unsafe { self.ctx.device.device_wait_idle() };
         self.clear_meshes();
         self.uniform.destroy(&self.ctx);
         self.joints.destroy(&self.ctx);
@@ -742,6 +1003,8 @@ impl Drop for Renderer {
             d.destroy_pipeline(self.pipeline_skinned, None);
             d.destroy_pipeline_layout(self.pipeline_layout, None);
             d.destroy_descriptor_set_layout(self.set_layout, None);
+            d.destroy_descriptor_set_layout(self.texture_layout, None);
+            d.destroy_sampler(self.sampler, None);
             d.destroy_render_pass(self.render_pass, None);
         }
     }

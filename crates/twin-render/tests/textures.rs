@@ -1,0 +1,133 @@
+//! Textured glTF avatars: base colour textures (PNG and JPEG, from the binary chunk) reach the screen through
+//! their texture coordinates, and images Twin cannot read are refused by name.
+
+use glam::Vec3;
+use serde_json::json;
+use std::sync::Arc;
+use twin_avatar::glb::{GlbWriter, material};
+use twin_render::avatar::AvatarScene;
+use twin_render::offscreen::{FORMAT, OffscreenTarget, Pixels};
+use twin_render::{GpuContext, Renderer, View};
+
+const SIDE: u32 = 16;
+
+/// Left half red, right half blue.
+fn halves() -> Vec<u8> {
+    (0..SIDE * SIDE)
+        .flat_map(|i| {
+            if i % SIDE < SIDE / 2 {
+                [220u8, 30, 30, 255]
+            } else {
+                [30, 30, 220, 255]
+            }
+        })
+        .collect()
+}
+
+fn png_bytes(rgba: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut e = png::Encoder::new(&mut out, SIDE, SIDE);
+        e.set_color(png::ColorType::Rgba);
+        e.set_depth(png::BitDepth::Eight);
+        e.write_header().unwrap().write_image_data(rgba).unwrap();
+    }
+    out
+}
+
+fn jpeg_bytes(rgba: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let rgb: Vec<u8> = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    jpeg_encoder::Encoder::new(&mut out, 95)
+        .encode(&rgb, SIDE as u16, SIDE as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    out
+}
+
+/// A 1 m square facing +Z at the origin, textured with `image`.
+fn textured_quad(image: &[u8], mime: &str) -> Vec<u8> {
+    let mut w = GlbWriter::default();
+    let positions = [
+        [-0.5, 0.5, 0.0],
+        [0.5, 0.5, 0.0],
+        [0.5, -0.5, 0.0],
+        [-0.5, -0.5, 0.0],
+    ];
+    let normals = [[0.0, 0.0, 1.0]; 4];
+    let uvs = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    let (p, n, t) = (w.vec3(&positions), w.vec3(&normals), w.vec2(&uvs));
+    let i = w.indices(&[0, 3, 2, 0, 2, 1]);
+    let texture = w.texture(image, mime);
+    let mut m = material("cloth", [1.0, 1.0, 1.0, 1.0], 0.0, 0.9, true);
+    m["pbrMetallicRoughness"]["baseColorTexture"] = json!({"index": texture});
+    w.materials.push(m);
+    w.meshes.push(json!({"name": "quad", "primitives": [{
+        "attributes": {"POSITION": p, "NORMAL": n, "TEXCOORD_0": t},
+        "indices": i,
+        "material": 0,
+    }]}));
+    w.nodes.push(json!({"name": "quad", "mesh": 0}));
+    w.finish(&[0], json!({}))
+}
+
+fn render(glb: &[u8]) -> Pixels {
+    let ctx = Arc::new(GpuContext::headless().unwrap());
+    let mut renderer =
+        Renderer::new(ctx, FORMAT, 1, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL).unwrap();
+    let mut target = OffscreenTarget::new(&renderer, 64, 64).unwrap();
+    let mut scene = AvatarScene::new(twin_avatar::skin::load(glb, None).unwrap()).unwrap();
+    scene.attach(&mut renderer).unwrap();
+    let view = View::look_at(
+        Vec3::new(0.0, 0.0, 1.5),
+        Vec3::ZERO,
+        30f32.to_radians(),
+        1.0,
+    );
+    let image = target.render(&mut renderer, &[view]).unwrap().remove(0);
+    target.destroy(&renderer);
+    image
+}
+
+fn pixel(p: &Pixels, x: u32, y: u32) -> [u8; 4] {
+    let i = ((y * p.width + x) * 4) as usize;
+    [p.rgba[i], p.rgba[i + 1], p.rgba[i + 2], p.rgba[i + 3]]
+}
+
+#[test]
+fn png_and_jpeg_base_colour_textures_reach_the_screen() {
+    for (image, mime) in [
+        (png_bytes(&halves()), "image/png"),
+        (jpeg_bytes(&halves()), "image/jpeg"),
+    ] {
+        let p = render(&textured_quad(&image, mime));
+        let (left, right) = (pixel(&p, 22, 32), pixel(&p, 42, 32));
+        assert!(
+            left[0] > 2 * left[2] && left[0] > 60,
+            "{mime}: the left half is red: {left:?}"
+        );
+        assert!(
+            right[2] > 2 * right[0] && right[2] > 60,
+            "{mime}: the right half is blue: {right:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unreadable_image_is_named() {
+    let glb = textured_quad(b"RIFF....WEBPVP8 ", "image/webp");
+    let loaded = twin_avatar::skin::load(&glb, None).unwrap();
+    let err = AvatarScene::new(loaded).err().expect("refused").to_string();
+    assert!(
+        err.contains("image 0") && err.contains("image/webp"),
+        "{err}"
+    );
+    let broken = textured_quad(b"\x89PNG\r\n\x1a\nbroken", "image/png");
+    let err = AvatarScene::new(twin_avatar::skin::load(&broken, None).unwrap())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("does not decode"), "{err}");
+}
