@@ -2,6 +2,7 @@
 //! head-eye coordination, breathing, a slow shift of weight, listening nods, and head motion on stressed
 //! syllables while it speaks. The result is a [`Pose`] for the [`crate::Deformer`].
 
+use crate::clip::Clip;
 use crate::gaze::{Gaze, angles};
 use crate::motion::{approach, bump, drift};
 use crate::mouth::{MouthMap, MouthTrack};
@@ -120,6 +121,8 @@ pub struct Animator {
     smile: f32,
     globals: Vec<Mat4>,
     seed: f64,
+    /// The file's clip playing underneath, looped, and when it started.
+    clip: Option<(Clip, f64)>,
 }
 
 impl Animator {
@@ -162,6 +165,7 @@ impl Animator {
             smile: 0.0,
             globals,
             seed: rng.range(0.0, 100.0) as f64,
+            clip: None,
             rng,
         }
     }
@@ -180,6 +184,11 @@ impl Animator {
         self.gaze.head.value
     }
 
+    /// Plays one of the avatar file's clips (an idle loop) underneath, looped from now; `None` stops it.
+    pub fn set_clip(&mut self, clip: Option<Clip>) {
+        self.clip = clip.map(|c| (c, self.time));
+    }
+
     /// The point straight ahead at eye level, 1.2 m away (where a person stands to talk).
     pub fn default_look_at(&self) -> Vec3 {
         self.rest_eyes + Vec3::new(0.0, 0.0, 1.2)
@@ -195,7 +204,12 @@ impl Animator {
         self.time += dt as f64;
         let t = self.time;
         self.pose.weights.iter_mut().for_each(|w| *w = 0.0);
+        self.pose.locals.clear();
         self.pose.offsets.clear();
+        if let Some((clip, started)) = &self.clip {
+            let length = clip.duration.max(1e-3) as f64;
+            clip.sample(rig, ((t - started) % length) as f32, &mut self.pose);
+        }
         let mode = input.mode;
 
         self.mouth(dt, input);
@@ -343,7 +357,7 @@ impl Animator {
         }
 
         // The eyes, each toward the point (they converge), within the turned head and their limits.
-        rig.globals(&self.pose.offsets, &mut self.globals);
+        rig.globals_with(&self.pose.locals, &self.pose.offsets, &mut self.globals);
         let look = |from: Vec3| {
             let a = angles(point - from) + glance;
             Vec3::new(a.y.cos() * a.x.sin(), a.y.sin(), a.y.cos() * a.x.cos())

@@ -116,7 +116,7 @@ impl Deformer {
 
     /// Poses every primitive: morph weights, then the skeleton.
     pub fn apply(&mut self, rig: &Rig, pose: &Pose) {
-        rig.globals(&pose.offsets, &mut self.globals);
+        rig.globals_with(&pose.locals, &pose.offsets, &mut self.globals);
         let globals = &self.globals;
         self.joint_matrices.resize(rig.skins.len(), Vec::new());
         for (skin, out) in rig.skins.iter().zip(&mut self.joint_matrices) {

@@ -6,6 +6,7 @@
 //! targets, then skinning with rayon. Primitives that move whole get a model matrix instead of new vertices.
 
 pub mod animator;
+pub mod clip;
 pub mod deform;
 pub mod gaze;
 pub mod motion;
@@ -14,9 +15,10 @@ pub mod rig;
 pub mod rng;
 
 pub use animator::{Animator, Inputs, Mode, Speech};
+pub use clip::Clip;
 pub use deform::{Deformed, Deformer, Skinning};
 pub use mouth::{MouthMap, MouthTrack};
-pub use rig::{NodeOffset, Pose, Rig};
+pub use rig::{LocalOverride, NodeOffset, Pose, Rig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnimateError {

@@ -71,10 +71,21 @@ pub struct NodeOffset {
     pub translation: Vec3,
 }
 
-/// What one frame asks of the avatar: a weight per morph target name and node offsets.
+/// A node's local transform replaced (by a clip from the file); parts left `None` keep their rest value.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalOverride {
+    pub node: usize,
+    pub translation: Option<Vec3>,
+    pub rotation: Option<Quat>,
+    pub scale: Option<Vec3>,
+}
+
+/// What one frame asks of the avatar: a weight per morph target name, local transforms from a clip, and
+/// offsets on top.
 #[derive(Debug, Clone, Default)]
 pub struct Pose {
     pub weights: Vec<f32>,
+    pub locals: Vec<LocalOverride>,
     pub offsets: Vec<NodeOffset>,
 }
 
@@ -82,6 +93,7 @@ impl Pose {
     pub fn rest(rig: &Rig) -> Pose {
         Pose {
             weights: vec![0.0; rig.target_names.len()],
+            locals: Vec::new(),
             offsets: Vec::new(),
         }
     }
@@ -105,6 +117,8 @@ pub struct Rig {
     /// Every morph target name of the avatar once; poses index weights by it.
     pub target_names: Vec<String>,
     slots: HashMap<String, usize>,
+    /// For each node with a mesh, the slot of each of its mesh's morph targets in order.
+    node_targets: HashMap<usize, Vec<Option<usize>>>,
     pub joints: JointNodes,
 }
 
@@ -179,12 +193,18 @@ impl Rig {
         let mut target_names: Vec<String> = Vec::new();
         let mut slots: HashMap<String, usize> = HashMap::new();
         let mut primitives = Vec::new();
+        let mut node_targets: HashMap<usize, Vec<Option<usize>>> = HashMap::new();
         for &node_index in &order {
             let Some(node) = doc.nodes().nth(node_index) else {
                 continue;
             };
             let Some(mesh) = node.mesh() else { continue };
             let names = skin::target_names(&mesh);
+            let target_count = mesh
+                .primitives()
+                .map(|p| p.morph_targets().count())
+                .max()
+                .unwrap_or(0);
             for prim in mesh.primitives() {
                 if prim.mode() != gltf::mesh::Mode::Triangles {
                     continue;
@@ -222,6 +242,13 @@ impl Rig {
                         target_names.push(name);
                         target_names.len() - 1
                     });
+                    if let Some(e) = node_targets
+                        .entry(node_index)
+                        .or_insert_with(|| vec![None; target_count])
+                        .get_mut(t)
+                    {
+                        *e = Some(slot);
+                    }
                     let (mut vertices, mut moved) = (Vec::new(), Vec::new());
                     for (v, d) in deltas.enumerate() {
                         let d = Vec3::from(d);
@@ -274,8 +301,14 @@ impl Rig {
             skins,
             target_names,
             slots,
+            node_targets,
             joints: twin_avatar::joints::find(doc),
         })
+    }
+
+    /// The slot of each morph target of the mesh on `node`, in the mesh's order (for a clip's weights).
+    pub fn node_target_slots(&self, node: usize) -> &[Option<usize>] {
+        self.node_targets.get(&node).map_or(&[], Vec::as_slice)
     }
 
     /// The slot of a morph target name.
@@ -285,18 +318,33 @@ impl Rig {
 
     /// Global transforms of every node with `offsets` applied (nodes outside the scene stay identity).
     pub fn globals(&self, offsets: &[NodeOffset], out: &mut Vec<Mat4>) {
+        self.globals_with(&[], offsets, out);
+    }
+
+    /// Global transforms with local overrides (a clip) and then offsets applied.
+    pub fn globals_with(
+        &self,
+        locals: &[LocalOverride],
+        offsets: &[NodeOffset],
+        out: &mut Vec<Mat4>,
+    ) {
         out.clear();
         out.resize(self.nodes.len(), Mat4::IDENTITY);
         for &i in &self.order {
             let n = &self.nodes[i];
-            let (mut translation, mut rotation) = (n.translation, n.rotation);
+            let (mut translation, mut rotation, mut scale) = (n.translation, n.rotation, n.scale);
+            for l in offsets_locals(locals, i) {
+                translation = l.translation.unwrap_or(translation);
+                rotation = l.rotation.unwrap_or(rotation);
+                scale = l.scale.unwrap_or(scale);
+            }
             for o in offsets.iter().filter(|o| o.node == i) {
                 // A turn about model axes, moved into this node's parent frame.
                 let p = self.rest_parent_rotation[i];
                 rotation = (p.inverse() * o.rotation * p) * rotation;
                 translation += p.inverse() * o.translation;
             }
-            let local = Mat4::from_scale_rotation_translation(n.scale, rotation, translation);
+            let local = Mat4::from_scale_rotation_translation(scale, rotation, translation);
             out[i] = match n.parent {
                 Some(p) => out[p] * local,
                 None => local,
@@ -313,6 +361,10 @@ impl Rig {
     pub fn vertex_count(&self) -> usize {
         self.primitives.iter().map(|p| p.positions.len()).sum()
     }
+}
+
+fn offsets_locals(locals: &[LocalOverride], node: usize) -> impl Iterator<Item = &LocalOverride> {
+    locals.iter().filter(move |l| l.node == node)
 }
 
 /// Classifies a skinned primitive's binding, normalizing weights and checking joint indices.
