@@ -144,6 +144,15 @@ fn check(args: CheckArgs) -> Result<()> {
         if !r.extensions_used.is_empty() {
             println!("  extensions: {}", r.extensions_used.join(", "));
         }
+        println!(
+            "  {} images, animations: {}",
+            r.images,
+            if r.animations.is_empty() {
+                "none".to_string()
+            } else {
+                r.animations.join(", ")
+            }
+        );
         for n in &r.notes {
             println!("  note: {n}");
         }

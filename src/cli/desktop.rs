@@ -350,7 +350,9 @@ pub fn run(args: DesktopArgs) -> Result<()> {
     };
     let (lo, hi) = avatar.bounds();
     let head = Vec3::new((lo.x + hi.x) * 0.5, hi.y - 0.14, 0.0);
-    let animator = Animator::new(&avatar.rig, args.seed);
+    let mut animator = Animator::new(&avatar.rig, args.seed);
+    // The file's own idle loop, where it has one, plays underneath.
+    animator.set_clip(twin_animate::Clip::idle(&avatar.loaded)?);
     let event_loop = EventLoop::new().context("cannot reach the display (is DISPLAY set?)")?;
     event_loop.set_control_flow(ControlFlow::Poll);
     let json = args.json;

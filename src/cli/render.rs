@@ -92,6 +92,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let (camera, view) = portrait(&avatar, args.width as f32 / args.height as f32);
     let dt = 1.0 / args.fps as f32;
     let mut animator = Animator::new(&avatar.rig, args.seed);
+    // The file's own idle loop, where it has one, plays underneath.
+    animator.set_clip(twin_animate::Clip::idle(&avatar.loaded)?);
     // A second of listening first: the first frame already meets the camera's eyes.
     for _ in 0..args.fps {
         let listening = Inputs {

@@ -103,6 +103,13 @@ impl Clip {
         Ok(clips)
     }
 
+    /// The file's idle loop: the clip whose name says "idle", if any.
+    pub fn idle(loaded: &Loaded) -> Result<Option<Clip>, AvatarError> {
+        Ok(Clip::load_all(loaded)?
+            .into_iter()
+            .find(|c| c.name.to_lowercase().contains("idle")))
+    }
+
     /// Writes the clip at `t` seconds (held at its ends) into the pose: node transforms as local overrides,
     /// morph weights into their targets.
     pub fn sample(&self, rig: &Rig, t: f32, pose: &mut Pose) {

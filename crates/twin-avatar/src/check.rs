@@ -23,6 +23,10 @@ pub struct Report {
     pub height_m: f32,
     pub life_size: bool,
     pub extensions_used: Vec<String>,
+    /// Images (textures) in the file, all decoded to check them.
+    pub images: usize,
+    /// The file's animations (an "idle" one plays under the twin's own motion).
+    pub animations: Vec<String>,
     /// Things to fix, in words; empty when the avatar is ready.
     pub problems: Vec<String>,
     /// Things worth knowing that do not stop it.
@@ -177,6 +181,19 @@ pub fn check(loaded: &Loaded) -> Report {
             "{triangles} triangles: too heavy for a headset at 90 Hz (aim under 200k)"
         ));
     }
+    for i in 0..doc.images().len() {
+        if let Err(e) = crate::texture::decode(loaded, i) {
+            problems.push(e.to_string());
+        }
+    }
+    let animations: Vec<String> = doc
+        .animations()
+        .map(|a| {
+            a.name()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("animation {}", a.index()))
+        })
+        .collect();
     Report {
         triangles,
         vertices,
@@ -191,6 +208,8 @@ pub fn check(loaded: &Loaded) -> Report {
         height_m,
         life_size,
         extensions_used: loaded.extensions_used.clone(),
+        images: doc.images().len(),
+        animations,
         problems,
         notes,
     }

@@ -84,6 +84,26 @@ impl GlbWriter {
         self.floats(data, "VEC4", Some(ARRAY_BUFFER))
     }
 
+    /// Plain floats (animation key times, morph weights).
+    pub fn scalars(&mut self, data: &[f32]) -> usize {
+        let wrapped: Vec<[f32; 1]> = data.iter().map(|x| [*x]).collect();
+        let a = self.floats(&wrapped, "SCALAR", None);
+        // Key times must carry their bounds.
+        let (lo, hi) = data
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+        if !data.is_empty() {
+            self.accessors[a]["min"] = json!([lo]);
+            self.accessors[a]["max"] = json!([hi]);
+        }
+        a
+    }
+
+    /// Four floats each (rotations of an animation), not vertex data.
+    pub fn vec4s(&mut self, data: &[[f32; 4]]) -> usize {
+        self.floats(data, "VEC4", None)
+    }
+
     pub fn mat4s(&mut self, data: &[[f32; 16]]) -> usize {
         self.floats(data, "MAT4", None)
     }
