@@ -44,8 +44,8 @@ impl Clip {
                     .read_inputs()
                     .ok_or_else(|| broken("a channel without key times"))?
                     .collect();
-                if times.windows(2).any(|w| !(w[1] >= w[0])) || times.iter().any(|t| !t.is_finite())
-                {
+                // Finite first, so the order check compares numbers.
+                if times.iter().any(|t| !t.is_finite()) || times.windows(2).any(|w| w[1] < w[0]) {
                     return Err(broken("key times out of order"));
                 }
                 let values: Vec<f32> = match reader
@@ -64,7 +64,7 @@ impl Clip {
                     1
                 };
                 let keys = times.len() * per_key;
-                if keys == 0 || values.len() % keys != 0 {
+                if keys == 0 || !values.len().is_multiple_of(keys) {
                     return Err(broken(&format!(
                         "{} values for {} keys",
                         values.len(),
