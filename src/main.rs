@@ -23,6 +23,8 @@ enum Command {
     Avatar(cli::avatar::AvatarArgs),
     /// Render the twin speaking a reply (its lip-sync track and audio) to PNG frames, and an MP4 with ffmpeg.
     Render(cli::render::RenderArgs),
+    /// Transcribe a WAV with the on-device speech-in pipeline (VAD, recognizer): partials, finals, timing.
+    Transcribe(cli::transcribe::TranscribeArgs),
     /// Show the twin in a window (orbit with the mouse) and play a reply with its lip-sync.
     Desktop(cli::desktop::DesktopArgs),
 }
@@ -41,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Command::Avatar(args) => cli::avatar::run(args),
         Command::Render(args) => cli::render::run(args),
         Command::Desktop(args) => cli::desktop::run(args),
+        Command::Transcribe(args) => cli::transcribe::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

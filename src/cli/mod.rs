@@ -6,3 +6,4 @@ pub mod render;
 pub mod say;
 pub mod spoken;
 pub mod track;
+pub mod transcribe;

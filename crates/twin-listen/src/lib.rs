@@ -1,0 +1,28 @@
+//! Speech in, on the device: audio → voice activity (Silero VAD) → recognition (sherpa-onnx) → partial and
+//! final transcripts with their timing.
+//!
+//! The default recognizer is an offline model (Whisper tiny.en) run on the segments the VAD cuts: partial
+//! hypotheses come from re-decoding the growing segment, and decoding starts as soon as silence begins
+//! (speculative finalization), so the final transcript is ready when the VAD confirms the end of speech.
+
+pub mod audio;
+pub mod listener;
+pub mod recognizer;
+pub mod vad;
+
+pub use listener::{Event, Listener, ListenerConfig};
+pub use recognizer::{Recognizer, WhisperRecognizer};
+pub use vad::Vad;
+
+/// The rate every model here runs at.
+pub const SAMPLE_RATE: u32 = 16_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error("cannot read {path}: {reason}")]
+    Audio { path: String, reason: String },
+    #[error("{0}")]
+    Format(String),
+    #[error("the {what} model is missing or does not load: {path} (cargo xtask setup fetches it)")]
+    Model { what: &'static str, path: String },
+}

@@ -1,0 +1,212 @@
+//! The speech-in pipeline over a stream of 16 kHz audio: two Silero VADs (a quick one that notices a pause
+//! after 100 ms, and the one that ends an utterance), partial hypotheses by re-decoding the growing segment,
+//! and speculative finalization: decoding starts when the pause begins, and that result is the final one
+//! when the utterance indeed ends there.
+
+use crate::recognizer::Recognizer;
+use crate::vad::Vad;
+use crate::{ListenError, SAMPLE_RATE};
+use std::path::Path;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct ListenerConfig {
+    /// A pause this long ends an utterance.
+    pub end_silence_s: f32,
+    /// A pause this long starts decoding, in case it is the end.
+    pub pause_s: f32,
+    /// Speech between partial hypotheses.
+    pub partial_every_s: f32,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        ListenerConfig {
+            end_silence_s: 0.35,
+            pause_s: 0.1,
+            partial_every_s: 0.6,
+        }
+    }
+}
+
+/// What the listener says, with times in seconds on the audio's clock (from the first sample fed).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    Partial {
+        text: String,
+        at_s: f64,
+    },
+    Final {
+        text: String,
+        start_s: f64,
+        end_s: f64,
+        /// When the transcript is ready on a live stream: the VAD's confirmation, or the decode's end if
+        /// that comes later (decoding time is measured, the audio clock is the stream's).
+        ready_s: f64,
+        /// The pause's decode was used (it began before the end was confirmed).
+        speculative: bool,
+        decode_ms: f64,
+    },
+}
+
+struct Speculation {
+    /// Samples (absolute) it covers.
+    start: u64,
+    end: u64,
+    text: String,
+    /// Audio time it would be ready on a live stream.
+    ready_s: f64,
+    decode_ms: f64,
+}
+
+pub struct Listener {
+    config: ListenerConfig,
+    recognizer: Box<dyn Recognizer>,
+    /// Ends utterances.
+    vad: Vad,
+    /// Notices pauses early.
+    quick: Vad,
+    /// Every sample fed so far (recognition re-reads the growing segment).
+    audio: Vec<f32>,
+    /// Where the open utterance began (quick VAD's view), while one is open.
+    open_since: Option<u64>,
+    last_partial: u64,
+    speculation: Option<Speculation>,
+}
+
+fn seconds(samples: u64) -> f64 {
+    samples as f64 / SAMPLE_RATE as f64
+}
+
+impl Listener {
+    pub fn new(
+        vad_model: &Path,
+        recognizer: Box<dyn Recognizer>,
+        config: ListenerConfig,
+    ) -> Result<Listener, ListenError> {
+        Ok(Listener {
+            vad: Vad::load(vad_model, config.end_silence_s)?,
+            quick: Vad::load(vad_model, config.pause_s)?,
+            config,
+            recognizer,
+            audio: Vec::new(),
+            open_since: None,
+            last_partial: 0,
+            speculation: None,
+        })
+    }
+
+    pub fn recognizer_name(&self) -> &str {
+        self.recognizer.name()
+    }
+
+    /// Feeds audio as it arrives (any chunk size); returns what it now knows.
+    pub fn push(&mut self, samples: &[f32]) -> Vec<Event> {
+        self.audio.extend_from_slice(samples);
+        let now = self.audio.len() as u64;
+        let mut events = Vec::new();
+        // A pause: decode what was said, in case it is the end.
+        for seg in self.quick.push(samples) {
+            self.speculate(seg.start, seg.start + seg.samples.len() as u64);
+        }
+        if self.quick.speaking() || self.vad.speaking() {
+            let since = *self.open_since.get_or_insert_with(|| {
+                // The VAD speaks up 0.2 s or more into speech: start well before it.
+                now.saturating_sub((0.6 * SAMPLE_RATE as f32) as u64)
+            });
+            if self.quick.speaking() {
+                // Speech again: an earlier pause was not the end.
+                if self
+                    .speculation
+                    .as_ref()
+                    .is_some_and(|s| s.end + 1600 < now)
+                {
+                    self.speculation = None;
+                }
+                let every = (self.config.partial_every_s * SAMPLE_RATE as f32) as u64;
+                if now - self.last_partial.max(since) >= every {
+                    self.last_partial = now;
+                    let text = self.recognizer.decode(&self.audio[since as usize..]);
+                    if !text.is_empty() {
+                        events.push(Event::Partial {
+                            text,
+                            at_s: seconds(now),
+                        });
+                    }
+                }
+            }
+        }
+        for seg in self.vad.push(samples) {
+            events.push(self.finalize(seg.start, seg.samples.len() as u64, seconds(now)));
+        }
+        events
+    }
+
+    /// Ends the stream: the open utterance (if any) is final.
+    pub fn finish(&mut self) -> Vec<Event> {
+        let now = seconds(self.audio.len() as u64);
+        for seg in self.quick.finish() {
+            self.speculate(seg.start, seg.start + seg.samples.len() as u64);
+        }
+        self.vad
+            .finish()
+            .into_iter()
+            .map(|seg| self.finalize(seg.start, seg.samples.len() as u64, now))
+            .collect()
+    }
+
+    fn speculate(&mut self, start: u64, end: u64) {
+        let from = self.open_since.unwrap_or(start).min(start);
+        let end = end.min(self.audio.len() as u64);
+        let started = Instant::now();
+        let text = self
+            .recognizer
+            .decode(&self.audio[from as usize..end as usize]);
+        let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // It started when the pause was noticed: now, on a live stream.
+        let ready_s = seconds(self.audio.len() as u64) + decode_ms / 1000.0;
+        self.speculation = Some(Speculation {
+            start: from,
+            end,
+            text,
+            ready_s,
+            decode_ms,
+        });
+    }
+
+    fn finalize(&mut self, start: u64, len: u64, confirmed_s: f64) -> Event {
+        let end = start + len;
+        self.open_since = None;
+        self.last_partial = 0;
+        // The speculative decode stands if it covered this utterance and nothing was said after it.
+        let tolerance = SAMPLE_RATE as u64 / 5;
+        if let Some(s) = self.speculation.take()
+            && s.start <= start + tolerance
+            && s.end + tolerance >= end
+        {
+            return Event::Final {
+                text: s.text,
+                start_s: seconds(start),
+                end_s: seconds(end),
+                ready_s: confirmed_s.max(s.ready_s),
+                speculative: true,
+                decode_ms: s.decode_ms,
+            };
+        }
+        let started = Instant::now();
+        let from = start.saturating_sub(SAMPLE_RATE as u64 / 10) as usize;
+        let text = self
+            .recognizer
+            .decode(&self.audio[from..(end as usize).min(self.audio.len())]);
+        let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Event::Final {
+            text,
+            start_s: seconds(start),
+            end_s: seconds(end),
+            ready_s: confirmed_s + decode_ms / 1000.0,
+            speculative: false,
+            decode_ms,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `twin transcribe FILE.wav`: the on-device speech-in pipeline over a file, fed as a live stream would be
+//! (20 ms at a time): partial and final transcripts with their timing on the audio clock.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+use twin_listen::{Event, Listener, ListenerConfig, WhisperRecognizer};
+
+#[derive(Args)]
+pub struct TranscribeArgs {
+    /// A mono WAV (16-bit PCM or float, 8 to 192 kHz).
+    pub file: PathBuf,
+    /// Where `cargo xtask setup` put the models.
+    #[arg(long, env = "TWIN_MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+    /// Recognizer threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// A pause this long (seconds) ends an utterance.
+    #[arg(long, default_value_t = 0.35)]
+    pub end_silence: f32,
+    /// Print one JSON object (events, text, timing) instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: TranscribeArgs) -> Result<()> {
+    if !(0.1..=3.0).contains(&args.end_silence) {
+        anyhow::bail!(
+            "--end-silence {} is outside 0.1..3 seconds",
+            args.end_silence
+        );
+    }
+    let audio = twin_listen::audio::read_wav(&args.file)?;
+    let recognizer =
+        WhisperRecognizer::load(&args.models_dir.join("whisper-tiny.en"), args.threads)?;
+    let config = ListenerConfig {
+        end_silence_s: args.end_silence,
+        ..ListenerConfig::default()
+    };
+    let mut listener = Listener::new(
+        &args.models_dir.join("silero-vad/silero_vad.onnx"),
+        Box::new(recognizer),
+        config,
+    )
+    .context("cannot start the listener")?;
+    let started = Instant::now();
+    let mut events = Vec::new();
+    for chunk in audio.chunks(320) {
+        let new = listener.push(chunk);
+        if !args.json {
+            new.iter().for_each(print_event);
+        }
+        events.extend(new);
+    }
+    let last = listener.finish();
+    if !args.json {
+        last.iter().for_each(print_event);
+    }
+    events.extend(last);
+    let seconds = started.elapsed().as_secs_f64();
+    let audio_s = audio.len() as f64 / twin_listen::SAMPLE_RATE as f64;
+    let text: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Final { text, .. } if !text.is_empty() => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "file": args.file,
+                "recognizer": listener.recognizer_name(),
+                "audio_seconds": audio_s,
+                "processing_seconds": seconds,
+                "real_time_factor": seconds / audio_s.max(1e-9),
+                "text": text.join(" "),
+                "events": events,
+            })
+        );
+    } else {
+        eprintln!(
+            "{audio_s:.1} s of audio in {seconds:.1} s ({}, real-time factor {:.2})",
+            listener.recognizer_name(),
+            seconds / audio_s.max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+fn print_event(e: &Event) {
+    match e {
+        Event::Partial { text, at_s } => println!("{at_s:7.2}s  … {text}"),
+        Event::Final {
+            text,
+            start_s,
+            end_s,
+            ready_s,
+            ..
+        } => println!(
+            "{start_s:7.2}s–{end_s:.2}s  {text}   (ready {:.0} ms after the speech ended)",
+            (ready_s - end_s) * 1000.0
+        ),
+    }
+}
