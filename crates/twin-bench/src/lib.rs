@@ -3,6 +3,7 @@
 
 pub mod avatar;
 pub mod lipsync;
+pub mod listen;
 
 /// The value at percentile `p` (0..=100) of `values`, nearest rank; NaN when there are none.
 pub fn percentile(values: &[f64], p: f64) -> f64 {

@@ -46,6 +46,9 @@ struct Args {
     /// Only the avatar's figures, printed (for working on them; BENCHMARKS.md is left alone).
     #[arg(long)]
     avatar_only: bool,
+    /// Only the speech-in figures, printed (BENCHMARKS.md is left alone).
+    #[arg(long)]
+    listen_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -440,6 +443,14 @@ fn commit() -> String {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.listen_only {
+        let mut md = String::new();
+        let sentences =
+            twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
+        twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
+        print!("{md}");
+        return Ok(());
+    }
     if args.avatar_only {
         let mut md = String::new();
         twin_bench::avatar::section(&mut md, &models_dir(), args.twin_bin.as_deref())?;
@@ -629,6 +640,9 @@ async fn main() -> Result<()> {
     }
     voice_section(&mut md)?;
     twin_bench::avatar::section(&mut md, &models_dir(), args.twin_bin.as_deref())?;
+    let sentences =
+        twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
+    twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
     std::fs::write(&args.out, md)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())

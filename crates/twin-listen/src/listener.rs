@@ -108,7 +108,7 @@ impl Listener {
         let mut events = Vec::new();
         // A pause: decode what was said, in case it is the end.
         for seg in self.quick.push(samples) {
-            self.speculate(seg.start, seg.start + seg.samples.len() as u64);
+            self.speculate(seg.start);
         }
         if self.quick.speaking() || self.vad.speaking() {
             let since = *self.open_since.get_or_insert_with(|| {
@@ -147,7 +147,7 @@ impl Listener {
     pub fn finish(&mut self) -> Vec<Event> {
         let now = seconds(self.audio.len() as u64);
         for seg in self.quick.finish() {
-            self.speculate(seg.start, seg.start + seg.samples.len() as u64);
+            self.speculate(seg.start);
         }
         self.vad
             .finish()
@@ -156,9 +156,11 @@ impl Listener {
             .collect()
     }
 
-    fn speculate(&mut self, start: u64, end: u64) {
+    fn speculate(&mut self, start: u64) {
         let from = self.open_since.unwrap_or(start).min(start);
-        let end = end.min(self.audio.len() as u64);
+        // Up to now, past the segment's end: the VAD trims the last phoneme's tail, and the pause after it
+        // costs the decoder nothing.
+        let end = self.audio.len() as u64;
         let started = Instant::now();
         let text = self
             .recognizer
@@ -196,9 +198,8 @@ impl Listener {
         }
         let started = Instant::now();
         let from = start.saturating_sub(SAMPLE_RATE as u64 / 10) as usize;
-        let text = self
-            .recognizer
-            .decode(&self.audio[from..(end as usize).min(self.audio.len())]);
+        let until = (end as usize + SAMPLE_RATE as usize / 5).min(self.audio.len());
+        let text = self.recognizer.decode(&self.audio[from..until]);
         let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
         Event::Final {
             text,
