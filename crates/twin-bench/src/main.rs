@@ -326,20 +326,28 @@ async fn llama_server_run(
     threads: usize,
     prompts: &[Vec<Message>],
 ) -> Result<BackendRun> {
-    let (_child, base_url) = start_llama_server(bin, threads)?;
+    let (mut child, base_url) = start_llama_server(bin, threads)?;
     let backend = OpenAiCompatible::new(OpenAiConfig {
         base_url,
         model: "smollm2".into(),
         api_key: None,
         connect_timeout: Duration::from_secs(5),
     })?;
-    let log = || format!("llama-server's log: {}", llama_log().display());
+    // How it ended (a signal says crash, a code says it quit), for the next look at why it dies mid-run.
+    let mut log = || {
+        let ended = match child.0.try_wait() {
+            Ok(Some(status)) => format!("it exited: {status}"),
+            Ok(None) => "it is still running".to_string(),
+            Err(e) => format!("its state is unknown: {e}"),
+        };
+        format!("llama-server's log: {}; {ended}", llama_log().display())
+    };
     run_backend(&backend, &prompts[..1], true)
         .await
-        .with_context(log)?;
+        .with_context(&mut log)?;
     let mut run = run_backend(&backend, prompts, true)
         .await
-        .with_context(log)?;
+        .with_context(&mut log)?;
     // A second pass over the same prompts in the same order, so the prompt cache is in the same state.
     for messages in prompts {
         let request = GenerateRequest {
