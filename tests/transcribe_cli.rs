@@ -46,36 +46,6 @@ fn write_wav(path: &Path, rate: u32, channels: u16, samples: &[i16]) {
     w.finalize().unwrap();
 }
 
-fn words(s: &str) -> Vec<String> {
-    s.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'')
-                .flat_map(char::to_lowercase)
-                .collect()
-        })
-        .filter(|w: &String| !w.is_empty())
-        .collect()
-}
-
-/// Word error rate: word-level edit distance over the reference's length.
-fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (words(reference), words(hypothesis));
-    let mut row: Vec<usize> = (0..=h.len()).collect();
-    for i in 1..=r.len() {
-        let mut prev = row[0];
-        row[0] = i;
-        for j in 1..=h.len() {
-            let cur = row[j];
-            row[j] = (row[j] + 1)
-                .min(row[j - 1] + 1)
-                .min(prev + usize::from(r[i - 1] != h[j - 1]));
-            prev = cur;
-        }
-    }
-    row[h.len()] as f64 / r.len().max(1) as f64
-}
-
 #[test]
 fn two_questions_become_two_finals_after_partials() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,7 +80,7 @@ fn two_questions_become_two_finals_after_partials() {
     );
     for (f, truth) in finals.iter().zip([first, second]) {
         let text = f["text"].as_str().unwrap();
-        let e = wer(truth, text);
+        let e = twin_listen::score::word_error_rate(truth, text);
         assert!(e <= 0.35, "{text:?} for {truth:?}: WER {e:.2}");
         assert!(f["ready_s"].as_f64().unwrap() >= f["end_s"].as_f64().unwrap());
     }

@@ -6,41 +6,12 @@ use anyhow::Result;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
+use twin_listen::score::word_errors;
 use twin_listen::{Event, Listener, ListenerConfig, WhisperRecognizer};
 use twin_voice::Synthesizer;
 
 /// espeak-ng voices of the set, and the Piper voice.
 const ESPEAK_VOICES: [&str; 3] = ["en-us", "en-us+m3", "en-gb-x-rp"];
-
-fn words(s: &str) -> Vec<String> {
-    s.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'')
-                .flat_map(char::to_lowercase)
-                .collect()
-        })
-        .filter(|w: &String| !w.is_empty())
-        .collect()
-}
-
-/// Word-level edit distance and the reference's word count.
-pub fn word_errors(reference: &str, hypothesis: &str) -> (usize, usize) {
-    let (r, h) = (words(reference), words(hypothesis));
-    let mut row: Vec<usize> = (0..=h.len()).collect();
-    for i in 1..=r.len() {
-        let mut prev = row[0];
-        row[0] = i;
-        for j in 1..=h.len() {
-            let cur = row[j];
-            row[j] = (row[j] + 1)
-                .min(row[j - 1] + 1)
-                .min(prev + usize::from(r[i - 1] != h[j - 1]));
-            prev = cur;
-        }
-    }
-    (row[h.len()], r.len())
-}
 
 /// The last sample louder than the synthesizer's own silence: where speech truly ends.
 fn speech_end(samples: &[f32]) -> usize {

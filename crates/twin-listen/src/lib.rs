@@ -8,6 +8,7 @@
 pub mod audio;
 pub mod listener;
 pub mod recognizer;
+pub mod score;
 pub mod vad;
 
 pub use listener::{Event, Listener, ListenerConfig};

@@ -75,17 +75,11 @@ fn portrait_view() -> View {
     )
 }
 
-/// Renders the avatar with these morph weights and node turns.
-fn render(weights: &[(&str, f32)], turns: &HashMap<usize, Quat>) -> Pixels {
-    let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
-    let Scene {
-        renderer,
-        target,
-        avatar,
-    } = &mut *s;
-    let mut pose = Pose::rest(&avatar.rig);
+/// A pose with these morph weights and node turns (about the model's axes).
+fn pose_of(rig: &twin_animate::Rig, weights: &[(&str, f32)], turns: &HashMap<usize, Quat>) -> Pose {
+    let mut pose = Pose::rest(rig);
     for (name, w) in weights {
-        pose.set(&avatar.rig, name, *w);
+        pose.set(rig, name, *w);
     }
     pose.offsets = turns
         .iter()
@@ -95,7 +89,18 @@ fn render(weights: &[(&str, f32)], turns: &HashMap<usize, Quat>) -> Pixels {
             translation: Vec3::ZERO,
         })
         .collect();
-    avatar.apply(&pose);
+    pose
+}
+
+/// Renders the avatar with these morph weights and node turns.
+fn render(weights: &[(&str, f32)], turns: &HashMap<usize, Quat>) -> Pixels {
+    let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
+    let Scene {
+        renderer,
+        target,
+        avatar,
+    } = &mut *s;
+    avatar.apply(&pose_of(&avatar.rig, weights, turns));
     avatar.upload(renderer).unwrap();
     target
         .render(renderer, &[portrait_view()])
@@ -319,19 +324,7 @@ fn skinning_in_the_vertex_shader_matches_the_cpu() {
         Renderer::new(ctx, FORMAT, 1, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL).unwrap();
     let mut target = OffscreenTarget::new(&renderer, WIDTH, HEIGHT).unwrap();
     avatar.attach(&mut renderer).unwrap();
-    let mut pose = Pose::rest(&avatar.rig);
-    for (name, w) in weights {
-        pose.set(&avatar.rig, name, w);
-    }
-    pose.offsets = turns
-        .iter()
-        .map(|(node, rotation)| NodeOffset {
-            node: *node,
-            rotation: *rotation,
-            translation: Vec3::ZERO,
-        })
-        .collect();
-    avatar.apply(&pose);
+    avatar.apply(&pose_of(&avatar.rig, &weights, &turns));
     avatar.upload(&mut renderer).unwrap();
     let gpu = target
         .render(&mut renderer, &[portrait_view()])
