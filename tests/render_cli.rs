@@ -1,21 +1,10 @@
 //! `twin render` and `twin avatar` as a user runs them: the demo avatar (built by setup) speaking a line, drawn
 //! by the real Vulkan renderer (lavapipe without a GPU).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
-}
-
-fn twin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_twin"));
-    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-    c.env("TWIN_MODELS_DIR", models());
-    c
-}
+mod common;
+use common::{models, twin};
 
 fn json(c: &mut Command) -> serde_json::Value {
     let out = c.arg("--json").output().unwrap();

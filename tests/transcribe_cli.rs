@@ -1,24 +1,10 @@
 //! `twin transcribe` as a user runs it: two spoken questions with a pause between them (espeak-ng, through
 //! `twin say`), the on-device pipeline's partials and finals, and bad input named.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-}
-
-fn twin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_twin"));
-    c.env("TWIN_MODELS_DIR", models()).current_dir(root());
-    c
-}
+mod common;
+use common::twin;
 
 fn say(text: &str, out: &Path) -> (u32, Vec<i16>) {
     let o = twin()
