@@ -1,7 +1,6 @@
 //! `twin chat` against a real twin-server on loopback: one-shot JSON for scripts, the REPL, and bad input.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use twin_protocol::ServerMessage;
@@ -9,14 +8,13 @@ use twin_server::{AppState, Config};
 
 const TOKEN: &str = "cli-token";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
+mod common;
+use common::{models, root};
 
 fn server() -> &'static String {
     static ADDR: OnceLock<String> = OnceLock::new();
     ADDR.get_or_init(|| {
-        let models = std::env::var_os("TWIN_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("models"));
+        let models = models();
         let dir = tempfile::tempdir().unwrap().keep();
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\

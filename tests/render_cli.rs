@@ -4,17 +4,7 @@
 use std::process::Command;
 
 mod common;
-use common::{models, twin};
-
-fn json(c: &mut Command) -> serde_json::Value {
-    let out = c.arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use common::{models, run_json as json, twin};
 
 #[test]
 fn renders_the_twin_saying_a_line() {

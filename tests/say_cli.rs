@@ -1,19 +1,9 @@
 //! `twin say` as a user runs it: real voices, real files.
 
 use std::path::Path;
-use std::process::Command;
 
-fn twin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_twin"));
-    c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-    if std::env::var_os("TWIN_MODELS_DIR").is_none() {
-        c.env(
-            "TWIN_MODELS_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
-        );
-    }
-    c
-}
+mod common;
+use common::{run_json, twin};
 
 fn wav_seconds(path: &Path) -> f64 {
     let r = hound::WavReader::open(path).expect("a readable WAV");
@@ -24,13 +14,7 @@ fn wav_seconds(path: &Path) -> f64 {
 
 /// Runs `twin say` with `args` and `--json`; the summary it printed.
 fn say_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
-    let out = twin().arg("say").args(args).arg("--json").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    run_json(twin().arg("say").args(args))
 }
 
 #[test]

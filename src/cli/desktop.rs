@@ -348,8 +348,7 @@ pub fn run(args: DesktopArgs) -> Result<()> {
         (Some(a), Some(l)) => Some(Reply::load(a, l)?),
         _ => None,
     };
-    let (lo, hi) = avatar.bounds();
-    let head = Vec3::new((lo.x + hi.x) * 0.5, hi.y - 0.14, 0.0);
+    let head = avatar.face_centre();
     let mut animator = Animator::new(&avatar.rig, args.seed);
     // The file's own idle loop, where it has one, plays underneath.
     animator.set_clip(twin_animate::Clip::idle(&avatar.loaded)?);

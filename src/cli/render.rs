@@ -46,8 +46,7 @@ pub struct RenderArgs {
 
 /// Where a person a metre in front of the twin sees its head and shoulders from, and the view from there.
 pub fn portrait(avatar: &AvatarScene, aspect: f32) -> (Vec3, View) {
-    let (lo, hi) = avatar.bounds();
-    let head = Vec3::new((lo.x + hi.x) * 0.5, hi.y - 0.13, 0.0);
+    let head = avatar.face_centre();
     let eye = head + Vec3::new(0.0, 0.02, 1.0);
     let view = View::look_at(
         eye,

@@ -21,3 +21,14 @@ pub fn twin() -> Command {
     c.env("TWIN_MODELS_DIR", models()).current_dir(root());
     c
 }
+
+/// Runs `c` with `--json` and returns the object it printed; a failure shows its stderr.
+pub fn run_json(c: &mut Command) -> serde_json::Value {
+    let out = c.arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -132,18 +132,11 @@ impl Animator {
         let mut globals = Vec::new();
         rig.globals(&[], &mut globals);
         let eye_nodes = [rig.joints.eye_left, rig.joints.eye_right];
-        let eye_points: Vec<Vec3> = eye_nodes
-            .iter()
-            .flatten()
-            .map(|e| globals[*e].w_axis.truncate())
-            .collect();
-        let rest_eyes = if eye_points.is_empty() {
+        let rest_eyes = eye_midpoint(&eye_nodes, &globals).unwrap_or_else(|| {
             rig.joints.head.map_or(Vec3::new(0.0, 1.6, 0.0), |h| {
                 globals[h].w_axis.truncate() + Vec3::new(0.0, 0.08, 0.08)
             })
-        } else {
-            eye_points.iter().sum::<Vec3>() / eye_points.len() as f32
-        };
+        });
         let mut rng = Rng::new(seed);
         Animator {
             time: 0.0,
@@ -420,18 +413,7 @@ impl Animator {
 
     /// The midpoint of the eyes as last posed.
     fn eye_centre(&self) -> Vec3 {
-        let points: Vec<Vec3> = self
-            .eye_nodes
-            .iter()
-            .flatten()
-            .filter_map(|e| self.globals.get(*e))
-            .map(|m| m.w_axis.truncate())
-            .collect();
-        if points.is_empty() {
-            self.rest_eyes
-        } else {
-            points.iter().sum::<Vec3>() / points.len() as f32
-        }
+        eye_midpoint(&self.eye_nodes, &self.globals).unwrap_or(self.rest_eyes)
     }
 
     /// The mouth: the track at the playback position, lightly smoothed (quick to open and close).
@@ -495,6 +477,18 @@ impl Animator {
             0.0
         }
     }
+}
+
+/// The midpoint of the eye nodes there are, in these global transforms (no allocation: it runs every frame).
+fn eye_midpoint(eyes: &[Option<usize>; 2], globals: &[Mat4]) -> Option<Vec3> {
+    let (sum, n) = eyes
+        .iter()
+        .flatten()
+        .filter_map(|e| globals.get(*e))
+        .fold((Vec3::ZERO, 0u32), |(sum, n), m| {
+            (sum + m.w_axis.truncate(), n + 1)
+        });
+    (n > 0).then(|| sum / n as f32)
 }
 
 fn set(pose: &mut Pose, slot: Option<usize>, w: f32) {

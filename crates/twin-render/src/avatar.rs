@@ -156,6 +156,12 @@ impl AvatarScene {
         Ok(())
     }
 
+    /// Where to aim a camera at the face: centred, 13 cm below the top of the head (model space).
+    pub fn face_centre(&self) -> Vec3 {
+        let (lo, hi) = self.bounds();
+        Vec3::new((lo.x + hi.x) * 0.5, hi.y - 0.13, 0.0)
+    }
+
     /// The posed avatar's bounds in model space.
     pub fn bounds(&self) -> (Vec3, Vec3) {
         self.deformer.bounds()
