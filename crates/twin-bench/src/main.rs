@@ -107,6 +107,16 @@ struct BackendRun {
     baseline: Series,
 }
 
+/// The request every backend gets for a prompt: greedy, at most 96 new tokens, as the demo config.
+fn bench_request(messages: &[Message]) -> GenerateRequest {
+    GenerateRequest {
+        messages: messages.to_vec(),
+        max_tokens: 96,
+        temperature: 0.0,
+        seed: 42,
+    }
+}
+
 async fn run_backend(
     backend: &dyn LlmBackend,
     prompts: &[Vec<Message>],
@@ -120,12 +130,7 @@ async fn run_backend(
         baseline: Series::new("wall minus server timings, bare HTTP client", "ms"),
     };
     for messages in prompts {
-        let request = GenerateRequest {
-            messages: messages.clone(),
-            max_tokens: 96,
-            temperature: 0.0,
-            seed: 42,
-        };
+        let request = bench_request(messages);
         let started = Instant::now();
         let mut stream = backend.generate(request)?;
         let mut splitter = SentenceSplitter::new();
@@ -350,12 +355,7 @@ async fn llama_server_run(
         .with_context(&mut log)?;
     // A second pass over the same prompts in the same order, so the prompt cache is in the same state.
     for messages in prompts {
-        let request = GenerateRequest {
-            messages: messages.clone(),
-            max_tokens: 96,
-            temperature: 0.0,
-            seed: 42,
-        };
+        let request = bench_request(messages);
         let (url, body) = (backend.url(), backend.request_body(&request));
         let overhead =
             tokio::task::spawn_blocking(move || bare_http_overhead(&url, &body)).await??;
