@@ -75,6 +75,8 @@ const APT_PACKAGES: &[&str] = &[
     "xvfb",
     "x11-apps",
     "ffmpeg",
+    // The echo canceller.
+    "libspeexdsp-dev",
 ];
 
 fn main() -> Result<()> {

@@ -6,6 +6,7 @@
 //! (speculative finalization), so the final transcript is ready when the VAD confirms the end of speech.
 
 pub mod audio;
+pub mod echo;
 pub mod listener;
 pub mod recognizer;
 pub mod score;

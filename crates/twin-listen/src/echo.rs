@@ -1,0 +1,233 @@
+//! Echo cancellation: the twin's own voice, played from the speakers and picked up again by the microphone,
+//! is removed before voice activity and recognition see the audio.
+//!
+//! speexdsp's multi-delay adaptive filter (MDF) models the path from the speaker to the microphone, using the
+//! playback signal as the reference; its residual echo suppressor (part of the preprocessor) takes off what
+//! the linear filter leaves. Double talk (the user speaking while the twin does) is handled by the MDF's
+//! adaptation control, which slows learning when the microphone holds more than the echo it predicts, so the
+//! user's voice is not learned as echo.
+//!
+//! A fresh filter needs about a second of the twin's voice to learn the room. Until it has (the echo
+//! return loss enhancement measured while the speaker plays stays above 12 dB for 0.2 s), the microphone is
+//! muted while the speaker plays and for one tail after: half duplex for the first second of a session,
+//! rather than the twin hearing itself.
+
+use crate::SAMPLE_RATE;
+use std::os::raw::{c_int, c_void};
+
+#[repr(C)]
+struct SpeexEchoState {
+    _opaque: [u8; 0],
+}
+#[repr(C)]
+struct SpeexPreprocessState {
+    _opaque: [u8; 0],
+}
+
+unsafe extern "C" {
+    fn speex_echo_state_init(frame_size: c_int, filter_length: c_int) -> *mut SpeexEchoState;
+    fn speex_echo_state_destroy(st: *mut SpeexEchoState);
+    fn speex_echo_cancellation(
+        st: *mut SpeexEchoState,
+        rec: *const i16,
+        play: *const i16,
+        out: *mut i16,
+    );
+    fn speex_echo_ctl(st: *mut SpeexEchoState, request: c_int, ptr: *mut c_void) -> c_int;
+    fn speex_preprocess_state_init(frame_size: c_int, rate: c_int) -> *mut SpeexPreprocessState;
+    fn speex_preprocess_state_destroy(st: *mut SpeexPreprocessState);
+    fn speex_preprocess_run(st: *mut SpeexPreprocessState, x: *mut i16) -> c_int;
+    fn speex_preprocess_ctl(st: *mut SpeexPreprocessState, request: c_int, ptr: *mut c_void)
+    -> c_int;
+}
+
+const SPEEX_ECHO_SET_SAMPLING_RATE: c_int = 24;
+const SPEEX_PREPROCESS_SET_DENOISE: c_int = 0;
+const SPEEX_PREPROCESS_SET_AGC: c_int = 2;
+const SPEEX_PREPROCESS_SET_VAD: c_int = 4;
+const SPEEX_PREPROCESS_SET_DEREVERB: c_int = 8;
+const SPEEX_PREPROCESS_SET_NOISE_SUPPRESS: c_int = 18;
+const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS: c_int = 20;
+const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE: c_int = 22;
+const SPEEX_PREPROCESS_SET_ECHO_STATE: c_int = 24;
+
+/// 10 ms at 16 kHz: the canceller works frame by frame.
+pub const FRAME: usize = 160;
+
+#[derive(Debug, Clone)]
+pub struct EchoConfig {
+    /// The longest echo path modelled (speaker → room → microphone, plus any misalignment between the
+    /// playback reference and the capture). Longer costs more CPU and converges more slowly.
+    pub tail_ms: u32,
+    /// Residual echo attenuation after the linear filter, in dB (negative), with and without the user
+    /// speaking at the same time.
+    pub suppress_db: i32,
+    pub suppress_active_db: i32,
+    /// Noise suppression in dB (negative); the residual echo suppressor shares its spectral gain, so it
+    /// cannot be switched off entirely. Kept mild: recognizers are trained on noisy speech and dislike
+    /// musical noise more than they dislike noise.
+    pub noise_db: i32,
+}
+
+impl Default for EchoConfig {
+    fn default() -> Self {
+        EchoConfig {
+            tail_ms: 128,
+            suppress_db: -45,
+            suppress_active_db: -15,
+            noise_db: -6,
+        }
+    }
+}
+
+/// One microphone, one speaker, 16 kHz.
+pub struct EchoCanceller {
+    echo: *mut SpeexEchoState,
+    pre: *mut SpeexPreprocessState,
+    mic: Vec<i16>,
+    reference: Vec<i16>,
+    out: [i16; FRAME],
+    tail_frames: usize,
+    /// Frames since the speaker last played something (large when it has not).
+    since_playback: usize,
+    /// Echo and cleaned energy over recent frames where the speaker played.
+    echo_energy: f64,
+    cleaned_energy: f64,
+    /// Consecutive playing frames with the filter cancelling well.
+    good_frames: usize,
+    converged: bool,
+}
+
+// The states are owned by this value alone and speexdsp keeps no thread-local state.
+unsafe impl Send for EchoCanceller {}
+
+fn to_i16(x: f32) -> i16 {
+    (x * 32767.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+impl EchoCanceller {
+    pub fn new(config: &EchoConfig) -> EchoCanceller {
+        let tail = (config.tail_ms as usize * SAMPLE_RATE as usize / 1000).max(FRAME);
+        // SAFETY: plain constructors; the returned pointers are checked and owned by this value.
+        unsafe {
+            let echo = speex_echo_state_init(FRAME as c_int, tail as c_int);
+            let pre = speex_preprocess_state_init(FRAME as c_int, SAMPLE_RATE as c_int);
+            assert!(
+                !echo.is_null() && !pre.is_null(),
+                "speexdsp could not allocate its state"
+            );
+            let mut rate = SAMPLE_RATE as c_int;
+            speex_echo_ctl(echo, SPEEX_ECHO_SET_SAMPLING_RATE, int_ptr(&mut rate));
+            let mut on: c_int = 1;
+            let mut off: c_int = 0;
+            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_DENOISE, int_ptr(&mut on));
+            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_AGC, int_ptr(&mut off));
+            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_VAD, int_ptr(&mut off));
+            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_DEREVERB, int_ptr(&mut off));
+            let mut noise = config.noise_db;
+            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, int_ptr(&mut noise));
+            let mut suppress = config.suppress_db;
+            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_ECHO_SUPPRESS, int_ptr(&mut suppress));
+            let mut active = config.suppress_active_db;
+            speex_preprocess_ctl(
+                pre,
+                SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE,
+                int_ptr(&mut active),
+            );
+            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_ECHO_STATE, echo.cast());
+            EchoCanceller {
+                echo,
+                pre,
+                mic: Vec::new(),
+                reference: Vec::new(),
+                out: [0; FRAME],
+                tail_frames: tail.div_ceil(FRAME),
+                since_playback: usize::MAX,
+                echo_energy: 0.0,
+                cleaned_energy: 0.0,
+                good_frames: 0,
+                converged: false,
+            }
+        }
+    }
+
+    /// `mic`: what the microphone captured; `reference`: what the speaker played over the same stretch of
+    /// time (silence when nothing plays), sample for sample. Returns the microphone without the echo, in
+    /// whole 10 ms frames (what is left over waits for the next call).
+    pub fn process(&mut self, mic: &[f32], reference: &[f32]) -> Vec<f32> {
+        debug_assert_eq!(mic.len(), reference.len());
+        self.mic.extend(mic.iter().map(|&x| to_i16(x)));
+        self.reference.extend(reference.iter().map(|&x| to_i16(x)));
+        let frames = self.mic.len().min(self.reference.len()) / FRAME;
+        let mut cleaned = Vec::with_capacity(frames * FRAME);
+        for f in 0..frames {
+            let at = f * FRAME;
+            // SAFETY: both inputs hold FRAME samples from `at`; `out` holds FRAME; the states are live.
+            unsafe {
+                speex_echo_cancellation(
+                    self.echo,
+                    self.mic[at..].as_ptr(),
+                    self.reference[at..].as_ptr(),
+                    self.out.as_mut_ptr(),
+                );
+            }
+            let energy = |v: &[i16]| v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>();
+            let playing = energy(&self.reference[at..at + FRAME]) > PLAYING_ENERGY;
+            if playing {
+                self.since_playback = 0;
+                self.learn(energy(&self.mic[at..at + FRAME]), energy(&self.out));
+            } else {
+                self.since_playback = self.since_playback.saturating_add(1);
+            }
+            // SAFETY: `out` holds FRAME samples; the state is live.
+            unsafe { speex_preprocess_run(self.pre, self.out.as_mut_ptr()) };
+            if !self.converged && self.since_playback <= self.tail_frames {
+                self.out = [0; FRAME];
+            }
+            cleaned.extend(self.out.iter().map(|&s| s as f32 / 32768.0));
+        }
+        self.mic.drain(..frames * FRAME);
+        self.reference.drain(..frames * FRAME);
+        cleaned
+    }
+}
+
+/// A 10 ms frame of the reference louder than -60 dBFS counts as the speaker playing.
+const PLAYING_ENERGY: f64 = FRAME as f64 * 32.8 * 32.8;
+
+impl EchoCanceller {
+    /// Whether the filter has learnt the room (the microphone is no longer muted while the speaker plays).
+    pub fn converged(&self) -> bool {
+        self.converged
+    }
+
+    fn learn(&mut self, mic: f64, cleaned: f64) {
+        if self.converged {
+            return;
+        }
+        // About 100 ms of memory.
+        self.echo_energy = 0.9 * self.echo_energy + mic;
+        self.cleaned_energy = 0.9 * self.cleaned_energy + cleaned;
+        let erle_db = 10.0 * ((self.echo_energy + 1.0) / (self.cleaned_energy + 1.0)).log10();
+        if erle_db >= 12.0 {
+            self.good_frames += 1;
+            self.converged = self.good_frames >= 20;
+        } else {
+            self.good_frames = 0;
+        }
+    }
+}
+
+fn int_ptr(v: &mut c_int) -> *mut c_void {
+    (v as *mut c_int).cast()
+}
+
+impl Drop for EchoCanceller {
+    fn drop(&mut self) {
+        // SAFETY: created in `new`, destroyed once here.
+        unsafe {
+            speex_preprocess_state_destroy(self.pre);
+            speex_echo_state_destroy(self.echo);
+        }
+    }
+}
