@@ -93,6 +93,7 @@ pub fn run(args: TranscribeArgs) -> Result<()> {
 
 fn print_event(e: &Event) {
     match e {
+        Event::SpeechStart { at_s } => println!("{at_s:7.2}s  (speech)"),
         Event::Partial { text, at_s } => println!("{at_s:7.2}s  … {text}"),
         Event::Final {
             text,

@@ -37,14 +37,16 @@ unsafe extern "C" {
     fn speex_preprocess_state_init(frame_size: c_int, rate: c_int) -> *mut SpeexPreprocessState;
     fn speex_preprocess_state_destroy(st: *mut SpeexPreprocessState);
     fn speex_preprocess_run(st: *mut SpeexPreprocessState, x: *mut i16) -> c_int;
-    fn speex_preprocess_ctl(st: *mut SpeexPreprocessState, request: c_int, ptr: *mut c_void)
-    -> c_int;
+    fn speex_preprocess_ctl(
+        st: *mut SpeexPreprocessState,
+        request: c_int,
+        ptr: *mut c_void,
+    ) -> c_int;
 }
 
 const SPEEX_ECHO_SET_SAMPLING_RATE: c_int = 24;
 const SPEEX_PREPROCESS_SET_DENOISE: c_int = 0;
 const SPEEX_PREPROCESS_SET_AGC: c_int = 2;
-const SPEEX_PREPROCESS_SET_VAD: c_int = 4;
 const SPEEX_PREPROCESS_SET_DEREVERB: c_int = 8;
 const SPEEX_PREPROCESS_SET_NOISE_SUPPRESS: c_int = 18;
 const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS: c_int = 20;
@@ -122,12 +124,19 @@ impl EchoCanceller {
             let mut off: c_int = 0;
             speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_DENOISE, int_ptr(&mut on));
             speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_AGC, int_ptr(&mut off));
-            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_VAD, int_ptr(&mut off));
             speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_DEREVERB, int_ptr(&mut off));
             let mut noise = config.noise_db;
-            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, int_ptr(&mut noise));
+            speex_preprocess_ctl(
+                pre,
+                SPEEX_PREPROCESS_SET_NOISE_SUPPRESS,
+                int_ptr(&mut noise),
+            );
             let mut suppress = config.suppress_db;
-            speex_preprocess_ctl(pre, SPEEX_PREPROCESS_SET_ECHO_SUPPRESS, int_ptr(&mut suppress));
+            speex_preprocess_ctl(
+                pre,
+                SPEEX_PREPROCESS_SET_ECHO_SUPPRESS,
+                int_ptr(&mut suppress),
+            );
             let mut active = config.suppress_active_db;
             speex_preprocess_ctl(
                 pre,

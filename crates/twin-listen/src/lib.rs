@@ -6,12 +6,16 @@
 //! (speculative finalization), so the final transcript is ready when the VAD confirms the end of speech.
 
 pub mod audio;
+pub mod barge;
+pub mod duplex;
 pub mod echo;
 pub mod listener;
+pub mod player;
 pub mod recognizer;
 pub mod score;
 pub mod vad;
 
+pub use duplex::{Cue, Duplex, DuplexConfig};
 pub use listener::{Event, Listener, ListenerConfig};
 pub use recognizer::{Recognizer, WhisperRecognizer};
 pub use vad::Vad;

@@ -33,6 +33,10 @@ impl Default for ListenerConfig {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
+    /// The VAD hears speech (it needs 0.2 s of it to be sure, so the speech began about then).
+    SpeechStart {
+        at_s: f64,
+    },
     Partial {
         text: String,
         at_s: f64,
@@ -97,6 +101,11 @@ impl Listener {
         })
     }
 
+    /// How much new speech between partials: shorter while the twin speaks, so a barge-in is read sooner.
+    pub fn set_partial_every(&mut self, seconds: f32) {
+        self.config.partial_every_s = seconds;
+    }
+
     pub fn recognizer_name(&self) -> &str {
         self.recognizer.name()
     }
@@ -111,10 +120,16 @@ impl Listener {
             self.speculate(seg.start);
         }
         if self.quick.speaking() || self.vad.speaking() {
-            let since = *self.open_since.get_or_insert_with(|| {
-                // The VAD speaks up 0.2 s or more into speech: start well before it.
-                now.saturating_sub((0.6 * SAMPLE_RATE as f32) as u64)
-            });
+            let since = match self.open_since {
+                Some(since) => since,
+                None => {
+                    events.push(Event::SpeechStart { at_s: seconds(now) });
+                    // The VAD speaks up 0.2 s or more into speech: start well before it.
+                    let since = now.saturating_sub((0.6 * SAMPLE_RATE as f32) as u64);
+                    self.open_since = Some(since);
+                    since
+                }
+            };
             if self.quick.speaking() {
                 // Speech again: an earlier pause was not the end.
                 if self

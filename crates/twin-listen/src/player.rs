@@ -1,0 +1,175 @@
+//! The twin's voice on its way to the speaker: reply audio queued at the voice's rate, volume ramps (duck,
+//! fade out on barge-in), how much of the reply the user has heard, and the echo canceller's reference (what
+//! was played, at 16 kHz).
+
+use crate::SAMPLE_RATE;
+use std::collections::VecDeque;
+
+/// Ducked volume while speech during a reply is being read: -12 dB.
+pub const DUCKED: f32 = 0.25;
+/// Volume ramps for ducking and un-ducking.
+pub const DUCK_MS: u32 = 30;
+/// The fade on barge-in: the reply is silent this long after the decision (the issue allows 150 ms).
+pub const FADE_OUT_MS: u32 = 100;
+
+pub struct Player {
+    rate: u32,
+    queue: VecDeque<f32>,
+    /// Samples of the current reply played so far, on the reply's sample clock.
+    heard: u64,
+    gain: f32,
+    target: f32,
+    /// Gain change per sample.
+    step: f32,
+    /// Fading out: the queue is dropped when the gain reaches zero.
+    stopping: bool,
+    resampler: Option<sherpa_onnx::LinearResampler>,
+    reference: VecDeque<f32>,
+}
+
+impl Player {
+    /// `rate`: the voice's sample rate.
+    pub fn new(rate: u32) -> Player {
+        Player {
+            rate,
+            queue: VecDeque::new(),
+            heard: 0,
+            gain: 1.0,
+            target: 1.0,
+            step: 0.0,
+            stopping: false,
+            resampler: (rate != SAMPLE_RATE)
+                .then(|| sherpa_onnx::LinearResampler::create(rate as i32, SAMPLE_RATE as i32))
+                .flatten(),
+            reference: VecDeque::new(),
+        }
+    }
+
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// A new reply begins: its samples are counted from zero.
+    pub fn start_reply(&mut self) {
+        self.queue.clear();
+        self.heard = 0;
+        self.stopping = false;
+        self.gain = 1.0;
+        self.target = 1.0;
+    }
+
+    pub fn queue(&mut self, samples: &[f32]) {
+        if !self.stopping {
+            self.queue.extend(samples);
+        }
+    }
+
+    /// Something is (still) to be heard.
+    pub fn playing(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Samples of the current reply the speaker has played.
+    pub fn heard(&self) -> u64 {
+        self.heard
+    }
+
+    pub fn duck(&mut self) {
+        self.ramp(DUCKED, DUCK_MS);
+    }
+
+    pub fn unduck(&mut self) {
+        if !self.stopping {
+            self.ramp(1.0, DUCK_MS);
+        }
+    }
+
+    /// Barge-in: fade to silence over [`FADE_OUT_MS`] and drop the rest. Returns how much of the reply will
+    /// have been heard (samples).
+    pub fn fade_out(&mut self) -> u64 {
+        self.ramp(0.0, FADE_OUT_MS);
+        self.stopping = true;
+        let fade = (self.rate * FADE_OUT_MS / 1000) as u64;
+        self.heard + fade.min(self.queue.len() as u64)
+    }
+
+    fn ramp(&mut self, target: f32, ms: u32) {
+        self.target = target;
+        let n = (self.rate * ms / 1000).max(1) as f32;
+        self.step = (target - self.gain).abs() / n;
+    }
+
+    /// What the speaker plays next (silence when nothing is queued).
+    pub fn pull(&mut self, out: &mut [f32]) {
+        for o in out.iter_mut() {
+            let Some(x) = self.queue.pop_front() else {
+                *o = 0.0;
+                continue;
+            };
+            if self.gain < self.target {
+                self.gain = (self.gain + self.step).min(self.target);
+            } else if self.gain > self.target {
+                self.gain = (self.gain - self.step).max(self.target);
+            }
+            *o = x * self.gain;
+            self.heard += 1;
+            if self.stopping && self.gain <= 0.0 {
+                self.queue.clear();
+            }
+        }
+        match &self.resampler {
+            Some(r) => self.reference.extend(r.resample(out, false)),
+            None => self.reference.extend(out.iter()),
+        }
+    }
+
+    /// The echo canceller's reference: exactly `n` samples at 16 kHz of what was pulled (silence where the
+    /// resampler has not caught up).
+    pub fn reference(&mut self, n: usize) -> Vec<f32> {
+        let mut r: Vec<f32> = self
+            .reference
+            .drain(..n.min(self.reference.len()))
+            .collect();
+        r.resize(n, 0.0);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fades_out_within_the_promise_and_counts_what_was_heard() {
+        let mut p = Player::new(16_000);
+        p.start_reply();
+        p.queue(&vec![0.5; 16_000]);
+        let mut out = vec![0.0; 1_600];
+        p.pull(&mut out);
+        assert_eq!(p.heard(), 1_600);
+        let heard = p.fade_out();
+        assert_eq!(heard, 1_600 + 1_600);
+        p.pull(&mut out);
+        assert!(
+            out[0] > 0.4 && out[1_599].abs() < 1e-3,
+            "a 100 ms ramp to silence"
+        );
+        assert!(!p.playing(), "the rest is dropped");
+        p.pull(&mut out);
+        assert!(out.iter().all(|&x| x == 0.0));
+        assert_eq!(p.reference(3_200).len(), 3_200);
+    }
+
+    #[test]
+    fn ducks_and_comes_back() {
+        let mut p = Player::new(16_000);
+        p.queue(&vec![1.0; 8_000]);
+        p.duck();
+        let mut out = vec![0.0; 1_000];
+        p.pull(&mut out);
+        assert!((out[999] - DUCKED).abs() < 1e-3);
+        p.unduck();
+        p.pull(&mut out);
+        assert!((out[999] - 1.0).abs() < 1e-3);
+    }
+}
