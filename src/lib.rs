@@ -1,6 +1,7 @@
 //! Twin: meet a person's conversational digital twin.
 //!
-//! This package is the client side: the link to the edge server now; speech, avatar, renderer and the
-//! OpenXR headset app join it as the roadmap goes (mic → speech → link → server → … → audio + avatar → XR).
+//! This package is the client side: the voice loop (capture, speaker) and the link to the edge server;
+//! the avatar and renderer are crates of their own, and the OpenXR headset app joins as the roadmap goes (mic → speech → link → server → … → audio + avatar → XR).
 
 pub mod link;
+pub mod voice;

@@ -1,4 +1,4 @@
-//! `twin`: the client tools. `twin chat` talks to a twin-server; `twin say` speaks with a twin's voice; `twin avatar`
+//! `twin`: the client tools. `twin chat` and `twin talk` talk to a twin-server (by text, by voice); `twin say` speaks with a twin's voice; `twin avatar`
 //! builds and checks avatars; `twin render` and `twin desktop` show the twin speaking.
 
 mod cli;
@@ -23,6 +23,9 @@ enum Command {
     Avatar(cli::avatar::AvatarArgs),
     /// Render the twin speaking a reply (its lip-sync track and audio) to PNG frames, and an MP4 with ffmpeg.
     Render(cli::render::RenderArgs),
+    /// Talk with the twin by voice: microphone (or a WAV, or a PCM stream) in, its voice out, with echo
+    /// cancellation and barge-in.
+    Talk(cli::talk::TalkArgs),
     /// Transcribe a WAV with the on-device speech-in pipeline (VAD, recognizer): partials, finals, timing.
     Transcribe(cli::transcribe::TranscribeArgs),
     /// Show the twin in a window (orbit with the mouse) and play a reply with its lip-sync.
@@ -44,6 +47,7 @@ fn main() -> std::process::ExitCode {
         Command::Render(args) => cli::render::run(args),
         Command::Desktop(args) => cli::desktop::run(args),
         Command::Transcribe(args) => cli::transcribe::run(args),
+        Command::Talk(args) => cli::talk::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,27 +1,14 @@
+use crate::cli::connect::ConnectArgs;
 use crate::cli::spoken::SpeechRecorder;
 use anyhow::{Context, bail};
 use std::io::{BufRead, Write};
-use twin::link::{Hello, Link, LinkError};
+use twin::link::{Link, LinkError};
 use twin_protocol::{ClientMessage, ServerMessage};
 
 #[derive(clap::Args)]
 pub struct ChatArgs {
-    /// Session endpoint of the server.
-    #[arg(
-        long,
-        default_value = "ws://127.0.0.1:7878/v1/session",
-        env = "TWIN_URL"
-    )]
-    url: String,
-    /// Auth token (one of the server config's tokens).
-    #[arg(long, env = "TWIN_TOKEN", hide_env_values = true)]
-    token: String,
-    /// Persona id; the server's default when absent.
-    #[arg(long)]
-    persona: Option<String>,
-    /// Resume an earlier session (its id is printed at the start) and see its history.
-    #[arg(long)]
-    session: Option<String>,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// Ask one question, print the answer, and exit.
     #[arg(long)]
     once: Option<String>,
@@ -34,13 +21,13 @@ pub struct ChatArgs {
     speech: Option<std::path::PathBuf>,
 }
 
-struct Printer {
-    json: bool,
+pub(crate) struct Printer {
+    pub(crate) json: bool,
 }
 
 impl Printer {
     /// Shows one server event; returns the id of a reply that just ended.
-    fn show(&self, message: &ServerMessage) -> anyhow::Result<()> {
+    pub(crate) fn show(&self, message: &ServerMessage) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         if self.json {
             writeln!(out, "{}", message.encode())?;
@@ -166,22 +153,18 @@ async fn until_reply_end(
 
 async fn chat(args: ChatArgs) -> anyhow::Result<()> {
     let printer = Printer { json: args.json };
-    let hello = Hello {
-        token: &args.token,
-        persona: args.persona.as_deref(),
-        session_id: args.session.as_deref(),
-        client: concat!("twin-chat/", env!("CARGO_PKG_VERSION")),
-        audio: args
-            .speech
+    let hello = args.connect.hello(
+        concat!("twin-chat/", env!("CARGO_PKG_VERSION")),
+        args.speech
             .as_ref()
             .map(|_| twin_protocol::AudioRequest { lipsync: true }),
-    };
+    );
     let mut recorder = args
         .speech
         .as_deref()
         .map(SpeechRecorder::new)
         .transpose()?;
-    let mut link = Link::connect(&args.url, hello).await?;
+    let mut link = Link::connect(&args.connect.url, hello).await?;
     let welcome = link.next().await.context("no welcome from the server")?;
     printer.show(&welcome)?;
     let resumed = match &welcome {

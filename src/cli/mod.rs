@@ -1,9 +1,11 @@
 pub mod avatar;
 pub mod chat;
+pub mod connect;
 pub mod desktop;
 pub mod plot;
 pub mod render;
 pub mod say;
 pub mod spoken;
+pub mod talk;
 pub mod track;
 pub mod transcribe;

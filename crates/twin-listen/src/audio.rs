@@ -59,3 +59,23 @@ pub fn to_16k(samples: &[f32], rate: u32) -> Vec<f32> {
         None => samples.to_vec(),
     }
 }
+
+/// Resampling to 16 kHz chunk by chunk, for live audio (the filter's state runs across chunks).
+pub struct To16k(Option<sherpa_onnx::LinearResampler>);
+
+impl To16k {
+    pub fn new(rate: u32) -> To16k {
+        To16k(
+            (rate != SAMPLE_RATE)
+                .then(|| sherpa_onnx::LinearResampler::create(rate as i32, SAMPLE_RATE as i32))
+                .flatten(),
+        )
+    }
+
+    pub fn push(&self, samples: &[f32]) -> Vec<f32> {
+        match &self.0 {
+            Some(r) => r.resample(samples, false),
+            None => samples.to_vec(),
+        }
+    }
+}

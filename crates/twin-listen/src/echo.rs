@@ -10,7 +10,9 @@
 //! A fresh filter needs about a second of the twin's voice to learn the room. Until it has (the echo
 //! return loss enhancement measured while the speaker plays stays above 12 dB for 0.2 s), the microphone is
 //! muted while the speaker plays and for one tail after: half duplex for the first second of a session,
-//! rather than the twin hearing itself.
+//! rather than the twin hearing itself. Where the microphone cannot hear the speaker (headphones), there is
+//! nothing to learn: its level follows the speaker's at no delay (over 0.5 s of playback), or it is 30 dB
+//! quieter, and it is open again after half a second.
 
 use crate::SAMPLE_RATE;
 use std::os::raw::{c_int, c_void};
@@ -92,11 +94,15 @@ pub struct EchoCanceller {
     tail_frames: usize,
     /// Frames since the speaker last played something (large when it has not).
     since_playback: usize,
-    /// Echo and cleaned energy over recent frames where the speaker played.
+    /// Reference, microphone and cleaned energy over recent frames where the speaker played.
+    reference_energy: f64,
     echo_energy: f64,
     cleaned_energy: f64,
     /// Consecutive playing frames with the filter cancelling well.
     good_frames: usize,
+    /// Amplitude envelopes of the last frames (reference, microphone), whether the speaker played or not.
+    envelopes: std::collections::VecDeque<(f32, f32)>,
+    playing_frames: usize,
     converged: bool,
 }
 
@@ -152,9 +158,12 @@ impl EchoCanceller {
                 out: [0; FRAME],
                 tail_frames: tail.div_ceil(FRAME),
                 since_playback: usize::MAX,
+                reference_energy: 0.0,
                 echo_energy: 0.0,
                 cleaned_energy: 0.0,
                 good_frames: 0,
+                envelopes: std::collections::VecDeque::new(),
+                playing_frames: 0,
                 converged: false,
             }
         }
@@ -181,10 +190,18 @@ impl EchoCanceller {
                 );
             }
             let energy = |v: &[i16]| v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>();
-            let playing = energy(&self.reference[at..at + FRAME]) > PLAYING_ENERGY;
+            let played = energy(&self.reference[at..at + FRAME]);
+            let playing = played > PLAYING_ENERGY;
+            if !self.converged {
+                self.watch(played, energy(&self.mic[at..at + FRAME]), playing);
+            }
             if playing {
                 self.since_playback = 0;
-                self.learn(energy(&self.mic[at..at + FRAME]), energy(&self.out));
+                self.learn(
+                    energy(&self.reference[at..at + FRAME]),
+                    energy(&self.mic[at..at + FRAME]),
+                    energy(&self.out),
+                );
             } else {
                 self.since_playback = self.since_playback.saturating_add(1);
             }
@@ -210,21 +227,64 @@ impl EchoCanceller {
         self.converged
     }
 
-    fn learn(&mut self, mic: f64, cleaned: f64) {
+    /// The microphone may not hear the speaker at all (headphones, a speaker far away): then its level
+    /// does not follow the speaker's at any delay up to the tail, whatever the user says over it.
+    fn watch(&mut self, reference: f64, mic: f64, playing: bool) {
+        const SPAN: usize = 50;
+        self.envelopes
+            .push_back((reference.sqrt() as f32, mic.sqrt() as f32));
+        self.playing_frames += usize::from(playing);
+        if self.envelopes.len() > SPAN {
+            self.envelopes.pop_front();
+        }
+        self.playing_frames = self.playing_frames.min(SPAN);
+        if self.envelopes.len() < SPAN || self.playing_frames < SPAN / 2 || !playing {
+            return;
+        }
+        let (r, m): (Vec<f32>, Vec<f32>) = self.envelopes.iter().copied().unzip();
+        let best = (0..=self.tail_frames)
+            .map(|lag| correlation(&r[..SPAN - lag], &m[lag..]))
+            .fold(0.0f32, f32::max);
+        if best < 0.2 {
+            self.converged = true;
+        }
+    }
+
+    fn learn(&mut self, reference: f64, mic: f64, cleaned: f64) {
         if self.converged {
             return;
         }
         // About 100 ms of memory.
+        self.reference_energy = 0.9 * self.reference_energy + reference;
         self.echo_energy = 0.9 * self.echo_energy + mic;
         self.cleaned_energy = 0.9 * self.cleaned_energy + cleaned;
         let erle_db = 10.0 * ((self.echo_energy + 1.0) / (self.cleaned_energy + 1.0)).log10();
-        if erle_db >= 12.0 {
+        // The microphone far quieter than the speaker's signal: no echo path to learn (headphones, or a
+        // speaker the microphone cannot hear).
+        let erl_db = 10.0 * ((self.reference_energy + 1.0) / (self.echo_energy + 1.0)).log10();
+        if erle_db >= 12.0 || erl_db >= 30.0 {
             self.good_frames += 1;
             self.converged = self.good_frames >= 20;
         } else {
             self.good_frames = 0;
         }
     }
+}
+
+/// Pearson correlation; 0 when either side does not vary (a silent microphone follows nothing).
+fn correlation(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len()) as f32;
+    let (ma, mb) = (a.iter().sum::<f32>() / n, b.iter().sum::<f32>() / n);
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        ab += (x - ma) * (y - mb);
+        aa += (x - ma) * (x - ma);
+        bb += (y - mb) * (y - mb);
+    }
+    if aa <= f32::EPSILON || bb <= f32::EPSILON {
+        return 0.0;
+    }
+    ab / (aa * bb).sqrt()
 }
 
 fn int_ptr(v: &mut c_int) -> *mut c_void {

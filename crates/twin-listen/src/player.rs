@@ -2,7 +2,7 @@
 //! fade out on barge-in), how much of the reply the user has heard, and the echo canceller's reference (what
 //! was played, at 16 kHz).
 
-use crate::SAMPLE_RATE;
+use crate::audio::To16k;
 use std::collections::VecDeque;
 
 /// Ducked volume while speech during a reply is being read: -12 dB.
@@ -23,7 +23,7 @@ pub struct Player {
     step: f32,
     /// Fading out: the queue is dropped when the gain reaches zero.
     stopping: bool,
-    resampler: Option<sherpa_onnx::LinearResampler>,
+    resampler: To16k,
     reference: VecDeque<f32>,
 }
 
@@ -38,15 +38,20 @@ impl Player {
             target: 1.0,
             step: 0.0,
             stopping: false,
-            resampler: (rate != SAMPLE_RATE)
-                .then(|| sherpa_onnx::LinearResampler::create(rate as i32, SAMPLE_RATE as i32))
-                .flatten(),
+            resampler: To16k::new(rate),
             reference: VecDeque::new(),
         }
     }
 
     pub fn rate(&self) -> u32 {
         self.rate
+    }
+
+    /// The voice's rate, when a reply says what it is; a change drops what is queued.
+    pub fn set_rate(&mut self, rate: u32) {
+        if rate != self.rate && rate > 0 {
+            *self = Player::new(rate);
+        }
     }
 
     /// A new reply begins: its samples are counted from zero.
@@ -117,10 +122,7 @@ impl Player {
                 self.queue.clear();
             }
         }
-        match &self.resampler {
-            Some(r) => self.reference.extend(r.resample(out, false)),
-            None => self.reference.extend(out.iter()),
-        }
+        self.reference.extend(self.resampler.push(out));
     }
 
     /// The echo canceller's reference: exactly `n` samples at 16 kHz of what was pulled (silence where the

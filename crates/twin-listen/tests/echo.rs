@@ -87,3 +87,19 @@ fn the_user_is_heard_through_the_twins_voice() {
         );
     }
 }
+
+#[test]
+fn with_headphones_the_user_is_heard_half_a_second_into_the_reply() {
+    // The microphone does not hear the speaker at all, and the user talks half a second after the twin
+    // starts: the canceller must not hold the microphone closed waiting to learn an echo that is not there.
+    let user_text = "Can you tell me who owns the hiring budget?";
+    let user = user_says(user_text);
+    let reference = reference();
+    let mut mic = vec![0.0; reference.len()];
+    for (i, s) in user.iter().enumerate() {
+        mic[16_000 + i] += s;
+    }
+    let heard = listen(&mic, Some(&reference)).join(" ");
+    let wer = word_error_rate(user_text, &heard);
+    assert!(wer <= 0.35, "{heard:?} (WER {wer:.2})");
+}

@@ -1,0 +1,307 @@
+//! `twin talk` against a real twin-server on loopback, the question spoken into a WAV (espeak-ng through
+//! `twin say`): speech in, a partial and final user turn, the spoken reply saved, its latency reported; a
+//! question said over the twin's greeting (a live stream on standard input) cuts it off (barge-in reported with what was
+//! heard, the server ends that reply as interrupted) and is answered, or waits with barge-in off; bad input
+//! named.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use twin_server::{AppState, Config};
+
+mod common;
+use common::{models, root, twin};
+
+const TOKEN: &str = "talk-token";
+
+fn server() -> &'static String {
+    static ADDR: OnceLock<String> = OnceLock::new();
+    ADDR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
+             [[auth.tokens]]\nname = \"talk\"\ntoken = \"{TOKEN}\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 48\ntemperature = 0.0\n",
+            dir.join("t.db").display(),
+            models().display(),
+            root().join("assets/personas/owen-marsh").display()
+        );
+        let config = Config::parse(&dir.join("s.toml"), &text).unwrap();
+        let state = AppState::load(config).expect("run `cargo xtask setup` first");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+                twin_server::serve_on(listener, state).await.unwrap();
+            });
+        });
+        format!("ws://{}/v1/session", rx.recv().unwrap())
+    })
+}
+
+/// Questions said by espeak-ng, with `gap_s` of silence between them, as one 16-bit WAV.
+fn spoken(dir: &Path, questions: &[&str], gap_s: f32) -> std::path::PathBuf {
+    let mut all = Vec::new();
+    let mut rate = 0;
+    for (i, q) in questions.iter().enumerate() {
+        let one = dir.join(format!("q{i}.wav"));
+        let o = twin()
+            .args(["say", q, "--voice", "espeak:en-us", "--out"])
+            .arg(&one)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut r = hound::WavReader::open(&one).unwrap();
+        rate = r.spec().sample_rate;
+        if i > 0 {
+            all.extend(std::iter::repeat_n(0i16, (gap_s * rate as f32) as usize));
+        }
+        all.extend(r.samples::<i16>().map(|s| s.unwrap()));
+    }
+    let path = dir.join("said.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    all.iter().for_each(|s| w.write_sample(*s).unwrap());
+    w.finalize().unwrap();
+    path
+}
+
+fn talk(input: &Path, speech: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let o = twin()
+        .args([
+            "talk",
+            "--json",
+            "--no-speaker",
+            "--seconds",
+            "150",
+            "--token",
+            TOKEN,
+            "--url",
+        ])
+        .arg(server())
+        .arg("--input")
+        .arg(input)
+        .arg("--speech")
+        .arg(speech)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn user_turns(events: &[serde_json::Value]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter(|e| e["cue"] == "turn")
+        .map(|e| {
+            (
+                e["turn_id"].as_str().unwrap().to_string(),
+                e["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn answered(events: &[serde_json::Value], turn_id: &str) -> bool {
+    events
+        .iter()
+        .any(|e| e["type"] == "reply_start" && e["turn_id"] == turn_id)
+}
+
+#[test]
+fn a_spoken_question_is_answered_aloud() {
+    let dir = tempfile::tempdir().unwrap();
+    let question = "What is the plan for the warehouse robots next year?";
+    let wav = spoken(dir.path(), &[question], 0.0);
+    let started = std::time::Instant::now();
+    let events = talk(&wav, &dir.path().join("speech"), &[]);
+    assert!(
+        started.elapsed().as_secs() < 140,
+        "the conversation should end once answered, not at --seconds"
+    );
+    assert!(
+        events.iter().any(|e| e["cue"] == "partial"),
+        "partials while speaking"
+    );
+    let turns = user_turns(&events);
+    assert_eq!(turns.len(), 1, "{events:?}");
+    let wer = twin_listen::score::word_error_rate(question, &turns[0].1);
+    assert!(wer <= 0.35, "{:?} (WER {wer:.2})", turns[0].1);
+    assert!(answered(&events, &turns[0].0), "{events:?}");
+    let latency = events
+        .iter()
+        .find(|e| e["event"] == "answer_audio")
+        .expect("the answer's latency");
+    assert!(latency["after_speech_ms"].as_f64().unwrap() > 0.0);
+    // The greeting and the answer, spoken and saved with their lip-sync.
+    for n in 1..=2 {
+        let wav = dir.path().join(format!("speech/reply-{n}.wav"));
+        assert!(wav.is_file(), "{} missing", wav.display());
+        assert!(wav.with_extension("lipsync.json").is_file());
+    }
+}
+
+/// `twin talk --input -`: the test is the microphone, writing 16 kHz PCM in real time: `lead_s` of silence
+/// (the greeting is playing by then), the question, then silence for `tail_s`.
+fn talk_live(question: &[f32], lead_s: f32, tail_s: f32, extra: &[&str]) -> Vec<serde_json::Value> {
+    use std::io::Write;
+    let mut child = twin()
+        .args([
+            "talk",
+            "--json",
+            "--no-speaker",
+            "--seconds",
+            "150",
+            "--token",
+            TOKEN,
+            "--input",
+            "-",
+            "--url",
+        ])
+        .arg(server())
+        .args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let silence = |s: f32| vec![0.0f32; (s * 16_000.0) as usize];
+    let audio: Vec<f32> = silence(lead_s)
+        .into_iter()
+        .chain(question.iter().copied())
+        .chain(silence(tail_s))
+        .collect();
+    let writer = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        for (i, chunk) in audio.chunks(320).enumerate() {
+            let bytes: Vec<u8> = chunk
+                .iter()
+                .flat_map(|&x| ((x * 32767.0) as i16).to_le_bytes())
+                .collect();
+            if stdin.write_all(&bytes).is_err() {
+                return;
+            }
+            let due = std::time::Duration::from_millis(20 * (i as u64 + 1));
+            if let Some(left) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(left);
+            }
+        }
+    });
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn said(dir: &Path, text: &str) -> Vec<f32> {
+    twin_listen::audio::read_wav(&spoken(dir, &[text], 0.0)).unwrap()
+}
+
+#[test]
+fn speaking_over_the_twin_cuts_it_off_unless_barge_in_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let question = "Sorry, can you explain the hiring plan again?";
+    let audio = said(dir.path(), question);
+    // The greeting is about 15 s long: the question comes 4 s into it.
+    let events = talk_live(&audio, 4.0, 2.0, &[]);
+    let greeting = events
+        .iter()
+        .find(|e| e["type"] == "reply_start" && e["kind"] == "disclosure")
+        .expect("a greeting")["reply_id"]
+        .clone();
+    assert!(
+        events.iter().any(|e| e["cue"] == "barge_in"),
+        "no barge-in: {events:?}"
+    );
+    let cut = events
+        .iter()
+        .find(|e| e["type"] == "reply_end" && e["reply_id"] == greeting && e["interrupted"] == true)
+        .unwrap_or_else(|| panic!("the greeting was not ended as interrupted: {events:?}"));
+    // What stands is what was heard: a few seconds of it, not all three sentences.
+    let kept = cut["text"].as_str().unwrap();
+    assert!(!kept.contains("point you to the source"), "{kept:?}");
+    let turns = user_turns(&events);
+    assert_eq!(turns.len(), 1, "{events:?}");
+    assert!(
+        twin_listen::score::word_error_rate(question, &turns[0].1) <= 0.35,
+        "{turns:?}"
+    );
+    assert!(answered(&events, &turns[0].0), "{events:?}");
+
+    // Barge-in off: the greeting plays to its end, then the question is sent and answered.
+    let events = talk_live(&audio, 4.0, 14.0, &["--no-barge-in"]);
+    assert!(!events.iter().any(|e| e["cue"] == "barge_in"), "{events:?}");
+    assert!(
+        !events.iter().any(|e| e["interrupted"] == true),
+        "{events:?}"
+    );
+    let turns = user_turns(&events);
+    assert_eq!(turns.len(), 1, "{events:?}");
+    assert!(answered(&events, &turns[0].0), "{events:?}");
+}
+
+#[test]
+fn bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let stereo = dir.path().join("stereo.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&stereo, spec).unwrap();
+    (0..3200).for_each(|_| w.write_sample(0i16).unwrap());
+    w.finalize().unwrap();
+    for (input, says) in [
+        (dir.path().join("missing.wav"), "missing.wav"),
+        (stereo, "channels"),
+    ] {
+        let o = twin()
+            .args(["talk", "--token", TOKEN, "--no-speaker", "--url"])
+            .arg(server())
+            .arg("--input")
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+    // A wrong token: the server's refusal, not a hang.
+    let wav = spoken(dir.path(), &["Hello there."], 0.0);
+    let o = twin()
+        .args([
+            "talk",
+            "--token",
+            "wrong",
+            "--no-speaker",
+            "--seconds",
+            "20",
+            "--url",
+        ])
+        .arg(server())
+        .arg("--input")
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .to_lowercase()
+            .contains("token")
+    );
+}
