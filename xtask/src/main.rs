@@ -56,7 +56,8 @@ struct SetupArgs {
 /// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, espeak-ng (phonemes for the
 /// Piper voice, the fallback voice, lip-sync ground truth), a font for plots, curl and xz for downloads, glslc
 /// for shaders, Mesa's Vulkan drivers (lavapipe renders on the CPU where there is no GPU), ALSA's headers for
-/// audio out, Xvfb and xwd for the desktop window's test, and ffmpeg for `twin render`'s MP4.
+/// audio in and out, Xvfb and xwd for the desktop window's test, ffmpeg for `twin render`'s MP4, and speexdsp
+/// (the echo canceller).
 const APT_PACKAGES: &[&str] = &[
     "build-essential",
     "espeak-ng",
