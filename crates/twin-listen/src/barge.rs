@@ -104,16 +104,8 @@ pub fn spoken_words(text: &str) -> Vec<String> {
             _ => {}
         }
     }
-    plain
-        .split(|c: char| c.is_whitespace() || matches!(c, '-' | '—' | '.' | ','))
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'')
-                .flat_map(char::to_lowercase)
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
+    // Lone letters as words: "M.A.K." is how Whisper spells a hum.
+    crate::score::words(&plain.replace(['.', ','], " "))
 }
 
 impl BargeInRules {

@@ -7,6 +7,7 @@
 
 pub mod audio;
 pub mod barge;
+pub mod corpus;
 pub mod duplex;
 pub mod echo;
 pub mod listener;

@@ -110,3 +110,15 @@ fn barge_in_off_holds_the_question_until_the_reply_ends() {
         "{turn:?}"
     );
 }
+
+#[test]
+fn recorded_coughs_a_sneeze_and_a_clap_do_not_interrupt() {
+    let (reply, rate) = twin_reply();
+    for sound in ["cough-female", "cough-male", "sneeze-female", "clap"] {
+        let path = models().join(format!("sounds-human/{sound}.wav"));
+        let noise = twin_listen::audio::read_wav(&path)
+            .unwrap_or_else(|e| panic!("{e} (cargo xtask setup fetches it)"));
+        let out = converse(&reply, rate, Some((&noise, USER_AT_S)), &mut duplex(true));
+        assert_not_interrupted(&out, sound);
+    }
+}
