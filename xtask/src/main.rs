@@ -318,6 +318,9 @@ pub fn start_server(bin: &Path, config: &Path, store: &Path, models_dir: &Path) 
 }
 
 const DEMO_TOKEN: &str = "demo-token-change-me";
+/// Asked aloud after the typed ones, through speech in.
+const DEMO_SPOKEN_QUESTION: &str = "What is the plan for the warehouse robots next year?";
+
 const DEMO_QUESTIONS: &[&str] = &[
     "Hi Owen, is this really you?",
     "How many days do I need to come into the office now?",
@@ -344,9 +347,7 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         &s.models_dir,
     )?;
     println!("twin-server on {}", server.addr);
-    step(
-        "conversation (spoken replies saved as WAV, lip-sync track and plot; avatar and headset come with later issues)",
-    );
+    step("conversation (spoken replies saved as WAV, lip-sync track and plot)");
     let speech = out.join("demo-speech");
     // Replies of an earlier run would mix with this one's.
     let _ = std::fs::remove_dir_all(&speech);
@@ -368,6 +369,8 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
     // Ask one question at a time, after the previous answer printed, like a person at the keyboard.
     let mut reader = BufReader::new(stdout);
     let mut questions = DEMO_QUESTIONS.iter();
+    // The spoken question goes on the same session.
+    let mut session: Option<String> = None;
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -378,6 +381,9 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         }
         let text = String::from_utf8_lossy(&buf);
         print!("{text}");
+        if let Some(id) = text.trim().strip_prefix("session ") {
+            session = Some(id.to_string());
+        }
         if text.ends_with("you: ") {
             match questions.next() {
                 Some(q) => {
@@ -394,10 +400,42 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         std::io::stdout().flush()?;
     }
     let status = chat.wait()?;
-    drop(server);
     if !status.success() {
         bail!("twin chat failed ({status})");
     }
+    step(
+        "a spoken question (espeak-ng's voice in a WAV) through speech in on the device: echo canceller, VAD, Whisper; the twin answers aloud",
+    );
+    let voice = out.join("demo-voice");
+    let _ = std::fs::remove_dir_all(&voice);
+    let question = out.join("question.wav");
+    run(Command::new(bin.join("twin"))
+        .args([
+            "say",
+            DEMO_SPOKEN_QUESTION,
+            "--voice",
+            "espeak:en-us",
+            "--out",
+        ])
+        .arg(&question))?;
+    // The speaker is tried first; where there is no sound card the voice is only saved.
+    run(Command::new(bin.join("twin"))
+        .args([
+            "talk",
+            "--url",
+            &format!("ws://{}/v1/session", server.addr),
+            "--token",
+            DEMO_TOKEN,
+            "--seconds",
+            "120",
+            "--input",
+        ])
+        .arg(&question)
+        .args(session.iter().flat_map(|id| ["--session", id.as_str()]))
+        .arg("--speech")
+        .arg(&voice)
+        .env("TWIN_MODELS_DIR", &s.models_dir))?;
+    drop(server);
     step(
         "the twin speaking its replies, rendered (Vulkan; lavapipe on the CPU where there is no GPU)",
     );
@@ -407,6 +445,13 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "wav"))
         .collect();
+    // The answer to the spoken question.
+    replies.extend(
+        std::fs::read_dir(&voice)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "wav")),
+    );
     replies.sort();
     for wav in &replies {
         let stem = wav.with_extension("");
@@ -423,9 +468,11 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
             .arg(stem.with_extension("frames")))?;
     }
     println!(
-        "\nThe conversation is stored in {}; the twin's spoken replies are in {}: WAV, lip-sync track, plot, and the rendered frames (an MP4 too where ffmpeg is installed).",
+        "\nThe conversation is stored in {}; the twin's spoken replies are in {} (typed questions) and {} (the spoken one, {}): WAV, lip-sync track, plot, and the rendered frames (an MP4 too where ffmpeg is installed).",
         out.join("demo.db").display(),
-        speech.display()
+        speech.display(),
+        voice.display(),
+        question.display()
     );
     if let Some(first) = replies.first() {
         println!(

@@ -456,6 +456,7 @@ async fn main() -> Result<()> {
         let sentences =
             twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
         twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
+        twin_bench::listen::duplex_section(&mut md, &models_dir())?;
         print!("{md}");
         return Ok(());
     }
@@ -651,6 +652,7 @@ async fn main() -> Result<()> {
     let sentences =
         twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
     twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
+    twin_bench::listen::duplex_section(&mut md, &models_dir())?;
     std::fs::write(&args.out, md)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())

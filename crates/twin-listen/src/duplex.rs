@@ -7,7 +7,7 @@
 
 use crate::barge::{BargeInRules, Reading, spoken_words};
 use crate::echo::{EchoCanceller, EchoConfig};
-use crate::listener::{Event, Listener};
+use crate::listener::{Event, Listen};
 
 #[derive(Debug, Clone)]
 pub struct DuplexConfig {
@@ -67,7 +67,7 @@ struct Utterance {
 pub struct Duplex {
     config: DuplexConfig,
     canceller: EchoCanceller,
-    listener: Listener,
+    listener: Box<dyn Listen>,
     utterance: Option<Utterance>,
     /// Turns said during a reply with barge-in off: sent when the reply has finished.
     held: Vec<Cue>,
@@ -77,7 +77,7 @@ pub struct Duplex {
 const VAD_DELAY_S: f64 = 0.2;
 
 impl Duplex {
-    pub fn new(listener: Listener, config: DuplexConfig) -> Duplex {
+    pub fn new(listener: Box<dyn Listen>, config: DuplexConfig) -> Duplex {
         Duplex {
             canceller: EchoCanceller::new(&config.echo),
             listener,

@@ -13,12 +13,15 @@ pub mod echo;
 pub mod listener;
 pub mod player;
 pub mod recognizer;
+pub mod room;
 pub mod score;
+pub mod streaming;
 pub mod vad;
 
 pub use duplex::{Cue, Duplex, DuplexConfig};
-pub use listener::{Event, Listener, ListenerConfig};
+pub use listener::{Event, Listen, Listener, ListenerConfig};
 pub use recognizer::{Recognizer, WhisperRecognizer};
+pub use streaming::{EndpointRules, StreamingListener};
 pub use vad::Vad;
 
 /// The rate every model here runs at.

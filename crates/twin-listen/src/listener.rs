@@ -54,6 +54,37 @@ pub enum Event {
     },
 }
 
+/// Something that turns a live 16 kHz stream into speech events: the VAD-segmented [`Listener`] with an
+/// offline model, or a streaming recognizer with its own endpointing.
+pub trait Listen: Send {
+    /// Feeds audio as it arrives (any chunk size); returns what it now knows.
+    fn push(&mut self, samples: &[f32]) -> Vec<Event>;
+    /// Ends the stream: the open utterance (if any) is final.
+    fn finish(&mut self) -> Vec<Event>;
+    /// How much new speech between partials, where the listener chooses (a streaming one decodes all along).
+    fn set_partial_every(&mut self, _seconds: f32) {}
+    /// For reports: which model.
+    fn recognizer_name(&self) -> &str;
+}
+
+impl Listen for Listener {
+    fn push(&mut self, samples: &[f32]) -> Vec<Event> {
+        Listener::push(self, samples)
+    }
+
+    fn finish(&mut self) -> Vec<Event> {
+        Listener::finish(self)
+    }
+
+    fn set_partial_every(&mut self, seconds: f32) {
+        Listener::set_partial_every(self, seconds)
+    }
+
+    fn recognizer_name(&self) -> &str {
+        Listener::recognizer_name(self)
+    }
+}
+
 struct Speculation {
     /// Samples (absolute) it covers.
     start: u64,
@@ -142,7 +173,9 @@ impl Listener {
                 let every = (self.config.partial_every_s * SAMPLE_RATE as f32) as u64;
                 if now - self.last_partial.max(since) >= every {
                     self.last_partial = now;
-                    let text = self.recognizer.decode(&self.audio[since as usize..]);
+                    let text = self
+                        .recognizer
+                        .decode_partial(&self.audio[since as usize..]);
                     if !text.is_empty() {
                         events.push(Event::Partial {
                             text,

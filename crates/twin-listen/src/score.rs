@@ -68,8 +68,25 @@ fn spell_number(token: &str) -> Option<Vec<String>> {
 
 fn cardinal(n: u64) -> Vec<String> {
     const ONES: [&str; 20] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
         "nineteen",
     ];
     const TENS: [&str; 10] = [
@@ -84,7 +101,7 @@ fn cardinal(n: u64) -> Vec<String> {
         let r = n % 100;
         if r >= 20 {
             out.push(TENS[(r / 10) as usize].into());
-            if r % 10 > 0 {
+            if !r.is_multiple_of(10) {
                 out.push(ONES[(r % 10) as usize].into());
             }
         } else if r > 0 || n == 0 {
@@ -94,13 +111,17 @@ fn cardinal(n: u64) -> Vec<String> {
     if n == 0 {
         return vec!["zero".into()];
     }
-    for (scale, name) in [(1_000_000_000, "billion"), (1_000_000, "million"), (1_000, "thousand")] {
-        if n >= scale && (n / scale) % 1000 > 0 {
+    for (scale, name) in [
+        (1_000_000_000, "billion"),
+        (1_000_000, "million"),
+        (1_000, "thousand"),
+    ] {
+        if n >= scale && !(n / scale).is_multiple_of(1000) {
             below_thousand((n / scale) % 1000, &mut out);
             out.push(name.into());
         }
     }
-    if n % 1000 > 0 {
+    if !n.is_multiple_of(1000) {
         below_thousand(n % 1000, &mut out);
     }
     out

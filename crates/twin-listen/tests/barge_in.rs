@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use twin_listen::Cue;
+use twin_listen::room::{Outcome, converse};
 
 const USER_AT_S: f64 = 3.0;
 
@@ -50,7 +51,7 @@ fn speech_during_the_reply_stops_it() {
     }
 }
 
-fn assert_not_interrupted(out: &common::Outcome, what: &str) {
+fn assert_not_interrupted(out: &Outcome, what: &str) {
     assert!(
         out.barge_in_at().is_none(),
         "{what} interrupted the twin: {:?}",

@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use twin_listen::echo::{EchoCanceller, EchoConfig};
+use twin_listen::room::Room;
 use twin_listen::score::word_error_rate;
 use twin_listen::{Event, Listener, ListenerConfig, WhisperRecognizer};
 
