@@ -159,7 +159,7 @@ pub fn section(md: &mut String, models: &Path, sentences: &[String]) -> Result<(
         md,
         "## Speech in: Silero VAD + Whisper tiny.en (int8) through sherpa-onnx, 2 threads\n\n\
          Sentences of `assets/speech/sentences.txt`, each alone with 1.5 s of silence around it, fed 20 ms at a time as a live stream; \
-         partial hypotheses every 0.6 s of speech, an utterance ends after 0.35 s of silence, and decoding starts at a 0.1 s pause. \
+         partial hypotheses every 0.7 s of speech (0.3 s while the twin speaks) decoded with less padding, an utterance ends after 0.35 s of silence, and decoding starts at a 0.1 s pause. \
          Endpointing: from the true end of speech (the last sample above the synthesizer's silence) to the final transcript being ready \
          (the VAD's confirmation, or the decode's end when later; decode times measured, run sequentially). Real-time factor: compute time \
          over audio time, partials included.\n\n\

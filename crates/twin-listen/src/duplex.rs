@@ -28,7 +28,7 @@ impl Default for DuplexConfig {
             rules: BargeInRules::default(),
             barge_in: true,
             partial_every_playing_s: 0.3,
-            partial_every_s: 0.6,
+            partial_every_s: 0.7,
         }
     }
 }

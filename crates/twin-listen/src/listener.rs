@@ -24,7 +24,7 @@ impl Default for ListenerConfig {
         ListenerConfig {
             end_silence_s: 0.35,
             pause_s: 0.1,
-            partial_every_s: 0.6,
+            partial_every_s: 0.7,
         }
     }
 }
@@ -102,8 +102,10 @@ pub struct Listener {
     vad: Vad,
     /// Notices pauses early.
     quick: Vad,
-    /// Every sample fed so far (recognition re-reads the growing segment).
+    /// The samples fed since `base` (recognition re-reads the growing segment); older ones are dropped
+    /// once no utterance needs them, so a listener left on for hours stays small.
     audio: Vec<f32>,
+    base: u64,
     /// Where the open utterance began (quick VAD's view), while one is open.
     open_since: Option<u64>,
     last_partial: u64,
@@ -126,6 +128,7 @@ impl Listener {
             config,
             recognizer,
             audio: Vec::new(),
+            base: 0,
             open_since: None,
             last_partial: 0,
             speculation: None,
@@ -144,7 +147,7 @@ impl Listener {
     /// Feeds audio as it arrives (any chunk size); returns what it now knows.
     pub fn push(&mut self, samples: &[f32]) -> Vec<Event> {
         self.audio.extend_from_slice(samples);
-        let now = self.audio.len() as u64;
+        let now = self.now();
         let mut events = Vec::new();
         // A pause: decode what was said, in case it is the end.
         for seg in self.quick.push(samples) {
@@ -173,9 +176,7 @@ impl Listener {
                 let every = (self.config.partial_every_s * SAMPLE_RATE as f32) as u64;
                 if now - self.last_partial.max(since) >= every {
                     self.last_partial = now;
-                    let text = self
-                        .recognizer
-                        .decode_partial(&self.audio[since as usize..]);
+                    let text = self.recognizer.decode_partial(self.span(since, now));
                     if !text.is_empty() {
                         events.push(Event::Partial {
                             text,
@@ -188,12 +189,13 @@ impl Listener {
         for seg in self.vad.push(samples) {
             events.push(self.finalize(seg.start, seg.samples.len() as u64, seconds(now)));
         }
+        self.forget();
         events
     }
 
     /// Ends the stream: the open utterance (if any) is final.
     pub fn finish(&mut self) -> Vec<Event> {
-        let now = seconds(self.audio.len() as u64);
+        let now = seconds(self.now());
         for seg in self.quick.finish() {
             self.speculate(seg.start);
         }
@@ -204,18 +206,55 @@ impl Listener {
             .collect()
     }
 
+    /// Seconds of audio held (for monitoring: it stays a few seconds between utterances).
+    pub fn buffered_s(&self) -> f64 {
+        seconds(self.audio.len() as u64)
+    }
+
+    /// Samples fed so far (the stream's clock).
+    fn now(&self) -> u64 {
+        self.base + self.audio.len() as u64
+    }
+
+    /// Samples `from..to` of the stream, as far as they are still kept.
+    fn span(&self, from: u64, to: u64) -> &[f32] {
+        let at = |i: u64| (i.saturating_sub(self.base) as usize).min(self.audio.len());
+        &self.audio[at(from)..at(to)]
+    }
+
+    /// Drops audio no utterance can need: with none open, all but the last second (the next one's pre-roll
+    /// reaches 0.6 s back).
+    fn forget(&mut self) {
+        // A pause's decode the VAD never followed with an end is stale after a few seconds.
+        if self.open_since.is_none()
+            && self
+                .speculation
+                .as_ref()
+                .is_some_and(|s| s.end + 5 * SAMPLE_RATE as u64 <= self.now())
+        {
+            self.speculation = None;
+        }
+        if self.open_since.is_some() || self.speculation.is_some() {
+            return;
+        }
+        let keep = SAMPLE_RATE as usize;
+        if self.audio.len() > 4 * keep {
+            let drop = self.audio.len() - keep;
+            self.audio.drain(..drop);
+            self.base += drop as u64;
+        }
+    }
+
     fn speculate(&mut self, start: u64) {
         let from = self.open_since.unwrap_or(start).min(start);
         // Up to now, past the segment's end: the VAD trims the last phoneme's tail, and the pause after it
         // costs the decoder nothing.
-        let end = self.audio.len() as u64;
+        let end = self.now();
         let started = Instant::now();
-        let text = self
-            .recognizer
-            .decode(&self.audio[from as usize..end as usize]);
+        let text = self.recognizer.decode(self.span(from, end));
         let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
         // It started when the pause was noticed: now, on a live stream.
-        let ready_s = seconds(self.audio.len() as u64) + decode_ms / 1000.0;
+        let ready_s = seconds(end) + decode_ms / 1000.0;
         self.speculation = Some(Speculation {
             start: from,
             end,
@@ -245,9 +284,9 @@ impl Listener {
             };
         }
         let started = Instant::now();
-        let from = start.saturating_sub(SAMPLE_RATE as u64 / 10) as usize;
-        let until = (end as usize + SAMPLE_RATE as usize / 5).min(self.audio.len());
-        let text = self.recognizer.decode(&self.audio[from..until]);
+        let from = start.saturating_sub(SAMPLE_RATE as u64 / 10);
+        let until = (end + SAMPLE_RATE as u64 / 5).min(self.now());
+        let text = self.recognizer.decode(self.span(from, until));
         let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
         Event::Final {
             text,

@@ -38,3 +38,41 @@ fn real_recordings_are_recognized() {
     let wer = errors as f64 / words as f64;
     assert!(wer <= 0.12, "word error rate {wer:.3} on real speech");
 }
+
+#[test]
+fn a_listener_left_on_keeps_only_seconds_of_audio() {
+    let recognizer = WhisperRecognizer::load(&models().join("whisper-tiny.en"), 2).unwrap();
+    let mut listener = Listener::new(
+        &models().join("silero-vad/silero_vad.onnx"),
+        Box::new(recognizer),
+        ListenerConfig::default(),
+    )
+    .unwrap();
+    let speech = twin_listen::audio::read_wav(&models().join("speech-real/001.wav")).unwrap();
+    let silence = vec![0.0f32; 16_000];
+    let mut finals = 0;
+    // Ten minutes: a spoken card name, then silence, over and over.
+    for minute in 0..10 {
+        for chunk in speech.chunks(320) {
+            finals += count_finals(listener.push(chunk));
+        }
+        for _ in 0..59 {
+            for chunk in silence.chunks(320) {
+                finals += count_finals(listener.push(chunk));
+            }
+        }
+        assert!(
+            listener.buffered_s() < 5.0,
+            "minute {minute}: {:.1} s kept",
+            listener.buffered_s()
+        );
+    }
+    assert_eq!(finals, 10, "every utterance still heard");
+}
+
+fn count_finals(events: Vec<Event>) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Final { text, .. } if !text.is_empty()))
+        .count()
+}
