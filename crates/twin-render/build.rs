@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let shaders = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shaders");
+    // Read when the script runs, not when it is compiled: a target folder shared by clones at other paths
+    // reuses the compiled script.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let shaders = PathBuf::from(manifest).join("../../shaders");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed={}", shaders.display());
     // (source, output, defines): the skinned vertex shader is the same source with SKINNED defined.

@@ -48,7 +48,8 @@ struct SetupArgs {
     /// Don't install Debian packages (report what is missing instead).
     #[arg(long)]
     no_apt: bool,
-    /// Also build the tools tests and benchmarks need (llama.cpp's llama-server; ~8 minutes once, then cached).
+    /// Also build the tools tests and benchmarks need (llama.cpp's llama-server, ~8 minutes; Monado, the OpenXR
+    /// runtime, ~5 minutes; once, then cached).
     #[arg(long)]
     with_test_tools: bool,
 }
@@ -120,6 +121,8 @@ fn project_root() -> PathBuf {
 pub struct Setup {
     pub models_dir: PathBuf,
     pub llama_server: Option<PathBuf>,
+    /// Monado's runtime manifest (for XR_RUNTIME_JSON).
+    pub monado: Option<PathBuf>,
 }
 
 fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
@@ -145,16 +148,19 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
     }
     step("avatars (each persona's face from the ICT face model, with a generated body)");
     build_avatars(root, &ctx.models_dir)?;
-    let mut llama_server = None;
+    let mut tools = std::collections::HashMap::new();
     if args.with_test_tools {
         for tool in &manifest.tool {
             step(&format!("tool {} — {}", tool.name, tool.about));
-            llama_server = Some(ctx.build_tool(tool)?);
+            let apt: Vec<&str> = tool.apt.iter().map(String::as_str).collect();
+            ensure_apt(&apt, args.no_apt)?;
+            tools.insert(tool.name.clone(), ctx.build_tool(tool)?);
         }
     }
     Ok(Setup {
         models_dir: ctx.models_dir.clone(),
-        llama_server,
+        llama_server: tools.remove("llama-server"),
+        monado: tools.remove("monado"),
     })
 }
 
@@ -268,6 +274,9 @@ fn test(root: &Path, args: &SetupArgs, cargo_args: &[String]) -> Result<()> {
         .env("TWIN_MODELS_DIR", &s.models_dir);
     if let Some(llama) = &s.llama_server {
         cmd.env("TWIN_LLAMA_SERVER", llama);
+    }
+    if let Some(monado) = &s.monado {
+        cmd.env("TWIN_MONADO_JSON", monado);
     }
     run(&mut cmd)
 }
