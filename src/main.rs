@@ -28,6 +28,8 @@ enum Command {
     Talk(cli::talk::TalkArgs),
     /// Transcribe a WAV with the on-device speech-in pipeline (VAD, recognizer): partials, finals, timing.
     Transcribe(cli::transcribe::TranscribeArgs),
+    /// The headset: what the OpenXR runtime offers (the headset app itself comes next).
+    Xr(cli::xr::XrArgs),
     /// Show the twin in a window (orbit with the mouse) and play a reply with its lip-sync.
     Desktop(cli::desktop::DesktopArgs),
 }
@@ -48,6 +50,7 @@ fn main() -> std::process::ExitCode {
         Command::Desktop(args) => cli::desktop::run(args),
         Command::Transcribe(args) => cli::transcribe::run(args),
         Command::Talk(args) => cli::talk::run(args),
+        Command::Xr(args) => cli::xr::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,3 +9,4 @@ pub mod spoken;
 pub mod talk;
 pub mod track;
 pub mod transcribe;
+pub mod xr;

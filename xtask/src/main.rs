@@ -79,6 +79,8 @@ const APT_PACKAGES: &[&str] = &[
     "ffmpeg",
     // The echo canceller.
     "libspeexdsp-dev",
+    // The OpenXR loader the headset app opens at run time.
+    "libopenxr-loader1",
 ];
 
 fn main() -> Result<()> {
