@@ -143,6 +143,28 @@ impl GpuContext {
         let device = unsafe { instance.create_device(physical, &info, None) }.map_err(
             RenderError::vk("creating the device (multiview is required)"),
         )?;
+        Ok((
+            Self::adopt(entry, instance, physical, device, queue_family)?,
+            surface,
+        ))
+    }
+
+    /// A context around an instance and device made elsewhere (by the OpenXR runtime, which must create
+    /// them itself): Vulkan 1.1, multiview enabled, a graphics queue in `queue_family`. It owns and destroys
+    /// them from now on.
+    pub fn adopt(
+        entry: ash::Entry,
+        instance: ash::Instance,
+        physical: vk::PhysicalDevice,
+        device: ash::Device,
+        queue_family: u32,
+    ) -> Result<GpuContext, RenderError> {
+        // SAFETY: physical comes from this instance.
+        let props = unsafe { instance.get_physical_device_properties(physical) };
+        let device_name = props
+            .device_name_as_c_str()
+            .map(|c: &CStr| c.to_string_lossy().into_owned())
+            .unwrap_or_default();
         // SAFETY: the queue family and index exist.
         let queue = unsafe { device.get_device_queue(queue_family, 0) };
         let pool_info = vk::CommandPoolCreateInfo::default()
@@ -154,20 +176,17 @@ impl GpuContext {
         // SAFETY: valid physical device.
         let memory = unsafe { instance.get_physical_device_memory_properties(physical) };
         tracing::info!(device = %device_name, "Vulkan ready");
-        Ok((
-            GpuContext {
-                entry,
-                instance,
-                physical,
-                device,
-                queue,
-                queue_family,
-                command_pool,
-                memory,
-                device_name,
-            },
-            surface,
-        ))
+        Ok(GpuContext {
+            entry,
+            instance,
+            physical,
+            device,
+            queue,
+            queue_family,
+            command_pool,
+            memory,
+            device_name,
+        })
     }
 
     /// A memory type allowed by `bits` with all of `flags`.

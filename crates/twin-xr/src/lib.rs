@@ -5,11 +5,13 @@
 
 pub mod ext;
 pub mod runtime;
+pub mod session;
+pub mod vulkan;
 
 pub use runtime::{Probe, Runtime};
 
 /// One error for the headset side: OpenXR's results with what was being done, and the loader or runtime
-/// missing. (Vulkan errors join it with the session.)
+/// missing, and Vulkan's on the headset's side.
 #[derive(Debug, thiserror::Error)]
 pub enum XrError {
     #[error("no OpenXR loader ({0}): install libopenxr-loader1 (cargo xtask setup does)")]
@@ -22,6 +24,8 @@ pub enum XrError {
     NoHeadset(String),
     #[error("the OpenXR runtime lacks {0}, which the app needs")]
     Missing(&'static str),
+    #[error("Vulkan for the headset: {0}")]
+    Vulkan(String),
     #[error("OpenXR failed {what}: {result}")]
     Xr {
         what: &'static str,

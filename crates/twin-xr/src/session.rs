@@ -1,0 +1,408 @@
+//! The session on the renderer: the lifecycle (READY → begin, STOPPING → end, EXITING/LOSS_PENDING →
+//! leave), one stereo swapchain (a two-layer image per frame, both eyes drawn in one multiview pass), and
+//! the frame loop, which locates the eyes at the last moment before recording the frame.
+
+use crate::{Runtime, XrError};
+use ash::vk;
+use ash::vk::Handle;
+use glam::{Mat4, Quat, Vec3};
+use openxr as xr;
+use std::sync::Arc;
+use twin_render::memory::Image;
+use twin_render::{GpuContext, Renderer, View};
+
+/// The colour format of the swapchain: sRGB, which the renderer's linear shading is written for.
+pub const COLOR_FORMAT: vk::Format = vk::Format::R8G8B8A8_SRGB;
+const STEREO: xr::ViewConfigurationType = xr::ViewConfigurationType::PRIMARY_STEREO;
+
+struct Swapchain {
+    handle: xr::Swapchain<xr::Vulkan>,
+    extent: vk::Extent2D,
+    views: Vec<vk::ImageView>,
+    framebuffers: Vec<vk::Framebuffer>,
+    depth: Image,
+}
+
+/// What happened in one turn of the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A frame was drawn and submitted.
+    Drew,
+    /// A frame was submitted with nothing drawn (the runtime said not to render).
+    Skipped,
+    /// The session is not running yet (or any more): waiting for the runtime.
+    Idle,
+    /// The session is over: leave the loop.
+    Exit,
+}
+
+pub struct XrSession {
+    ctx: Arc<GpuContext>,
+    // Field order is drop order: the session's children before the session.
+    swapchain: Option<Swapchain>,
+    space: xr::Space,
+    frame_stream: xr::FrameStream<xr::Vulkan>,
+    frame_wait: xr::FrameWaiter,
+    session: xr::Session<xr::Vulkan>,
+    blend: xr::EnvironmentBlendMode,
+    events: xr::EventDataBuffer,
+    running: bool,
+    cmd: vk::CommandBuffer,
+    fence: vk::Fence,
+    /// Every state the runtime moved the session to, in order.
+    pub states: Vec<xr::SessionState>,
+    /// "stage" or "local": where the floor-level origin comes from.
+    pub space_kind: &'static str,
+}
+
+impl XrSession {
+    pub fn new(runtime: &Runtime, ctx: Arc<GpuContext>) -> Result<XrSession, XrError> {
+        let xi = &runtime.instance;
+        // SAFETY: the handles are the live instance, device and queue family the runtime created.
+        let (session, frame_wait, frame_stream) = unsafe {
+            xi.create_session::<xr::Vulkan>(
+                runtime.system,
+                &xr::vulkan::SessionCreateInfo {
+                    instance: ctx.instance.handle().as_raw() as _,
+                    physical_device: ctx.physical.as_raw() as _,
+                    device: ctx.device.handle().as_raw() as _,
+                    queue_family_index: ctx.queue_family,
+                    queue_index: 0,
+                },
+            )
+        }
+        .map_err(XrError::xr("creating the session"))?;
+        let spaces = session
+            .enumerate_reference_spaces()
+            .map_err(XrError::xr("listing reference spaces"))?;
+        let (kind, space_kind) = if spaces.contains(&xr::ReferenceSpaceType::STAGE) {
+            (xr::ReferenceSpaceType::STAGE, "stage")
+        } else {
+            (xr::ReferenceSpaceType::LOCAL, "local")
+        };
+        let space = session
+            .create_reference_space(kind, xr::Posef::IDENTITY)
+            .map_err(XrError::xr("creating the reference space"))?;
+        let modes = xi
+            .enumerate_environment_blend_modes(runtime.system, STEREO)
+            .map_err(XrError::xr("listing environment blend modes"))?;
+        // The room shows through where the runtime can mix it in; else opaque.
+        let blend = [
+            xr::EnvironmentBlendMode::ALPHA_BLEND,
+            xr::EnvironmentBlendMode::ADDITIVE,
+        ]
+        .into_iter()
+        .find(|m| modes.contains(m))
+        .unwrap_or(xr::EnvironmentBlendMode::OPAQUE);
+        let d = &ctx.device;
+        let info = vk::CommandBufferAllocateInfo::default()
+            .command_pool(ctx.command_pool)
+            .level(vk::CommandBufferLevel::PRIMARY)
+            .command_buffer_count(1);
+        // SAFETY: valid device and pool; freed with the pool.
+        let cmd = unsafe { d.allocate_command_buffers(&info) }
+            .map_err(|e| XrError::Vulkan(format!("allocating a command buffer: {e}")))?[0];
+        // SAFETY: valid device; destroyed in Drop.
+        let fence = unsafe {
+            d.create_fence(
+                &vk::FenceCreateInfo::default().flags(vk::FenceCreateFlags::SIGNALED),
+                None,
+            )
+        }
+        .map_err(|e| XrError::Vulkan(format!("creating a fence: {e}")))?;
+        Ok(XrSession {
+            ctx,
+            swapchain: None,
+            space,
+            frame_stream,
+            frame_wait,
+            session,
+            blend,
+            events: xr::EventDataBuffer::new(),
+            running: false,
+            cmd,
+            fence,
+            states: Vec::new(),
+            space_kind,
+        })
+    }
+
+    pub fn blend_mode(&self) -> xr::EnvironmentBlendMode {
+        self.blend
+    }
+
+    /// Asks the runtime to end the session; the loop then sees STOPPING and EXITING.
+    pub fn request_exit(&mut self) -> Result<(), XrError> {
+        match self.session.request_exit() {
+            Ok(()) | Err(xr::sys::Result::ERROR_SESSION_NOT_RUNNING) => Ok(()),
+            Err(e) => Err(XrError::xr("requesting the session's end")(e)),
+        }
+    }
+
+    /// One turn of the loop: the runtime's events, then (while running) a frame drawn by `renderer`.
+    pub fn step(&mut self, runtime: &Runtime, renderer: &mut Renderer) -> Result<Step, XrError> {
+        while let Some(event) = runtime
+            .instance
+            .poll_event(&mut self.events)
+            .map_err(XrError::xr("reading events"))?
+        {
+            match event {
+                xr::Event::SessionStateChanged(e) => {
+                    let state = e.state();
+                    self.states.push(state);
+                    tracing::info!(?state, "session state");
+                    match state {
+                        xr::SessionState::READY => {
+                            self.session
+                                .begin(STEREO)
+                                .map_err(XrError::xr("beginning the session"))?;
+                            self.running = true;
+                        }
+                        xr::SessionState::STOPPING => {
+                            self.session
+                                .end()
+                                .map_err(XrError::xr("ending the session"))?;
+                            self.running = false;
+                        }
+                        xr::SessionState::EXITING | xr::SessionState::LOSS_PENDING => {
+                            return Ok(Step::Exit);
+                        }
+                        _ => {}
+                    }
+                }
+                xr::Event::InstanceLossPending(_) => return Ok(Step::Exit),
+                _ => {}
+            }
+        }
+        if !self.running {
+            return Ok(Step::Idle);
+        }
+        let state = self
+            .frame_wait
+            .wait()
+            .map_err(XrError::xr("waiting for the frame"))?;
+        self.frame_stream
+            .begin()
+            .map_err(XrError::xr("beginning the frame"))?;
+        if !state.should_render {
+            self.frame_stream
+                .end(state.predicted_display_time, self.blend, &[])
+                .map_err(XrError::xr("ending an empty frame"))?;
+            return Ok(Step::Skipped);
+        }
+        if self.swapchain.is_none() {
+            self.swapchain = Some(self.create_swapchain(runtime, renderer)?);
+        }
+        let sc = self.swapchain.as_mut().expect("just made");
+        let index = sc
+            .handle
+            .acquire_image()
+            .map_err(XrError::xr("acquiring a swapchain image"))? as usize;
+        let d = &self.ctx.device;
+        let vkerr =
+            |what: &'static str| move |e: vk::Result| XrError::Vulkan(format!("{what}: {e}"));
+        // SAFETY: the fence guards the command buffer's previous use.
+        unsafe { d.wait_for_fences(&[self.fence], true, u64::MAX) }
+            .map_err(vkerr("waiting for the previous frame"))?;
+        // The eyes, as late as possible before drawing.
+        let (_, eyes) = self
+            .session
+            .locate_views(STEREO, state.predicted_display_time, &self.space)
+            .map_err(XrError::xr("locating the eyes"))?;
+        let views: Vec<View> = eyes.iter().map(view_of).collect();
+        sc.handle
+            .wait_image(xr::Duration::INFINITE)
+            .map_err(XrError::xr("waiting for the swapchain image"))?;
+        // SAFETY: the command buffer is not in use (fence waited); reset before recording.
+        unsafe {
+            d.reset_fences(&[self.fence])
+                .map_err(vkerr("resetting a fence"))?;
+            d.begin_command_buffer(
+                self.cmd,
+                &vk::CommandBufferBeginInfo::default()
+                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+            )
+            .map_err(vkerr("beginning the commands"))?;
+        }
+        renderer
+            .record(self.cmd, sc.framebuffers[index], sc.extent, &views)
+            .map_err(|e| XrError::Vulkan(e.to_string()))?;
+        let cmds = [self.cmd];
+        // SAFETY: recorded above; the queue belongs to this device.
+        unsafe {
+            d.end_command_buffer(self.cmd)
+                .map_err(vkerr("ending the commands"))?;
+            d.queue_submit(
+                self.ctx.queue,
+                &[vk::SubmitInfo::default().command_buffers(&cmds)],
+                self.fence,
+            )
+            .map_err(vkerr("submitting the frame"))?;
+        }
+        sc.handle
+            .release_image()
+            .map_err(XrError::xr("releasing the swapchain image"))?;
+        let rect = xr::Rect2Di {
+            offset: xr::Offset2Di { x: 0, y: 0 },
+            extent: xr::Extent2Di {
+                width: sc.extent.width as i32,
+                height: sc.extent.height as i32,
+            },
+        };
+        let projection: Vec<xr::CompositionLayerProjectionView<xr::Vulkan>> = eyes
+            .iter()
+            .enumerate()
+            .map(|(layer, eye)| {
+                xr::CompositionLayerProjectionView::new()
+                    .pose(eye.pose)
+                    .fov(eye.fov)
+                    .sub_image(
+                        xr::SwapchainSubImage::new()
+                            .swapchain(&sc.handle)
+                            .image_array_index(layer as u32)
+                            .image_rect(rect),
+                    )
+            })
+            .collect();
+        let layer = xr::CompositionLayerProjection::new()
+            .space(&self.space)
+            .views(&projection);
+        self.frame_stream
+            .end(state.predicted_display_time, self.blend, &[&layer])
+            .map_err(XrError::xr("ending the frame"))?;
+        Ok(Step::Drew)
+    }
+
+    fn create_swapchain(
+        &self,
+        runtime: &Runtime,
+        renderer: &Renderer,
+    ) -> Result<Swapchain, XrError> {
+        let views = runtime
+            .instance
+            .enumerate_view_configuration_views(runtime.system, STEREO)
+            .map_err(XrError::xr("reading the stereo views"))?;
+        if views.len() != 2 {
+            return Err(XrError::Missing("a stereo view configuration (two views)"));
+        }
+        let extent = vk::Extent2D {
+            width: views[0].recommended_image_rect_width,
+            height: views[0].recommended_image_rect_height,
+        };
+        let handle = self
+            .session
+            .create_swapchain(&xr::SwapchainCreateInfo {
+                create_flags: xr::SwapchainCreateFlags::EMPTY,
+                usage_flags: xr::SwapchainUsageFlags::COLOR_ATTACHMENT,
+                format: COLOR_FORMAT.as_raw() as _,
+                sample_count: 1,
+                width: extent.width,
+                height: extent.height,
+                face_count: 1,
+                array_size: 2,
+                mip_count: 1,
+            })
+            .map_err(XrError::xr("creating the swapchain"))?;
+        let images = handle
+            .enumerate_images()
+            .map_err(XrError::xr("listing the swapchain's images"))?;
+        let depth = renderer
+            .depth_image(extent)
+            .map_err(|e| XrError::Vulkan(e.to_string()))?;
+        let d = &self.ctx.device;
+        let mut image_views = Vec::new();
+        let mut framebuffers = Vec::new();
+        for image in images {
+            let info = vk::ImageViewCreateInfo::default()
+                .image(vk::Image::from_raw(image))
+                .view_type(vk::ImageViewType::TYPE_2D_ARRAY)
+                .format(COLOR_FORMAT)
+                .subresource_range(vk::ImageSubresourceRange {
+                    aspect_mask: vk::ImageAspectFlags::COLOR,
+                    base_mip_level: 0,
+                    level_count: 1,
+                    base_array_layer: 0,
+                    layer_count: 2,
+                });
+            // SAFETY: a live swapchain image; the view is destroyed with the swapchain.
+            let view = unsafe { d.create_image_view(&info, None) }
+                .map_err(|e| XrError::Vulkan(format!("creating an image view: {e}")))?;
+            image_views.push(view);
+            let attachments = [view, depth.view];
+            let fb = vk::FramebufferCreateInfo::default()
+                .render_pass(renderer.render_pass)
+                .attachments(&attachments)
+                .width(extent.width)
+                .height(extent.height)
+                .layers(1);
+            // SAFETY: the views match the render pass's attachments.
+            framebuffers.push(
+                unsafe { d.create_framebuffer(&fb, None) }
+                    .map_err(|e| XrError::Vulkan(format!("creating a framebuffer: {e}")))?,
+            );
+        }
+        Ok(Swapchain {
+            handle,
+            extent,
+            views: image_views,
+            framebuffers,
+            depth,
+        })
+    }
+}
+
+/// An eye as the renderer wants it: its position and a Vulkan view-projection from the eye's pose and its
+/// asymmetric field of view.
+pub fn view_of(eye: &xr::View) -> View {
+    let p = eye.pose.position;
+    let o = eye.pose.orientation;
+    let position = Vec3::new(p.x, p.y, p.z);
+    let rotation = Quat::from_xyzw(o.x, o.y, o.z, o.w);
+    let world_from_eye = Mat4::from_rotation_translation(rotation, position);
+    let (near, far) = (0.05, 100.0);
+    let (l, r) = (
+        eye.fov.angle_left.tan() * near,
+        eye.fov.angle_right.tan() * near,
+    );
+    let (d, u) = (
+        eye.fov.angle_down.tan() * near,
+        eye.fov.angle_up.tan() * near,
+    );
+    // Right-handed, looking down -Z, depth 0..1, and +Y down in clip space (Vulkan), as `View::look_at`.
+    let proj = Mat4::from_cols(
+        [2.0 * near / (r - l), 0.0, 0.0, 0.0].into(),
+        [0.0, -2.0 * near / (u - d), 0.0, 0.0].into(),
+        [
+            (r + l) / (r - l),
+            -(u + d) / (u - d),
+            far / (near - far),
+            -1.0,
+        ]
+        .into(),
+        [0.0, 0.0, near * far / (near - far), 0.0].into(),
+    );
+    View {
+        eye: position,
+        view_proj: proj * world_from_eye.inverse(),
+    }
+}
+
+impl Drop for XrSession {
+    fn drop(&mut self) {
+        let d = &self.ctx.device;
+        // SAFETY: nothing may still use these when they go; the GPU is idled first.
+        unsafe {
+            let _ = d.device_wait_idle();
+            if let Some(mut sc) = self.swapchain.take() {
+                for fb in sc.framebuffers.drain(..) {
+                    d.destroy_framebuffer(fb, None);
+                }
+                for v in sc.views.drain(..) {
+                    d.destroy_image_view(v, None);
+                }
+                sc.depth.destroy(&self.ctx);
+            }
+            d.destroy_fence(self.fence, None);
+        }
+    }
+}
