@@ -28,7 +28,9 @@ enum Command {
     Talk(cli::talk::TalkArgs),
     /// Transcribe a WAV with the on-device speech-in pipeline (VAD, recognizer): partials, finals, timing.
     Transcribe(cli::transcribe::TranscribeArgs),
-    /// The headset: what the OpenXR runtime offers (the headset app itself comes next).
+    /// The headset app: the twin standing life-size in your room, through OpenXR.
+    Headset(cli::headset::HeadsetArgs),
+    /// What the OpenXR runtime offers the headset app.
     Xr(cli::xr::XrArgs),
     /// Show the twin in a window (orbit with the mouse) and play a reply with its lip-sync.
     Desktop(cli::desktop::DesktopArgs),
@@ -51,6 +53,7 @@ fn main() -> std::process::ExitCode {
         Command::Transcribe(args) => cli::transcribe::run(args),
         Command::Talk(args) => cli::talk::run(args),
         Command::Xr(args) => cli::xr::run(args),
+        Command::Headset(args) => cli::headset::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

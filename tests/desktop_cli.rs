@@ -2,82 +2,10 @@
 //! plays through kira on a real audio clock (ALSA's null device stands in for a sound card).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 mod common;
-use common::{models, root};
-
-struct Xvfb(Child, u32);
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn xvfb() -> Xvfb {
-    let n = 100 + std::process::id() % 400;
-    let child = Command::new("Xvfb")
-        .arg(format!(":{n}"))
-        .args(["-screen", "0", "800x1000x24", "-nolisten", "tcp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb (apt install xvfb; cargo xtask setup does)");
-    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-    let started = Instant::now();
-    while !socket.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "Xvfb did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Xvfb(child, n)
-}
-
-/// The root window through `xwd`, as RGB rows.
-fn screenshot(display: u32) -> (u32, u32, Vec<[u8; 3]>) {
-    let out = Command::new("xwd")
-        .args(["-root", "-silent", "-display", &format!(":{display}")])
-        .output()
-        .expect("xwd (apt install x11-apps)");
-    assert!(out.status.success(), "xwd failed");
-    let b = out.stdout;
-    let field = |i: usize| u32::from_be_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
-    let (header, width, height) = (field(0) as usize, field(4), field(5));
-    let (byte_order, bpp, stride) = (field(7), field(11), field(12) as usize);
-    let (red, green, blue, ncolors) = (field(14), field(15), field(16), field(19) as usize);
-    assert_eq!(bpp, 32, "a 24-bit screen stores 32-bit pixels");
-    let data = &b[header + ncolors * 12..];
-    let channel = |p: u32, mask: u32| ((p & mask) >> mask.trailing_zeros()) as u8;
-    let mut pixels = Vec::with_capacity((width * height) as usize);
-    for y in 0..height as usize {
-        for x in 0..width as usize {
-            let at = y * stride + x * 4;
-            let bytes = [data[at], data[at + 1], data[at + 2], data[at + 3]];
-            let p = if byte_order == 0 {
-                u32::from_le_bytes(bytes)
-            } else {
-                u32::from_be_bytes(bytes)
-            };
-            pixels.push([channel(p, red), channel(p, green), channel(p, blue)]);
-        }
-    }
-    (width, height, pixels)
-}
-
-fn write_png(path: &Path, width: u32, height: u32, pixels: &[[u8; 3]]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let mut e = png::Encoder::new(std::fs::File::create(path).unwrap(), width, height);
-    e.set_color(png::ColorType::Rgb);
-    e.set_depth(png::BitDepth::Eight);
-    let data: Vec<u8> = pixels.iter().flatten().copied().collect();
-    e.write_header().unwrap().write_image_data(&data).unwrap();
-}
+use common::{models, root, screenshot, write_png, xvfb};
 
 #[test]
 fn the_window_shows_the_twin_speaking_with_kira_on_the_audio_clock() {

@@ -150,10 +150,13 @@ fn a_spoken_question_is_answered_aloud() {
     }
 }
 
-/// `twin talk --input -`: the test is the microphone, writing 16 kHz PCM in real time: `lead_s` of silence
-/// (the greeting is playing by then), the question, then silence for `tail_s`.
+/// `twin talk --input -`: the test is the microphone, writing 16 kHz PCM in real time: silence until the
+/// twin's greeting is being spoken (its `speaking` state printed) and `lead_s` more, the question, then
+/// `tail_s` of silence.
 fn talk_live(question: &[f32], lead_s: f32, tail_s: f32, extra: &[&str]) -> Vec<serde_json::Value> {
-    use std::io::Write;
+    use std::io::{BufRead, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let mut child = twin()
         .args([
             "talk",
@@ -174,34 +177,62 @@ fn talk_live(question: &[f32], lead_s: f32, tail_s: f32, extra: &[&str]) -> Vec<
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let speaking = Arc::new(AtomicBool::new(false));
+    let stdout = child.stdout.take().unwrap();
+    let reader = {
+        let speaking = speaking.clone();
+        std::thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                if line.contains(r#""state":"speaking""#) {
+                    speaking.store(true, Ordering::Relaxed);
+                }
+                lines.push(line);
+            }
+            lines
+        })
+    };
     let mut stdin = child.stdin.take().unwrap();
-    let silence = |s: f32| vec![0.0f32; (s * 16_000.0) as usize];
-    let audio: Vec<f32> = silence(lead_s)
-        .into_iter()
-        .chain(question.iter().copied())
-        .chain(silence(tail_s))
-        .collect();
+    let question = question.to_vec();
     let writer = std::thread::spawn(move || {
         let start = std::time::Instant::now();
-        for (i, chunk) in audio.chunks(320).enumerate() {
+        let mut written = 0u64;
+        let mut write = |chunk: &[f32]| -> bool {
             let bytes: Vec<u8> = chunk
                 .iter()
                 .flat_map(|&x| ((x * 32767.0) as i16).to_le_bytes())
                 .collect();
-            if stdin.write_all(&bytes).is_err() {
-                return;
-            }
-            let due = std::time::Duration::from_millis(20 * (i as u64 + 1));
+            written += 1;
+            let due = std::time::Duration::from_millis(20 * written);
             if let Some(left) = due.checked_sub(start.elapsed()) {
                 std::thread::sleep(left);
             }
+            stdin.write_all(&bytes).is_ok()
+        };
+        let silence = [0.0f32; 320];
+        while !speaking.load(Ordering::Relaxed) && start.elapsed().as_secs() < 90 {
+            if !write(&silence) {
+                return;
+            }
+        }
+        let lead = (lead_s * 50.0) as usize;
+        let tail = (tail_s * 50.0) as usize;
+        let chunks = std::iter::repeat_n(&silence[..], lead)
+            .chain(question.chunks(320))
+            .chain(std::iter::repeat_n(&silence[..], tail));
+        for chunk in chunks {
+            if !write(chunk) {
+                return;
+            }
         }
     });
-    let o = child.wait_with_output().unwrap();
     writer.join().unwrap();
+    let lines = reader.join().unwrap();
+    let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
+    lines
+        .iter()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
@@ -213,10 +244,11 @@ fn said(dir: &Path, text: &str) -> Vec<f32> {
 #[test]
 fn speaking_over_the_twin_cuts_it_off_unless_barge_in_is_off() {
     let dir = tempfile::tempdir().unwrap();
-    let question = "Sorry, can you explain the hiring plan again?";
+    // No comma: espeak-ng pauses at one long enough to end an utterance.
+    let question = "Sorry can you explain the hiring plan again?";
     let audio = said(dir.path(), question);
-    // The greeting is about 15 s long: the question comes 4 s into it.
-    let events = talk_live(&audio, 4.0, 2.0, &[]);
+    // The greeting is about 15 s long: the question comes 2 s into it.
+    let events = talk_live(&audio, 2.0, 2.0, &[]);
     let greeting = events
         .iter()
         .find(|e| e["type"] == "reply_start" && e["kind"] == "disclosure")
@@ -242,7 +274,7 @@ fn speaking_over_the_twin_cuts_it_off_unless_barge_in_is_off() {
     assert!(answered(&events, &turns[0].0), "{events:?}");
 
     // Barge-in off: the greeting plays to its end, then the question is sent and answered.
-    let events = talk_live(&audio, 4.0, 14.0, &["--no-barge-in"]);
+    let events = talk_live(&audio, 2.0, 16.0, &["--no-barge-in"]);
     assert!(!events.iter().any(|e| e["cue"] == "barge_in"), "{events:?}");
     assert!(
         !events.iter().any(|e| e["interrupted"] == true),

@@ -2,6 +2,7 @@ pub mod avatar;
 pub mod chat;
 pub mod connect;
 pub mod desktop;
+pub mod headset;
 pub mod plot;
 pub mod render;
 pub mod say;

@@ -2,8 +2,9 @@
 // Each test binary uses its own subset of these.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,4 +32,75 @@ pub fn run_json(c: &mut Command) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A virtual X display, gone when dropped; `.1` is its number.
+pub struct Xvfb(pub Child, pub u32);
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn xvfb() -> Xvfb {
+    let n = 100 + std::process::id() % 400;
+    let child = Command::new("Xvfb")
+        .arg(format!(":{n}"))
+        .args(["-screen", "0", "800x1000x24", "-nolisten", "tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb (apt install xvfb; cargo xtask setup does)");
+    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+    let started = Instant::now();
+    while !socket.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "Xvfb did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Xvfb(child, n)
+}
+
+/// The root window through `xwd`, as RGB rows.
+pub fn screenshot(display: u32) -> (u32, u32, Vec<[u8; 3]>) {
+    let out = Command::new("xwd")
+        .args(["-root", "-silent", "-display", &format!(":{display}")])
+        .output()
+        .expect("xwd (apt install x11-apps)");
+    assert!(out.status.success(), "xwd failed");
+    let b = out.stdout;
+    let field = |i: usize| u32::from_be_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+    let (header, width, height) = (field(0) as usize, field(4), field(5));
+    let (byte_order, bpp, stride) = (field(7), field(11), field(12) as usize);
+    let (red, green, blue, ncolors) = (field(14), field(15), field(16), field(19) as usize);
+    assert_eq!(bpp, 32, "a 24-bit screen stores 32-bit pixels");
+    let data = &b[header + ncolors * 12..];
+    let channel = |p: u32, mask: u32| ((p & mask) >> mask.trailing_zeros()) as u8;
+    let mut pixels = Vec::with_capacity((width * height) as usize);
+    for y in 0..height as usize {
+        for x in 0..width as usize {
+            let at = y * stride + x * 4;
+            let bytes = [data[at], data[at + 1], data[at + 2], data[at + 3]];
+            let p = if byte_order == 0 {
+                u32::from_le_bytes(bytes)
+            } else {
+                u32::from_be_bytes(bytes)
+            };
+            pixels.push([channel(p, red), channel(p, green), channel(p, blue)]);
+        }
+    }
+    (width, height, pixels)
+}
+
+pub fn write_png(path: &Path, width: u32, height: u32, pixels: &[[u8; 3]]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut e = png::Encoder::new(std::fs::File::create(path).unwrap(), width, height);
+    e.set_color(png::ColorType::Rgb);
+    e.set_depth(png::BitDepth::Eight);
+    let data: Vec<u8> = pixels.iter().flatten().copied().collect();
+    e.write_header().unwrap().write_image_data(&data).unwrap();
 }

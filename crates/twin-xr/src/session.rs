@@ -53,6 +53,8 @@ pub struct XrSession {
     pub states: Vec<xr::SessionState>,
     /// "stage" or "local": where the floor-level origin comes from.
     pub space_kind: &'static str,
+    /// The user's head at the last frame (between the eyes), in the reference space.
+    head: Option<(Vec3, Quat)>,
 }
 
 impl XrSession {
@@ -124,7 +126,14 @@ impl XrSession {
             fence,
             states: Vec::new(),
             space_kind,
+            head: None,
         })
+    }
+
+    /// The user's head (position between the eyes, orientation) at the last frame drawn, in the reference
+    /// space (y up; on the floor's level for a stage space).
+    pub fn head(&self) -> Option<(Vec3, Quat)> {
+        self.head
     }
 
     pub fn blend_mode(&self) -> xr::EnvironmentBlendMode {
@@ -210,6 +219,13 @@ impl XrSession {
             .locate_views(STEREO, state.predicted_display_time, &self.space)
             .map_err(XrError::xr("locating the eyes"))?;
         let views: Vec<View> = eyes.iter().map(view_of).collect();
+        if let [l, _] = eyes.as_slice() {
+            let o = l.pose.orientation;
+            self.head = Some((
+                (views[0].eye + views[1].eye) / 2.0,
+                Quat::from_xyzw(o.x, o.y, o.z, o.w),
+            ));
+        }
         sc.handle
             .wait_image(xr::Duration::INFINITE)
             .map_err(XrError::xr("waiting for the swapchain image"))?;

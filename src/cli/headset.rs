@@ -1,0 +1,59 @@
+//! `twin headset`: the headset app on the OpenXR runtime (the headset's own, or Monado's).
+
+use anyhow::Result;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct HeadsetArgs {
+    /// The avatar (glb or gltf).
+    #[arg(long, default_value = "models/avatars/owen-marsh.glb")]
+    avatar: PathBuf,
+    /// Seed of the twin's idle motion (blinks, glances), so runs repeat.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// End the session after this many frames (tests, benchmarks).
+    #[arg(long)]
+    frames: Option<u64>,
+    /// Print the run's report as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: HeadsetArgs) -> Result<()> {
+    let json = args.json;
+    let report = twin::headset::run(
+        &twin::headset::Options {
+            avatar: args.avatar,
+            seed: args.seed,
+            frames: args.frames,
+        },
+        // Scripts (and the screenshot test) learn when the twin is on screen.
+        &mut |frames| {
+            if json && frames == 30 {
+                println!(
+                    "{}",
+                    serde_json::json!({"event": "on_screen", "frames": frames})
+                );
+            }
+        },
+    )?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        eprintln!(
+            "{} frames on {} through {} ({} space, {}); the twin {:.2} m tall, {} away; app CPU {:.2} ms a frame (p95 {:.2})",
+            report.frames,
+            report.device,
+            report.runtime,
+            report.space,
+            report.blend_mode,
+            report.twin_height_m,
+            report
+                .placed_at_m
+                .map_or("not placed".into(), |d| format!("{d:.2} m")),
+            report.frame_cpu_ms_p50,
+            report.frame_cpu_ms_p95
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! The headset app: the twin standing life-size in the user's room through OpenXR. Long-lived parts (the
+//! runtime, the GPU context the runtime made, the renderer, the avatar) live here; each frame the animator
+//! poses the twin toward the user's head and the session draws both eyes at once.
+//!
+//! This step shows the twin, alive (idle motion, eyes on the user), placed on the floor 1.2 m in front of
+//! where the user first looks, facing them. Voice, captions and the link to the server join it next.
+
+use anyhow::{Context, Result};
+use glam::{Mat4, Quat, Vec3};
+use std::time::Instant;
+use twin_animate::{Animator, Inputs, Mode};
+use twin_render::Renderer;
+use twin_render::avatar::AvatarScene;
+use twin_xr::Runtime;
+use twin_xr::session::{COLOR_FORMAT, Step, XrSession};
+
+/// How far in front of the user the twin stands: a conversational distance.
+pub const DISTANCE_M: f32 = 1.2;
+/// Where the floor is assumed under the head when the runtime has no stage space.
+const EYE_HEIGHT_M: f32 = 1.6;
+
+/// The twin's model → world transform: on the floor `DISTANCE_M` in front of the head (its gaze projected
+/// on the floor), turned to face the user.
+pub fn place(head: Vec3, orientation: Quat, floor_y: f32) -> Mat4 {
+    let mut forward = orientation * Vec3::NEG_Z;
+    forward.y = 0.0;
+    let forward = forward.try_normalize().unwrap_or(Vec3::NEG_Z);
+    let at = Vec3::new(head.x, floor_y, head.z) + forward * DISTANCE_M;
+    let to_user = Vec3::new(head.x - at.x, 0.0, head.z - at.z);
+    // The avatar faces +Z in its model space.
+    let yaw = to_user.x.atan2(to_user.z);
+    Mat4::from_translation(at) * Mat4::from_rotation_y(yaw)
+}
+
+pub struct Options {
+    pub avatar: std::path::PathBuf,
+    pub seed: u64,
+    /// Leave after this many frames drawn (tests, benchmarks); `None`: until the runtime ends the session.
+    pub frames: Option<u64>,
+}
+
+/// What a run did, for `--json`, tests and benchmarks.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    pub runtime: String,
+    pub device: String,
+    pub space: &'static str,
+    pub blend_mode: String,
+    pub states: Vec<String>,
+    pub frames: u64,
+    pub skipped: u64,
+    /// From launch to the first frame with the twin drawn.
+    pub first_frame_ms: Option<f64>,
+    /// The app's own CPU time per frame (animation, upload, recording), p50 and p95.
+    pub frame_cpu_ms_p50: f64,
+    pub frame_cpu_ms_p95: f64,
+    /// Where the twin was placed: its distance from the head on the floor, and its height.
+    pub placed_at_m: Option<f32>,
+    pub twin_height_m: f32,
+}
+
+/// Runs the app until the session ends; `on_frame` hears the count of frames drawn after each one.
+pub fn run(options: &Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
+    let launched = Instant::now();
+    let runtime = Runtime::open("twin")?;
+    let probe = runtime.probe()?;
+    let ctx = twin_xr::vulkan::create_context(&runtime)?;
+    let bytes = std::fs::read(&options.avatar).with_context(|| {
+        format!(
+            "cannot read the avatar {} (cargo xtask setup builds the demo's)",
+            options.avatar.display()
+        )
+    })?;
+    let mut scene = AvatarScene::new(twin_avatar::skin::load(&bytes, options.avatar.parent())?)?;
+    let mut renderer = Renderer::new(
+        ctx.clone(),
+        COLOR_FORMAT,
+        2,
+        ash::vk::ImageLayout::COLOR_ATTACHMENT_OPTIMAL,
+    )?;
+    scene.attach(&mut renderer)?;
+    let (low, high) = scene.bounds();
+    let mut animator = Animator::new(&scene.rig, options.seed);
+    animator.set_clip(twin_animate::Clip::idle(&scene.loaded)?);
+    let mut session = XrSession::new(&runtime, ctx.clone())?;
+    let floor_is_known = session.space_kind == "stage";
+    let mut placement: Option<(Mat4, f32)> = None;
+    let (mut frames, mut skipped, mut exit_asked) = (0u64, 0u64, false);
+    let mut first_frame_ms = None;
+    let mut cpu_ms = Vec::new();
+    let mut last = Instant::now();
+    loop {
+        let began = Instant::now();
+        let dt = (began - last).as_secs_f32();
+        last = began;
+        let head = session.head();
+        if placement.is_none()
+            && let Some((position, orientation)) = head
+        {
+            let floor = if floor_is_known {
+                0.0
+            } else {
+                position.y - EYE_HEIGHT_M
+            };
+            let world = place(position, orientation, floor);
+            let at = world.w_axis.truncate();
+            let distance = Vec3::new(at.x - position.x, 0.0, at.z - position.z).length();
+            renderer.placement = world;
+            placement = Some((world, distance));
+        }
+        let look_at = match (placement, head) {
+            (Some((world, _)), Some((position, _))) => {
+                Some(world.inverse().transform_point3(position))
+            }
+            _ => None,
+        };
+        let input = Inputs {
+            mode: Mode::Listening,
+            look_at,
+            speech: None,
+        };
+        let pose = animator.update(&scene.rig, dt, &input);
+        scene.apply(pose);
+        scene.upload(&mut renderer)?;
+        let app_ms = began.elapsed().as_secs_f64() * 1000.0;
+        match session.step(&runtime, &mut renderer)? {
+            Step::Drew => {
+                frames += 1;
+                cpu_ms.push(app_ms);
+                first_frame_ms.get_or_insert(launched.elapsed().as_secs_f64() * 1000.0);
+                on_frame(frames);
+            }
+            Step::Skipped => skipped += 1,
+            Step::Idle => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Step::Exit => break,
+        }
+        if !exit_asked && options.frames.is_some_and(|n| frames >= n) {
+            session.request_exit()?;
+            exit_asked = true;
+        }
+    }
+    let report = Report {
+        runtime: format!("{} {}", probe.runtime, probe.runtime_version),
+        device: ctx.device_name.clone(),
+        space: session.space_kind,
+        blend_mode: format!("{:?}", session.blend_mode()),
+        states: session.states.iter().map(|s| format!("{s:?}")).collect(),
+        frames,
+        skipped,
+        first_frame_ms,
+        frame_cpu_ms_p50: percentile(&cpu_ms, 50.0),
+        frame_cpu_ms_p95: percentile(&cpu_ms, 95.0),
+        placed_at_m: placement.map(|(_, d)| d),
+        twin_height_m: high.y - low.y,
+    };
+    // The session's images before the renderer, the renderer before the context.
+    drop(session);
+    drop(renderer);
+    Ok(report)
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    v[((p / 100.0) * (v.len() - 1) as f64).round() as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_twin_stands_in_front_facing_the_user() {
+        // Looking down -Z from (1, 1.7, 2): the twin at (1, 0, 0.8), turned to face +Z (toward the user).
+        let world = place(Vec3::new(1.0, 1.7, 2.0), Quat::IDENTITY, 0.0);
+        let at = world.transform_point3(Vec3::ZERO);
+        assert!((at - Vec3::new(1.0, 0.0, 0.8)).length() < 1e-5, "{at}");
+        let facing = world.transform_vector3(Vec3::Z);
+        assert!((facing - Vec3::Z).length() < 1e-5, "{facing}");
+        // Turned 90° left (looking down -X), looking down at the floor a little: still 1.2 m ahead, level.
+        let turned =
+            Quat::from_rotation_y(std::f32::consts::FRAC_PI_2) * Quat::from_rotation_x(-0.3);
+        let world = place(Vec3::new(0.0, 1.6, 0.0), turned, 0.0);
+        let at = world.transform_point3(Vec3::ZERO);
+        assert!((at - Vec3::new(-1.2, 0.0, 0.0)).length() < 1e-4, "{at}");
+        assert!((world.transform_vector3(Vec3::Z) - Vec3::X).length() < 1e-4);
+    }
+}
