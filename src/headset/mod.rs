@@ -54,6 +54,8 @@ pub struct Report {
     /// The app's own CPU time per frame (animation, upload, recording), p50 and p95.
     pub frame_cpu_ms_p50: f64,
     pub frame_cpu_ms_p95: f64,
+    /// Frames whose own CPU time alone was over a 90 Hz frame (11.1 ms): they would miss on a 90 Hz headset.
+    pub over_90hz_budget: usize,
     /// Where the twin was placed: its distance from the head on the floor, and its height.
     pub placed_at_m: Option<f32>,
     pub twin_height_m: f32,
@@ -150,6 +152,7 @@ pub fn run(options: &Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         first_frame_ms,
         frame_cpu_ms_p50: percentile(&cpu_ms, 50.0),
         frame_cpu_ms_p95: percentile(&cpu_ms, 95.0),
+        over_90hz_budget: cpu_ms.iter().filter(|&&ms| ms > 1000.0 / 90.0).count(),
         placed_at_m: placement.map(|(_, d)| d),
         twin_height_m: high.y - low.y,
     };

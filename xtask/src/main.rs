@@ -542,5 +542,8 @@ fn bench(root: &Path, args: &SetupArgs, questions: usize) -> Result<()> {
     if let Some(llama) = &s.llama_server {
         cmd.arg("--llama-server").arg(llama);
     }
+    if let Some(monado) = &s.monado {
+        cmd.arg("--monado-json").arg(monado);
+    }
     run(&mut cmd)
 }

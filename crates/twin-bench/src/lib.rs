@@ -2,6 +2,7 @@
 //! same figures to their targets.
 
 pub mod avatar;
+pub mod headset;
 pub mod lipsync;
 pub mod listen;
 

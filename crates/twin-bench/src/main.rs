@@ -49,6 +49,12 @@ struct Args {
     /// Only the speech-in figures, printed (BENCHMARKS.md is left alone).
     #[arg(long)]
     listen_only: bool,
+    /// Monado's runtime manifest (setup builds it), for the headset app's figures (with --twin-bin).
+    #[arg(long)]
+    monado_json: Option<PathBuf>,
+    /// Only the headset app's figures, printed (BENCHMARKS.md is left alone).
+    #[arg(long)]
+    headset_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -448,6 +454,17 @@ fn commit() -> String {
         .unwrap_or_default()
 }
 
+/// The headset app's figures, where the twin binary and Monado are there.
+fn headset_section(md: &mut String, args: &Args) -> Result<()> {
+    match (&args.twin_bin, &args.monado_json) {
+        (Some(twin), Some(monado)) => twin_bench::headset::section(md, &models_dir(), twin, monado),
+        _ => {
+            md.push_str("## Headset app on Monado\n\nNot measured: run through `cargo xtask bench`, which builds Monado.\n");
+            Ok(())
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -457,6 +474,12 @@ async fn main() -> Result<()> {
             twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
         twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
         twin_bench::listen::duplex_section(&mut md, &models_dir())?;
+        print!("{md}");
+        return Ok(());
+    }
+    if args.headset_only {
+        let mut md = String::new();
+        headset_section(&mut md, &args)?;
         print!("{md}");
         return Ok(());
     }
@@ -653,6 +676,7 @@ async fn main() -> Result<()> {
         twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
     twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
     twin_bench::listen::duplex_section(&mut md, &models_dir())?;
+    headset_section(&mut md, &args)?;
     std::fs::write(&args.out, md)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
