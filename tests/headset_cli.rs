@@ -1,6 +1,7 @@
 //! `twin headset` against a real OpenXR runtime: Monado (built by `cargo xtask setup --with-test-tools`;
 //! TWIN_MONADO_JSON), in-process, with its simulated headset on lavapipe. Headless with the null compositor:
-//! the whole session lifecycle, frames, the twin placed life-size in front of the user. Under Xvfb with
+//! the whole session lifecycle, frames, the twin placed life-size in front of the user, and no errors from
+//! Vulkan's validation layer. Under Xvfb with
 //! Monado's own window: a screenshot shows the twin in both eyes (saved as target/headset/screenshot.png).
 
 use std::io::{BufRead, BufReader};
