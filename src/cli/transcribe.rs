@@ -5,9 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use twin_listen::{
-    EndpointRules, Event, Listen, Listener, ListenerConfig, StreamingListener, WhisperRecognizer,
-};
+use twin_listen::{EndpointRules, Event, Listen, Listener, ListenerConfig, StreamingListener};
 
 #[derive(Args)]
 pub struct TranscribeArgs {
@@ -109,14 +107,8 @@ pub fn listener(
             &EndpointRules::default(),
         )?));
     }
-    let recognizer = WhisperRecognizer::load(&models_dir.join("whisper-tiny.en"), threads)?;
     Ok(Box::new(
-        Listener::new(
-            &models_dir.join("silero-vad/silero_vad.onnx"),
-            Box::new(recognizer),
-            config,
-        )
-        .context("cannot start the listener")?,
+        Listener::from_models(models_dir, threads, config).context("cannot start the listener")?,
     ))
 }
 

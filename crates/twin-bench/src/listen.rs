@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 use twin_listen::score::word_errors;
-use twin_listen::{Event, Listener, ListenerConfig, WhisperRecognizer};
+use twin_listen::{Event, Listener, ListenerConfig};
 use twin_voice::Synthesizer;
 
 /// espeak-ng voices of the set, and the Piper voice.
@@ -55,12 +55,7 @@ fn run_voice(
     models: &Path,
     run: &mut Run,
 ) -> Result<()> {
-    let recognizer = WhisperRecognizer::load(&models.join("whisper-tiny.en"), 2)?;
-    let mut listener = Listener::new(
-        &models.join("silero-vad/silero_vad.onnx"),
-        Box::new(recognizer),
-        ListenerConfig::default(),
-    )?;
+    let mut listener = Listener::from_models(models, 2, ListenerConfig::default())?;
     let mut clock = 0usize;
     for s in sentences {
         let mut audio = Vec::new();
@@ -191,12 +186,7 @@ pub fn real_speech_row(models: &Path) -> Result<String> {
     let (mut errors, mut words, mut audio_s, mut compute_s) = (0, 0, 0.0, 0.0);
     for r in &recordings {
         let audio = twin_listen::audio::read_wav(&r.wav)?;
-        let recognizer = WhisperRecognizer::load(&models.join("whisper-tiny.en"), 2)?;
-        let mut listener = Listener::new(
-            &models.join("silero-vad/silero_vad.onnx"),
-            Box::new(recognizer),
-            ListenerConfig::default(),
-        )?;
+        let mut listener = Listener::from_models(models, 2, ListenerConfig::default())?;
         let started = Instant::now();
         let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
         events.extend(listener.finish());
@@ -248,12 +238,7 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
     )?);
     let rate = piper.sample_rate();
     let duplex = || -> Result<Duplex> {
-        let recognizer = WhisperRecognizer::load(&models.join("whisper-tiny.en"), 2)?;
-        let listener = Listener::new(
-            &models.join("silero-vad/silero_vad.onnx"),
-            Box::new(recognizer),
-            ListenerConfig::default(),
-        )?;
+        let listener = Listener::from_models(models, 2, ListenerConfig::default())?;
         Ok(Duplex::new(Box::new(listener), DuplexConfig::default()))
     };
 

@@ -135,6 +135,21 @@ impl Listener {
         })
     }
 
+    /// The default pipeline from the folder `cargo xtask setup` fills: Silero VAD and Whisper tiny.en.
+    pub fn from_models(
+        models_dir: &Path,
+        threads: usize,
+        config: ListenerConfig,
+    ) -> Result<Listener, ListenError> {
+        let recognizer =
+            crate::WhisperRecognizer::load(&models_dir.join("whisper-tiny.en"), threads)?;
+        Listener::new(
+            &models_dir.join("silero-vad/silero_vad.onnx"),
+            Box::new(recognizer),
+            config,
+        )
+    }
+
     /// How much new speech between partials: shorter while the twin speaks, so a barge-in is read sooner.
     pub fn set_partial_every(&mut self, seconds: f32) {
         self.config.partial_every_s = seconds;

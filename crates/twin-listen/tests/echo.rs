@@ -7,16 +7,10 @@ use common::*;
 use twin_listen::echo::{EchoCanceller, EchoConfig};
 use twin_listen::room::Room;
 use twin_listen::score::word_error_rate;
-use twin_listen::{Event, Listener, ListenerConfig, WhisperRecognizer};
+use twin_listen::{Event, Listener, ListenerConfig};
 
 fn listen(mic: &[f32], reference: Option<&[f32]>) -> Vec<String> {
-    let recognizer = WhisperRecognizer::load(&models().join("whisper-tiny.en"), 2).unwrap();
-    let mut listener = Listener::new(
-        &models().join("silero-vad/silero_vad.onnx"),
-        Box::new(recognizer),
-        ListenerConfig::default(),
-    )
-    .unwrap();
+    let mut listener = Listener::from_models(&models(), 2, ListenerConfig::default()).unwrap();
     let mut canceller = EchoCanceller::new(&EchoConfig::default());
     let mut finals = Vec::new();
     let mut take = |events: Vec<Event>| {

@@ -5,7 +5,7 @@ mod common;
 use common::models;
 use twin_listen::corpus::real_speech;
 use twin_listen::score::word_errors;
-use twin_listen::{Event, Listener, ListenerConfig, WhisperRecognizer};
+use twin_listen::{Event, Listener, ListenerConfig};
 
 #[test]
 fn real_recordings_are_recognized() {
@@ -14,13 +14,7 @@ fn real_recordings_are_recognized() {
     let (mut errors, mut words) = (0, 0);
     for r in &recordings {
         let audio = twin_listen::audio::read_wav(&r.wav).unwrap();
-        let recognizer = WhisperRecognizer::load(&models().join("whisper-tiny.en"), 2).unwrap();
-        let mut listener = Listener::new(
-            &models().join("silero-vad/silero_vad.onnx"),
-            Box::new(recognizer),
-            ListenerConfig::default(),
-        )
-        .unwrap();
+        let mut listener = Listener::from_models(&models(), 2, ListenerConfig::default()).unwrap();
         let mut text = Vec::new();
         let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
         events.extend(listener.finish());
@@ -41,13 +35,7 @@ fn real_recordings_are_recognized() {
 
 #[test]
 fn a_listener_left_on_keeps_only_seconds_of_audio() {
-    let recognizer = WhisperRecognizer::load(&models().join("whisper-tiny.en"), 2).unwrap();
-    let mut listener = Listener::new(
-        &models().join("silero-vad/silero_vad.onnx"),
-        Box::new(recognizer),
-        ListenerConfig::default(),
-    )
-    .unwrap();
+    let mut listener = Listener::from_models(&models(), 2, ListenerConfig::default()).unwrap();
     let speech = twin_listen::audio::read_wav(&models().join("speech-real/001.wav")).unwrap();
     let silence = vec![0.0f32; 16_000];
     let mut finals = 0;

@@ -62,16 +62,8 @@ impl OffscreenTarget {
             vk::ImageAspectFlags::COLOR,
         )?;
         let depth = renderer.depth_image(extent)?;
-        let attachments = [color.view, depth.view];
-        let info = vk::FramebufferCreateInfo::default()
-            .render_pass(renderer.render_pass)
-            .attachments(&attachments)
-            .width(width)
-            .height(height)
-            .layers(1);
-        // SAFETY: the views are compatible with the render pass; destroyed in `destroy`.
-        let framebuffer = unsafe { ctx.device.create_framebuffer(&info, None) }
-            .map_err(RenderError::vk("creating a framebuffer"))?;
+        // Destroyed in `destroy`.
+        let framebuffer = renderer.framebuffer(color.view, &depth, extent)?;
         let readback = Buffer::host(
             ctx,
             (width * height * 4 * renderer.views) as u64,

@@ -829,6 +829,27 @@ impl Renderer {
     }
 
     /// A depth image for a target of this size.
+    /// A framebuffer for this renderer's pass: a colour view with one layer per view (a 2D array for stereo)
+    /// and a depth image from [`Renderer::depth_image`]. The caller destroys it.
+    pub fn framebuffer(
+        &self,
+        color: vk::ImageView,
+        depth: &Image,
+        extent: vk::Extent2D,
+    ) -> Result<vk::Framebuffer, RenderError> {
+        let attachments = [color, depth.view];
+        let info = vk::FramebufferCreateInfo::default()
+            .render_pass(self.render_pass)
+            .attachments(&attachments)
+            .width(extent.width)
+            .height(extent.height)
+            // Multiview: the views are the layers of each attachment, the framebuffer has one.
+            .layers(1);
+        // SAFETY: the views are compatible with the render pass.
+        unsafe { self.ctx.device.create_framebuffer(&info, None) }
+            .map_err(RenderError::vk("creating a framebuffer"))
+    }
+
     pub fn depth_image(&self, extent: vk::Extent2D) -> Result<Image, RenderError> {
         Image::new(
             &self.ctx,

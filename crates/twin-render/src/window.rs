@@ -160,18 +160,8 @@ impl WindowTarget {
             let view = unsafe { ctx.device.create_image_view(&view_info, None) }
                 .map_err(RenderError::vk("creating a view of a swapchain image"))?;
             self.views.push(view);
-            let attachments = [view, depth.view];
-            let fb = vk::FramebufferCreateInfo::default()
-                .render_pass(renderer.render_pass)
-                .attachments(&attachments)
-                .width(extent.width)
-                .height(extent.height)
-                .layers(1);
-            // SAFETY: compatible with the render pass.
-            self.framebuffers.push(
-                unsafe { ctx.device.create_framebuffer(&fb, None) }
-                    .map_err(RenderError::vk("creating a framebuffer"))?,
-            );
+            self.framebuffers
+                .push(renderer.framebuffer(view, &depth, extent)?);
             // SAFETY: valid device.
             self.rendered.push(
                 unsafe {

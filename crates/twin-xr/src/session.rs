@@ -344,17 +344,10 @@ impl XrSession {
             let view = unsafe { d.create_image_view(&info, None) }
                 .map_err(|e| XrError::Vulkan(format!("creating an image view: {e}")))?;
             image_views.push(view);
-            let attachments = [view, depth.view];
-            let fb = vk::FramebufferCreateInfo::default()
-                .render_pass(renderer.render_pass)
-                .attachments(&attachments)
-                .width(extent.width)
-                .height(extent.height)
-                .layers(1);
-            // SAFETY: the views match the render pass's attachments.
             framebuffers.push(
-                unsafe { d.create_framebuffer(&fb, None) }
-                    .map_err(|e| XrError::Vulkan(format!("creating a framebuffer: {e}")))?,
+                renderer
+                    .framebuffer(view, &depth, extent)
+                    .map_err(|e| XrError::Vulkan(e.to_string()))?,
             );
         }
         Ok(Swapchain {

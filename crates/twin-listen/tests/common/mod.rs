@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use twin_listen::{Duplex, DuplexConfig, Listener, ListenerConfig, WhisperRecognizer};
+use twin_listen::{Duplex, DuplexConfig, Listener, ListenerConfig};
 use twin_voice::Synthesizer;
 
 pub fn models() -> PathBuf {
@@ -50,13 +50,7 @@ pub const TWIN_WORDS: &[&str] = &[
 ];
 
 pub fn duplex(barge_in: bool) -> Duplex {
-    let recognizer = WhisperRecognizer::load(&models().join("whisper-tiny.en"), 2).unwrap();
-    let listener = Listener::new(
-        &models().join("silero-vad/silero_vad.onnx"),
-        Box::new(recognizer),
-        ListenerConfig::default(),
-    )
-    .unwrap();
+    let listener = Listener::from_models(&models(), 2, ListenerConfig::default()).unwrap();
     Duplex::new(
         Box::new(listener),
         DuplexConfig {
