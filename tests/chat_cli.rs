@@ -4,42 +4,14 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use twin_protocol::ServerMessage;
-use twin_server::{AppState, Config};
 
 const TOKEN: &str = "cli-token";
 
 mod common;
-use common::{models, root};
 
 fn server() -> &'static String {
-    static ADDR: OnceLock<String> = OnceLock::new();
-    ADDR.get_or_init(|| {
-        let models = models();
-        let dir = tempfile::tempdir().unwrap().keep();
-        let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
-             [[auth.tokens]]\nname = \"cli\"\ntoken = \"{TOKEN}\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 64\ntemperature = 0.0\n",
-            dir.join("t.db").display(),
-            models.display(),
-            root().join("assets/personas/owen-marsh").display()
-        );
-        let config = Config::parse(&dir.join("s.toml"), &text).unwrap();
-        let state = AppState::load(config).expect("run `cargo xtask setup` first: the server needs the models");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap().to_string()).unwrap();
-                axum_serve(listener, state).await;
-            });
-        });
-        rx.recv().unwrap()
-    })
-}
-
-async fn axum_serve(listener: tokio::net::TcpListener, state: std::sync::Arc<AppState>) {
-    twin_server::serve_on(listener, state).await.unwrap();
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| common::start_server(TOKEN, 64))
 }
 
 fn twin() -> Command {
@@ -50,7 +22,7 @@ fn twin() -> Command {
 
 #[test]
 fn once_with_json_prints_one_event_per_line_with_citations() {
-    let url = format!("ws://{}/v1/session", server());
+    let url = server().clone();
     let out = twin()
         .args([
             "chat",
@@ -93,7 +65,7 @@ fn once_with_json_prints_one_event_per_line_with_citations() {
 
 #[test]
 fn the_repl_answers_each_line_and_lists_citations() {
-    let url = format!("ws://{}/v1/session", server());
+    let url = server().clone();
     let mut child = twin()
         .args(["chat", "--url", &url])
         .env("TWIN_TOKEN", TOKEN)
@@ -129,7 +101,7 @@ fn the_repl_answers_each_line_and_lists_citations() {
 
 #[test]
 fn a_bad_token_or_an_unreachable_server_is_a_clear_error() {
-    let url = format!("ws://{}/v1/session", server());
+    let url = server().clone();
     let out = twin()
         .args(["chat", "--url", &url, "--token", "wrong", "--once", "hi"])
         .output()

@@ -6,37 +6,15 @@
 
 use std::path::Path;
 use std::sync::OnceLock;
-use twin_server::{AppState, Config};
 
 mod common;
-use common::{models, root, twin};
+use common::twin;
 
 const TOKEN: &str = "talk-token";
 
 fn server() -> &'static String {
-    static ADDR: OnceLock<String> = OnceLock::new();
-    ADDR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let text = format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
-             [[auth.tokens]]\nname = \"talk\"\ntoken = \"{TOKEN}\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 48\ntemperature = 0.0\n",
-            dir.join("t.db").display(),
-            models().display(),
-            root().join("assets/personas/owen-marsh").display()
-        );
-        let config = Config::parse(&dir.join("s.toml"), &text).unwrap();
-        let state = AppState::load(config).expect("run `cargo xtask setup` first");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap().to_string()).unwrap();
-                twin_server::serve_on(listener, state).await.unwrap();
-            });
-        });
-        format!("ws://{}/v1/session", rx.recv().unwrap())
-    })
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| common::start_server(TOKEN, 48))
 }
 
 /// Questions said by espeak-ng, with `gap_s` of silence between them, as one 16-bit WAV.

@@ -104,3 +104,29 @@ pub fn write_png(path: &Path, width: u32, height: u32, pixels: &[[u8; 3]]) {
     let data: Vec<u8> = pixels.iter().flatten().copied().collect();
     e.write_header().unwrap().write_image_data(&data).unwrap();
 }
+
+/// A twin-server in this test process (the demo persona, the embedded LLM, greedy, at most `max_tokens` a
+/// reply) accepting `token`; returns its session URL.
+pub fn start_server(token: &str, max_tokens: u32) -> String {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
+         [[auth.tokens]]\nname = \"cli\"\ntoken = \"{token}\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = {max_tokens}\ntemperature = 0.0\n",
+        dir.join("t.db").display(),
+        models().display(),
+        root().join("assets/personas/owen-marsh").display()
+    );
+    let config = twin_server::Config::parse(&dir.join("s.toml"), &text).unwrap();
+    let state = twin_server::AppState::load(config)
+        .expect("run `cargo xtask setup` first: the server needs the models");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
+            twin_server::serve_on(listener, state).await.unwrap();
+        });
+    });
+    format!("ws://{}/v1/session", rx.recv().unwrap())
+}
