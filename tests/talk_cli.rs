@@ -315,3 +315,122 @@ fn bad_input_is_named() {
             .contains("token")
     );
 }
+
+/// The server goes away after the greeting (every connection dropped, as in a crash) and comes back on the
+/// same address and store: the question said while it was away is kept, sent on the resumed session once
+/// it is back, and answered there.
+#[test]
+fn a_question_said_while_the_server_restarts_is_answered_on_the_same_session() {
+    use std::io::{BufRead, Write};
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::sync::{Arc, mpsc};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let question = said(
+        dir.path(),
+        "What is the plan for the warehouse robots next year?",
+    );
+    let mut server = common::TestServer::start(TOKEN, 32);
+    let mut child = twin()
+        .args([
+            "talk",
+            "--json",
+            "--no-speaker",
+            "--seconds",
+            "200",
+            "--input",
+            "-",
+        ])
+        .args(["--token", TOKEN, "--url", &server.url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel::<serde_json::Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let v = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            if tx.send(v).is_err() {
+                return;
+            }
+        }
+    });
+    // 0: silence; 1: say the question, then silence; 2: stop (end of input).
+    let phase = Arc::new(AtomicU8::new(0));
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = {
+        let phase = phase.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut written = 0u64;
+            let mut said = false;
+            let silence = [0.0f32; 320];
+            let mut chunks = question.chunks(320);
+            while phase.load(Ordering::Relaxed) < 2 && start.elapsed().as_secs() < 190 {
+                let chunk = if phase.load(Ordering::Relaxed) == 1 && !said {
+                    chunks.next().unwrap_or_else(|| {
+                        said = true;
+                        &silence
+                    })
+                } else {
+                    &silence
+                };
+                let bytes: Vec<u8> = chunk
+                    .iter()
+                    .flat_map(|&x| ((x * 32767.0) as i16).to_le_bytes())
+                    .collect();
+                written += 1;
+                if let Some(left) = Duration::from_millis(20 * written).checked_sub(start.elapsed())
+                {
+                    std::thread::sleep(left);
+                }
+                if stdin.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    let mut wait_for =
+        |what: &str, test: &dyn Fn(&serde_json::Value) -> bool| -> serde_json::Value {
+            let until = Instant::now() + Duration::from_secs(120);
+            while let Some(left) = until.checked_duration_since(Instant::now()) {
+                match lines.recv_timeout(left) {
+                    Ok(v) => {
+                        seen.push(v.clone());
+                        if test(&v) {
+                            return v;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            panic!("no {what}: {seen:?}");
+        };
+    let welcome = wait_for("welcome", &|v| v["type"] == "welcome");
+    wait_for("greeting's end", &|v| {
+        v["type"] == "state" && v["state"] == "listening"
+    });
+    server.stop();
+    wait_for("link_down", &|v| v["event"] == "link_down");
+    phase.store(1, Ordering::Relaxed);
+    let turn = wait_for("user turn", &|v| v["cue"] == "turn");
+    server.restart();
+    let up = wait_for("link_up", &|v| v["event"] == "link_up");
+    assert_eq!(up["session_id"], welcome["session_id"], "{up}");
+    assert_eq!(up["resumed"], true, "{up}");
+    let turn_id = turn["turn_id"].as_str().unwrap().to_string();
+    wait_for("the answer", &|v| {
+        v["type"] == "reply_start" && v["turn_id"] == turn_id.as_str()
+    });
+    wait_for("the answer's end", &|v| v["type"] == "reply_end");
+    phase.store(2, Ordering::Relaxed);
+    writer.join().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -106,27 +106,73 @@ pub fn write_png(path: &Path, width: u32, height: u32, pixels: &[[u8; 3]]) {
 }
 
 /// A twin-server in this test process (the demo persona, the embedded LLM, greedy, at most `max_tokens` a
-/// reply) accepting `token`; returns its session URL.
+/// reply) accepting `token`; returns its session URL. It runs until the test binary ends.
 pub fn start_server(token: &str, max_tokens: u32) -> String {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
-         [[auth.tokens]]\nname = \"cli\"\ntoken = \"{token}\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = {max_tokens}\ntemperature = 0.0\n",
-        dir.join("t.db").display(),
-        models().display(),
-        root().join("assets/personas/owen-marsh").display()
-    );
-    let config = twin_server::Config::parse(&dir.join("s.toml"), &text).unwrap();
-    let state = twin_server::AppState::load(config)
-        .expect("run `cargo xtask setup` first: the server needs the models");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let server = TestServer::start(token, max_tokens);
+    let url = server.url.clone();
+    std::mem::forget(server);
+    url
+}
+
+/// A twin-server that can be stopped and started again on the same address and store, as a restarted
+/// server would be.
+pub struct TestServer {
+    pub url: String,
+    addr: Option<std::net::SocketAddr>,
+    config: twin_server::Config,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl TestServer {
+    pub fn start(token: &str, max_tokens: u32) -> TestServer {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
+             [[auth.tokens]]\nname = \"cli\"\ntoken = \"{token}\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = {max_tokens}\ntemperature = 0.0\n",
+            dir.join("t.db").display(),
+            models().display(),
+            root().join("assets/personas/owen-marsh").display()
+        );
+        let config = twin_server::Config::parse(&dir.join("s.toml"), &text).unwrap();
+        let mut server = TestServer {
+            url: String::new(),
+            addr: None,
+            config,
+            runtime: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// Drops every connection and the listening socket at once, as a crash would.
+    pub fn stop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+
+    /// Starts it (again): the same address, the same store.
+    pub fn restart(&mut self) {
+        self.stop();
+        let state = twin_server::AppState::load(self.config.clone())
+            .expect("run `cargo xtask setup` first: the server needs the models");
         let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap().to_string()).unwrap();
-            twin_server::serve_on(listener, state).await.unwrap();
-        });
-    });
-    format!("ws://{}/v1/session", rx.recv().unwrap())
+        let at = self
+            .addr
+            .map_or("127.0.0.1:0".to_string(), |a| a.to_string());
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind(&at))
+            .unwrap_or_else(|e| panic!("cannot listen on {at} again: {e}"));
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(async move { twin_server::serve_on(listener, state).await });
+        self.addr = Some(addr);
+        self.url = format!("ws://{addr}/v1/session");
+        self.runtime = Some(rt);
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

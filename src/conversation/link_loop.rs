@@ -1,0 +1,318 @@
+//! The link side: one session on the server, kept across reconnects. Turns are remembered until answered
+//! and sent again on the resumed session (the server stores each turn id once), so a server restart loses
+//! nothing that was said.
+
+use super::voice_loop::FromLoop;
+use super::{Event, Shared};
+use crate::link::{Hello, Link, LinkError};
+use crate::voice::speaker::lock;
+use anyhow::{Result, bail};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+use twin_protocol::{AudioRequest, ClientMessage, ServerMessage, TwinState};
+
+pub(super) struct Settings {
+    pub url: String,
+    pub token: String,
+    pub persona: Option<String>,
+    pub session: Option<String>,
+    pub client: String,
+    pub seconds: Option<f64>,
+    pub reconnect_for: Duration,
+}
+
+/// The conversation's bookkeeping, which outlives any one connection.
+struct Turns {
+    session_id: Option<String>,
+    /// Turns sent and not yet answered, in the order said: sent again after a reconnect.
+    unanswered: Vec<(String, ClientMessage)>,
+    /// When each turn's speech ended, until its answer's voice arrives.
+    speech_end: HashMap<String, Instant>,
+    /// Reply → the turn it answers.
+    answering: HashMap<String, String>,
+    listening: bool,
+    input_done: bool,
+}
+
+/// How a connection ended.
+enum Over {
+    /// The conversation is over.
+    Done,
+    /// The server went away: try again.
+    Lost(String),
+}
+
+pub(super) async fn run(
+    settings: &Settings,
+    shared: &Shared,
+    mut from_voice: UnboundedReceiver<FromLoop>,
+    events: &Sender<Event>,
+) -> Result<()> {
+    let mut turns = Turns {
+        session_id: settings.session.clone(),
+        unanswered: Vec::new(),
+        speech_end: HashMap::new(),
+        answering: HashMap::new(),
+        listening: false,
+        input_done: false,
+    };
+    let deadline = settings
+        .seconds
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let mut down_since: Option<(Instant, String)> = None;
+    loop {
+        let link = match connect(settings, &turns).await {
+            Ok(link) => link,
+            // The first connection fails plainly: a wrong address or token is not a reason to wait.
+            Err(e) if down_since.is_none() => return Err(e),
+            Err(e) => {
+                let (since, _) = down_since.get_or_insert((Instant::now(), e.to_string()));
+                if since.elapsed() > settings.reconnect_for {
+                    bail!(
+                        "the server stayed away for {:.0} s: {e:#}",
+                        settings.reconnect_for.as_secs_f64()
+                    );
+                }
+                // Keep hearing the user meanwhile: their turns wait for the link.
+                wait_for_server(&mut turns, &mut from_voice, events, shared).await?;
+                continue;
+            }
+        };
+        let reconnected = down_since.take().is_some();
+        let over = converse(
+            link,
+            &mut turns,
+            shared,
+            &mut from_voice,
+            events,
+            reconnected,
+            deadline,
+        )
+        .await?;
+        match over {
+            Over::Done => return Ok(()),
+            Over::Lost(reason) => {
+                tracing::warn!("link lost: {reason}; reconnecting");
+                let _ = events.send(Event::LinkDown {
+                    reason: reason.clone(),
+                });
+                down_since = Some((Instant::now(), reason));
+            }
+        }
+    }
+}
+
+async fn connect(settings: &Settings, turns: &Turns) -> Result<Link> {
+    let hello = Hello {
+        token: &settings.token,
+        persona: settings.persona.as_deref(),
+        session_id: turns.session_id.as_deref(),
+        client: &settings.client,
+        audio: Some(AudioRequest { lipsync: true }),
+    };
+    Ok(Link::connect(&settings.url, hello).await?)
+}
+
+/// Between tries: half a second of the voice loop's messages (turns kept, the rest dropped).
+async fn wait_for_server(
+    turns: &mut Turns,
+    from_voice: &mut UnboundedReceiver<FromLoop>,
+    events: &Sender<Event>,
+    shared: &Shared,
+) -> Result<()> {
+    let until = tokio::time::Instant::now() + Duration::from_millis(500);
+    loop {
+        tokio::select! {
+            from = from_voice.recv() => match from {
+                Some(FromLoop::Send(m @ ClientMessage::UserFinal { .. })) => turns.said(m),
+                Some(FromLoop::Send(_)) => {}
+                Some(FromLoop::Cue(cue, turn)) => turns.cue(cue, turn, events),
+                Some(FromLoop::InputDone) => turns.input_done = true,
+                Some(FromLoop::Failed(e)) => bail!("the voice loop stopped: {e}"),
+                None => bail!("the voice loop stopped"),
+            },
+            () = tokio::time::sleep_until(until) => return Ok(()),
+        }
+        if shared.stop.load(Ordering::Relaxed) {
+            bail!("stopped while the server was away");
+        }
+    }
+}
+
+async fn converse(
+    mut link: Link,
+    turns: &mut Turns,
+    shared: &Shared,
+    from_voice: &mut UnboundedReceiver<FromLoop>,
+    events: &Sender<Event>,
+    reconnected: bool,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<Over> {
+    let welcome = match link.next().await {
+        Ok(m) => m,
+        Err(e) if reconnected => return Ok(Over::Lost(e.to_string())),
+        Err(e) => return Err(anyhow::Error::new(e).context("no welcome from the server")),
+    };
+    match &welcome {
+        ServerMessage::Welcome {
+            resumed,
+            session_id,
+            ..
+        } => {
+            // A resumed session has no greeting to wait for.
+            if *resumed {
+                shared.may_speak.store(true, Ordering::Relaxed);
+            }
+            turns.session_id = Some(session_id.clone());
+            let _ = events.send(Event::Server(welcome.clone()));
+            if reconnected {
+                let _ = events.send(Event::LinkUp {
+                    session_id: session_id.clone(),
+                    resumed: *resumed,
+                });
+                // The reply that was playing is gone with the old connection; its turn is asked again.
+                lock(&shared.player).start_reply();
+                for (_, m) in &turns.unanswered {
+                    link.send(m).await?;
+                }
+            }
+        }
+        ServerMessage::Error { message, .. } => bail!("{message}"),
+        other => bail!("expected a welcome, got {other:?}"),
+    }
+    loop {
+        let timeout = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            message = link.next() => {
+                let message = match message {
+                    Ok(m) => m,
+                    Err(e @ (LinkError::Closed(_) | LinkError::Lost(_))) => return Ok(Over::Lost(e.to_string())),
+                    Err(e) => return Err(e.into()),
+                };
+                turns.server_event(&message, shared, events)?;
+            }
+            from = from_voice.recv() => match from {
+                Some(FromLoop::Send(m)) => {
+                    let is_turn = matches!(m, ClientMessage::UserFinal { .. });
+                    let sent = link.send(&m).await;
+                    if is_turn {
+                        turns.said(m);
+                    }
+                    if let Err(e) = sent {
+                        return Ok(Over::Lost(e.to_string()));
+                    }
+                }
+                Some(FromLoop::Cue(cue, turn)) => turns.cue(cue, turn, events),
+                Some(FromLoop::InputDone) => turns.input_done = true,
+                Some(FromLoop::Failed(e)) => bail!("the voice loop stopped: {e}"),
+                None => bail!("the voice loop stopped"),
+            },
+            () = timeout => break,
+            // The end can come with nothing said: the speaker finishing the last reply.
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+        if shared.stop.load(Ordering::Relaxed)
+            || (turns.input_done
+                && turns.unanswered.is_empty()
+                && turns.listening
+                && !lock(&shared.player).playing())
+        {
+            break;
+        }
+    }
+    link.close().await;
+    Ok(Over::Done)
+}
+
+impl Turns {
+    fn said(&mut self, turn: ClientMessage) {
+        if let ClientMessage::UserFinal { turn_id, .. } = &turn {
+            self.unanswered.push((turn_id.clone(), turn));
+        }
+    }
+
+    fn cue(
+        &mut self,
+        cue: twin_listen::Cue,
+        turn: Option<(String, Instant)>,
+        events: &Sender<Event>,
+    ) {
+        if let Some((id, ended)) = &turn {
+            self.speech_end.insert(id.clone(), *ended);
+        }
+        let _ = events.send(Event::Cue {
+            cue,
+            turn_id: turn.map(|(id, _)| id),
+        });
+    }
+
+    fn server_event(
+        &mut self,
+        message: &ServerMessage,
+        shared: &Shared,
+        events: &Sender<Event>,
+    ) -> Result<()> {
+        match message {
+            ServerMessage::ReplyStart {
+                reply_id, turn_id, ..
+            } => {
+                *shared.reply.lock().unwrap_or_else(|p| p.into_inner()) = Some(reply_id.clone());
+                lock(&shared.player).start_reply();
+                if let Some(t) = turn_id {
+                    self.answering.insert(reply_id.clone(), t.clone());
+                }
+            }
+            ServerMessage::Audio {
+                reply_id,
+                first_sample,
+                sample_rate,
+                pcm16,
+            } => {
+                if shared.reply().as_deref() == Some(reply_id) {
+                    let pcm = twin_protocol::decode_pcm16(pcm16)?;
+                    let samples: Vec<f32> = pcm.iter().map(|&s| s as f32 / 32768.0).collect();
+                    let mut player = lock(&shared.player);
+                    player.set_rate(*sample_rate);
+                    player.queue(&samples);
+                }
+                if *first_sample == 0
+                    && let Some(turn) = self.answering.get(reply_id).cloned()
+                    && let Some(ended) = self.speech_end.remove(&turn)
+                {
+                    let _ = events.send(Event::AnswerAudio {
+                        turn_id: turn,
+                        after_speech_s: ended.elapsed().as_secs_f64(),
+                    });
+                }
+            }
+            ServerMessage::ReplyEnd { reply_id, .. } => {
+                if let Some(turn) = self.answering.get(reply_id) {
+                    self.unanswered.retain(|(id, _)| id != turn);
+                }
+            }
+            ServerMessage::AudioEnd { reply_id, .. } => {
+                if let Some(turn) = self.answering.remove(reply_id) {
+                    self.speech_end.remove(&turn);
+                }
+            }
+            ServerMessage::State { state } => {
+                self.listening = *state == TwinState::Listening;
+                if self.listening {
+                    shared.may_speak.store(true, Ordering::Relaxed);
+                }
+            }
+            ServerMessage::Error { code, message } if code.is_fatal() => bail!("{message}"),
+            _ => {}
+        }
+        let _ = events.send(Event::Server(message.clone()));
+        Ok(())
+    }
+}
