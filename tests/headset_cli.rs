@@ -3,6 +3,8 @@
 //! the whole session lifecycle, frames, the twin placed life-size in front of the user, and no errors from
 //! Vulkan's validation layer. Under Xvfb with
 //! Monado's own window: a screenshot shows the twin in both eyes (saved as target/headset/screenshot.png).
+//! The full loop: a spoken question (a WAV) heard in the headset session, sent to a real twin-server, and
+//! answered aloud with the twin's mouth moving on the playback clock.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -119,4 +121,70 @@ fn monados_window_shows_the_twin_in_both_eyes() {
         left > 100 && right > 100,
         "skin pixels: left eye {left}, right eye {right}"
     );
+}
+
+#[test]
+fn a_spoken_question_is_answered_by_the_twin_in_the_headset() {
+    const TOKEN: &str = "headset-token";
+    let url = common::start_server(TOKEN, 32);
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("question.wav");
+    let question = "What is the plan for the warehouse robots next year?";
+    let said = twin()
+        .args(["say", question, "--voice", "espeak:en-us", "--out"])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(
+        said.status.success(),
+        "{}",
+        String::from_utf8_lossy(&said.stderr)
+    );
+    let out = headset()
+        .args([
+            "--json",
+            "--no-speaker",
+            "--token",
+            TOKEN,
+            "--url",
+            &url,
+            "--input",
+        ])
+        .arg(&wav)
+        .env("XRT_COMPOSITOR_NULL", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = report(&stdout);
+    assert!(
+        r["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "EXITING"),
+        "{r}"
+    );
+    let d = &r["dialogue"];
+    let turns = d["turns"].as_array().expect("the user's turns");
+    assert_eq!(turns.len(), 1, "{r}");
+    let heard = turns[0].as_str().unwrap();
+    assert!(
+        twin_listen::score::word_error_rate(question, heard) <= 0.35,
+        "{heard:?}"
+    );
+    // The greeting, then the answer.
+    let replies = d["replies"].as_array().unwrap();
+    assert_eq!(replies.len(), 2, "{r}");
+    assert!(!replies[1]["text"].as_str().unwrap().is_empty(), "{r}");
+    // Both replies were heard in the session, the mouth moving through most of them.
+    let speaking = d["speaking_frames"].as_u64().unwrap();
+    let moving = d["mouth_moving_frames"].as_u64().unwrap();
+    assert!(speaking > 60, "{r}");
+    assert!(moving * 2 > speaking, "the mouth stayed still: {r}");
+    assert_eq!(d["answer_audio_ms"].as_array().unwrap().len(), 1, "{r}");
 }

@@ -2,13 +2,15 @@
 //! runtime, the GPU context the runtime made, the renderer, the avatar) live here; each frame the animator
 //! poses the twin toward the user's head and the session draws both eyes at once.
 //!
-//! This step shows the twin, alive (idle motion, eyes on the user), placed on the floor 1.2 m in front of
-//! where the user first looks, facing them. Voice, captions and the link to the server join it next.
+//! The twin is placed on the floor 1.2 m in front of where the user first looks, facing them; with a
+//! conversation (`dialogue`) it listens, thinks and answers aloud, its mouth on the playback clock.
+
+pub mod dialogue;
 
 use anyhow::{Context, Result};
 use glam::{Mat4, Quat, Vec3};
 use std::time::Instant;
-use twin_animate::{Animator, Inputs, Mode};
+use twin_animate::{Animator, Inputs, Mode, Speech};
 use twin_render::Renderer;
 use twin_render::avatar::AvatarScene;
 use twin_xr::Runtime;
@@ -35,8 +37,11 @@ pub fn place(head: Vec3, orientation: Quat, floor_y: f32) -> Mat4 {
 pub struct Options {
     pub avatar: std::path::PathBuf,
     pub seed: u64,
-    /// Leave after this many frames drawn (tests, benchmarks); `None`: until the runtime ends the session.
+    /// Leave after this many frames drawn (tests, benchmarks); `None`: until the runtime ends the session
+    /// (or the conversation does).
     pub frames: Option<u64>,
+    /// The conversation with the twin's server; without one the twin stands and listens.
+    pub conversation: Option<crate::conversation::Conversation>,
 }
 
 /// What a run did, for `--json`, tests and benchmarks.
@@ -59,10 +64,12 @@ pub struct Report {
     /// Where the twin was placed: its distance from the head on the floor, and its height.
     pub placed_at_m: Option<f32>,
     pub twin_height_m: f32,
+    /// The conversation in the headset, when there was one.
+    pub dialogue: Option<dialogue::DialogueReport>,
 }
 
 /// Runs the app until the session ends; `on_frame` hears the count of frames drawn after each one.
-pub fn run(options: &Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
+pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
     let launched = Instant::now();
     let runtime = Runtime::open("twin")?;
     let probe = runtime.probe()?;
@@ -91,6 +98,8 @@ pub fn run(options: &Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
     let mut first_frame_ms = None;
     let mut cpu_ms = Vec::new();
     let mut last = Instant::now();
+    let mut dialogue = options.conversation.map(dialogue::Dialogue::new);
+    let mut failed = None;
     loop {
         let began = Instant::now();
         let dt = (began - last).as_secs_f32();
@@ -116,10 +125,16 @@ pub fn run(options: &Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
             }
             _ => None,
         };
+        if let Some(d) = dialogue.as_mut() {
+            d.poll();
+        }
+        let (mode, speech) = dialogue
+            .as_ref()
+            .map_or((Mode::Listening, None), |d| d.now());
         let input = Inputs {
-            mode: Mode::Listening,
+            mode,
             look_at,
-            speech: None,
+            speech: speech.map(|(track, seconds)| Speech { track, seconds }),
         };
         let pose = animator.update(&scene.rig, dt, &input);
         scene.apply(pose);
@@ -131,12 +146,23 @@ pub fn run(options: &Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
                 cpu_ms.push(app_ms);
                 first_frame_ms.get_or_insert(launched.elapsed().as_secs_f64() * 1000.0);
                 on_frame(frames);
+                if let Some(d) = dialogue.as_mut() {
+                    d.drawn();
+                }
             }
             Step::Skipped => skipped += 1,
             Step::Idle => std::thread::sleep(std::time::Duration::from_millis(10)),
             Step::Exit => break,
         }
-        if !exit_asked && options.frames.is_some_and(|n| frames >= n) {
+        let conversation_over = match dialogue.as_mut().and_then(|d| d.over.take()) {
+            Some(Err(reason)) => {
+                failed = Some(reason);
+                true
+            }
+            Some(Ok(())) => true,
+            None => false,
+        };
+        if !exit_asked && (conversation_over || options.frames.is_some_and(|n| frames >= n)) {
             session.request_exit()?;
             exit_asked = true;
         }
@@ -155,10 +181,17 @@ pub fn run(options: &Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         over_90hz_budget: cpu_ms.iter().filter(|&&ms| ms > 1000.0 / 90.0).count(),
         placed_at_m: placement.map(|(_, d)| d),
         twin_height_m: high.y - low.y,
+        dialogue: dialogue.map(|d| {
+            d.stop();
+            d.report
+        }),
     };
     // The session's images before the renderer, the renderer before the context.
     drop(session);
     drop(renderer);
+    if let Some(reason) = failed {
+        anyhow::bail!("the conversation stopped: {reason}");
+    }
     Ok(report)
 }
 

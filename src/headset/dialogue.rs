@@ -1,0 +1,217 @@
+//! The conversation as the headset shows it: the engine's events folded, once a frame, into what the twin
+//! is doing (listening, thinking, speaking), its mouth track on the playback clock, and the captions.
+
+use crate::conversation::{Conversation, Event};
+use twin_animate::{Mode, MouthTrack};
+use twin_listen::Cue;
+use twin_protocol::{ServerMessage, TwinState};
+
+/// What the caption panel shows.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Captions {
+    /// What the user is saying or last said.
+    pub user: String,
+    /// The twin's reply so far.
+    pub twin: String,
+    /// The sources the reply cites.
+    pub citations: Vec<String>,
+}
+
+/// What happened, for the run's report.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct DialogueReport {
+    pub session_id: Option<String>,
+    /// The user's turns as heard.
+    pub turns: Vec<String>,
+    pub replies: Vec<ReplyReport>,
+    /// Frames drawn while a reply was heard, and among them those with the mouth off its rest (a viseme
+    /// other than silence): the lip-sync reaching the face.
+    pub speaking_frames: u64,
+    pub mouth_moving_frames: u64,
+    pub reconnects: u32,
+    /// From the end of the user's speech to the first audio of each answer.
+    pub answer_audio_ms: Vec<f64>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ReplyReport {
+    pub text: String,
+    pub citations: Vec<String>,
+    pub interrupted: bool,
+}
+
+/// The reply being heard: its lip-sync frames as they come, as a track.
+struct Lips {
+    reply_id: String,
+    sample_rate: u32,
+    frames: Vec<(u64, [f32; twin_lipsync::VISEME_COUNT])>,
+    track: Option<MouthTrack>,
+}
+
+pub struct Dialogue {
+    conversation: Conversation,
+    state: TwinState,
+    lips: Option<Lips>,
+    pub captions: Captions,
+    pub report: DialogueReport,
+    /// Set once the conversation is over: `Err` with the reason when it failed.
+    pub over: Option<Result<(), String>>,
+}
+
+impl Dialogue {
+    pub fn new(conversation: Conversation) -> Dialogue {
+        Dialogue {
+            conversation,
+            state: TwinState::Listening,
+            lips: None,
+            captions: Captions::default(),
+            report: DialogueReport::default(),
+            over: None,
+        }
+    }
+
+    /// Takes in what happened since the last frame.
+    pub fn poll(&mut self) {
+        while let Ok(event) = self.conversation.events().try_recv() {
+            self.take(event);
+        }
+    }
+
+    fn take(&mut self, event: Event) {
+        match event {
+            Event::Server(message) => self.server(message),
+            Event::Cue { cue, .. } => match cue {
+                Cue::Partial { text, .. } => self.captions.user = text,
+                Cue::Turn { text, .. } => {
+                    self.captions.user = text.clone();
+                    self.report.turns.push(text);
+                }
+                _ => {}
+            },
+            Event::AnswerAudio { after_speech_s, .. } => {
+                self.report.answer_audio_ms.push(after_speech_s * 1000.0)
+            }
+            Event::LinkDown { reason } => {
+                tracing::warn!("the server went away ({reason}); reconnecting");
+            }
+            Event::LinkUp { .. } => self.report.reconnects += 1,
+            Event::Ended => self.over = Some(Ok(())),
+            Event::Failed(reason) => self.over = Some(Err(reason)),
+        }
+    }
+
+    fn server(&mut self, message: ServerMessage) {
+        match message {
+            ServerMessage::Welcome { session_id, .. } => self.report.session_id = Some(session_id),
+            ServerMessage::State { state } => self.state = state,
+            ServerMessage::ReplyStart { reply_id, .. } => {
+                self.captions.twin.clear();
+                self.captions.citations.clear();
+                self.lips = Some(Lips {
+                    reply_id,
+                    sample_rate: 0,
+                    frames: Vec::new(),
+                    track: None,
+                });
+            }
+            ServerMessage::ReplyDelta { text, .. } => self.captions.twin.push_str(&text),
+            ServerMessage::Sentence { citations, .. } => {
+                for c in citations {
+                    if !self.captions.citations.contains(&c) {
+                        self.captions.citations.push(c);
+                    }
+                }
+            }
+            ServerMessage::ReplyEnd {
+                text,
+                citations,
+                interrupted,
+                ..
+            } => {
+                self.captions.twin = text.clone();
+                self.report.replies.push(ReplyReport {
+                    text,
+                    citations: citations.into_iter().map(|c| c.id).collect(),
+                    interrupted,
+                });
+            }
+            ServerMessage::Audio {
+                reply_id,
+                sample_rate,
+                ..
+            } => {
+                if let Some(l) = self.lips.as_mut().filter(|l| l.reply_id == reply_id) {
+                    l.sample_rate = sample_rate;
+                    l.rebuild();
+                }
+            }
+            ServerMessage::LipSync { reply_id, frames } => {
+                if let Some(l) = self.lips.as_mut().filter(|l| l.reply_id == reply_id) {
+                    l.frames.extend(frames.iter().filter_map(|f| {
+                        Some((
+                            f.sample,
+                            <[f32; twin_lipsync::VISEME_COUNT]>::try_from(f.visemes.as_slice())
+                                .ok()?,
+                        ))
+                    }));
+                    l.rebuild();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What the twin is doing now and, while a reply is heard, its mouth track and where playback is.
+    pub fn now(&self) -> (Mode, Option<(&MouthTrack, f64)>) {
+        let playback = self.conversation.playback();
+        let heard = self.lips.as_ref().and_then(|l| {
+            let track = l.track.as_ref()?;
+            (playback.playing && playback.reply_id.as_deref() == Some(l.reply_id.as_str()))
+                .then_some((track, playback.seconds))
+        });
+        if let Some((track, seconds)) = heard {
+            return (Mode::Speaking, Some((track, seconds)));
+        }
+        let mode = match self.state {
+            TwinState::Listening => Mode::Listening,
+            // Speaking on the server but nothing heard yet: still composing, for the user.
+            TwinState::Thinking | TwinState::Speaking => Mode::Thinking,
+        };
+        (mode, None)
+    }
+
+    /// A frame was drawn: counted for the report.
+    pub fn drawn(&mut self) {
+        let moving = match self.now() {
+            (_, Some((track, seconds))) => {
+                Some(track.visemes_at(seconds)[twin_lipsync::Viseme::Sil as usize] < 0.5)
+            }
+            _ => None,
+        };
+        if let Some(moving) = moving {
+            self.report.speaking_frames += 1;
+            self.report.mouth_moving_frames += u64::from(moving);
+        }
+    }
+
+    /// The state cue's words.
+    pub fn cue(&self) -> &'static str {
+        match self.now().0 {
+            Mode::Speaking => "speaking",
+            Mode::Thinking => "thinking",
+            Mode::Listening | Mode::Idle => "listening",
+        }
+    }
+
+    pub fn stop(&self) {
+        self.conversation.stop();
+    }
+}
+
+impl Lips {
+    fn rebuild(&mut self) {
+        if self.sample_rate > 0 && !self.frames.is_empty() {
+            self.track = MouthTrack::new(self.sample_rate, self.frames.clone()).ok();
+        }
+    }
+}
