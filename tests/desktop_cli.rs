@@ -1,5 +1,7 @@
 //! `twin desktop` as a user runs it, on a virtual X display (Xvfb): the window shows the twin, and the reply
-//! plays through kira on a real audio clock (ALSA's null device stands in for a sound card).
+//! plays through kira on a real audio clock (ALSA's null device stands in for a sound card). With a server,
+//! a spoken question (a WAV) is heard and answered aloud in the window, the mouth on the speaker's clock (a
+//! virtual speaker: ALSA's null sink takes a cpal stream at the voice's rate faster than real time).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -104,4 +106,61 @@ fn without_a_display_it_says_so() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("DISPLAY"), "{err}");
+}
+
+#[test]
+fn a_spoken_question_is_answered_in_the_window() {
+    const TOKEN: &str = "desktop-token";
+    let url = common::start_server(TOKEN, 32);
+    let x = xvfb();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("question.wav");
+    let question = "What is the plan for the warehouse robots next year?";
+    common::espeak_wav(&wav, question);
+    let out = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args([
+            "desktop",
+            "--json",
+            "--width",
+            "360",
+            "--height",
+            "480",
+            "--no-speaker",
+        ])
+        .args(["--token", TOKEN, "--url", &url, "--input"])
+        .arg(&wav)
+        .arg("--avatar")
+        .arg(models().join("avatars/owen-marsh.glb"))
+        .env("TWIN_MODELS_DIR", models())
+        .env("DISPLAY", format!(":{}", x.1))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done: serde_json::Value = serde_json::from_str(
+        stdout
+            .lines()
+            .rfind(|l| l.contains("\"done\""))
+            .unwrap_or_else(|| panic!("no summary in {stdout}")),
+    )
+    .unwrap();
+    let d = &done["dialogue"];
+    let turns = d["turns"].as_array().expect("the user's turns");
+    assert_eq!(turns.len(), 1, "{done}");
+    assert!(
+        twin_listen::score::word_error_rate(question, turns[0].as_str().unwrap()) <= 0.35,
+        "{done}"
+    );
+    assert_eq!(d["replies"].as_array().unwrap().len(), 2, "{done}");
+    let speaking = d["speaking_frames"].as_u64().unwrap();
+    assert!(speaking > 30, "{done}");
+    assert!(
+        d["mouth_moving_frames"].as_u64().unwrap() * 2 > speaking,
+        "{done}"
+    );
 }

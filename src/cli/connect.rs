@@ -1,6 +1,11 @@
 //! How the clients that talk to a twin-server find it and say who they are.
 
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::time::Duration;
+use twin::conversation::{Conversation, Options, Output, Source};
 use twin::link::Hello;
+use twin::voice::capture::{FileCapture, MicCapture};
 
 #[derive(clap::Args)]
 pub struct ConnectArgs {
@@ -35,5 +40,74 @@ impl ConnectArgs {
             client,
             audio,
         }
+    }
+}
+
+/// A live conversation for the clients with a face (the headset, the desktop window): with `--token` the
+/// twin listens and answers aloud; without it, it only stands there.
+#[derive(clap::Args)]
+pub struct LiveArgs {
+    /// Session endpoint of the twin's server.
+    #[arg(
+        long,
+        default_value = "ws://127.0.0.1:7878/v1/session",
+        env = "TWIN_URL"
+    )]
+    pub url: String,
+    /// Auth token of the server: with it the twin listens and answers.
+    #[arg(long, env = "TWIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Persona id; the server's default when absent.
+    #[arg(long)]
+    pub persona: Option<String>,
+    /// Resume an earlier session.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Speak from this WAV instead of the microphone (said once the twin has greeted you); the session ends
+    /// once it has been answered.
+    #[arg(long, value_name = "FILE", requires = "token")]
+    pub input: Option<PathBuf>,
+    /// The twin's voice on a virtual speaker (silent) even where a sound card is.
+    #[arg(long)]
+    pub no_speaker: bool,
+    /// Let the twin finish: what you say during a reply is sent when the reply ends.
+    #[arg(long)]
+    pub no_barge_in: bool,
+    /// Where `cargo xtask setup` put the models (the recognizer's).
+    #[arg(long, env = "TWIN_MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+}
+
+impl LiveArgs {
+    /// The conversation, when a token was given.
+    pub fn start(&self, client: &str) -> Result<Option<Conversation>> {
+        let Some(token) = &self.token else {
+            return Ok(None);
+        };
+        let source = match &self.input {
+            Some(p) => Source::File(FileCapture::open(p)?),
+            None => Source::Live(Box::new(MicCapture::open().context(
+                "cannot listen (use --input FILE.wav where there is no microphone)",
+            )?)),
+        };
+        // The recognizer shares the cores with the renderer: one thread.
+        let duplex = crate::cli::talk::duplex(&self.models_dir, 1, None, !self.no_barge_in)?;
+        let conversation = Conversation::start(Options {
+            url: self.url.clone(),
+            token: token.clone(),
+            persona: self.persona.clone(),
+            session: self.session.clone(),
+            client: client.into(),
+            source,
+            duplex,
+            output: if self.no_speaker {
+                Output::Virtual
+            } else {
+                Output::Device
+            },
+            seconds: None,
+            reconnect_for: Duration::from_secs(120),
+        })?;
+        Ok(Some(conversation))
     }
 }

@@ -1,4 +1,5 @@
-//! `twin desktop`: the twin in a window, for showcases without a headset. Drag to orbit, scroll to come
+//! `twin desktop`: the twin in a window, for showcases without a headset. With `--token` it talks (the
+//! microphone or `--input WAV` to the server, the answer aloud with the mouth on its playback clock). Drag to orbit, scroll to come
 //! closer, space to play the reply again, Esc to leave. The reply's audio plays through `kira`, and the
 //! mouth follows that sound's playback position; with no sound device the reply plays silently on the wall
 //! clock instead (said once, on stderr).
@@ -9,6 +10,7 @@ use glam::Vec3;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
+use twin::conversation::dialogue::Dialogue;
 use twin_animate::{Animator, Inputs, Mode, MouthTrack, Speech};
 use twin_render::avatar::AvatarScene;
 use twin_render::window::WindowTarget;
@@ -49,6 +51,8 @@ pub struct DesktopArgs {
     /// Print one JSON line when the first frames are on screen, and one with the figures at the end.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub live: crate::cli::connect::LiveArgs,
 }
 
 /// The reply's sound: kira's handle when there is a sound device, else the wall clock.
@@ -145,6 +149,8 @@ struct App {
     avatar: AvatarScene,
     animator: Animator,
     reply: Option<Reply>,
+    /// The live conversation (`--token`).
+    dialogue: Option<Dialogue>,
     live: Option<Live>,
     error: Option<anyhow::Error>,
     /// Orbit camera around the head: yaw, pitch (radians), distance (metres).
@@ -209,17 +215,29 @@ impl App {
         let dt = (now - self.last).as_secs_f32();
         self.last = now;
         let camera = self.camera();
-        let speech = self.reply.as_ref().map(|r| (r.position(), r));
-        let input = Inputs {
-            mode: match speech {
-                Some((at, r)) if at <= r.seconds => Mode::Speaking,
-                _ => Mode::Listening,
-            },
-            look_at: Some(camera),
-            speech: speech.map(|(seconds, r)| Speech {
-                track: &r.track,
-                seconds,
-            }),
+        if let Some(d) = self.dialogue.as_mut() {
+            d.poll();
+        }
+        let input = if let Some(d) = &self.dialogue {
+            let (mode, speech) = d.now();
+            Inputs {
+                mode,
+                look_at: Some(camera),
+                speech: speech.map(|(track, seconds)| Speech { track, seconds }),
+            }
+        } else {
+            let speech = self.reply.as_ref().map(|r| (r.position(), r));
+            Inputs {
+                mode: match speech {
+                    Some((at, r)) if at <= r.seconds => Mode::Speaking,
+                    _ => Mode::Listening,
+                },
+                look_at: Some(camera),
+                speech: speech.map(|(seconds, r)| Speech {
+                    track: &r.track,
+                    seconds,
+                }),
+            }
         };
         let pose = self.animator.update(&self.avatar.rig, dt, &input);
         self.avatar.apply(pose);
@@ -242,6 +260,9 @@ impl App {
             return Ok(());
         }
         self.frames += 1;
+        if let Some(d) = self.dialogue.as_mut() {
+            d.drawn();
+        }
         self.frame_ms.push(now.elapsed().as_secs_f64() * 1000.0);
         if self.first_frame_ms.is_none() {
             self.first_frame_ms = Some(self.started.elapsed().as_secs_f64() * 1000.0);
@@ -323,6 +344,14 @@ impl ApplicationHandler for App {
                 } else if self.args.frames > 0 && self.frames >= self.args.frames {
                     event_loop.exit();
                 }
+                match self.dialogue.as_mut().and_then(|d| d.over.take()) {
+                    Some(Ok(())) => event_loop.exit(),
+                    Some(Err(reason)) => {
+                        self.error = Some(anyhow!("the conversation stopped: {reason}"));
+                        event_loop.exit();
+                    }
+                    None => {}
+                }
             }
             _ => {}
         }
@@ -348,6 +377,10 @@ pub fn run(args: DesktopArgs) -> Result<()> {
         (Some(a), Some(l)) => Some(Reply::load(a, l)?),
         _ => None,
     };
+    let dialogue = args
+        .live
+        .start(concat!("twin-desktop/", env!("CARGO_PKG_VERSION")))?
+        .map(Dialogue::new);
     let head = avatar.face_centre();
     let mut animator = Animator::new(&avatar.rig, args.seed);
     // The file's own idle loop, where it has one, plays underneath.
@@ -360,6 +393,7 @@ pub fn run(args: DesktopArgs) -> Result<()> {
         avatar,
         animator,
         reply,
+        dialogue,
         live: None,
         error: None,
         orbit: (0.0, 0.05, 1.1),
@@ -380,6 +414,10 @@ pub fn run(args: DesktopArgs) -> Result<()> {
     let audible = app.reply.as_ref().map(Reply::audible);
     let played = app.reply.as_ref().map(Reply::position);
     app.live = None;
+    let dialogue = app.dialogue.take().map(|d| {
+        d.stop();
+        d.report
+    });
     if let Some(e) = app.error {
         return Err(e);
     }
@@ -395,6 +433,7 @@ pub fn run(args: DesktopArgs) -> Result<()> {
                 "mean_frame_ms": mean,
                 "audio": audible.map(|a| if a { "kira" } else { "silent" }),
                 "played_seconds": played,
+                "dialogue": dialogue,
             })
         );
     } else {
@@ -404,6 +443,14 @@ pub fn run(args: DesktopArgs) -> Result<()> {
             app.device,
             app.first_frame_ms.unwrap_or(0.0)
         );
+        if let Some(d) = &dialogue {
+            for turn in &d.turns {
+                eprintln!("you: {turn}");
+            }
+            for reply in &d.replies {
+                eprintln!("twin: {} {:?}", reply.text, reply.citations);
+            }
+        }
     }
     Ok(())
 }

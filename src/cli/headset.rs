@@ -1,11 +1,8 @@
 //! `twin headset`: the headset app on the OpenXR runtime (the headset's own, or Monado's). With `--token`
 //! it talks: the microphone (or `--input`) to the twin's server, the twin answering aloud in the headset.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::PathBuf;
-use std::time::Duration;
-use twin::conversation::{Conversation, Options, Output, Source};
-use twin::voice::capture::{FileCapture, MicCapture};
 
 #[derive(clap::Args)]
 pub struct HeadsetArgs {
@@ -21,43 +18,15 @@ pub struct HeadsetArgs {
     /// Print the run's report as one JSON object.
     #[arg(long)]
     json: bool,
-    /// Talk with the twin on this server (its session endpoint).
-    #[arg(
-        long,
-        default_value = "ws://127.0.0.1:7878/v1/session",
-        env = "TWIN_URL"
-    )]
-    url: String,
-    /// Auth token of the server: with it the twin listens and answers; without it, it only stands there.
-    #[arg(long, env = "TWIN_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// Persona id; the server's default when absent.
-    #[arg(long)]
-    persona: Option<String>,
-    /// Resume an earlier session.
-    #[arg(long)]
-    session: Option<String>,
-    /// Speak from this WAV instead of the microphone (said once the twin has greeted you); the session ends
-    /// once it has been answered.
-    #[arg(long, value_name = "FILE", requires = "token")]
-    input: Option<PathBuf>,
-    /// The twin's voice on a virtual speaker (silent) even where a sound card is.
-    #[arg(long)]
-    no_speaker: bool,
-    /// Let the twin finish: what you say during a reply is sent when the reply ends.
-    #[arg(long)]
-    no_barge_in: bool,
-    /// Where `cargo xtask setup` put the models (the recognizer's).
-    #[arg(long, env = "TWIN_MODELS_DIR", default_value = "models")]
-    models_dir: PathBuf,
+    #[command(flatten)]
+    live: crate::cli::connect::LiveArgs,
 }
 
 pub fn run(args: HeadsetArgs) -> Result<()> {
     let json = args.json;
-    let conversation = match &args.token {
-        Some(token) => Some(conversation(&args, token)?),
-        None => None,
-    };
+    let conversation = args
+        .live
+        .start(concat!("twin-headset/", env!("CARGO_PKG_VERSION")))?;
     let report = twin::headset::run(
         twin::headset::Options {
             avatar: args.avatar,
@@ -106,31 +75,4 @@ pub fn run(args: HeadsetArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn conversation(args: &HeadsetArgs, token: &str) -> Result<Conversation> {
-    let source = match &args.input {
-        Some(p) => Source::File(FileCapture::open(p)?),
-        None => Source::Live(Box::new(MicCapture::open().context(
-            "cannot listen (use --input FILE.wav where there is no microphone)",
-        )?)),
-    };
-    // The headset's own recognizer shares two cores with the renderer here: one thread.
-    let duplex = crate::cli::talk::duplex(&args.models_dir, 1, None, !args.no_barge_in)?;
-    Conversation::start(Options {
-        url: args.url.clone(),
-        token: token.to_string(),
-        persona: args.persona.clone(),
-        session: args.session.clone(),
-        client: concat!("twin-headset/", env!("CARGO_PKG_VERSION")).into(),
-        source,
-        duplex,
-        output: if args.no_speaker {
-            Output::Virtual
-        } else {
-            Output::Device
-        },
-        seconds: None,
-        reconnect_for: Duration::from_secs(120),
-    })
 }

@@ -3,6 +3,7 @@
 //! speaker) and the link on another (turns to the server, the twin's replies back, reconnecting by itself).
 //! The client reads [`Event`]s and the playback clock; it draws, prints or both.
 
+pub mod dialogue;
 mod link_loop;
 mod voice_loop;
 

@@ -5,8 +5,6 @@
 //! The twin is placed on the floor 1.2 m in front of where the user first looks, facing them; with a
 //! conversation (`dialogue`) it listens, thinks and answers aloud, its mouth on the playback clock.
 
-pub mod dialogue;
-
 use anyhow::{Context, Result};
 use glam::{Mat4, Quat, Vec3};
 use std::time::Instant;
@@ -65,7 +63,7 @@ pub struct Report {
     pub placed_at_m: Option<f32>,
     pub twin_height_m: f32,
     /// The conversation in the headset, when there was one.
-    pub dialogue: Option<dialogue::DialogueReport>,
+    pub dialogue: Option<crate::conversation::dialogue::DialogueReport>,
 }
 
 /// Runs the app until the session ends; `on_frame` hears the count of frames drawn after each one.
@@ -98,7 +96,9 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
     let mut first_frame_ms = None;
     let mut cpu_ms = Vec::new();
     let mut last = Instant::now();
-    let mut dialogue = options.conversation.map(dialogue::Dialogue::new);
+    let mut dialogue = options
+        .conversation
+        .map(crate::conversation::dialogue::Dialogue::new);
     let mut failed = None;
     loop {
         let began = Instant::now();

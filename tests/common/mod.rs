@@ -176,3 +176,13 @@ impl Drop for TestServer {
         self.stop();
     }
 }
+
+/// `text` said by espeak-ng (through `twin say`) into a WAV at `path`.
+pub fn espeak_wav(path: &std::path::Path, text: &str) {
+    let o = twin()
+        .args(["say", text, "--voice", "espeak:en-us", "--out"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

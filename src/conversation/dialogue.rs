@@ -1,4 +1,4 @@
-//! The conversation as the headset shows it: the engine's events folded, once a frame, into what the twin
+//! The conversation as a client with a face shows it (the headset, the desktop window): the engine's events folded, once a frame, into what the twin
 //! is doing (listening, thinking, speaking), its mouth track on the playback clock, and the captions.
 
 use crate::conversation::{Conversation, Event};
