@@ -280,7 +280,26 @@ fn test(root: &Path, args: &SetupArgs, cargo_args: &[String]) -> Result<()> {
     if let Some(monado) = &s.monado {
         cmd.env("TWIN_MONADO_JSON", monado);
     }
-    run(&mut cmd)
+    run(&mut cmd)?;
+    android_check()
+}
+
+/// The headset app (the `twin` library without the desktop tools) type-checks for Quest's CPU. There is no
+/// NDK here, so nothing is compiled to machine code or linked (android/README.md has the full build).
+fn android_check() -> Result<()> {
+    const TARGET: &str = "aarch64-linux-android";
+    step("the headset app for Android (cargo check, aarch64-linux-android)");
+    run(Command::new("rustup").args(["target", "add", TARGET]))
+        .context("rustup cannot add the Android target")?;
+    run(cargo().args([
+        "check",
+        "-p",
+        "twin",
+        "--lib",
+        "--no-default-features",
+        "--target",
+        TARGET,
+    ]))
 }
 
 /// A running `twin-server`, stopped when dropped.
@@ -429,22 +448,23 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
             "--out",
         ])
         .arg(&question))?;
-    // The speaker is tried first; where there is no sound card the voice is only saved.
-    run(Command::new(bin.join("twin"))
-        .args([
-            "talk",
-            "--url",
-            &format!("ws://{}/v1/session", server.addr),
-            "--token",
-            DEMO_TOKEN,
-            "--seconds",
-            "120",
-            "--input",
-        ])
-        .arg(&question)
+    let client = Client::pick(&bin.join("twin"));
+    println!("client: {} ({})", client.name(), client.why);
+    let url = format!("ws://{}/v1/session", server.addr);
+    let mut ask = Command::new(bin.join("twin"));
+    match client.kind {
+        ClientKind::Headset => ask.args(["headset", "--input"]).arg(&question),
+        ClientKind::Desktop => ask.args(["desktop", "--input"]).arg(&question),
+        // The speaker is tried first; where there is no sound card the voice is only saved.
+        ClientKind::Headless => ask
+            .args(["talk", "--seconds", "120", "--input"])
+            .arg(&question)
+            .arg("--speech")
+            .arg(&voice),
+    };
+    run(ask
+        .args(["--url", &url, "--token", DEMO_TOKEN])
         .args(session.iter().flat_map(|id| ["--session", id.as_str()]))
-        .arg("--speech")
-        .arg(&voice)
         .env("TWIN_MODELS_DIR", &s.models_dir))?;
     drop(server);
     step(
@@ -456,9 +476,11 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "wav"))
         .collect();
-    // The answer to the spoken question.
+    // The answer to the spoken question (saved where it was not seen live).
     replies.extend(
-        std::fs::read_dir(&voice)?
+        std::fs::read_dir(&voice)
+            .into_iter()
+            .flatten()
             .filter_map(|e| e.ok())
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "wav")),
@@ -493,6 +515,77 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ClientKind {
+    Headset,
+    Desktop,
+    Headless,
+}
+
+/// The best client this machine can show the twin in, and why.
+struct Client {
+    kind: ClientKind,
+    why: String,
+}
+
+impl Client {
+    /// In the headset where an OpenXR runtime answers (`twin xr probe`), else in a window where there is a
+    /// display, else headless (frames, audio and transcript written to out/). TWIN_DEMO_CLIENT
+    /// (headset|desktop|headless) overrides it.
+    fn pick(twin: &Path) -> Client {
+        let chosen = |kind, why: &str| Client {
+            kind,
+            why: why.to_string(),
+        };
+        match std::env::var("TWIN_DEMO_CLIENT").as_deref() {
+            Ok("headset") => return chosen(ClientKind::Headset, "TWIN_DEMO_CLIENT"),
+            Ok("desktop") => return chosen(ClientKind::Desktop, "TWIN_DEMO_CLIENT"),
+            Ok("headless") => return chosen(ClientKind::Headless, "TWIN_DEMO_CLIENT"),
+            _ => {}
+        }
+        let probe = Command::new(twin)
+            .args(["xr", "probe", "--json"])
+            .stderr(Stdio::null())
+            .output();
+        let runtime = match probe {
+            Ok(o) if o.status.success() => {
+                Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
+            }
+            Ok(o) => Err(format!("no OpenXR runtime ({})", o.status)),
+            Err(e) => Err(format!("cannot probe OpenXR: {e}")),
+        };
+        let display = ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+        decide(runtime, display)
+    }
+
+    fn name(&self) -> &'static str {
+        match self.kind {
+            ClientKind::Headset => "the headset app",
+            ClientKind::Desktop => "a desktop window",
+            ClientKind::Headless => "headless",
+        }
+    }
+}
+
+fn decide(runtime: std::result::Result<String, String>, display: bool) -> Client {
+    match (runtime, display) {
+        (Ok(probe), _) => Client {
+            kind: ClientKind::Headset,
+            why: format!("OpenXR runtime: {probe}"),
+        },
+        (Err(no_xr), true) => Client {
+            kind: ClientKind::Desktop,
+            why: format!("{no_xr}; a display is set"),
+        },
+        (Err(no_xr), false) => Client {
+            kind: ClientKind::Headless,
+            why: format!("{no_xr}; no display"),
+        },
+    }
 }
 
 fn read_until_prompt(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> Result<usize> {
@@ -546,4 +639,19 @@ fn bench(root: &Path, args: &SetupArgs, questions: usize) -> Result<()> {
         cmd.arg("--monado-json").arg(monado);
     }
     run(&mut cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_picks_the_headset_then_a_window_then_headless() {
+        let xr = || Ok::<_, String>("{\"runtime\":\"Monado\"}".to_string());
+        let none = || Err::<String, _>("no OpenXR runtime".to_string());
+        assert_eq!(decide(xr(), true).kind, ClientKind::Headset);
+        assert_eq!(decide(xr(), false).kind, ClientKind::Headset);
+        assert_eq!(decide(none(), true).kind, ClientKind::Desktop);
+        assert_eq!(decide(none(), false).kind, ClientKind::Headless);
+    }
 }
