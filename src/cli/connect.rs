@@ -2,9 +2,14 @@
 
 use anyhow::{Context, Result};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use twin::conversation::{Conversation, Options, Output, Source};
 use twin::link::Hello;
+use twin::voice::spatial::SpatialVoice;
+
+/// The spatial voice, shared by the voice loop (which starts it) and the client (which moves it).
+pub type SharedVoice = Arc<Mutex<SpatialVoice>>;
 use twin::voice::capture::{FileCapture, MicCapture};
 
 #[derive(clap::Args)]
@@ -79,8 +84,13 @@ pub struct LiveArgs {
 }
 
 impl LiveArgs {
-    /// The conversation, when a token was given.
-    pub fn start(&self, client: &str) -> Result<Option<Conversation>> {
+    /// The conversation, when a token was given. `spatial`: the voice from the twin's mouth in the room
+    /// (returned, for the client to move it each frame), where there is a sound device.
+    pub fn start(
+        &self,
+        client: &str,
+        spatial: bool,
+    ) -> Result<Option<(Conversation, Option<SharedVoice>)>> {
         let Some(token) = &self.token else {
             return Ok(None);
         };
@@ -92,6 +102,16 @@ impl LiveArgs {
         };
         // The recognizer shares the cores with the renderer: one thread.
         let duplex = crate::cli::talk::duplex(&self.models_dir, 1, None, !self.no_barge_in)?;
+        let voice = match spatial && !self.no_speaker {
+            true => match SpatialVoice::open() {
+                Ok(v) => Some(Arc::new(Mutex::new(v))),
+                Err(e) => {
+                    eprintln!("twin: no spatial voice ({e}); trying the plain speaker");
+                    None
+                }
+            },
+            false => None,
+        };
         let conversation = Conversation::start(Options {
             url: self.url.clone(),
             token: token.clone(),
@@ -100,14 +120,14 @@ impl LiveArgs {
             client: client.into(),
             source,
             duplex,
-            output: if self.no_speaker {
-                Output::Virtual
-            } else {
-                Output::Device
+            output: match (&voice, self.no_speaker) {
+                (Some(v), _) => Output::Spatial(Arc::clone(v)),
+                (None, true) => Output::Virtual,
+                (None, false) => Output::Device,
             },
             seconds: None,
             reconnect_for: Duration::from_secs(120),
         })?;
-        Ok(Some(conversation))
+        Ok(Some((conversation, voice)))
     }
 }

@@ -379,8 +379,8 @@ pub fn run(args: DesktopArgs) -> Result<()> {
     };
     let dialogue = args
         .live
-        .start(concat!("twin-desktop/", env!("CARGO_PKG_VERSION")))?
-        .map(Dialogue::new);
+        .start(concat!("twin-desktop/", env!("CARGO_PKG_VERSION")), false)?
+        .map(|(conversation, _)| Dialogue::new(conversation));
     let head = avatar.face_centre();
     let mut animator = Animator::new(&avatar.rig, args.seed);
     // The file's own idle loop, where it has one, plays underneath.
@@ -414,10 +414,7 @@ pub fn run(args: DesktopArgs) -> Result<()> {
     let audible = app.reply.as_ref().map(Reply::audible);
     let played = app.reply.as_ref().map(Reply::position);
     app.live = None;
-    let dialogue = app.dialogue.take().map(|d| {
-        d.stop();
-        d.report
-    });
+    let dialogue = app.dialogue.take().map(|d| d.finish());
     if let Some(e) = app.error {
         return Err(e);
     }

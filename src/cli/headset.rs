@@ -24,15 +24,20 @@ pub struct HeadsetArgs {
 
 pub fn run(args: HeadsetArgs) -> Result<()> {
     let json = args.json;
-    let conversation = args
+    let (conversation, voice) = match args
         .live
-        .start(concat!("twin-headset/", env!("CARGO_PKG_VERSION")))?;
+        .start(concat!("twin-headset/", env!("CARGO_PKG_VERSION")), true)?
+    {
+        Some((c, v)) => (Some(c), v),
+        None => (None, None),
+    };
     let report = twin::headset::run(
         twin::headset::Options {
             avatar: args.avatar,
             seed: args.seed,
             frames: args.frames,
             conversation,
+            voice,
         },
         // Scripts (and the screenshot test) learn when the twin is on screen.
         &mut |frames| {

@@ -29,6 +29,8 @@ pub struct DialogueReport {
     pub speaking_frames: u64,
     pub mouth_moving_frames: u64,
     pub reconnects: u32,
+    /// Where the twin's voice went.
+    pub speaker: String,
     /// From the end of the user's speech to the first audio of each answer.
     pub answer_audio_ms: Vec<f64>,
 }
@@ -203,8 +205,11 @@ impl Dialogue {
         }
     }
 
-    pub fn stop(&self) {
+    /// Ends the conversation; the report is then complete.
+    pub fn finish(mut self) -> DialogueReport {
         self.conversation.stop();
+        self.report.speaker = self.conversation.speaker();
+        self.report
     }
 }
 

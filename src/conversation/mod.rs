@@ -31,6 +31,8 @@ pub enum Output {
     Device,
     /// A virtual speaker on the loop's clock (silent).
     Virtual,
+    /// The twin's mouth in the room (the headset), through kira; the client moves it and the listener.
+    Spatial(std::sync::Arc<Mutex<crate::voice::spatial::SpatialVoice>>),
 }
 
 pub struct Options {
@@ -80,6 +82,8 @@ struct Shared {
     /// The twin has greeted: a file may start.
     may_speak: AtomicBool,
     stop: AtomicBool,
+    /// Where the twin's voice goes, as the voice loop opened it.
+    speaker: Mutex<String>,
 }
 
 impl Shared {
@@ -112,6 +116,7 @@ impl Conversation {
             reply: Mutex::new(None),
             may_speak: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            speaker: Mutex::new(String::new()),
         });
         let (events, rx) = mpsc::channel();
         let (to_link, from_voice) = tokio::sync::mpsc::unbounded_channel();
@@ -187,6 +192,15 @@ impl Conversation {
             seconds: p.heard() as f64 / p.rate().max(1) as f64,
             playing: p.playing(),
         }
+    }
+
+    /// Where the twin's voice goes ("the twin's mouth (kira spatial track)", "virtual speaker …").
+    pub fn speaker(&self) -> String {
+        self.shared
+            .speaker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Ends the conversation (the link says goodbye).

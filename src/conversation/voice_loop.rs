@@ -31,6 +31,16 @@ pub(super) fn run(
     tx: &UnboundedSender<FromLoop>,
 ) -> Result<()> {
     let open_speaker = || {
+        if let Output::Spatial(voice) = &output {
+            let mut voice = voice.lock().unwrap_or_else(|p| p.into_inner());
+            match voice.play(&shared.player) {
+                Ok(()) => return Speaker::External("the twin's mouth (kira spatial track)".into()),
+                Err(e) => eprintln!(
+                    "twin: no spatial voice ({e}); the twin's voice plays on a virtual speaker"
+                ),
+            }
+            return Speaker::virtual_speaker();
+        }
         if matches!(output, Output::Virtual) {
             return Speaker::virtual_speaker();
         }
@@ -42,6 +52,7 @@ pub(super) fn run(
         })
     };
     let mut speaker = open_speaker();
+    *shared.speaker.lock().unwrap_or_else(|p| p.into_inner()) = speaker.describe();
     let describe = match &source {
         Source::File(f) => f.describe(),
         Source::Live(c) => c.describe(),

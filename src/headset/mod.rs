@@ -40,6 +40,8 @@ pub struct Options {
     pub frames: Option<u64>,
     /// The conversation with the twin's server; without one the twin stands and listens.
     pub conversation: Option<crate::conversation::Conversation>,
+    /// The twin's voice in the room: the listener follows the head, the voice the twin's mouth.
+    pub voice: Option<std::sync::Arc<std::sync::Mutex<crate::voice::spatial::SpatialVoice>>>,
 }
 
 /// What a run did, for `--json`, tests and benchmarks.
@@ -87,6 +89,8 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
     )?;
     scene.attach(&mut renderer)?;
     let (low, high) = scene.bounds();
+    // The voice comes from just under the face's centre.
+    let mouth_in_model = scene.face_centre() - Vec3::new(0.0, 0.05, 0.0);
     let mut animator = Animator::new(&scene.rig, options.seed);
     animator.set_clip(twin_animate::Clip::idle(&scene.loaded)?);
     let mut session = XrSession::new(&runtime, ctx.clone())?;
@@ -118,6 +122,15 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
             let distance = Vec3::new(at.x - position.x, 0.0, at.z - position.z).length();
             renderer.placement = world;
             placement = Some((world, distance));
+        }
+        if let (Some(voice), Some((world, _)), Some((position, orientation))) =
+            (&options.voice, placement, head)
+        {
+            let mouth = world.transform_point3(mouth_in_model);
+            voice
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .place(position, orientation, mouth);
         }
         let look_at = match (placement, head) {
             (Some((world, _)), Some((position, _))) => {
@@ -181,10 +194,7 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         over_90hz_budget: cpu_ms.iter().filter(|&&ms| ms > 1000.0 / 90.0).count(),
         placed_at_m: placement.map(|(_, d)| d),
         twin_height_m: high.y - low.y,
-        dialogue: dialogue.map(|d| {
-            d.stop();
-            d.report
-        }),
+        dialogue: dialogue.map(|d| d.finish()),
     };
     // The session's images before the renderer, the renderer before the context.
     drop(session);

@@ -3,6 +3,7 @@
 //! canceller's reference.
 
 pub mod capture;
+pub mod spatial;
 pub mod speaker;
 
 /// One tick of the loop: 20 ms at 16 kHz.

@@ -23,6 +23,8 @@ pub enum Speaker {
     Virtual {
         scratch: Vec<f32>,
     },
+    /// Something else pulls from the player on its own clock (kira's spatial track), named here.
+    External(String),
 }
 
 impl Speaker {
@@ -85,6 +87,7 @@ impl Speaker {
         match self {
             Speaker::Device { name, .. } => format!("speaker {name}"),
             Speaker::Virtual { .. } => "virtual speaker (no sound out)".into(),
+            Speaker::External(name) => name.clone(),
         }
     }
 
@@ -94,6 +97,8 @@ impl Speaker {
         let mut p = lock(player);
         match self {
             Speaker::Device { rate, .. } => *rate != p.rate(),
+            // It resamples what it pulls: a new rate needs nothing.
+            Speaker::External(_) => false,
             Speaker::Virtual { scratch } => {
                 scratch.resize(p.rate() as usize / 50, 0.0);
                 p.pull(scratch);
