@@ -50,6 +50,11 @@ void main() {
         n = -n;
     }
     vec3 albedo = draw.base_color.rgb * texture(base_color_texture, uv).rgb;
+    // Panels (captions, the state cue) show their picture as it is: params.x < 0 marks them unlit.
+    if (draw.params.x < 0.0) {
+        out_color = vec4(albedo, 1.0);
+        return;
+    }
     float roughness = clamp(draw.params.x, 0.04, 1.0);
     float metallic = draw.params.y;
     float subsurface = draw.params.z;

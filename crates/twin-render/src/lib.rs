@@ -14,7 +14,9 @@ pub mod renderer;
 pub mod window;
 
 pub use context::GpuContext;
-pub use renderer::{Lighting, Material, MeshData, Renderer, SkinData, TextureData, View};
+pub use renderer::{
+    Lighting, Material, MeshData, PanelData, Renderer, SkinData, TextureData, View,
+};
 
 use ash::vk;
 

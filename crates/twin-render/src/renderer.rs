@@ -144,6 +144,22 @@ struct GpuTexture {
     set: vk::DescriptorSet,
 }
 
+/// A flat picture in the world (captions, the state cue): a quad drawn unlit, after the avatar.
+pub struct PanelData<'a> {
+    pub image: TextureData<'a>,
+    /// Maps the unit quad (x and y in -0.5..0.5, facing +Z) into the world: position, turn and size.
+    pub world: Mat4,
+}
+
+struct GpuPanel {
+    mesh: GpuMesh,
+    texture: GpuTexture,
+    pool: vk::DescriptorPool,
+}
+
+/// `params.x` below zero tells the fragment shader a surface is unlit (its texture as it is).
+const UNLIT: f32 = -1.0;
+
 pub struct Renderer {
     pub ctx: Arc<GpuContext>,
     pub render_pass: vk::RenderPass,
@@ -166,6 +182,7 @@ pub struct Renderer {
     pub lighting: Lighting,
     /// Where the avatar stands in the world (its model space to world space): in the room for XR.
     pub placement: Mat4,
+    panel: Option<GpuPanel>,
 }
 
 impl Renderer {
@@ -384,6 +401,7 @@ impl Renderer {
             background: [0.18, 0.19, 0.21, 1.0],
             lighting: Lighting::default(),
             placement: Mat4::IDENTITY,
+            panel: None,
         })
     }
 
@@ -522,6 +540,99 @@ impl Renderer {
         Ok(())
     }
 
+    /// Shows `panel` (replacing the one shown), or none. Waits for the GPU to finish the frames that used
+    /// the old one: call it when the picture changes, not every frame.
+    pub fn set_panel(&mut self, panel: Option<PanelData>) -> Result<(), RenderError> {
+        // SAFETY: waiting is always valid; the old panel may be in a frame still drawing.
+        unsafe { self.ctx.device.device_wait_idle() }
+            .map_err(RenderError::vk("waiting for the GPU"))?;
+        self.drop_panel();
+        let Some(panel) = panel else {
+            return Ok(());
+        };
+        let d = &self.ctx.device;
+        let sizes = [vk::DescriptorPoolSize {
+            ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+            descriptor_count: 1,
+        }];
+        // SAFETY: valid device; the pool is destroyed with the panel.
+        let pool = unsafe {
+            d.create_descriptor_pool(
+                &vk::DescriptorPoolCreateInfo::default()
+                    .max_sets(1)
+                    .pool_sizes(&sizes),
+                None,
+            )
+        }
+        .map_err(RenderError::vk("creating the panel's pool"))?;
+        let texture = match self.upload_texture(pool, &panel.image) {
+            Ok(t) => t,
+            Err(e) => {
+                // SAFETY: nothing uses the pool yet.
+                unsafe { d.destroy_descriptor_pool(pool, None) };
+                return Err(e);
+            }
+        };
+        let positions = [
+            Vec3::new(-0.5, 0.5, 0.0),
+            Vec3::new(0.5, 0.5, 0.0),
+            Vec3::new(-0.5, -0.5, 0.0),
+            Vec3::new(0.5, -0.5, 0.0),
+        ];
+        let mut vertices = Buffer::host(&self.ctx, 4 * 24, vk::BufferUsageFlags::VERTEX_BUFFER)?;
+        write_vertices(&mut vertices, &positions, &[Vec3::Z; 4]);
+        let mut uvs = Buffer::host(&self.ctx, 4 * 8, vk::BufferUsageFlags::VERTEX_BUFFER)?;
+        let uv: [f32; 8] = [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        uvs.write(&uv.iter().flat_map(|f| f.to_le_bytes()).collect::<Vec<u8>>());
+        let mut indices = Buffer::host(&self.ctx, 6 * 4, vk::BufferUsageFlags::INDEX_BUFFER)?;
+        let tri: [u32; 6] = [0, 2, 1, 1, 2, 3];
+        indices.write(
+            &tri.iter()
+                .flat_map(|i| i.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        );
+        self.panel = Some(GpuPanel {
+            mesh: GpuMesh {
+                vertices,
+                indices,
+                index_count: 6,
+                vertex_count: 4,
+                material: Material {
+                    base_color: [1.0; 4],
+                    roughness: UNLIT,
+                    metallic: 0.0,
+                    subsurface: 0.0,
+                },
+                model: panel.world,
+                version: None,
+                skin: None,
+                uvs,
+                texture: 0,
+            },
+            texture,
+            pool,
+        });
+        Ok(())
+    }
+
+    /// Moves the panel shown (no upload).
+    pub fn move_panel(&mut self, world: Mat4) {
+        if let Some(p) = self.panel.as_mut() {
+            p.mesh.model = world;
+        }
+    }
+
+    fn drop_panel(&mut self) {
+        if let Some(mut p) = self.panel.take() {
+            p.mesh.vertices.destroy(&self.ctx);
+            p.mesh.indices.destroy(&self.ctx);
+            p.mesh.uvs.destroy(&self.ctx);
+            p.texture.image.destroy(&self.ctx);
+            // SAFETY: the device is idle (set_panel, drop).
+            unsafe { self.ctx.device.destroy_descriptor_pool(p.pool, None) };
+        }
+    }
+
     /// How many meshes are set.
     pub fn mesh_count(&self) -> usize {
         self.meshes.len()
@@ -551,121 +662,132 @@ impl Renderer {
         }
         .map_err(RenderError::vk("creating the texture pool"))?;
         for t in all {
-            if t.width == 0 || t.height == 0 || t.rgba.len() != (t.width * t.height * 4) as usize {
-                return Err(RenderError::Invalid(format!(
-                    "a {}x{} texture with {} bytes",
-                    t.width,
-                    t.height,
-                    t.rgba.len()
-                )));
-            }
-            let extent = vk::Extent2D {
-                width: t.width,
-                height: t.height,
-            };
-            let image = Image::new(
-                &self.ctx,
-                vk::Format::R8G8B8A8_SRGB,
-                extent,
-                1,
-                vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
-                vk::ImageAspectFlags::COLOR,
-            )?;
-            let mut staging = Buffer::host(
-                &self.ctx,
-                t.rgba.len() as u64,
-                vk::BufferUsageFlags::TRANSFER_SRC,
-            )?;
-            staging.write(t.rgba);
-            let range = vk::ImageSubresourceRange {
-                aspect_mask: vk::ImageAspectFlags::COLOR,
-                base_mip_level: 0,
-                level_count: 1,
-                base_array_layer: 0,
-                layer_count: 1,
-            };
-            let copied = self.ctx.one_shot(|cmd| {
-                let to_dst = vk::ImageMemoryBarrier::default()
-                    .old_layout(vk::ImageLayout::UNDEFINED)
-                    .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
-                    .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                    .image(image.image)
-                    .subresource_range(range);
-                let region = vk::BufferImageCopy::default()
-                    .image_subresource(vk::ImageSubresourceLayers {
-                        aspect_mask: vk::ImageAspectFlags::COLOR,
-                        mip_level: 0,
-                        base_array_layer: 0,
-                        layer_count: 1,
-                    })
-                    .image_extent(vk::Extent3D {
-                        width: t.width,
-                        height: t.height,
-                        depth: 1,
-                    });
-                let to_read = vk::ImageMemoryBarrier::default()
-                    .old_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
-                    .new_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)
-                    .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                    .dst_access_mask(vk::AccessFlags::SHADER_READ)
-                    .image(image.image)
-                    .subresource_range(range);
-                // SAFETY: cmd is recording; the image and buffer live until the commands finish.
-                unsafe {
-                    d.cmd_pipeline_barrier(
-                        cmd,
-                        vk::PipelineStageFlags::TOP_OF_PIPE,
-                        vk::PipelineStageFlags::TRANSFER,
-                        vk::DependencyFlags::empty(),
-                        &[],
-                        &[],
-                        &[to_dst],
-                    );
-                    d.cmd_copy_buffer_to_image(
-                        cmd,
-                        staging.buffer,
-                        image.image,
-                        vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                        &[region],
-                    );
-                    d.cmd_pipeline_barrier(
-                        cmd,
-                        vk::PipelineStageFlags::TRANSFER,
-                        vk::PipelineStageFlags::FRAGMENT_SHADER,
-                        vk::DependencyFlags::empty(),
-                        &[],
-                        &[],
-                        &[to_read],
-                    );
-                }
-            });
-            staging.destroy(&self.ctx);
-            copied?;
-            let layouts = [self.texture_layout];
-            // SAFETY: the pool has a set for every texture.
-            let set = unsafe {
-                d.allocate_descriptor_sets(
-                    &vk::DescriptorSetAllocateInfo::default()
-                        .descriptor_pool(self.texture_pool)
-                        .set_layouts(&layouts),
-                )
-            }
-            .map_err(RenderError::vk("allocating a texture's descriptor set"))?[0];
-            let info = [vk::DescriptorImageInfo {
-                sampler: self.sampler,
-                image_view: image.view,
-                image_layout: vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
-            }];
-            let write = [vk::WriteDescriptorSet::default()
-                .dst_set(set)
-                .dst_binding(0)
-                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-                .image_info(&info)];
-            // SAFETY: the set and image are valid and not in use.
-            unsafe { d.update_descriptor_sets(&write, &[]) };
-            self.textures.push(GpuTexture { image, set });
+            let texture = self.upload_texture(self.texture_pool, t)?;
+            self.textures.push(texture);
         }
         Ok(())
+    }
+
+    /// One sRGB texture on the GPU with its descriptor set from `pool`.
+    fn upload_texture(
+        &self,
+        pool: vk::DescriptorPool,
+        t: &TextureData,
+    ) -> Result<GpuTexture, RenderError> {
+        let d = &self.ctx.device;
+        if t.width == 0 || t.height == 0 || t.rgba.len() != (t.width * t.height * 4) as usize {
+            return Err(RenderError::Invalid(format!(
+                "a {}x{} texture with {} bytes",
+                t.width,
+                t.height,
+                t.rgba.len()
+            )));
+        }
+        let extent = vk::Extent2D {
+            width: t.width,
+            height: t.height,
+        };
+        let image = Image::new(
+            &self.ctx,
+            vk::Format::R8G8B8A8_SRGB,
+            extent,
+            1,
+            vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
+            vk::ImageAspectFlags::COLOR,
+        )?;
+        let mut staging = Buffer::host(
+            &self.ctx,
+            t.rgba.len() as u64,
+            vk::BufferUsageFlags::TRANSFER_SRC,
+        )?;
+        staging.write(t.rgba);
+        let range = vk::ImageSubresourceRange {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            base_mip_level: 0,
+            level_count: 1,
+            base_array_layer: 0,
+            layer_count: 1,
+        };
+        let copied = self.ctx.one_shot(|cmd| {
+            let to_dst = vk::ImageMemoryBarrier::default()
+                .old_layout(vk::ImageLayout::UNDEFINED)
+                .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+                .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                .image(image.image)
+                .subresource_range(range);
+            let region = vk::BufferImageCopy::default()
+                .image_subresource(vk::ImageSubresourceLayers {
+                    aspect_mask: vk::ImageAspectFlags::COLOR,
+                    mip_level: 0,
+                    base_array_layer: 0,
+                    layer_count: 1,
+                })
+                .image_extent(vk::Extent3D {
+                    width: t.width,
+                    height: t.height,
+                    depth: 1,
+                });
+            let to_read = vk::ImageMemoryBarrier::default()
+                .old_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+                .new_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)
+                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                .dst_access_mask(vk::AccessFlags::SHADER_READ)
+                .image(image.image)
+                .subresource_range(range);
+            // SAFETY: cmd is recording; the image and buffer live until the commands finish.
+            unsafe {
+                d.cmd_pipeline_barrier(
+                    cmd,
+                    vk::PipelineStageFlags::TOP_OF_PIPE,
+                    vk::PipelineStageFlags::TRANSFER,
+                    vk::DependencyFlags::empty(),
+                    &[],
+                    &[],
+                    &[to_dst],
+                );
+                d.cmd_copy_buffer_to_image(
+                    cmd,
+                    staging.buffer,
+                    image.image,
+                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    &[region],
+                );
+                d.cmd_pipeline_barrier(
+                    cmd,
+                    vk::PipelineStageFlags::TRANSFER,
+                    vk::PipelineStageFlags::FRAGMENT_SHADER,
+                    vk::DependencyFlags::empty(),
+                    &[],
+                    &[],
+                    &[to_read],
+                );
+            }
+        });
+        staging.destroy(&self.ctx);
+        copied?;
+        let layouts = [self.texture_layout];
+        // SAFETY: the pool has a set for every texture.
+        let set = unsafe {
+            d.allocate_descriptor_sets(
+                &vk::DescriptorSetAllocateInfo::default()
+                    .descriptor_pool(pool)
+                    .set_layouts(&layouts),
+            )
+        }
+        .map_err(RenderError::vk("allocating a texture's descriptor set"))?[0];
+        let info = [vk::DescriptorImageInfo {
+            sampler: self.sampler,
+            image_view: image.view,
+            image_layout: vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+        }];
+        let write = [vk::WriteDescriptorSet::default()
+            .dst_set(set)
+            .dst_binding(0)
+            .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+            .image_info(&info)];
+        // SAFETY: the set and image are valid and not in use.
+        unsafe { d.update_descriptor_sets(&write, &[]) };
+        Ok(GpuTexture { image, set })
     }
 
     fn clear_meshes(&mut self) {
@@ -820,6 +942,35 @@ impl Renderer {
                         &[],
                     );
                 }
+                d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
+                d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
+            }
+            if let Some(p) = &self.panel {
+                let m = &p.mesh;
+                d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, self.pipeline);
+                let push = DrawPush {
+                    // In the world, not on the avatar.
+                    model: m.model.to_cols_array(),
+                    base_color: m.material.base_color,
+                    params: [m.material.roughness, 0.0, 0.0, 0.0],
+                };
+                d.cmd_push_constants(
+                    cmd,
+                    self.pipeline_layout,
+                    vk::ShaderStageFlags::VERTEX | vk::ShaderStageFlags::FRAGMENT,
+                    0,
+                    as_bytes(&push),
+                );
+                d.cmd_bind_vertex_buffers(cmd, 0, &[m.vertices.buffer], &[0]);
+                d.cmd_bind_vertex_buffers(cmd, 2, &[m.uvs.buffer], &[0]);
+                d.cmd_bind_descriptor_sets(
+                    cmd,
+                    vk::PipelineBindPoint::GRAPHICS,
+                    self.pipeline_layout,
+                    1,
+                    &[p.texture.set],
+                    &[],
+                );
                 d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
                 d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
             }
@@ -1013,6 +1164,7 @@ impl Drop for Renderer {
         // SAFETY: waiting is always valid; a window's last frame may still be drawing from these buffers.
         let _ = unsafe { self.ctx.device.device_wait_idle() };
         self.clear_meshes();
+        self.drop_panel();
         self.uniform.destroy(&self.ctx);
         self.joints.destroy(&self.ctx);
         let d = &self.ctx.device;

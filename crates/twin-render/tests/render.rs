@@ -342,3 +342,74 @@ fn skinning_in_the_vertex_shader_matches_the_cpu() {
         "the posed twin looks like the rest pose: SSIM {moved}"
     );
 }
+
+/// A panel (captions) beside the face: drawn unlit, its picture where its corners project, upright and not
+/// mirrored, over the avatar's background; removing it restores the frame.
+#[test]
+fn a_panel_shows_its_picture_unlit_where_it_stands() {
+    let without = render(&[], &HashMap::new());
+    // Left half red, right half blue; a green top row band, so a flip either way shows.
+    let (w, h) = (64u32, 32u32);
+    let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let c = if y < 8 {
+                [0, 255, 0, 255]
+            } else if x < w / 2 {
+                [255, 0, 0, 255]
+            } else {
+                [0, 0, 255, 255]
+            };
+            rgba.extend_from_slice(&c);
+        }
+    }
+    let centre = Vec3::new(0.0, 1.68, 0.2);
+    let size = Vec3::new(0.16, 0.08, 1.0);
+    let world = glam::Mat4::from_translation(centre) * glam::Mat4::from_scale(size);
+    let got = {
+        let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
+        s.renderer
+            .set_panel(Some(twin_render::PanelData {
+                image: twin_render::TextureData {
+                    width: w,
+                    height: h,
+                    rgba: &rgba,
+                },
+                world,
+            }))
+            .unwrap();
+        let Scene {
+            renderer, target, ..
+        } = &mut *s;
+        let got = target
+            .render(renderer, &[portrait_view()])
+            .unwrap()
+            .remove(0);
+        s.renderer.set_panel(None).unwrap();
+        got
+    };
+    let at = |p: Vec3| {
+        let (x, y) = project(p);
+        let i = ((y * WIDTH + x) * 4) as usize;
+        [got.rgba[i], got.rgba[i + 1], got.rgba[i + 2]]
+    };
+    // A quarter in from each side, below the band: red on the left, blue on the right, unlit (full).
+    let left = at(centre + Vec3::new(-0.04, -0.015, 0.0));
+    let right = at(centre + Vec3::new(0.04, -0.015, 0.0));
+    let top = at(centre + Vec3::new(0.0, 0.035, 0.0));
+    assert!(left[0] > 240 && left[1] < 15 && left[2] < 15, "{left:?}");
+    assert!(
+        right[2] > 240 && right[0] < 15 && right[1] < 15,
+        "{right:?}"
+    );
+    assert!(top[1] > 240 && top[0] < 15, "{top:?}");
+    // Outside it the frame is the one without the panel.
+    let (x, y) = project(Vec3::new(0.0, 1.58, 0.0));
+    let i = ((y * WIDTH + x) * 4) as usize;
+    assert_eq!(got.rgba[i..i + 3], without.rgba[i..i + 3]);
+    assert_eq!(
+        render(&[], &HashMap::new()).rgba,
+        without.rgba,
+        "the panel is gone"
+    );
+}
