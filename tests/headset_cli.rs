@@ -121,6 +121,19 @@ fn monados_window_shows_the_twin_in_both_eyes() {
         left > 100 && right > 100,
         "skin pixels: left eye {left}, right eye {right}"
     );
+    // The caption panel beside the twin (its dark ground; "offline" without a server) in both eyes too.
+    let panel = |p: [u8; 3]| p.iter().all(|&c| c < 45) && p != [0, 0, 0];
+    let count = |x0: u32, x1: u32| {
+        (x0..x1)
+            .flat_map(|x| (0..bottom).map(move |y| (x, y)))
+            .filter(|&(x, y)| panel(at(x, y)))
+            .count()
+    };
+    let (left, right) = (count(0, right_edge / 2), count(right_edge / 2, right_edge));
+    assert!(
+        left > 500 && right > 500,
+        "caption panel pixels: left eye {left}, right eye {right}"
+    );
 }
 
 #[test]
@@ -181,4 +194,6 @@ fn a_spoken_question_is_answered_by_the_twin_in_the_headset() {
     assert!(speaking > 60, "{r}");
     assert!(moving * 2 > speaking, "the mouth stayed still: {r}");
     assert_eq!(d["answer_audio_ms"].as_array().unwrap().len(), 1, "{r}");
+    // The captions followed the conversation: the greeting's words, the question, the answer, the cues.
+    assert!(r["panel_updates"].as_u64().unwrap() > 5, "{r}");
 }

@@ -5,6 +5,8 @@
 //! The twin is placed on the floor 1.2 m in front of where the user first looks, facing them; with a
 //! conversation (`dialogue`) it listens, thinks and answers aloud, its mouth on the playback clock.
 
+pub mod captions;
+
 use anyhow::{Context, Result};
 use glam::{Mat4, Quat, Vec3};
 use std::time::Instant;
@@ -64,6 +66,8 @@ pub struct Report {
     /// Where the twin was placed: its distance from the head on the floor, and its height.
     pub placed_at_m: Option<f32>,
     pub twin_height_m: f32,
+    /// Times the caption panel's picture changed.
+    pub panel_updates: u64,
     /// The conversation in the headset, when there was one.
     pub dialogue: Option<crate::conversation::dialogue::DialogueReport>,
 }
@@ -103,6 +107,15 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
     let mut dialogue = options
         .conversation
         .map(crate::conversation::dialogue::Dialogue::new);
+    let mut panel = captions::CaptionPanel::new();
+    if panel.is_none() {
+        tracing::warn!(
+            "no TrueType font (Debian: fonts-dejavu-core): the caption panel is not shown"
+        );
+    }
+    let mut panel_updates = 0u64;
+    let mut panel_drawn_at: Option<Instant> = None;
+    let offline = crate::conversation::dialogue::Captions::default();
     let mut failed = None;
     loop {
         let began = Instant::now();
@@ -140,6 +153,28 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         };
         if let Some(d) = dialogue.as_mut() {
             d.poll();
+        }
+        // The caption panel, redrawn when its words change (at most ~7 times a second: each upload waits
+        // for the GPU).
+        if let (Some(p), Some((world, _))) = (panel.as_mut(), placement)
+            && panel_drawn_at.is_none_or(|t| t.elapsed().as_millis() >= 150)
+        {
+            let (captions, cue) = match &dialogue {
+                Some(d) => (&d.captions, d.cue()),
+                None => (&offline, "offline: no server (--token)"),
+            };
+            if let Some(rgba) = p.redraw(captions, cue) {
+                renderer.set_panel(Some(twin_render::PanelData {
+                    image: twin_render::TextureData {
+                        width: captions::WIDTH,
+                        height: captions::HEIGHT,
+                        rgba: &rgba,
+                    },
+                    world: world * captions::beside_the_twin(),
+                }))?;
+                panel_updates += 1;
+                panel_drawn_at = Some(Instant::now());
+            }
         }
         let (mode, speech) = dialogue
             .as_ref()
@@ -194,6 +229,7 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         over_90hz_budget: cpu_ms.iter().filter(|&&ms| ms > 1000.0 / 90.0).count(),
         placed_at_m: placement.map(|(_, d)| d),
         twin_height_m: high.y - low.y,
+        panel_updates,
         dialogue: dialogue.map(|d| d.finish()),
     };
     // The session's images before the renderer, the renderer before the context.
