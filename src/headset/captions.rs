@@ -181,9 +181,8 @@ impl Canvas {
         }
         let i = ((y as u32 * self.width + x as u32) * 4) as usize;
         let a = coverage.clamp(0.0, 1.0);
-        for c in 0..3 {
-            let under = self.rgba[i + c] as f32;
-            self.rgba[i + c] = (under + (colour[c] as f32 - under) * a).round() as u8;
+        for (under, over) in self.rgba[i..i + 3].iter_mut().zip(colour) {
+            *under = (*under as f32 + (over as f32 - *under as f32) * a).round() as u8;
         }
     }
 
