@@ -38,7 +38,7 @@ fn report(stdout: &str) -> serde_json::Value {
 #[test]
 fn the_headset_app_runs_a_session_with_the_twin_life_size_in_front() {
     let out = headset()
-        .args(["--frames", "60", "--json"])
+        .args(["--frames", "60", "--json", "--no-keep-place"])
         .env("XRT_COMPOSITOR_NULL", "1")
         .output()
         .unwrap();
@@ -66,6 +66,8 @@ fn the_headset_app_runs_a_session_with_the_twin_life_size_in_front() {
         assert!(states.contains(&want), "{want} never reached: {states:?}");
     }
     assert_eq!(r["frames"], 60, "{r}");
+    // The hands' actions (trigger, squeeze or pinch to move the twin) were taken by the runtime.
+    assert_eq!(r["hands"], true, "{r}");
     assert_eq!(r["space"], "stage", "{r}");
     let placed = r["placed_at_m"].as_f64().expect("the twin was placed");
     assert!((placed - 1.2).abs() < 0.01, "{r}");
@@ -77,7 +79,7 @@ fn the_headset_app_runs_a_session_with_the_twin_life_size_in_front() {
 fn monados_window_shows_the_twin_in_both_eyes() {
     let x = xvfb();
     let mut child = headset()
-        .args(["--frames", "150", "--json"])
+        .args(["--frames", "150", "--json", "--no-keep-place"])
         .env("DISPLAY", format!(":{}", x.1))
         .env("XRT_COMPOSITOR_FORCE_XCB", "1")
         .stdout(Stdio::piped())
@@ -147,6 +149,7 @@ fn a_spoken_question_is_answered_by_the_twin_in_the_headset() {
     let out = headset()
         .args([
             "--json",
+            "--no-keep-place",
             "--no-speaker",
             "--token",
             TOKEN,
@@ -196,4 +199,41 @@ fn a_spoken_question_is_answered_by_the_twin_in_the_headset() {
     assert_eq!(d["answer_audio_ms"].as_array().unwrap().len(), 1, "{r}");
     // The captions followed the conversation: the greeting's words, the question, the answer, the cues.
     assert!(r["panel_updates"].as_u64().unwrap() > 5, "{r}");
+}
+
+/// The twin's spot is kept per room: placed in front of the user the first time, where it stood the next
+/// (though the simulated head has moved), and a broken file is set aside rather than trusted or lost.
+#[test]
+fn the_twin_is_where_it_stood_last_time_in_this_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("placements.json");
+    let run = || {
+        let out = headset()
+            .args(["--frames", "20", "--json", "--placements"])
+            .arg(&file)
+            .env("XRT_COMPOSITOR_NULL", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        report(&stdout)
+    };
+    let first = run();
+    assert_eq!(first["placed_from"], "in_front", "{first}");
+    assert!(file.is_file());
+    let second = run();
+    assert_eq!(second["placed_from"], "kept", "{second}");
+    assert_eq!(second["spot"], first["spot"], "{second}");
+    std::fs::write(&file, "not json").unwrap();
+    let third = run();
+    assert_eq!(third["placed_from"], "in_front", "{third}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("placements.json.bad")).unwrap(),
+        "not json"
+    );
+    assert!(file.is_file(), "a new file for the new spot");
 }

@@ -18,6 +18,13 @@ pub struct HeadsetArgs {
     /// Print the run's report as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Where the twin's spot is kept per room (default: $XDG_STATE_HOME/twin/placements.json, else
+    /// ~/.local/state/twin/placements.json).
+    #[arg(long, value_name = "FILE")]
+    placements: Option<PathBuf>,
+    /// Place the twin in front of you and keep nothing (a demo, a test).
+    #[arg(long, conflicts_with = "placements")]
+    no_keep_place: bool,
     #[command(flatten)]
     live: crate::cli::connect::LiveArgs,
 }
@@ -38,6 +45,12 @@ pub fn run(args: HeadsetArgs) -> Result<()> {
             frames: args.frames,
             conversation,
             voice,
+            placements: if args.no_keep_place {
+                None
+            } else {
+                args.placements
+                    .or_else(twin::headset::placement::Store::default_path)
+            },
         },
         // Scripts (and the screenshot test) learn when the twin is on screen.
         &mut |frames| {

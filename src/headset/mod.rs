@@ -6,9 +6,10 @@
 //! conversation (`dialogue`) it listens, thinks and answers aloud, its mouth on the playback clock.
 
 pub mod captions;
+pub mod placement;
 
 use anyhow::{Context, Result};
-use glam::{Mat4, Quat, Vec3};
+use glam::{Mat4, Vec3};
 use std::time::Instant;
 use twin_animate::{Animator, Inputs, Mode, Speech};
 use twin_render::Renderer;
@@ -16,23 +17,8 @@ use twin_render::avatar::AvatarScene;
 use twin_xr::Runtime;
 use twin_xr::session::{COLOR_FORMAT, Step, XrSession};
 
-/// How far in front of the user the twin stands: a conversational distance.
-pub const DISTANCE_M: f32 = 1.2;
 /// Where the floor is assumed under the head when the runtime has no stage space.
 const EYE_HEIGHT_M: f32 = 1.6;
-
-/// The twin's model → world transform: on the floor `DISTANCE_M` in front of the head (its gaze projected
-/// on the floor), turned to face the user.
-pub fn place(head: Vec3, orientation: Quat, floor_y: f32) -> Mat4 {
-    let mut forward = orientation * Vec3::NEG_Z;
-    forward.y = 0.0;
-    let forward = forward.try_normalize().unwrap_or(Vec3::NEG_Z);
-    let at = Vec3::new(head.x, floor_y, head.z) + forward * DISTANCE_M;
-    let to_user = Vec3::new(head.x - at.x, 0.0, head.z - at.z);
-    // The avatar faces +Z in its model space.
-    let yaw = to_user.x.atan2(to_user.z);
-    Mat4::from_translation(at) * Mat4::from_rotation_y(yaw)
-}
 
 pub struct Options {
     pub avatar: std::path::PathBuf,
@@ -42,6 +28,8 @@ pub struct Options {
     pub frames: Option<u64>,
     /// The conversation with the twin's server; without one the twin stands and listens.
     pub conversation: Option<crate::conversation::Conversation>,
+    /// Where the twin's spot is kept per room (`None`: not kept).
+    pub placements: Option<std::path::PathBuf>,
     /// The twin's voice in the room: the listener follows the head, the voice the twin's mouth.
     pub voice: Option<std::sync::Arc<std::sync::Mutex<crate::voice::spatial::SpatialVoice>>>,
 }
@@ -63,8 +51,15 @@ pub struct Report {
     pub frame_cpu_ms_p95: f64,
     /// Frames whose own CPU time alone was over a 90 Hz frame (11.1 ms): they would miss on a 90 Hz headset.
     pub over_90hz_budget: usize,
-    /// Where the twin was placed: its distance from the head on the floor, and its height.
+    /// Where the twin was placed: its distance from the head on the floor (when placed), and its height.
     pub placed_at_m: Option<f32>,
+    /// The spot it stood on at the end (reference space), and where it first came from: "in_front" of the
+    /// user, or "kept" for this room.
+    pub spot: Option<placement::Spot>,
+    pub placed_from: Option<&'static str>,
+    /// Drags that moved it, and whether the hands' actions were bound at all.
+    pub moves: u32,
+    pub hands: bool,
     pub twin_height_m: f32,
     /// Times the caption panel's picture changed.
     pub panel_updates: u64,
@@ -100,6 +95,18 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
     let mut session = XrSession::new(&runtime, ctx.clone())?;
     let floor_is_known = session.space_kind == "stage";
     let mut placement: Option<(Mat4, f32)> = None;
+    let mut spot: Option<placement::Spot> = None;
+    let mut placed_from = None;
+    let mut moves = 0u32;
+    let mut dragging = false;
+    // A stage space is the room's own frame: a spot in it means the same place next time.
+    let room = (session.space_kind == "stage")
+        .then(|| format!("{} | {} | stage", probe.runtime, probe.system));
+    let store = options
+        .placements
+        .clone()
+        .filter(|_| room.is_some())
+        .map(placement::Store::new);
     let (mut frames, mut skipped, mut exit_asked) = (0u64, 0u64, false);
     let mut first_frame_ms = None;
     let mut cpu_ms = Vec::new();
@@ -122,19 +129,51 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         let dt = (began - last).as_secs_f32();
         last = began;
         let head = session.head();
-        if placement.is_none()
-            && let Some((position, orientation)) = head
-        {
+        if let Some((position, orientation)) = head {
             let floor = if floor_is_known {
                 0.0
             } else {
                 position.y - EYE_HEIGHT_M
             };
-            let world = place(position, orientation, floor);
-            let at = world.w_axis.truncate();
-            let distance = Vec3::new(at.x - position.x, 0.0, at.z - position.z).length();
-            renderer.placement = world;
-            placement = Some((world, distance));
+            if spot.is_none() {
+                let kept = store
+                    .as_ref()
+                    .zip(room.as_deref())
+                    .and_then(|(s, r)| s.load(r));
+                placed_from = Some(if kept.is_some() { "kept" } else { "in_front" });
+                let placed =
+                    kept.unwrap_or_else(|| placement::Spot::in_front(position, orientation));
+                keep(&store, &room, placed);
+                spot = Some(placed);
+            }
+            // A grabbing hand drags it; letting go keeps the new spot.
+            let grabbing = session
+                .pointers()
+                .into_iter()
+                .flatten()
+                .find(|p| p.grabbing);
+            match grabbing.and_then(|p| placement::drag_target(&p, floor, position)) {
+                Some(target) => {
+                    spot = Some(placement::Spot::facing(target, position));
+                    dragging = true;
+                }
+                None if dragging && grabbing.is_none() => {
+                    dragging = false;
+                    moves += 1;
+                    if let Some(s) = spot {
+                        keep(&store, &room, s);
+                    }
+                }
+                None => {}
+            }
+            if let Some(s) = spot {
+                let world = s.world(floor);
+                renderer.placement = world;
+                if placement.is_some_and(|(w, _)| w != world) {
+                    renderer.move_panel(world * captions::beside_the_twin());
+                }
+                placement = Some((world, s.distance(position)));
+            }
         }
         if let (Some(voice), Some((world, _)), Some((position, orientation))) =
             (&options.voice, placement, head)
@@ -228,6 +267,10 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         frame_cpu_ms_p95: percentile(&cpu_ms, 95.0),
         over_90hz_budget: cpu_ms.iter().filter(|&&ms| ms > 1000.0 / 90.0).count(),
         placed_at_m: placement.map(|(_, d)| d),
+        spot,
+        placed_from,
+        moves,
+        hands: session.has_hands(),
         twin_height_m: high.y - low.y,
         panel_updates,
         dialogue: dialogue.map(|d| d.finish()),
@@ -250,24 +293,11 @@ fn percentile(values: &[f64], p: f64) -> f64 {
     v[((p / 100.0) * (v.len() - 1) as f64).round() as usize]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_twin_stands_in_front_facing_the_user() {
-        // Looking down -Z from (1, 1.7, 2): the twin at (1, 0, 0.8), turned to face +Z (toward the user).
-        let world = place(Vec3::new(1.0, 1.7, 2.0), Quat::IDENTITY, 0.0);
-        let at = world.transform_point3(Vec3::ZERO);
-        assert!((at - Vec3::new(1.0, 0.0, 0.8)).length() < 1e-5, "{at}");
-        let facing = world.transform_vector3(Vec3::Z);
-        assert!((facing - Vec3::Z).length() < 1e-5, "{facing}");
-        // Turned 90° left (looking down -X), looking down at the floor a little: still 1.2 m ahead, level.
-        let turned =
-            Quat::from_rotation_y(std::f32::consts::FRAC_PI_2) * Quat::from_rotation_x(-0.3);
-        let world = place(Vec3::new(0.0, 1.6, 0.0), turned, 0.0);
-        let at = world.transform_point3(Vec3::ZERO);
-        assert!((at - Vec3::new(-1.2, 0.0, 0.0)).length() < 1e-4, "{at}");
-        assert!((world.transform_vector3(Vec3::Z) - Vec3::X).length() < 1e-4);
+/// Keeps the spot for this room, saying why where it cannot.
+fn keep(store: &Option<placement::Store>, room: &Option<String>, spot: placement::Spot) {
+    if let (Some(store), Some(room)) = (store, room)
+        && let Err(e) = store.save(room, spot)
+    {
+        tracing::warn!("the twin's place is not kept: {e}");
     }
 }

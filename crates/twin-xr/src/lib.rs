@@ -4,6 +4,7 @@
 //! frame loop on the Vulkan renderer come next.
 
 pub mod ext;
+pub mod input;
 pub mod runtime;
 pub mod session;
 pub mod vulkan;

@@ -40,6 +40,7 @@ pub struct XrSession {
     ctx: Arc<GpuContext>,
     // Field order is drop order: the session's children before the session.
     swapchain: Option<Swapchain>,
+    hands: Option<crate::input::Hands>,
     space: xr::Space,
     frame_stream: xr::FrameStream<xr::Vulkan>,
     frame_wait: xr::FrameWaiter,
@@ -55,6 +56,8 @@ pub struct XrSession {
     pub space_kind: &'static str,
     /// The user's head at the last frame (between the eyes), in the reference space.
     head: Option<(Vec3, Quat)>,
+    /// The hands' pointers at the last frame (left, right).
+    pointers: [Option<crate::input::Pointer>; 2],
 }
 
 impl XrSession {
@@ -96,6 +99,14 @@ impl XrSession {
         .into_iter()
         .find(|m| modes.contains(m))
         .unwrap_or(xr::EnvironmentBlendMode::OPAQUE);
+        // Without hands the twin still stands and talks: a runtime refusing the actions is not fatal.
+        let hands = match crate::input::Hands::new(runtime, &session) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!("no hand input ({e}): the twin cannot be moved by hand");
+                None
+            }
+        };
         let d = &ctx.device;
         let info = vk::CommandBufferAllocateInfo::default()
             .command_pool(ctx.command_pool)
@@ -115,6 +126,7 @@ impl XrSession {
         Ok(XrSession {
             ctx,
             swapchain: None,
+            hands,
             space,
             frame_stream,
             frame_wait,
@@ -127,6 +139,7 @@ impl XrSession {
             states: Vec::new(),
             space_kind,
             head: None,
+            pointers: [None, None],
         })
     }
 
@@ -134,6 +147,16 @@ impl XrSession {
     /// space (y up; on the floor's level for a stage space).
     pub fn head(&self) -> Option<(Vec3, Quat)> {
         self.head
+    }
+
+    /// The hands' pointers at the last frame drawn (left, right): `None` where a hand is not tracked.
+    pub fn pointers(&self) -> [Option<crate::input::Pointer>; 2] {
+        self.pointers
+    }
+
+    /// Whether the hands' actions are bound (the runtime took the action set).
+    pub fn has_hands(&self) -> bool {
+        self.hands.is_some()
     }
 
     pub fn blend_mode(&self) -> xr::EnvironmentBlendMode {
@@ -219,6 +242,9 @@ impl XrSession {
             .locate_views(STEREO, state.predicted_display_time, &self.space)
             .map_err(XrError::xr("locating the eyes"))?;
         let views: Vec<View> = eyes.iter().map(view_of).collect();
+        if let Some(hands) = &self.hands {
+            self.pointers = hands.poll(&self.session, &self.space, state.predicted_display_time)?;
+        }
         if let [l, _] = eyes.as_slice() {
             let o = l.pose.orientation;
             self.head = Some((

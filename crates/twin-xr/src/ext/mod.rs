@@ -1,6 +1,7 @@
 //! Optional OpenXR extensions, one file each: what the app uses it for, and how to ask for it.
 
 pub mod eye_gaze;
+pub mod hand_interaction;
 pub mod local_floor;
 pub mod passthrough;
 pub mod spatial_anchors;
@@ -13,4 +14,5 @@ pub fn request_optional(available: &ExtensionSet, wanted: &mut ExtensionSet) {
     local_floor::request(available, wanted);
     eye_gaze::request(available, wanted);
     spatial_anchors::request(available, wanted);
+    hand_interaction::request(available, wanted);
 }
