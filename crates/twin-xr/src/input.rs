@@ -48,44 +48,34 @@ impl Hands {
         let aim = set
             .create_action::<xr::Posef>("aim", "Point", &hands)
             .map_err(XrError::xr("creating the aim action"))?;
-        let mut profiles: Vec<(&str, Vec<(&xr::Action<f32>, &str)>)> = vec![
+        // (profile, the grab input on each hand): the aim pose is the same path everywhere.
+        let mut profiles = vec![
             (
                 "/interaction_profiles/khr/simple_controller",
-                vec![
-                    (&grab, "/user/hand/left/input/select/click"),
-                    (&grab, "/user/hand/right/input/select/click"),
-                ],
+                "select/click",
             ),
             (
                 "/interaction_profiles/oculus/touch_controller",
-                vec![
-                    (&grab, "/user/hand/left/input/trigger/value"),
-                    (&grab, "/user/hand/right/input/trigger/value"),
-                ],
+                "trigger/value",
             ),
             (
                 "/interaction_profiles/valve/index_controller",
-                vec![
-                    (&grab, "/user/hand/left/input/trigger/value"),
-                    (&grab, "/user/hand/right/input/trigger/value"),
-                ],
+                "trigger/value",
             ),
         ];
         if crate::ext::hand_interaction::enabled(&runtime.extensions) {
             profiles.push((
                 "/interaction_profiles/ext/hand_interaction_ext",
-                vec![
-                    (&grab, "/user/hand/left/input/pinch_ext/value"),
-                    (&grab, "/user/hand/right/input/pinch_ext/value"),
-                ],
+                "pinch_ext/value",
             ));
         }
-        for (profile, grabs) in &profiles {
+        for (profile, grab_input) in &profiles {
             let mut bindings = Vec::new();
-            for (action, p) in grabs {
-                bindings.push(xr::Binding::new(*action, path(p)?));
-            }
             for hand in ["left", "right"] {
+                bindings.push(xr::Binding::new(
+                    &grab,
+                    path(&format!("/user/hand/{hand}/input/{grab_input}"))?,
+                ));
                 bindings.push(xr::Binding::new(
                     &aim,
                     path(&format!("/user/hand/{hand}/input/aim/pose"))?,
