@@ -51,6 +51,9 @@ pub struct Report {
     pub frame_cpu_ms_p95: f64,
     /// Frames whose own CPU time alone was over a 90 Hz frame (11.1 ms): they would miss on a 90 Hz headset.
     pub over_90hz_budget: usize,
+    /// The runtime's display rate, and its refreshes that went by without a new frame from the app.
+    pub display_hz: f64,
+    pub missed_refreshes: u64,
     /// Where the twin was placed: its distance from the head on the floor (when placed), and its height.
     pub placed_at_m: Option<f32>,
     /// The spot it stood on at the end (reference space), and where it first came from: "in_front" of the
@@ -266,6 +269,12 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         frame_cpu_ms_p50: percentile(&cpu_ms, 50.0),
         frame_cpu_ms_p95: percentile(&cpu_ms, 95.0),
         over_90hz_budget: cpu_ms.iter().filter(|&&ms| ms > 1000.0 / 90.0).count(),
+        display_hz: if session.timing.period_s > 0.0 {
+            1.0 / session.timing.period_s
+        } else {
+            0.0
+        },
+        missed_refreshes: session.timing.missed,
         placed_at_m: placement.map(|(_, d)| d),
         spot,
         placed_from,

@@ -58,6 +58,20 @@ pub struct XrSession {
     head: Option<(Vec3, Quat)>,
     /// The hands' pointers at the last frame (left, right).
     pointers: [Option<crate::input::Pointer>; 2],
+    /// The display's pace as the runtime predicts it, and display refreshes that went by without a new
+    /// frame from the app (a predicted display time more than one period after the last one's).
+    pub timing: Timing,
+    last_display: Option<xr::Time>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timing {
+    /// The display's refresh period (the last frame's), in seconds.
+    pub period_s: f64,
+    /// Refreshes the app missed since the session began.
+    pub missed: u64,
+    /// Frames the runtime paced (waited for).
+    pub paced: u64,
 }
 
 impl XrSession {
@@ -140,6 +154,8 @@ impl XrSession {
             space_kind,
             head: None,
             pointers: [None, None],
+            timing: Timing::default(),
+            last_display: None,
         })
     }
 
@@ -213,6 +229,18 @@ impl XrSession {
             .frame_wait
             .wait()
             .map_err(XrError::xr("waiting for the frame"))?;
+        let period = state.predicted_display_period.as_nanos();
+        if period > 0 {
+            self.timing.period_s = period as f64 / 1e9;
+            self.timing.paced += 1;
+            if let Some(last) = self.last_display {
+                let gap = state.predicted_display_time.as_nanos() - last.as_nanos();
+                // Each whole period past the first is a refresh that showed an old frame.
+                let skipped = ((gap as f64 / period as f64).round() as i64 - 1).max(0);
+                self.timing.missed += skipped as u64;
+            }
+            self.last_display = Some(state.predicted_display_time);
+        }
         self.frame_stream
             .begin()
             .map_err(XrError::xr("beginning the frame"))?;
