@@ -63,6 +63,8 @@ pub struct Report {
     /// Drags that moved it, and whether the hands' actions were bound at all.
     pub moves: u32,
     pub hands: bool,
+    /// Frames in which an eye tracker said the user looked at the twin's face (0 without one).
+    pub looked_at_frames: u64,
     pub twin_height_m: f32,
     /// Times the caption panel's picture changed.
     pub panel_updates: u64,
@@ -91,8 +93,10 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
     )?;
     scene.attach(&mut renderer)?;
     let (low, high) = scene.bounds();
+    let face_in_model = scene.face_centre();
     // The voice comes from just under the face's centre.
-    let mouth_in_model = scene.face_centre() - Vec3::new(0.0, 0.05, 0.0);
+    let mouth_in_model = face_in_model - Vec3::new(0.0, 0.05, 0.0);
+    let mut looked_at_frames = 0u64;
     let mut animator = Animator::new(&scene.rig, options.seed);
     animator.set_clip(twin_animate::Clip::idle(&scene.loaded)?);
     let mut session = XrSession::new(&runtime, ctx.clone())?;
@@ -187,6 +191,19 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
                 .unwrap_or_else(|p| p.into_inner())
                 .place(position, orientation, mouth);
         }
+        // Mutual gaze: the user's gaze ray passing within a face's breadth of the twin's face.
+        let looking = match (session.gaze(), placement) {
+            (Some((origin, direction)), Some((world, _))) => {
+                let face = world.transform_point3(face_in_model);
+                let along = (face - origin).dot(direction);
+                Some(along > 0.0 && (origin + direction * along - face).length() < 0.15)
+            }
+            _ => None,
+        };
+        animator.set_user_looking(looking);
+        if looking == Some(true) {
+            looked_at_frames += 1;
+        }
         let look_at = match (placement, head) {
             (Some((world, _)), Some((position, _))) => {
                 Some(world.inverse().transform_point3(position))
@@ -280,6 +297,7 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         placed_from,
         moves,
         hands: session.has_hands(),
+        looked_at_frames,
         twin_height_m: high.y - low.y,
         panel_updates,
         dialogue: dialogue.map(|d| d.finish()),

@@ -178,6 +178,12 @@ impl Animator {
     }
 
     /// Plays one of the avatar file's clips (an idle loop) underneath, looped from now; `None` stops it.
+    /// Whether the user is looking at the twin's face (from an eye tracker), each frame; `None` where
+    /// unknown. Mutual gaze is then held a few seconds and broken now and then, as people do.
+    pub fn set_user_looking(&mut self, looking: Option<bool>) {
+        self.gaze.user_looking = looking;
+    }
+
     pub fn set_clip(&mut self, clip: Option<Clip>) {
         self.clip = clip.map(|c| (c, self.time));
     }

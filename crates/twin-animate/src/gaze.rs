@@ -73,6 +73,10 @@ pub struct Gaze {
     aversion: Option<(Vec2, f32)>,
     /// A big shift happened this frame (people often blink with one).
     pub big_shift: bool,
+    /// Whether the user is looking at the twin's face (an eye tracker says so), `None` where unknown.
+    pub user_looking: Option<bool>,
+    /// How long the two have held each other's gaze without a break.
+    mutual_s: f32,
 }
 
 impl Default for Gaze {
@@ -84,6 +88,8 @@ impl Default for Gaze {
             until_saccade: 0.5,
             aversion: None,
             big_shift: false,
+            user_looking: None,
+            mutual_s: 0.0,
         }
     }
 }
@@ -93,12 +99,30 @@ impl Gaze {
     pub fn plan(&mut self, dt: f32, mode: Mode, rng: &mut Rng, look_at: Vec3) -> (Vec3, Vec2) {
         self.big_shift = false;
         // Chance per second of glancing away, and how long a glance lasts.
-        let (glance_rate, glance_len) = match mode {
+        let (mut glance_rate, glance_len) = match mode {
             Mode::Thinking => (3.0, (1.0, 2.5)),
             Mode::Speaking => (0.15, (0.5, 1.4)),
             Mode::Listening => (0.03, (0.3, 0.8)),
             Mode::Idle => (0.25, (0.8, 2.5)),
         };
+        // Eye contact both ways is held a few seconds, then broken for a moment (held much longer it
+        // feels like staring); while the user looks elsewhere the twin keeps watching them, glancing less.
+        match self.user_looking {
+            Some(true) if self.aversion.is_none() => {
+                self.mutual_s += dt;
+                let (soft, hard) = match mode {
+                    Mode::Speaking => (1.5, 4.0),
+                    _ => (2.5, 6.0),
+                };
+                glance_rate += ((self.mutual_s - soft) / (hard - soft)).clamp(0.0, 1.0) * 2.0;
+            }
+            Some(true) => {}
+            Some(false) => {
+                self.mutual_s = 0.0;
+                glance_rate *= 0.5;
+            }
+            None => self.mutual_s = 0.0,
+        }
         match &mut self.aversion {
             Some((_, left)) => {
                 *left -= dt;
@@ -117,6 +141,7 @@ impl Gaze {
                     };
                     let angles = Vec2::new(rng.sign() * yaw * DEG, pitch * DEG);
                     self.aversion = Some((angles, rng.range(glance_len.0, glance_len.1)));
+                    self.mutual_s = 0.0;
                     self.big_shift = yaw > 12.0;
                 }
             }
@@ -153,6 +178,53 @@ impl Gaze {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Over a minute of `mode` at 90 Hz: the share of time glancing away, and how long each stretch of
+    /// eye contact lasted.
+    fn contact(mode: Mode, user_looking: Option<bool>, seed: u64) -> (f32, Vec<f32>) {
+        let mut gaze = Gaze {
+            user_looking,
+            ..Gaze::default()
+        };
+        let mut rng = Rng::new(seed);
+        let dt = 1.0 / 90.0;
+        let (mut away, mut held, mut stretches) = (0.0, 0.0, Vec::new());
+        for _ in 0..(90 * 60) {
+            let (_, offset) = gaze.plan(dt, mode, &mut rng, Vec3::ZERO);
+            if offset == Vec2::ZERO {
+                held += dt;
+            } else {
+                away += dt;
+                if held > 0.0 {
+                    stretches.push(held);
+                }
+                held = 0.0;
+            }
+        }
+        (away / 60.0, stretches)
+    }
+
+    #[test]
+    fn mutual_gaze_is_held_a_few_seconds_then_broken() {
+        for seed in 1..=4 {
+            let (unknown, _) = contact(Mode::Listening, None, seed);
+            let (mutual, stretches) = contact(Mode::Listening, Some(true), seed);
+            let (elsewhere, _) = contact(Mode::Listening, Some(false), seed);
+            // Listening without an eye tracker the twin barely looks away; in mutual gaze it breaks
+            // contact now and then, each stretch of contact a few seconds long.
+            assert!(mutual > unknown, "seed {seed}: {mutual} vs {unknown}");
+            assert!(elsewhere <= unknown, "seed {seed}: {elsewhere} vs {unknown}");
+            assert!((0.05..0.35).contains(&mutual), "seed {seed}: {mutual}");
+            let mean = stretches.iter().sum::<f32>() / stretches.len().max(1) as f32;
+            assert!(stretches.len() >= 6, "seed {seed}: {stretches:?}");
+            assert!((2.5..7.0).contains(&mean), "seed {seed}: mean {mean}");
+        }
+        // Speaking, contact is broken sooner.
+        let (_, speaking) = contact(Mode::Speaking, Some(true), 9);
+        let (_, listening) = contact(Mode::Listening, Some(true), 9);
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
+        assert!(mean(&speaking) < mean(&listening), "{speaking:?} {listening:?}");
+    }
 
     #[test]
     fn small_shifts_are_mostly_eyes_large_ones_mostly_head() {

@@ -18,6 +18,8 @@ pub struct Pointer {
 pub struct Hands {
     // Spaces before the set they come from.
     aim_spaces: [xr::Space; 2],
+    /// The user's gaze (XR_EXT_eye_gaze_interaction), where the runtime has an eye tracker.
+    eyes: Option<(xr::Space, xr::Action<xr::Posef>)>,
     grab: xr::Action<f32>,
     aim: xr::Action<xr::Posef>,
     set: xr::ActionSet,
@@ -86,9 +88,39 @@ impl Hands {
                 tracing::info!(profile, ?e, "the runtime does not take this profile");
             }
         }
+        let gaze = if crate::ext::eye_gaze::enabled(&runtime.extensions) {
+            let action = set
+                .create_action::<xr::Posef>("gaze", "Where you look", &[])
+                .map_err(XrError::xr("creating the gaze action"))?;
+            let bound = i.suggest_interaction_profile_bindings(
+                path("/interaction_profiles/ext/eye_gaze_interaction")?,
+                &[xr::Binding::new(
+                    &action,
+                    path("/user/eyes_ext/input/gaze_ext/pose")?,
+                )],
+            );
+            match bound {
+                Ok(()) => Some(action),
+                Err(e) => {
+                    tracing::info!(?e, "no eye gaze binding");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         session
             .attach_action_sets(&[&set])
             .map_err(XrError::xr("attaching the action set"))?;
+        let eyes = match gaze {
+            Some(action) => Some((
+                action
+                    .create_space(session, xr::Path::NULL, xr::Posef::IDENTITY)
+                    .map_err(XrError::xr("creating the gaze space"))?,
+                action,
+            )),
+            None => None,
+        };
         let space = |hand| {
             aim.create_space(session, hand, xr::Posef::IDENTITY)
                 .map_err(XrError::xr("creating an aim space"))
@@ -96,11 +128,44 @@ impl Hands {
         let aim_spaces = [space(hands[0])?, space(hands[1])?];
         Ok(Hands {
             aim_spaces,
+            eyes,
             grab,
             aim,
             set,
             hands,
         })
+    }
+
+    /// The user's gaze ray at `time` in `base` (after [`Hands::poll`] synced the actions), where an eye
+    /// tracker follows it now.
+    pub fn gaze<G: xr::Graphics>(
+        &self,
+        session: &xr::Session<G>,
+        base: &xr::Space,
+        time: xr::Time,
+    ) -> Result<Option<(Vec3, Vec3)>, XrError> {
+        let Some((space, action)) = &self.eyes else {
+            return Ok(None);
+        };
+        if !action
+            .is_active(session, xr::Path::NULL)
+            .map_err(XrError::xr("reading the gaze"))?
+        {
+            return Ok(None);
+        }
+        let location = space
+            .locate(base, time)
+            .map_err(XrError::xr("locating the gaze"))?;
+        let tracked =
+            xr::SpaceLocationFlags::POSITION_VALID | xr::SpaceLocationFlags::ORIENTATION_VALID;
+        if !location.location_flags.contains(tracked) {
+            return Ok(None);
+        }
+        let (p, o) = (location.pose.position, location.pose.orientation);
+        Ok(Some((
+            Vec3::new(p.x, p.y, p.z),
+            Quat::from_xyzw(o.x, o.y, o.z, o.w) * Vec3::NEG_Z,
+        )))
     }
 
     /// The pointers at `time` in `base` (left, right); `None` for a hand the runtime does not track now.

@@ -58,6 +58,8 @@ pub struct XrSession {
     head: Option<(Vec3, Quat)>,
     /// The hands' pointers at the last frame (left, right).
     pointers: [Option<crate::input::Pointer>; 2],
+    /// The user's gaze ray (origin, direction) at the last frame, where an eye tracker follows it.
+    gaze: Option<(Vec3, Vec3)>,
     /// The display's pace as the runtime predicts it, and display refreshes that went by without a new
     /// frame from the app (a predicted display time more than one period after the last one's).
     pub timing: Timing,
@@ -154,6 +156,7 @@ impl XrSession {
             space_kind,
             head: None,
             pointers: [None, None],
+            gaze: None,
             timing: Timing::default(),
             last_display: None,
         })
@@ -168,6 +171,11 @@ impl XrSession {
     /// The hands' pointers at the last frame drawn (left, right): `None` where a hand is not tracked.
     pub fn pointers(&self) -> [Option<crate::input::Pointer>; 2] {
         self.pointers
+    }
+
+    /// Where the user looks (origin, unit direction), where an eye tracker says.
+    pub fn gaze(&self) -> Option<(Vec3, Vec3)> {
+        self.gaze
     }
 
     /// Whether the hands' actions are bound (the runtime took the action set).
@@ -271,7 +279,9 @@ impl XrSession {
             .map_err(XrError::xr("locating the eyes"))?;
         let views: Vec<View> = eyes.iter().map(view_of).collect();
         if let Some(hands) = &self.hands {
-            self.pointers = hands.poll(&self.session, &self.space, state.predicted_display_time)?;
+            let time = state.predicted_display_time;
+            self.pointers = hands.poll(&self.session, &self.space, time)?;
+            self.gaze = hands.gaze(&self.session, &self.space, time)?;
         }
         if let [l, _] = eyes.as_slice() {
             let o = l.pose.orientation;
