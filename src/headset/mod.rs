@@ -41,6 +41,8 @@ pub struct Report {
     pub device: String,
     pub space: &'static str,
     pub blend_mode: String,
+    /// What is behind the twin: the real room (alpha blend, additive, passthrough) or a neutral room.
+    pub backdrop: &'static str,
     pub states: Vec<String>,
     pub frames: u64,
     pub skipped: u64,
@@ -279,6 +281,7 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         device: ctx.device_name.clone(),
         space: session.space_kind,
         blend_mode: format!("{:?}", session.blend_mode()),
+        backdrop: session.backdrop(),
         states: session.states.iter().map(|s| format!("{s:?}")).collect(),
         frames,
         skipped,

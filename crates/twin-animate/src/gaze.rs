@@ -213,7 +213,10 @@ mod tests {
             // Listening without an eye tracker the twin barely looks away; in mutual gaze it breaks
             // contact now and then, each stretch of contact a few seconds long.
             assert!(mutual > unknown, "seed {seed}: {mutual} vs {unknown}");
-            assert!(elsewhere <= unknown, "seed {seed}: {elsewhere} vs {unknown}");
+            assert!(
+                elsewhere <= unknown,
+                "seed {seed}: {elsewhere} vs {unknown}"
+            );
             assert!((0.05..0.35).contains(&mutual), "seed {seed}: {mutual}");
             let mean = stretches.iter().sum::<f32>() / stretches.len().max(1) as f32;
             assert!(stretches.len() >= 6, "seed {seed}: {stretches:?}");
@@ -223,7 +226,10 @@ mod tests {
         let (_, speaking) = contact(Mode::Speaking, Some(true), 9);
         let (_, listening) = contact(Mode::Listening, Some(true), 9);
         let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
-        assert!(mean(&speaking) < mean(&listening), "{speaking:?} {listening:?}");
+        assert!(
+            mean(&speaking) < mean(&listening),
+            "{speaking:?} {listening:?}"
+        );
     }
 
     #[test]

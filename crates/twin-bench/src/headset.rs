@@ -65,7 +65,12 @@ fn paced_at_90(md: &mut String, models: &Path, twin: &Path, monado_json: &Path) 
     eprintln!("headset on Monado's window compositor at 90 Hz…");
     let display = 91;
     let mut xvfb = match std::process::Command::new("Xvfb")
-        .args([format!(":{display}").as_str(), "-screen", "0", "1280x1024x24"])
+        .args([
+            format!(":{display}").as_str(),
+            "-screen",
+            "0",
+            "1280x1024x24",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -78,7 +83,14 @@ fn paced_at_90(md: &mut String, models: &Path, twin: &Path, monado_json: &Path) 
     };
     std::thread::sleep(std::time::Duration::from_secs(1));
     let out = std::process::Command::new(twin)
-        .args(["headset", "--frames", "360", "--json", "--no-keep-place", "--avatar"])
+        .args([
+            "headset",
+            "--frames",
+            "360",
+            "--json",
+            "--no-keep-place",
+            "--avatar",
+        ])
         .arg(models.join("avatars/owen-marsh.glb"))
         .env("XR_RUNTIME_JSON", monado_json)
         .env("XRT_COMPOSITOR_FORCE_XCB", "1")

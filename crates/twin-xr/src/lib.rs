@@ -3,6 +3,7 @@
 //! optional extension, saying what it is for and whether this runtime offers it. The session, swapchains and
 //! frame loop on the Vulkan renderer come next.
 
+pub mod backdrop;
 pub mod ext;
 pub mod input;
 pub mod runtime;

@@ -45,7 +45,7 @@ pub struct XrSession {
     frame_stream: xr::FrameStream<xr::Vulkan>,
     frame_wait: xr::FrameWaiter,
     session: xr::Session<xr::Vulkan>,
-    blend: xr::EnvironmentBlendMode,
+    backdrop: crate::backdrop::Backdrop,
     events: xr::EventDataBuffer,
     running: bool,
     cmd: vk::CommandBuffer,
@@ -107,14 +107,8 @@ impl XrSession {
         let modes = xi
             .enumerate_environment_blend_modes(runtime.system, STEREO)
             .map_err(XrError::xr("listing environment blend modes"))?;
-        // The room shows through where the runtime can mix it in; else opaque.
-        let blend = [
-            xr::EnvironmentBlendMode::ALPHA_BLEND,
-            xr::EnvironmentBlendMode::ADDITIVE,
-        ]
-        .into_iter()
-        .find(|m| modes.contains(m))
-        .unwrap_or(xr::EnvironmentBlendMode::OPAQUE);
+        // The room shows through where the runtime can mix it in or pass it through; else a neutral room.
+        let backdrop = crate::backdrop::Backdrop::choose(runtime, &session, &modes);
         // Without hands the twin still stands and talks: a runtime refusing the actions is not fatal.
         let hands = match crate::input::Hands::new(runtime, &session) {
             Ok(h) => Some(h),
@@ -147,7 +141,7 @@ impl XrSession {
             frame_stream,
             frame_wait,
             session,
-            blend,
+            backdrop,
             events: xr::EventDataBuffer::new(),
             running: false,
             cmd,
@@ -184,7 +178,12 @@ impl XrSession {
     }
 
     pub fn blend_mode(&self) -> xr::EnvironmentBlendMode {
-        self.blend
+        self.backdrop.blend_mode()
+    }
+
+    /// What is behind the twin: the room (how) or a neutral one.
+    pub fn backdrop(&self) -> &'static str {
+        self.backdrop.describe()
     }
 
     /// Asks the runtime to end the session; the loop then sees STOPPING and EXITING.
@@ -254,7 +253,11 @@ impl XrSession {
             .map_err(XrError::xr("beginning the frame"))?;
         if !state.should_render {
             self.frame_stream
-                .end(state.predicted_display_time, self.blend, &[])
+                .end(
+                    state.predicted_display_time,
+                    self.backdrop.blend_mode(),
+                    &[],
+                )
                 .map_err(XrError::xr("ending an empty frame"))?;
             return Ok(Step::Skipped);
         }
@@ -304,6 +307,7 @@ impl XrSession {
             )
             .map_err(vkerr("beginning the commands"))?;
         }
+        renderer.background = self.backdrop.clear();
         renderer
             .record(self.cmd, sc.framebuffers[index], sc.extent, &views)
             .map_err(|e| XrError::Vulkan(e.to_string()))?;
@@ -345,11 +349,35 @@ impl XrSession {
             })
             .collect();
         let layer = xr::CompositionLayerProjection::new()
+            .layer_flags(self.backdrop.layer_flags())
             .space(&self.space)
             .views(&projection);
-        self.frame_stream
-            .end(state.predicted_display_time, self.blend, &[&layer])
-            .map_err(XrError::xr("ending the frame"))?;
+        let blend = self.backdrop.blend_mode();
+        let ended = match &self.backdrop {
+            // The room under the twin.
+            crate::backdrop::Backdrop::Passthrough { layer: room, .. } => {
+                let room = xr::sys::CompositionLayerPassthroughFB {
+                    ty: xr::sys::CompositionLayerPassthroughFB::TYPE,
+                    next: std::ptr::null(),
+                    flags: xr::CompositionLayerFlags::BLEND_TEXTURE_SOURCE_ALPHA,
+                    space: self.space.as_raw(),
+                    layer_handle: room.as_raw(),
+                };
+                // SAFETY: every composition layer begins with the base header; the crate's own layer
+                // builders are this cast (its passthrough builder is not exported in 0.22). `room` outlives
+                // the call.
+                let room = unsafe {
+                    &*(&room as *const xr::sys::CompositionLayerPassthroughFB
+                        as *const xr::CompositionLayerBase<xr::Vulkan>)
+                };
+                self.frame_stream
+                    .end(state.predicted_display_time, blend, &[room, &layer])
+            }
+            _ => self
+                .frame_stream
+                .end(state.predicted_display_time, blend, &[&layer]),
+        };
+        ended.map_err(XrError::xr("ending the frame"))?;
         Ok(Step::Drew)
     }
 
