@@ -56,6 +56,8 @@ pub struct Report {
     /// The runtime's display rate, and its refreshes that went by without a new frame from the app.
     pub display_hz: f64,
     pub missed_refreshes: u64,
+    /// Frames drawn a second, from the first to the last.
+    pub frames_per_s: f64,
     /// Where the twin was placed: its distance from the head on the floor (when placed), and its height.
     pub placed_at_m: Option<f32>,
     /// The spot it stood on at the end (reference space), and where it first came from: "in_front" of the
@@ -118,6 +120,7 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
         .map(placement::Store::new);
     let (mut frames, mut skipped, mut exit_asked) = (0u64, 0u64, false);
     let mut first_frame_ms = None;
+    let (mut first_drawn, mut last_drawn): (Option<Instant>, Option<Instant>) = (None, None);
     let mut cpu_ms = Vec::new();
     let mut last = Instant::now();
     let mut dialogue = options
@@ -254,6 +257,8 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
                 frames += 1;
                 cpu_ms.push(app_ms);
                 first_frame_ms.get_or_insert(launched.elapsed().as_secs_f64() * 1000.0);
+                first_drawn.get_or_insert_with(Instant::now);
+                last_drawn = Some(Instant::now());
                 on_frame(frames);
                 if let Some(d) = dialogue.as_mut() {
                     d.drawn();
@@ -295,6 +300,12 @@ pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
             0.0
         },
         missed_refreshes: session.timing.missed,
+        frames_per_s: match (first_drawn, last_drawn) {
+            (Some(a), Some(b)) if frames > 1 && b > a => {
+                (frames - 1) as f64 / (b - a).as_secs_f64()
+            }
+            _ => 0.0,
+        },
         placed_at_m: placement.map(|(_, d)| d),
         spot,
         placed_from,
