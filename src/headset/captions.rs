@@ -16,10 +16,11 @@ const USER: [u8; 3] = [170, 176, 186];
 const TWIN: [u8; 3] = [240, 242, 245];
 const SOURCES: [u8; 3] = [130, 170, 220];
 
-/// Where the TrueType font is looked for (Debian: fonts-dejavu-core, installed by setup).
-const FONTS: [&str; 2] = [
+/// Where the TrueType font is looked for (Debian: fonts-dejavu-core, installed by setup; Android's own).
+const FONTS: [&str; 3] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/system/fonts/Roboto-Regular.ttf",
 ];
 
 pub struct CaptionPanel {

@@ -79,7 +79,16 @@ pub struct Report {
 /// Runs the app until the session ends; `on_frame` hears the count of frames drawn after each one.
 pub fn run(options: Options, on_frame: &mut dyn FnMut(u64)) -> Result<Report> {
     let launched = Instant::now();
-    let runtime = Runtime::open("twin")?;
+    run_on(Runtime::open("twin")?, launched, options, on_frame)
+}
+
+/// The same on a runtime opened by the caller (the Quest app opens it with Android's VM and activity).
+pub fn run_on(
+    runtime: Runtime,
+    launched: Instant,
+    options: Options,
+    on_frame: &mut dyn FnMut(u64),
+) -> Result<Report> {
     let probe = runtime.probe()?;
     let ctx = twin_xr::vulkan::create_context(&runtime)?;
     let bytes = std::fs::read(&options.avatar).with_context(|| {

@@ -284,22 +284,15 @@ fn test(root: &Path, args: &SetupArgs, cargo_args: &[String]) -> Result<()> {
     android_check()
 }
 
-/// The headset app (the `twin` library without the desktop tools) type-checks for Quest's CPU. There is no
-/// NDK here, so nothing is compiled to machine code or linked (android/README.md has the full build).
+/// The Quest app (`twin-quest`: the native activity around the `twin` library without the desktop tools)
+/// type-checks for Quest's CPU. There is no NDK here, so nothing is compiled to machine code or linked
+/// (android/README.md has the full build).
 fn android_check() -> Result<()> {
     const TARGET: &str = "aarch64-linux-android";
     step("the headset app for Android (cargo check, aarch64-linux-android)");
     run(Command::new("rustup").args(["target", "add", TARGET]))
         .context("rustup cannot add the Android target")?;
-    run(cargo().args([
-        "check",
-        "-p",
-        "twin",
-        "--lib",
-        "--no-default-features",
-        "--target",
-        TARGET,
-    ]))
+    run(cargo().args(["check", "-p", "twin-quest", "--target", TARGET]))
 }
 
 /// A running `twin-server`, stopped when dropped.

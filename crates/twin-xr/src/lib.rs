@@ -3,6 +3,9 @@
 //! optional extension, saying what it is for and whether this runtime offers it. The session, swapchains and
 //! frame loop on the Vulkan renderer come next.
 
+/// The OpenXR bindings this crate uses, for platform code (Android's instance start).
+pub use openxr;
+
 pub mod backdrop;
 pub mod ext;
 pub mod input;

@@ -34,10 +34,22 @@ pub struct Probe {
 }
 
 impl Runtime {
+    /// The runtime of a desktop system (Linux, Windows): the loader finds it.
     pub fn open(app_name: &str) -> Result<Runtime, XrError> {
-        // SAFETY: loads the system's OpenXR loader library; its absence is reported.
+        Self::open_on(app_name, &(), false)
+    }
+
+    /// On a platform that needs its own start (Android: the Java VM and the activity, `android` true for
+    /// `XR_KHR_android_create_instance`).
+    pub fn open_on(
+        app_name: &str,
+        platform: &impl xr::PlatformInfo,
+        android: bool,
+    ) -> Result<Runtime, XrError> {
+        // SAFETY: loads the system's OpenXR loader library (initialized for the platform); its absence is
+        // reported.
         let entry =
-            unsafe { xr::Entry::load(&()) }.map_err(|e| XrError::NoLoader(e.to_string()))?;
+            unsafe { xr::Entry::load(platform) }.map_err(|e| XrError::NoLoader(e.to_string()))?;
         let available = entry
             .enumerate_extensions()
             .map_err(|e| XrError::NoRuntime(e.to_string()))?;
@@ -46,6 +58,19 @@ impl Runtime {
         }
         let mut wanted = xr::ExtensionSet::default();
         wanted.khr_vulkan_enable2 = true;
+        #[cfg(not(target_os = "android"))]
+        if android {
+            return Err(XrError::Missing(
+                "XR_KHR_android_create_instance (only in an Android build)",
+            ));
+        }
+        #[cfg(target_os = "android")]
+        if android {
+            if !available.khr_android_create_instance {
+                return Err(XrError::Missing("XR_KHR_android_create_instance"));
+            }
+            wanted.khr_android_create_instance = true;
+        }
         ext::request_optional(&available, &mut wanted);
         let app = xr::ApplicationInfo {
             application_name: app_name,
@@ -56,7 +81,7 @@ impl Runtime {
             api_version: xr::Version::new(1, 0, 0),
         };
         let instance = entry
-            .create_instance(&app, &wanted, &[], &())
+            .create_instance(&app, &wanted, &[], platform)
             .map_err(|e| match e {
                 xr::sys::Result::ERROR_RUNTIME_UNAVAILABLE
                 | xr::sys::Result::ERROR_RUNTIME_FAILURE => XrError::NoRuntime(e.to_string()),
