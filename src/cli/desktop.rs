@@ -442,10 +442,10 @@ pub fn run(args: DesktopArgs) -> Result<()> {
         );
         if let Some(d) = &dialogue {
             for turn in &d.turns {
-                eprintln!("you: {turn}");
+                println!("you: {turn}");
             }
             for reply in &d.replies {
-                eprintln!("twin: {} {:?}", reply.text, reply.citations);
+                println!("twin: {} {:?}", reply.text, reply.citations);
             }
         }
     }

@@ -81,10 +81,10 @@ pub fn run(args: HeadsetArgs) -> Result<()> {
         );
         if let Some(d) = &report.dialogue {
             for turn in &d.turns {
-                eprintln!("you: {turn}");
+                println!("you: {turn}");
             }
             for reply in &d.replies {
-                eprintln!("twin: {} {:?}", reply.text, reply.citations);
+                println!("twin: {} {:?}", reply.text, reply.citations);
             }
             eprintln!(
                 "the twin spoke for {} frames, its mouth moving in {}",

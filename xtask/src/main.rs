@@ -395,6 +395,8 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
     // The spoken question goes on the same session.
     let mut session: Option<String> = None;
     let mut buf = Vec::new();
+    // What was said, typed and spoken, for out/transcript.txt.
+    let mut transcript = String::new();
     loop {
         buf.clear();
         // The prompt "you: " has no newline: read up to it or a newline, whichever comes first.
@@ -404,6 +406,7 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         }
         let text = String::from_utf8_lossy(&buf);
         print!("{text}");
+        transcript.push_str(&text);
         if let Some(id) = text.trim().strip_prefix("session ") {
             session = Some(id.to_string());
         }
@@ -411,6 +414,8 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
             match questions.next() {
                 Some(q) => {
                     println!("{q}");
+                    transcript.push_str(q);
+                    transcript.push('\n');
                     writeln!(stdin, "{q}")?;
                 }
                 None => {
@@ -455,10 +460,25 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
             .arg("--speech")
             .arg(&voice),
     };
-    run(ask
-        .args(["--url", &url, "--token", DEMO_TOKEN])
+    ask.args(["--url", &url, "--token", DEMO_TOKEN])
         .args(session.iter().flat_map(|id| ["--session", id.as_str()]))
-        .env("TWIN_MODELS_DIR", &s.models_dir))?;
+        .env("TWIN_MODELS_DIR", &s.models_dir)
+        .stdout(Stdio::piped());
+    let mut asking = ask
+        .spawn()
+        .with_context(|| format!("cannot start {ask:?}"))?;
+    transcript.push_str(&format!("\n[spoken, in {}]\n", client.name()));
+    for line in BufReader::new(asking.stdout.take().context("no stdout")?).lines() {
+        let line = line?;
+        println!("{line}");
+        transcript.push_str(&line);
+        transcript.push('\n');
+    }
+    let status = asking.wait()?;
+    if !status.success() {
+        bail!("the spoken question in {} failed ({status})", client.name());
+    }
+    std::fs::write(out.join("transcript.txt"), &transcript)?;
     drop(server);
     step(
         "the twin speaking its replies, rendered (Vulkan; lavapipe on the CPU where there is no GPU)",
@@ -494,7 +514,8 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
             .arg(stem.with_extension("frames")))?;
     }
     println!(
-        "\nThe conversation is stored in {}; the twin's spoken replies are in {} (typed questions) and {} (the spoken one, {}): WAV, lip-sync track, plot, and the rendered frames (an MP4 too where ffmpeg is installed).",
+        "\nThe transcript is in {}; the conversation is stored in {}; the twin's spoken replies are in {} (typed questions) and {} (the spoken one, {}): WAV, lip-sync track, plot, and the rendered frames (an MP4 too where ffmpeg is installed).",
+        out.join("transcript.txt").display(),
         out.join("demo.db").display(),
         speech.display(),
         voice.display(),
