@@ -6,7 +6,12 @@
 //! conversation (`dialogue`) it listens, thinks and answers aloud, its mouth on the playback clock.
 
 pub mod captions;
+pub mod floor;
 pub mod placement;
+
+/// The renderer's panel slots: the floor (where the room is not seen), then the captions.
+const FLOOR: usize = 0;
+const CAPTIONS: usize = 1;
 
 use anyhow::{Context, Result};
 use glam::{Mat4, Vec3};
@@ -190,8 +195,27 @@ pub fn run_on(
             if let Some(s) = spot {
                 let world = s.world(floor);
                 renderer.placement = world;
-                if placement.is_some_and(|(w, _)| w != world) {
-                    renderer.move_panel(world * captions::beside_the_twin());
+                match placement {
+                    Some((w, _)) if w != world => {
+                        renderer.move_panel(CAPTIONS, world * captions::beside_the_twin());
+                        renderer.move_panel(FLOOR, floor::under(world));
+                    }
+                    // First placed: the floor under it, unless the real room shows.
+                    None if !session.sees_room() => {
+                        let picture = floor::picture();
+                        renderer.set_panel(
+                            FLOOR,
+                            Some(twin_render::PanelData {
+                                image: twin_render::TextureData {
+                                    width: floor::SIZE_PX,
+                                    height: floor::SIZE_PX,
+                                    rgba: &picture,
+                                },
+                                world: floor::under(world),
+                            }),
+                        )?;
+                    }
+                    _ => {}
                 }
                 placement = Some((world, s.distance(position)));
             }
@@ -237,14 +261,17 @@ pub fn run_on(
                 None => (&offline, "offline: no server (--token)"),
             };
             if let Some(rgba) = p.redraw(captions, cue) {
-                renderer.set_panel(Some(twin_render::PanelData {
-                    image: twin_render::TextureData {
-                        width: captions::WIDTH,
-                        height: captions::HEIGHT,
-                        rgba: &rgba,
-                    },
-                    world: world * captions::beside_the_twin(),
-                }))?;
+                renderer.set_panel(
+                    CAPTIONS,
+                    Some(twin_render::PanelData {
+                        image: twin_render::TextureData {
+                            width: captions::WIDTH,
+                            height: captions::HEIGHT,
+                            rgba: &rgba,
+                        },
+                        world: world * captions::beside_the_twin(),
+                    }),
+                )?;
                 panel_updates += 1;
                 panel_drawn_at = Some(Instant::now());
             }

@@ -182,7 +182,8 @@ pub struct Renderer {
     pub lighting: Lighting,
     /// Where the avatar stands in the world (its model space to world space): in the room for XR.
     pub placement: Mat4,
-    panel: Option<GpuPanel>,
+    /// Panels by slot (the caller's numbering: a floor, captions…).
+    panels: Vec<Option<GpuPanel>>,
 }
 
 impl Renderer {
@@ -401,7 +402,7 @@ impl Renderer {
             background: [0.18, 0.19, 0.21, 1.0],
             lighting: Lighting::default(),
             placement: Mat4::IDENTITY,
-            panel: None,
+            panels: Vec::new(),
         })
     }
 
@@ -540,13 +541,13 @@ impl Renderer {
         Ok(())
     }
 
-    /// Shows `panel` (replacing the one shown), or none. Waits for the GPU to finish the frames that used
-    /// the old one: call it when the picture changes, not every frame.
-    pub fn set_panel(&mut self, panel: Option<PanelData>) -> Result<(), RenderError> {
+    /// Shows `panel` in `slot` (replacing the one there), or none. Waits for the GPU to finish the frames
+    /// that used the old one: call it when the picture changes, not every frame.
+    pub fn set_panel(&mut self, slot: usize, panel: Option<PanelData>) -> Result<(), RenderError> {
         // SAFETY: waiting is always valid; the old panel may be in a frame still drawing.
         unsafe { self.ctx.device.device_wait_idle() }
             .map_err(RenderError::vk("waiting for the GPU"))?;
-        self.drop_panel();
+        self.drop_panel(slot);
         let Some(panel) = panel else {
             return Ok(());
         };
@@ -591,7 +592,10 @@ impl Renderer {
                 .flat_map(|i| i.to_le_bytes())
                 .collect::<Vec<u8>>(),
         );
-        self.panel = Some(GpuPanel {
+        if self.panels.len() <= slot {
+            self.panels.resize_with(slot + 1, || None);
+        }
+        self.panels[slot] = Some(GpuPanel {
             mesh: GpuMesh {
                 vertices,
                 indices,
@@ -615,15 +619,15 @@ impl Renderer {
         Ok(())
     }
 
-    /// Moves the panel shown (no upload).
-    pub fn move_panel(&mut self, world: Mat4) {
-        if let Some(p) = self.panel.as_mut() {
+    /// Moves the panel in `slot` (no upload).
+    pub fn move_panel(&mut self, slot: usize, world: Mat4) {
+        if let Some(Some(p)) = self.panels.get_mut(slot) {
             p.mesh.model = world;
         }
     }
 
-    fn drop_panel(&mut self) {
-        if let Some(mut p) = self.panel.take() {
+    fn drop_panel(&mut self, slot: usize) {
+        if let Some(mut p) = self.panels.get_mut(slot).and_then(Option::take) {
             p.mesh.vertices.destroy(&self.ctx);
             p.mesh.indices.destroy(&self.ctx);
             p.mesh.uvs.destroy(&self.ctx);
@@ -945,7 +949,7 @@ impl Renderer {
                 d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
                 d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
             }
-            if let Some(p) = &self.panel {
+            for p in self.panels.iter().flatten() {
                 let m = &p.mesh;
                 d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::GRAPHICS, self.pipeline);
                 let push = DrawPush {
@@ -1164,7 +1168,9 @@ impl Drop for Renderer {
         // SAFETY: waiting is always valid; a window's last frame may still be drawing from these buffers.
         let _ = unsafe { self.ctx.device.device_wait_idle() };
         self.clear_meshes();
-        self.drop_panel();
+        for slot in 0..self.panels.len() {
+            self.drop_panel(slot);
+        }
         self.uniform.destroy(&self.ctx);
         self.joints.destroy(&self.ctx);
         let d = &self.ctx.device;

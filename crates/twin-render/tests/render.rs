@@ -369,14 +369,17 @@ fn a_panel_shows_its_picture_unlit_where_it_stands() {
     let got = {
         let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
         s.renderer
-            .set_panel(Some(twin_render::PanelData {
-                image: twin_render::TextureData {
-                    width: w,
-                    height: h,
-                    rgba: &rgba,
-                },
-                world,
-            }))
+            .set_panel(
+                0,
+                Some(twin_render::PanelData {
+                    image: twin_render::TextureData {
+                        width: w,
+                        height: h,
+                        rgba: &rgba,
+                    },
+                    world,
+                }),
+            )
             .unwrap();
         let Scene {
             renderer, target, ..
@@ -385,7 +388,7 @@ fn a_panel_shows_its_picture_unlit_where_it_stands() {
             .render(renderer, &[portrait_view()])
             .unwrap()
             .remove(0);
-        s.renderer.set_panel(None).unwrap();
+        s.renderer.set_panel(0, None).unwrap();
         got
     };
     let at = |p: Vec3| {

@@ -181,6 +181,11 @@ impl XrSession {
         self.backdrop.blend_mode()
     }
 
+    /// Whether the real room shows behind the twin (else the neutral one).
+    pub fn sees_room(&self) -> bool {
+        !matches!(self.backdrop, crate::backdrop::Backdrop::Room)
+    }
+
     /// What is behind the twin: the room (how) or a neutral one.
     pub fn backdrop(&self) -> &'static str {
         self.backdrop.describe()
