@@ -84,6 +84,13 @@ impl Printer {
             | ServerMessage::LipSync { .. }
             | ServerMessage::AudioEnd { .. }
             | ServerMessage::Pong { .. } => {}
+            ServerMessage::Room {
+                room, participants, ..
+            } => {
+                let names: Vec<&str> = participants.iter().map(|p| p.name.as_str()).collect();
+                writeln!(out, "[room {room}: {}]", names.join(", "))?;
+            }
+            ServerMessage::UserTurn { name, text, .. } => writeln!(out, "{name}: {text}")?,
         }
         Ok(())
     }

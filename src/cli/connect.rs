@@ -44,6 +44,7 @@ impl ConnectArgs {
             session_id: self.session.as_deref(),
             client,
             audio,
+            room: None,
         }
     }
 }

@@ -112,6 +112,7 @@ async fn connect(settings: &Settings, turns: &Turns) -> Result<Link> {
         session_id: turns.session_id.as_deref(),
         client: &settings.client,
         audio: Some(AudioRequest { lipsync: true }),
+        room: None,
     };
     Ok(Link::connect(&settings.url, hello).await?)
 }

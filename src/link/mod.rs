@@ -26,6 +26,8 @@ pub struct Hello<'a> {
     pub client: &'a str,
     /// Ask for the twin's speech (and lip-sync) with every reply.
     pub audio: Option<twin_protocol::AudioRequest>,
+    /// Join this shared room instead of a session of one's own.
+    pub room: Option<&'a str>,
 }
 
 pub struct Link {
@@ -52,6 +54,7 @@ impl Link {
             session_id: hello.session_id.map(str::to_string),
             client: Some(hello.client.to_string()),
             audio: hello.audio,
+            room: hello.room.map(str::to_string),
         })
         .await?;
         Ok(link)

@@ -753,6 +753,7 @@ async fn open_session(addr: &str, audio: Option<AudioRequest>) -> Result<Ws> {
         session_id: None,
         client: Some("bench".into()),
         audio,
+        room: None,
     };
     ws.send(WsMessage::Text(hello.encode().into())).await?;
     // Welcome and the opening disclosure, spoken to its end for a voice session.

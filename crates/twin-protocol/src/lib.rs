@@ -51,6 +51,10 @@ pub enum ClientMessage {
         /// Voice clients ask for the twin's speech (and lip-sync) with every reply; text clients leave it out.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         audio: Option<AudioRequest>,
+        /// Join this room (a shared conversation with the twin; the token must grant it) instead of a
+        /// session of one's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
     },
     /// What the user is saying so far (speech recognition partials). Not stored; shown to others later.
     UserPartial {
@@ -169,6 +173,28 @@ pub enum ServerMessage {
     Pong {
         nonce: u64,
     },
+    /// Who is in the room, sent to everyone in it when someone joins or leaves (and to a newcomer after the
+    /// welcome). `you` is the receiver's own participant id.
+    Room {
+        room: String,
+        you: String,
+        participants: Vec<Participant>,
+    },
+    /// Another participant's finished turn, as the twin heard it (the speaker's own client gets
+    /// `turn_ack`). `turn_id` is the room's id of the turn, which the twin's reply then names.
+    UserTurn {
+        turn_id: String,
+        participant: String,
+        name: String,
+        text: String,
+    },
+}
+
+/// Someone in a room: an id for this connection and the name their token carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: String,
+    pub name: String,
 }
 
 /// One lip-sync frame: the sample it shows, the 15 Oculus viseme weights (sil, PP, FF, TH, DD, kk, CH, SS, nn,
@@ -457,6 +483,7 @@ mod tests {
             session_id: None,
             client: None,
             audio: Some(AudioRequest { lipsync: true }),
+            room: None,
         }
     }
 
@@ -699,6 +726,7 @@ mod tests {
             session_id: None,
             client: None,
             audio: None,
+            room: None,
         };
         assert_eq!(
             ClientMessage::decode(&token.encode()),

@@ -49,6 +49,8 @@ pub struct AppState {
     tokens: Vec<(String, String)>,
     /// Each persona's voice, loaded on first use (a neural voice costs a second and ~150 MiB).
     pub voices: crate::voices::Voices,
+    /// The rooms open now (someone is in them).
+    pub rooms: crate::rooms::Rooms,
 }
 
 impl AppState {
@@ -88,6 +90,7 @@ impl AppState {
             metrics: Metrics::default(),
             tokens,
             voices: Default::default(),
+            rooms: Default::default(),
         }))
     }
 

@@ -73,6 +73,9 @@ pub struct TokenConfig {
     /// ...the environment variable holding it.
     #[serde(default)]
     pub token_env: Option<String>,
+    /// Rooms (shared conversations with the twin) this token may join.
+    #[serde(default)]
+    pub rooms: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -347,6 +350,16 @@ impl Config {
     }
 
     /// The secrets and names of every configured token; a token whose variable is unset is skipped with a warning.
+    /// The rooms `holder`'s token grants.
+    pub fn rooms_of(&self, holder: &str) -> Vec<String> {
+        self.auth
+            .tokens
+            .iter()
+            .filter(|t| t.name == holder)
+            .flat_map(|t| t.rooms.iter().cloned())
+            .collect()
+    }
+
     pub fn tokens(&self) -> Vec<(String, String)> {
         self.auth
             .tokens

@@ -10,6 +10,7 @@ pub mod guardrails;
 pub mod metrics;
 pub mod persona;
 pub mod reply;
+pub mod rooms;
 pub mod session;
 pub mod speaking;
 pub mod speech;

@@ -38,7 +38,7 @@ struct ActiveReply {
     speech: Option<SpeechControl>,
 }
 
-struct Session {
+pub(crate) struct Session {
     state: Arc<AppState>,
     persona: Arc<Persona>,
     id: String,
@@ -117,6 +117,81 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
             return finish(writer, forwarder).await;
         }
     };
+    if let Ok(ClientMessage::Hello {
+        token,
+        room: Some(room),
+        audio,
+        session_id,
+        client,
+        ..
+    }) = &hello
+    {
+        let joined = match (state.authenticate(token).map(str::to_string), session_id) {
+            (_, Some(_)) => Err((
+                ErrorCode::BadMessage,
+                "a room is one shared session: join it without a session_id".into(),
+            )),
+            (None, _) => {
+                state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+                Err((
+                    ErrorCode::Unauthorized,
+                    "unknown or missing auth token".into(),
+                ))
+            }
+            (Some(name), None) => {
+                state
+                    .rooms
+                    .join(&state, room, &name, audio.is_some(), msg_tx.clone())
+                    .await
+            }
+        };
+        let membership = match joined {
+            Ok(m) => m,
+            Err((code, message)) => {
+                state.metrics.error(&fatal(code, message).await);
+                drop((out_tx, msg_tx));
+                return finish(writer, forwarder).await;
+            }
+        };
+        tracing::info!(%room, participant = %membership.participant.id, client = client.as_deref().unwrap_or("?"), "joined a room");
+        drop(msg_tx);
+        while let Some(frame) = stream.next().await {
+            let text = match frame {
+                Ok(Message::Text(text)) => text,
+                Ok(Message::Close(_)) | Err(_) => break,
+                Ok(_) => continue,
+            };
+            match ClientMessage::decode(&text) {
+                Ok(ClientMessage::Bye) => {
+                    let _ = out_tx
+                        .send(Outgoing::Close(close_code::NORMAL, "bye".into()))
+                        .await;
+                    break;
+                }
+                Ok(m) => {
+                    if !membership.say(m).await {
+                        break;
+                    }
+                }
+                Err(e) if e.code().is_fatal() => {
+                    state.metrics.error(&fatal(e.code(), e.to_string()).await);
+                    break;
+                }
+                Err(e) => {
+                    let _ = out_tx
+                        .send(Outgoing::Message(ServerMessage::error(
+                            e.code(),
+                            e.to_string(),
+                        )))
+                        .await;
+                }
+            }
+        }
+        // Leaving stops every relay to this client.
+        drop(membership);
+        drop(out_tx);
+        return finish(writer, forwarder).await;
+    }
     let session = match hello {
         Ok(ClientMessage::Hello {
             token,
@@ -322,14 +397,7 @@ async fn open(
         &state.metrics.sessions_started
     };
     metric.fetch_add(1, Ordering::Relaxed);
-    let mut session = Session {
-        state: state.clone(),
-        persona,
-        id,
-        out,
-        active: None,
-        audio,
-    };
+    let mut session = Session::new(state.clone(), persona, id, out, audio);
     if !resumed {
         // Said plainly at the start of every new session, and stored like any reply.
         session.start_reply(None, None, None).await;
@@ -345,12 +413,37 @@ async fn open(
 }
 
 impl Session {
+    /// A conversation that writes what the twin says to `out` (a client's writer, or a room's relay).
+    pub(crate) fn new(
+        state: Arc<AppState>,
+        persona: Arc<Persona>,
+        id: String,
+        out: mpsc::Sender<ServerMessage>,
+        audio: Option<AudioRequest>,
+    ) -> Session {
+        Session {
+            state,
+            persona,
+            id,
+            out,
+            active: None,
+            audio,
+        }
+    }
+
+    /// Everyone left mid-reply: keep what was sent.
+    pub(crate) async fn leave(&mut self) {
+        if let Some(active) = self.active.take() {
+            self.cut_reply(active, None).await;
+        }
+    }
+
     async fn error(&self, code: ErrorCode, message: &str) {
         self.state.metrics.error(&code_name(code));
         let _ = self.out.send(ServerMessage::error(code, message)).await;
     }
 
-    async fn user_turn(&mut self, turn_id: String, text: String) {
+    pub(crate) async fn user_turn(&mut self, turn_id: String, text: String) {
         let arrived = Instant::now();
         if self.active.as_ref().is_some_and(|a| {
             a.turn_id.as_deref() == Some(turn_id.as_str()) && !a.task.is_finished()
@@ -418,7 +511,7 @@ impl Session {
     }
 
     /// Starts a reply task: to a user turn, or the opening disclosure when `turn` is `None`.
-    async fn start_reply(
+    pub(crate) async fn start_reply(
         &mut self,
         turn: Option<(String, String)>,
         history: Option<Vec<HistoryTurn>>,
@@ -506,7 +599,7 @@ impl Session {
         });
     }
 
-    async fn interrupted(&mut self, reply_id: &str, heard: Heard) {
+    pub(crate) async fn interrupted(&mut self, reply_id: &str, heard: Heard) {
         let active = self.active.take_if(|a| a.id == reply_id);
         match (heard, active) {
             (Heard::Chars(chars), Some(active)) => self.cut_reply(active, Some(chars)).await,

@@ -140,6 +140,7 @@ impl Client {
             session_id: session_id.map(str::to_string),
             client: Some("test".into()),
             audio,
+            room: None,
         })
         .await;
         c

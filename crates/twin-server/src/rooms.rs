@@ -1,0 +1,361 @@
+//! Rooms: several people meet one twin together. A room is one conversation with the twin (one stored
+//! session, `room:<id>`, so it outlives a restart) and the people in it; joining needs a token that grants
+//! the room. One task per room owns the conversation (the same `Session` a one-to-one client has) and relays
+//! what the twin says to everyone in it; every turn is attributed to its speaker (the token's name), and the
+//! twin hears it as "Name: text", so it knows who said what.
+//!
+//! Turn rule (for now): a turn is answered at once; a turn while the twin answers someone else cuts that
+//! reply, as an interruption in a one-to-one session does.
+
+use crate::app::AppState;
+use crate::session::Session;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+use twin_protocol::{
+    AudioRequest, ClientMessage, ErrorCode, MAX_HISTORY_TURNS, PROTOCOL_VERSION, Participant,
+    ServerMessage, TwinState,
+};
+
+/// The open rooms: each a task reached by its command channel.
+#[derive(Default)]
+pub struct Rooms {
+    open: Mutex<HashMap<String, mpsc::Sender<Command>>>,
+    next_participant: std::sync::atomic::AtomicU64,
+}
+
+pub enum Command {
+    Join {
+        participant: Participant,
+        /// Whether this client wants the twin's speech and lip-sync.
+        audio: bool,
+        to: mpsc::Sender<ServerMessage>,
+        joined: oneshot::Sender<Result<(), (ErrorCode, String)>>,
+    },
+    Leave {
+        participant: String,
+    },
+    Say {
+        participant: String,
+        message: ClientMessage,
+    },
+}
+
+/// A participant's handle on the room: what they say goes in through it; leaving is dropping it.
+pub struct Membership {
+    pub participant: Participant,
+    room: mpsc::Sender<Command>,
+}
+
+impl Membership {
+    pub async fn say(&self, message: ClientMessage) -> bool {
+        self.room
+            .send(Command::Say {
+                participant: self.participant.id.clone(),
+                message,
+            })
+            .await
+            .is_ok()
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        let leave = Command::Leave {
+            participant: self.participant.id.clone(),
+        };
+        // The room's task may be busy; a leave must not be lost.
+        if let Err(mpsc::error::TrySendError::Full(leave)) = self.room.try_send(leave) {
+            let room = self.room.clone();
+            tokio::spawn(async move {
+                let _ = room.send(leave).await;
+            });
+        }
+    }
+}
+
+impl Rooms {
+    /// Joins `room` as `name` (the token's holder, who must be granted it): the welcome, the room's history
+    /// and who is there go to `to`, and from then on everything the twin says in the room.
+    pub async fn join(
+        &self,
+        state: &Arc<AppState>,
+        room: &str,
+        name: &str,
+        audio: bool,
+        to: mpsc::Sender<ServerMessage>,
+    ) -> Result<Membership, (ErrorCode, String)> {
+        if !state.config.rooms_of(name).iter().any(|r| r == room) {
+            return Err((
+                ErrorCode::Unauthorized,
+                format!("this token does not grant room {room:?}"),
+            ));
+        }
+        let n = self
+            .next_participant
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let participant = Participant {
+            id: format!("p{}", n + 1),
+            name: name.to_string(),
+        };
+        // A room closing as we join is opened again.
+        for _ in 0..2 {
+            let sender = {
+                let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+                open.entry(room.to_string())
+                    .or_insert_with(|| spawn(state.clone(), room.to_string()))
+                    .clone()
+            };
+            let (joined, answer) = oneshot::channel();
+            let join = Command::Join {
+                participant: participant.clone(),
+                audio,
+                to: to.clone(),
+                joined,
+            };
+            if sender.send(join).await.is_err() {
+                self.forget(room, &sender);
+                continue;
+            }
+            return match answer.await {
+                Ok(Ok(())) => Ok(Membership {
+                    participant,
+                    room: sender,
+                }),
+                Ok(Err(e)) => Err(e),
+                Err(_) => {
+                    self.forget(room, &sender);
+                    continue;
+                }
+            };
+        }
+        Err((
+            ErrorCode::Internal,
+            format!("room {room:?} could not be opened"),
+        ))
+    }
+
+    fn forget(&self, room: &str, closed: &mpsc::Sender<Command>) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.get(room).is_some_and(|s| s.same_channel(closed)) {
+            open.remove(room);
+        }
+    }
+
+    /// How many rooms are open now.
+    pub fn count(&self) -> usize {
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+fn spawn(state: Arc<AppState>, room: String) -> mpsc::Sender<Command> {
+    let (tx, rx) = mpsc::channel(256);
+    let me = tx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = run(&state, &room, rx).await {
+            tracing::warn!(%room, error = %e.1, "room closed on an error");
+        }
+        state.rooms.forget(&room, &me);
+    });
+    tx
+}
+
+struct Member {
+    participant: Participant,
+    audio: bool,
+    to: mpsc::Sender<ServerMessage>,
+}
+
+async fn run(
+    state: &Arc<AppState>,
+    room: &str,
+    mut commands: mpsc::Receiver<Command>,
+) -> Result<(), (ErrorCode, String)> {
+    let internal = |e: crate::store::StoreError| (ErrorCode::Internal, e.to_string());
+    let persona = state.persona(None).ok_or((
+        ErrorCode::UnknownPersona,
+        "no persona on this server".into(),
+    ))?;
+    let id = format!("room:{room}");
+    let (sid, pid) = (id.clone(), persona.id().to_string());
+    let resumed = state
+        .store
+        .run(move |c| {
+            if crate::store::Store::session(c, &sid)?.is_some() {
+                return Ok(true);
+            }
+            crate::store::Store::create_session(c, &sid, &pid, &sid)?;
+            Ok(false)
+        })
+        .await
+        .map_err(internal)?;
+    let (out, mut said) = mpsc::channel::<ServerMessage>(256);
+    // Voice for everyone who asked: the twin's speech is made once for the room.
+    let mut session = Session::new(
+        state.clone(),
+        persona.clone(),
+        id.clone(),
+        out,
+        Some(AudioRequest { lipsync: true }),
+    );
+    let mut members: Vec<Member> = Vec::new();
+    let mut greeted = resumed;
+    tracing::info!(%room, resumed, "room open");
+    loop {
+        tokio::select! {
+            command = commands.recv() => {
+                let Some(command) = command else { break };
+                match command {
+                    Command::Join { participant, audio, to, joined } => {
+                        let sid = id.clone();
+                        let history = state
+                            .store
+                            .run(move |c| crate::store::Store::history(c, &sid, MAX_HISTORY_TURNS))
+                            .await
+                            .map_err(internal)?;
+                        let welcome = ServerMessage::Welcome {
+                            protocol: PROTOCOL_VERSION,
+                            session_id: id.clone(),
+                            resumed: greeted,
+                            persona: persona.info(),
+                            history,
+                        };
+                        if to.send(welcome).await.is_err() {
+                            let _ = joined.send(Err((ErrorCode::Internal, "client gone".into())));
+                            continue;
+                        }
+                        tracing::info!(%room, participant = %participant.id, name = %participant.name, "joined");
+                        members.push(Member { participant, audio, to });
+                        let _ = joined.send(Ok(()));
+                        announce(room, &members).await;
+                        if !greeted {
+                            // Said plainly when the room first opens, to everyone in it.
+                            greeted = true;
+                            session.start_reply(None, None, None).await;
+                        } else if let Some(m) = members.last() {
+                            let _ = m.to.send(ServerMessage::State { state: TwinState::Listening }).await;
+                        }
+                    }
+                    Command::Leave { participant } => {
+                        members.retain(|m| m.participant.id != participant);
+                        tracing::info!(%room, %participant, "left");
+                        if members.is_empty() {
+                            break;
+                        }
+                        announce(room, &members).await;
+                    }
+                    Command::Say { participant, message } => {
+                        let Some(speaker) = members
+                            .iter()
+                            .find(|m| m.participant.id == participant)
+                            .map(|m| m.participant.clone())
+                        else {
+                            continue;
+                        };
+                        say(&mut session, &members, &speaker, message).await;
+                    }
+                }
+            }
+            Some(message) = said.recv() => relay(&members, message).await,
+        }
+    }
+    session.leave().await;
+    tracing::info!(%room, "room closed");
+    Ok(())
+}
+
+async fn say(
+    session: &mut Session,
+    members: &[Member],
+    speaker: &Participant,
+    message: ClientMessage,
+) {
+    let to_speaker = |m: ServerMessage| async {
+        if let Some(me) = members.iter().find(|m| m.participant.id == speaker.id) {
+            let _ = me.to.send(m).await;
+        }
+    };
+    match message {
+        ClientMessage::UserFinal { turn_id, text } => {
+            // The room's id of the turn: the same id from two people are two turns.
+            let room_turn = format!("{}/{turn_id}", speaker.id);
+            for m in members.iter().filter(|m| m.participant.id != speaker.id) {
+                let _ =
+                    m.to.send(ServerMessage::UserTurn {
+                        turn_id: room_turn.clone(),
+                        participant: speaker.id.clone(),
+                        name: speaker.name.clone(),
+                        text: text.clone(),
+                    })
+                    .await;
+            }
+            session
+                .user_turn(room_turn, format!("{}: {text}", speaker.name))
+                .await;
+        }
+        ClientMessage::Interrupted { reply_id, heard } => {
+            session.interrupted(&reply_id, heard).await
+        }
+        ClientMessage::Ping { nonce } => to_speaker(ServerMessage::Pong { nonce }).await,
+        ClientMessage::Hello { .. } => {
+            to_speaker(ServerMessage::error(
+                ErrorCode::BadMessage,
+                "this session already said hello",
+            ))
+            .await
+        }
+        ClientMessage::UserPartial { .. } | ClientMessage::Bye => {}
+    }
+}
+
+/// What the twin says goes to everyone in the room: speech only to those who asked for it, a turn's
+/// acknowledgement only to its speaker, each under the id they gave it.
+async fn relay(members: &[Member], message: ServerMessage) {
+    for m in members {
+        let own = |room_turn: &str| {
+            room_turn
+                .strip_prefix(&format!("{}/", m.participant.id))
+                .map(str::to_string)
+        };
+        let out = match &message {
+            ServerMessage::Audio { .. }
+            | ServerMessage::LipSync { .. }
+            | ServerMessage::AudioEnd { .. }
+                if !m.audio =>
+            {
+                continue;
+            }
+            ServerMessage::TurnAck { turn_id, seq } => match own(turn_id) {
+                Some(t) => ServerMessage::TurnAck {
+                    turn_id: t,
+                    seq: *seq,
+                },
+                None => continue,
+            },
+            ServerMessage::ReplyStart {
+                reply_id,
+                turn_id: Some(t),
+                kind,
+            } => ServerMessage::ReplyStart {
+                reply_id: reply_id.clone(),
+                turn_id: Some(own(t).unwrap_or_else(|| t.clone())),
+                kind: *kind,
+            },
+            other => other.clone(),
+        };
+        let _ = m.to.send(out).await;
+    }
+}
+
+async fn announce(room: &str, members: &[Member]) {
+    let participants: Vec<Participant> = members.iter().map(|m| m.participant.clone()).collect();
+    for m in members {
+        let _ =
+            m.to.send(ServerMessage::Room {
+                room: room.to_string(),
+                you: m.participant.id.clone(),
+                participants: participants.clone(),
+            })
+            .await;
+    }
+}
