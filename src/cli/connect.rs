@@ -28,8 +28,11 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub persona: Option<String>,
     /// Resume an earlier session (its id is printed at the start) and see its history.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "room")]
     pub session: Option<String>,
+    /// Join this room (a conversation with the twin shared with others; the token must grant it).
+    #[arg(long)]
+    pub room: Option<String>,
 }
 
 impl ConnectArgs {
@@ -44,7 +47,7 @@ impl ConnectArgs {
             session_id: self.session.as_deref(),
             client,
             audio,
-            room: None,
+            room: self.room.as_deref(),
         }
     }
 }
@@ -67,8 +70,11 @@ pub struct LiveArgs {
     #[arg(long)]
     pub persona: Option<String>,
     /// Resume an earlier session.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "room")]
     pub session: Option<String>,
+    /// Join this room (a conversation with the twin shared with others; the token must grant it).
+    #[arg(long)]
+    pub room: Option<String>,
     /// Speak from this WAV instead of the microphone (said once the twin has greeted you); the session ends
     /// once it has been answered.
     #[arg(long, value_name = "FILE", requires = "token")]
@@ -118,6 +124,7 @@ impl LiveArgs {
             token: token.clone(),
             persona: self.persona.clone(),
             session: self.session.clone(),
+            room: self.room.clone(),
             client: client.into(),
             source,
             duplex,

@@ -68,6 +68,7 @@ pub fn run(args: TalkArgs) -> Result<()> {
         token: args.connect.token.clone(),
         persona: args.connect.persona.clone(),
         session: args.connect.session.clone(),
+        room: args.connect.room.clone(),
         client: concat!("twin-talk/", env!("CARGO_PKG_VERSION")).into(),
         source,
         duplex,

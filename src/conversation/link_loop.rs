@@ -19,6 +19,7 @@ pub(super) struct Settings {
     pub token: String,
     pub persona: Option<String>,
     pub session: Option<String>,
+    pub room: Option<String>,
     pub client: String,
     pub seconds: Option<f64>,
     pub reconnect_for: Duration,
@@ -109,10 +110,15 @@ async fn connect(settings: &Settings, turns: &Turns) -> Result<Link> {
     let hello = Hello {
         token: &settings.token,
         persona: settings.persona.as_deref(),
-        session_id: turns.session_id.as_deref(),
+        // A room is rejoined by its name: it is one shared session.
+        session_id: if settings.room.is_some() {
+            None
+        } else {
+            turns.session_id.as_deref()
+        },
         client: &settings.client,
         audio: Some(AudioRequest { lipsync: true }),
-        room: None,
+        room: settings.room.as_deref(),
     };
     Ok(Link::connect(&settings.url, hello).await?)
 }

@@ -41,6 +41,8 @@ pub struct Options {
     pub persona: Option<String>,
     /// Resume this session.
     pub session: Option<String>,
+    /// Join this room (shared with others) instead.
+    pub room: Option<String>,
     /// Named in the hello ("twin-talk/0.1.0").
     pub client: String,
     pub source: Source,
@@ -125,6 +127,7 @@ impl Conversation {
             token,
             persona,
             session,
+            room,
             client,
             source,
             duplex,
@@ -150,6 +153,7 @@ impl Conversation {
                 token,
                 persona,
                 session,
+                room,
                 client,
                 seconds,
                 reconnect_for,

@@ -20,6 +20,8 @@ mod quest {
         url: String,
         token: String,
         persona: Option<String>,
+        /// A room to join (shared with others) instead of a session of one's own.
+        room: Option<String>,
         /// The avatar, relative to the files folder.
         #[serde(default = "default_avatar")]
         avatar: PathBuf,
@@ -81,6 +83,7 @@ mod quest {
             token: settings.token,
             persona: settings.persona,
             session: None,
+            room: settings.room,
             client: concat!("twin-quest/", env!("CARGO_PKG_VERSION")).into(),
             source: Source::Live(Box::new(
                 MicCapture::open().context("no microphone (grant RECORD_AUDIO)")?,

@@ -55,6 +55,8 @@ pub struct Replier<'a> {
     pub context_sentences: usize,
     /// Where checked sentences go to be spoken (voice clients).
     pub speech: Option<&'a crate::speaking::SpeechFeed>,
+    /// In a room: the name of the person asking, so the twin knows who it answers.
+    pub speaker: Option<&'a str>,
 }
 
 impl Replier<'_> {
@@ -186,7 +188,14 @@ impl Replier<'_> {
         let passages: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
         let excerpts = persona.excerpts(&retrieval, self.context_sentences);
 
-        let mut messages = vec![Message::new(Role::System, persona.system_prompt())];
+        let system = match self.speaker {
+            Some(name) => format!(
+                "{}\nSeveral people are in the room; this question is from {name}.",
+                persona.system_prompt()
+            ),
+            None => persona.system_prompt(),
+        };
+        let mut messages = vec![Message::new(Role::System, system)];
         let recent = &history[history.len().saturating_sub(self.history_turns)..];
         for turn in recent {
             let role = if turn.speaker == Speaker::User {

@@ -1,8 +1,8 @@
 //! Rooms: several people meet one twin together. A room is one conversation with the twin (one stored
 //! session, `room:<id>`, so it outlives a restart) and the people in it; joining needs a token that grants
 //! the room. One task per room owns the conversation (the same `Session` a one-to-one client has) and relays
-//! what the twin says to everyone in it; every turn is attributed to its speaker (the token's name), and the
-//! twin hears it as "Name: text", so it knows who said what.
+//! what the twin says to everyone in it; every turn is attributed to its speaker (the token's name): stored as
+//! "Name: text" (the room's history says who said what), and the model is told who asks.
 //!
 //! Turn rule (for now): a turn is answered at once; a turn while the twin answers someone else cuts that
 //! reply, as an interruption in a one-to-one session does.
@@ -289,9 +289,9 @@ async fn say(
                     })
                     .await;
             }
-            session
-                .user_turn(room_turn, format!("{}: {text}", speaker.name))
-                .await;
+            session.speaker = Some(speaker.name.clone());
+            session.user_turn(room_turn, text).await;
+            session.speaker = None;
         }
         ClientMessage::Interrupted { reply_id, heard } => {
             session.interrupted(&reply_id, heard).await

@@ -46,6 +46,8 @@ pub(crate) struct Session {
     active: Option<ActiveReply>,
     /// What a voice client asked for in its hello.
     audio: Option<AudioRequest>,
+    /// In a room: who said the turn being taken (set by the room for each turn).
+    pub(crate) speaker: Option<String>,
 }
 
 pub async fn run(socket: WebSocket, state: Arc<AppState>) {
@@ -428,6 +430,7 @@ impl Session {
             out,
             active: None,
             audio,
+            speaker: None,
         }
     }
 
@@ -464,7 +467,12 @@ impl Session {
             // Talking over the twin is an interruption: everything sent so far counts as heard.
             self.cut_reply(active, None).await;
         }
-        let (sid, tid, body) = (self.id.clone(), turn_id.clone(), text.clone());
+        // In a room the stored turn says who spoke; the twin answers the words themselves.
+        let body = match &self.speaker {
+            Some(name) => format!("{name}: {text}"),
+            None => text.clone(),
+        };
+        let (sid, tid) = (self.id.clone(), turn_id.clone());
         let stored = self
             .state
             .store
@@ -560,6 +568,7 @@ impl Session {
             reply_id: reply_id.clone(),
             sent: sent.clone(),
             session_id: self.id.clone(),
+            speaker: self.speaker.clone(),
         };
         let speech_control = control.clone();
         let task = tokio::spawn(async move {
@@ -748,6 +757,8 @@ struct ReplyJob {
     reply_id: String,
     sent: Arc<Mutex<Sent>>,
     session_id: String,
+    /// Who asked (a room's participant), for the model.
+    speaker: Option<String>,
 }
 
 impl ReplyJob {
@@ -772,6 +783,7 @@ impl ReplyJob {
             history_turns: state.config.llm.history_turns,
             context_sentences: state.config.retrieval.context_sentences,
             speech,
+            speaker: self.speaker.as_deref(),
         };
         let result = match &turn {
             Some((turn_id, text)) => {
