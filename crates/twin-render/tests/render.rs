@@ -95,11 +95,16 @@ fn pose_of(rig: &twin_animate::Rig, weights: &[(&str, f32)], turns: &HashMap<usi
 /// Renders the avatar with these morph weights and node turns.
 fn render(weights: &[(&str, f32)], turns: &HashMap<usize, Quat>) -> Pixels {
     let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
+    render_in(&mut s, weights, turns)
+}
+
+/// [`render`] with the scene already locked (tests run in parallel and share it).
+fn render_in(s: &mut Scene, weights: &[(&str, f32)], turns: &HashMap<usize, Quat>) -> Pixels {
     let Scene {
         renderer,
         target,
         avatar,
-    } = &mut *s;
+    } = s;
     avatar.apply(&pose_of(&avatar.rig, weights, turns));
     avatar.upload(renderer).unwrap();
     target
@@ -347,7 +352,6 @@ fn skinning_in_the_vertex_shader_matches_the_cpu() {
 /// mirrored, over the avatar's background; removing it restores the frame.
 #[test]
 fn a_panel_shows_its_picture_unlit_where_it_stands() {
-    let without = render(&[], &HashMap::new());
     // Left half red, right half blue; a green top row band, so a flip either way shows.
     let (w, h) = (64u32, 32u32);
     let mut rgba = Vec::with_capacity((w * h * 4) as usize);
@@ -366,8 +370,10 @@ fn a_panel_shows_its_picture_unlit_where_it_stands() {
     let centre = Vec3::new(0.0, 1.68, 0.2);
     let size = Vec3::new(0.16, 0.08, 1.0);
     let world = glam::Mat4::from_translation(centre) * glam::Mat4::from_scale(size);
-    let got = {
+    // One lock for the three frames: another test's pose must not come in between.
+    let (without, got, after) = {
         let mut s = scene().lock().unwrap_or_else(|p| p.into_inner());
+        let without = render_in(&mut s, &[], &HashMap::new());
         s.renderer
             .set_panel(
                 0,
@@ -381,15 +387,10 @@ fn a_panel_shows_its_picture_unlit_where_it_stands() {
                 }),
             )
             .unwrap();
-        let Scene {
-            renderer, target, ..
-        } = &mut *s;
-        let got = target
-            .render(renderer, &[portrait_view()])
-            .unwrap()
-            .remove(0);
+        let got = render_in(&mut s, &[], &HashMap::new());
         s.renderer.set_panel(0, None).unwrap();
-        got
+        let after = render_in(&mut s, &[], &HashMap::new());
+        (without, got, after)
     };
     let at = |p: Vec3| {
         let (x, y) = project(p);
@@ -410,9 +411,5 @@ fn a_panel_shows_its_picture_unlit_where_it_stands() {
     let (x, y) = project(Vec3::new(0.0, 1.58, 0.0));
     let i = ((y * WIDTH + x) * 4) as usize;
     assert_eq!(got.rgba[i..i + 3], without.rgba[i..i + 3]);
-    assert_eq!(
-        render(&[], &HashMap::new()).rgba,
-        without.rgba,
-        "the panel is gone"
-    );
+    assert_eq!(after.rgba, without.rgba, "the panel is gone");
 }
