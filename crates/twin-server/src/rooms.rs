@@ -190,14 +190,8 @@ async fn run(
         .await
         .map_err(internal)?;
     let (out, mut said) = mpsc::channel::<ServerMessage>(256);
-    // Voice for everyone who asked: the twin's speech is made once for the room.
-    let mut session = Session::new(
-        state.clone(),
-        persona.clone(),
-        id.clone(),
-        out,
-        Some(AudioRequest { lipsync: true }),
-    );
+    // The twin's speech is made once for the room, while anyone in it asked for it.
+    let mut session = Session::new(state.clone(), persona.clone(), id.clone(), out, None);
     let mut members: Vec<Member> = Vec::new();
     let mut greeted = resumed;
     tracing::info!(%room, resumed, "room open");
@@ -226,6 +220,7 @@ async fn run(
                         }
                         tracing::info!(%room, participant = %participant.id, name = %participant.name, "joined");
                         members.push(Member { participant, audio, to });
+                        session.audio = voice_for(&members);
                         let _ = joined.send(Ok(()));
                         announce(room, &members).await;
                         if !greeted {
@@ -238,6 +233,7 @@ async fn run(
                     }
                     Command::Leave { participant } => {
                         members.retain(|m| m.participant.id != participant);
+                        session.audio = voice_for(&members);
                         tracing::info!(%room, %participant, "left");
                         if members.is_empty() {
                             break;
@@ -262,6 +258,14 @@ async fn run(
     session.leave().await;
     tracing::info!(%room, "room closed");
     Ok(())
+}
+
+/// Speech and lip-sync for the room's replies while anyone in it wants them.
+fn voice_for(members: &[Member]) -> Option<AudioRequest> {
+    members
+        .iter()
+        .any(|m| m.audio)
+        .then_some(AudioRequest { lipsync: true })
 }
 
 async fn say(

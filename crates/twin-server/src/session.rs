@@ -44,8 +44,8 @@ pub(crate) struct Session {
     id: String,
     out: mpsc::Sender<ServerMessage>,
     active: Option<ActiveReply>,
-    /// What a voice client asked for in its hello.
-    audio: Option<AudioRequest>,
+    /// What a voice client asked for in its hello (a room: whether anyone in it did).
+    pub(crate) audio: Option<AudioRequest>,
     /// In a room: who said the turn being taken (set by the room for each turn).
     pub(crate) speaker: Option<String>,
 }
