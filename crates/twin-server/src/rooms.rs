@@ -226,7 +226,7 @@ async fn run(
                         if !greeted {
                             // Said plainly when the room first opens, to everyone in it.
                             greeted = true;
-                            session.start_reply(None, None, None).await;
+                            session.start_reply(None, None, None, None).await;
                         } else if let Some(m) = members.last() {
                             let _ = m.to.send(ServerMessage::State { state: TwinState::Listening }).await;
                         }
@@ -293,9 +293,9 @@ async fn say(
                     })
                     .await;
             }
-            session.speaker = Some(speaker.name.clone());
-            session.user_turn(room_turn, text).await;
-            session.speaker = None;
+            session
+                .user_turn(room_turn, text, Some(&speaker.name))
+                .await;
         }
         ClientMessage::Interrupted { reply_id, heard } => {
             session.interrupted(&reply_id, heard).await

@@ -46,8 +46,6 @@ pub(crate) struct Session {
     active: Option<ActiveReply>,
     /// What a voice client asked for in its hello (a room: whether anyone in it did).
     pub(crate) audio: Option<AudioRequest>,
-    /// In a room: who said the turn being taken (set by the room for each turn).
-    pub(crate) speaker: Option<String>,
 }
 
 pub async fn run(socket: WebSocket, state: Arc<AppState>) {
@@ -285,7 +283,9 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
                     .await
             }
             ClientMessage::UserPartial { .. } => {}
-            ClientMessage::UserFinal { turn_id, text } => session.user_turn(turn_id, text).await,
+            ClientMessage::UserFinal { turn_id, text } => {
+                session.user_turn(turn_id, text, None).await
+            }
             ClientMessage::Interrupted { reply_id, heard } => {
                 session.interrupted(&reply_id, heard).await
             }
@@ -402,7 +402,7 @@ async fn open(
     let mut session = Session::new(state.clone(), persona, id, out, audio);
     if !resumed {
         // Said plainly at the start of every new session, and stored like any reply.
-        session.start_reply(None, None, None).await;
+        session.start_reply(None, None, None, None).await;
     } else {
         let _ = session
             .out
@@ -430,7 +430,6 @@ impl Session {
             out,
             active: None,
             audio,
-            speaker: None,
         }
     }
 
@@ -446,7 +445,8 @@ impl Session {
         let _ = self.out.send(ServerMessage::error(code, message)).await;
     }
 
-    pub(crate) async fn user_turn(&mut self, turn_id: String, text: String) {
+    /// A user turn; in a room `speaker` names who said it.
+    pub(crate) async fn user_turn(&mut self, turn_id: String, text: String, speaker: Option<&str>) {
         let arrived = Instant::now();
         if self.active.as_ref().is_some_and(|a| {
             a.turn_id.as_deref() == Some(turn_id.as_str()) && !a.task.is_finished()
@@ -468,7 +468,7 @@ impl Session {
             self.cut_reply(active, None).await;
         }
         // In a room the stored turn says who spoke; the twin answers the words themselves.
-        let body = match &self.speaker {
+        let body = match speaker {
             Some(name) => format!("{name}: {text}"),
             None => text.clone(),
         };
@@ -514,8 +514,13 @@ impl Session {
             return;
         }
         history.retain(|t| t.seq < seq);
-        self.start_reply(Some((turn_id, text)), Some(history), Some(arrived))
-            .await;
+        self.start_reply(
+            Some((turn_id, text)),
+            Some(history),
+            Some(arrived),
+            speaker.map(str::to_string),
+        )
+        .await;
     }
 
     /// Starts a reply task: to a user turn, or the opening disclosure when `turn` is `None`.
@@ -524,6 +529,7 @@ impl Session {
         turn: Option<(String, String)>,
         history: Option<Vec<HistoryTurn>>,
         turn_started: Option<Instant>,
+        speaker: Option<String>,
     ) {
         // Unique across reconnects, so a stored reply id names one reply.
         let reply_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
@@ -568,7 +574,7 @@ impl Session {
             reply_id: reply_id.clone(),
             sent: sent.clone(),
             session_id: self.id.clone(),
-            speaker: self.speaker.clone(),
+            speaker,
         };
         let speech_control = control.clone();
         let task = tokio::spawn(async move {
