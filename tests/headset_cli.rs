@@ -27,6 +27,18 @@ fn headset() -> Command {
     c
 }
 
+/// Runs `twin headset` to its end, which must succeed (else its output is shown), and returns its report.
+fn run_report(c: &mut Command) -> serde_json::Value {
+    let out = c.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report(&stdout)
+}
+
 fn report(stdout: &str) -> serde_json::Value {
     let line = stdout
         .lines()
@@ -37,18 +49,11 @@ fn report(stdout: &str) -> serde_json::Value {
 
 #[test]
 fn the_headset_app_runs_a_session_with_the_twin_life_size_in_front() {
-    let out = headset()
-        .args(["--frames", "60", "--json", "--no-keep-place"])
-        .env("XRT_COMPOSITOR_NULL", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = run_report(
+        headset()
+            .args(["--frames", "60", "--json", "--no-keep-place"])
+            .env("XRT_COMPOSITOR_NULL", "1"),
     );
-    let r = report(&stdout);
     let states: Vec<&str> = r["states"]
         .as_array()
         .unwrap()
@@ -159,28 +164,21 @@ fn a_spoken_question_is_answered_by_the_twin_in_the_headset() {
     let wav = dir.path().join("question.wav");
     let question = "What is the plan for the warehouse robots next year?";
     common::espeak_wav(&wav, question);
-    let out = headset()
-        .args([
-            "--json",
-            "--no-keep-place",
-            "--no-speaker",
-            "--token",
-            TOKEN,
-            "--url",
-            &url,
-            "--input",
-        ])
-        .arg(&wav)
-        .env("XRT_COMPOSITOR_NULL", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let r = run_report(
+        headset()
+            .args([
+                "--json",
+                "--no-keep-place",
+                "--no-speaker",
+                "--token",
+                TOKEN,
+                "--url",
+                &url,
+                "--input",
+            ])
+            .arg(&wav)
+            .env("XRT_COMPOSITOR_NULL", "1"),
     );
-    let r = report(&stdout);
     assert!(
         r["states"]
             .as_array()
@@ -221,19 +219,12 @@ fn the_twin_is_where_it_stood_last_time_in_this_room() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("placements.json");
     let run = || {
-        let out = headset()
-            .args(["--frames", "20", "--json", "--placements"])
-            .arg(&file)
-            .env("XRT_COMPOSITOR_NULL", "1")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        report(&stdout)
+        run_report(
+            headset()
+                .args(["--frames", "20", "--json", "--placements"])
+                .arg(&file)
+                .env("XRT_COMPOSITOR_NULL", "1"),
+        )
     };
     let first = run();
     assert_eq!(first["placed_from"], "in_front", "{first}");

@@ -366,13 +366,7 @@ impl ApplicationHandler for App {
 
 pub fn run(args: DesktopArgs) -> Result<()> {
     let started = Instant::now();
-    let bytes = std::fs::read(&args.avatar).with_context(|| {
-        format!(
-            "cannot read the avatar {} (cargo xtask setup builds the demo's)",
-            args.avatar.display()
-        )
-    })?;
-    let avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, args.avatar.parent())?)?;
+    let avatar = twin::avatar::load_scene(&args.avatar)?;
     let reply = match (&args.audio, &args.lipsync) {
         (Some(a), Some(l)) => Some(Reply::load(a, l)?),
         _ => None,

@@ -72,13 +72,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
         }
         None => track.duration() + 0.3,
     };
-    let bytes = std::fs::read(&args.avatar).with_context(|| {
-        format!(
-            "cannot read the avatar {} (cargo xtask setup builds the demo's)",
-            args.avatar.display()
-        )
-    })?;
-    let mut avatar = AvatarScene::new(twin_avatar::skin::load(&bytes, args.avatar.parent())?)?;
+    let mut avatar = twin::avatar::load_scene(&args.avatar)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
 

@@ -13,12 +13,11 @@ pub mod placement;
 const FLOOR: usize = 0;
 const CAPTIONS: usize = 1;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use glam::{Mat4, Vec3};
 use std::time::Instant;
 use twin_animate::{Animator, Inputs, Mode, Speech};
 use twin_render::Renderer;
-use twin_render::avatar::AvatarScene;
 use twin_xr::Runtime;
 use twin_xr::session::{COLOR_FORMAT, Step, XrSession};
 
@@ -96,13 +95,7 @@ pub fn run_on(
 ) -> Result<Report> {
     let probe = runtime.probe()?;
     let ctx = twin_xr::vulkan::create_context(&runtime)?;
-    let bytes = std::fs::read(&options.avatar).with_context(|| {
-        format!(
-            "cannot read the avatar {} (cargo xtask setup builds the demo's)",
-            options.avatar.display()
-        )
-    })?;
-    let mut scene = AvatarScene::new(twin_avatar::skin::load(&bytes, options.avatar.parent())?)?;
+    let mut scene = crate::avatar::load_scene(&options.avatar)?;
     let mut renderer = Renderer::new(
         ctx.clone(),
         COLOR_FORMAT,

@@ -24,17 +24,7 @@ pub fn section(md: &mut String, models: &Path, twin: &Path, monado_json: &Path) 
                 "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json",
             )
             .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "twin headset failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let line = stdout
-            .lines()
-            .rfind(|l| l.contains("\"states\""))
-            .context("no report from twin headset")?;
-        let r: serde_json::Value = serde_json::from_str(line)?;
+        let r = report(&out, "twin headset")?;
         p50.push(r["frame_cpu_ms_p50"].as_f64().unwrap_or(f64::NAN));
         p95.push(r["frame_cpu_ms_p95"].as_f64().unwrap_or(f64::NAN));
         first.push(r["first_frame_ms"].as_f64().unwrap_or(f64::NAN));
@@ -106,18 +96,7 @@ fn paced_at_90(md: &mut String, models: &Path, twin: &Path, monado_json: &Path) 
         .output();
     let _ = xvfb.kill();
     let _ = xvfb.wait();
-    let out = out?;
-    anyhow::ensure!(
-        out.status.success(),
-        "twin headset (window compositor) failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .rfind(|l| l.contains("\"states\""))
-        .context("no report from twin headset")?;
-    let r: serde_json::Value = serde_json::from_str(line)?;
+    let r = report(&out?, "twin headset (window compositor)")?;
     let frames = r["frames"].as_u64().unwrap_or(0);
     let missed = r["missed_refreshes"].as_u64().unwrap_or(0);
     writeln!(
@@ -137,4 +116,19 @@ fn paced_at_90(md: &mut String, models: &Path, twin: &Path, monado_json: &Path) 
         r["frame_cpu_ms_p95"].as_f64().unwrap_or(f64::NAN),
     )?;
     Ok(())
+}
+
+/// The report `twin headset --json` printed last, once it exited well.
+fn report(out: &std::process::Output, what: &str) -> Result<serde_json::Value> {
+    anyhow::ensure!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rfind(|l| l.contains("\"states\""))
+        .with_context(|| format!("no report from {what}"))?;
+    Ok(serde_json::from_str(line)?)
 }
