@@ -10,8 +10,11 @@ pub struct ChatArgs {
     #[command(flatten)]
     connect: ConnectArgs,
     /// Ask one question, print the answer, and exit.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "history")]
     once: Option<String>,
+    /// Print the conversation so far (with --room, the room's: who said what) and exit.
+    #[arg(long)]
+    history: bool,
     /// Print every server event as one JSON object per line, for scripts.
     #[arg(long)]
     json: bool,
@@ -51,12 +54,15 @@ impl Printer {
                     "session {session_id}{}",
                     if *resumed { " (resumed)" } else { "" }
                 )?;
+                // A room's turns are stored with their speaker's name.
+                let room = session_id.starts_with("room:");
                 for turn in history {
                     let who = match turn.speaker {
-                        twin_protocol::Speaker::User => "you",
-                        twin_protocol::Speaker::Twin => "twin",
+                        twin_protocol::Speaker::User if room => "",
+                        twin_protocol::Speaker::User => "you: ",
+                        twin_protocol::Speaker::Twin => "twin: ",
                     };
-                    writeln!(out, "  [{}] {who}: {}", turn.seq, turn.text)?;
+                    writeln!(out, "  [{}] {who}{}", turn.seq, turn.text)?;
                 }
             }
             ServerMessage::ReplyStart { .. } => write!(out, "twin: ")?,
@@ -83,7 +89,12 @@ impl Printer {
             | ServerMessage::Audio { .. }
             | ServerMessage::LipSync { .. }
             | ServerMessage::AudioEnd { .. }
-            | ServerMessage::Pong { .. } => {}
+            | ServerMessage::Pong { .. }
+            | ServerMessage::Pose { .. }
+            | ServerMessage::Voice { .. } => {}
+            ServerMessage::Queued { behind, .. } => {
+                writeln!(out, "[waiting: {behind} before you]")?
+            }
             ServerMessage::Room {
                 room, participants, ..
             } => {
@@ -179,6 +190,10 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         ServerMessage::Error { message, .. } => bail!("{message}"),
         other => bail!("expected a welcome, got {other:?}"),
     };
+    if args.history {
+        link.close().await;
+        return Ok(());
+    }
     if !resumed {
         // A new session opens with the twin saying what it is.
         until_reply_end(&mut link, &printer, &mut recorder, None).await?;

@@ -33,6 +33,9 @@ pub struct ConnectArgs {
     /// Join this room (a conversation with the twin shared with others; the token must grant it).
     #[arg(long)]
     pub room: Option<String>,
+    /// In the room from afar: the others see you at a seat beside the twin and hear you from there.
+    #[arg(long, requires = "room")]
+    pub remote: bool,
 }
 
 impl ConnectArgs {
@@ -48,6 +51,7 @@ impl ConnectArgs {
             client,
             audio,
             room: self.room.as_deref(),
+            remote: self.remote,
         }
     }
 }
@@ -75,6 +79,9 @@ pub struct LiveArgs {
     /// Join this room (a conversation with the twin shared with others; the token must grant it).
     #[arg(long)]
     pub room: Option<String>,
+    /// In the room from afar: the others see you at a seat beside the twin and hear you from there.
+    #[arg(long, requires = "room")]
+    pub remote: bool,
     /// Speak from this WAV instead of the microphone (said once the twin has greeted you); the session ends
     /// once it has been answered.
     #[arg(long, value_name = "FILE", requires = "token")]
@@ -125,6 +132,7 @@ impl LiveArgs {
             persona: self.persona.clone(),
             session: self.session.clone(),
             room: self.room.clone(),
+            remote: self.remote,
             client: client.into(),
             source,
             duplex,

@@ -60,6 +60,7 @@ impl SpeechRecorder {
                 first_sample,
                 sample_rate,
                 pcm16,
+                ..
             } => {
                 let pcm = twin_protocol::decode_pcm16(pcm16)?;
                 if let Some(r) = self.reply(reply_id) {

@@ -69,6 +69,7 @@ pub fn run(args: TalkArgs) -> Result<()> {
         persona: args.connect.persona.clone(),
         session: args.connect.session.clone(),
         room: args.connect.room.clone(),
+        remote: args.connect.remote,
         client: concat!("twin-talk/", env!("CARGO_PKG_VERSION")).into(),
         source,
         duplex,
@@ -166,6 +167,19 @@ impl Shown {
                 }
                 Ok(())
             }
+            Event::PlaybackStarted {
+                reply_id,
+                server_ms,
+                wall_ms,
+            } => {
+                if self.printer.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"event": "playback_started", "reply_id": reply_id, "server_ms": server_ms, "wall_ms": wall_ms})
+                    );
+                }
+                Ok(())
+            }
             Event::Ended | Event::Failed(_) => Ok(()),
         }
     }
@@ -182,10 +196,13 @@ impl Shown {
                 saved.frames
             );
         }
-        // Speech is played and saved, not printed.
+        // Speech is played and saved, not printed; a room's poses and voices are for clients with a view.
         if !matches!(
             message,
-            ServerMessage::Audio { .. } | ServerMessage::LipSync { .. }
+            ServerMessage::Audio { .. }
+                | ServerMessage::LipSync { .. }
+                | ServerMessage::Pose { .. }
+                | ServerMessage::Voice { .. }
         ) {
             self.printer.show(message)?;
         }

@@ -97,6 +97,7 @@ impl Dialogue {
                 tracing::warn!("the server went away ({reason}); reconnecting");
             }
             Event::LinkUp { .. } => self.report.reconnects += 1,
+            Event::PlaybackStarted { .. } => {}
             Event::Ended => self.over = Some(Ok(())),
             Event::Failed(reason) => self.over = Some(Err(reason)),
         }

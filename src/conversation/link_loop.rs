@@ -4,6 +4,7 @@
 
 use super::voice_loop::FromLoop;
 use super::{Event, Shared};
+use crate::link::clock::ServerClock;
 use crate::link::{Hello, Link, LinkError};
 use crate::voice::speaker::lock;
 use anyhow::{Result, bail};
@@ -20,6 +21,7 @@ pub(super) struct Settings {
     pub persona: Option<String>,
     pub session: Option<String>,
     pub room: Option<String>,
+    pub remote: bool,
     pub client: String,
     pub seconds: Option<f64>,
     pub reconnect_for: Duration,
@@ -36,6 +38,19 @@ struct Turns {
     answering: HashMap<String, String>,
     listening: bool,
     input_done: bool,
+    /// The server's clock, for a room's shared start of each reply.
+    clock: ServerClock,
+    /// The last reply whose start of playback was reported.
+    started: Option<String>,
+}
+
+/// Pings for the server's clock: a few quickly after connecting, then now and then (drift, routes).
+fn ping_every(pings: u32) -> Duration {
+    if pings < 8 {
+        Duration::from_millis(150)
+    } else {
+        Duration::from_secs(2)
+    }
 }
 
 /// How a connection ended.
@@ -59,6 +74,8 @@ pub(super) async fn run(
         answering: HashMap::new(),
         listening: false,
         input_done: false,
+        clock: ServerClock::default(),
+        started: None,
     };
     let deadline = settings
         .seconds
@@ -119,6 +136,7 @@ async fn connect(settings: &Settings, turns: &Turns) -> Result<Link> {
         client: &settings.client,
         audio: Some(AudioRequest { lipsync: true }),
         room: settings.room.as_deref(),
+        remote: settings.remote,
     };
     Ok(Link::connect(&settings.url, hello).await?)
 }
@@ -190,7 +208,16 @@ async fn converse(
         ServerMessage::Error { message, .. } => bail!("{message}"),
         other => bail!("expected a welcome, got {other:?}"),
     }
+    let (mut pings, mut next_ping) = (0u32, Instant::now());
     loop {
+        if Instant::now() >= next_ping {
+            let nonce = turns.clock.ping();
+            if let Err(e) = link.send(&ClientMessage::Ping { nonce }).await {
+                return Ok(Over::Lost(e.to_string()));
+            }
+            next_ping = Instant::now() + ping_every(pings);
+            pings += 1;
+        }
         let timeout = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -226,6 +253,7 @@ async fn converse(
             // The end can come with nothing said: the speaker finishing the last reply.
             () = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
+        turns.playback(shared, events);
         if shared.stop.load(Ordering::Relaxed)
             || (turns.input_done
                 && turns.unanswered.is_empty()
@@ -240,6 +268,32 @@ async fn converse(
 }
 
 impl Turns {
+    /// Reports when the reply now playing began, once per reply.
+    fn playback(&mut self, shared: &Shared, events: &Sender<Event>) {
+        let Some(reply_id) = shared.reply() else {
+            return;
+        };
+        if self.started.as_deref() == Some(reply_id.as_str()) {
+            return;
+        }
+        let Some(at) = lock(&shared.player).first_played() else {
+            return;
+        };
+        let now = Instant::now();
+        let wall = twin_protocol::wall_ms() as i64;
+        let wall_ms = if at >= now {
+            wall + (at - now).as_millis() as i64
+        } else {
+            wall - (now - at).as_millis() as i64
+        };
+        let _ = events.send(Event::PlaybackStarted {
+            server_ms: self.clock.server_ms(at),
+            wall_ms: wall_ms.max(0) as u64,
+            reply_id: reply_id.clone(),
+        });
+        self.started = Some(reply_id);
+    }
+
     fn said(&mut self, turn: ClientMessage) {
         if let ClientMessage::UserFinal { turn_id, .. } = &turn {
             self.unanswered.push((turn_id.clone(), turn));
@@ -282,12 +336,17 @@ impl Turns {
                 first_sample,
                 sample_rate,
                 pcm16,
+                play_at_ms,
             } => {
                 if shared.reply().as_deref() == Some(reply_id) {
                     let pcm = twin_protocol::decode_pcm16(pcm16)?;
                     let samples: Vec<f32> = pcm.iter().map(|&s| s as f32 / 32768.0).collect();
                     let mut player = lock(&shared.player);
                     player.set_rate(*sample_rate);
+                    // A room's reply starts at one moment for everyone, on each client's own clock.
+                    if let Some(at) = play_at_ms.and_then(|ms| self.clock.local(ms)) {
+                        player.start_at(at);
+                    }
                     player.queue(&samples);
                 }
                 if *first_sample == 0
@@ -309,6 +368,9 @@ impl Turns {
                 if let Some(turn) = self.answering.remove(reply_id) {
                     self.speech_end.remove(&turn);
                 }
+            }
+            ServerMessage::Pong { nonce, server_ms } => {
+                self.clock.pong(*nonce, *server_ms);
             }
             ServerMessage::State { state } => {
                 self.listening = *state == TwinState::Listening;

@@ -43,6 +43,8 @@ pub struct Options {
     pub session: Option<String>,
     /// Join this room (shared with others) instead.
     pub room: Option<String>,
+    /// In the room from afar.
+    pub remote: bool,
     /// Named in the hello ("twin-talk/0.1.0").
     pub client: String,
     pub source: Source,
@@ -65,6 +67,14 @@ pub enum Event {
     AnswerAudio {
         turn_id: String,
         after_speech_s: f64,
+    },
+    /// The speaker began playing a reply, at `server_ms` on the server's clock where it is known (a
+    /// room's shared timeline: the same moment on every client, give or take the clock estimate).
+    PlaybackStarted {
+        reply_id: String,
+        server_ms: Option<u64>,
+        /// The same moment on this machine's clock (Unix ms): on one machine, the truth to compare.
+        wall_ms: u64,
     },
     /// The server went away; the link tries again (turns said meanwhile are kept and sent).
     LinkDown { reason: String },
@@ -128,6 +138,7 @@ impl Conversation {
             persona,
             session,
             room,
+            remote,
             client,
             source,
             duplex,
@@ -154,6 +165,7 @@ impl Conversation {
                 persona,
                 session,
                 room,
+                remote,
                 client,
                 seconds,
                 reconnect_for,

@@ -1,5 +1,7 @@
 //! The client end of the session protocol: connect, say hello, send turns, receive server events.
 
+pub mod clock;
+
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -28,6 +30,8 @@ pub struct Hello<'a> {
     pub audio: Option<twin_protocol::AudioRequest>,
     /// Join this shared room instead of a session of one's own.
     pub room: Option<&'a str>,
+    /// In a room: not in the physical room with the twin (the others see a presence at a seat).
+    pub remote: bool,
 }
 
 pub struct Link {
@@ -55,6 +59,7 @@ impl Link {
             client: Some(hello.client.to_string()),
             audio: hello.audio,
             room: hello.room.map(str::to_string),
+            remote: hello.remote,
         })
         .await?;
         Ok(link)

@@ -128,7 +128,7 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap().keep();
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
-             [[auth.tokens]]\nname = \"cli\"\ntoken = \"{token}\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = {max_tokens}\ntemperature = 0.0\n",
+             [[auth.tokens]]\nname = \"cli\"\ntoken = \"{token}\"\nrooms = [\"meeting\"]\n[llm]\nbackend = \"embedded\"\nmax_tokens = {max_tokens}\ntemperature = 0.0\n",
             dir.join("t.db").display(),
             models().display(),
             root().join("assets/personas/owen-marsh").display()

@@ -24,6 +24,10 @@ enum Task {
     Demo {
         #[command(flatten)]
         setup: SetupArgs,
+        /// A meeting instead: three people with the twin in one room (one asks aloud in the best client
+        /// here, two type), written to out/room-transcript.txt with every turn attributed.
+        #[arg(long)]
+        room: bool,
     },
     /// Setup (with test tools), then run the whole test suite.
     Test {
@@ -90,7 +94,14 @@ fn main() -> Result<()> {
         .with_context(|| format!("cannot enter the project root {}", root.display()))?;
     match cli.command {
         Task::Setup(args) => setup(&root, &args).map(|_| ()),
-        Task::Demo { setup: args } => demo(&root, &args),
+        Task::Demo {
+            setup: args,
+            room: false,
+        } => demo(&root, &args),
+        Task::Demo {
+            setup: args,
+            room: true,
+        } => room_demo(&root, &args),
         Task::Test {
             setup: mut args,
             cargo_args,
@@ -353,13 +364,140 @@ const DEMO_QUESTIONS: &[&str] = &[
     "Which football club do you support?",
 ];
 
-fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
+/// Setup and the build the demos run: the same as `cargo xtask test` (whole workspace, tests included), so the
+/// two share every artifact (feature unification differs between a partial and a whole-workspace build).
+fn build_for_demo(root: &Path, args: &SetupArgs) -> Result<(Setup, PathBuf)> {
     let s = setup(root, args)?;
     step("build");
-    // The same build as `cargo xtask test` (whole workspace, tests included), so the two share every artifact:
-    // feature unification differs between a partial and a whole-workspace build.
     run(cargo().args(["test", "--workspace", "--no-run"]))?;
-    let bin = target_dir(root).join("debug");
+    Ok((s, target_dir(root).join("debug")))
+}
+
+/// Who meets the twin in `cargo xtask demo --room` (tokens of assets/config/demo.toml) and what they say.
+const ROOM: &str = "standup";
+const ROOM_SPOKEN: &str = "What is the plan for the warehouse robots next year?";
+const ROOM_TYPED: &[(&str, &str)] = &[
+    (
+        "ana-token-change-me",
+        "How many days do we need to come into the office now?",
+    ),
+    (
+        "ben-token-change-me",
+        "Why did we give away our robot simulator for free?",
+    ),
+];
+
+fn room_demo(root: &Path, args: &SetupArgs) -> Result<()> {
+    let (s, bin) = build_for_demo(root, args)?;
+    let twin = bin.join("twin");
+    step("edge server (embedded defaults), room \"standup\" for the demo token, Ana and Ben");
+    let out = root.join("out");
+    std::fs::create_dir_all(&out)?;
+    // A meeting of its own: an earlier run's room would go on where it stopped.
+    let store = out.join("room.db");
+    for f in ["room.db", "room.db-wal", "room.db-shm"] {
+        let _ = std::fs::remove_file(out.join(f));
+    }
+    let server = start_server(
+        &bin.join("twin-server"),
+        &root.join("assets/config/demo.toml"),
+        &store,
+        &s.models_dir,
+    )?;
+    let url = format!("ws://{}/v1/session", server.addr);
+    println!("twin-server on {}", server.addr);
+    step("the meeting: you ask aloud, Ana and Ben type at the same moment (one waits its turn)");
+    let question = out.join("room-question.wav");
+    run(Command::new(&twin)
+        .args(["say", ROOM_SPOKEN, "--voice", "espeak:en-us", "--out"])
+        .arg(&question))?;
+    let client = Client::pick(&twin);
+    println!("you: {} ({})", client.name(), client.why);
+    let voice = out.join("room-voice");
+    let _ = std::fs::remove_dir_all(&voice);
+    let mut you = Command::new(&twin);
+    match client.kind {
+        ClientKind::Headset => you.args(["headset", "--input"]).arg(&question),
+        ClientKind::Desktop => you.args(["desktop", "--input"]).arg(&question),
+        ClientKind::Headless => you
+            .args(["talk", "--seconds", "240", "--input"])
+            .arg(&question)
+            .arg("--speech")
+            .arg(&voice),
+    };
+    you.args(["--url", &url, "--token", DEMO_TOKEN, "--room", ROOM])
+        .env("TWIN_MODELS_DIR", &s.models_dir)
+        .stdout(Stdio::piped());
+    let mut you = you.spawn().context("cannot start your client")?;
+    let yours = you.stdout.take().context("no stdout")?;
+    let said_by_you = std::thread::spawn(move || {
+        BufReader::new(yours)
+            .lines()
+            .map_while(Result::ok)
+            .map(|l| format!("[you] {l}"))
+            .inspect(|l| println!("{l}"))
+            .count()
+    });
+    // The twin greets the room first: Ana and Ben come in while it does.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let typed: Vec<_> = ROOM_TYPED
+        .iter()
+        .map(|(token, text)| {
+            Command::new(&twin)
+                .args(["chat", "--url", &url, "--token", token, "--room", ROOM])
+                .args(["--once", text])
+                .stdout(Stdio::piped())
+                .spawn()
+                .context("cannot start twin chat")
+        })
+        .collect::<Result<_>>()?;
+    for (i, mut c) in typed.into_iter().enumerate() {
+        let name = ["Ana", "Ben"][i];
+        let out = c.stdout.take().context("no stdout")?;
+        for line in BufReader::new(out).lines() {
+            println!("[{name}] {}", line?);
+        }
+        let status = c.wait()?;
+        if !status.success() {
+            bail!("{name}'s twin chat failed ({status})");
+        }
+    }
+    let status = you.wait()?;
+    let _ = said_by_you.join();
+    if !status.success() {
+        bail!("your {} failed ({status})", client.name());
+    }
+    step("the room's transcript, as the server stored it");
+    let history = Command::new(&twin)
+        .args(["chat", "--url", &url, "--token", DEMO_TOKEN, "--room", ROOM])
+        .arg("--history")
+        .output()?;
+    if !history.status.success() {
+        bail!(
+            "reading the room's history failed: {}",
+            String::from_utf8_lossy(&history.stderr)
+        );
+    }
+    let transcript: String = String::from_utf8_lossy(&history.stdout)
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix('['))
+        .filter_map(|l| l.split_once("] "))
+        .map(|(_, turn)| format!("{turn}\n"))
+        .collect();
+    print!("{transcript}");
+    let path = out.join("room-transcript.txt");
+    std::fs::write(&path, &transcript)?;
+    drop(server);
+    println!(
+        "\nThe meeting's transcript is in {}, each turn with its speaker; the conversation is stored in {} (session room:{ROOM}).",
+        path.display(),
+        store.display()
+    );
+    Ok(())
+}
+
+fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
+    let (s, bin) = build_for_demo(root, args)?;
     step("edge server (embedded LLM and embeddings, demo persona Owen Marsh)");
     let out = root.join("out");
     std::fs::create_dir_all(&out)?;

@@ -5,6 +5,7 @@ pub mod avatar;
 pub mod headset;
 pub mod lipsync;
 pub mod listen;
+pub mod rooms;
 
 /// The value at percentile `p` (0..=100) of `values`, nearest rank; NaN when there are none.
 pub fn percentile(values: &[f64], p: f64) -> f64 {

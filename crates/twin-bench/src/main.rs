@@ -55,6 +55,9 @@ struct Args {
     /// Only the headset app's figures, printed (BENCHMARKS.md is left alone).
     #[arg(long)]
     headset_only: bool,
+    /// Only the rooms' relay figures, printed (BENCHMARKS.md is left alone).
+    #[arg(long)]
+    rooms_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -483,6 +486,13 @@ async fn main() -> Result<()> {
         print!("{md}");
         return Ok(());
     }
+    if args.rooms_only {
+        let mut md = String::new();
+        let pack = root().join("assets/personas/owen-marsh");
+        twin_bench::rooms::section(&mut md, &args.server_bin, &models_dir(), &pack).await?;
+        print!("{md}");
+        return Ok(());
+    }
     if args.avatar_only {
         let mut md = String::new();
         twin_bench::avatar::section(&mut md, &models_dir(), args.twin_bin.as_deref())?;
@@ -677,6 +687,14 @@ async fn main() -> Result<()> {
     twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
     twin_bench::listen::duplex_section(&mut md, &models_dir())?;
     headset_section(&mut md, &args)?;
+    eprintln!("rooms…");
+    twin_bench::rooms::section(
+        &mut md,
+        &args.server_bin,
+        &models_dir(),
+        &root().join("assets/personas/owen-marsh"),
+    )
+    .await?;
     std::fs::write(&args.out, md)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
@@ -754,6 +772,7 @@ async fn open_session(addr: &str, audio: Option<AudioRequest>) -> Result<Ws> {
         client: Some("bench".into()),
         audio,
         room: None,
+        remote: false,
     };
     ws.send(WsMessage::Text(hello.encode().into())).await?;
     // Welcome and the opening disclosure, spoken to its end for a voice session.

@@ -4,6 +4,7 @@
 
 use crate::audio::To16k;
 use std::collections::VecDeque;
+use std::time::Instant;
 
 /// Ducked volume while speech during a reply is being read: -12 dB.
 pub const DUCKED: f32 = 0.25;
@@ -25,6 +26,12 @@ pub struct Player {
     stopping: bool,
     resampler: To16k,
     reference: VecDeque<f32>,
+    /// The reply starts playing at this moment (a room's shared timeline): silence until then.
+    start_at: Option<Instant>,
+    /// Samples of the reply that played elsewhere before this client caught up: dropped as they arrive.
+    skip: u64,
+    /// When the reply's first sample was played here (or would have been, for a client that caught up).
+    first_played: Option<Instant>,
 }
 
 impl Player {
@@ -40,6 +47,9 @@ impl Player {
             stopping: false,
             resampler: To16k::new(rate),
             reference: VecDeque::new(),
+            start_at: None,
+            skip: 0,
+            first_played: None,
         }
     }
 
@@ -61,12 +71,45 @@ impl Player {
         self.stopping = false;
         self.gain = 1.0;
         self.target = 1.0;
+        self.start_at = None;
+        self.skip = 0;
+        self.first_played = None;
+    }
+
+    /// The current reply's first sample plays at `at` (everyone in a room hears it at once): silence until
+    /// then. A moment already past (a late link, someone joining mid-reply) skips what the others have
+    /// already heard, so that this client plays in step with them.
+    pub fn start_at(&mut self, at: Instant) {
+        if self.heard > 0 || self.first_played.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        if at > now {
+            self.start_at = Some(at);
+            return;
+        }
+        self.start_at = None;
+        self.skip = ((now - at).as_secs_f64() * f64::from(self.rate)) as u64;
+        let dropped = self.skip.min(self.queue.len() as u64);
+        self.queue.drain(..dropped as usize);
+        self.skip -= dropped;
+        // The reply's clock (lip-sync, what was heard) counts the skipped samples.
+        self.heard += dropped;
+    }
+
+    /// When the current reply's first sample played (on a shared timeline: when it was due).
+    pub fn first_played(&self) -> Option<Instant> {
+        self.first_played
     }
 
     pub fn queue(&mut self, samples: &[f32]) {
-        if !self.stopping {
-            self.queue.extend(samples);
+        if self.stopping {
+            return;
         }
+        let skipped = self.skip.min(samples.len() as u64);
+        self.skip -= skipped;
+        self.heard += skipped;
+        self.queue.extend(&samples[skipped as usize..]);
     }
 
     /// Something is (still) to be heard.
@@ -106,7 +149,33 @@ impl Player {
 
     /// What the speaker plays next (silence when nothing is queued).
     pub fn pull(&mut self, out: &mut [f32]) {
-        for o in out.iter_mut() {
+        // Before the shared start: silence for as much of this pull as comes before it.
+        let wait = match self.start_at {
+            Some(at) => {
+                let ahead = at.saturating_duration_since(Instant::now()).as_secs_f64();
+                let n = (ahead * f64::from(self.rate)).round() as usize;
+                if n < out.len() {
+                    self.start_at = None;
+                }
+                n.min(out.len())
+            }
+            None => 0,
+        };
+        let (silent, out_now) = out.split_at_mut(wait);
+        silent.fill(0.0);
+        if self.first_played.is_none() && !self.queue.is_empty() && !out_now.is_empty() {
+            // Where sample 0 falls on this pull's timing: skipped samples count as already played.
+            let rate = f64::from(self.rate);
+            let ahead = wait as f64 / rate - self.heard as f64 / rate;
+            let now = Instant::now();
+            self.first_played = Some(if ahead >= 0.0 {
+                now + std::time::Duration::from_secs_f64(ahead)
+            } else {
+                now.checked_sub(std::time::Duration::from_secs_f64(-ahead))
+                    .unwrap_or(now)
+            });
+        }
+        for o in out_now.iter_mut() {
             let Some(x) = self.queue.pop_front() else {
                 *o = 0.0;
                 continue;
@@ -173,5 +242,40 @@ mod tests {
         p.unduck();
         p.pull(&mut out);
         assert!((out[999] - 1.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_reply_waits_for_its_shared_start() {
+        let mut p = Player::new(16_000);
+        p.start_reply();
+        p.queue(&[0.5; 1_600]);
+        p.start_at(Instant::now() + std::time::Duration::from_millis(60));
+        let mut out = vec![1.0; 320];
+        // 20 ms pulls: nothing before the start, then the reply from its first sample.
+        p.pull(&mut out);
+        assert!(out.iter().all(|&x| x == 0.0));
+        assert_eq!(p.heard(), 0);
+        std::thread::sleep(std::time::Duration::from_millis(70));
+        p.pull(&mut out);
+        assert_eq!(p.heard(), 320);
+        assert!(out.iter().all(|&x| x == 0.5));
+        let first = p.first_played().unwrap();
+        assert!(first.elapsed() < std::time::Duration::from_millis(20));
+        // A start already past: what the others heard meanwhile is skipped (and counted on the reply's clock).
+        p.start_reply();
+        p.queue(&[0.25; 320]);
+        p.start_at(Instant::now() - std::time::Duration::from_millis(30));
+        assert_eq!(p.heard(), 320, "30 ms late drops the first 20 ms chunk...");
+        p.queue(&[0.75; 320]);
+        let late = p.heard();
+        assert!(
+            (480..=500).contains(&late),
+            "...and the first 10 ms of the next (20 ms of it left): {late}"
+        );
+        p.pull(&mut out);
+        assert!(out[..150].iter().all(|&x| x == 0.75));
+        // Sample 0 counts as played when it was due, as the others played it.
+        let due = p.first_played().unwrap().elapsed().as_millis();
+        assert!((25..=40).contains(&due), "{due} ms ago");
     }
 }

@@ -55,6 +55,10 @@ pub enum ClientMessage {
         /// session of one's own.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<String>,
+        /// In a room: this participant is not in the physical room with the twin. The others see them as a
+        /// presence (head, hands, name) at a seat beside the twin, and hear their voice from there.
+        #[serde(default, skip_serializing_if = "is_false")]
+        remote: bool,
     },
     /// What the user is saying so far (speech recognition partials). Not stored; shown to others later.
     UserPartial {
@@ -74,6 +78,69 @@ pub enum ClientMessage {
         nonce: u64,
     },
     Bye,
+    /// In a room: where this participant's head and hands are, in the room frame (see [`Pose`]), sent 30
+    /// times a second or more while they are there. Relayed to the others; `seq` counts up per sender.
+    Pose {
+        seq: u64,
+        head: Pose,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        left: Option<Pose>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        right: Option<Pose>,
+    },
+    /// In a room: the participant's own voice (mono PCM16 at `sample_rate`, base64, at most
+    /// [`MAX_AUDIO_CHUNK_MS`] long), relayed to the others so that remote people hear each other.
+    Voice {
+        seq: u64,
+        sample_rate: u32,
+        pcm16: String,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A position (metres) and an orientation (unit quaternion x, y, z, w) in a room's shared frame: the
+/// twin's own frame, origin on the floor at its feet, +y up, the twin facing +z. Every client places the
+/// twin, so every client can say where its user is relative to it, whatever its own tracking space.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pose {
+    pub position: [f32; 3],
+    pub orientation: [f32; 4],
+}
+
+/// Farthest a pose may be from the twin, in metres: anything beyond is a bug or a hostile client.
+pub const MAX_POSE_DISTANCE_M: f32 = 100.0;
+
+impl Pose {
+    fn check(&self) -> Result<(), ProtocolError> {
+        let finite = self
+            .position
+            .iter()
+            .chain(&self.orientation)
+            .all(|v| v.is_finite());
+        let length = self.orientation.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let distance = self.position.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if !finite || !(0.9..=1.1).contains(&length) || distance > MAX_POSE_DISTANCE_M {
+            return Err(ProtocolError::Malformed(format!(
+                "a pose needs finite values, a unit orientation and a position within \
+                 {MAX_POSE_DISTANCE_M} m of the twin (got {:?}, {:?})",
+                self.position, self.orientation
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The server's clock in protocol messages: milliseconds since the Unix epoch on the server. Clients estimate
+/// their offset from it with `ping`/`pong` (`pong.server_ms`).
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// What a voice client wants with each reply.
@@ -126,6 +193,9 @@ pub enum ServerMessage {
         reply_id: String,
         turn_id: Option<String>,
         kind: ReplyKind,
+        /// In a room: the participant the twin answers (it turns to them).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
     },
     /// Streamed reply text, in order.
     ReplyDelta {
@@ -154,6 +224,10 @@ pub enum ServerMessage {
         first_sample: u64,
         sample_rate: u32,
         pcm16: String,
+        /// In a room: when the reply's first sample plays, on the server's clock ([`wall_ms`]), the same for
+        /// everyone, so that the twin speaks at once in every headset. Absent: play as it arrives.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        play_at_ms: Option<u64>,
     },
     /// Mouth shapes for a reply's audio, on the same sample clock, sent with the audio they belong to.
     LipSync {
@@ -172,6 +246,9 @@ pub enum ServerMessage {
     },
     Pong {
         nonce: u64,
+        /// The server's clock when it answered ([`wall_ms`]).
+        #[serde(default)]
+        server_ms: u64,
     },
     /// Who is in the room, sent to everyone in it when someone joins or leaves (and to a newcomer after the
     /// welcome). `you` is the receiver's own participant id.
@@ -188,6 +265,31 @@ pub enum ServerMessage {
         name: String,
         text: String,
     },
+    /// In a room: your turn waits while the twin answers someone else; `behind` turns come before it.
+    Queued {
+        turn_id: String,
+        behind: u32,
+    },
+    /// Another participant's head and hands, as they sent them ([`ClientMessage::Pose`]), stamped with the
+    /// server's clock when relayed: clients show them 100 ms or so in the past, interpolated.
+    Pose {
+        participant: String,
+        seq: u64,
+        at_ms: u64,
+        head: Pose,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        left: Option<Pose>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        right: Option<Pose>,
+    },
+    /// Another participant's voice ([`ClientMessage::Voice`]), stamped with the server's clock when relayed.
+    Voice {
+        participant: String,
+        seq: u64,
+        at_ms: u64,
+        sample_rate: u32,
+        pcm16: String,
+    },
 }
 
 /// Someone in a room: an id for this connection and the name their token carries.
@@ -195,6 +297,12 @@ pub enum ServerMessage {
 pub struct Participant {
     pub id: String,
     pub name: String,
+    /// Not in the physical room with the twin: shown as a presence at `seat`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub remote: bool,
+    /// A remote participant's seat beside the twin: 0, 1, … (see `docs/protocol.md#rooms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat: Option<u32>,
 }
 
 /// One lip-sync frame: the sample it shows, the 15 Oculus viseme weights (sil, PP, FF, TH, DD, kk, CH, SS, nn,
@@ -423,6 +531,30 @@ impl ClientMessage {
                     ));
                 }
             }
+            ClientMessage::Pose {
+                head, left, right, ..
+            } => {
+                head.check()?;
+                for hand in left.iter().chain(right) {
+                    hand.check()?;
+                }
+            }
+            ClientMessage::Voice {
+                sample_rate, pcm16, ..
+            } => {
+                if !(8_000..=48_000).contains(sample_rate) {
+                    return Err(ProtocolError::Malformed(format!(
+                        "voice sample_rate {sample_rate} is outside 8000..=48000"
+                    )));
+                }
+                let samples = decode_pcm16(pcm16)?.len() as u64;
+                let most = u64::from(*sample_rate) * u64::from(MAX_AUDIO_CHUNK_MS) / 1000;
+                if samples == 0 || samples > most {
+                    return Err(ProtocolError::Malformed(format!(
+                        "a voice chunk holds 1 to {most} samples ({MAX_AUDIO_CHUNK_MS} ms), not {samples}"
+                    )));
+                }
+            }
             ClientMessage::Interrupted { .. } | ClientMessage::Ping { .. } | ClientMessage::Bye => {
             }
         }
@@ -484,6 +616,7 @@ mod tests {
             client: None,
             audio: Some(AudioRequest { lipsync: true }),
             room: None,
+            remote: false,
         }
     }
 
@@ -505,6 +638,7 @@ mod tests {
             first_sample: 0,
             sample_rate: 48_000,
             pcm16: encode_pcm16(&vec![0; 4_800]),
+            play_at_ms: Some(wall_ms() + 250),
         };
         assert!(chunk.encode().len() < 16 * 1024);
         assert_eq!(ServerMessage::decode(&chunk.encode()).unwrap(), chunk);
@@ -590,6 +724,7 @@ mod tests {
                 reply_id: "r".into(),
                 turn_id: None,
                 kind: ReplyKind::Grounded,
+                to: None,
             },
             ServerMessage::ReplyDelta {
                 reply_id: "r".into(),
@@ -614,7 +749,53 @@ mod tests {
                 interrupted: false,
             },
             ServerMessage::error(ErrorCode::Busy, "a reply is in progress"),
-            ServerMessage::Pong { nonce: 1 },
+            ServerMessage::Pong {
+                nonce: 1,
+                server_ms: wall_ms(),
+            },
+            ServerMessage::Room {
+                room: "standup".into(),
+                you: "p2".into(),
+                participants: vec![
+                    Participant {
+                        id: "p1".into(),
+                        name: "Ana".into(),
+                        remote: false,
+                        seat: None,
+                    },
+                    Participant {
+                        id: "p2".into(),
+                        name: "Ben".into(),
+                        remote: true,
+                        seat: Some(0),
+                    },
+                ],
+            },
+            ServerMessage::Queued {
+                turn_id: "c2".into(),
+                behind: 1,
+            },
+            ServerMessage::Pose {
+                participant: "p2".into(),
+                seq: 7,
+                at_ms: 1,
+                head: Pose {
+                    position: [0.0, 1.6, 1.2],
+                    orientation: [0.0, 1.0, 0.0, 0.0],
+                },
+                left: None,
+                right: Some(Pose {
+                    position: [0.2, 1.1, 1.0],
+                    orientation: [0.0, 0.0, 0.0, 1.0],
+                }),
+            },
+            ServerMessage::Voice {
+                participant: "p2".into(),
+                seq: 3,
+                at_ms: 2,
+                sample_rate: 16_000,
+                pcm16: encode_pcm16(&[0; 320]),
+            },
         ];
         for m in messages {
             assert_eq!(ServerMessage::decode(&m.encode()).unwrap(), m);
@@ -727,10 +908,50 @@ mod tests {
             client: None,
             audio: None,
             room: None,
+            remote: false,
         };
         assert_eq!(
             ClientMessage::decode(&token.encode()),
             Err(ProtocolError::TokenTooLong)
         );
+    }
+
+    #[test]
+    fn poses_and_voice_chunks_are_checked() {
+        let pose = |position: [f32; 3], orientation: [f32; 4]| Pose {
+            position,
+            orientation,
+        };
+        let good = ClientMessage::Pose {
+            seq: 1,
+            head: pose([0.0, 1.6, 1.5], [0.0, 0.0, 0.0, 1.0]),
+            left: Some(pose([-0.2, 1.0, 1.3], [0.0, 0.0, 0.0, 1.0])),
+            right: None,
+        };
+        assert_eq!(ClientMessage::decode(&good.encode()).unwrap(), good);
+        for bad in [
+            pose([0.0, f32::NAN, 0.0], [0.0, 0.0, 0.0, 1.0]),
+            pose([0.0, 1.6, 500.0], [0.0, 0.0, 0.0, 1.0]),
+            pose([0.0, 1.6, 1.0], [0.0, 0.0, 0.0, 0.0]),
+        ] {
+            let m = ClientMessage::Pose {
+                seq: 2,
+                head: pose([0.0, 1.6, 1.0], [0.0, 0.0, 0.0, 1.0]),
+                left: None,
+                right: Some(bad),
+            };
+            // NaN does not survive JSON at all; the others are refused by the check.
+            assert!(ClientMessage::decode(&m.encode()).is_err(), "{bad:?}");
+        }
+        let voice = |rate: u32, n: usize| ClientMessage::Voice {
+            seq: 1,
+            sample_rate: rate,
+            pcm16: encode_pcm16(&vec![0; n]),
+        };
+        assert!(ClientMessage::decode(&voice(16_000, 320).encode()).is_ok());
+        assert!(ClientMessage::decode(&voice(16_000, 1_600).encode()).is_ok());
+        assert!(ClientMessage::decode(&voice(16_000, 1_601).encode()).is_err());
+        assert!(ClientMessage::decode(&voice(16_000, 0).encode()).is_err());
+        assert!(ClientMessage::decode(&voice(4_000, 100).encode()).is_err());
     }
 }

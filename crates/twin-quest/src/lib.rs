@@ -22,6 +22,9 @@ mod quest {
         persona: Option<String>,
         /// A room to join (shared with others) instead of a session of one's own.
         room: Option<String>,
+        /// In the room from afar (the others see a presence at a seat beside the twin).
+        #[serde(default)]
+        remote: bool,
         /// The avatar, relative to the files folder.
         #[serde(default = "default_avatar")]
         avatar: PathBuf,
@@ -84,6 +87,7 @@ mod quest {
             persona: settings.persona,
             session: None,
             room: settings.room,
+            remote: settings.remote,
             client: concat!("twin-quest/", env!("CARGO_PKG_VERSION")).into(),
             source: Source::Live(Box::new(
                 MicCapture::open().context("no microphone (grant RECORD_AUDIO)")?,

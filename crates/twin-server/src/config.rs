@@ -32,6 +32,8 @@ pub struct Config {
     pub retrieval: RetrievalConfig,
     #[serde(default)]
     pub tts: TtsConfig,
+    #[serde(default)]
+    pub rooms: RoomsConfig,
     /// Folder the config file is in; set after loading.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -184,6 +186,29 @@ fn default_context_sentences() -> usize {
 }
 fn default_embedder() -> PathBuf {
     PathBuf::from("all-minilm-l6-v2")
+}
+
+/// Shared rooms.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomsConfig {
+    /// How long after the first chunk of a room's reply leaves the server everyone starts playing it, in
+    /// milliseconds: the margin for the slowest participant's link. Each client plays on its own clock from
+    /// this shared moment, so the twin speaks at once in every headset.
+    #[serde(default = "default_playback_lead_ms")]
+    pub playback_lead_ms: u32,
+}
+
+fn default_playback_lead_ms() -> u32 {
+    300
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        RoomsConfig {
+            playback_lead_ms: default_playback_lead_ms(),
+        }
+    }
 }
 
 /// Speech synthesis for the personas' voices.

@@ -73,6 +73,7 @@ impl Replier<'_> {
             reply_id: self.reply_id.to_string(),
             turn_id,
             kind,
+            to: None,
         })
         .await
     }

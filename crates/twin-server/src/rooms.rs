@@ -4,17 +4,27 @@
 //! what the twin says to everyone in it; every turn is attributed to its speaker (the token's name): stored as
 //! "Name: text" (the room's history says who said what), and the model is told who asks.
 //!
-//! Turn rule (for now): a turn is answered at once; a turn while the twin answers someone else cuts that
-//! reply, as an interruption in a one-to-one session does.
+//! Turn rule: one person at a time has the twin's answer. A turn said while the twin is answering (or its
+//! answer is still playing on the shared timeline) waits its turn, first come first served; more words from
+//! someone already waiting join their waiting turn (one reply answers both). A participant who cuts the
+//! twin off (`interrupted`, sent by a voice client on barge-in) takes the floor: their next turn is answered
+//! at once, ahead of those waiting.
+//!
+//! Presence: poses and voice go from each participant to the others as they come, never queued behind the
+//! twin's words (a slow client loses poses and voice chunks rather than holding the room up).
+//!
+//! Shared timeline: a reply's speech starts at the same moment on the server's clock for everyone
+//! (`audio.play_at_ms`, set when its first chunk leaves plus `[rooms] playback_lead_ms`).
 
 use crate::app::AppState;
 use crate::session::Session;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use twin_protocol::{
     AudioRequest, ClientMessage, ErrorCode, MAX_HISTORY_TURNS, PROTOCOL_VERSION, Participant,
-    ServerMessage, TwinState,
+    ServerMessage, TwinState, wall_ms,
 };
 
 /// The open rooms: each a task reached by its command channel.
@@ -24,13 +34,21 @@ pub struct Rooms {
     next_participant: std::sync::atomic::AtomicU64,
 }
 
+/// How a client joins: what it wants and where it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Joining {
+    /// It wants the twin's speech and lip-sync (and the others' voices).
+    pub audio: bool,
+    /// It is not in the physical room with the twin: it gets a seat.
+    pub remote: bool,
+}
+
 pub enum Command {
     Join {
         participant: Participant,
-        /// Whether this client wants the twin's speech and lip-sync.
         audio: bool,
         to: mpsc::Sender<ServerMessage>,
-        joined: oneshot::Sender<Result<(), (ErrorCode, String)>>,
+        joined: oneshot::Sender<Result<Participant, (ErrorCode, String)>>,
     },
     Leave {
         participant: String,
@@ -82,7 +100,7 @@ impl Rooms {
         state: &Arc<AppState>,
         room: &str,
         name: &str,
-        audio: bool,
+        joining: Joining,
         to: mpsc::Sender<ServerMessage>,
     ) -> Result<Membership, (ErrorCode, String)> {
         if !state.config.rooms_of(name).iter().any(|r| r == room) {
@@ -94,9 +112,12 @@ impl Rooms {
         let n = self
             .next_participant
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The room gives a remote participant their seat.
         let participant = Participant {
             id: format!("p{}", n + 1),
             name: name.to_string(),
+            remote: joining.remote,
+            seat: None,
         };
         // A room closing as we join is opened again.
         for _ in 0..2 {
@@ -109,7 +130,7 @@ impl Rooms {
             let (joined, answer) = oneshot::channel();
             let join = Command::Join {
                 participant: participant.clone(),
-                audio,
+                audio: joining.audio,
                 to: to.clone(),
                 joined,
             };
@@ -118,7 +139,7 @@ impl Rooms {
                 continue;
             }
             return match answer.await {
-                Ok(Ok(())) => Ok(Membership {
+                Ok(Ok(participant)) => Ok(Membership {
                     participant,
                     room: sender,
                 }),
@@ -166,6 +187,59 @@ struct Member {
     to: mpsc::Sender<ServerMessage>,
 }
 
+/// Turns waiting for the twin, and the twin's speech on the shared timeline.
+#[derive(Default)]
+struct Floor {
+    /// Waiting turns, first come first served: a speaker and what they said (room turn id, text).
+    waiting: VecDeque<(Participant, Vec<(String, String)>)>,
+    /// Who cut the twin off: their next turn is answered at once.
+    interrupter: Option<String>,
+    /// The reply whose speech is on the timeline: its id, when its first sample plays (server ms) and rate.
+    timeline: Option<(String, u64, u32)>,
+    /// When the last reply's speech ends on the timeline (server ms).
+    speech_until: u64,
+}
+
+impl Floor {
+    /// Who may be answered now: nothing being made, nothing still playing.
+    fn free(&self, session: &Session) -> bool {
+        !session.replying() && wall_ms() >= self.speech_until
+    }
+
+    /// Follows the twin's speech as it leaves: stamps a reply's chunks with the moment it starts playing.
+    fn stamp(&mut self, message: &mut ServerMessage, lead_ms: u64) {
+        match message {
+            ServerMessage::Audio {
+                reply_id,
+                sample_rate,
+                play_at_ms,
+                ..
+            } => {
+                let at = match &self.timeline {
+                    Some((id, at, _)) if id == reply_id => *at,
+                    _ => {
+                        let at = wall_ms() + lead_ms;
+                        self.timeline = Some((reply_id.clone(), at, *sample_rate));
+                        at
+                    }
+                };
+                *play_at_ms = Some(at);
+            }
+            ServerMessage::AudioEnd {
+                reply_id, samples, ..
+            } => {
+                if let Some((id, at, rate)) = &self.timeline
+                    && id == reply_id
+                    && *rate > 0
+                {
+                    self.speech_until = at + *samples * 1000 / u64::from(*rate);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 async fn run(
     state: &Arc<AppState>,
     room: &str,
@@ -189,18 +263,28 @@ async fn run(
         })
         .await
         .map_err(internal)?;
+    let lead_ms = u64::from(state.config.rooms.playback_lead_ms);
     let (out, mut said) = mpsc::channel::<ServerMessage>(256);
     // The twin's speech is made once for the room, while anyone in it asked for it.
     let mut session = Session::new(state.clone(), persona.clone(), id.clone(), out, None);
     let mut members: Vec<Member> = Vec::new();
+    let mut floor = Floor::default();
     let mut greeted = resumed;
     tracing::info!(%room, resumed, "room open");
     loop {
+        // Waiting turns are looked at as the twin's speech plays out.
+        let recheck = async {
+            if floor.waiting.is_empty() {
+                std::future::pending::<()>().await
+            } else {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+        };
         tokio::select! {
             command = commands.recv() => {
                 let Some(command) = command else { break };
                 match command {
-                    Command::Join { participant, audio, to, joined } => {
+                    Command::Join { mut participant, audio, to, joined } => {
                         let sid = id.clone();
                         let history = state
                             .store
@@ -218,10 +302,13 @@ async fn run(
                             let _ = joined.send(Err((ErrorCode::Internal, "client gone".into())));
                             continue;
                         }
-                        tracing::info!(%room, participant = %participant.id, name = %participant.name, "joined");
+                        if participant.remote {
+                            participant.seat = Some(free_seat(&members));
+                        }
+                        tracing::info!(%room, participant = %participant.id, name = %participant.name, remote = participant.remote, "joined");
+                        let _ = joined.send(Ok(participant.clone()));
                         members.push(Member { participant, audio, to });
                         session.audio = voice_for(&members);
-                        let _ = joined.send(Ok(()));
                         announce(room, &members).await;
                         if !greeted {
                             // Said plainly when the room first opens, to everyone in it.
@@ -233,6 +320,7 @@ async fn run(
                     }
                     Command::Leave { participant } => {
                         members.retain(|m| m.participant.id != participant);
+                        floor.waiting.retain(|(p, _)| p.id != participant);
                         session.audio = voice_for(&members);
                         tracing::info!(%room, %participant, "left");
                         if members.is_empty() {
@@ -248,16 +336,32 @@ async fn run(
                         else {
                             continue;
                         };
-                        say(&mut session, &members, &speaker, message).await;
+                        say(&mut session, &mut floor, &members, &speaker, message).await;
                     }
                 }
             }
-            Some(message) = said.recv() => relay(&members, message).await,
+            Some(mut message) = said.recv() => {
+                floor.stamp(&mut message, lead_ms);
+                relay(&members, message).await;
+            }
+            () = recheck => {}
+        }
+        if floor.free(&session)
+            && let Some((speaker, turns)) = floor.waiting.pop_front()
+        {
+            session.user_turns(turns, Some(&speaker.name)).await;
         }
     }
     session.leave().await;
     tracing::info!(%room, "room closed");
     Ok(())
+}
+
+/// The lowest seat no remote participant holds.
+fn free_seat(members: &[Member]) -> u32 {
+    (0..)
+        .find(|seat| !members.iter().any(|m| m.participant.seat == Some(*seat)))
+        .unwrap_or(0)
 }
 
 /// Speech and lip-sync for the room's replies while anyone in it wants them.
@@ -270,6 +374,7 @@ fn voice_for(members: &[Member]) -> Option<AudioRequest> {
 
 async fn say(
     session: &mut Session,
+    floor: &mut Floor,
     members: &[Member],
     speaker: &Participant,
     message: ClientMessage,
@@ -279,11 +384,12 @@ async fn say(
             let _ = me.to.send(m).await;
         }
     };
+    let others = || members.iter().filter(|m| m.participant.id != speaker.id);
     match message {
         ClientMessage::UserFinal { turn_id, text } => {
             // The room's id of the turn: the same id from two people are two turns.
             let room_turn = format!("{}/{turn_id}", speaker.id);
-            for m in members.iter().filter(|m| m.participant.id != speaker.id) {
+            for m in others() {
                 let _ =
                     m.to.send(ServerMessage::UserTurn {
                         turn_id: room_turn.clone(),
@@ -293,14 +399,78 @@ async fn say(
                     })
                     .await;
             }
-            session
-                .user_turn(room_turn, text, Some(&speaker.name))
-                .await;
+            let takes_floor = floor.interrupter.as_deref() == Some(speaker.id.as_str());
+            if takes_floor || (floor.waiting.is_empty() && floor.free(session)) {
+                floor.interrupter = None;
+                session
+                    .user_turn(room_turn, text, Some(&speaker.name))
+                    .await;
+                return;
+            }
+            let behind = match floor.waiting.iter().position(|(p, _)| p.id == speaker.id) {
+                Some(at) => {
+                    floor.waiting[at].1.push((room_turn, text));
+                    at
+                }
+                None => {
+                    floor
+                        .waiting
+                        .push_back((speaker.clone(), vec![(room_turn, text)]));
+                    floor.waiting.len() - 1
+                }
+            };
+            // Behind the reply being made or played, and everyone waiting before them.
+            let behind = (behind + 1) as u32;
+            to_speaker(ServerMessage::Queued { turn_id, behind }).await;
         }
         ClientMessage::Interrupted { reply_id, heard } => {
-            session.interrupted(&reply_id, heard).await
+            session.interrupted(&reply_id, heard).await;
+            // They stopped the twin: its speech is off the timeline and the floor is theirs.
+            floor.interrupter = Some(speaker.id.clone());
+            floor.speech_until = 0;
         }
-        ClientMessage::Ping { nonce } => to_speaker(ServerMessage::Pong { nonce }).await,
+        ClientMessage::Pose {
+            seq,
+            head,
+            left,
+            right,
+        } => {
+            let pose = ServerMessage::Pose {
+                participant: speaker.id.clone(),
+                seq,
+                at_ms: wall_ms(),
+                head,
+                left,
+                right,
+            };
+            for m in others() {
+                // A pose is stale in 30 ms: a full queue drops it rather than hold the room up.
+                let _ = m.to.try_send(pose.clone());
+            }
+        }
+        ClientMessage::Voice {
+            seq,
+            sample_rate,
+            pcm16,
+        } => {
+            let voice = ServerMessage::Voice {
+                participant: speaker.id.clone(),
+                seq,
+                at_ms: wall_ms(),
+                sample_rate,
+                pcm16,
+            };
+            for m in others().filter(|m| m.audio) {
+                let _ = m.to.try_send(voice.clone());
+            }
+        }
+        ClientMessage::Ping { nonce } => {
+            to_speaker(ServerMessage::Pong {
+                nonce,
+                server_ms: wall_ms(),
+            })
+            .await
+        }
         ClientMessage::Hello { .. } => {
             to_speaker(ServerMessage::error(
                 ErrorCode::BadMessage,
@@ -340,10 +510,13 @@ async fn relay(members: &[Member], message: ServerMessage) {
                 reply_id,
                 turn_id: Some(t),
                 kind,
+                ..
             } => ServerMessage::ReplyStart {
                 reply_id: reply_id.clone(),
                 turn_id: Some(own(t).unwrap_or_else(|| t.clone())),
                 kind: *kind,
+                // The twin turns to whoever asked.
+                to: t.split_once('/').map(|(p, _)| p.to_string()),
             },
             other => other.clone(),
         };

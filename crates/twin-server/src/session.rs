@@ -3,6 +3,7 @@
 use crate::app::AppState;
 use crate::persona::Persona;
 use crate::reply::{Replier, ReplyError, ReplyOutcome, Sent};
+use crate::rooms::Joining;
 use crate::speaking::{SpeechControl, SpeechFeed, SpeechOptions};
 use crate::store::{ReplyRecord, Store};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -123,6 +124,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         audio,
         session_id,
         client,
+        remote,
         ..
     }) = &hello
     {
@@ -141,7 +143,16 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
             (Some(name), None) => {
                 state
                     .rooms
-                    .join(&state, room, &name, audio.is_some(), msg_tx.clone())
+                    .join(
+                        &state,
+                        room,
+                        &name,
+                        Joining {
+                            audio: audio.is_some(),
+                            remote: *remote,
+                        },
+                        msg_tx.clone(),
+                    )
                     .await
             }
         };
@@ -290,7 +301,19 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
                 session.interrupted(&reply_id, heard).await
             }
             ClientMessage::Ping { nonce } => {
-                let _ = session.out.send(ServerMessage::Pong { nonce }).await;
+                let pong = ServerMessage::Pong {
+                    nonce,
+                    server_ms: twin_protocol::wall_ms(),
+                };
+                let _ = session.out.send(pong).await;
+            }
+            ClientMessage::Pose { .. } | ClientMessage::Voice { .. } => {
+                session
+                    .error(
+                        ErrorCode::BadMessage,
+                        "poses and voice are relayed in rooms; this session is not in one",
+                    )
+                    .await
             }
             ClientMessage::Bye => {
                 let _ = out_tx
@@ -433,6 +456,11 @@ impl Session {
         }
     }
 
+    /// A reply is being made or its speech sent.
+    pub(crate) fn replying(&self) -> bool {
+        self.active.as_ref().is_some_and(|a| !a.task.is_finished())
+    }
+
     /// Everyone left mid-reply: keep what was sent.
     pub(crate) async fn leave(&mut self) {
         if let Some(active) = self.active.take() {
@@ -447,19 +475,36 @@ impl Session {
 
     /// A user turn; in a room `speaker` names who said it.
     pub(crate) async fn user_turn(&mut self, turn_id: String, text: String, speaker: Option<&str>) {
+        self.user_turns(vec![(turn_id, text)], speaker).await
+    }
+
+    /// Turns of one speaker answered by one reply (in a room, what someone said while waiting for the
+    /// floor): each stored and acknowledged under its own id, the reply naming the last.
+    pub(crate) async fn user_turns(&mut self, turns: Vec<(String, String)>, speaker: Option<&str>) {
         let arrived = Instant::now();
-        if self.active.as_ref().is_some_and(|a| {
-            a.turn_id.as_deref() == Some(turn_id.as_str()) && !a.task.is_finished()
-        }) {
+        let Some((last_id, _)) = turns.last().cloned() else {
+            return;
+        };
+        if turns.len() == 1
+            && self.active.as_ref().is_some_and(|a| {
+                a.turn_id.as_deref() == Some(last_id.as_str()) && !a.task.is_finished()
+            })
+        {
             // A resend of the turn being answered right now: acknowledge it again, let the answer go on.
-            let (sid, tid) = (self.id.clone(), turn_id.clone());
+            let (sid, tid) = (self.id.clone(), last_id.clone());
             if let Ok(Some(seq)) = self
                 .state
                 .store
                 .run(move |c| Store::user_turn_seq(c, &sid, &tid))
                 .await
             {
-                let _ = self.out.send(ServerMessage::TurnAck { turn_id, seq }).await;
+                let _ = self
+                    .out
+                    .send(ServerMessage::TurnAck {
+                        turn_id: last_id,
+                        seq,
+                    })
+                    .await;
             }
             return;
         }
@@ -467,55 +512,70 @@ impl Session {
             // Talking over the twin is an interruption: everything sent so far counts as heard.
             self.cut_reply(active, None).await;
         }
-        // In a room the stored turn says who spoke; the twin answers the words themselves.
-        let body = match speaker {
-            Some(name) => format!("{name}: {text}"),
-            None => text.clone(),
-        };
-        let (sid, tid) = (self.id.clone(), turn_id.clone());
-        let stored = self
-            .state
-            .store
-            .run(move |c| {
-                let (seq, created) = Store::add_user_turn(c, &sid, &tid, &body)?;
-                // A resent turn is answered again only if its answer never made it into the store.
-                let last = Store::history(c, &sid, 1)?;
-                let answered = last.first().is_some_and(|t| t.seq != seq);
-                let history = Store::history(c, &sid, 8)?;
-                Ok((seq, created, answered, history))
-            })
-            .await;
-        let (seq, created, answered, mut history) = match stored {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(error = %e, "storing a user turn failed");
-                self.error(
-                    ErrorCode::Internal,
-                    "the turn could not be stored; please resend it",
-                )
+        let mut first: Option<(u64, Vec<HistoryTurn>)> = None;
+        let (mut any_created, mut answered) = (false, false);
+        for (turn_id, text) in &turns {
+            // In a room the stored turn says who spoke; the twin answers the words themselves.
+            let body = match speaker {
+                Some(name) => format!("{name}: {text}"),
+                None => text.clone(),
+            };
+            let (sid, tid) = (self.id.clone(), turn_id.clone());
+            let stored = self
+                .state
+                .store
+                .run(move |c| {
+                    let (seq, created) = Store::add_user_turn(c, &sid, &tid, &body)?;
+                    // A resent turn is answered again only if its answer never made it into the store.
+                    let last = Store::history(c, &sid, 1)?;
+                    let answered = last.first().is_some_and(|t| t.seq != seq);
+                    let history = Store::history(c, &sid, 8)?;
+                    Ok((seq, created, answered, history))
+                })
                 .await;
-                return;
+            let (seq, created, was_answered, history) = match stored {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(error = %e, "storing a user turn failed");
+                    self.error(
+                        ErrorCode::Internal,
+                        "the turn could not be stored; please resend it",
+                    )
+                    .await;
+                    return;
+                }
+            };
+            if created {
+                self.state
+                    .metrics
+                    .user_turns
+                    .fetch_add(1, Ordering::Relaxed);
             }
-        };
-        if created {
-            self.state
-                .metrics
-                .user_turns
-                .fetch_add(1, Ordering::Relaxed);
+            any_created |= created;
+            answered = was_answered;
+            first.get_or_insert((seq, history));
+            let _ = self
+                .out
+                .send(ServerMessage::TurnAck {
+                    turn_id: turn_id.clone(),
+                    seq,
+                })
+                .await;
         }
-        let _ = self
-            .out
-            .send(ServerMessage::TurnAck {
-                turn_id: turn_id.clone(),
-                seq,
-            })
-            .await;
-        if !created && answered {
+        if !any_created && answered {
             return;
         }
-        history.retain(|t| t.seq < seq);
+        let Some((first_seq, mut history)) = first else {
+            return;
+        };
+        history.retain(|t| t.seq < first_seq);
+        let text = turns
+            .iter()
+            .map(|(_, t)| t.trim())
+            .collect::<Vec<_>>()
+            .join(" ");
         self.start_reply(
-            Some((turn_id, text)),
+            Some((last_id, text)),
             Some(history),
             Some(arrived),
             speaker.map(str::to_string),

@@ -449,6 +449,7 @@ async fn pace(
                     first_sample,
                     sample_rate: rate,
                     pcm16: encode_pcm16(&pcm),
+                    play_at_ms: None,
                 };
                 if out.send(audio).await.is_err() {
                     control.stop();

@@ -205,5 +205,8 @@ async fn a_twin_session_answers_through_the_openai_backend() {
     let (m, _) = c
         .until(|m| matches!(m, twin_protocol::ServerMessage::Pong { .. }))
         .await;
-    assert_eq!(m, twin_protocol::ServerMessage::Pong { nonce: 3 });
+    assert!(matches!(
+        m,
+        twin_protocol::ServerMessage::Pong { nonce: 3, .. }
+    ));
 }

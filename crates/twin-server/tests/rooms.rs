@@ -1,23 +1,25 @@
 //! Rooms over the real server on loopback (embedded LLM): three people in one room with the twin see who
 //! joined, each other's turns attributed by name, and the same replies; the twin hears "Name: text" (the
-//! stored history says who said what); a second participant's turn cuts a reply in progress; someone
-//! dropping and rejoining; a second room at the same time hears nothing of the first; tokens without the
-//! room are refused.
+//! stored history says who said what); the turn rule (a turn said while the twin answers someone else
+//! waits, more words from someone waiting join their turn, and whoever cuts the twin off is answered at
+//! once, the reply naming whom it answers); someone dropping and rejoining; poses and voice relayed to the
+//! others only; a second room at the same time hears nothing of the first; tokens without the room are
+//! refused.
 
 mod common;
 use common::Client;
 use std::time::Duration;
-use twin_protocol::{ClientMessage, PROTOCOL_VERSION, ServerMessage, Speaker};
+use twin_protocol::{ClientMessage, Heard, PROTOCOL_VERSION, Pose, ServerMessage, Speaker};
 
 const ROOMS: &str = r#"
 [[auth.tokens]]
 name = "Dana"
 token = "dana-token"
-rooms = ["standup"]
+rooms = ["standup", "huddle"]
 [[auth.tokens]]
 name = "Eli"
 token = "eli-token"
-rooms = ["standup"]
+rooms = ["standup", "huddle"]
 [[auth.tokens]]
 name = "Fay"
 token = "fay-token"
@@ -25,10 +27,23 @@ rooms = ["standup", "board"]
 [[auth.tokens]]
 name = "Gus"
 token = "gus-token"
-rooms = ["board"]
+rooms = ["board", "lobby"]
+# Speech goes out as fast as it is made: the tests do not wait for the twin to finish talking in real time.
+[tts]
+lead_ms = 10000
 "#;
 
+/// One server for the tests of this file (each uses rooms of its own).
+fn server() -> &'static str {
+    static ADDR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ADDR.get_or_init(|| common::own_server(&common::demo_pack(), ROOMS))
+}
+
 async fn join(addr: &str, token: &str, room: &str) -> Client {
+    join_as(addr, token, room, false, false).await
+}
+
+async fn join_as(addr: &str, token: &str, room: &str, audio: bool, remote: bool) -> Client {
     let mut c = Client::connect(addr).await;
     c.send(&ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
@@ -36,8 +51,9 @@ async fn join(addr: &str, token: &str, room: &str) -> Client {
         persona: None,
         session_id: None,
         client: Some("room-test".into()),
-        audio: None,
+        audio: audio.then_some(twin_protocol::AudioRequest { lipsync: true }),
         room: Some(room.into()),
+        remote,
     })
     .await;
     c
@@ -100,24 +116,26 @@ async fn quiet(c: &mut Client, for_: Duration) -> Vec<ServerMessage> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
-    let addr = common::own_server(&common::demo_pack(), ROOMS);
+    let addr = server();
     // Who is there comes right after the welcome; the room's first opening is greeted (to the end).
-    let mut dana = join(&addr, "dana-token", "standup").await;
-    assert_eq!(roster(&mut dana).await.1, ["Dana"]);
+    let mut dana = join(addr, "dana-token", "standup").await;
+    let (dana_id, names) = roster(&mut dana).await;
+    assert_eq!(names, ["Dana"]);
     listening(&mut dana).await;
-    let mut eli = join(&addr, "eli-token", "standup").await;
+    let mut eli = join(addr, "eli-token", "standup").await;
     let (eli_id, names) = roster(&mut eli).await;
     assert_eq!(names, ["Dana", "Eli"]);
     listening(&mut eli).await;
     assert_eq!(roster(&mut dana).await.1, ["Dana", "Eli"]);
-    let mut fay = join(&addr, "fay-token", "standup").await;
-    assert_eq!(roster(&mut fay).await.1, ["Dana", "Eli", "Fay"]);
+    let mut fay = join(addr, "fay-token", "standup").await;
+    let (fay_id, names) = roster(&mut fay).await;
+    assert_eq!(names, ["Dana", "Eli", "Fay"]);
     listening(&mut fay).await;
     for c in [&mut dana, &mut eli] {
         assert_eq!(roster(c).await.1, ["Dana", "Eli", "Fay"]);
     }
     // A second room at the same time, with its own twin conversation.
-    let mut gus = join(&addr, "gus-token", "board").await;
+    let mut gus = join(addr, "gus-token", "board").await;
     assert_eq!(roster(&mut gus).await.1, ["Gus"]);
     listening(&mut gus).await;
 
@@ -169,14 +187,105 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         "{leaked:?}"
     );
 
-    // Eli asks; while the twin answers, Fay asks too: Fay's turn cuts Eli's answer, and Fay's is answered.
+    // Turn rule: Dana asks; while the twin answers her, Eli asks and then adds something: he waits (told
+    // so), Dana's answer is not cut, then one reply answers both his turns, turned to him.
+    dana.send(&ClientMessage::UserFinal {
+        turn_id: "q2".into(),
+        text: "What did we gain by open-sourcing the simulator?".into(),
+    })
+    .await;
+    // Once Eli sees her turn, the twin is answering it.
+    eli.until(|m| matches!(m, ServerMessage::UserTurn { .. }))
+        .await;
+    for (id, text) in [
+        ("e2", "And what about the warehouse jobs?"),
+        ("e3", "I mean the people who work there now."),
+    ] {
+        eli.send(&ClientMessage::UserFinal {
+            turn_id: id.into(),
+            text: text.into(),
+        })
+        .await;
+    }
+    let (start, _) = dana
+        .until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "q2"))
+        .await;
+    assert!(
+        matches!(&start, ServerMessage::ReplyStart { to: Some(p), .. } if *p == dana_id),
+        "{start:?}"
+    );
+    for id in ["e2", "e3"] {
+        let (queued, _) = eli
+            .until(|m| matches!(m, ServerMessage::Queued { .. }))
+            .await;
+        assert_eq!(
+            queued,
+            ServerMessage::Queued {
+                turn_id: id.into(),
+                behind: 1
+            }
+        );
+    }
+    let (end, _) = dana
+        .until(|m| matches!(m, ServerMessage::ReplyEnd { .. }))
+        .await;
+    assert!(
+        matches!(
+            end,
+            ServerMessage::ReplyEnd {
+                interrupted: false,
+                ..
+            }
+        ),
+        "a waiting turn does not cut the answer: {end:?}"
+    );
+    let (start, seen) = eli
+        .until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "e3"))
+        .await;
+    assert!(
+        matches!(&start, ServerMessage::ReplyStart { to: Some(p), .. } if *p == eli_id),
+        "{start:?}"
+    );
+    for id in ["e2", "e3"] {
+        assert!(
+            seen.iter()
+                .any(|m| matches!(m, ServerMessage::TurnAck { turn_id, .. } if turn_id == id)),
+            "{id} acknowledged when answered: {seen:?}"
+        );
+    }
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "e2")),
+        "one reply answers both of Eli's turns: {seen:?}"
+    );
+    let ServerMessage::ReplyStart { reply_id, .. } = start else {
+        unreachable!()
+    };
+    for c in [&mut dana, &mut eli, &mut fay] {
+        c.until(|m| matches!(m, ServerMessage::ReplyEnd { reply_id: r, .. } if *r == reply_id))
+            .await;
+        listening(c).await;
+    }
+
+    // Eli asks; while the twin answers, Fay cuts it off and asks: the answer to Eli ends interrupted and
+    // Fay's is answered at once, turned to her.
     eli.send(&ClientMessage::UserFinal {
         turn_id: "e1".into(),
         text: "Why did we open-source the robot simulator?".into(),
     })
     .await;
-    eli.until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "e1"))
+    let (start, _) = eli
+        .until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "e1"))
         .await;
+    let ServerMessage::ReplyStart { reply_id, .. } = start else {
+        unreachable!()
+    };
+    fay.send(&ClientMessage::Interrupted {
+        reply_id,
+        heard: Heard::Chars(0),
+    })
+    .await;
     fay.send(&ClientMessage::UserFinal {
         turn_id: "f1".into(),
         text: "Sorry, what about warehouse jobs?".into(),
@@ -195,14 +304,19 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         ),
         "{cut:?}"
     );
-    reply_to(&mut fay, "f1").await;
+    let (_, seen) = reply_to(&mut fay, "f1").await;
+    assert!(
+        seen.iter()
+            .any(|m| matches!(m, ServerMessage::ReplyStart { to: Some(p), .. } if *p == fay_id)),
+        "{seen:?}"
+    );
 
     // Eli drops out (the connection closes) and comes back: the others see both, and Eli gets the room's
     // history, each turn saying who spoke.
     drop(eli);
     let (_, names) = roster(&mut dana).await;
     assert_eq!(names, ["Dana", "Fay"]);
-    let mut eli = join(&addr, "eli-token", "standup").await;
+    let mut eli = join(addr, "eli-token", "standup").await;
     let (m, _) = eli
         .until(|m| matches!(m, ServerMessage::Welcome { .. }))
         .await;
@@ -232,9 +346,9 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
 
 #[tokio::test]
 async fn a_room_needs_a_token_that_grants_it() {
-    let addr = common::own_server(&common::demo_pack(), ROOMS);
+    let addr = server();
     for (token, room) in [("gus-token", "standup"), ("tester-token-x", "standup")] {
-        let mut c = join(&addr, token, room).await;
+        let mut c = join(addr, token, room).await;
         let m = c.next().await;
         assert!(
             matches!(
@@ -247,4 +361,149 @@ async fn a_room_needs_a_token_that_grants_it() {
             "{token}: {m:?}"
         );
     }
+}
+
+fn pose(x: f32) -> Pose {
+    Pose {
+        position: [x, 1.6, 1.5],
+        orientation: [0.0, 0.0, 0.0, 1.0],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poses_and_voices_reach_the_others_in_the_room_only() {
+    let addr = server();
+    let mut dana = join_as(addr, "dana-token", "huddle", true, false).await;
+    roster(&mut dana).await;
+    listening(&mut dana).await;
+    // Eli joins from afar: he gets the first seat beside the twin.
+    let mut eli = join_as(addr, "eli-token", "huddle", true, true).await;
+    let (m, _) = eli.until(|m| matches!(m, ServerMessage::Room { .. })).await;
+    let ServerMessage::Room {
+        you: eli_id,
+        participants,
+        ..
+    } = m
+    else {
+        unreachable!()
+    };
+    let me = participants.iter().find(|p| p.id == eli_id).unwrap();
+    assert!(me.remote && me.seat == Some(0), "{participants:?}");
+    assert!(
+        participants
+            .iter()
+            .any(|p| p.name == "Dana" && !p.remote && p.seat.is_none())
+    );
+    let mut gus = join_as(addr, "gus-token", "lobby", true, false).await;
+    listening(&mut gus).await;
+    listening(&mut eli).await;
+
+    // A second of Eli's head and hands at 30 Hz, and his voice in 20 ms chunks.
+    for seq in 0..30u64 {
+        eli.send(&ClientMessage::Pose {
+            seq,
+            head: pose(seq as f32 * 0.01),
+            left: None,
+            right: Some(pose(0.3)),
+        })
+        .await;
+        if seq < 10 {
+            eli.send(&ClientMessage::Voice {
+                seq,
+                sample_rate: 16_000,
+                pcm16: twin_protocol::encode_pcm16(&[seq as i16; 320]),
+            })
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(33)).await;
+    }
+    let got = quiet(&mut dana, Duration::from_millis(300)).await;
+    let poses: Vec<(u64, f32)> = got
+        .iter()
+        .filter_map(|m| match m {
+            ServerMessage::Pose {
+                participant,
+                seq,
+                head,
+                right,
+                ..
+            } if *participant == eli_id && right.is_some() => Some((*seq, head.position[0])),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(poses.len(), 30, "{got:?}");
+    assert!(poses.windows(2).all(|w| w[0].0 < w[1].0), "in order");
+    assert!((poses[29].1 - 0.29).abs() < 1e-6);
+    let voices: Vec<u64> = got
+        .iter()
+        .filter_map(|m| match m {
+            ServerMessage::Voice {
+                participant, seq, ..
+            } if *participant == eli_id => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(voices, (0..10).collect::<Vec<_>>());
+    // Not echoed to Eli, nothing in the other room.
+    for c in [&mut eli, &mut gus] {
+        let got = quiet(c, Duration::from_millis(200)).await;
+        assert!(
+            !got.iter()
+                .any(|m| matches!(m, ServerMessage::Pose { .. } | ServerMessage::Voice { .. })),
+            "{got:?}"
+        );
+    }
+
+    // A broken pose is refused and the session goes on; a pose outside a room is refused too.
+    eli.send(&ClientMessage::Pose {
+        seq: 99,
+        head: pose(500.0),
+        left: None,
+        right: None,
+    })
+    .await;
+    let (m, _) = eli
+        .until(|m| matches!(m, ServerMessage::Error { .. }))
+        .await;
+    assert!(
+        matches!(
+            m,
+            ServerMessage::Error {
+                code: twin_protocol::ErrorCode::BadMessage,
+                ..
+            }
+        ),
+        "{m:?}"
+    );
+    let mut alone = Client::hello(addr, common::TOKEN, None).await;
+    alone.welcome().await;
+    alone
+        .send(&ClientMessage::Pose {
+            seq: 1,
+            head: pose(0.0),
+            left: None,
+            right: None,
+        })
+        .await;
+    let (m, _) = alone
+        .until(|m| matches!(m, ServerMessage::Error { .. }))
+        .await;
+    assert!(matches!(
+        m,
+        ServerMessage::Error {
+            code: twin_protocol::ErrorCode::BadMessage,
+            ..
+        }
+    ));
+
+    // Leaving stops the relays at once: Dana leaves, Eli's poses go nowhere (the room is still open).
+    drop(dana);
+    roster(&mut eli).await;
+    eli.send(&ClientMessage::Ping { nonce: 5 }).await;
+    let (m, _) = eli.until(|m| matches!(m, ServerMessage::Pong { .. })).await;
+    let ServerMessage::Pong { server_ms, .. } = m else {
+        unreachable!()
+    };
+    let skew = server_ms as i64 - twin_protocol::wall_ms() as i64;
+    assert!(skew.abs() < 1_000, "the server's clock: {skew} ms off");
 }

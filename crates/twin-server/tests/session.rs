@@ -210,7 +210,10 @@ async fn malformed_frames_are_answered_and_the_session_goes_on_but_a_huge_one_cl
         "{m:?}"
     );
     c.send(&ClientMessage::Ping { nonce: 9 }).await;
-    assert_eq!(c.next().await.unwrap(), ServerMessage::Pong { nonce: 9 });
+    assert!(matches!(
+        c.next().await.unwrap(),
+        ServerMessage::Pong { nonce: 9, server_ms } if server_ms > 0
+    ));
 
     let r = c.ask("k1", "Why did we open-source our simulator?").await;
     assert!(r.ack.is_some());
@@ -286,10 +289,10 @@ async fn resuming_needs_the_same_token_and_returns_history() {
         }
     );
     again.send(&ClientMessage::Ping { nonce: 1 }).await;
-    assert_eq!(
-        again.next().await.unwrap(),
-        ServerMessage::Pong { nonce: 1 },
-        "no second reply was started"
+    let m = again.next().await.unwrap();
+    assert!(
+        matches!(m, ServerMessage::Pong { nonce: 1, .. }),
+        "no second reply was started: {m:?}"
     );
 }
 

@@ -47,7 +47,9 @@ async fn read_reply(c: &mut Client) -> SpokenReply {
                 first_sample,
                 sample_rate,
                 pcm16,
+                play_at_ms,
             } => {
+                assert_eq!(play_at_ms, None, "a session of one plays audio as it comes");
                 assert_eq!(reply_id, r.reply_id);
                 r.sample_rate = sample_rate;
                 r.chunks

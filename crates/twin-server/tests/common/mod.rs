@@ -141,6 +141,7 @@ impl Client {
             client: Some("test".into()),
             audio,
             room: None,
+            remote: false,
         })
         .await;
         c

@@ -1,0 +1,166 @@
+//! A room's shared timeline, end to end: three `twin talk --room` clients against a real server on
+//! loopback, one of them behind a link that holds every byte back 120 ms each way (a slow Wi-Fi). One
+//! asks aloud; the twin's answer starts playing on all three within 50 ms of each other. Each client reports
+//! `playback_started` (when its speaker played sample 0, from its actual pulls) on its estimate of the
+//! server's clock and on the machine's own clock; all three run on this machine, so its clock is the truth
+//! the test compares (an error in a client's estimate of the server's clock shows there). Without the
+//! shared start the slow client would start at least 120 ms after the others.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+mod common;
+use common::twin;
+
+const TOKEN: &str = "room-token";
+const DELAY: Duration = Duration::from_millis(120);
+
+/// A TCP proxy to `to` that delivers every byte `DELAY` after it arrived, both ways. Returns its address.
+fn slow_link(to: std::net::SocketAddr) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(to) else {
+                continue;
+            };
+            for (from, into) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                pump(from, into);
+            }
+        }
+    });
+    addr
+}
+
+fn pump(mut from: TcpStream, mut into: TcpStream) {
+    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 || tx.send((Instant::now(), buf[..n].to_vec())).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for (at, bytes) in rx {
+            std::thread::sleep((at + DELAY).saturating_duration_since(Instant::now()));
+            if into.write_all(&bytes).is_err() {
+                break;
+            }
+        }
+        let _ = into.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+fn silence(path: &Path, seconds: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for _ in 0..16_000 * seconds {
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn talk(url: &str, input: &Path) -> Child {
+    twin()
+        .args([
+            "talk",
+            "--json",
+            "--no-speaker",
+            "--seconds",
+            "180",
+            "--room",
+            "meeting",
+            "--token",
+            TOKEN,
+            "--url",
+            url,
+            "--input",
+        ])
+        .arg(input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn events(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[test]
+fn the_answer_starts_on_every_client_at_once() {
+    let server = common::TestServer::start(TOKEN, 32);
+    let dir = tempfile::tempdir().unwrap();
+    let question = dir.path().join("question.wav");
+    common::espeak_wav(
+        &question,
+        "What did we gain by open sourcing the simulator?",
+    );
+    let quiet = dir.path().join("quiet.wav");
+    silence(&quiet, 170);
+    let server_addr: std::net::SocketAddr = server
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/v1/session")
+        .parse()
+        .unwrap();
+    let slow_url = format!("ws://{}/v1/session", slow_link(server_addr));
+
+    // The asker opens the room; two listen, one of them over the slow link.
+    let asker = talk(&server.url, &question);
+    let mut listeners = [talk(&server.url, &quiet), talk(&slow_url, &quiet)];
+    let asked = asker.wait_with_output().unwrap();
+    assert!(
+        asked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&asked.stderr)
+    );
+    // The listeners have played the answer by the time the asker has heard it whole.
+    std::thread::sleep(Duration::from_millis(500));
+    let heard: Vec<Vec<serde_json::Value>> = listeners
+        .iter_mut()
+        .map(|l| {
+            let _ = l.kill();
+            let mut out = Vec::new();
+            l.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+            let _ = l.wait();
+            events(&out)
+        })
+        .collect();
+    let asked = events(&asked.stdout);
+    let answer = asked
+        .iter()
+        .find(|e| e["type"] == "reply_start" && e["turn_id"].is_string())
+        .unwrap_or_else(|| panic!("no answer: {asked:#?}"))["reply_id"]
+        .clone();
+    let started: Vec<i64> = std::iter::once(&asked)
+        .chain(&heard)
+        .map(|events| {
+            events
+                .iter()
+                .find(|e| e["event"] == "playback_started" && e["reply_id"] == answer)
+                .and_then(|e| e["wall_ms"].as_i64())
+                .unwrap_or_else(|| panic!("the answer never played: {events:#?}"))
+        })
+        .collect();
+    let skew = started.iter().max().unwrap() - started.iter().min().unwrap();
+    eprintln!("the answer started at {started:?} (Unix ms): {skew} ms apart");
+    assert!(skew <= 50, "{skew} ms apart: {started:?}");
+}
