@@ -241,3 +241,125 @@ fn the_twin_is_where_it_stood_last_time_in_this_room() {
     );
     assert!(file.is_file(), "a new file for the new spot");
 }
+
+/// A meeting in the headset: a remote participant (a script on the link, standing before their own twin
+/// and moving their hand) joins the room with the headset's user and asks first. The headset shows them at
+/// their seat beside the twin, the twin turns to them while it answers them, and the headset sends its own
+/// user's head for the others, in the room's frame (the twin 1.2 m in front of the user).
+#[test]
+fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use twin_protocol::{ClientMessage, Pose, ServerMessage};
+    const TOKEN: &str = "room-headset-token";
+    let url = common::start_server(TOKEN, 32);
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("question.wav");
+    common::espeak_wav(&wav, "What is the plan for the warehouse robots next year?");
+    let stop = Arc::new(AtomicBool::new(false));
+    let remote = {
+        let (url, stop) = (url.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let hello = twin::link::Hello {
+                    token: TOKEN,
+                    persona: None,
+                    session_id: None,
+                    client: "remote-script",
+                    audio: None,
+                    room: Some("meeting"),
+                    remote: true,
+                };
+                let mut link = twin::link::Link::connect(&url, hello).await.unwrap();
+                let (mut asked, mut seq) = (false, 0u64);
+                let (mut heads, mut last_head) = (0u32, [0f32; 3]);
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(33));
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::select! {
+                        m = link.next() => match m.unwrap() {
+                            // Once the headset's user is in, ask.
+                            ServerMessage::Room { participants, .. } if participants.len() == 2 && !asked => {
+                                asked = true;
+                                link.send(&ClientMessage::UserFinal {
+                                    turn_id: "remote-1".into(),
+                                    text: "How many days do we come into the office?".into(),
+                                })
+                                .await
+                                .unwrap();
+                            }
+                            ServerMessage::Pose { head, .. } => {
+                                heads += 1;
+                                last_head = head.position;
+                            }
+                            _ => {}
+                        },
+                        _ = tick.tick() => {
+                            seq += 1;
+                            let wave = (seq as f32 * 0.2).sin() * 0.2;
+                            let pose = |x: f32, y: f32, z: f32| Pose {
+                                position: [x, y, z],
+                                orientation: [0.0, 0.0, 0.0, 1.0],
+                            };
+                            link.send(&ClientMessage::Pose {
+                                seq,
+                                head: pose(0.0, 1.65, 1.2),
+                                left: None,
+                                right: Some(pose(0.3 + wave, 1.3, 0.9)),
+                            })
+                            .await
+                            .unwrap();
+                        }
+                    }
+                }
+                (asked, heads, last_head)
+            })
+        })
+    };
+    let r = run_report(
+        headset()
+            .args([
+                "--json",
+                "--no-keep-place",
+                "--no-speaker",
+                "--room",
+                "meeting",
+                "--token",
+                TOKEN,
+                "--url",
+                &url,
+                "--input",
+            ])
+            .arg(&wav)
+            .env("XRT_COMPOSITOR_NULL", "1"),
+    );
+    stop.store(true, Ordering::Relaxed);
+    let (asked, heads, last_head) = remote.join().unwrap();
+    assert!(asked);
+    let room = &r["dialogue"]["room"];
+    assert_eq!(room["people"].as_array().unwrap().len(), 2, "{r}");
+    assert!(room["poses_received"].as_u64().unwrap() > 20, "{r}");
+    assert!(room["poses_sent"].as_u64().unwrap() > 20, "{r}");
+    assert_eq!(
+        r["presences_drawn"], 1,
+        "the remote person beside the twin: {r}"
+    );
+    assert!(
+        room["turned_to_others_frames"].as_u64().unwrap() > 5,
+        "the twin turned to the remote person while answering them: {r}"
+    );
+    // The remote person opened the room and heard its greeting; the headset's user came in after it: the
+    // answer to the remote person (who asked first), then the answer to the headset's user.
+    let replies = r["dialogue"]["replies"].as_array().unwrap();
+    assert_eq!(replies.len(), 2, "{r}");
+    assert!(replies[0]["text"].as_str().unwrap().contains("days"), "{r}");
+    // The headset's user, as the others see them: 1.2 m in front of the twin, at eye height.
+    assert!(heads > 20, "{heads} poses of the headset's user");
+    assert!(
+        (last_head[2] - 1.2).abs() < 0.15 && last_head[1] > 1.0,
+        "{last_head:?}"
+    );
+}

@@ -26,6 +26,17 @@ pub struct ChatArgs {
 
 pub(crate) struct Printer {
     pub(crate) json: bool,
+    /// A reply's words are being written on the current line (someone else's turn in a room breaks it).
+    pub(crate) mid_reply: std::cell::Cell<bool>,
+}
+
+impl Printer {
+    pub(crate) fn new(json: bool) -> Printer {
+        Printer {
+            json,
+            mid_reply: std::cell::Cell::new(false),
+        }
+    }
 }
 
 impl Printer {
@@ -35,6 +46,16 @@ impl Printer {
         if self.json {
             writeln!(out, "{}", message.encode())?;
             return Ok(());
+        }
+        // In a room, others' turns and arrivals come while the twin speaks: on lines of their own.
+        let interjection = matches!(
+            message,
+            ServerMessage::UserTurn { .. }
+                | ServerMessage::Room { .. }
+                | ServerMessage::Queued { .. }
+        );
+        if interjection && self.mid_reply.get() {
+            writeln!(out)?;
         }
         match message {
             ServerMessage::Welcome {
@@ -65,7 +86,10 @@ impl Printer {
                     writeln!(out, "  [{}] {who}{}", turn.seq, turn.text)?;
                 }
             }
-            ServerMessage::ReplyStart { .. } => write!(out, "twin: ")?,
+            ServerMessage::ReplyStart { .. } => {
+                write!(out, "twin: ")?;
+                self.mid_reply.set(true);
+            }
             ServerMessage::ReplyDelta { text, .. } => {
                 write!(out, "{text}")?;
                 out.flush()?;
@@ -76,6 +100,7 @@ impl Printer {
                 ..
             } => {
                 writeln!(out, "{}", if *interrupted { " [interrupted]" } else { "" })?;
+                self.mid_reply.set(false);
                 for c in citations {
                     let url = c.url.as_deref().unwrap_or("(internal note)");
                     writeln!(out, "  [{}] {} ({}) {url}", c.id, c.title, c.date)?;
@@ -102,6 +127,9 @@ impl Printer {
                 writeln!(out, "[room {room}: {}]", names.join(", "))?;
             }
             ServerMessage::UserTurn { name, text, .. } => writeln!(out, "{name}: {text}")?,
+        }
+        if interjection && self.mid_reply.get() {
+            write!(out, "twin (goes on): ")?;
         }
         Ok(())
     }
@@ -170,7 +198,7 @@ async fn until_reply_end(
 }
 
 async fn chat(args: ChatArgs) -> anyhow::Result<()> {
-    let printer = Printer { json: args.json };
+    let printer = Printer::new(args.json);
     let hello = args.connect.hello(
         concat!("twin-chat/", env!("CARGO_PKG_VERSION")),
         args.speech

@@ -82,7 +82,7 @@ pub fn run(args: TalkArgs) -> Result<()> {
         reconnect_for: Duration::from_secs(60),
     })?;
     let mut shown = Shown {
-        printer: Printer { json: args.json },
+        printer: Printer::new(args.json),
         recorder: args
             .speech
             .as_deref()

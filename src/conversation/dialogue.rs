@@ -1,6 +1,7 @@
 //! The conversation as a client with a face shows it (the headset, the desktop window): the engine's events folded, once a frame, into what the twin
 //! is doing (listening, thinking, speaking), its mouth track on the playback clock, and the captions.
 
+use crate::conversation::room::{DELAY_MS, Presence, Room};
 use crate::conversation::{Conversation, Event};
 use twin_animate::{Mode, MouthTrack};
 use twin_listen::Cue;
@@ -33,6 +34,22 @@ pub struct DialogueReport {
     pub speaker: String,
     /// From the end of the user's speech to the first audio of each answer.
     pub answer_audio_ms: Vec<f64>,
+    /// In a room: who was there and what was seen of them.
+    pub room: Option<RoomReport>,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RoomReport {
+    /// This client's participant id, and everyone's names when it left.
+    pub me: Option<String>,
+    pub people: Vec<String>,
+    /// Others' poses received, and the most people shown at once.
+    pub poses_received: u64,
+    pub most_shown: usize,
+    /// Poses this client sent.
+    pub poses_sent: u64,
+    /// Frames in which the twin looked at someone else because it answered them.
+    pub turned_to_others_frames: u64,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -58,6 +75,9 @@ pub struct Dialogue {
     pub report: DialogueReport,
     /// Set once the conversation is over: `Err` with the reason when it failed.
     pub over: Option<Result<(), String>>,
+    /// The room, when the conversation is in one.
+    pub room: Room,
+    in_room: bool,
 }
 
 impl Dialogue {
@@ -69,6 +89,39 @@ impl Dialogue {
             captions: Captions::default(),
             report: DialogueReport::default(),
             over: None,
+            room: Room::default(),
+            in_room: false,
+        }
+    }
+
+    /// The others in the room now, as shown ([`DELAY_MS`] in the past, interpolated), and where the head
+    /// of the one the twin answers is (room frame) when that is not this client's user.
+    pub fn others(&mut self) -> (Vec<Presence>, Option<glam::Vec3>) {
+        let Some(now) = self.conversation.server_ms() else {
+            return (Vec::new(), None);
+        };
+        let at = now.saturating_sub(DELAY_MS);
+        let shown = self.room.presences(at);
+        let answering = self.room.answering_head(at);
+        let report = self.report.room.get_or_insert_with(RoomReport::default);
+        report.most_shown = report.most_shown.max(shown.len());
+        report.turned_to_others_frames += u64::from(answering.is_some());
+        (shown, answering)
+    }
+
+    /// In a room, this user's head and hands (room frame) for the others.
+    pub fn send_pose(
+        &mut self,
+        head: twin_protocol::Pose,
+        left: Option<twin_protocol::Pose>,
+        right: Option<twin_protocol::Pose>,
+    ) {
+        if self.in_room {
+            self.conversation.send_pose(head, left, right);
+            self.report
+                .room
+                .get_or_insert_with(RoomReport::default)
+                .poses_sent += 1;
         }
     }
 
@@ -104,6 +157,10 @@ impl Dialogue {
     }
 
     fn server(&mut self, message: ServerMessage) {
+        self.room.observe(&message);
+        if matches!(message, ServerMessage::Room { .. }) {
+            self.in_room = true;
+        }
         match message {
             ServerMessage::Welcome { session_id, .. } => self.report.session_id = Some(session_id),
             ServerMessage::State { state } => self.state = state,
@@ -210,6 +267,12 @@ impl Dialogue {
     pub fn finish(mut self) -> DialogueReport {
         self.conversation.stop();
         self.report.speaker = self.conversation.speaker();
+        if self.in_room {
+            let report = self.report.room.get_or_insert_with(RoomReport::default);
+            report.me = self.room.me.clone();
+            report.people = self.room.people.iter().map(|p| p.name.clone()).collect();
+            report.poses_received = self.room.poses;
+        }
         self.report
     }
 }

@@ -3,8 +3,7 @@
 //! nothing that was said.
 
 use super::voice_loop::FromLoop;
-use super::{Event, Shared};
-use crate::link::clock::ServerClock;
+use super::{Event, Shared, held};
 use crate::link::{Hello, Link, LinkError};
 use crate::voice::speaker::lock;
 use anyhow::{Result, bail};
@@ -38,8 +37,6 @@ struct Turns {
     answering: HashMap<String, String>,
     listening: bool,
     input_done: bool,
-    /// The server's clock, for a room's shared start of each reply.
-    clock: ServerClock,
     /// The last reply whose start of playback was reported.
     started: Option<String>,
 }
@@ -74,7 +71,6 @@ pub(super) async fn run(
         answering: HashMap::new(),
         listening: false,
         input_done: false,
-        clock: ServerClock::default(),
         started: None,
     };
     let deadline = settings
@@ -211,7 +207,7 @@ async fn converse(
     let (mut pings, mut next_ping) = (0u32, Instant::now());
     loop {
         if Instant::now() >= next_ping {
-            let nonce = turns.clock.ping();
+            let nonce = held(&shared.clock).ping();
             if let Err(e) = link.send(&ClientMessage::Ping { nonce }).await {
                 return Ok(Over::Lost(e.to_string()));
             }
@@ -287,7 +283,7 @@ impl Turns {
             wall - (now - at).as_millis() as i64
         };
         let _ = events.send(Event::PlaybackStarted {
-            server_ms: self.clock.server_ms(at),
+            server_ms: held(&shared.clock).server_ms(at),
             wall_ms: wall_ms.max(0) as u64,
             reply_id: reply_id.clone(),
         });
@@ -344,7 +340,7 @@ impl Turns {
                     let mut player = lock(&shared.player);
                     player.set_rate(*sample_rate);
                     // A room's reply starts at one moment for everyone, on each client's own clock.
-                    if let Some(at) = play_at_ms.and_then(|ms| self.clock.local(ms)) {
+                    if let Some(at) = play_at_ms.and_then(|ms| held(&shared.clock).local(ms)) {
                         player.start_at(at);
                     }
                     player.queue(&samples);
@@ -370,7 +366,7 @@ impl Turns {
                 }
             }
             ServerMessage::Pong { nonce, server_ms } => {
-                self.clock.pong(*nonce, *server_ms);
+                held(&shared.clock).pong(*nonce, *server_ms);
             }
             ServerMessage::State { state } => {
                 self.listening = *state == TwinState::Listening;

@@ -5,6 +5,7 @@
 
 pub mod dialogue;
 mod link_loop;
+pub mod room;
 mod voice_loop;
 
 use crate::voice::capture::{Capture, FileCapture};
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 use twin_listen::player::Player;
 use twin_listen::{Cue, Duplex};
-use twin_protocol::ServerMessage;
+use twin_protocol::{ClientMessage, ServerMessage};
 
 /// Where the user's voice comes from.
 pub enum Source {
@@ -96,6 +97,11 @@ struct Shared {
     stop: AtomicBool,
     /// Where the twin's voice goes, as the voice loop opened it.
     speaker: Mutex<String>,
+    /// The server's clock as estimated by the link (a room's shared timeline, others' poses).
+    clock: Mutex<crate::link::clock::ServerClock>,
+    /// This client's own messages for the server (its user's pose in a room).
+    outbox: tokio::sync::mpsc::UnboundedSender<voice_loop::FromLoop>,
+    pose_seq: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -120,10 +126,18 @@ pub struct Playback {
     pub playing: bool,
 }
 
+fn held<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Conversation {
     pub fn start(options: Options) -> Result<Conversation> {
+        let (to_link, from_voice) = tokio::sync::mpsc::unbounded_channel();
         // Piper's rate until a reply says otherwise.
         let shared = Arc::new(Shared {
+            clock: Mutex::default(),
+            outbox: to_link.clone(),
+            pose_seq: std::sync::atomic::AtomicU64::new(0),
             player: Arc::new(Mutex::new(Player::new(22_050))),
             reply: Mutex::new(None),
             may_speak: AtomicBool::new(false),
@@ -131,7 +145,6 @@ impl Conversation {
             speaker: Mutex::new(String::new()),
         });
         let (events, rx) = mpsc::channel();
-        let (to_link, from_voice) = tokio::sync::mpsc::unbounded_channel();
         let Options {
             url,
             token,
@@ -217,6 +230,31 @@ impl Conversation {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Now on the server's clock, once the link has estimated it.
+    pub fn server_ms(&self) -> Option<u64> {
+        held(&self.shared.clock).server_ms(std::time::Instant::now())
+    }
+
+    /// In a room: where this user's head and hands are, in the room's frame (sent as it is called: call it
+    /// every frame or at 30 Hz at least). Dropped while the link is down.
+    pub fn send_pose(
+        &self,
+        head: twin_protocol::Pose,
+        left: Option<twin_protocol::Pose>,
+        right: Option<twin_protocol::Pose>,
+    ) {
+        let seq = self.shared.pose_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let _ = self
+            .shared
+            .outbox
+            .send(voice_loop::FromLoop::Send(ClientMessage::Pose {
+                seq,
+                head,
+                left,
+                right,
+            }));
     }
 
     /// Ends the conversation (the link says goodbye).

@@ -51,11 +51,10 @@ pub fn beside_the_twin() -> glam::Mat4 {
 impl CaptionPanel {
     /// `None` where no font is found (the panel is then not shown; said once by the caller).
     pub fn new() -> Option<CaptionPanel> {
-        let font = FONTS
-            .iter()
-            .filter_map(|p| std::fs::read(p).ok())
-            .find_map(|bytes| FontVec::try_from_vec(bytes).ok())?;
-        Some(CaptionPanel { font, shown: None })
+        Some(CaptionPanel {
+            font: font()?,
+            shown: None,
+        })
     }
 
     /// The picture for these captions and cue, or `None` when it would be the one already drawn.
@@ -157,14 +156,22 @@ fn wrap(font: &FontVec, scale: PxScale, text: &str, width: f32) -> Vec<String> {
     lines
 }
 
-struct Canvas {
+/// The first TrueType font found (DejaVu Sans on Debian, Roboto on Android).
+pub(crate) fn font() -> Option<FontVec> {
+    FONTS
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .find_map(|bytes| FontVec::try_from_vec(bytes).ok())
+}
+
+pub(crate) struct Canvas {
     width: u32,
     height: u32,
-    rgba: Vec<u8>,
+    pub(crate) rgba: Vec<u8>,
 }
 
 impl Canvas {
-    fn new(width: u32, height: u32, fill: [u8; 3]) -> Canvas {
+    pub(crate) fn new(width: u32, height: u32, fill: [u8; 3]) -> Canvas {
         let rgba = std::iter::repeat_n([fill[0], fill[1], fill[2], 255], (width * height) as usize)
             .flatten()
             .collect();
@@ -187,7 +194,7 @@ impl Canvas {
         }
     }
 
-    fn disc(&mut self, cx: f32, cy: f32, r: f32, colour: [u8; 3]) {
+    pub(crate) fn disc(&mut self, cx: f32, cy: f32, r: f32, colour: [u8; 3]) {
         for y in (cy - r - 1.0) as i32..=(cy + r + 1.0) as i32 {
             for x in (cx - r - 1.0) as i32..=(cx + r + 1.0) as i32 {
                 let d = ((x as f32 + 0.5 - cx).powi(2) + (y as f32 + 0.5 - cy).powi(2)).sqrt();
@@ -197,7 +204,7 @@ impl Canvas {
     }
 
     /// One line of text, its top at `top`.
-    fn text(
+    pub(crate) fn text(
         &mut self,
         font: &FontVec,
         scale: PxScale,

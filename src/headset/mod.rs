@@ -8,13 +8,15 @@
 pub mod captions;
 pub mod floor;
 pub mod placement;
+pub mod presence;
 
-/// The renderer's panel slots: the floor (where the room is not seen), then the captions.
+/// The renderer's panel slots: the floor (where the room is not seen), the captions, then the others in a
+/// room ([`presence::FIRST_SLOT`] on).
 const FLOOR: usize = 0;
 const CAPTIONS: usize = 1;
 
 use anyhow::Result;
-use glam::{Mat4, Vec3};
+use glam::{Mat4, Quat, Vec3};
 use std::time::Instant;
 use twin_animate::{Animator, Inputs, Mode, Speech};
 use twin_render::Renderer;
@@ -76,6 +78,8 @@ pub struct Report {
     pub twin_height_m: f32,
     /// Times the caption panel's picture changed.
     pub panel_updates: u64,
+    /// In a room: the most remote people drawn at once beside the twin.
+    pub presences_drawn: usize,
     /// The conversation in the headset, when there was one.
     pub dialogue: Option<crate::conversation::dialogue::DialogueReport>,
 }
@@ -140,6 +144,9 @@ pub fn run_on(
         );
     }
     let mut panel_updates = 0u64;
+    let mut presences = presence::Presences::default();
+    let mut presences_drawn = 0usize;
+    let mut pose_sent_at: Option<Instant> = None;
     let mut panel_drawn_at: Option<Instant> = None;
     let offline = crate::conversation::dialogue::Captions::default();
     let mut failed = None;
@@ -235,15 +242,42 @@ pub fn run_on(
         if looking == Some(true) {
             looked_at_frames += 1;
         }
-        let look_at = match (placement, head) {
-            (Some((world, _)), Some((position, _))) => {
-                Some(world.inverse().transform_point3(position))
-            }
-            _ => None,
-        };
         if let Some(d) = dialogue.as_mut() {
             d.poll();
         }
+        // In a room: this user's head and hands out (60 a second at most), the others in.
+        let mut answering = None;
+        if let (Some(d), Some((world, _)), Some((position, orientation))) =
+            (dialogue.as_mut(), placement, head)
+        {
+            use crate::conversation::room::pose_in_room;
+            if pose_sent_at.is_none_or(|t| t.elapsed().as_millis() >= 16) {
+                let hand = |p: Option<twin_xr::input::Pointer>| {
+                    p.map(|p| {
+                        let turn = Quat::from_rotation_arc(Vec3::NEG_Z, p.direction);
+                        pose_in_room(world, p.origin, turn)
+                    })
+                };
+                let [left, right] = session.pointers();
+                d.send_pose(
+                    pose_in_room(world, position, orientation),
+                    hand(left),
+                    hand(right),
+                );
+                pose_sent_at = Some(Instant::now());
+            }
+            let (others, to) = d.others();
+            presences_drawn =
+                presences_drawn.max(presences.show(&mut renderer, world, position, &others)?);
+            answering = to;
+        }
+        // The twin looks at whoever it answers; else at this user.
+        let look_at = match (placement, head) {
+            (Some((world, _)), Some((position, _))) => {
+                answering.or(Some(world.inverse().transform_point3(position)))
+            }
+            _ => None,
+        };
         // The caption panel, redrawn when its words change (at most ~7 times a second: each upload waits
         // for the GPU).
         if let (Some(p), Some((world, _))) = (panel.as_mut(), placement)
@@ -343,6 +377,7 @@ pub fn run_on(
         looked_at_frames,
         twin_height_m: high.y - low.y,
         panel_updates,
+        presences_drawn,
         dialogue: dialogue.map(|d| d.finish()),
     };
     // The session's images before the renderer, the renderer before the context.
