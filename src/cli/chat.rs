@@ -116,6 +116,7 @@ impl Printer {
             | ServerMessage::AudioEnd { .. }
             | ServerMessage::Pong { .. }
             | ServerMessage::Pose { .. }
+            | ServerMessage::Placed { .. }
             | ServerMessage::Voice { .. } => {}
             ServerMessage::Queued { behind, .. } => {
                 writeln!(out, "[waiting: {behind} before you]")?

@@ -25,6 +25,11 @@ pub struct HeadsetArgs {
     /// Place the twin in front of you and keep nothing (a demo, a test).
     #[arg(long, conflicts_with = "placements")]
     no_keep_place: bool,
+    /// In a room with others in the same physical room: first touch the room's two floor marks (A, then B)
+    /// with a controller and pull the trigger at each; the twin then stands on the same spot in every
+    /// headset (see the README's "Aligning colocated headsets").
+    #[arg(long, requires = "room")]
+    align: bool,
     #[command(flatten)]
     live: crate::cli::connect::LiveArgs,
 }
@@ -45,6 +50,7 @@ pub fn run(args: HeadsetArgs) -> Result<()> {
             frames: args.frames,
             conversation,
             voice,
+            align: args.align,
             placements: if args.no_keep_place {
                 None
             } else {

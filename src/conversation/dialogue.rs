@@ -109,6 +109,14 @@ impl Dialogue {
         (shown, answering)
     }
 
+    /// In a room: where the twin stands relative to the room's floor marks, for the others here.
+    pub fn send_place(&mut self, spot: twin_protocol::SpotOnMarks) {
+        if self.in_room {
+            self.conversation
+                .send(twin_protocol::ClientMessage::Place { spot });
+        }
+    }
+
     /// In a room, this user's head and hands (room frame) for the others.
     pub fn send_pose(
         &mut self,

@@ -246,15 +246,18 @@ impl Conversation {
         right: Option<twin_protocol::Pose>,
     ) {
         let seq = self.shared.pose_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let _ = self
-            .shared
-            .outbox
-            .send(voice_loop::FromLoop::Send(ClientMessage::Pose {
-                seq,
-                head,
-                left,
-                right,
-            }));
+        self.send(ClientMessage::Pose {
+            seq,
+            head,
+            left,
+            right,
+        });
+    }
+
+    /// A message of the client's own for the server (a room's `place`, …), sent in order with the
+    /// conversation's; dropped while the link is down.
+    pub fn send(&self, message: ClientMessage) {
+        let _ = self.shared.outbox.send(voice_loop::FromLoop::Send(message));
     }
 
     /// Ends the conversation (the link says goodbye).

@@ -56,6 +56,10 @@ pub struct Room {
     /// Poses received, and those dropped as out of order.
     pub poses: u64,
     pub stale: u64,
+    /// Where the twin stands relative to the room's floor marks (colocated alignment), and how many times
+    /// that was set: a client adopts a new one when the count moves.
+    pub placed: Option<twin_protocol::SpotOnMarks>,
+    pub placed_count: u64,
 }
 
 impl Room {
@@ -95,6 +99,10 @@ impl Room {
                 while track.front().is_some_and(|s| s.at_ms + KEEP_MS < *at_ms) {
                     track.pop_front();
                 }
+            }
+            ServerMessage::Placed { spot, .. } => {
+                self.placed = Some(*spot);
+                self.placed_count += 1;
             }
             ServerMessage::ReplyStart { to, .. } => self.answering = to.clone(),
             ServerMessage::ReplyEnd { .. } => self.answering = None,

@@ -5,6 +5,7 @@
 //! The twin is placed on the floor 1.2 m in front of where the user first looks, facing them; with a
 //! conversation (`dialogue`) it listens, thinks and answers aloud, its mouth on the playback clock.
 
+pub mod align;
 pub mod captions;
 pub mod floor;
 pub mod placement;
@@ -36,6 +37,8 @@ pub struct Options {
     pub conversation: Option<crate::conversation::Conversation>,
     /// Where the twin's spot is kept per room (`None`: not kept).
     pub placements: Option<std::path::PathBuf>,
+    /// Colocated in a room: touch the room's two floor marks first, and share the twin's spot through them.
+    pub align: bool,
     /// The twin's voice in the room: the listener follows the head, the voice the twin's mouth.
     pub voice: Option<std::sync::Arc<std::sync::Mutex<crate::voice::spatial::SpatialVoice>>>,
 }
@@ -80,6 +83,11 @@ pub struct Report {
     pub panel_updates: u64,
     /// In a room: the most remote people drawn at once beside the twin.
     pub presences_drawn: usize,
+    /// Colocated alignment: the marks as touched (tracking space), and the times the twin moved to the
+    /// room's spot or sent its own.
+    pub marks: Option<[[f32; 3]; 2]>,
+    pub placed_by_room: u32,
+    pub places_shared: u32,
     /// The conversation in the headset, when there was one.
     pub dialogue: Option<crate::conversation::dialogue::DialogueReport>,
 }
@@ -147,6 +155,9 @@ pub fn run_on(
     let mut presences = presence::Presences::default();
     let mut presences_drawn = 0usize;
     let mut pose_sent_at: Option<Instant> = None;
+    let mut aligner = align::Aligner::default();
+    let mut marks: Option<align::Marks> = None;
+    let (mut placed_seen, mut placed_by_room, mut places_shared) = (0u64, 0u32, 0u32);
     let mut panel_drawn_at: Option<Instant> = None;
     let offline = crate::conversation::dialogue::Captions::default();
     let mut failed = None;
@@ -172,12 +183,18 @@ pub fn run_on(
                 keep(&store, &room, placed);
                 spot = Some(placed);
             }
+            // Aligning: the hands touch the marks and do not drag.
+            if options.align && marks.is_none() {
+                marks = aligner.step(session.pointers(), floor);
+            }
+            let aligning = options.align && marks.is_none();
+            let mut moved = false;
             // A grabbing hand drags it; letting go keeps the new spot.
             let grabbing = session
                 .pointers()
                 .into_iter()
                 .flatten()
-                .find(|p| p.grabbing);
+                .find(|p| p.grabbing && !aligning);
             match grabbing.and_then(|p| placement::drag_target(&p, floor, position)) {
                 Some(target) => {
                     spot = Some(placement::Spot::facing(target, position));
@@ -186,11 +203,25 @@ pub fn run_on(
                 None if dragging && grabbing.is_none() => {
                     dragging = false;
                     moves += 1;
+                    moved = true;
                     if let Some(s) = spot {
                         keep(&store, &room, s);
                     }
                 }
                 None => {}
+            }
+            // Aligned: the room's spot when someone set one (or set a new one), else ours for the others.
+            if let (Some(m), Some(d), Some(s)) = (marks, dialogue.as_mut(), spot) {
+                if d.room.placed_count != placed_seen {
+                    placed_seen = d.room.placed_count;
+                    if let Some(shared) = d.room.placed {
+                        spot = Some(m.spot(shared, floor));
+                        placed_by_room += 1;
+                    }
+                } else if places_shared == 0 || moved {
+                    d.send_place(m.share(s, floor));
+                    places_shared += 1;
+                }
             }
             if let Some(s) = spot {
                 let world = s.world(floor);
@@ -284,6 +315,7 @@ pub fn run_on(
             && panel_drawn_at.is_none_or(|t| t.elapsed().as_millis() >= 150)
         {
             let (captions, cue) = match &dialogue {
+                Some(d) if options.align && marks.is_none() => (&d.captions, aligner.cue()),
                 Some(d) => (&d.captions, d.cue()),
                 None => (&offline, "offline: no server (--token)"),
             };
@@ -378,6 +410,9 @@ pub fn run_on(
         twin_height_m: high.y - low.y,
         panel_updates,
         presences_drawn,
+        marks: marks.map(|m| [m.a.to_array(), m.b.to_array()]),
+        placed_by_room,
+        places_shared,
         dialogue: dialogue.map(|d| d.finish()),
     };
     // The session's images before the renderer, the renderer before the context.

@@ -88,6 +88,12 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         right: Option<Pose>,
     },
+    /// In a room, for people in the same physical room: where the twin stands relative to the room's two floor
+    /// marks (see [`SpotOnMarks`]). Sent by whoever placed or moved it; the server keeps the latest for the
+    /// room and gives it to everyone (`placed`), so every colocated headset stands the twin on the same spot.
+    Place {
+        spot: SpotOnMarks,
+    },
     /// In a room: the participant's own voice (mono PCM16 at `sample_rate`, base64, at most
     /// [`MAX_AUDIO_CHUNK_MS`] long), relayed to the others so that remote people hear each other.
     Voice {
@@ -99,6 +105,18 @@ pub enum ClientMessage {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// The twin's spot on the floor in the frame of a room's two floor marks (tape, a printed sheet, two table
+/// legs: any two points everyone can touch): origin at mark A, +x toward mark B, +y up; `yaw` turns the twin
+/// about +y (0: facing +z). Each headset touches the same two marks, so each can turn this into its own
+/// tracking space.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotOnMarks {
+    pub x: f32,
+    pub z: f32,
+    pub yaw: f32,
 }
 
 /// A position (metres) and an orientation (unit quaternion x, y, z, w) in a room's shared frame: the
@@ -281,6 +299,12 @@ pub enum ServerMessage {
         left: Option<Pose>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         right: Option<Pose>,
+    },
+    /// Where the twin stands relative to the room's floor marks ([`ClientMessage::Place`]), as `participant`
+    /// last set it: sent to everyone else when it changes, and to a newcomer after `room`.
+    Placed {
+        participant: String,
+        spot: SpotOnMarks,
     },
     /// Another participant's voice ([`ClientMessage::Voice`]), stamped with the server's clock when relayed.
     Voice {
@@ -537,6 +561,15 @@ impl ClientMessage {
                 head.check()?;
                 for hand in left.iter().chain(right) {
                     hand.check()?;
+                }
+            }
+            ClientMessage::Place { spot } => {
+                let ok = [spot.x, spot.z, spot.yaw].iter().all(|v| v.is_finite())
+                    && spot.x.hypot(spot.z) <= MAX_POSE_DISTANCE_M;
+                if !ok {
+                    return Err(ProtocolError::Malformed(format!(
+                        "a spot needs finite values within {MAX_POSE_DISTANCE_M} m of the marks (got {spot:?})"
+                    )));
                 }
             }
             ClientMessage::Voice {

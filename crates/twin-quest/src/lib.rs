@@ -25,6 +25,9 @@ mod quest {
         /// In the room from afar (the others see a presence at a seat beside the twin).
         #[serde(default)]
         remote: bool,
+        /// In the room with others in the same physical room: touch the two floor marks first.
+        #[serde(default)]
+        align: bool,
         /// The avatar, relative to the files folder.
         #[serde(default = "default_avatar")]
         avatar: PathBuf,
@@ -109,6 +112,7 @@ mod quest {
                 frames: None,
                 conversation: Some(conversation),
                 voice,
+                align: settings.align,
                 placements: Some(files.join("placements.json")),
             },
             &mut |_| {},

@@ -198,6 +198,8 @@ struct Floor {
     timeline: Option<(String, u64, u32)>,
     /// When the last reply's speech ends on the timeline (server ms).
     speech_until: u64,
+    /// Where the twin stands relative to the room's floor marks, and who put it there.
+    placed: Option<(String, twin_protocol::SpotOnMarks)>,
 }
 
 impl Floor {
@@ -310,6 +312,10 @@ async fn run(
                         members.push(Member { participant, audio, to });
                         session.audio = voice_for(&members);
                         announce(room, &members).await;
+                        if let (Some((by, spot)), Some(m)) = (&floor.placed, members.last()) {
+                            let placed = ServerMessage::Placed { participant: by.clone(), spot: *spot };
+                            let _ = m.to.send(placed).await;
+                        }
                         if !greeted {
                             // Said plainly when the room first opens, to everyone in it.
                             greeted = true;
@@ -462,6 +468,17 @@ async fn say(
             };
             for m in others().filter(|m| m.audio) {
                 let _ = m.to.try_send(voice.clone());
+            }
+        }
+        ClientMessage::Place { spot } => {
+            floor.placed = Some((speaker.id.clone(), spot));
+            for m in others() {
+                let _ =
+                    m.to.send(ServerMessage::Placed {
+                        participant: speaker.id.clone(),
+                        spot,
+                    })
+                    .await;
             }
         }
         ClientMessage::Ping { nonce } => {

@@ -307,7 +307,9 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
                 };
                 let _ = session.out.send(pong).await;
             }
-            ClientMessage::Pose { .. } | ClientMessage::Voice { .. } => {
+            ClientMessage::Pose { .. }
+            | ClientMessage::Voice { .. }
+            | ClientMessage::Place { .. } => {
                 session
                     .error(
                         ErrorCode::BadMessage,

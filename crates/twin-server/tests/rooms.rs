@@ -3,7 +3,7 @@
 //! stored history says who said what); the turn rule (a turn said while the twin answers someone else
 //! waits, more words from someone waiting join their turn, and whoever cuts the twin off is answered at
 //! once, the reply naming whom it answers); someone dropping and rejoining; poses and voice relayed to the
-//! others only; a second room at the same time hears nothing of the first; tokens without the room are
+//! others only; the twin's spot on the room's floor marks kept and given to whoever comes in; a second room at the same time hears nothing of the first; tokens without the room are
 //! refused.
 
 mod common;
@@ -23,7 +23,7 @@ rooms = ["standup", "huddle"]
 [[auth.tokens]]
 name = "Fay"
 token = "fay-token"
-rooms = ["standup", "board"]
+rooms = ["standup", "board", "huddle"]
 [[auth.tokens]]
 name = "Gus"
 token = "gus-token"
@@ -495,6 +495,51 @@ async fn poses_and_voices_reach_the_others_in_the_room_only() {
             ..
         }
     ));
+
+    // Colocated alignment: Dana places the twin relative to the room's floor marks; Eli hears it, and Fay,
+    // coming in later, gets it after the room's roster. A spot far outside the room is refused.
+    let spot = twin_protocol::SpotOnMarks {
+        x: 0.5,
+        z: 1.5,
+        yaw: -0.4,
+    };
+    dana.send(&ClientMessage::Place { spot }).await;
+    let (m, _) = eli
+        .until(|m| matches!(m, ServerMessage::Placed { .. }))
+        .await;
+    assert!(
+        matches!(m, ServerMessage::Placed { spot: s, .. } if s == spot),
+        "{m:?}"
+    );
+    let mut fay = join_as(addr, "fay-token", "huddle", false, false).await;
+    let (m, seen) = fay
+        .until(|m| matches!(m, ServerMessage::Placed { .. }))
+        .await;
+    assert!(
+        matches!(m, ServerMessage::Placed { spot: s, .. } if s == spot),
+        "{m:?}"
+    );
+    assert!(seen.iter().any(|m| matches!(m, ServerMessage::Room { .. })));
+    dana.send(&ClientMessage::Place {
+        spot: twin_protocol::SpotOnMarks {
+            x: 1e6,
+            z: 0.0,
+            yaw: 0.0,
+        },
+    })
+    .await;
+    let (m, _) = dana
+        .until(|m| matches!(m, ServerMessage::Error { .. }))
+        .await;
+    assert!(matches!(
+        m,
+        ServerMessage::Error {
+            code: twin_protocol::ErrorCode::BadMessage,
+            ..
+        }
+    ));
+    drop(fay);
+    roster(&mut eli).await;
 
     // Leaving stops the relays at once: Dana leaves, Eli's poses go nowhere (the room is still open).
     drop(dana);
