@@ -312,6 +312,17 @@ fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
                             })
                             .await
                             .unwrap();
+                            // And their voice (a hum), 33 ms at a time.
+                            let hum: Vec<i16> = (0..528)
+                                .map(|i| ((i as f32 * 0.1).sin() * 3000.0) as i16)
+                                .collect();
+                            link.send(&ClientMessage::Voice {
+                                seq,
+                                sample_rate: 16_000,
+                                pcm16: twin_protocol::encode_pcm16(&hum),
+                            })
+                            .await
+                            .unwrap();
                         }
                     }
                 }
@@ -343,6 +354,10 @@ fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
     assert_eq!(room["people"].as_array().unwrap().len(), 2, "{r}");
     assert!(room["poses_received"].as_u64().unwrap() > 20, "{r}");
     assert!(room["poses_sent"].as_u64().unwrap() > 20, "{r}");
+    assert!(
+        room["voice_chunks"].as_u64().unwrap() > 20,
+        "their voice reached the headset: {r}"
+    );
     assert_eq!(
         r["presences_drawn"], 1,
         "the remote person beside the twin: {r}"

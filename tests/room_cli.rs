@@ -74,10 +74,11 @@ fn silence(path: &Path, seconds: u32) {
     w.finalize().unwrap();
 }
 
-fn talk(url: &str, input: &Path) -> Child {
+fn talk(url: &str, input: &Path, remote: bool) -> Child {
     twin()
+        .arg("talk")
+        .args(remote.then_some("--remote"))
         .args([
-            "talk",
             "--json",
             "--no-speaker",
             "--seconds",
@@ -104,6 +105,49 @@ fn events(out: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// One more participant, on the link itself, counting the voice chunks relayed from the remote one for
+/// 15 seconds; whether they came from someone marked remote in the room.
+fn hear_remote_voices(url: String) -> std::thread::JoinHandle<(u32, bool)> {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let hello = twin::link::Hello {
+                token: TOKEN,
+                persona: None,
+                session_id: None,
+                client: "voice-counter",
+                audio: Some(twin_protocol::AudioRequest { lipsync: false }),
+                room: Some("meeting"),
+                remote: false,
+            };
+            let mut link = twin::link::Link::connect(&url, hello).await.unwrap();
+            let (mut chunks, mut remote_ids) = (0u32, Vec::new());
+            let mut from_remote = true;
+            let until = tokio::time::Instant::now() + Duration::from_secs(15);
+            while let Ok(Ok(m)) = tokio::time::timeout_at(until, link.next()).await {
+                match m {
+                    twin_protocol::ServerMessage::Room { participants, .. } => {
+                        remote_ids = participants
+                            .into_iter()
+                            .filter(|p| p.remote)
+                            .map(|p| p.id)
+                            .collect();
+                    }
+                    twin_protocol::ServerMessage::Voice { participant, .. } => {
+                        chunks += 1;
+                        from_remote &= remote_ids.contains(&participant);
+                    }
+                    _ => {}
+                }
+            }
+            (chunks, from_remote)
+        })
+    })
+}
+
 #[test]
 fn the_answer_starts_on_every_client_at_once() {
     let server = common::TestServer::start(TOKEN, 32);
@@ -124,8 +168,13 @@ fn the_answer_starts_on_every_client_at_once() {
     let slow_url = format!("ws://{}/v1/session", slow_link(server_addr));
 
     // The asker opens the room; two listen, one of them over the slow link.
-    let asker = talk(&server.url, &question);
-    let mut listeners = [talk(&server.url, &quiet), talk(&slow_url, &quiet)];
+    let asker = talk(&server.url, &question, false);
+    // The one on the slow link is in from afar: the others hear them through the server.
+    let mut listeners = [
+        talk(&server.url, &quiet, false),
+        talk(&slow_url, &quiet, true),
+    ];
+    let voices = hear_remote_voices(server.url.clone());
     let asked = asker.wait_with_output().unwrap();
     assert!(
         asked.status.success(),
@@ -160,6 +209,11 @@ fn the_answer_starts_on_every_client_at_once() {
                 .unwrap_or_else(|| panic!("the answer never played: {events:#?}"))
         })
         .collect();
+    let (remote_voices, from_remote) = voices.join().unwrap();
+    assert!(
+        remote_voices > 50 && from_remote,
+        "{remote_voices} voice chunks from the remote participant"
+    );
     let skew = started.iter().max().unwrap() - started.iter().min().unwrap();
     eprintln!("the answer started at {started:?} (Unix ms): {skew} ms apart");
     assert!(skew <= 50, "{skew} ms apart: {started:?}");

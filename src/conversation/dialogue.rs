@@ -48,6 +48,8 @@ pub struct RoomReport {
     pub most_shown: usize,
     /// Poses this client sent.
     pub poses_sent: u64,
+    /// Chunks of others' voices received (remote participants speak through the server).
+    pub voice_chunks: u64,
     /// Frames in which the twin looked at someone else because it answered them.
     pub turned_to_others_frames: u64,
 }
@@ -77,6 +79,8 @@ pub struct Dialogue {
     pub over: Option<Result<(), String>>,
     /// The room, when the conversation is in one.
     pub room: Room,
+    /// Others' voices, relayed by the server, to play from where they are shown.
+    pub voices: crate::voice::remote::RemoteVoices,
     in_room: bool,
 }
 
@@ -90,6 +94,7 @@ impl Dialogue {
             report: DialogueReport::default(),
             over: None,
             room: Room::default(),
+            voices: Default::default(),
             in_room: false,
         }
     }
@@ -166,8 +171,19 @@ impl Dialogue {
 
     fn server(&mut self, message: ServerMessage) {
         self.room.observe(&message);
-        if matches!(message, ServerMessage::Room { .. }) {
-            self.in_room = true;
+        match &message {
+            ServerMessage::Room { participants, .. } => {
+                self.in_room = true;
+                let present: Vec<String> = participants.iter().map(|p| p.id.clone()).collect();
+                self.voices.forget(&present);
+            }
+            ServerMessage::Voice {
+                participant,
+                sample_rate,
+                pcm16,
+                ..
+            } => self.voices.receive(participant, *sample_rate, pcm16),
+            _ => {}
         }
         match message {
             ServerMessage::Welcome { session_id, .. } => self.report.session_id = Some(session_id),
@@ -280,6 +296,7 @@ impl Dialogue {
             report.me = self.room.me.clone();
             report.people = self.room.people.iter().map(|p| p.name.clone()).collect();
             report.poses_received = self.room.poses;
+            report.voice_chunks = self.voices.chunks;
         }
         self.report
     }

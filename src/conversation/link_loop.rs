@@ -39,6 +39,8 @@ struct Turns {
     input_done: bool,
     /// The last reply whose start of playback was reported.
     started: Option<String>,
+    /// The conversation is a room's.
+    in_room: bool,
 }
 
 /// Pings for the server's clock: a few quickly after connecting, then now and then (drift, routes).
@@ -72,6 +74,7 @@ pub(super) async fn run(
         listening: false,
         input_done: false,
         started: None,
+        in_room: settings.room.is_some(),
     };
     let deadline = settings
         .seconds
@@ -183,8 +186,9 @@ async fn converse(
             session_id,
             ..
         } => {
-            // A resumed session has no greeting to wait for.
-            if *resumed {
+            // A resumed session has no greeting to wait for; in a room, the twin may be answering someone
+            // as this client comes in: it says what it is doing next.
+            if *resumed && !turns.in_room {
                 shared.may_speak.store(true, Ordering::Relaxed);
             }
             turns.session_id = Some(session_id.clone());

@@ -159,13 +159,17 @@ impl Conversation {
             seconds,
             reconnect_for,
         } = options;
+        // Someone in a room from afar lets the others hear them.
+        let share_voice = remote && room.is_some();
         let voice = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("voice-loop".into())
                 .spawn(move || {
                     // The link loop ends the conversation with it.
-                    if let Err(e) = voice_loop::run(source, duplex, output, &shared, &to_link) {
+                    if let Err(e) =
+                        voice_loop::run(source, duplex, output, &shared, &to_link, share_voice)
+                    {
                         let _ = to_link.send(voice_loop::FromLoop::Failed(format!("{e:#}")));
                     }
                 })?

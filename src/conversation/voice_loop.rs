@@ -29,6 +29,7 @@ pub(super) fn run(
     output: Output,
     shared: &Shared,
     tx: &UnboundedSender<FromLoop>,
+    share_voice: bool,
 ) -> Result<()> {
     let open_speaker = || {
         if let Output::Spatial(voice) = &output {
@@ -71,6 +72,7 @@ pub(super) fn run(
     // is then a moment, and the answer's latency is measured from it.
     let mut captured: VecDeque<(u64, Instant)> = VecDeque::new();
     let mut fed = 0u64;
+    let mut voice_seq = 0u64;
     let send = |m: FromLoop| tx.send(m).is_ok();
     while !shared.stop.load(Ordering::Relaxed) {
         let chunk = match &mut source {
@@ -120,7 +122,22 @@ pub(super) fn run(
             let mut p = lock(&shared.player);
             (p.reference(TICK), p.playing())
         };
-        for cue in duplex.push(&chunk, &reference, playing) {
+        let cues = duplex.push(&chunk, &reference, playing);
+        if share_voice {
+            // A remote participant's voice for the others in the room, without the twin's echo in it.
+            voice_seq += 1;
+            let pcm: Vec<i16> = duplex
+                .cleaned()
+                .iter()
+                .map(|&s| (s.clamp(-1.0, 1.0) * 32767.0) as i16)
+                .collect();
+            send(FromLoop::Send(ClientMessage::Voice {
+                seq: voice_seq,
+                sample_rate: 16_000,
+                pcm16: twin_protocol::encode_pcm16(&pcm),
+            }));
+        }
+        for cue in cues {
             let mut turn_id = None;
             match &cue {
                 Cue::Duck { .. } => lock(&shared.player).duck(),

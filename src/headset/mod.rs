@@ -155,6 +155,11 @@ pub fn run_on(
     let mut presences = presence::Presences::default();
     let mut presences_drawn = 0usize;
     let mut pose_sent_at: Option<Instant> = None;
+    // Others' voices, each from where they are shown (where a sound device is).
+    let mut voice_tracks: std::collections::HashMap<
+        String,
+        crate::voice::spatial::RemoteVoiceTrack,
+    > = Default::default();
     let mut aligner = align::Aligner::default();
     let mut marks: Option<align::Marks> = None;
     let (mut placed_seen, mut placed_by_room, mut places_shared) = (0u64, 0u32, 0u32);
@@ -298,6 +303,27 @@ pub fn run_on(
                 pose_sent_at = Some(Instant::now());
             }
             let (others, to) = d.others();
+            if let Some(voice) = &options.voice {
+                let mut voice = voice.lock().unwrap_or_else(|p| p.into_inner());
+                voice_tracks.retain(|id, _| others.iter().any(|p| p.participant.id == *id));
+                for p in &others {
+                    let Some(queue) = d.voices.voices.get(&p.participant.id) else {
+                        continue;
+                    };
+                    let mouth = world.transform_point3(p.head.position);
+                    match voice_tracks.get_mut(&p.participant.id) {
+                        Some(track) => track.place(mouth),
+                        None => match voice.add_remote(mouth, queue.clone()) {
+                            Ok(track) => {
+                                voice_tracks.insert(p.participant.id.clone(), track);
+                            }
+                            Err(e) => {
+                                tracing::warn!("{}'s voice cannot play: {e}", p.participant.name)
+                            }
+                        },
+                    }
+                }
+            }
             presences_drawn =
                 presences_drawn.max(presences.show(&mut renderer, world, position, &others)?);
             answering = to;

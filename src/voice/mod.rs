@@ -3,6 +3,7 @@
 //! canceller's reference.
 
 pub mod capture;
+pub mod remote;
 pub mod spatial;
 pub mod speaker;
 

@@ -4,7 +4,7 @@
 //! echo canceller's reference and barge-in fades stay one path.
 
 use super::AudioError;
-use super::speaker::{SharedPlayer, lock};
+use super::speaker::SharedPlayer;
 use glam::{Quat, Vec3};
 use kira::info::Info;
 use kira::listener::ListenerHandle;
@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct SpatialVoice {
-    /// Kept for as long as the voice plays.
-    _manager: AudioManager<DefaultBackend>,
+    /// Kept for as long as the voice plays; others' voices get tracks of their own on it.
+    manager: AudioManager<DefaultBackend>,
     listener: ListenerHandle,
     mouth: SpatialTrackHandle,
     playing: Option<PlayerSoundHandle>,
@@ -46,7 +46,7 @@ impl SpatialVoice {
             )
             .map_err(|e| bad(e.to_string()))?;
         Ok(SpatialVoice {
-            _manager: manager,
+            manager,
             listener,
             mouth,
             playing: None,
@@ -57,13 +57,43 @@ impl SpatialVoice {
     pub fn play(&mut self, player: &SharedPlayer) -> Result<(), AudioError> {
         let handle = self
             .mouth
-            .play(PlayerSoundData(Arc::clone(player)))
+            .play(PulledData(Arc::clone(player)))
             .map_err(|e| AudioError::Device {
                 what: "speaker",
                 reason: e.to_string(),
             })?;
         self.playing = Some(handle);
         Ok(())
+    }
+
+    /// Someone else's voice in a room, played from `at` (move it with [`RemoteVoiceTrack::place`]).
+    pub fn add_remote(
+        &mut self,
+        at: Vec3,
+        voice: super::remote::SharedVoiceQueue,
+    ) -> Result<RemoteVoiceTrack, AudioError> {
+        let bad = |reason: String| AudioError::Device {
+            what: "speaker",
+            reason,
+        };
+        let mut track = self
+            .manager
+            .add_spatial_sub_track(
+                &self.listener,
+                at,
+                SpatialTrackBuilder::new().distances(SpatialTrackDistances {
+                    min_distance: 1.5,
+                    max_distance: 12.0,
+                }),
+            )
+            .map_err(|e| bad(e.to_string()))?;
+        let sound = track
+            .play(PulledData(voice))
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(RemoteVoiceTrack {
+            track,
+            _sound: sound,
+        })
     }
 
     /// Where the user's head is (and which way it looks), and where the twin's mouth is: once a frame.
@@ -74,7 +104,32 @@ impl SpatialVoice {
     }
 }
 
-struct PlayerSoundData(SharedPlayer);
+/// What a kira sound pulls from: the twin's player, or someone's relayed voice.
+pub trait Pull: Send + 'static {
+    /// Samples a second of what [`Pull::pull`] gives.
+    fn rate(&self) -> u32;
+    fn pull(&mut self, out: &mut [f32]);
+}
+
+impl Pull for twin_listen::player::Player {
+    fn rate(&self) -> u32 {
+        twin_listen::player::Player::rate(self)
+    }
+    fn pull(&mut self, out: &mut [f32]) {
+        twin_listen::player::Player::pull(self, out)
+    }
+}
+
+impl Pull for super::remote::VoiceQueue {
+    fn rate(&self) -> u32 {
+        super::remote::VoiceQueue::rate(self)
+    }
+    fn pull(&mut self, out: &mut [f32]) {
+        super::remote::VoiceQueue::pull(self, out)
+    }
+}
+
+struct PulledData<S>(Arc<std::sync::Mutex<S>>);
 
 pub struct PlayerSoundHandle {
     stop: Arc<AtomicBool>,
@@ -86,7 +141,7 @@ impl Drop for PlayerSoundHandle {
     }
 }
 
-impl SoundData for PlayerSoundData {
+impl<S: Pull> SoundData for PulledData<S> {
     type Error = std::convert::Infallible;
     type Handle = PlayerSoundHandle;
 
@@ -99,21 +154,21 @@ impl SoundData for PlayerSoundData {
     }
 }
 
-/// The player as a kira sound: pulled at the voice's rate, resampled (linear) to the device's.
-pub struct PlayerSound {
-    player: SharedPlayer,
+/// A source as a kira sound: pulled at its own rate, resampled (linear) to the device's.
+pub struct PlayerSound<S> {
+    source: Arc<std::sync::Mutex<S>>,
     stop: Arc<AtomicBool>,
-    /// The two voice samples the output is between, and where between them (0..1).
+    /// The two source samples the output is between, and where between them (0..1).
     a: f32,
     b: f32,
     at: f64,
     pulled: Vec<f32>,
 }
 
-impl PlayerSound {
-    pub fn new(player: SharedPlayer, stop: Arc<AtomicBool>) -> PlayerSound {
+impl<S: Pull> PlayerSound<S> {
+    pub fn new(source: Arc<std::sync::Mutex<S>>, stop: Arc<AtomicBool>) -> PlayerSound<S> {
         PlayerSound {
-            player,
+            source,
             stop,
             a: 0.0,
             b: 0.0,
@@ -123,15 +178,15 @@ impl PlayerSound {
     }
 }
 
-impl Sound for PlayerSound {
+impl<S: Pull> Sound for PlayerSound<S> {
     fn process(&mut self, out: &mut [Frame], dt: f64, _info: &Info) {
-        let mut player = lock(&self.player);
-        // Voice samples per output frame.
-        let step = player.rate() as f64 * dt;
+        let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        // Source samples per output frame.
+        let step = source.rate() as f64 * dt;
         let needed = (self.at + step * out.len() as f64).floor() as usize;
         self.pulled.resize(needed, 0.0);
-        player.pull(&mut self.pulled);
-        drop(player);
+        source.pull(&mut self.pulled);
+        drop(source);
         let mut next = self.pulled.iter();
         for frame in out.iter_mut() {
             while self.at >= 1.0 {
@@ -149,9 +204,22 @@ impl Sound for PlayerSound {
     }
 }
 
+/// Someone's relayed voice in the room, from where they are shown.
+pub struct RemoteVoiceTrack {
+    track: SpatialTrackHandle,
+    _sound: PlayerSoundHandle,
+}
+
+impl RemoteVoiceTrack {
+    pub fn place(&mut self, at: Vec3) {
+        self.track.set_position(at, Tween::default());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::voice::speaker::lock;
     use std::sync::Mutex;
     use twin_listen::player::Player;
 

@@ -147,7 +147,10 @@ async fn next(ws: &mut Ws) -> Result<ServerMessage> {
 
 /// Joins `room` and waits until the twin listens (its greeting spoken): returns the socket and own id.
 async fn join(addr: &str, room: &str) -> Result<(Ws, String)> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session")).await?;
+    // As the clients connect: Nagle's algorithm off.
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_with_config(format!("ws://{addr}/v1/session"), None, true)
+            .await?;
     let hello = ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
         token: "bench".into(),

@@ -71,6 +71,8 @@ pub struct Duplex {
     utterance: Option<Utterance>,
     /// Turns said during a reply with barge-in off: sent when the reply has finished.
     held: Vec<Cue>,
+    /// The last push's microphone with the twin's echo taken out.
+    cleaned: Vec<f32>,
 }
 
 /// The VAD is sure of speech this long after it began.
@@ -84,6 +86,7 @@ impl Duplex {
             config,
             utterance: None,
             held: Vec::new(),
+            cleaned: Vec::new(),
         }
     }
 
@@ -98,7 +101,8 @@ impl Duplex {
     /// `mic` and `reference` (what the speaker played) cover the same samples; `playing`: a reply is being
     /// played.
     pub fn push(&mut self, mic: &[f32], reference: &[f32], playing: bool) -> Vec<Cue> {
-        let cleaned = self.canceller.process(mic, reference);
+        self.cleaned = self.canceller.process(mic, reference);
+        let cleaned = &self.cleaned;
         self.listener.set_partial_every(if playing {
             self.config.partial_every_playing_s
         } else {
@@ -108,10 +112,15 @@ impl Duplex {
         if !playing {
             cues.append(&mut self.held);
         }
-        for event in self.listener.push(&cleaned) {
+        for event in self.listener.push(cleaned) {
             self.on_event(event, playing, &mut cues);
         }
         cues
+    }
+
+    /// The last [`Self::push`]'s microphone with the twin's voice taken out (what a room's others may hear).
+    pub fn cleaned(&self) -> &[f32] {
+        &self.cleaned
     }
 
     /// The input has ended: the open utterance (if any) is read as it stands.

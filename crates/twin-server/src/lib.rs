@@ -34,6 +34,14 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: std::sync::Arc<AppState>,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    // Small frames (a pose, 20 ms of voice, a chunk of speech) go out at once: Nagle's algorithm would hold
+    // each back until the previous one is acknowledged, tens of milliseconds in a room's relay.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY not set on a connection: {e}");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

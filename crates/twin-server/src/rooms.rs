@@ -200,6 +200,8 @@ struct Floor {
     speech_until: u64,
     /// Where the twin stands relative to the room's floor marks, and who put it there.
     placed: Option<(String, twin_protocol::SpotOnMarks)>,
+    /// What the twin is doing now, for whoever comes in.
+    state: Option<TwinState>,
 }
 
 impl Floor {
@@ -321,7 +323,9 @@ async fn run(
                             greeted = true;
                             session.start_reply(None, None, None, None).await;
                         } else if let Some(m) = members.last() {
-                            let _ = m.to.send(ServerMessage::State { state: TwinState::Listening }).await;
+                            // Coming in mid-answer, a client waits for the twin to finish before it speaks.
+                            let state = floor.state.unwrap_or(TwinState::Listening);
+                            let _ = m.to.send(ServerMessage::State { state }).await;
                         }
                     }
                     Command::Leave { participant } => {
@@ -348,6 +352,9 @@ async fn run(
             }
             Some(mut message) = said.recv() => {
                 floor.stamp(&mut message, lead_ms);
+                if let ServerMessage::State { state } = &message {
+                    floor.state = Some(*state);
+                }
                 relay(&members, message).await;
             }
             () = recheck => {}
