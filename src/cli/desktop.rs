@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
-use glam::Vec3;
+use glam::{Quat, Vec3};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -151,6 +151,8 @@ struct App {
     reply: Option<Reply>,
     /// The live conversation (`--token`).
     dialogue: Option<Dialogue>,
+    /// In a room: remote people at their seats beside the twin.
+    presences: twin::headset::presence::Presences,
     live: Option<Live>,
     error: Option<anyhow::Error>,
     /// Orbit camera around the head: yaw, pitch (radians), distance (metres).
@@ -215,14 +217,30 @@ impl App {
         let dt = (now - self.last).as_secs_f32();
         self.last = now;
         let camera = self.camera();
+        // In a room: the window's viewer is where the camera is (the twin's frame is the world here), the
+        // others are drawn at their seats, and the twin turns to whoever it answers.
+        let mut look_at = camera;
         if let Some(d) = self.dialogue.as_mut() {
             d.poll();
+            let facing =
+                Quat::from_rotation_arc(Vec3::NEG_Z, (self.head - camera).normalize_or_zero());
+            d.send_pose(
+                twin::conversation::room::pose_in_room(glam::Mat4::IDENTITY, camera, facing),
+                None,
+                None,
+            );
+            let (others, answering) = d.others();
+            if let Some(live) = &mut self.live {
+                self.presences
+                    .show(&mut live.renderer, glam::Mat4::IDENTITY, camera, &others)?;
+            }
+            look_at = answering.unwrap_or(camera);
         }
         let input = if let Some(d) = &self.dialogue {
             let (mode, speech) = d.now();
             Inputs {
                 mode,
-                look_at: Some(camera),
+                look_at: Some(look_at),
                 speech: speech.map(|(track, seconds)| Speech { track, seconds }),
             }
         } else {
@@ -388,6 +406,7 @@ pub fn run(args: DesktopArgs) -> Result<()> {
         animator,
         reply,
         dialogue,
+        presences: Default::default(),
         live: None,
         error: None,
         orbit: (0.0, 0.05, 1.1),

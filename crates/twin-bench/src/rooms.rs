@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use twin_protocol::{ClientMessage, PROTOCOL_VERSION, Pose, ServerMessage};
 
 /// (rooms, people per room) measured, smallest first.
-const LOADS: [(usize, usize); 5] = [(1, 3), (1, 8), (4, 4), (10, 4), (20, 5)];
+const LOADS: [(usize, usize); 6] = [(1, 3), (1, 8), (4, 4), (10, 4), (20, 5), (40, 6)];
 const WINDOW: Duration = Duration::from_secs(10);
 /// Below this p95 pose relay, with nothing lost, a load is held.
 const HELD_P95_MS: f64 = 50.0;
