@@ -378,3 +378,100 @@ fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
         "{last_head:?}"
     );
 }
+
+/// Colocated alignment in the headset: with the room's floor marks known (`--marks`, as an earlier
+/// alignment's report gives them), the first headset in the room shares where it stood the twin; a second
+/// headset, whose tracking space is turned and shifted against the first's (its marks read differently), stands
+/// the twin on that same spot of the room, and a participant on the link hears the spot.
+#[test]
+fn colocated_headsets_stand_the_twin_on_one_spot_through_the_floor_marks() {
+    use twin_protocol::ServerMessage;
+    const TOKEN: &str = "align-token";
+    let url = common::start_server(TOKEN, 16);
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = dir.path().join("quiet.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&quiet, spec).unwrap();
+    (0..16_000 * 30).for_each(|_| w.write_sample(0i16).unwrap());
+    w.finalize().unwrap();
+    // Someone on the link keeps the room open and listens for the twin's spot.
+    let (tx, spots) = std::sync::mpsc::channel();
+    {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let hello = twin::link::Hello {
+                    token: TOKEN,
+                    persona: None,
+                    session_id: None,
+                    client: "listener",
+                    audio: None,
+                    room: Some("meeting"),
+                    remote: false,
+                };
+                let mut link = twin::link::Link::connect(&url, hello).await.unwrap();
+                while let Ok(m) = link.next().await {
+                    if let ServerMessage::Placed { spot, .. } = m {
+                        let _ = tx.send(spot);
+                    }
+                }
+            })
+        });
+    }
+    let run = |marks: &str| {
+        run_report(
+            headset()
+                .args([
+                    "--json",
+                    "--frames",
+                    "50",
+                    "--no-keep-place",
+                    "--no-speaker",
+                    "--room",
+                    "meeting",
+                    "--align",
+                    "--marks",
+                    marks,
+                    "--token",
+                    TOKEN,
+                    "--url",
+                    &url,
+                    "--input",
+                ])
+                .arg(&quiet)
+                .env("XRT_COMPOSITOR_NULL", "1"),
+        )
+    };
+    // The first: nobody has placed the twin, so its spot (in front of its user) becomes the room's.
+    let first = run("0,0,1,0");
+    assert_eq!(first["places_shared"], 1, "{first}");
+    assert_eq!(first["placed_by_room"], 0, "{first}");
+    let shared = spots
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the room heard the twin's spot");
+    let spot = &first["spot"];
+    let f = |v: &serde_json::Value| v.as_f64().unwrap() as f32;
+    // Mark A at the origin, B along +x: the marks' frame is the tracking space itself.
+    assert!((shared.x - f(&spot["x"])).abs() < 1e-4 && (shared.z - f(&spot["z"])).abs() < 1e-4);
+    // The second headset's tracking space: mark A at (1, 0), B along its +z.
+    let second = run("1,0,1,1");
+    assert_eq!(second["placed_by_room"], 1, "{second}");
+    assert_eq!(second["places_shared"], 0, "{second}");
+    let got = &second["spot"];
+    let (want_x, want_z) = (1.0 - shared.z, shared.x);
+    assert!(
+        (f(&got["x"]) - want_x).abs() < 1e-3 && (f(&got["z"]) - want_z).abs() < 1e-3,
+        "{got} ≠ ({want_x}, {want_z})"
+    );
+    let turn = f(&got["yaw"]) - (shared.yaw - std::f32::consts::FRAC_PI_2);
+    assert!(turn.sin().abs() < 1e-3 && turn.cos() > 0.0, "{got}");
+}

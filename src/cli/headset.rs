@@ -30,6 +30,9 @@ pub struct HeadsetArgs {
     /// headset (see the README's "Aligning colocated headsets").
     #[arg(long, requires = "room")]
     align: bool,
+    /// Aligned before in this tracking space: the floor marks as AX,AZ,BX,BZ (metres; a report's `marks`).
+    #[arg(long, requires = "align", value_name = "AX,AZ,BX,BZ", value_parser = twin::headset::align::parse_marks)]
+    marks: Option<twin::headset::align::Marks>,
     #[command(flatten)]
     live: crate::cli::connect::LiveArgs,
 }
@@ -51,6 +54,7 @@ pub fn run(args: HeadsetArgs) -> Result<()> {
             conversation,
             voice,
             align: args.align,
+            marks: args.marks,
             placements: if args.no_keep_place {
                 None
             } else {

@@ -65,6 +65,28 @@ impl Marks {
     }
 }
 
+/// Marks given as `AX,AZ,BX,BZ` (metres on the floor of this headset's stage space, as a report's `marks`
+/// prints them): an alignment done before, in the same tracking space.
+pub fn parse_marks(text: &str) -> Result<Marks, String> {
+    let v: Vec<f32> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("--marks {text:?}: {e} (expected AX,AZ,BX,BZ in metres)"))?;
+    let [ax, az, bx, bz] = v[..] else {
+        return Err(format!(
+            "--marks {text:?}: expected four numbers AX,AZ,BX,BZ, got {}",
+            v.len()
+        ));
+    };
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(format!("--marks {text:?}: numbers must be finite"));
+    }
+    Marks::new(Vec3::new(ax, 0.0, az), Vec3::new(bx, 0.0, bz)).ok_or_else(|| {
+        format!("--marks {text:?}: the marks must be at least {NEAREST_MARKS_M} m apart")
+    })
+}
+
 fn wrap(angle: f32) -> f32 {
     use std::f32::consts::{PI, TAU};
     (angle + PI).rem_euclid(TAU) - PI
@@ -159,6 +181,15 @@ mod tests {
         // And back: the first headset reads its own spot from the room.
         let back = marks_1.spot(shared, 0.0);
         assert!((back.x - spot_of(space_1).x).abs() < 1e-4);
+    }
+
+    #[test]
+    fn marks_given_on_the_command_line_are_checked() {
+        let m = parse_marks("0, 0, 1.5, -0.5").unwrap();
+        assert_eq!(m.b, Vec3::new(1.5, 0.0, -0.5));
+        for bad in ["1,2,3", "a,b,c,d", "0,0,0.1,0", "0,0,inf,0"] {
+            assert!(parse_marks(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct Options {
     pub placements: Option<std::path::PathBuf>,
     /// Colocated in a room: touch the room's two floor marks first, and share the twin's spot through them.
     pub align: bool,
+    /// The marks already known in this headset's tracking space (no touching).
+    pub marks: Option<align::Marks>,
     /// The twin's voice in the room: the listener follows the head, the voice the twin's mouth.
     pub voice: Option<std::sync::Arc<std::sync::Mutex<crate::voice::spatial::SpatialVoice>>>,
 }
@@ -161,7 +163,7 @@ pub fn run_on(
         crate::voice::spatial::RemoteVoiceTrack,
     > = Default::default();
     let mut aligner = align::Aligner::default();
-    let mut marks: Option<align::Marks> = None;
+    let mut marks: Option<align::Marks> = options.marks;
     let (mut placed_seen, mut placed_by_room, mut places_shared) = (0u64, 0u32, 0u32);
     let mut panel_drawn_at: Option<Instant> = None;
     let offline = crate::conversation::dialogue::Captions::default();
@@ -216,14 +218,17 @@ pub fn run_on(
                 None => {}
             }
             // Aligned: the room's spot when someone set one (or set a new one), else ours for the others.
-            if let (Some(m), Some(d), Some(s)) = (marks, dialogue.as_mut(), spot) {
+            // (Only once in the room: the room's spot, if it has one, comes before its roster.)
+            if let (Some(m), Some(d), Some(s)) = (marks, dialogue.as_mut(), spot)
+                && d.room.me.is_some()
+            {
                 if d.room.placed_count != placed_seen {
                     placed_seen = d.room.placed_count;
                     if let Some(shared) = d.room.placed {
                         spot = Some(m.spot(shared, floor));
                         placed_by_room += 1;
                     }
-                } else if places_shared == 0 || moved {
+                } else if (places_shared == 0 && placed_by_room == 0) || moved {
                     d.send_place(m.share(s, floor));
                     places_shared += 1;
                 }

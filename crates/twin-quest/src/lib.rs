@@ -113,6 +113,7 @@ mod quest {
                 conversation: Some(conversation),
                 voice,
                 align: settings.align,
+                marks: None,
                 placements: Some(files.join("placements.json")),
             },
             &mut |_| {},

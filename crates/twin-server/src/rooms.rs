@@ -311,13 +311,15 @@ async fn run(
                         }
                         tracing::info!(%room, participant = %participant.id, name = %participant.name, remote = participant.remote, "joined");
                         let _ = joined.send(Ok(participant.clone()));
+                        // Where the twin stands comes before who is there: a client that knows the room has
+                        // no spot yet once it sees the roster may offer its own.
+                        if let Some((by, spot)) = &floor.placed {
+                            let placed = ServerMessage::Placed { participant: by.clone(), spot: *spot };
+                            let _ = to.send(placed).await;
+                        }
                         members.push(Member { participant, audio, to });
                         session.audio = voice_for(&members);
                         announce(room, &members).await;
-                        if let (Some((by, spot)), Some(m)) = (&floor.placed, members.last()) {
-                            let placed = ServerMessage::Placed { participant: by.clone(), spot: *spot };
-                            let _ = m.to.send(placed).await;
-                        }
                         if !greeted {
                             // Said plainly when the room first opens, to everyone in it.
                             greeted = true;

@@ -497,7 +497,7 @@ async fn poses_and_voices_reach_the_others_in_the_room_only() {
     ));
 
     // Colocated alignment: Dana places the twin relative to the room's floor marks; Eli hears it, and Fay,
-    // coming in later, gets it after the room's roster. A spot far outside the room is refused.
+    // coming in later, gets it before the room's roster. A spot far outside the room is refused.
     let spot = twin_protocol::SpotOnMarks {
         x: 0.5,
         z: 1.5,
@@ -519,7 +519,8 @@ async fn poses_and_voices_reach_the_others_in_the_room_only() {
         matches!(m, ServerMessage::Placed { spot: s, .. } if s == spot),
         "{m:?}"
     );
-    assert!(seen.iter().any(|m| matches!(m, ServerMessage::Room { .. })));
+    assert!(!seen.iter().any(|m| matches!(m, ServerMessage::Room { .. })));
+    roster(&mut fay).await;
     dana.send(&ClientMessage::Place {
         spot: twin_protocol::SpotOnMarks {
             x: 1e6,
