@@ -37,9 +37,7 @@ impl Printer {
             mid_reply: std::cell::Cell::new(false),
         }
     }
-}
 
-impl Printer {
     /// Shows one server event; returns the id of a reply that just ended.
     pub(crate) fn show(&self, message: &ServerMessage) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();

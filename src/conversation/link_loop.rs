@@ -279,16 +279,9 @@ impl Turns {
         let Some(at) = lock(&shared.player).first_played() else {
             return;
         };
-        let now = Instant::now();
-        let wall = twin_protocol::wall_ms() as i64;
-        let wall_ms = if at >= now {
-            wall + (at - now).as_millis() as i64
-        } else {
-            wall - (now - at).as_millis() as i64
-        };
         let _ = events.send(Event::PlaybackStarted {
             server_ms: held(&shared.clock).server_ms(at),
-            wall_ms: wall_ms.max(0) as u64,
+            wall_ms: crate::link::clock::wall_ms_at(at).max(0.0).round() as u64,
             reply_id: reply_id.clone(),
         });
         self.started = Some(reply_id);

@@ -132,10 +132,6 @@ impl Presences {
             } else {
                 renderer.move_panel(slot, card_at);
             }
-            let hand_rgba: Vec<u8> =
-                std::iter::repeat_n(colour(&p.participant.id), (HAND_PX * HAND_PX) as usize)
-                    .flat_map(|c| [c[0], c[1], c[2], 255])
-                    .collect();
             let Some((_, left_up, right_up)) = self.shown[i].as_mut() else {
                 continue;
             };
@@ -151,6 +147,13 @@ impl Presences {
                         if *up {
                             renderer.move_panel(s, world);
                         } else {
+                            // Uploaded once, when the hand first shows.
+                            let hand_rgba: Vec<u8> = std::iter::repeat_n(
+                                colour(&p.participant.id),
+                                (HAND_PX * HAND_PX) as usize,
+                            )
+                            .flat_map(|c| [c[0], c[1], c[2], 255])
+                            .collect();
                             renderer.set_panel(
                                 s,
                                 Some(PanelData {

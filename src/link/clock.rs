@@ -69,19 +69,23 @@ impl ServerClock {
     /// `at` on the server's clock, once the offset is known.
     pub fn server_ms(&self, at: Instant) -> Option<u64> {
         let (offset, _) = self.best?;
-        let now = Instant::now();
-        let wall = twin_protocol::wall_ms() as f64;
-        let here = if at >= now {
-            wall + (at - now).as_secs_f64() * 1000.0
-        } else {
-            wall - (now - at).as_secs_f64() * 1000.0
-        };
-        Some((here + offset).max(0.0).round() as u64)
+        Some((wall_ms_at(at) + offset).max(0.0).round() as u64)
     }
 
     /// The estimate's uncertainty: half the shortest round trip.
     pub fn uncertainty(&self) -> Option<Duration> {
         self.best.map(|(_, rtt)| rtt / 2)
+    }
+}
+
+/// `at` on this machine's wall clock (Unix milliseconds).
+pub fn wall_ms_at(at: Instant) -> f64 {
+    let now = Instant::now();
+    let wall = twin_protocol::wall_ms() as f64;
+    if at >= now {
+        wall + (at - now).as_secs_f64() * 1000.0
+    } else {
+        wall - (now - at).as_secs_f64() * 1000.0
     }
 }
 
