@@ -258,23 +258,15 @@ fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
     common::espeak_wav(&wav, "What is the plan for the warehouse robots next year?");
     let stop = Arc::new(AtomicBool::new(false));
     let remote = {
-        let (url, stop) = (url.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let hello = twin::link::Hello {
-                    token: TOKEN,
-                    persona: None,
-                    session_id: None,
-                    client: "remote-script",
-                    audio: None,
-                    room: Some("meeting"),
-                    remote: true,
-                };
-                let mut link = twin::link::Link::connect(&url, hello).await.unwrap();
+        let stop = stop.clone();
+        common::in_room(
+            &url,
+            TOKEN,
+            "meeting",
+            "remote-script",
+            None,
+            true,
+            |mut link| async move {
                 let (mut asked, mut seq) = (false, 0u64);
                 let (mut heads, mut last_head) = (0u32, [0f32; 3]);
                 let mut tick = tokio::time::interval(std::time::Duration::from_millis(33));
@@ -327,8 +319,8 @@ fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
                     }
                 }
                 (asked, heads, last_head)
-            })
-        })
+            },
+        )
     };
     let r = run_report(
         headset()
@@ -390,43 +382,24 @@ fn colocated_headsets_stand_the_twin_on_one_spot_through_the_floor_marks() {
     let url = common::start_server(TOKEN, 16);
     let dir = tempfile::tempdir().unwrap();
     let quiet = dir.path().join("quiet.wav");
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&quiet, spec).unwrap();
-    (0..16_000 * 30).for_each(|_| w.write_sample(0i16).unwrap());
-    w.finalize().unwrap();
+    common::silence_wav(&quiet, 30);
     // Someone on the link keeps the room open and listens for the twin's spot.
     let (tx, spots) = std::sync::mpsc::channel();
-    {
-        let url = url.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let hello = twin::link::Hello {
-                    token: TOKEN,
-                    persona: None,
-                    session_id: None,
-                    client: "listener",
-                    audio: None,
-                    room: Some("meeting"),
-                    remote: false,
-                };
-                let mut link = twin::link::Link::connect(&url, hello).await.unwrap();
-                while let Ok(m) = link.next().await {
-                    if let ServerMessage::Placed { spot, .. } = m {
-                        let _ = tx.send(spot);
-                    }
+    common::in_room(
+        &url,
+        TOKEN,
+        "meeting",
+        "listener",
+        None,
+        false,
+        |mut link| async move {
+            while let Ok(m) = link.next().await {
+                if let ServerMessage::Placed { spot, .. } = m {
+                    let _ = tx.send(spot);
                 }
-            })
-        });
-    }
+            }
+        },
+    );
     let run = |marks: &str| {
         run_report(
             headset()

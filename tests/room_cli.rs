@@ -60,20 +60,6 @@ fn pump(mut from: TcpStream, mut into: TcpStream) {
     });
 }
 
-fn silence(path: &Path, seconds: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for _ in 0..16_000 * seconds {
-        w.write_sample(0i16).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 fn talk(url: &str, input: &Path, remote: bool) -> Child {
     twin()
         .arg("talk")
@@ -107,23 +93,16 @@ fn events(out: &[u8]) -> Vec<serde_json::Value> {
 
 /// One more participant, on the link itself, counting the voice chunks relayed from the remote one for
 /// 15 seconds; whether they came from someone marked remote in the room.
-fn hear_remote_voices(url: String) -> std::thread::JoinHandle<(u32, bool)> {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let hello = twin::link::Hello {
-                token: TOKEN,
-                persona: None,
-                session_id: None,
-                client: "voice-counter",
-                audio: Some(twin_protocol::AudioRequest { lipsync: false }),
-                room: Some("meeting"),
-                remote: false,
-            };
-            let mut link = twin::link::Link::connect(&url, hello).await.unwrap();
+fn hear_remote_voices(url: &str) -> std::thread::JoinHandle<(u32, bool)> {
+    let audio = Some(twin_protocol::AudioRequest { lipsync: false });
+    common::in_room(
+        url,
+        TOKEN,
+        "meeting",
+        "voice-counter",
+        audio,
+        false,
+        |mut link| async move {
             let (mut chunks, mut remote_ids) = (0u32, Vec::new());
             let mut from_remote = true;
             let until = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -144,8 +123,8 @@ fn hear_remote_voices(url: String) -> std::thread::JoinHandle<(u32, bool)> {
                 }
             }
             (chunks, from_remote)
-        })
-    })
+        },
+    )
 }
 
 #[test]
@@ -158,7 +137,7 @@ fn the_answer_starts_on_every_client_at_once() {
         "What did we gain by open sourcing the simulator?",
     );
     let quiet = dir.path().join("quiet.wav");
-    silence(&quiet, 170);
+    common::silence_wav(&quiet, 170);
     let server_addr: std::net::SocketAddr = server
         .url
         .trim_start_matches("ws://")
@@ -174,7 +153,7 @@ fn the_answer_starts_on_every_client_at_once() {
         talk(&server.url, &quiet, false),
         talk(&slow_url, &quiet, true),
     ];
-    let voices = hear_remote_voices(server.url.clone());
+    let voices = hear_remote_voices(&server.url);
     let asked = asker.wait_with_output().unwrap();
     assert!(
         asked.status.success(),

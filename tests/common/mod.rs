@@ -186,3 +186,55 @@ pub fn espeak_wav(path: &std::path::Path, text: &str) {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// `seconds` of silence, 16 kHz mono 16-bit, as a WAV at `path`.
+pub fn silence_wav(path: &Path, seconds: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for _ in 0..16_000 * seconds {
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+/// Someone in `room` on the link itself (a script, no client program), on a thread of its own: joins with
+/// `token` and hands the connected link to `script`, whose result the thread returns.
+pub fn in_room<T, F, Fut>(
+    url: &str,
+    token: &'static str,
+    room: &'static str,
+    client: &'static str,
+    audio: Option<twin_protocol::AudioRequest>,
+    remote: bool,
+    script: F,
+) -> std::thread::JoinHandle<T>
+where
+    T: Send + 'static,
+    F: FnOnce(twin::link::Link) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let hello = twin::link::Hello {
+                token,
+                persona: None,
+                session_id: None,
+                client,
+                audio,
+                room: Some(room),
+                remote,
+            };
+            script(twin::link::Link::connect(&url, hello).await.unwrap()).await
+        })
+    })
+}

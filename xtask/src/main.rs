@@ -376,12 +376,14 @@ fn build_for_demo(root: &Path, args: &SetupArgs) -> Result<(Setup, PathBuf)> {
 /// Who meets the twin in `cargo xtask demo --room` (tokens of assets/config/demo.toml) and what they say.
 const ROOM: &str = "standup";
 const ROOM_SPOKEN: &str = "What is the plan for the warehouse robots next year?";
-const ROOM_TYPED: &[(&str, &str)] = &[
+const ROOM_TYPED: &[(&str, &str, &str)] = &[
     (
+        "Ana",
         "ana-token-change-me",
         "How many days do we need to come into the office now?",
     ),
     (
+        "Ben",
         "ben-token-change-me",
         "Why did we give away our robot simulator for free?",
     ),
@@ -415,16 +417,7 @@ fn room_demo(root: &Path, args: &SetupArgs) -> Result<()> {
     println!("you: {} ({})", client.name(), client.why);
     let voice = out.join("room-voice");
     let _ = std::fs::remove_dir_all(&voice);
-    let mut you = Command::new(&twin);
-    match client.kind {
-        ClientKind::Headset => you.args(["headset", "--input"]).arg(&question),
-        ClientKind::Desktop => you.args(["desktop", "--input"]).arg(&question),
-        ClientKind::Headless => you
-            .args(["talk", "--seconds", "240", "--input"])
-            .arg(&question)
-            .arg("--speech")
-            .arg(&voice),
-    };
+    let mut you = client.asking(&twin, &question, &voice, 240);
     you.args(["--url", &url, "--token", DEMO_TOKEN, "--room", ROOM])
         .env("TWIN_MODELS_DIR", &s.models_dir)
         .stdout(Stdio::piped());
@@ -442,17 +435,17 @@ fn room_demo(root: &Path, args: &SetupArgs) -> Result<()> {
     std::thread::sleep(std::time::Duration::from_secs(3));
     let typed: Vec<_> = ROOM_TYPED
         .iter()
-        .map(|(token, text)| {
-            Command::new(&twin)
+        .map(|(name, token, text)| {
+            let child = Command::new(&twin)
                 .args(["chat", "--url", &url, "--token", token, "--room", ROOM])
                 .args(["--once", text])
                 .stdout(Stdio::piped())
                 .spawn()
-                .context("cannot start twin chat")
+                .context("cannot start twin chat")?;
+            Ok((*name, child))
         })
         .collect::<Result<_>>()?;
-    for (i, mut c) in typed.into_iter().enumerate() {
-        let name = ["Ana", "Ben"][i];
+    for (name, mut c) in typed {
         let out = c.stdout.take().context("no stdout")?;
         for line in BufReader::new(out).lines() {
             println!("[{name}] {}", line?);
@@ -587,17 +580,7 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
     let client = Client::pick(&bin.join("twin"));
     println!("client: {} ({})", client.name(), client.why);
     let url = format!("ws://{}/v1/session", server.addr);
-    let mut ask = Command::new(bin.join("twin"));
-    match client.kind {
-        ClientKind::Headset => ask.args(["headset", "--input"]).arg(&question),
-        ClientKind::Desktop => ask.args(["desktop", "--input"]).arg(&question),
-        // The speaker is tried first; where there is no sound card the voice is only saved.
-        ClientKind::Headless => ask
-            .args(["talk", "--seconds", "120", "--input"])
-            .arg(&question)
-            .arg("--speech")
-            .arg(&voice),
-    };
+    let mut ask = client.asking(&bin.join("twin"), &question, &voice, 120);
     ask.args(["--url", &url, "--token", DEMO_TOKEN])
         .args(session.iter().flat_map(|id| ["--session", id.as_str()]))
         .env("TWIN_MODELS_DIR", &s.models_dir)
@@ -683,6 +666,22 @@ struct Client {
 }
 
 impl Client {
+    /// The `twin` command that says `question` (a WAV) in this client; headless, the twin's spoken replies
+    /// are saved in `voice` (the speaker is tried first) and it gives up after `seconds`.
+    fn asking(&self, twin: &Path, question: &Path, voice: &Path, seconds: u32) -> Command {
+        let mut c = Command::new(twin);
+        match self.kind {
+            ClientKind::Headset => c.args(["headset", "--input"]).arg(question),
+            ClientKind::Desktop => c.args(["desktop", "--input"]).arg(question),
+            ClientKind::Headless => c
+                .args(["talk", "--seconds", &seconds.to_string(), "--input"])
+                .arg(question)
+                .arg("--speech")
+                .arg(voice),
+        };
+        c
+    }
+
     /// In the headset where an OpenXR runtime answers (`twin xr probe`), else in a window where there is a
     /// display, else headless (frames, audio and transcript written to out/). TWIN_DEMO_CLIENT
     /// (headset|desktop|headless) overrides it.
