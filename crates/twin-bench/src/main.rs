@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use twin_bench::percentile;
+use twin_bench::{Ws, next_message, percentile};
 use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm};
 use twin_llm::openai::{OpenAiCompatible, OpenAiConfig};
 use twin_llm::sentence::SentenceSplitter;
@@ -867,16 +867,4 @@ async fn voice_session(addr: &str, questions: &[String]) -> Result<Vec<Series>> 
         }
     }
     Ok(vec![first_audio, voice_share])
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_message(ws: &mut Ws) -> Result<ServerMessage> {
-    loop {
-        match ws.next().await.context("the server closed the session")?? {
-            WsMessage::Text(t) => return Ok(ServerMessage::decode(&t)?),
-            _ => continue,
-        }
-    }
 }

@@ -4,7 +4,7 @@
 //! this process, on one clock), what was lost, and the server's CPU. No turns are said: LLM calls are out of
 //! these figures (each room's greeting is spoken before the window opens).
 
-use crate::percentile;
+use crate::{Ws, next_message, percentile};
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
@@ -133,18 +133,6 @@ pub async fn section(md: &mut String, server_bin: &Path, models: &Path, pack: &P
     Ok(())
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next(ws: &mut Ws) -> Result<ServerMessage> {
-    loop {
-        match ws.next().await.context("the server closed the session")?? {
-            WsMessage::Text(t) => return Ok(ServerMessage::decode(&t)?),
-            _ => continue,
-        }
-    }
-}
-
 /// Joins `room` and waits until the twin listens (its greeting spoken): returns the socket and own id.
 async fn join(addr: &str, room: &str) -> Result<(Ws, String)> {
     // As the clients connect: Nagle's algorithm off.
@@ -164,7 +152,7 @@ async fn join(addr: &str, room: &str) -> Result<(Ws, String)> {
     ws.send(WsMessage::Text(hello.encode().into())).await?;
     let mut me = None;
     loop {
-        match next(&mut ws).await? {
+        match next_message(&mut ws).await? {
             ServerMessage::Room { you, .. } => me = Some(you),
             ServerMessage::State {
                 state: twin_protocol::TwinState::Listening,

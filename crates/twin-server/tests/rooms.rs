@@ -105,6 +105,21 @@ async fn reply_to(c: &mut Client, turn_id: &str) -> (String, Vec<ServerMessage>)
     (text, seen)
 }
 
+/// The next error `c` gets is `bad_message` (and the session goes on).
+async fn refused(c: &mut Client) {
+    let (m, _) = c.until(|m| matches!(m, ServerMessage::Error { .. })).await;
+    assert!(
+        matches!(
+            m,
+            ServerMessage::Error {
+                code: twin_protocol::ErrorCode::BadMessage,
+                ..
+            }
+        ),
+        "{m:?}"
+    );
+}
+
 /// Nothing arrives for a while.
 async fn quiet(c: &mut Client, for_: Duration) -> Vec<ServerMessage> {
     let mut got = Vec::new();
@@ -462,19 +477,7 @@ async fn poses_and_voices_reach_the_others_in_the_room_only() {
         right: None,
     })
     .await;
-    let (m, _) = eli
-        .until(|m| matches!(m, ServerMessage::Error { .. }))
-        .await;
-    assert!(
-        matches!(
-            m,
-            ServerMessage::Error {
-                code: twin_protocol::ErrorCode::BadMessage,
-                ..
-            }
-        ),
-        "{m:?}"
-    );
+    refused(&mut eli).await;
     let mut alone = Client::hello(addr, common::TOKEN, None).await;
     alone.welcome().await;
     alone
@@ -485,16 +488,7 @@ async fn poses_and_voices_reach_the_others_in_the_room_only() {
             right: None,
         })
         .await;
-    let (m, _) = alone
-        .until(|m| matches!(m, ServerMessage::Error { .. }))
-        .await;
-    assert!(matches!(
-        m,
-        ServerMessage::Error {
-            code: twin_protocol::ErrorCode::BadMessage,
-            ..
-        }
-    ));
+    refused(&mut alone).await;
 
     // Colocated alignment: Dana places the twin relative to the room's floor marks; Eli hears it, and Fay,
     // coming in later, gets it before the room's roster. A spot far outside the room is refused.
@@ -529,16 +523,7 @@ async fn poses_and_voices_reach_the_others_in_the_room_only() {
         },
     })
     .await;
-    let (m, _) = dana
-        .until(|m| matches!(m, ServerMessage::Error { .. }))
-        .await;
-    assert!(matches!(
-        m,
-        ServerMessage::Error {
-            code: twin_protocol::ErrorCode::BadMessage,
-            ..
-        }
-    ));
+    refused(&mut dana).await;
     drop(fay);
     roster(&mut eli).await;
 
