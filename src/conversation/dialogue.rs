@@ -107,7 +107,7 @@ impl Dialogue {
         };
         let at = now.saturating_sub(DELAY_MS);
         let shown = self.room.presences(at);
-        let answering = self.room.answering_head(at);
+        let answering = self.room.answering_head(&shown);
         let report = self.report.room.get_or_insert_with(RoomReport::default);
         report.most_shown = report.most_shown.max(shown.len());
         report.turned_to_others_frames += u64::from(answering.is_some());

@@ -140,14 +140,15 @@ impl Room {
     }
 
     /// Where the head of the participant being answered is (room frame), when the twin answers someone
-    /// other than this client's user (whose head the client knows better itself).
-    pub fn answering_head(&self, server_ms: u64) -> Option<Vec3> {
+    /// other than this client's user (whose head the client knows better itself); `shown`: the others as
+    /// [`Room::presences`] places them now.
+    pub fn answering_head(&self, shown: &[Presence]) -> Option<Vec3> {
         let to = self.answering.as_deref()?;
         if self.me.as_deref() == Some(to) {
             return None;
         }
-        self.presences(server_ms)
-            .into_iter()
+        shown
+            .iter()
             .find(|p| p.participant.id == to)
             .map(|p| p.head.position)
             // Someone without a pose yet: toward their seat, at eye height.
@@ -334,10 +335,13 @@ mod tests {
             to: Some(to.into()),
         };
         r.observe(&start("p2"));
-        assert_eq!(r.answering_head(10), Some(Vec3::new(0.5, 1.6, 1.2)));
+        assert_eq!(
+            r.answering_head(&r.presences(10)),
+            Some(Vec3::new(0.5, 1.6, 1.2))
+        );
         // Its own user: the client knows their head itself.
         r.observe(&start("p1"));
-        assert_eq!(r.answering_head(10), None);
+        assert_eq!(r.answering_head(&r.presences(10)), None);
         r.observe(&start("p2"));
         r.observe(&ServerMessage::ReplyEnd {
             reply_id: "r1".into(),
@@ -345,7 +349,7 @@ mod tests {
             citations: vec![],
             interrupted: false,
         });
-        assert_eq!(r.answering_head(10), None);
+        assert_eq!(r.answering_head(&r.presences(10)), None);
     }
 
     #[test]
