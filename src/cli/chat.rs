@@ -235,6 +235,7 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         link.send(&ClientMessage::UserFinal {
             turn_id: turn_id.clone(),
             text,
+            attachment: None,
         })
         .await?;
         until_reply_end(link, &printer, &mut recorder, Some(&turn_id)).await

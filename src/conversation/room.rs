@@ -348,6 +348,7 @@ mod tests {
             text: String::new(),
             citations: vec![],
             interrupted: false,
+            sentences: vec![],
         });
         assert_eq!(r.answering_head(&r.presences(10)), None);
     }

@@ -163,6 +163,7 @@ pub(super) fn run(
                     send(FromLoop::Send(ClientMessage::UserFinal {
                         turn_id: id,
                         text: text.clone(),
+                        attachment: None,
                     }));
                 }
                 Cue::NotATurn { .. } => {}

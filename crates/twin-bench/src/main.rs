@@ -516,20 +516,27 @@ async fn main() -> Result<()> {
 
     eprintln!("retrieval…");
     let embedder = Arc::new(Embedder::load(&models_dir().join("all-minilm-l6-v2"))?);
-    let persona =
-        twin_server::persona::Persona::new(pack.clone(), Retriever::build(&pack, embedder)?, 3);
+    let persona = Arc::new(twin_server::persona::Persona::new(
+        pack.clone(),
+        Retriever::build(&pack, embedder)?,
+        3,
+    )?);
     let mut retrieval = Series::new("retrieval (embed query + hybrid search)", "ms");
     let mut prompts = Vec::new();
     for q in &questions {
         let started = Instant::now();
-        let r = persona.search(q).await.map_err(anyhow::Error::msg)?;
+        let reading = persona.read(q).await.map_err(anyhow::Error::msg)?;
+        let r = persona
+            .search(&reading, None)
+            .await
+            .map_err(anyhow::Error::msg)?;
         retrieval
             .values
             .push(started.elapsed().as_secs_f64() * 1000.0);
-        let excerpts = persona.excerpts(&r, 3);
+        let notes: Vec<String> = persona.excerpts(&r, 3).into_iter().map(|e| e.text).collect();
         prompts.push(vec![
             Message::new(Role::System, persona.system_prompt()),
-            Message::new(Role::User, persona.grounded_question(q, &excerpts)),
+            Message::new(Role::User, persona.grounded_question(q, &notes)),
         ]);
     }
 
@@ -795,6 +802,7 @@ async fn text_session(addr: &str, questions: &[String]) -> Result<Vec<Series>> {
         let turn = ClientMessage::UserFinal {
             turn_id: format!("b{i}"),
             text: q.clone(),
+            attachment: None,
         };
         let started = Instant::now();
         ws.send(WsMessage::Text(turn.encode().into())).await?;
@@ -838,6 +846,7 @@ async fn voice_session(addr: &str, questions: &[String]) -> Result<Vec<Series>> 
         let turn = ClientMessage::UserFinal {
             turn_id: format!("v{i}"),
             text: q.clone(),
+            attachment: None,
         };
         let started = Instant::now();
         ws.send(WsMessage::Text(turn.encode().into())).await?;

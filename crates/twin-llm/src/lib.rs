@@ -9,7 +9,8 @@
 
 pub mod embedded;
 pub mod openai;
-pub mod sentence;
+/// The sentence splitter lives in `twin-text`, so that crates without a model can use it.
+pub use twin_text::sentence;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;

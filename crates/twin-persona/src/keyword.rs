@@ -14,6 +14,10 @@ const STOPWORDS: &[&str] = &[
     "tell", "really", "just", "any", "all", "now",
 ];
 
+pub fn is_stopword(word: &str) -> bool {
+    STOPWORDS.contains(&word)
+}
+
 /// Lowercased words without stopwords, with a light suffix strip so "robots" finds "robot".
 pub fn terms(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -24,7 +28,7 @@ pub fn terms(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn stem(word: &str) -> String {
+pub fn stem(word: &str) -> String {
     for suffix in ["ing", "ies", "es", "ed", "ly", "s"] {
         if let Some(root) = word.strip_suffix(suffix)
             && root.chars().count() >= 3

@@ -3,10 +3,15 @@
 //! A pack is one folder per person: `persona.toml` (who they are, how they speak, their voice and face),
 //! `statements/` (dated public statements with their sources) and `strategy/` (dated recent notes).
 
+pub mod claims;
+pub mod compose;
 pub mod embed;
+pub mod eval;
+pub mod followup;
 pub mod keyword;
 pub mod pack;
 pub mod retrieval;
+pub mod units;
 
 pub use embed::{EmbedError, Embedder};
 pub use pack::{PackErrors, PersonaMeta, PersonaPack, Problem, Source, SourceKind};

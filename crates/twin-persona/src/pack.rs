@@ -126,11 +126,15 @@ pub use twin_protocol::SourceKind;
 pub struct Source {
     pub id: String,
     pub kind: SourceKind,
+    /// Where it was said: `keynote`, `interview`, … (`strategy` for strategy notes).
+    pub medium: String,
     /// `YYYY-MM-DD`.
     pub date: String,
     pub title: String,
     pub url: Option<String>,
     pub topics: Vec<String>,
+    /// Ids of older sources this one replaces where they disagree (`supersedes = ["s007"]`).
+    pub supersedes: Vec<String>,
     pub text: String,
     pub path: PathBuf,
 }
@@ -230,6 +234,7 @@ impl PersonaPack {
                 });
             }
         }
+        check_supersedes(&sources, &mut problems);
         match meta {
             Some(meta) if problems.is_empty() => {
                 sources.sort_by(|a, b| a.id.cmp(&b.id));
@@ -254,6 +259,31 @@ impl PersonaPack {
             .filter_map(Source::day_number)
             .max()
             .unwrap_or(0)
+    }
+}
+
+/// Every `supersedes` names another source of the pack that is not newer than the one replacing it, and no
+/// chain of them comes back to where it started.
+fn check_supersedes(sources: &[Source], problems: &mut Vec<Problem>) {
+    let by_id: HashMap<&str, &Source> = sources.iter().map(|s| (s.id.as_str(), s)).collect();
+    for s in sources {
+        for old in &s.supersedes {
+            let message = match by_id.get(old.as_str()) {
+                None => format!("supersedes {old:?}, which is not a source of this pack"),
+                Some(o) if o.id == s.id => "a source cannot supersede itself".to_string(),
+                Some(o) if o.day_number() > s.day_number() => format!(
+                    "supersedes {old:?} of {}, which is newer than this source ({})",
+                    o.date, s.date
+                ),
+                Some(_) => continue,
+            };
+            problems.push(Problem {
+                path: s.path.clone(),
+                line: 2,
+                column: 1,
+                message,
+            });
+        }
     }
 }
 
@@ -349,6 +379,8 @@ struct FrontMatter {
     kind: String,
     #[serde(default)]
     topics: Vec<String>,
+    #[serde(default)]
+    supersedes: Vec<String>,
 }
 
 /// Parses one source file; `path` is only used in messages.
@@ -470,10 +502,12 @@ pub fn parse_source(path: &Path, text: &str, kind: SourceKind) -> Result<Source,
     Ok(Source {
         id: fm.id,
         kind,
+        medium: fm.kind,
         date,
         title: fm.title,
         url: fm.url,
         topics: fm.topics,
+        supersedes: fm.supersedes,
         text: body,
         path: path.to_path_buf(),
     })
@@ -546,6 +580,39 @@ mod tests {
         assert!(p[0].message.contains("url"));
         let unclosed = "+++\nid = \"s001\"\n";
         assert!(parse_source(Path::new("s001.md"), unclosed, SourceKind::Statement).is_err());
+    }
+
+    #[test]
+    fn supersedes_must_name_an_older_source_of_the_pack() {
+        let source = |id: &str, date: &str, supersedes: &[&str]| Source {
+            id: id.into(),
+            kind: SourceKind::Statement,
+            medium: "blog".into(),
+            date: date.into(),
+            title: "t".into(),
+            url: None,
+            topics: vec![],
+            supersedes: supersedes.iter().map(|s| s.to_string()).collect(),
+            text: "x".into(),
+            path: PathBuf::from(format!("{id}.md")),
+        };
+        let mut problems = Vec::new();
+        let ok = [
+            source("s1", "2024-01-01", &[]),
+            source("n1", "2026-01-01", &["s1"]),
+        ];
+        check_supersedes(&ok, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        let bad = [
+            source("s1", "2024-01-01", &["n1", "s1"]),
+            source("n1", "2026-01-01", &["s9"]),
+        ];
+        check_supersedes(&bad, &mut problems);
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(problems.len(), 3, "{messages:?}");
+        assert!(messages[0].contains("newer"), "{messages:?}");
+        assert!(messages[1].contains("itself"), "{messages:?}");
+        assert!(messages[2].contains("not a source"), "{messages:?}");
     }
 
     #[test]

@@ -1,27 +1,49 @@
-//! Hybrid retrieval over a persona pack: dense MiniLM similarity fused with BM25, plus a small recency
-//! bonus so this month's strategy note beats a two-year-old statement on the same topic.
+//! Hybrid retrieval over a persona pack: dense MiniLM similarity to the whole passage and to its best
+//! quotable unit (a paraphrased question often matches one sentence far better than the whole text), fused
+//! with BM25 and a small recency bonus so this month's strategy note beats a two-year-old statement on the
+//! same topic.
 
 use crate::embed::{EmbedError, Embedder, cosine};
+use crate::followup::{self, Previous};
 use crate::keyword::Bm25;
 use crate::pack::PersonaPack;
+use crate::units;
+use std::ops::Range;
 use std::sync::Arc;
 
-const DENSE_WEIGHT: f32 = 0.8;
-const KEYWORD_WEIGHT: f32 = 0.2;
+/// The weights of the fused score; tuned on `eval/retrieval.toml` (never on the held-out sets).
+#[derive(Debug, Clone, Copy)]
+pub struct Weights {
+    pub passage: f32,
+    pub unit: f32,
+    pub keyword: f32,
+    pub recency: f32,
+}
+
+pub const WEIGHTS: Weights = Weights {
+    passage: 0.35,
+    unit: 0.3,
+    keyword: 0.15,
+    recency: 0.03,
+};
 /// BM25 is unbounded; `s / (s + KEYWORD_HALF)` maps it into [0, 1).
 const KEYWORD_HALF: f32 = 4.0;
-const RECENCY_WEIGHT: f32 = 0.03;
 const RECENCY_DAYS: f32 = 240.0;
 /// Below these, the pack says nothing about the question, and the twin says it does not know.
-const COVERED_DENSE: f32 = 0.42;
-const COVERED_FUSED: f32 = 0.40;
+const COVERED_UNIT: f32 = 0.55;
+const COVERED_SCORE: f32 = 0.285;
+/// Added to the sources the last reply quoted, when a follow-up continues it.
+const PRIOR_BONUS: f32 = 0.15;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     /// Index into the pack's sources.
     pub source: usize,
     pub score: f32,
+    /// Similarity of the question to the whole passage.
     pub dense: f32,
+    /// Similarity of the question to the passage's closest unit.
+    pub unit: f32,
     pub keyword: f32,
 }
 
@@ -31,7 +53,7 @@ pub struct Retrieval {
     pub hits: Vec<Hit>,
     /// Whether the best hit is close enough to ground an answer.
     pub covered: bool,
-    /// The query's embedding, for picking the passages' most relevant sentences.
+    /// The query's embedding, for picking the passages' most relevant units.
     pub query: Vec<f32>,
 }
 
@@ -43,13 +65,81 @@ pub struct Excerpt {
     pub text: String,
 }
 
+/// A source's text cut for quoting: its sentences and its units (see [`units`]), each embedded once.
+pub struct Passage {
+    pub sentences: Vec<String>,
+    pub units: Vec<Range<usize>>,
+    sentence_vectors: Vec<Vec<f32>>,
+    unit_vectors: Vec<Vec<f32>>,
+}
+
+impl Passage {
+    fn build(text: &str, embedder: &Embedder) -> Result<Passage, EmbedError> {
+        let sentences = twin_text::sentence::split(text);
+        let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
+        let sentence_vectors = embedder.embed(&refs)?;
+        let units = units::group(&sentences);
+        let joined: Vec<String> = units
+            .iter()
+            .filter(|r| r.len() > 1)
+            .map(|r| sentences[r.clone()].join(" "))
+            .collect();
+        let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
+        let mut multi = embedder.embed(&refs)?.into_iter();
+        let unit_vectors = units
+            .iter()
+            .map(|r| match r.len() {
+                1 => Some(sentence_vectors[r.start].clone()),
+                _ => multi.next(),
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| EmbedError::Run("fewer unit embeddings than units".into()))?;
+        Ok(Passage {
+            sentences,
+            units,
+            sentence_vectors,
+            unit_vectors,
+        })
+    }
+
+    /// The unit's sentences joined, as it would be quoted.
+    pub fn unit_text(&self, unit: usize) -> String {
+        self.sentences[self.units[unit].clone()].join(" ")
+    }
+
+    /// How close a unit is to the query: the whole unit, or its closest sentence.
+    pub fn unit_similarity(&self, unit: usize, query: &[f32]) -> f32 {
+        let whole = cosine(query, &self.unit_vectors[unit]);
+        self.units[unit]
+            .clone()
+            .map(|i| cosine(query, &self.sentence_vectors[i]))
+            .fold(whole, f32::max)
+    }
+
+    pub fn unit_vector(&self, unit: usize) -> &[f32] {
+        &self.unit_vectors[unit]
+    }
+
+    pub fn sentence_vector(&self, sentence: usize) -> &[f32] {
+        &self.sentence_vectors[sentence]
+    }
+
+    /// The closest unit to the query and its similarity.
+    pub fn best_unit(&self, query: &[f32]) -> (usize, f32) {
+        (0..self.units.len())
+            .map(|u| (u, self.unit_similarity(u, query)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((0, 0.0))
+    }
+}
+
 pub struct Retriever {
     embedder: Arc<Embedder>,
-    /// Per source, its sentences and their embeddings.
-    sentences: Vec<Vec<(String, Vec<f32>)>>,
+    passages: Vec<Passage>,
     vectors: Vec<Vec<f32>>,
     bm25: Bm25,
     recency: Vec<f32>,
+    weights: Weights,
 }
 
 impl Retriever {
@@ -59,13 +149,11 @@ impl Retriever {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let vectors = embedder.embed(&refs)?;
         let bm25 = Bm25::new(refs.iter().copied());
-        let mut sentences = Vec::with_capacity(pack.sources.len());
-        for source in &pack.sources {
-            let split = twin_llm::sentence::split(&source.text);
-            let refs: Vec<&str> = split.iter().map(String::as_str).collect();
-            let vectors = embedder.embed(&refs)?;
-            sentences.push(split.into_iter().zip(vectors).collect());
-        }
+        let passages = pack
+            .sources
+            .iter()
+            .map(|s| Passage::build(&s.text, &embedder))
+            .collect::<Result<Vec<_>, _>>()?;
         let newest = pack.newest_day();
         let recency = pack
             .sources
@@ -80,29 +168,83 @@ impl Retriever {
             .collect();
         Ok(Retriever {
             embedder,
-            sentences,
+            passages,
             vectors,
             bm25,
             recency,
+            weights: WEIGHTS,
         })
     }
 
+    /// The same index scored with other weights (for tuning them).
+    pub fn with_weights(mut self, weights: Weights) -> Self {
+        self.weights = weights;
+        self
+    }
+
+    pub fn embedder(&self) -> &Arc<Embedder> {
+        &self.embedder
+    }
+
+    /// The passage of source `source` (an index into the pack's sources).
+    pub fn passage(&self, source: usize) -> &Passage {
+        &self.passages[source]
+    }
+
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        Ok(self.embedder.embed(&[text])?.pop().unwrap_or_default())
+    }
+
     pub fn search(&self, query: &str, k: usize) -> Result<Retrieval, EmbedError> {
-        let q = self.embedder.embed(&[query])?.pop().unwrap_or_default();
+        let vector = self.embed(query)?;
+        Ok(self.search_embedded(query, vector, k))
+    }
+
+    /// Searches for a user turn, resolving a follow-up against the previous exchange: the query becomes the
+    /// previous question with the follow-up, and the sources last quoted get a small bonus.
+    pub fn search_turn(
+        &self,
+        text: &str,
+        previous: Option<&Previous>,
+        k: usize,
+    ) -> Result<Retrieval, EmbedError> {
+        match previous.filter(|_| followup::is_follow_up(text)) {
+            Some(previous) => {
+                let query = followup::rewrite(text, previous);
+                let vector = self.embed(&query)?;
+                Ok(self.search_scored(&query, vector, k, &previous.sources))
+            }
+            None => self.search(text, k),
+        }
+    }
+
+    /// Searches with a query already embedded (the intent classifier embeds it first).
+    pub fn search_embedded(&self, query: &str, vector: Vec<f32>, k: usize) -> Retrieval {
+        self.search_scored(query, vector, k, &[])
+    }
+
+    fn search_scored(&self, query: &str, vector: Vec<f32>, k: usize, prior: &[usize]) -> Retrieval {
         let keyword = self.bm25.scores(query);
+        let w = self.weights;
         let mut hits: Vec<Hit> = self
             .vectors
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                let dense = cosine(&q, v);
+                let dense = cosine(&vector, v);
+                let unit = self.passages[i].best_unit(&vector).1;
                 let kw = keyword[i] / (keyword[i] + KEYWORD_HALF);
-                let score =
-                    DENSE_WEIGHT * dense + KEYWORD_WEIGHT * kw + RECENCY_WEIGHT * self.recency[i];
+                let bonus = if prior.contains(&i) { PRIOR_BONUS } else { 0.0 };
+                let score = w.passage * dense
+                    + w.unit * unit
+                    + w.keyword * kw
+                    + w.recency * self.recency[i]
+                    + bonus;
                 Hit {
                     source: i,
                     score,
                     dense,
+                    unit,
                     keyword: kw,
                 }
             })
@@ -111,24 +253,23 @@ impl Retriever {
         hits.truncate(k);
         let covered = hits
             .first()
-            .is_some_and(|h| h.dense >= COVERED_DENSE || h.score >= COVERED_FUSED);
-        Ok(Retrieval {
+            .is_some_and(|h| h.unit >= COVERED_UNIT || h.score >= COVERED_SCORE);
+        Retrieval {
             hits,
             covered,
-            query: q,
-        })
+            query: vector,
+        }
     }
-}
 
-impl Retriever {
     /// The `n` sentences of the hits most similar to the query, in source order then text order: a compact
     /// context a small model can read quickly (prompt evaluation dominates latency on a CPU).
     pub fn excerpts(&self, retrieval: &Retrieval, n: usize) -> Vec<Excerpt> {
         let mut scored: Vec<(f32, usize, usize)> = Vec::new();
         for (rank, hit) in retrieval.hits.iter().enumerate() {
-            for (i, (_, v)) in self.sentences[hit.source].iter().enumerate() {
+            let passage = &self.passages[hit.source];
+            for i in 0..passage.sentences.len() {
                 // A small preference for the best passage keeps the context about one thing.
-                let score = cosine(&retrieval.query, v) - 0.05 * rank as f32;
+                let score = cosine(&retrieval.query, passage.sentence_vector(i)) - 0.05 * rank as f32;
                 scored.push((score, rank, i));
             }
         }
@@ -141,7 +282,7 @@ impl Retriever {
                 let source = retrieval.hits[rank].source;
                 Excerpt {
                     source,
-                    text: self.sentences[source][i].0.clone(),
+                    text: self.passages[source].sentences[i].clone(),
                 }
             })
             .collect()

@@ -9,10 +9,15 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change. A server answers an unknown version with
 /// [`ErrorCode::UnsupportedVersion`] and closes.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
-/// Largest client frame the server reads; anything larger is refused before parsing.
-pub const MAX_CLIENT_FRAME_BYTES: usize = 64 * 1024;
+/// Largest client frame the server reads; anything larger is refused before parsing. Room for a turn with a
+/// full attachment, every character of it escaped.
+pub const MAX_CLIENT_FRAME_BYTES: usize = 256 * 1024;
+/// Largest attachment of a user turn (a plan or proposal as text or Markdown), in bytes of UTF-8.
+pub const MAX_ATTACHMENT_BYTES: usize = 64 * 1024;
+/// Longest attachment name, in bytes.
+pub const MAX_ATTACHMENT_NAME_BYTES: usize = 255;
 /// Largest server frame a client should accept (history on resume is the biggest message).
 pub const MAX_SERVER_FRAME_BYTES: usize = 4 * 1024 * 1024;
 /// Longest user turn text, in characters.
@@ -68,6 +73,9 @@ pub enum ClientMessage {
     UserFinal {
         turn_id: String,
         text: String,
+        /// A document the user presents with the turn (a plan, a proposal), for the twin's feedback.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
     },
     /// The user cut the twin off: how much of reply `reply_id` they actually heard.
     Interrupted {
@@ -101,6 +109,40 @@ pub enum ClientMessage {
         sample_rate: u32,
         pcm16: String,
     },
+}
+
+/// A text document presented with a user turn: its file name and its text (plain text or Markdown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    pub name: String,
+    pub text: String,
+}
+
+impl Attachment {
+    fn check(&self) -> Result<(), ProtocolError> {
+        let bad_name = self.name.trim().is_empty()
+            || self.name.len() > MAX_ATTACHMENT_NAME_BYTES
+            || self.name.chars().any(char::is_control);
+        if bad_name {
+            return Err(ProtocolError::Malformed(format!(
+                "an attachment name is 1 to {MAX_ATTACHMENT_NAME_BYTES} bytes without control characters"
+            )));
+        }
+        if self.text.len() > MAX_ATTACHMENT_BYTES {
+            return Err(ProtocolError::AttachmentTooLarge {
+                bytes: self.text.len(),
+                limit: MAX_ATTACHMENT_BYTES,
+            });
+        }
+        if self.text.trim().is_empty() {
+            return Err(ProtocolError::Malformed(format!(
+                "attachment {:?} is empty",
+                self.name
+            )));
+        }
+        Ok(())
+    }
 }
 
 fn is_false(b: &bool) -> bool {
@@ -227,12 +269,15 @@ pub enum ServerMessage {
         text: String,
         citations: Vec<String>,
     },
-    /// The reply is complete and stored. `text` is the whole reply; `citations` lists every source it used.
+    /// The reply is complete and stored. `text` is the whole reply; `citations` lists every source it used;
+    /// `sentences` are its sentences, each with the source sentence it rests on (the audit trail).
     ReplyEnd {
         reply_id: String,
         text: String,
         citations: Vec<Citation>,
         interrupted: bool,
+        #[serde(default)]
+        sentences: Vec<ReplySentence>,
     },
     /// Speech of a reply: mono 16-bit little-endian PCM at `sample_rate`, base64, at most
     /// [`MAX_AUDIO_CHUNK_MS`] long. `first_sample` counts from the reply's first sample: the reply's own clock,
@@ -380,6 +425,34 @@ pub struct HistoryTurn {
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub citations: Vec<String>,
+    /// The twin's turns: each sentence with the source sentence it rests on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sentences: Vec<ReplySentence>,
+}
+
+/// One sentence of a twin reply and what it rests on: the id of a source of the persona pack and the sentence
+/// of that source that supports it (for a quoted sentence, the sentence itself). Both are absent for the
+/// twin's own fixed wording (the disclosure, a redirect, "I don't know"), which states nothing in the
+/// person's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplySentence {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+}
+
+impl ReplySentence {
+    /// A sentence in the twin's own fixed wording, resting on no source.
+    pub fn own(text: impl Into<String>) -> Self {
+        ReplySentence {
+            text: text.into(),
+            source: None,
+            quote: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,8 +478,11 @@ pub enum ReplyKind {
     Grounded,
     /// States that this is an AI twin (session start, or asked).
     Disclosure,
-    /// A request to approve, promise or commit, redirected to the real person.
+    /// A request the twin will not carry out in the person's name (approve, refuse, decide, promise, voice
+    /// words the user supplied), redirected to the real person, with what they have said on the topic.
     Redirect,
+    /// What the person has said that bears on a plan or proposal the user presented: no verdict.
+    Feedback,
     /// The persona pack has nothing on the topic.
     Unknown,
 }
@@ -418,6 +494,7 @@ impl ReplyKind {
             ReplyKind::Grounded => "grounded",
             ReplyKind::Disclosure => "disclosure",
             ReplyKind::Redirect => "redirect",
+            ReplyKind::Feedback => "feedback",
             ReplyKind::Unknown => "unknown",
         }
     }
@@ -502,6 +579,8 @@ pub enum ProtocolError {
     EmptyText,
     #[error("auth token longer than {MAX_TOKEN_BYTES} bytes")]
     TokenTooLong,
+    #[error("attachment of {bytes} bytes exceeds the limit of {limit} bytes")]
+    AttachmentTooLarge { bytes: usize, limit: usize },
 }
 
 impl ProtocolError {
@@ -510,7 +589,9 @@ impl ProtocolError {
             ProtocolError::TooLarge { .. } => ErrorCode::MessageTooLarge,
             ProtocolError::Malformed(_) | ProtocolError::TokenTooLong => ErrorCode::BadMessage,
             ProtocolError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
-            ProtocolError::TextTooLong { .. } => ErrorCode::TextTooLong,
+            ProtocolError::TextTooLong { .. } | ProtocolError::AttachmentTooLarge { .. } => {
+                ErrorCode::TextTooLong
+            }
             ProtocolError::EmptyText => ErrorCode::EmptyText,
         }
     }
@@ -547,8 +628,15 @@ impl ClientMessage {
                 }
             }
             ClientMessage::UserPartial { text } => check_text(text, false)?,
-            ClientMessage::UserFinal { text, turn_id } => {
+            ClientMessage::UserFinal {
+                text,
+                turn_id,
+                attachment,
+            } => {
                 check_text(text, true)?;
+                if let Some(attachment) = attachment {
+                    attachment.check()?;
+                }
                 if turn_id.is_empty() || turn_id.len() > 128 {
                     return Err(ProtocolError::Malformed(
                         "turn_id must be 1 to 128 bytes".into(),
@@ -691,7 +779,7 @@ mod tests {
         };
         assert_eq!(ServerMessage::decode(&end.encode()).unwrap(), end);
         // Text clients that never ask for audio stay valid.
-        let text_hello = r#"{"type":"hello","protocol":1,"token":"t"}"#;
+        let text_hello = r#"{"type":"hello","protocol":2,"token":"t"}"#;
         assert!(matches!(
             ClientMessage::decode(text_hello).unwrap(),
             ClientMessage::Hello { audio: None, .. }
@@ -708,6 +796,7 @@ mod tests {
             ClientMessage::UserFinal {
                 turn_id: "c1-1".into(),
                 text: "What do you think of remote work?".into(),
+                attachment: None,
             },
             ClientMessage::Interrupted {
                 reply_id: "r1".into(),
@@ -744,6 +833,7 @@ mod tests {
                     speaker: Speaker::User,
                     text: "hi".into(),
                     citations: vec![],
+                    sentences: vec![],
                 }],
             },
             ServerMessage::State {
@@ -780,6 +870,11 @@ mod tests {
                     url: Some("https://x.example/".into()),
                 }],
                 interrupted: false,
+                sentences: vec![ReplySentence {
+                    text: "Here.".into(),
+                    source: Some("s001".into()),
+                    quote: Some("Here.".into()),
+                }],
             },
             ServerMessage::error(ErrorCode::Busy, "a reply is in progress"),
             ServerMessage::Pong {
@@ -840,6 +935,7 @@ mod tests {
         let json = ClientMessage::UserFinal {
             turn_id: "a".into(),
             text: "b".into(),
+            attachment: None,
         }
         .encode();
         assert_eq!(json, r#"{"type":"user_final","turn_id":"a","text":"b"}"#);
@@ -911,10 +1007,34 @@ mod tests {
     }
 
     #[test]
+    fn attachments_are_limited_and_a_full_one_fits_a_frame() {
+        let turn = |name: &str, text: String| ClientMessage::UserFinal {
+            turn_id: "a".into(),
+            text: "Any feedback on this plan?".into(),
+            attachment: Some(Attachment {
+                name: name.into(),
+                text,
+            }),
+        };
+        // The worst case for escaping that text files hold: every byte a quote or a newline.
+        let full = turn("plan.md", "\"\n".repeat(MAX_ATTACHMENT_BYTES / 2));
+        assert_eq!(ClientMessage::decode(&full.encode()).unwrap(), full);
+        assert!(matches!(
+            ClientMessage::decode(&turn("plan.md", "x".repeat(MAX_ATTACHMENT_BYTES + 1)).encode()),
+            Err(ProtocolError::AttachmentTooLarge { .. })
+        ));
+        for (name, text) in [("", "plan"), ("a\nb.md", "plan"), ("plan.md", " \n ")] {
+            let err = ClientMessage::decode(&turn(name, text.into()).encode()).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::BadMessage, "{name:?} {text:?}: {err}");
+        }
+    }
+
+    #[test]
     fn text_limits_are_enforced() {
         let long = ClientMessage::UserFinal {
             turn_id: "a".into(),
             text: "é".repeat(MAX_USER_TEXT_CHARS + 1),
+            attachment: None,
         };
         assert!(matches!(
             ClientMessage::decode(&long.encode()),
@@ -923,11 +1043,13 @@ mod tests {
         let ok = ClientMessage::UserFinal {
             turn_id: "a".into(),
             text: "é".repeat(MAX_USER_TEXT_CHARS),
+            attachment: None,
         };
         assert!(ClientMessage::decode(&ok.encode()).is_ok());
         let empty = ClientMessage::UserFinal {
             turn_id: "a".into(),
             text: "  \n".into(),
+            attachment: None,
         };
         assert_eq!(
             ClientMessage::decode(&empty.encode()),

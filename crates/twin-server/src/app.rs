@@ -29,6 +29,8 @@ pub enum StartError {
     #[error(transparent)]
     Embed(#[from] twin_persona::EmbedError),
     #[error(transparent)]
+    Intents(#[from] crate::guardrails::classifier::ClassifierError),
+    #[error(transparent)]
     Llm(#[from] twin_llm::LlmError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -78,7 +80,7 @@ impl AppState {
                 pack,
                 retriever,
                 config.retrieval.top_k,
-            )));
+            )?));
         }
         let llm = load_llm(&config)?;
         let store = Store::open(&config.resolve(&config.server.store))?;

@@ -91,6 +91,11 @@ pub struct LlmConfig {
     /// Earlier turns the model sees. Each costs prompt evaluation on every turn: keep it 0 on a small CPU.
     #[serde(default = "default_history_turns")]
     pub history_turns: usize,
+    /// Whose words the twin speaks: the person's own sentences (`quoted`), or the model's paraphrase, each
+    /// sentence kept only if the claim check finds it true to a source (`generated`). Unset: quoted with the
+    /// embedded model (a small model cannot paraphrase a person faithfully), generated with a served one.
+    #[serde(default)]
+    pub words: Option<Words>,
     #[serde(default)]
     pub embedded: EmbeddedLlmConfig,
     #[serde(default)]
@@ -105,6 +110,24 @@ fn default_temperature() -> f32 {
 }
 fn default_history_turns() -> usize {
     2
+}
+
+/// Whose words the twin speaks (`[llm] words`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Words {
+    Quoted,
+    Generated,
+}
+
+impl LlmConfig {
+    /// The configured words, or the backend's default.
+    pub fn words(&self) -> Words {
+        self.words.unwrap_or(match self.backend {
+            LlmBackendKind::Embedded => Words::Quoted,
+            LlmBackendKind::Openai => Words::Generated,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -1,22 +1,49 @@
-//! A loaded persona: its pack, its retrieval index, and the wording the twin uses about itself.
+//! A loaded persona: its pack, its retrieval index, which of its sources replace which, the intent rules and
+//! classifier with its names put in, and the wording the twin uses about itself.
 
+use crate::guardrails::Intent;
+use crate::guardrails::classifier::{Classifier, ClassifierError, Examples};
+use crate::guardrails::intent::Rules;
 use std::sync::Arc;
+use twin_persona::compose::{self, Purpose, Quote, Recency};
+use twin_persona::followup::Previous;
 use twin_persona::{Excerpt, PersonaPack, Retrieval, Retriever};
-use twin_protocol::{Citation, PersonaInfo};
+use twin_protocol::{Citation, HistoryTurn, PersonaInfo, Speaker};
 
 pub struct Persona {
     pub pack: PersonaPack,
     retriever: Arc<Retriever>,
+    recency: Recency,
+    rules: Rules,
+    classifier: Classifier,
     top_k: usize,
 }
 
+/// A user turn, read: its normalised text, its embedding and what it asks for.
+pub struct Reading {
+    pub normalised: String,
+    pub vector: Vec<f32>,
+    pub intent: Intent,
+}
+
 impl Persona {
-    pub fn new(pack: PersonaPack, retriever: Retriever, top_k: usize) -> Self {
-        Persona {
+    pub fn new(
+        pack: PersonaPack,
+        retriever: Retriever,
+        top_k: usize,
+    ) -> Result<Self, ClassifierError> {
+        let first = first_name(&pack.meta.name).to_string();
+        let rules = Rules::new(&[&pack.meta.name, &first]);
+        let examples = Examples::builtin().for_person(&first);
+        let classifier = Classifier::train(retriever.embedder(), &examples)?;
+        Ok(Persona {
+            recency: Recency::new(&pack),
             pack,
             retriever: Arc::new(retriever),
+            rules,
+            classifier,
             top_k,
-        }
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -34,16 +61,152 @@ impl Persona {
         }
     }
 
-    /// Runs retrieval off the async threads (it is CPU work).
-    pub async fn search(&self, question: &str) -> Result<Retrieval, String> {
-        let retriever = self.retriever.clone();
-        let question = question.to_string();
-        let k = self.top_k;
+    /// What a turn asks for: the rules on its normalised text, then the classifier on its embedding.
+    pub fn intent_of(&self, normalised: &str, vector: &[f32]) -> Intent {
+        match self.rules.classify(normalised) {
+            Intent::Question => self.classifier.classify(vector).unwrap_or(Intent::Question),
+            intent => intent,
+        }
+    }
+
+    /// Normalises, embeds and classifies a turn, off the async threads (it is CPU work).
+    pub async fn read(self: &Arc<Self>, text: &str) -> Result<Reading, String> {
+        let persona = self.clone();
+        let normalised = twin_text::normalise::user_text(text);
         tokio::task::spawn_blocking(move || {
-            retriever.search(&question, k).map_err(|e| e.to_string())
+            let vector = persona.retriever.embed(&normalised).map_err(|e| e.to_string())?;
+            let intent = persona.intent_of(&normalised, &vector);
+            Ok(Reading {
+                normalised,
+                vector,
+                intent,
+            })
         })
         .await
         .map_err(|e| e.to_string())?
+    }
+
+    /// Retrieval for a turn, a follow-up resolved against `previous`.
+    pub async fn search(
+        self: &Arc<Self>,
+        reading: &Reading,
+        previous: Option<Previous>,
+    ) -> Result<Retrieval, String> {
+        let persona = self.clone();
+        let (text, vector, k) = (reading.normalised.clone(), reading.vector.clone(), self.top_k);
+        tokio::task::spawn_blocking(move || {
+            let follows = previous
+                .as_ref()
+                .filter(|_| twin_persona::followup::is_follow_up(&text));
+            match follows {
+                Some(_) => persona
+                    .retriever
+                    .search_turn(&text, follows, k)
+                    .map_err(|e| e.to_string()),
+                None => Ok(persona.retriever.search_embedded(&text, vector, k)),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Retrieval for a presented plan: the turn and the document's chunks, each a query; their vectors come
+    /// back for choosing the units that bear on any part of it.
+    pub async fn search_plan(
+        self: &Arc<Self>,
+        reading: &Reading,
+        document: Option<&str>,
+    ) -> Result<(Retrieval, Vec<Vec<f32>>), String> {
+        let persona = self.clone();
+        let chunks = plan_chunks(document.unwrap_or(""));
+        let (text, vector, k) = (reading.normalised.clone(), reading.vector.clone(), self.top_k + 2);
+        tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
+            let vectors = persona
+                .retriever
+                .embedder()
+                .embed(&refs)
+                .map_err(|e| e.to_string())?;
+            let mut retrieval = persona.retriever.search_embedded(&text, vector, k);
+            for (chunk, v) in chunks.iter().zip(&vectors) {
+                let more = persona.retriever.search_embedded(chunk, v.clone(), k);
+                retrieval.covered |= more.covered;
+                for hit in more.hits {
+                    match retrieval.hits.iter_mut().find(|h| h.source == hit.source) {
+                        Some(h) if h.score < hit.score => *h = hit,
+                        Some(_) => {}
+                        None => retrieval.hits.push(hit),
+                    }
+                }
+            }
+            retrieval.hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+            retrieval.hits.truncate(k + 2);
+            Ok((retrieval, vectors))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// The person's own words that answer `retrieval` for `purpose`.
+    pub fn quotes(
+        &self,
+        retrieval: &Retrieval,
+        purpose: Purpose,
+        said: &[String],
+        extra: &[Vec<f32>],
+    ) -> Vec<Quote> {
+        compose::quotes(
+            &self.pack,
+            &self.retriever,
+            &self.recency,
+            retrieval,
+            purpose,
+            said,
+            extra,
+        )
+    }
+
+    /// The sentences of the hits that are still current (no newer source says otherwise): the evidence a
+    /// generated sentence must rest on.
+    pub fn evidence(&self, retrieval: &Retrieval) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        for hit in &retrieval.hits {
+            let replaced = self
+                .recency
+                .replaced_by(hit.source)
+                .iter()
+                .any(|n| retrieval.hits.iter().any(|h| h.source == *n));
+            if replaced {
+                continue;
+            }
+            for s in &self.retriever.passage(hit.source).sentences {
+                out.push((hit.source, s.clone()));
+            }
+        }
+        out
+    }
+
+    /// The previous exchange of `history` (oldest first): the last thing the user asked and what the twin
+    /// quoted in answer.
+    pub fn previous(&self, history: &[HistoryTurn]) -> Option<Previous> {
+        let last_user = history.iter().rposition(|t| t.speaker == Speaker::User)?;
+        let reply = history[last_user + 1..]
+            .iter()
+            .find(|t| t.speaker == Speaker::Twin)?;
+        let index = |id: &str| self.pack.sources.iter().position(|s| s.id == id);
+        let mut sources: Vec<usize> = reply
+            .sentences
+            .iter()
+            .filter_map(|s| s.source.as_deref())
+            .chain(reply.citations.iter().map(String::as_str))
+            .filter_map(index)
+            .collect();
+        sources.dedup();
+        Some(Previous {
+            question: strip_speaker(&history[last_user].text).to_string(),
+            sources,
+            said: reply.sentences.iter().filter_map(|s| s.quote.clone()).collect(),
+        })
     }
 
     pub fn citation(&self, id: &str) -> Option<Citation> {
@@ -56,13 +219,12 @@ impl Persona {
         })
     }
 
+    pub fn source_id(&self, index: usize) -> &str {
+        &self.pack.sources[index].id
+    }
+
     fn first_name(&self) -> &str {
-        self.pack
-            .meta
-            .name
-            .split_whitespace()
-            .next()
-            .unwrap_or(&self.pack.meta.name)
+        first_name(&self.pack.meta.name)
     }
 
     pub fn what_i_can_do(&self) -> String {
@@ -75,8 +237,37 @@ impl Persona {
     pub fn redirect_text(&self) -> String {
         let first = self.first_name();
         format!(
-            "I can't approve, promise or decide anything for {first}: I'm an AI twin, not {first}. \
-             Please take that to {first} directly. I'm happy to tell you what {first} has said about the topic."
+            "I can't approve, refuse or decide anything for {first}: I'm an AI twin, not {first}. \
+             Please take that to {first} directly."
+        )
+    }
+
+    /// Said before the person's words on the topic of a redirected request.
+    pub fn on_the_topic(&self) -> String {
+        format!("Here is what {} has said on the topic.", self.first_name())
+    }
+
+    pub fn decline_repeat_text(&self) -> String {
+        let first = self.first_name();
+        format!(
+            "I won't say that in {first}'s voice: I only repeat what {first} has actually said or written, \
+             and I'm an AI twin, not {first}."
+        )
+    }
+
+    pub fn feedback_text(&self) -> String {
+        let first = self.first_name();
+        format!(
+            "I can't give a verdict on your plan for {first}; that is {first}'s call. \
+             Here is what {first} has said that bears on it."
+        )
+    }
+
+    pub fn no_feedback_text(&self) -> String {
+        format!(
+            "I can't give a verdict on your plan, and I don't know anything {} has said that bears on it. \
+             Please take it to them directly.",
+            self.first_name()
         )
     }
 
@@ -96,7 +287,7 @@ impl Persona {
         format!(
             "You are the AI twin of {name}, {role} of {org}. You speak as {name}, in the first person, to a colleague. \
              Style: {style} Rules: answer in one or two short spoken sentences (never more than {n}), using only \
-             facts from the notes you are given. Never approve, promise or decide anything.",
+             facts from the notes you are given, in their words. Never approve, refuse, promise or decide anything.",
             name = m.name,
             role = m.role,
             org = m.organization,
@@ -109,17 +300,42 @@ impl Persona {
         self.retriever.excerpts(retrieval, n)
     }
 
-    /// The turn as the model sees it: the most relevant sentences of the person's sources, then the question.
-    /// Dates and source labels are left out: they cost prompt time and the small model does not use them
-    /// (retrieval has already weighed recency).
-    pub fn grounded_question(&self, question: &str, excerpts: &[Excerpt]) -> String {
-        let mut notes = String::new();
-        for e in excerpts {
-            notes.push_str("- ");
-            notes.push_str(&e.text);
-            notes.push('\n');
+    /// The turn as the model sees it: the person's sentences to use, then the question.
+    pub fn grounded_question(&self, question: &str, notes: &[String]) -> String {
+        let mut text = String::new();
+        for n in notes {
+            text.push_str("- ");
+            text.push_str(n);
+            text.push('\n');
         }
         // A short cue right before the answer keeps a small model answering rather than commenting.
-        format!("Notes:\n{notes}\nQuestion: {question}\nAnswer as me:")
+        format!("Notes:\n{text}\nQuestion: {question}\nAnswer as me:")
     }
+}
+
+fn first_name(name: &str) -> &str {
+    name.split_whitespace().next().unwrap_or(name)
+}
+
+/// A stored room turn reads "Ana: …"; the question is what follows.
+fn strip_speaker(text: &str) -> &str {
+    match text.split_once(": ") {
+        Some((name, rest)) if !name.is_empty() && name.len() <= 40 && !name.contains(' ') => rest,
+        _ => text,
+    }
+}
+
+/// A presented plan cut into chunks of a few sentences each (at most 16), each a query of its own.
+fn plan_chunks(document: &str) -> Vec<String> {
+    // Markdown keeps one point a line: each line ends a sentence.
+    let sentences: Vec<String> = twin_text::sentence::split(&document.replace('\n', "\n\n"))
+        .into_iter()
+        .map(|s| s.trim_start_matches(['#', '-', '*', ' ']).to_string())
+        .filter(|s| s.split_whitespace().count() >= 3)
+        .collect();
+    sentences
+        .chunks(3)
+        .take(16)
+        .map(|c| c.join(" "))
+        .collect()
 }

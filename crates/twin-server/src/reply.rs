@@ -1,17 +1,24 @@
-//! One twin reply: classify the turn, retrieve passages, generate, check every sentence, cite.
+//! One twin reply: read the turn (what it asks for), retrieve, then say the person's own words (or, with a
+//! strong model, a paraphrase whose every sentence the claim check finds true to a source), each sentence
+//! carrying the source sentence it rests on.
 //!
-//! Text leaves a sentence at a time, after its guardrail check, so nothing unchecked ever reaches a client or
-//! the speech synthesizer.
+//! Text leaves a sentence at a time, after its check, so nothing unchecked ever reaches a client or the speech
+//! synthesizer.
 
+use crate::config::Words;
 use crate::guardrails::{self, Intent, Verdict};
 use crate::metrics::Metrics;
-use crate::persona::Persona;
+use crate::persona::{Persona, Reading};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc;
 use twin_llm::sentence::SentenceSplitter;
 use twin_llm::{GenerateRequest, LlmBackend, LlmError, Message, Role, StreamEvent};
-use twin_protocol::{Citation, HistoryTurn, ReplyKind, ServerMessage, Speaker, TwinState};
+use twin_persona::compose::{Purpose, Quote};
+use twin_persona::{Retrieval, followup::Previous};
+use twin_protocol::{
+    Attachment, Citation, HistoryTurn, ReplyKind, ReplySentence, ServerMessage, Speaker, TwinState,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplyError {
@@ -28,6 +35,7 @@ pub enum ReplyError {
 pub struct Sent {
     pub text: String,
     pub citations: Vec<String>,
+    pub sentences: Vec<ReplySentence>,
     /// Set when the reply starts.
     pub kind: Option<ReplyKind>,
     /// Stored already (completed, or cut short by an interruption): nothing more may be stored for it.
@@ -38,11 +46,20 @@ pub struct ReplyOutcome {
     pub kind: ReplyKind,
     pub text: String,
     pub citations: Vec<Citation>,
+    pub sentences: Vec<ReplySentence>,
+}
+
+/// A user turn to answer: its words, the document it presents, and the conversation before it.
+pub struct Turn<'a> {
+    pub text: &'a str,
+    pub attachment: Option<&'a Attachment>,
+    pub history: &'a [HistoryTurn],
 }
 
 pub struct Replier<'a> {
-    pub persona: &'a Persona,
+    pub persona: &'a Arc<Persona>,
     pub llm: &'a dyn LlmBackend,
+    pub words: Words,
     pub metrics: &'a Metrics,
     pub out: &'a mpsc::Sender<ServerMessage>,
     pub reply_id: &'a str,
@@ -51,7 +68,7 @@ pub struct Replier<'a> {
     pub temperature: f32,
     /// Earlier turns the model sees (each costs prompt evaluation time).
     pub history_turns: usize,
-    /// Sentences of the retrieved passages given to the model as context.
+    /// Sentences of the retrieved passages given to the model as context, beside the quotes.
     pub context_sentences: usize,
     /// Where checked sentences go to be spoken (voice clients).
     pub speech: Option<&'a crate::speaking::SpeechFeed>,
@@ -78,29 +95,23 @@ impl Replier<'_> {
         .await
     }
 
-    async fn sentence(
-        &self,
-        index: u32,
-        text: &str,
-        citations: Vec<String>,
-    ) -> Result<(), ReplyError> {
-        {
+    /// Sends one checked sentence: to the client, to the voice, and into what was sent.
+    async fn say(&self, sentence: ReplySentence) -> Result<(), ReplyError> {
+        let index = {
             let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
             if !sent.text.is_empty() {
                 sent.text.push(' ');
             }
-            sent.text.push_str(text);
-            for c in &citations {
-                if !sent.citations.contains(c) {
-                    sent.citations.push(c.clone());
-                }
+            sent.text.push_str(&sentence.text);
+            if let Some(id) = &sentence.source
+                && !sent.citations.contains(id)
+            {
+                sent.citations.push(id.clone());
             }
-        }
-        let delta = if index == 0 {
-            text.to_string()
-        } else {
-            format!(" {text}")
+            sent.sentences.push(sentence.clone());
+            sent.sentences.len() as u32 - 1
         };
+        let text = sentence.text;
         if index == 0 {
             self.send(ServerMessage::State {
                 state: TwinState::Speaking,
@@ -108,8 +119,13 @@ impl Replier<'_> {
             .await?;
         }
         if let Some(speech) = self.speech {
-            speech.say(text);
+            speech.say(&text);
         }
+        let delta = if index == 0 {
+            text.clone()
+        } else {
+            format!(" {text}")
+        };
         self.send(ServerMessage::ReplyDelta {
             reply_id: self.reply_id.to_string(),
             text: delta,
@@ -118,10 +134,68 @@ impl Replier<'_> {
         self.send(ServerMessage::Sentence {
             reply_id: self.reply_id.to_string(),
             index,
-            text: text.to_string(),
-            citations,
+            text,
+            citations: sentence.source.into_iter().collect(),
         })
         .await
+    }
+
+    /// The twin's own wording (disclosure, redirect, "I don't know"), which rests on no source.
+    async fn say_own(&self, text: &str) -> Result<(), ReplyError> {
+        for s in twin_llm::sentence::split(text) {
+            self.say(ReplySentence::own(s)).await?;
+        }
+        Ok(())
+    }
+
+    /// The person's words, each sentence with itself as its source sentence; the frame (when and where it
+    /// was said) goes before the first.
+    async fn say_quote(&self, quote: &Quote) -> Result<(), ReplyError> {
+        let id = self.persona.source_id(quote.source).to_string();
+        for (i, s) in quote.sentences.iter().enumerate() {
+            let text = match (&quote.frame, i) {
+                (Some(frame), 0) => format!("{frame} {s}"),
+                _ => s.clone(),
+            };
+            self.say(ReplySentence {
+                text,
+                source: Some(id.clone()),
+                quote: Some(s.clone()),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Quotes the first unit whole, then more while the reply stays short.
+    async fn say_quotes(&self, quotes: &[Quote], started: Instant) -> Result<(), ReplyError> {
+        let most = self.persona.pack.meta.style.max_sentences as usize + 1;
+        let mut count = 0;
+        for (i, q) in quotes.iter().enumerate() {
+            if i > 0 && count + q.sentences.len() > most {
+                break;
+            }
+            if i == 0 {
+                self.metrics.observe_first_sentence(started.elapsed());
+            }
+            self.say_quote(q).await?;
+            count += q.sentences.len();
+        }
+        Ok(())
+    }
+
+    fn outcome(&self, kind: ReplyKind) -> ReplyOutcome {
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        ReplyOutcome {
+            kind,
+            text: sent.text,
+            citations: sent
+                .citations
+                .iter()
+                .filter_map(|id| self.persona.citation(id))
+                .collect(),
+            sentences: sent.sentences,
+        }
     }
 
     /// A fixed reply (disclosure, redirect, unknown): still streamed sentence by sentence.
@@ -132,98 +206,180 @@ impl Replier<'_> {
         text: &str,
     ) -> Result<ReplyOutcome, ReplyError> {
         self.start(turn_id, kind).await?;
-        let sentences = twin_llm::sentence::split(text);
-        for (i, s) in sentences.iter().enumerate() {
-            self.sentence(i as u32, s, vec![]).await?;
-        }
-        Ok(ReplyOutcome {
-            kind,
-            text: sentences.join(" "),
-            citations: vec![],
-        })
+        self.say_own(text).await?;
+        Ok(self.outcome(kind))
     }
 
     /// Answers one user turn.
     pub async fn answer(
         &self,
         turn_id: Option<String>,
-        question: &str,
-        history: &[HistoryTurn],
+        turn: Turn<'_>,
     ) -> Result<ReplyOutcome, ReplyError> {
-        let persona = self.persona;
-        match guardrails::classify(question) {
+        let started = Instant::now();
+        let reading = self
+            .persona
+            .read(turn.text)
+            .await
+            .map_err(ReplyError::Retrieval)?;
+        let intent = match (reading.intent, turn.attachment) {
+            (Intent::Question, Some(_)) => Intent::Feedback,
+            (intent, _) => intent,
+        };
+        match intent {
             Intent::Identity => {
                 self.metrics.guardrail("identity");
-                let text = format!(
-                    "{} {}",
-                    persona.pack.meta.disclosure,
-                    persona.what_i_can_do()
-                );
-                return self.fixed(turn_id, ReplyKind::Disclosure, &text).await;
+                let p = self.persona;
+                let text = format!("{} {}", p.pack.meta.disclosure, p.what_i_can_do());
+                self.fixed(turn_id, ReplyKind::Disclosure, &text).await
             }
-            Intent::Approval => {
+            Intent::Decision => {
                 self.metrics.guardrail("approval");
-                return self
-                    .fixed(turn_id, ReplyKind::Redirect, &persona.redirect_text())
-                    .await;
+                let text = self.persona.redirect_text();
+                self.redirect(turn_id, &reading, &text, started).await
             }
-            Intent::Question => {}
+            Intent::Repeat => {
+                self.metrics.guardrail("repeat_after_me");
+                let text = self.persona.decline_repeat_text();
+                self.redirect(turn_id, &reading, &text, started).await
+            }
+            Intent::Feedback => {
+                let document = turn.attachment.map(|a| a.text.as_str());
+                self.feedback(turn_id, &reading, document, started).await
+            }
+            Intent::Question => self.question(turn_id, &reading, &turn, started).await,
         }
-        let started = Instant::now();
-        let retrieval = persona
-            .search(question)
+    }
+
+    /// A request the twin won't carry out for the person: said so, then what they have said on the topic.
+    async fn redirect(
+        &self,
+        turn_id: Option<String>,
+        reading: &Reading,
+        text: &str,
+        started: Instant,
+    ) -> Result<ReplyOutcome, ReplyError> {
+        let retrieval = self.retrieve(reading, None).await?;
+        self.start(turn_id, ReplyKind::Redirect).await?;
+        self.say_own(text).await?;
+        if retrieval.covered {
+            let quotes = self.persona.quotes(&retrieval, Purpose::Topic, &[], &[]);
+            if !quotes.is_empty() {
+                self.say_own(&self.persona.on_the_topic()).await?;
+                self.say_quotes(&quotes, started).await?;
+            }
+        }
+        Ok(self.outcome(ReplyKind::Redirect))
+    }
+
+    /// What the person has said that bears on a presented plan, each cited; never a verdict.
+    async fn feedback(
+        &self,
+        turn_id: Option<String>,
+        reading: &Reading,
+        document: Option<&str>,
+        started: Instant,
+    ) -> Result<ReplyOutcome, ReplyError> {
+        let (retrieval, chunks) = self
+            .persona
+            .search_plan(reading, document)
             .await
             .map_err(ReplyError::Retrieval)?;
         self.metrics.observe_retrieval(started.elapsed());
+        let quotes = match retrieval.covered {
+            true => self.persona.quotes(&retrieval, Purpose::Feedback, &[], &chunks),
+            false => vec![],
+        };
+        if quotes.is_empty() {
+            self.metrics.guardrail("unknown_topic");
+            let text = self.persona.no_feedback_text();
+            return self.fixed(turn_id, ReplyKind::Feedback, &text).await;
+        }
+        self.start(turn_id, ReplyKind::Feedback).await?;
+        self.say_own(&self.persona.feedback_text()).await?;
+        for q in &quotes {
+            self.say_quote(q).await?;
+        }
+        Ok(self.outcome(ReplyKind::Feedback))
+    }
+
+    async fn retrieve(
+        &self,
+        reading: &Reading,
+        previous: Option<Previous>,
+    ) -> Result<Retrieval, ReplyError> {
+        let started = Instant::now();
+        let retrieval = self
+            .persona
+            .search(reading, previous)
+            .await
+            .map_err(ReplyError::Retrieval)?;
+        self.metrics.observe_retrieval(started.elapsed());
+        Ok(retrieval)
+    }
+
+    async fn question(
+        &self,
+        turn_id: Option<String>,
+        reading: &Reading,
+        turn: &Turn<'_>,
+        started: Instant,
+    ) -> Result<ReplyOutcome, ReplyError> {
+        let previous = self.persona.previous(turn.history);
+        let follows = previous
+            .clone()
+            .filter(|_| twin_persona::followup::is_follow_up(&reading.normalised));
+        let retrieval = self.retrieve(reading, previous).await?;
         if !retrieval.covered {
             self.metrics.guardrail("unknown_topic");
-            return self
-                .fixed(turn_id, ReplyKind::Unknown, &persona.unknown_text())
-                .await;
+            let text = self.persona.unknown_text();
+            return self.fixed(turn_id, ReplyKind::Unknown, &text).await;
         }
-        let sources: Vec<&twin_persona::Source> = retrieval
-            .hits
-            .iter()
-            .map(|h| &persona.pack.sources[h.source])
-            .collect();
-        let passages: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
-        let excerpts = persona.excerpts(&retrieval, self.context_sentences);
-
-        let system = match self.speaker {
-            Some(name) => format!(
-                "{}\nSeveral people are in the room; this question is from {name}.",
-                persona.system_prompt()
-            ),
-            None => persona.system_prompt(),
+        // A follow-up's own words pick the units ("and for field teams?"); the previous question only
+        // found the sources.
+        let (said, extra) = match follows {
+            Some(p) => (p.said, vec![reading.vector.clone()]),
+            None => (vec![], vec![]),
         };
-        let mut messages = vec![Message::new(Role::System, system)];
-        let recent = &history[history.len().saturating_sub(self.history_turns)..];
-        for turn in recent {
-            let role = if turn.speaker == Speaker::User {
-                Role::User
-            } else {
-                Role::Assistant
-            };
-            messages.push(Message::new(role, turn.text.clone()));
+        let quotes = self.persona.quotes(&retrieval, Purpose::Answer, &said, &extra);
+        if quotes.is_empty() {
+            self.metrics.guardrail("unknown_topic");
+            let text = self.persona.unknown_text();
+            return self.fixed(turn_id, ReplyKind::Unknown, &text).await;
         }
-        messages.push(Message::new(
-            Role::User,
-            persona.grounded_question(question, &excerpts),
-        ));
-        let request = GenerateRequest {
-            messages,
-            max_tokens: self.max_tokens,
-            temperature: self.temperature,
-            seed: 42,
-        };
-
         self.start(turn_id, ReplyKind::Grounded).await?;
+        match self.words {
+            Words::Quoted => self.say_quotes(&quotes, started).await?,
+            Words::Generated => {
+                self.generated(turn, &retrieval, &quotes, started).await?;
+            }
+        }
+        Ok(self.outcome(ReplyKind::Grounded))
+    }
+
+    /// The model's paraphrase, each sentence kept only where the claim check finds it true to a current
+    /// source sentence; if none is, the person's own words instead.
+    async fn generated(
+        &self,
+        turn: &Turn<'_>,
+        retrieval: &Retrieval,
+        quotes: &[Quote],
+        started: Instant,
+    ) -> Result<(), ReplyError> {
+        let persona = self.persona;
+        let evidence = persona.evidence(retrieval);
+        let evidence_text: Vec<&str> = evidence.iter().map(|(_, s)| s.as_str()).collect();
+        let mut notes: Vec<String> = quotes.iter().flat_map(|q| q.sentences.clone()).collect();
+        for e in persona.excerpts(retrieval, self.context_sentences) {
+            if !notes.contains(&e.text) && evidence_text.contains(&e.text.as_str()) {
+                notes.push(e.text);
+            }
+        }
+        let request = self.request(turn, &notes);
         let mut stream = self.llm.generate(request)?;
         let mut splitter = SentenceSplitter::new();
-        let mut kept: Vec<(String, Vec<String>)> = Vec::new();
         let max_sentences = persona.pack.meta.style.max_sentences as usize;
-        let mut first_token = true;
-        let mut stop = false;
+        let (mut kept, mut first_token, mut stop) = (0usize, true, false);
         while !stop {
             let (pieces, done) = match stream.next().await {
                 Some(Ok(StreamEvent::Text(t))) => {
@@ -239,37 +395,41 @@ impl Replier<'_> {
                 Some(Err(e)) => return Err(e.into()),
             };
             for s in pieces {
-                let s = s
-                    .trim_matches(|c: char| c == '"' || c.is_whitespace())
-                    .to_string();
-                let text = match guardrails::check_sentence(&s, &passages, question) {
-                    Verdict::Keep => s,
+                let s = s.trim_matches(|c: char| c == '"' || c.is_whitespace());
+                let sentence = match guardrails::check_sentence(s, &evidence_text, turn.text) {
+                    Verdict::Keep { index } => ReplySentence {
+                        text: s.to_string(),
+                        source: Some(persona.source_id(evidence[index].0).to_string()),
+                        quote: Some(evidence[index].1.clone()),
+                    },
+                    Verdict::Commitment => {
+                        self.metrics.guardrail("commitment_in_reply");
+                        stop = true;
+                        ReplySentence::own(persona.redirect_text())
+                    }
+                    Verdict::ClaimsHuman => {
+                        self.metrics.guardrail("human_claim_in_reply");
+                        ReplySentence::own(persona.pack.meta.disclosure.clone())
+                    }
                     Verdict::Unsupported => {
                         self.metrics.guardrail("unsupported_sentence");
                         continue;
                     }
-                    Verdict::Contradicts => {
+                    Verdict::Contradicts(_) => {
                         self.metrics.guardrail("contradicting_sentence");
                         continue;
                     }
-                    Verdict::Commitment => {
-                        self.metrics.guardrail("commitment_in_reply");
-                        stop = true;
-                        persona.redirect_text()
-                    }
-                    Verdict::ClaimsHuman => {
-                        self.metrics.guardrail("human_claim_in_reply");
-                        persona.pack.meta.disclosure.clone()
+                    Verdict::EchoesUser => {
+                        self.metrics.guardrail("echoes_user");
+                        continue;
                     }
                 };
-                let cite = guardrails::best_source(&text, &passages).map(|i| sources[i].id.clone());
-                if kept.is_empty() {
+                if kept == 0 {
                     self.metrics.observe_first_sentence(started.elapsed());
                 }
-                self.sentence(kept.len() as u32, &text, cite.iter().cloned().collect())
-                    .await?;
-                kept.push((text, cite.into_iter().collect()));
-                if stop || kept.len() >= max_sentences {
+                self.say(sentence).await?;
+                kept += 1;
+                if stop || kept >= max_sentences {
                     // Dropping the stream stops generation.
                     stop = true;
                     break;
@@ -277,38 +437,42 @@ impl Replier<'_> {
             }
             stop |= done;
         }
-        if kept.is_empty() {
-            // The model produced nothing the passages support: say what the person actually said instead.
+        if kept == 0 {
+            // Nothing the model wrote held up: what the person actually said instead.
             self.metrics.guardrail("extractive_fallback");
-            // The passages' sentences closest to the question, in the person's own words.
-            for excerpt in excerpts.iter().take(2) {
-                let id = persona.pack.sources[excerpt.source].id.clone();
-                if kept.is_empty() {
-                    self.metrics.observe_first_sentence(started.elapsed());
-                }
-                self.sentence(kept.len() as u32, &excerpt.text, vec![id.clone()])
-                    .await?;
-                kept.push((excerpt.text.clone(), vec![id]));
-            }
+            self.say_quotes(quotes, started).await?;
         }
-        let text = kept
-            .iter()
-            .map(|(s, _)| s.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let mut ids: Vec<&str> = Vec::new();
-        for (_, c) in &kept {
-            for id in c {
-                if !ids.contains(&id.as_str()) {
-                    ids.push(id);
-                }
-            }
+        Ok(())
+    }
+
+    fn request(&self, turn: &Turn<'_>, notes: &[String]) -> GenerateRequest {
+        let persona = self.persona;
+        let system = match self.speaker {
+            Some(name) => format!(
+                "{}\nSeveral people are in the room; this question is from {name}.",
+                persona.system_prompt()
+            ),
+            None => persona.system_prompt(),
+        };
+        let mut messages = vec![Message::new(Role::System, system)];
+        let history = turn.history;
+        for t in &history[history.len().saturating_sub(self.history_turns)..] {
+            let role = if t.speaker == Speaker::User {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            messages.push(Message::new(role, t.text.clone()));
         }
-        let citations = ids.iter().filter_map(|id| persona.citation(id)).collect();
-        Ok(ReplyOutcome {
-            kind: ReplyKind::Grounded,
-            text,
-            citations,
-        })
+        messages.push(Message::new(
+            Role::User,
+            persona.grounded_question(turn.text, notes),
+        ));
+        GenerateRequest {
+            messages,
+            max_tokens: self.max_tokens,
+            temperature: self.temperature,
+            seed: 42,
+        }
     }
 }

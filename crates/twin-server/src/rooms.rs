@@ -17,7 +17,7 @@
 //! (`audio.play_at_ms`, set when its first chunk leaves plus `[rooms] playback_lead_ms`).
 
 use crate::app::AppState;
-use crate::session::Session;
+use crate::session::{SaidTurn, Session};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -191,7 +191,7 @@ struct Member {
 #[derive(Default)]
 struct Floor {
     /// Waiting turns, first come first served: a speaker and what they said (room turn id, text).
-    waiting: VecDeque<(Participant, Vec<(String, String)>)>,
+    waiting: VecDeque<(Participant, Vec<SaidTurn>)>,
     /// Who cut the twin off: their next turn is answered at once.
     interrupter: Option<String>,
     /// The reply whose speech is on the timeline: its id, when its first sample plays (server ms) and rate.
@@ -401,7 +401,11 @@ async fn say(
     };
     let others = || members.iter().filter(|m| m.participant.id != speaker.id);
     match message {
-        ClientMessage::UserFinal { turn_id, text } => {
+        ClientMessage::UserFinal {
+            turn_id,
+            text,
+            attachment,
+        } => {
             // The room's id of the turn: the same id from two people are two turns.
             let room_turn = format!("{}/{turn_id}", speaker.id);
             for m in others() {
@@ -414,23 +418,24 @@ async fn say(
                     })
                     .await;
             }
+            let said = SaidTurn {
+                id: room_turn,
+                text,
+                attachment,
+            };
             let takes_floor = floor.interrupter.as_deref() == Some(speaker.id.as_str());
             if takes_floor || (floor.waiting.is_empty() && floor.free(session)) {
                 floor.interrupter = None;
-                session
-                    .user_turn(room_turn, text, Some(&speaker.name))
-                    .await;
+                session.user_turn(said, Some(&speaker.name)).await;
                 return;
             }
             let behind = match floor.waiting.iter().position(|(p, _)| p.id == speaker.id) {
                 Some(at) => {
-                    floor.waiting[at].1.push((room_turn, text));
+                    floor.waiting[at].1.push(said);
                     at
                 }
                 None => {
-                    floor
-                        .waiting
-                        .push_back((speaker.clone(), vec![(room_turn, text)]));
+                    floor.waiting.push_back((speaker.clone(), vec![said]));
                     floor.waiting.len() - 1
                 }
             };

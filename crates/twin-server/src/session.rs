@@ -2,7 +2,7 @@
 
 use crate::app::AppState;
 use crate::persona::Persona;
-use crate::reply::{Replier, ReplyError, ReplyOutcome, Sent};
+use crate::reply::{Replier, ReplyError, ReplyOutcome, Sent, Turn};
 use crate::rooms::Joining;
 use crate::speaking::{SpeechControl, SpeechFeed, SpeechOptions};
 use crate::store::{ReplyRecord, Store};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use twin_protocol::{
-    AudioRequest, ClientMessage, ErrorCode, Heard, HistoryTurn, MAX_HISTORY_TURNS,
+    Attachment, AudioRequest, ClientMessage, ErrorCode, Heard, HistoryTurn, MAX_HISTORY_TURNS,
     PROTOCOL_VERSION, ProtocolError, ReplyKind, ServerMessage, TwinState, close_code,
 };
 
@@ -26,6 +26,14 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 enum Outgoing {
     Message(ServerMessage),
     Close(u16, String),
+}
+
+/// A user turn as said: the client's id for it, its words and the document it presents, if any.
+#[derive(Debug, Clone)]
+pub(crate) struct SaidTurn {
+    pub id: String,
+    pub text: String,
+    pub attachment: Option<Attachment>,
 }
 
 /// A reply being generated, and how much of it the client has been sent.
@@ -294,8 +302,17 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
                     .await
             }
             ClientMessage::UserPartial { .. } => {}
-            ClientMessage::UserFinal { turn_id, text } => {
-                session.user_turn(turn_id, text, None).await
+            ClientMessage::UserFinal {
+                turn_id,
+                text,
+                attachment,
+            } => {
+                let said = SaidTurn {
+                    id: turn_id,
+                    text,
+                    attachment,
+                };
+                session.user_turn(said, None).await
             }
             ClientMessage::Interrupted { reply_id, heard } => {
                 session.interrupted(&reply_id, heard).await
@@ -476,15 +493,15 @@ impl Session {
     }
 
     /// A user turn; in a room `speaker` names who said it.
-    pub(crate) async fn user_turn(&mut self, turn_id: String, text: String, speaker: Option<&str>) {
-        self.user_turns(vec![(turn_id, text)], speaker).await
+    pub(crate) async fn user_turn(&mut self, turn: SaidTurn, speaker: Option<&str>) {
+        self.user_turns(vec![turn], speaker).await
     }
 
     /// Turns of one speaker answered by one reply (in a room, what someone said while waiting for the
     /// floor): each stored and acknowledged under its own id, the reply naming the last.
-    pub(crate) async fn user_turns(&mut self, turns: Vec<(String, String)>, speaker: Option<&str>) {
+    pub(crate) async fn user_turns(&mut self, turns: Vec<SaidTurn>, speaker: Option<&str>) {
         let arrived = Instant::now();
-        let Some((last_id, _)) = turns.last().cloned() else {
+        let Some(last_id) = turns.last().map(|t| t.id.clone()) else {
             return;
         };
         if turns.len() == 1
@@ -516,18 +533,24 @@ impl Session {
         }
         let mut first: Option<(u64, Vec<HistoryTurn>)> = None;
         let (mut any_created, mut answered) = (false, false);
-        for (turn_id, text) in &turns {
+        for SaidTurn {
+            id: turn_id,
+            text,
+            attachment,
+        } in &turns
+        {
             // In a room the stored turn says who spoke; the twin answers the words themselves.
             let body = match speaker {
                 Some(name) => format!("{name}: {text}"),
                 None => text.clone(),
             };
-            let (sid, tid) = (self.id.clone(), turn_id.clone());
+            let (sid, tid, attachment) = (self.id.clone(), turn_id.clone(), attachment.clone());
             let stored = self
                 .state
                 .store
                 .run(move |c| {
-                    let (seq, created) = Store::add_user_turn(c, &sid, &tid, &body)?;
+                    let (seq, created) =
+                        Store::add_user_turn(c, &sid, &tid, &body, attachment.as_ref())?;
                     // A resent turn is answered again only if its answer never made it into the store.
                     let last = Store::history(c, &sid, 1)?;
                     let answered = last.first().is_some_and(|t| t.seq != seq);
@@ -573,11 +596,18 @@ impl Session {
         history.retain(|t| t.seq < first_seq);
         let text = turns
             .iter()
-            .map(|(_, t)| t.trim())
+            .map(|t| t.text.trim())
             .collect::<Vec<_>>()
             .join(" ");
+        // Merged turns present the last document any of them carried.
+        let attachment = turns.into_iter().rev().find_map(|t| t.attachment);
+        let said = SaidTurn {
+            id: last_id,
+            text,
+            attachment,
+        };
         self.start_reply(
-            Some((last_id, text)),
+            Some(said),
             Some(history),
             Some(arrived),
             speaker.map(str::to_string),
@@ -588,7 +618,7 @@ impl Session {
     /// Starts a reply task: to a user turn, or the opening disclosure when `turn` is `None`.
     pub(crate) async fn start_reply(
         &mut self,
-        turn: Option<(String, String)>,
+        turn: Option<SaidTurn>,
         history: Option<Vec<HistoryTurn>>,
         turn_started: Option<Instant>,
         speaker: Option<String>,
@@ -601,7 +631,7 @@ impl Session {
         } else {
             ReplyKind::Disclosure
         };
-        let turn_id_of_reply = turn.as_ref().map(|(id, _)| id.clone());
+        let turn_id_of_reply = turn.as_ref().map(|t| t.id.clone());
         if turn.is_some() {
             let _ = self
                 .out
@@ -721,9 +751,10 @@ impl Session {
                     .out
                     .send(ServerMessage::ReplyEnd {
                         reply_id: reply_id.to_string(),
-                        text: heard,
+                        text: heard.text,
                         citations: vec![],
                         interrupted: true,
+                        sentences: heard.sentences,
                     })
                     .await;
             }
@@ -780,8 +811,10 @@ impl Session {
             None => sent.text.clone(),
         };
         let kind = sent.kind.unwrap_or(active.kind);
+        let heard_sentences = crate::store::sentences_heard(&sent.sentences, heard.chars().count());
         let (rid, sid, text) = (active.id.clone(), self.id.clone(), heard.clone());
         let citations: Vec<String> = sent.citations.clone();
+        let sentences = heard_sentences.clone();
         let stored = self
             .state
             .store
@@ -791,6 +824,7 @@ impl Session {
                     kind,
                     text: &text,
                     citations: &citations,
+                    sentences: &sentences,
                     interrupted: true,
                 };
                 Store::add_reply(c, &sid, &record)
@@ -811,6 +845,7 @@ impl Session {
                 text: heard,
                 citations,
                 interrupted: true,
+                sentences: heard_sentences,
             })
             .await;
         listening(&self.out).await;
@@ -834,7 +869,7 @@ impl ReplyJob {
     /// (not when the client is gone).
     async fn run(
         &self,
-        turn: Option<(String, String)>,
+        turn: Option<SaidTurn>,
         history: Option<Vec<HistoryTurn>>,
         speech: Option<&SpeechFeed>,
     ) -> bool {
@@ -842,6 +877,7 @@ impl ReplyJob {
         let replier = Replier {
             persona,
             llm: state.llm.as_ref(),
+            words: state.config.llm.words(),
             metrics: &state.metrics,
             out,
             reply_id: rid,
@@ -854,14 +890,13 @@ impl ReplyJob {
             speaker: self.speaker.as_deref(),
         };
         let result = match &turn {
-            Some((turn_id, text)) => {
-                replier
-                    .answer(
-                        Some(turn_id.clone()),
-                        text,
-                        history.as_deref().unwrap_or(&[]),
-                    )
-                    .await
+            Some(said) => {
+                let asked = Turn {
+                    text: &said.text,
+                    attachment: said.attachment.as_ref(),
+                    history: history.as_deref().unwrap_or(&[]),
+                };
+                replier.answer(Some(said.id.clone()), asked).await
             }
             None => {
                 let text = format!(
@@ -899,6 +934,7 @@ impl ReplyJob {
                                 text: String::new(),
                                 citations: vec![],
                                 interrupted: false,
+                                sentences: vec![],
                             })
                             .await;
                         return true;
@@ -911,6 +947,7 @@ impl ReplyJob {
                             .iter()
                             .filter_map(|id| persona.citation(id))
                             .collect(),
+                        sentences: s.sentences,
                     },
                     None => {
                         self.sent
@@ -931,6 +968,7 @@ impl ReplyJob {
         }
         let ids: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
         let (text, kind_out) = (outcome.text.clone(), outcome.kind);
+        let sentences = outcome.sentences.clone();
         let (rid2, sid) = (rid.clone(), self.session_id.clone());
         let stored = state
             .store
@@ -940,6 +978,7 @@ impl ReplyJob {
                     kind: kind_out,
                     text: &text,
                     citations: &ids,
+                    sentences: &sentences,
                     interrupted: false,
                 };
                 Store::add_reply(c, &sid, &record)
@@ -962,6 +1001,7 @@ impl ReplyJob {
                 text: outcome.text,
                 citations: outcome.citations,
                 interrupted: false,
+                sentences: outcome.sentences,
             })
             .await;
         true

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use twin_protocol::{HistoryTurn, ReplyKind, Speaker};
+use twin_protocol::{Attachment, HistoryTurn, ReplyKind, ReplySentence, Speaker};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,6 +34,8 @@ pub struct ReplyRecord<'a> {
     pub kind: ReplyKind,
     pub text: &'a str,
     pub citations: &'a [String],
+    /// Each sentence with the source sentence it rests on.
+    pub sentences: &'a [ReplySentence],
     pub interrupted: bool,
 }
 
@@ -60,6 +62,27 @@ CREATE TABLE IF NOT EXISTS turns (
 CREATE UNIQUE INDEX IF NOT EXISTS turns_by_client_id ON turns(session_id, client_turn_id) WHERE client_turn_id IS NOT NULL;
 ";
 
+/// Columns added after the first schema, with their definitions: added to stores made before them.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    // A twin turn's sentences with their sources (JSON `ReplySentence[]`).
+    ("sentences", "TEXT NOT NULL DEFAULT '[]'"),
+    // A user turn's attachment (JSON `Attachment`), if any.
+    ("attachment", "TEXT"),
+];
+
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('turns')")?;
+    let have: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, definition) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE turns ADD COLUMN {name} {definition}"))?;
+        }
+    }
+    Ok(())
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -83,6 +106,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        add_missing_columns(&conn)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -137,15 +161,17 @@ impl Store {
         session: &str,
         client_turn_id: &str,
         text: &str,
+        attachment: Option<&Attachment>,
     ) -> Result<(u64, bool), StoreError> {
         let tx = conn.transaction()?;
         if let Some(seq) = Self::user_turn_seq(&tx, session, client_turn_id)? {
             return Ok((seq, false));
         }
         let seq = next_seq(&tx, session)?;
+        let attachment = attachment.map(to_json).transpose()?;
         tx.execute(
-            "INSERT INTO turns (session_id, seq, speaker, text, client_turn_id, created_ms) VALUES (?1, ?2, 'user', ?3, ?4, ?5)",
-            params![session, seq, text, client_turn_id, now_ms()],
+            "INSERT INTO turns (session_id, seq, speaker, text, client_turn_id, attachment, created_ms) VALUES (?1, ?2, 'user', ?3, ?4, ?5, ?6)",
+            params![session, seq, text, client_turn_id, attachment, now_ms()],
         )?;
         tx.commit()?;
         Ok((seq as u64, true))
@@ -174,10 +200,10 @@ impl Store {
     ) -> Result<u64, StoreError> {
         let tx = conn.transaction()?;
         let seq = next_seq(&tx, session)?;
-        let citations = serde_json::to_string(reply.citations).unwrap_or_else(|_| "[]".into());
+        let (citations, sentences) = (to_json(reply.citations)?, to_json(reply.sentences)?);
         tx.execute(
-            "INSERT INTO turns (session_id, seq, speaker, text, reply_id, kind, citations, interrupted, created_ms)
-             VALUES (?1, ?2, 'twin', ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO turns (session_id, seq, speaker, text, reply_id, kind, citations, sentences, interrupted, created_ms)
+             VALUES (?1, ?2, 'twin', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 session,
                 seq,
@@ -185,6 +211,7 @@ impl Store {
                 reply.reply_id,
                 reply.kind.as_str(),
                 citations,
+                sentences,
                 reply.interrupted,
                 now_ms()
             ],
@@ -193,26 +220,33 @@ impl Store {
         Ok(seq as u64)
     }
 
-    /// Cuts a stored reply down to what the user heard; returns that text, or `None` if the session has no such reply.
+    /// Cuts a stored reply down to what the user heard; returns what now stands, or `None` if the session has no
+    /// such reply.
     pub fn truncate_reply(
         conn: &mut Connection,
         session: &str,
         reply_id: &str,
         heard_chars: usize,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Heard>, StoreError> {
         let tx = conn.transaction()?;
-        let text: Option<String> = tx
+        let stored: Option<(String, String)> = tx
             .query_row(
-                "SELECT text FROM turns WHERE session_id = ?1 AND reply_id = ?2",
+                "SELECT text, sentences FROM turns WHERE session_id = ?1 AND reply_id = ?2",
                 params![session, reply_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some(text) = text else { return Ok(None) };
-        let heard: String = text.chars().take(heard_chars).collect();
+        let Some((text, sentences)) = stored else {
+            return Ok(None);
+        };
+        let sentences: Vec<ReplySentence> = serde_json::from_str(&sentences).unwrap_or_default();
+        let heard = Heard {
+            text: text.chars().take(heard_chars).collect(),
+            sentences: sentences_heard(&sentences, heard_chars),
+        };
         tx.execute(
-            "UPDATE turns SET text = ?3, interrupted = 1 WHERE session_id = ?1 AND reply_id = ?2",
-            params![session, reply_id, heard],
+            "UPDATE turns SET text = ?3, sentences = ?4, interrupted = 1 WHERE session_id = ?1 AND reply_id = ?2",
+            params![session, reply_id, heard.text, to_json(&heard.sentences)?],
         )?;
         tx.commit()?;
         Ok(Some(heard))
@@ -225,12 +259,13 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<HistoryTurn>, StoreError> {
         let mut stmt = conn.prepare(
-            "SELECT seq, speaker, text, citations FROM turns WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            "SELECT seq, speaker, text, citations, sentences FROM turns WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
         let mut turns = stmt
             .query_map(params![session, limit as i64], |r| {
                 let speaker: String = r.get(1)?;
                 let citations: String = r.get(3)?;
+                let sentences: String = r.get(4)?;
                 Ok(HistoryTurn {
                     seq: r.get::<_, i64>(0)? as u64,
                     speaker: if speaker == "user" {
@@ -240,12 +275,48 @@ impl Store {
                     },
                     text: r.get(2)?,
                     citations: serde_json::from_str(&citations).unwrap_or_default(),
+                    sentences: serde_json::from_str(&sentences).unwrap_or_default(),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         turns.reverse();
         Ok(turns)
     }
+}
+
+/// What stands of a reply cut short: the text heard and its sentences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    pub text: String,
+    pub sentences: Vec<ReplySentence>,
+}
+
+/// The sentences of a reply (its text is their texts joined by spaces) heard in its first `chars` characters;
+/// the last one cut where the hearing stopped, keeping the source it rests on.
+pub fn sentences_heard(sentences: &[ReplySentence], chars: usize) -> Vec<ReplySentence> {
+    let mut left = chars;
+    let mut heard = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        let gap = usize::from(i > 0);
+        if left <= gap {
+            break;
+        }
+        left -= gap;
+        let n = s.text.chars().count();
+        let mut s = s.clone();
+        if n > left {
+            s.text = s.text.chars().take(left).collect();
+            heard.push(s);
+            break;
+        }
+        left -= n;
+        heard.push(s);
+    }
+    heard
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Task(format!("cannot encode a turn: {e}")))
 }
 
 fn next_seq(conn: &Connection, session: &str) -> Result<i64, StoreError> {
@@ -269,14 +340,26 @@ mod tests {
             store
                 .run(|c| {
                     Store::create_session(c, "s1", "p", "demo")?;
-                    assert_eq!(Store::add_user_turn(c, "s1", "t1", "hello")?, (1, true));
-                    assert_eq!(Store::add_user_turn(c, "s1", "t1", "hello")?, (1, false));
+                    assert_eq!(
+                        Store::add_user_turn(c, "s1", "t1", "hello", None)?,
+                        (1, true)
+                    );
+                    assert_eq!(
+                        Store::add_user_turn(c, "s1", "t1", "hello", None)?,
+                        (1, false)
+                    );
                     let cites = vec!["s001".to_string()];
+                    let sentences = vec![ReplySentence {
+                        text: "Hi.".into(),
+                        source: Some("s001".into()),
+                        quote: Some("Hi there.".into()),
+                    }];
                     let reply = ReplyRecord {
                         reply_id: "r1",
                         kind: ReplyKind::Grounded,
                         text: "Hi.",
                         citations: &cites,
+                        sentences: &sentences,
                         interrupted: false,
                     };
                     assert_eq!(Store::add_reply(c, "s1", &reply)?, 2);
@@ -290,6 +373,7 @@ mod tests {
         assert_eq!(history.len(), 2);
         assert_eq!(history[0].text, "hello");
         assert_eq!(history[1].citations, vec!["s001"]);
+        assert_eq!(history[1].sentences[0].quote.as_deref(), Some("Hi there."));
         let last = store.run(|c| Store::history(c, "s1", 1)).await.unwrap();
         assert_eq!(last[0].seq, 2);
         assert!(
@@ -299,5 +383,49 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_sentences_heard_follow_the_text_heard() {
+        let s = |t: &str| ReplySentence {
+            text: t.into(),
+            source: Some("s1".into()),
+            quote: None,
+        };
+        let all = [s("One two."), s("Three.")];
+        assert_eq!(sentences_heard(&all, 0), vec![]);
+        assert_eq!(sentences_heard(&all, 3), vec![s("One")]);
+        assert_eq!(sentences_heard(&all, 9), vec![s("One two.")]);
+        assert_eq!(sentences_heard(&all, 11), vec![s("One two."), s("Th")]);
+        assert_eq!(sentences_heard(&all, 99), all.to_vec());
+    }
+
+    #[tokio::test]
+    async fn a_store_made_before_the_audit_columns_gets_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(SCHEMA).unwrap();
+            old.execute_batch(
+                "INSERT INTO sessions VALUES ('s1', 'p', 'demo', 0);
+                 INSERT INTO turns (session_id, seq, speaker, text, created_ms) VALUES ('s1', 1, 'twin', 'Hi.', 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let plan = Attachment {
+            name: "plan.md".into(),
+            text: "# Plan".into(),
+        };
+        let history = store
+            .run(move |c| {
+                Store::add_user_turn(c, "s1", "t2", "Thoughts?", Some(&plan))?;
+                Store::history(c, "s1", 10)
+            })
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 2);
+        assert!(history[0].sentences.is_empty());
     }
 }

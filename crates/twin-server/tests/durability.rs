@@ -53,6 +53,7 @@ async fn every_acknowledged_turn_survives_kill_9_mid_reply() {
         c.send(&ClientMessage::UserFinal {
             turn_id: turn_id.clone(),
             text: q.to_string(),
+            attachment: None,
         })
         .await;
         let (ack, _) = c

@@ -185,6 +185,7 @@ async fn a_twin_session_answers_through_the_openai_backend() {
     c.send(&twin_protocol::ClientMessage::UserFinal {
         turn_id: "o2".into(),
         text: "What is our remote work policy?".into(),
+        attachment: None,
     })
     .await;
     let (m, _) = c

@@ -158,6 +158,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
     dana.send(&ClientMessage::UserFinal {
         turn_id: "q1".into(),
         text: "How many days a week do we come into the office?".into(),
+        attachment: None,
     })
     .await;
     let (m, _) = eli
@@ -207,6 +208,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
     dana.send(&ClientMessage::UserFinal {
         turn_id: "q2".into(),
         text: "What did we gain by open-sourcing the simulator?".into(),
+        attachment: None,
     })
     .await;
     // Once Eli sees her turn, the twin is answering it.
@@ -219,6 +221,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         eli.send(&ClientMessage::UserFinal {
             turn_id: id.into(),
             text: text.into(),
+            attachment: None,
         })
         .await;
     }
@@ -288,6 +291,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
     eli.send(&ClientMessage::UserFinal {
         turn_id: "e1".into(),
         text: "Why did we open-source the robot simulator?".into(),
+        attachment: None,
     })
     .await;
     let (start, _) = eli
@@ -304,6 +308,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
     fay.send(&ClientMessage::UserFinal {
         turn_id: "f1".into(),
         text: "Sorry, what about warehouse jobs?".into(),
+        attachment: None,
     })
     .await;
     let (cut, _) = eli

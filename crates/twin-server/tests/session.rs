@@ -159,6 +159,7 @@ async fn a_turn_before_hello_is_refused() {
     c.send(&ClientMessage::UserFinal {
         turn_id: "x".into(),
         text: "hi".into(),
+        attachment: None,
     })
     .await;
     let m = c.next().await.unwrap();
@@ -196,6 +197,7 @@ async fn malformed_frames_are_answered_and_the_session_goes_on_but_a_huge_one_cl
     c.send(&ClientMessage::UserFinal {
         turn_id: "e".into(),
         text: "   ".into(),
+        attachment: None,
     })
     .await;
     let m = c.next().await.unwrap();
@@ -221,6 +223,7 @@ async fn malformed_frames_are_answered_and_the_session_goes_on_but_a_huge_one_cl
     let huge = ClientMessage::UserFinal {
         turn_id: "huge".into(),
         text: "a".repeat(MAX_CLIENT_FRAME_BYTES * 2),
+        attachment: None,
     };
     c.send(&huge).await;
     let m = c.next().await.unwrap();
@@ -278,6 +281,7 @@ async fn resuming_needs_the_same_token_and_returns_history() {
         .send(&ClientMessage::UserFinal {
             turn_id: "r1".into(),
             text: "What is our policy on pay transparency?".into(),
+            attachment: None,
         })
         .await;
     let m = again.next().await.unwrap();
@@ -304,6 +308,7 @@ async fn an_interruption_stops_the_reply_and_stores_only_what_was_heard() {
     c.send(&ClientMessage::UserFinal {
         turn_id: "i1".into(),
         text: "What does automation mean for warehouse jobs?".into(),
+        attachment: None,
     })
     .await;
     let (first, _) = c

@@ -158,6 +158,7 @@ async fn a_voice_session_streams_speech_and_lipsync_on_one_sample_clock() {
     c.send(&ClientMessage::UserFinal {
         turn_id: "v1".into(),
         text: "How many days a week do we have to be in the office?".into(),
+        attachment: None,
     })
     .await;
     let answer = read_reply(&mut c).await;
@@ -329,6 +330,7 @@ async fn a_speech_server_dying_mid_reply_is_a_clear_error_and_the_session_goes_o
     c.send(&ClientMessage::UserFinal {
         turn_id: "d1".into(),
         text: "How many days a week do we have to be in the office?".into(),
+        attachment: None,
     })
     .await;
     let answer = read_reply(&mut c).await;

@@ -219,9 +219,20 @@ impl Client {
 
     /// Sends a turn and collects the whole reply: (ack seq, reply_start kind, sentences, reply_end).
     pub async fn ask(&mut self, turn_id: &str, text: &str) -> Reply {
+        self.ask_with(turn_id, text, None).await
+    }
+
+    /// [`Client::ask`] with a document presented beside the turn.
+    pub async fn ask_with(
+        &mut self,
+        turn_id: &str,
+        text: &str,
+        attachment: Option<twin_protocol::Attachment>,
+    ) -> Reply {
         self.send(&ClientMessage::UserFinal {
             turn_id: turn_id.into(),
             text: text.into(),
+            attachment,
         })
         .await;
         let mut reply = Reply::default();
@@ -239,11 +250,13 @@ impl Client {
                     text,
                     citations,
                     interrupted,
+                    sentences,
                     ..
                 } => {
                     reply.text = text;
                     reply.citations = citations;
                     reply.interrupted = interrupted;
+                    reply.audit = sentences;
                 }
                 ServerMessage::State {
                     state: twin_protocol::TwinState::Listening,
@@ -264,4 +277,6 @@ pub struct Reply {
     pub text: String,
     pub citations: Vec<twin_protocol::Citation>,
     pub interrupted: bool,
+    /// `reply_end.sentences`: each sentence with the source sentence it rests on.
+    pub audit: Vec<twin_protocol::ReplySentence>,
 }

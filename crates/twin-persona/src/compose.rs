@@ -1,0 +1,366 @@
+//! Answers in the person's own words: the quotable units of the retrieved sources closest to what was asked,
+//! the newest source winning where sources disagree, each framed with its date where that matters.
+//!
+//! Nothing here writes a claim. A [`Quote`] is a unit of a source, verbatim; its frame only says when and
+//! where the person said it. This is what the twin says on a CPU, where a small model cannot paraphrase a
+//! person faithfully.
+
+use crate::claims;
+use crate::embed::cosine;
+use crate::pack::{PersonaPack, Source, SourceKind};
+use crate::retrieval::{Retrieval, Retriever};
+
+/// What the quotes are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Answer a question.
+    Answer,
+    /// What the person has said that bears on a plan the user presented.
+    Feedback,
+    /// What the person has said on the topic of a request the twin will not carry out (an approval, a
+    /// decision, words to repeat): never a sentence that could pass for a verdict.
+    Topic,
+}
+
+impl Purpose {
+    fn most_units(self) -> usize {
+        match self {
+            Purpose::Answer => 2,
+            Purpose::Feedback => 3,
+            Purpose::Topic => 1,
+        }
+    }
+}
+
+/// A unit of a source, quoted whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    /// Index into the pack's sources.
+    pub source: usize,
+    pub sentences: Vec<String>,
+    /// Said before the quote: when and where the person said it, where that matters (the source replaced an
+    /// older one, or the quote says "today" or "this year").
+    pub frame: Option<String>,
+}
+
+/// A second unit must be nearly as close as the first, and close in its own right.
+const SECOND_UNIT_MARGIN: f32 = 0.06;
+const SECOND_UNIT_FLOOR: f32 = 0.5;
+/// Units this alike say the same thing: the second adds nothing.
+const REDUNDANT: f32 = 0.85;
+/// An older unit this close to a unit of a source that supersedes it is about the same thing: stale.
+const SUPERSEDED_SIMILARITY: f32 = 0.5;
+/// Two units of different sources this close, whose claims disagree, conflict: the older one is dropped.
+const CONFLICT_SIMILARITY: f32 = 0.6;
+/// Where units are about as close, the person's newer words come first: up to this much is added for a
+/// source from the pack's newest day, fading over `RECENT_DAYS`.
+const RECENT_BONUS: f32 = 0.05;
+const RECENT_DAYS: f32 = 365.0;
+
+/// Words whose meaning depends on when they were said.
+const RELATIVE_TIME: &[&str] = &[
+    "today",
+    "this month",
+    "this year",
+    "last year",
+    "next year",
+    "this week",
+    "right now",
+    "now",
+    "currently",
+    "recently",
+    "so far",
+    "starting this",
+    "as of today",
+];
+
+/// Which sources replace which: `supersedes` followed transitively.
+#[derive(Debug, Clone)]
+pub struct Recency {
+    /// For each source, the sources that replace it, directly or through others.
+    replaced_by: Vec<Vec<usize>>,
+}
+
+impl Recency {
+    pub fn new(pack: &PersonaPack) -> Self {
+        let index = |id: &str| pack.sources.iter().position(|s| s.id == id);
+        let mut direct: Vec<Vec<usize>> = vec![Vec::new(); pack.sources.len()];
+        for (newer, s) in pack.sources.iter().enumerate() {
+            for old in s.supersedes.iter().filter_map(|id| index(id)) {
+                direct[old].push(newer);
+            }
+        }
+        let replaced_by = (0..pack.sources.len())
+            .map(|i| {
+                let mut seen: Vec<usize> = Vec::new();
+                let mut todo = direct[i].clone();
+                while let Some(n) = todo.pop() {
+                    if !seen.contains(&n) && n != i {
+                        seen.push(n);
+                        todo.extend(direct[n].iter().copied());
+                    }
+                }
+                seen
+            })
+            .collect();
+        Recency { replaced_by }
+    }
+
+    pub fn replaced_by(&self, source: usize) -> &[usize] {
+        &self.replaced_by[source]
+    }
+
+    /// Whether `newer` replaces `older`.
+    pub fn replaces(&self, newer: usize, older: usize) -> bool {
+        self.replaced_by[older].contains(&newer)
+    }
+}
+
+/// Whether a unit could pass for a verdict on someone's request ("No.", "The answer is no").
+pub fn sounds_like_verdict(sentences: &[String]) -> bool {
+    sentences.iter().any(|s| {
+        let t = s.trim().to_lowercase();
+        let bare = t.trim_end_matches(['.', '!']);
+        matches!(bare, "no" | "yes" | "fine" | "nope" | "not right now" | "not yet" | "full stop")
+            || t.contains("the answer is no")
+            || t.contains("the answer is yes")
+    })
+}
+
+/// "4 August 2026" from "2026-08-04".
+pub fn spoken_date(date: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let mut parts = date.split('-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return date.to_string();
+    };
+    match (m.parse::<usize>(), d.parse::<u32>()) {
+        (Ok(m @ 1..=12), Ok(d)) => format!("{d} {} {y}", MONTHS[m - 1]),
+        _ => date.to_string(),
+    }
+}
+
+/// When and where the person said it: "In my strategy note of 4 August 2026:", "In an interview on 23
+/// January 2024, I said:".
+pub fn frame(source: &Source) -> String {
+    let date = spoken_date(&source.date);
+    let what = match source.medium.as_str() {
+        _ if source.kind == SourceKind::Strategy => return format!("In my strategy note of {date}:"),
+        "keynote" => "a keynote",
+        "interview" => "an interview",
+        "blog" => "a blog post",
+        "podcast" => "a podcast",
+        "letter" => "a letter",
+        "panel" => "a panel",
+        "social" => "a social media post",
+        "memo" => "a memo",
+        _ => "a statement",
+    };
+    format!("In {what} on {date}, I said:")
+}
+
+struct Candidate {
+    source: usize,
+    unit: usize,
+    /// Of its source among the hits.
+    rank: usize,
+    score: f32,
+    sentences: Vec<String>,
+}
+
+/// The quotes that answer `retrieval`'s query best, at most a few units, best first.
+///
+/// `said` holds sentences already said in the last reply (a follow-up should bring something new);
+/// `extra` are more query vectors (the chunks of a presented plan) that units may match instead.
+pub fn quotes(
+    pack: &PersonaPack,
+    retriever: &Retriever,
+    recency: &Recency,
+    retrieval: &Retrieval,
+    purpose: Purpose,
+    said: &[String],
+    extra: &[Vec<f32>],
+) -> Vec<Quote> {
+    let hits = current_hits(recency, retrieval);
+    let mut candidates = Vec::new();
+    let newest = pack.newest_day();
+    for (rank, &source) in hits.iter().enumerate() {
+        let age = (newest - pack.sources[source].day_number().unwrap_or(0)).max(0) as f32;
+        let recent = RECENT_BONUS * (-age / RECENT_DAYS).exp();
+        let passage = retriever.passage(source);
+        for unit in 0..passage.units.len() {
+            let sentences = passage.sentences[passage.units[unit].clone()].to_vec();
+            if sentences.iter().any(|s| said.contains(s)) {
+                continue;
+            }
+            if purpose != Purpose::Answer && sounds_like_verdict(&sentences) {
+                continue;
+            }
+            let similarity = std::iter::once(&retrieval.query)
+                .chain(extra)
+                .map(|q| passage.unit_similarity(unit, q))
+                .fold(f32::MIN, f32::max);
+            candidates.push(Candidate {
+                source,
+                unit,
+                rank,
+                score: similarity - 0.02 * rank as f32 + recent,
+                sentences,
+            });
+        }
+    }
+    let stale: Vec<bool> = candidates
+        .iter()
+        .map(|c| is_stale(pack, retriever, recency, c, &candidates))
+        .collect();
+    let mut order: Vec<usize> = (0..candidates.len()).filter(|&i| !stale[i]).collect();
+    // The best-ranked source speaks first (retrieval weighs the whole passage, not one unit); then the
+    // closest units of any source.
+    order.sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score));
+    if let Some(at) = order.iter().position(|&i| candidates[i].rank == 0) {
+        let first = order.remove(at);
+        order.insert(0, first);
+    }
+    let mut chosen: Vec<usize> = Vec::new();
+    for i in order {
+        let c = &candidates[i];
+        if let Some(&first) = chosen.first() {
+            let best = candidates[first].score;
+            let close = c.score >= best - SECOND_UNIT_MARGIN && c.score >= SECOND_UNIT_FLOOR;
+            let new = chosen.iter().all(|&j| {
+                let other = &candidates[j];
+                let a = retriever.passage(c.source).unit_vector(c.unit);
+                let b = retriever.passage(other.source).unit_vector(other.unit);
+                cosine(a, b) < REDUNDANT
+            });
+            if !(close && new) {
+                continue;
+            }
+        }
+        chosen.push(i);
+        if chosen.len() >= purpose.most_units() {
+            break;
+        }
+    }
+    // Any source among the hits that a chosen source replaces: say when the current one dates from.
+    let replaced_here = |source: usize| {
+        retrieval
+            .hits
+            .iter()
+            .any(|h| recency.replaces(source, h.source))
+    };
+    let mut framed: Vec<usize> = Vec::new();
+    chosen
+        .into_iter()
+        .map(|i| {
+            let c = &candidates[i];
+            let source = &pack.sources[c.source];
+            let needs_date = replaced_here(c.source) || says_when(&c.sentences);
+            let frame = (needs_date && !framed.contains(&c.source)).then(|| {
+                framed.push(c.source);
+                frame(source)
+            });
+            Quote {
+                source: c.source,
+                sentences: c.sentences.clone(),
+                frame,
+            }
+        })
+        .collect()
+}
+
+/// The hits' sources, best first, each replaced by the newest source that supersedes it: the newest stands.
+fn current_hits(recency: &Recency, retrieval: &Retrieval) -> Vec<usize> {
+    let mut hits: Vec<usize> = Vec::new();
+    for h in &retrieval.hits {
+        let current = recency
+            .replaced_by(h.source)
+            .iter()
+            .copied()
+            .filter(|&n| recency.replaced_by(n).is_empty())
+            .min()
+            .unwrap_or(h.source);
+        if !hits.contains(&current) {
+            hits.push(current);
+        }
+    }
+    hits
+}
+
+fn says_when(sentences: &[String]) -> bool {
+    sentences.iter().any(|s| {
+        let t = format!(" {} ", s.to_lowercase().replace(|c: char| !c.is_alphanumeric(), " "));
+        RELATIVE_TIME.iter().any(|w| t.contains(&format!(" {w} ")))
+    })
+}
+
+/// Whether a newer source says otherwise about the same thing: one that replaces this unit's source and
+/// has a unit about the same thing, or any newer candidate about the same thing whose claims disagree.
+fn is_stale(
+    pack: &PersonaPack,
+    retriever: &Retriever,
+    recency: &Recency,
+    c: &Candidate,
+    candidates: &[Candidate],
+) -> bool {
+    let mine = retriever.passage(c.source).unit_vector(c.unit);
+    let replaced = recency.replaced_by(c.source).iter().any(|&newer| {
+        let passage = retriever.passage(newer);
+        (0..passage.units.len()).any(|u| cosine(mine, passage.unit_vector(u)) >= SUPERSEDED_SIMILARITY)
+    });
+    if replaced {
+        return true;
+    }
+    let day = |s: usize| pack.sources[s].day_number().unwrap_or(0);
+    candidates.iter().any(|other| {
+        other.source != c.source
+            && day(other.source) > day(c.source)
+            && cosine(mine, retriever.passage(other.source).unit_vector(other.unit))
+                >= CONFLICT_SIMILARITY
+            && disagree(&c.sentences, &other.sentences)
+    })
+}
+
+fn disagree(older: &[String], newer: &[String]) -> bool {
+    let newer: Vec<claims::Claim> = newer.iter().map(|s| claims::analyse(s)).collect();
+    older.iter().any(|s| {
+        let old = claims::analyse(s);
+        newer.iter().any(|n| {
+            let shared = old.terms.iter().filter(|t| n.terms.contains(t)).count();
+            shared >= 2 && claims::disagreement(&old, n).is_some()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_spoken() {
+        assert_eq!(spoken_date("2026-08-04"), "4 August 2026");
+        assert_eq!(spoken_date("2022-12-13"), "13 December 2022");
+        assert_eq!(spoken_date("someday"), "someday");
+    }
+
+    #[test]
+    fn verdicts_are_recognised() {
+        let s = |t: &[&str]| t.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(sounds_like_verdict(&s(&["If we can't decide by then, the answer is no, and we tell you why."])));
+        assert!(sounds_like_verdict(&s(&["Everyone's asking.", "No."])));
+        assert!(!sounds_like_verdict(&s(&["Safety beats speed."])));
+    }
+}

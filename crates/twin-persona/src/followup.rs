@@ -1,0 +1,133 @@
+//! Follow-ups ("Why?", "what about Europe?", "and for field teams?") mean nothing alone. They are resolved
+//! against the previous turn without feeding the model the history: the query becomes the previous question
+//! with the follow-up, and the sources the last reply quoted stay in play.
+
+use crate::keyword::terms;
+
+/// Openers that continue the previous question rather than start a new one.
+const OPENERS: &[&str] = &[
+    "and ",
+    "but ",
+    "so ",
+    "or ",
+    "also ",
+    "what about",
+    "how about",
+    "why",
+    "how come",
+    "what else",
+    "since when",
+    "until when",
+    "is that",
+    "was that",
+    "does that",
+    "did that",
+    "will that",
+    "would that",
+    "is it",
+    "is this",
+    "are they",
+    "how many",
+    "how much",
+    "how long",
+    "when does",
+    "when did",
+    "when will",
+    "who leads",
+    "where",
+    "really",
+    "then what",
+    "same for",
+    "even for",
+    "for whom",
+    "like what",
+    "such as",
+    "which ones",
+    "tell me more",
+    "more on",
+    "go on",
+    "say more",
+];
+
+/// Words that point at something said before.
+const ANAPHORS: &[&str] = &[
+    "that", "it", "this", "they", "those", "them", "there", "these", "its", "their", "he", "she",
+];
+
+/// The previous exchange a follow-up leans on.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    /// What the user asked last.
+    pub question: String,
+    /// Sources the twin's last reply rested on (indices into the pack's sources).
+    pub sources: Vec<usize>,
+    /// The sentences it said, so a follow-up brings something new.
+    pub said: Vec<String>,
+}
+
+/// Whether `text` (normalised) continues the previous question rather than asking a new one.
+pub fn is_follow_up(text: &str) -> bool {
+    let t = text.trim().to_lowercase();
+    let words: Vec<&str> = t
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 10 {
+        return false;
+    }
+    let opener = OPENERS.iter().any(|o| t.starts_with(o));
+    let content = terms(&t).len();
+    let anaphor = words.iter().any(|w| ANAPHORS.contains(w));
+    content <= 1 || ((opener || anaphor) && content <= 2)
+}
+
+/// The query a follow-up stands for: the previous question, then the follow-up.
+pub fn rewrite(text: &str, previous: &Previous) -> String {
+    format!("{} {}", previous.question.trim(), text.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_continuations_are_follow_ups() {
+        for t in [
+            "Why?",
+            "why's that",
+            "What about Europe?",
+            "and for field teams?",
+            "how many people?",
+            "since when?",
+            "is that still the plan?",
+            "and Japan?",
+            "really?",
+        ] {
+            assert!(is_follow_up(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn whole_questions_are_not() {
+        for t in [
+            "How many days a week do we come into the office now?",
+            "What is our policy on pay transparency?",
+            "Do we track how fast each warehouse worker picks items?",
+            "Tell me about the Slipway simulator and why we open-sourced it",
+        ] {
+            assert!(!is_follow_up(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn the_query_carries_the_previous_question() {
+        let previous = Previous {
+            question: "How many office days do we have?".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            rewrite("And for field teams?", &previous),
+            "How many office days do we have? And for field teams?"
+        );
+    }
+}
