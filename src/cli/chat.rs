@@ -22,6 +22,38 @@ pub struct ChatArgs {
     /// reply-N.lipsync.json, and a picture of both, reply-N.png.
     #[arg(long, value_name = "DIR")]
     speech: Option<std::path::PathBuf>,
+    /// Present a plan or proposal (a text or Markdown file, at most 64 KB) with the first question, for the
+    /// twin's feedback: what the person has said that bears on it. In the REPL, `/attach FILE` presents one
+    /// with the next question.
+    #[arg(long, value_name = "FILE")]
+    attach: Option<std::path::PathBuf>,
+}
+
+/// Reads a document to present with a turn: UTF-8 text within the protocol's limit.
+fn attachment(path: &std::path::Path) -> anyhow::Result<twin_protocol::Attachment> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let limit = twin_protocol::MAX_ATTACHMENT_BYTES;
+    if bytes.len() > limit {
+        bail!(
+            "{} is {} bytes; an attachment may be at most {limit} bytes (64 KB)",
+            path.display(),
+            bytes.len()
+        );
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 text (attach a text or Markdown file)",
+            path.display()
+        )
+    })?;
+    if text.trim().is_empty() {
+        bail!("{} is empty", path.display());
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "attachment.md".into());
+    Ok(twin_protocol::Attachment { name, text })
 }
 
 pub(crate) struct Printer {
@@ -229,19 +261,23 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros());
     let mut turn = 0u32;
-    let mut ask = async |link: &mut Link, text: String| -> anyhow::Result<()> {
+    let mut pending = args.attach.as_deref().map(attachment).transpose()?;
+    let mut ask = async |link: &mut Link,
+                         text: String,
+                         attached: Option<twin_protocol::Attachment>|
+           -> anyhow::Result<()> {
         turn += 1;
         let turn_id = format!("chat-{stamp}-{turn}");
         link.send(&ClientMessage::UserFinal {
             turn_id: turn_id.clone(),
             text,
-            attachment: None,
+            attachment: attached,
         })
         .await?;
         until_reply_end(link, &printer, &mut recorder, Some(&turn_id)).await
     };
     if let Some(question) = args.once {
-        ask(&mut link, question).await?;
+        ask(&mut link, question, pending.take()).await?;
     } else {
         let stdin = std::io::stdin();
         loop {
@@ -257,7 +293,17 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
             match line {
                 "" => continue,
                 "/quit" | "/exit" => break,
-                _ => ask(&mut link, line.to_string()).await?,
+                _ if line.starts_with("/attach ") => {
+                    let path = std::path::Path::new(line["/attach ".len()..].trim());
+                    match attachment(path) {
+                        Ok(a) => {
+                            println!("{} is presented with your next question.", a.name);
+                            pending = Some(a);
+                        }
+                        Err(e) => println!("{e:#}"),
+                    }
+                }
+                _ => ask(&mut link, line.to_string(), pending.take()).await?,
             }
         }
     }

@@ -2,6 +2,7 @@
 //! same figures to their targets.
 
 pub mod avatar;
+pub mod fidelity;
 pub mod headset;
 pub mod lipsync;
 pub mod listen;
@@ -34,4 +35,36 @@ pub async fn next_message(ws: &mut Ws) -> anyhow::Result<twin_protocol::ServerMe
             _ => continue,
         }
     }
+}
+
+/// A session on the server at `addr` (token `bench`), past its welcome and opening disclosure (spoken to its
+/// end for a voice session).
+pub async fn open_session(
+    addr: &str,
+    audio: Option<twin_protocol::AudioRequest>,
+) -> anyhow::Result<Ws> {
+    use futures_util::SinkExt as _;
+    use twin_protocol::{ClientMessage, PROTOCOL_VERSION, ServerMessage, TwinState};
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session")).await?;
+    let hello = ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: "bench".into(),
+        persona: None,
+        session_id: None,
+        client: Some("bench".into()),
+        audio,
+        room: None,
+        remote: false,
+    };
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        hello.encode().into(),
+    ))
+    .await?;
+    while !matches!(
+        next_message(&mut ws).await?,
+        ServerMessage::State {
+            state: TwinState::Listening
+        }
+    ) {}
+    Ok(ws)
 }

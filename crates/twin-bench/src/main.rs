@@ -13,13 +13,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use twin_bench::{Ws, next_message, percentile};
+use twin_bench::{next_message, open_session, percentile};
 use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm};
 use twin_llm::openai::{OpenAiCompatible, OpenAiConfig};
 use twin_llm::sentence::SentenceSplitter;
 use twin_llm::{GenerateRequest, LlmBackend, Message, Role, StreamEvent};
 use twin_persona::{Embedder, PersonaPack, Retriever};
-use twin_protocol::{AudioRequest, ClientMessage, PROTOCOL_VERSION, ServerMessage, TwinState};
+use twin_protocol::{AudioRequest, ClientMessage, ServerMessage, TwinState};
 
 #[derive(Parser)]
 #[command(about = "Benchmarks for the Twin edge server")]
@@ -58,6 +58,9 @@ struct Args {
     /// Only the rooms' relay figures, printed (BENCHMARKS.md is left alone).
     #[arg(long)]
     rooms_only: bool,
+    /// Only the fidelity figures, printed (BENCHMARKS.md is left alone).
+    #[arg(long)]
+    fidelity_only: bool,
 }
 
 #[derive(Deserialize)]
@@ -486,6 +489,12 @@ async fn main() -> Result<()> {
         print!("{md}");
         return Ok(());
     }
+    if args.fidelity_only {
+        let mut md = String::new();
+        fidelity_section(&mut md, &args.server_bin).await?;
+        print!("{md}");
+        return Ok(());
+    }
     if args.rooms_only {
         let mut md = String::new();
         let pack = root().join("assets/personas/owen-marsh");
@@ -533,7 +542,11 @@ async fn main() -> Result<()> {
         retrieval
             .values
             .push(started.elapsed().as_secs_f64() * 1000.0);
-        let notes: Vec<String> = persona.excerpts(&r, 3).into_iter().map(|e| e.text).collect();
+        let notes: Vec<String> = persona
+            .excerpts(&r, 3)
+            .into_iter()
+            .map(|e| e.text)
+            .collect();
         prompts.push(vec![
             Message::new(Role::System, persona.system_prompt()),
             Message::new(Role::User, persona.grounded_question(q, &notes)),
@@ -589,6 +602,7 @@ async fn main() -> Result<()> {
         machine(),
         args.threads
     )?;
+    fidelity_section(&mut md, &args.server_bin).await?;
     writeln!(
         md,
         "## End to end (twin-server, embedded LLM, over a WebSocket on loopback)\n"
@@ -726,11 +740,9 @@ fn guardrail_counts(addr: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
-async fn end_to_end(
-    server_bin: &Path,
-    questions: &[String],
-) -> Result<(Vec<Series>, f64, Vec<(String, u64)>)> {
-    let dir = std::env::temp_dir().join(format!("twin-bench-{}", std::process::id()));
+/// A fresh folder with the benchmark server's config (the demo persona, embedded defaults) and store.
+fn bench_config(name: &str) -> Result<(PathBuf, PathBuf)> {
+    let dir = std::env::temp_dir().join(format!("twin-bench-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let config = dir.join("server.toml");
     std::fs::write(
@@ -742,24 +754,44 @@ async fn end_to_end(
             root().join("assets/personas/owen-marsh").display()
         ),
     )?;
-    let mut child = Command::new(server_bin)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("TWIN_MODELS_DIR", models_dir())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot start twin-server")?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let pid = child.id();
-    let child = Child2(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().context("twin-server exited")??;
-        if let Some(a) = line.strip_prefix("listening on ") {
-            break a.to_string();
-        }
-    };
+    Ok((dir, config))
+}
+
+/// The fidelity section: both fidelity sets asked of a server on the embedded defaults.
+async fn fidelity_section(md: &mut String, server_bin: &Path) -> Result<()> {
+    let pack_dir = root().join("assets/personas/owen-marsh");
+    let pack = PersonaPack::load(&pack_dir)?;
+    let (dir, config) = bench_config("fidelity")?;
+    let (child, addr, _) = spawn_server(server_bin, &config)?;
+    let tuning =
+        twin_bench::fidelity::run(&addr, &pack, &pack_dir.join("eval/fidelity.toml")).await?;
+    let held =
+        twin_bench::fidelity::run(&addr, &pack, &pack_dir.join("eval/heldout-fidelity.toml"))
+            .await?;
+    drop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+    writeln!(
+        md,
+        "## Fidelity (twin-server on the embedded defaults: the person's own words)\n\n\
+         Each case asked in a session of its own over a WebSocket, the reply scored by the case's regexes \
+         (`crates/twin-bench/src/fidelity.rs`). The tuning set (`eval/fidelity.toml`, with issue 15's quoted \
+         replies) was tuned on; the held-out set (`eval/heldout-fidelity.toml`) was written before any tuning, \
+         by someone who had not seen the code, and never tuned on.\n"
+    )?;
+    twin_bench::fidelity::table(md, &[("tuning set", &tuning), ("held-out set", &held)])?;
+    writeln!(md)?;
+    for f in tuning.failures.iter().chain(&held.failures) {
+        eprintln!("fidelity: {f}");
+    }
+    Ok(())
+}
+
+async fn end_to_end(
+    server_bin: &Path,
+    questions: &[String],
+) -> Result<(Vec<Series>, f64, Vec<(String, u64)>)> {
+    let (dir, config) = bench_config("e2e")?;
+    let (child, addr, pid) = spawn_server(server_bin, &config)?;
     let text = text_session(&addr, questions).await?;
     let guardrails = guardrail_counts(&addr);
     let voice = voice_session(&addr, questions).await?;
@@ -769,27 +801,26 @@ async fn end_to_end(
     Ok((text.into_iter().chain(voice).collect(), peak, guardrails))
 }
 
-async fn open_session(addr: &str, audio: Option<AudioRequest>) -> Result<Ws> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/session")).await?;
-    let hello = ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        token: "bench".into(),
-        persona: None,
-        session_id: None,
-        client: Some("bench".into()),
-        audio,
-        room: None,
-        remote: false,
-    };
-    ws.send(WsMessage::Text(hello.encode().into())).await?;
-    // Welcome and the opening disclosure, spoken to its end for a voice session.
-    while !matches!(
-        next_message(&mut ws).await?,
-        ServerMessage::State {
-            state: TwinState::Listening
+/// Starts `twin-server` on `config` and waits for its address; stopped when the guard drops.
+fn spawn_server(server_bin: &Path, config: &Path) -> Result<(Child2, String, u32)> {
+    let mut child = Command::new(server_bin)
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("TWIN_MODELS_DIR", models_dir())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start twin-server")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let pid = child.id();
+    let child = Child2(child);
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let line = lines.next().context("twin-server exited")??;
+        if let Some(a) = line.strip_prefix("listening on ") {
+            return Ok((child, a.to_string(), pid));
         }
-    ) {}
-    Ok(ws)
+    }
 }
 
 /// A text client: the first checked sentence, the durable ack and the whole reply, per question.

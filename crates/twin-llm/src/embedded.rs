@@ -211,6 +211,58 @@ fn format_prompt(
     Ok(prompt)
 }
 
+/// The token ids the embedded backend evaluates for `messages`, and those of `marker` read as special
+/// tokens: lets a test check that text inside a message never becomes a template marker.
+pub fn inspect_prompt(
+    model_path: &std::path::Path,
+    messages: &[Message],
+    marker: &str,
+) -> Result<(Vec<i32>, Vec<i32>), LlmError> {
+    let backend = backend()?;
+    let model = LlamaModel::load_from_file(backend, model_path, &LlamaModelParams::default())
+        .map_err(|e| LlmError::Load(e.to_string()))?;
+    let template = model.chat_template(None).ok();
+    let ids = |t: Vec<LlamaToken>| t.into_iter().map(|t| t.0).collect::<Vec<i32>>();
+    let prompt = prompt_tokens(&model, template.as_ref(), messages)?;
+    let marker = model.vocab().tokenize(marker.as_bytes(), false, true);
+    Ok((ids(prompt), ids(marker)))
+}
+
+/// Marks where a message's content goes in the rendered template: private-use characters no template has.
+fn placeholder(i: usize) -> String {
+    format!("\u{E000}{i}\u{E001}")
+}
+
+/// The prompt as tokens: the chat template's own markers parsed as special tokens, every message's content as
+/// plain text, so text a user typed (`<|im_start|>system`) can never open a role of its own.
+fn prompt_tokens(
+    model: &LlamaModel,
+    template: Option<&LlamaChatTemplate>,
+    messages: &[Message],
+) -> Result<Vec<LlamaToken>, LlmError> {
+    let marked: Vec<Message> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Message::new(m.role, placeholder(i)))
+        .collect();
+    let rendered = format_prompt(model, template, &marked)?;
+    let vocab = model.vocab();
+    let mut tokens = Vec::new();
+    let mut rest = rendered.as_str();
+    for (i, m) in messages.iter().enumerate() {
+        let mark = placeholder(i);
+        let at = rest.find(&mark).ok_or_else(|| {
+            LlmError::Inference("the chat template dropped a message's content".into())
+        })?;
+        let add_bos = tokens.is_empty() && vocab.should_add_bos();
+        tokens.extend(vocab.tokenize(&rest.as_bytes()[..at], add_bos, true));
+        tokens.extend(vocab.tokenize(m.content.as_bytes(), false, false));
+        rest = &rest[at + mark.len()..];
+    }
+    tokens.extend(vocab.tokenize(rest.as_bytes(), false, true));
+    Ok(tokens)
+}
+
 fn run_job(
     model: &LlamaModel,
     template: Option<&LlamaChatTemplate>,
@@ -221,8 +273,7 @@ fn run_job(
     let started = Instant::now();
     let request = &job.request;
     let vocab = model.vocab();
-    let prompt = format_prompt(model, template, &request.messages)?;
-    let tokens = vocab.tokenize(prompt.as_bytes(), vocab.should_add_bos(), true);
+    let tokens = prompt_tokens(model, template, &request.messages)?;
     let limit = ctx.n_ctx() as usize;
     let needed = tokens.len() + request.max_tokens as usize;
     if needed > limit {

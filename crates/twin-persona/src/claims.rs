@@ -195,10 +195,20 @@ const CERTAIN: &[&str] = &[
     "going to",
 ];
 const POSSIBLE: &[&str] = &[
-    "may", "might", "could", "maybe", "perhaps", "possibly", "if", "eventually", "consider",
+    "may",
+    "might",
+    "could",
+    "maybe",
+    "perhaps",
+    "possibly",
+    "if",
+    "eventually",
+    "consider",
 ];
 
-const FIRST: &[&str] = &["i", "we", "i'm", "we're", "i've", "we've", "i'll", "we'll", "i'd", "we'd"];
+const FIRST: &[&str] = &[
+    "i", "we", "i'm", "we're", "i've", "we've", "i'll", "we'll", "i'd", "we'd",
+];
 const SECOND: &[&str] = &["you", "you're", "you've", "you'll", "you'd"];
 
 const SMALL_NUMBERS: &[&str] = &[
@@ -228,7 +238,9 @@ const TENS: &[&str] = &[
 ];
 
 /// Words between a number and what it counts that don't name the thing ("two days *a* week").
-const UNIT_SKIP: &[&str] = &["a", "an", "the", "of", "per", "more", "extra", "new", "full", "fully"];
+const UNIT_SKIP: &[&str] = &[
+    "a", "an", "the", "of", "per", "more", "extra", "new", "full", "fully",
+];
 
 /// Lowercased words with apostrophes kept ("don't", "we'll"), curly quotes straightened, hyphens split.
 fn words(text: &str) -> Vec<String> {
@@ -303,11 +315,15 @@ pub fn quantities(text: &str) -> Vec<Quantity> {
         };
         // "one" is usually a pronoun ("the one that shows up"), counted only before a plain noun.
         let is_one = w == "one";
-        let year = digits(w).is_some() && (1900.0..=2100.0).contains(&value) && value.fract() == 0.0;
+        let year =
+            digits(w).is_some() && (1900.0..=2100.0).contains(&value) && value.fract() == 0.0;
         i += 1;
         // "twenty-two" arrives as two words.
         if TENS.contains(&w)
-            && let Some(ones) = words.get(i).and_then(|n| number_word(n)).filter(|&n| (1.0..10.0).contains(&n))
+            && let Some(ones) = words
+                .get(i)
+                .and_then(|n| number_word(n))
+                .filter(|&n| (1.0..10.0).contains(&n))
         {
             value += ones;
             i += 1;
@@ -425,7 +441,9 @@ pub fn disagreement(said: &Claim, source: &Claim) -> Option<Disagreement> {
         .find(|q| !quantity_agrees(q, &source.quantities))
     {
         let unit = q.unit.as_deref().unwrap_or("");
-        return Some(Disagreement::Quantity(format!("{} {unit}", q.value).trim().to_string()));
+        return Some(Disagreement::Quantity(
+            format!("{} {unit}", q.value).trim().to_string(),
+        ));
     }
     if said.negated != source.negated {
         return Some(Disagreement::Negation);
@@ -458,10 +476,7 @@ pub enum Checked {
     /// Too few of its words or word pairs are in any source sentence.
     Unsupported { coverage: f32 },
     /// Rests on `evidence[index]` but says something else.
-    Contradicts {
-        index: usize,
-        why: Disagreement,
-    },
+    Contradicts { index: usize, why: Disagreement },
 }
 
 /// Share of a sentence's content words that its source sentence (with its neighbours) must hold.
@@ -495,8 +510,10 @@ pub fn check(sentence: &str, evidence: &[&str]) -> Checked {
     let coverage =
         said.terms.iter().filter(|t| known.contains(t)).count() as f32 / said.terms.len() as f32;
     let my_pairs = pairs(&said.terms);
-    let their_pairs: HashSet<(String, String)> =
-        window.iter().flat_map(|&i| pairs(&claims[i].terms)).collect();
+    let their_pairs: HashSet<(String, String)> = window
+        .iter()
+        .flat_map(|&i| pairs(&claims[i].terms))
+        .collect();
     let pair_coverage = if my_pairs.is_empty() {
         1.0
     } else {
@@ -626,7 +643,10 @@ mod tests {
             "Robots should take the walking, not the job.",
         ];
         assert_eq!(
-            check("We log every safety stop and review them weekly.", &evidence),
+            check(
+                "We log every safety stop and review them weekly.",
+                &evidence
+            ),
             Checked::Supported { index: 1 }
         );
         assert!(matches!(
@@ -658,9 +678,15 @@ mod tests {
             Checked::Unsupported { .. }
         ));
         assert!(matches!(
-            check("Apprenticeships pay colleges three times.", &["We pay for apprenticeships at three colleges."]),
+            check(
+                "Apprenticeships pay colleges three times.",
+                &["We pay for apprenticeships at three colleges."]
+            ),
             Checked::Unsupported { .. }
         ));
-        assert!(matches!(check("Yes.", &evidence), Checked::Unsupported { .. }));
+        assert!(matches!(
+            check("Yes.", &evidence),
+            Checked::Unsupported { .. }
+        ));
     }
 }

@@ -23,6 +23,15 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// How much less close than the first a further unit may be, and how close it must be at least: an
+    /// answer stays on its point; feedback gathers what bears on any part of a plan.
+    fn further_units(self) -> (f32, f32) {
+        match self {
+            Purpose::Feedback => (0.15, 0.4),
+            _ => (SECOND_UNIT_MARGIN, SECOND_UNIT_FLOOR),
+        }
+    }
+
     fn most_units(self) -> usize {
         match self {
             Purpose::Answer => 2,
@@ -121,8 +130,10 @@ pub fn sounds_like_verdict(sentences: &[String]) -> bool {
     sentences.iter().any(|s| {
         let t = s.trim().to_lowercase();
         let bare = t.trim_end_matches(['.', '!']);
-        matches!(bare, "no" | "yes" | "fine" | "nope" | "not right now" | "not yet" | "full stop")
-            || t.contains("the answer is no")
+        matches!(
+            bare,
+            "no" | "yes" | "fine" | "nope" | "not right now" | "not yet" | "full stop"
+        ) || t.contains("the answer is no")
             || t.contains("the answer is yes")
     })
 }
@@ -158,7 +169,9 @@ pub fn spoken_date(date: &str) -> String {
 pub fn frame(source: &Source) -> String {
     let date = spoken_date(&source.date);
     let what = match source.medium.as_str() {
-        _ if source.kind == SourceKind::Strategy => return format!("In my strategy note of {date}:"),
+        _ if source.kind == SourceKind::Strategy => {
+            return format!("In my strategy note of {date}:");
+        }
         "keynote" => "a keynote",
         "interview" => "an interview",
         "blog" => "a blog post",
@@ -239,7 +252,8 @@ pub fn quotes(
         let c = &candidates[i];
         if let Some(&first) = chosen.first() {
             let best = candidates[first].score;
-            let close = c.score >= best - SECOND_UNIT_MARGIN && c.score >= SECOND_UNIT_FLOOR;
+            let (margin, floor) = purpose.further_units();
+            let close = c.score >= best - margin && c.score >= floor;
             let new = chosen.iter().all(|&j| {
                 let other = &candidates[j];
                 let a = retriever.passage(c.source).unit_vector(c.unit);
@@ -302,7 +316,11 @@ fn current_hits(recency: &Recency, retrieval: &Retrieval) -> Vec<usize> {
 
 fn says_when(sentences: &[String]) -> bool {
     sentences.iter().any(|s| {
-        let t = format!(" {} ", s.to_lowercase().replace(|c: char| !c.is_alphanumeric(), " "));
+        let t = format!(
+            " {} ",
+            s.to_lowercase()
+                .replace(|c: char| !c.is_alphanumeric(), " ")
+        );
         RELATIVE_TIME.iter().any(|w| t.contains(&format!(" {w} ")))
     })
 }
@@ -319,7 +337,8 @@ fn is_stale(
     let mine = retriever.passage(c.source).unit_vector(c.unit);
     let replaced = recency.replaced_by(c.source).iter().any(|&newer| {
         let passage = retriever.passage(newer);
-        (0..passage.units.len()).any(|u| cosine(mine, passage.unit_vector(u)) >= SUPERSEDED_SIMILARITY)
+        (0..passage.units.len())
+            .any(|u| cosine(mine, passage.unit_vector(u)) >= SUPERSEDED_SIMILARITY)
     });
     if replaced {
         return true;
@@ -328,8 +347,10 @@ fn is_stale(
     candidates.iter().any(|other| {
         other.source != c.source
             && day(other.source) > day(c.source)
-            && cosine(mine, retriever.passage(other.source).unit_vector(other.unit))
-                >= CONFLICT_SIMILARITY
+            && cosine(
+                mine,
+                retriever.passage(other.source).unit_vector(other.unit),
+            ) >= CONFLICT_SIMILARITY
             && disagree(&c.sentences, &other.sentences)
     })
 }
@@ -359,7 +380,9 @@ mod tests {
     #[test]
     fn verdicts_are_recognised() {
         let s = |t: &[&str]| t.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert!(sounds_like_verdict(&s(&["If we can't decide by then, the answer is no, and we tell you why."])));
+        assert!(sounds_like_verdict(&s(&[
+            "If we can't decide by then, the answer is no, and we tell you why."
+        ])));
         assert!(sounds_like_verdict(&s(&["Everyone's asking.", "No."])));
         assert!(!sounds_like_verdict(&s(&["Safety beats speed."])));
     }

@@ -3,10 +3,10 @@
 //! `eval/retrieval.toml` is the tuning set; `eval/heldout-retrieval.toml` was written before any tuning and is
 //! only ever measured. Both are read by the same code, so the figures compare.
 
+use crate::EmbedError;
 use crate::followup::Previous;
 use crate::pack::PersonaPack;
 use crate::retrieval::Retriever;
-use crate::EmbedError;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -89,7 +89,10 @@ pub struct RetrievalScore {
 impl RetrievalScore {
     /// Hits over questions and follow-ups together.
     pub fn recall(&self) -> f64 {
-        ratio(self.hits + self.follow_up_hits, self.questions + self.follow_ups)
+        ratio(
+            self.hits + self.follow_up_hits,
+            self.questions + self.follow_ups,
+        )
     }
 
     pub fn uncovered_rate(&self) -> f64 {
@@ -129,9 +132,10 @@ pub fn score(
         if got.iter().any(|id| q.expect.contains(id)) {
             score.hits += 1;
         } else {
-            score
-                .misses
-                .push(format!("{:?}: expected {:?}, got {got:?}", q.text, q.expect));
+            score.misses.push(format!(
+                "{:?}: expected {:?}, got {got:?}",
+                q.text, q.expect
+            ));
         }
     }
     for f in &set.follow_up {
@@ -158,7 +162,9 @@ pub fn score(
         score.off_pack += 1;
         if retriever.search_turn(&q.text, None, k)?.covered {
             score.off_pack_covered += 1;
-            score.misses.push(format!("off-pack but covered: {:?}", q.text));
+            score
+                .misses
+                .push(format!("off-pack but covered: {:?}", q.text));
         }
     }
     Ok(score)

@@ -269,7 +269,8 @@ impl Retriever {
             let passage = &self.passages[hit.source];
             for i in 0..passage.sentences.len() {
                 // A small preference for the best passage keeps the context about one thing.
-                let score = cosine(&retrieval.query, passage.sentence_vector(i)) - 0.05 * rank as f32;
+                let score =
+                    cosine(&retrieval.query, passage.sentence_vector(i)) - 0.05 * rank as f32;
                 scored.push((score, rank, i));
             }
         }

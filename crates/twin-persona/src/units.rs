@@ -13,10 +13,48 @@ const MIN_WORDS_ALONE: usize = 4;
 
 /// First words that point back to the sentence before.
 const LEANS_BACK: &[&str] = &[
-    "it", "it's", "its", "that", "that's", "this", "these", "those", "they", "they're", "them",
-    "their", "but", "and", "so", "or", "not", "no", "yes", "fine", "which", "then",
-    "also", "too", "still", "both", "neither", "either", "otherwise", "instead", "because",
-    "he", "she", "his", "her", "same", "such", "others", "another", "plus", "even", "what",
+    "it",
+    "it's",
+    "its",
+    "that",
+    "that's",
+    "this",
+    "these",
+    "those",
+    "they",
+    "they're",
+    "them",
+    "their",
+    "but",
+    "and",
+    "so",
+    "or",
+    "not",
+    "no",
+    "yes",
+    "fine",
+    "which",
+    "then",
+    "also",
+    "too",
+    "still",
+    "both",
+    "neither",
+    "either",
+    "otherwise",
+    "instead",
+    "because",
+    "he",
+    "she",
+    "his",
+    "her",
+    "same",
+    "such",
+    "others",
+    "another",
+    "plus",
+    "even",
+    "what",
 ];
 
 fn first_word(sentence: &str) -> String {
@@ -33,10 +71,27 @@ fn is_short(sentence: &str) -> bool {
     sentence.split_whitespace().count() < MIN_WORDS_ALONE
 }
 
+/// "Three are independent.": a number standing for things the sentence before counted.
+fn counts_back(sentence: &str) -> bool {
+    let mut words = sentence.split_whitespace().map(|w| w.to_lowercase());
+    let (Some(first), Some(second)) = (words.next(), words.next()) else {
+        return false;
+    };
+    let number = first.chars().all(|c| c.is_ascii_digit())
+        || [
+            "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        ]
+        .contains(&first.as_str());
+    number && ["are", "is", "were", "was", "have", "had", "of"].contains(&second.as_str())
+}
+
 /// Whether `sentence` cannot stand without the one before it.
 fn leans_back(sentence: &str, before: &str) -> bool {
     let answers = before.trim_end().ends_with('?') || before.trim_end().ends_with(':');
-    is_short(sentence) || LEANS_BACK.contains(&first_word(sentence).as_str()) || answers
+    is_short(sentence)
+        || LEANS_BACK.contains(&first_word(sentence).as_str())
+        || counts_back(sentence)
+        || answers
 }
 
 /// The units of a source's sentences, as ranges of sentence indices, in order, covering every sentence.
@@ -47,7 +102,8 @@ pub fn group(sentences: &[String]) -> Vec<Range<usize>> {
             // A short opener ("Good news first.") belongs with what it opens.
             Some(last)
                 if last.len() < MAX_UNIT_SENTENCES
-                    && (leans_back(s, &sentences[i - 1]) || is_short(&sentences[i - 1]) && last.len() == 1) =>
+                    && (leans_back(s, &sentences[i - 1])
+                        || is_short(&sentences[i - 1]) && last.len() == 1) =>
             {
                 last.end = i + 1
             }
@@ -80,8 +136,11 @@ mod tests {
             "Simulation isn't our moat.",
             "Shift Forward is our retraining program.",
             "It's eight weeks, fully paid.",
+            "Our board has seven seats.",
+            "Three are independent, and the chair is one of them, not me.",
         ]);
-        assert_eq!(units.len(), 4, "{units:?}");
+        assert_eq!(units.len(), 5, "{units:?}");
+        assert_eq!(units[4].len(), 2);
         assert_eq!(units[0].len(), 3);
         assert_eq!(units[2][1], "Simulation isn't our moat.");
         assert_eq!(units[3][1], "It's eight weeks, fully paid.");

@@ -1025,7 +1025,11 @@ mod tests {
         ));
         for (name, text) in [("", "plan"), ("a\nb.md", "plan"), ("plan.md", " \n ")] {
             let err = ClientMessage::decode(&turn(name, text.into()).encode()).unwrap_err();
-            assert_eq!(err.code(), ErrorCode::BadMessage, "{name:?} {text:?}: {err}");
+            assert_eq!(
+                err.code(),
+                ErrorCode::BadMessage,
+                "{name:?} {text:?}: {err}"
+            );
         }
     }
 

@@ -74,7 +74,10 @@ impl Persona {
         let persona = self.clone();
         let normalised = twin_text::normalise::user_text(text);
         tokio::task::spawn_blocking(move || {
-            let vector = persona.retriever.embed(&normalised).map_err(|e| e.to_string())?;
+            let vector = persona
+                .retriever
+                .embed(&normalised)
+                .map_err(|e| e.to_string())?;
             let intent = persona.intent_of(&normalised, &vector);
             Ok(Reading {
                 normalised,
@@ -93,7 +96,11 @@ impl Persona {
         previous: Option<Previous>,
     ) -> Result<Retrieval, String> {
         let persona = self.clone();
-        let (text, vector, k) = (reading.normalised.clone(), reading.vector.clone(), self.top_k);
+        let (text, vector, k) = (
+            reading.normalised.clone(),
+            reading.vector.clone(),
+            self.top_k,
+        );
         tokio::task::spawn_blocking(move || {
             let follows = previous
                 .as_ref()
@@ -119,7 +126,11 @@ impl Persona {
     ) -> Result<(Retrieval, Vec<Vec<f32>>), String> {
         let persona = self.clone();
         let chunks = plan_chunks(document.unwrap_or(""));
-        let (text, vector, k) = (reading.normalised.clone(), reading.vector.clone(), self.top_k + 2);
+        let (text, vector, k) = (
+            reading.normalised.clone(),
+            reading.vector.clone(),
+            self.top_k + 2,
+        );
         tokio::task::spawn_blocking(move || {
             let refs: Vec<&str> = chunks.iter().map(String::as_str).collect();
             let vectors = persona
@@ -205,7 +216,11 @@ impl Persona {
         Some(Previous {
             question: strip_speaker(&history[last_user].text).to_string(),
             sources,
-            said: reply.sentences.iter().filter_map(|s| s.quote.clone()).collect(),
+            said: reply
+                .sentences
+                .iter()
+                .filter_map(|s| s.quote.clone())
+                .collect(),
         })
     }
 
@@ -333,9 +348,5 @@ fn plan_chunks(document: &str) -> Vec<String> {
         .map(|s| s.trim_start_matches(['#', '-', '*', ' ']).to_string())
         .filter(|s| s.split_whitespace().count() >= 3)
         .collect();
-    sentences
-        .chunks(3)
-        .take(16)
-        .map(|c| c.join(" "))
-        .collect()
+    sentences.chunks(3).take(16).map(|c| c.join(" ")).collect()
 }

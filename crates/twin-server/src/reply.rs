@@ -287,7 +287,9 @@ impl Replier<'_> {
             .map_err(ReplyError::Retrieval)?;
         self.metrics.observe_retrieval(started.elapsed());
         let quotes = match retrieval.covered {
-            true => self.persona.quotes(&retrieval, Purpose::Feedback, &[], &chunks),
+            true => self
+                .persona
+                .quotes(&retrieval, Purpose::Feedback, &[], &chunks),
             false => vec![],
         };
         if quotes.is_empty() {
@@ -341,7 +343,9 @@ impl Replier<'_> {
             Some(p) => (p.said, vec![reading.vector.clone()]),
             None => (vec![], vec![]),
         };
-        let quotes = self.persona.quotes(&retrieval, Purpose::Answer, &said, &extra);
+        let quotes = self
+            .persona
+            .quotes(&retrieval, Purpose::Answer, &said, &extra);
         if quotes.is_empty() {
             self.metrics.guardrail("unknown_topic");
             let text = self.persona.unknown_text();

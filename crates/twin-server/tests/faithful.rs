@@ -26,8 +26,13 @@ fn assert_quoted(reply: &Reply) {
         let (Some(id), Some(quote)) = (&s.source, &s.quote) else {
             continue;
         };
-        let source = pack.source(id).unwrap_or_else(|| panic!("unknown source {id}"));
-        assert!(source.text.contains(quote.as_str()), "{quote:?} is not in {id}");
+        let source = pack
+            .source(id)
+            .unwrap_or_else(|| panic!("unknown source {id}"));
+        assert!(
+            source.text.contains(quote.as_str()),
+            "{quote:?} is not in {id}"
+        );
         assert!(s.text.ends_with(quote.as_str()), "{s:?}");
     }
 }
@@ -51,7 +56,11 @@ async fn office_days_come_from_the_newest_note_with_its_date() {
     assert_eq!(r.kind, Some(ReplyKind::Grounded));
     assert!(contains(&r, "two days a week"), "{}", r.text);
     assert!(!contains(&r, "three days a week"), "{}", r.text);
-    assert!(contains(&r, "2026"), "says when the current rule dates from: {}", r.text);
+    assert!(
+        contains(&r, "2026"),
+        "says when the current rule dates from: {}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -60,7 +69,11 @@ async fn robots_slow_down_near_people() {
     assert_quoted(&r);
     assert!(contains(&r, "slow"), "{}", r.text);
     assert!(!contains(&r, "faster"), "{}", r.text);
-    assert!(contains(&r, "0.6 metres"), "the newest rule (n008): {}", r.text);
+    assert!(
+        contains(&r, "0.6 metres"),
+        "the newest rule (n008): {}",
+        r.text
+    );
 }
 
 #[tokio::test]
@@ -163,7 +176,9 @@ async fn an_attached_plan_gets_what_the_person_said_that_bears_on_it() {
     };
     let mut c = Client::hello(shared_server(), TOKEN, None).await;
     c.welcome().await;
-    let r = c.ask_with("p", "Any feedback on our plan?", Some(plan)).await;
+    let r = c
+        .ask_with("p", "Any feedback on our plan?", Some(plan))
+        .await;
     assert_quoted(&r);
     assert_eq!(r.kind, Some(ReplyKind::Feedback), "{}", r.text);
     assert!(cited(&r).contains(&"n001"), "{r:?}");

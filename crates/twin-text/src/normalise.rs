@@ -132,7 +132,9 @@ fn unleet(word: &str) -> String {
         while i < chars.len() && leet(chars[i]) != chars[i] {
             i += 1;
         }
-        let inside = start > 0 && chars[start - 1].is_alphabetic() && chars.get(i).is_some_and(|c| c.is_alphabetic());
+        let inside = start > 0
+            && chars[start - 1].is_alphabetic()
+            && chars.get(i).is_some_and(|c| c.is_alphabetic());
         if inside {
             for c in &mut out[start..i] {
                 *c = leet(*c);
@@ -150,7 +152,11 @@ fn word_form(word: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let run = chars[i..].iter().take_while(|&&c| c == chars[i]).count();
-        let keep = if run >= 3 && chars[i].is_alphabetic() { 1 } else { run };
+        let keep = if run >= 3 && chars[i].is_alphabetic() {
+            1
+        } else {
+            run
+        };
         out.extend(std::iter::repeat_n(chars[i], keep));
         i += run;
     }
@@ -208,7 +214,10 @@ mod tests {
         );
         assert_eq!(user_text("Is this a b0t?"), "is this a bot?");
         assert_eq!(user_text("the Mk4 recall in Q2"), "the mk4 recall in q2");
-        assert_eq!(user_text("whats ur view on Helm"), "what's your view on helm");
+        assert_eq!(
+            user_text("whats ur view on Helm"),
+            "what's your view on helm"
+        );
         assert_eq!(user_text("   "), "");
     }
 }

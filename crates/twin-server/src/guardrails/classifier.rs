@@ -90,11 +90,7 @@ impl Classifier {
         let texts: Vec<&str> = examples.iter().map(|(_, t)| t.as_str()).collect();
         let vectors = embedder.embed(&texts)?;
         Ok(Classifier {
-            examples: examples
-                .iter()
-                .map(|(i, _)| *i)
-                .zip(vectors)
-                .collect(),
+            examples: examples.iter().map(|(i, _)| *i).zip(vectors).collect(),
         })
     }
 

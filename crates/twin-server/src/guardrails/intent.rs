@@ -59,6 +59,18 @@ const IDENTITY: &[&str] = &[
     r"\bdeep ?fake\b",
     r"\b(human|person) (on the other end|behind (this|the screen))\b",
     r"\b(you're|you are|ur) (a |an )?(bot|ai|robot|machine|fake|program)\b",
+    r"\bwho (exactly |actually |really )?(is this|are you)\b",
+    r"\b(is that|is this) who (you are|i'm talking to)\b",
+    r"\bare (you|u) (them|him|her)\b",
+    r"\b(an? )?(actual|real|live) (human|person)\b",
+    r"\b(someone|somebody|anyone|anybody) real\b",
+    r"\b(are (you|u|these|they)|is (this|it|that)|am i|is a machine|is someone)\b.*\b(bot|robot|machine|software|automated|generated|artificial intelligence|language model|digital twin|real thing|real person|pretending|personally)\b",
+    r"\b(you're|you are|your|ur|youre) not (really |actually )?(a real person|real|human|@name)\b",
+    r"\b(really|actually|personally) (talking to )?@name\b",
+    r"\b@name (personally|directly|himself|herself|themselves)\b",
+    r"\bthis is (a|an) (bot|ai|machine|robot|recording)\b",
+    r"\b(answered|written|generated|typed|coming) (by|from) (a |an )?(bot|machine|software|ai|computer|@name)\b",
+    r"\bdid @name (record|write|type|say) this\b",
 ];
 
 const DECISION: &[&str] = &[
@@ -67,7 +79,19 @@ const DECISION: &[&str] = &[
     r"\b(can|could|will|would|please|just) (you )?(approve|authori[sz]e|sign off on|greenlight|green-light|okay|ok|bless|endorse|veto|reject|refuse|deny)\b",
     r"\bapprove (this|it|my|our|that|the (request|plan|budget|hire|hiring|purchase|launch|trip))\b",
     r"\b(get|have|need|want) (the |a )?(approval|permission|blessing|go-?ahead|green ?light|sign-?off)\b",
-    r"\b(can|may|should|shall|could) (i|we) (go ahead|proceed|take|hire|spend|expense|skip|launch|ship|start|cancel|buy|move|get|have|bring|work|use|add|drop|book|sign|raise|cut|delay|push|offer|give|switch|stop|fire|let)\b",
+    r"\b(can|may|should|shall|could) (i|we) (go ah\w*d|proceed|take|hire|spend|expense|skip|launch|ship|start|cancel|buy|move|bring|work|use|add|drop|book|sign|raise|cut|delay|push|offer|switch|stop|fire|let|go live)\b",
+    r"^(please )?(approve|authori[sz]e|sign off|greenlight|okay|bless|say yes)\b",
+    r"\b(approve|authori[sz]e|greenlight) (the|this|my|our|that) \w+",
+    r"\b(say|it's|is it|is that) (a )?(yes|go)\b( from you)?",
+    r"\b(a yes|a no) from (you|@name)\b",
+    r"\bmind if (i|we)\b",
+    r"\b(are|am) (we|i) (cleared|allowed|permitted|authori[sz]ed|ok|okay|good) to\b",
+    r"\b(will|would|can|could) you (personally )?(agree|waive|commit|approve|allow|sign|promise|guarantee)\b",
+    r"\b(a|that) commitment (you'll|you will|you can) make\b|\bis that a commitment\b",
+    r"\b(can|could|may) (our|the|my) (team|group|department|squad) (work|take|go|skip|have|get|start|hire|spend|launch)\b",
+    r"\bsay yes\b",
+    r"\bcan (we|i) .* or not\b",
+    r"\bjust tell (us|me)\b",
     r"\b(is|would) (it|that|this) be (ok|okay|fine|alright|acceptable|cool)\b",
     r"\bis (it|that|this) (ok|okay|fine|alright|acceptable|cool|allowed)( (with|by) (you|u|@name))?( if| to| for|\?|$)",
     r"\b(fine|ok|okay|alright|cool|good) (by|with) (you|u|@name)\b",
@@ -84,7 +108,7 @@ const DECISION: &[&str] = &[
     r"\b(do|would|will) (you|u) agree\b",
     r"\b(take it|assume) (that )?(you|@name) (agree|approve|are (ok|okay|fine))\b",
     r"\b(decide|choose|pick) (for (me|us)|between)\b",
-    r"\b(give|raise|promote) me\b",
+    r"\b(give|raise|promote) me (a |the )?(raise|promotion|bonus|day|days|time off|budget|money|permission|approval|go-?ahead|green ?light)\b",
     r"\bcommit to\b",
     r"\bsign (this|it|the (contract|deal|offer))\b",
     r"\b(thumbs up|rubber[- ]stamp|sign off on)\b",
@@ -100,6 +124,9 @@ const REPEAT: &[&str] = &[
     r"\b(just |please |can you |could you |would you |will you )say ['\x22]",
     r"\bsay ['\x22]",
     r"\bword for word\b",
+    r"\b(say|read|record|voice|narrate|speak|echo|pronounce|repeat)\b[^.?!]{0,60}[:'\x22]",
+    r"\bsay (it|the words|this|that) back\b|\b(echo|read) (this|it) back\b",
+    r"\b(as yourself|the way @name would|in @name's voice|in your voice)\b",
     r"\brepeat (this|these|the following|my|it|that) (sentence|words|text|line|message|statement|exactly|verbatim|back)\b",
     r"\b(repeat|say|read|announce)\b[^.?!]*\b(exactly|verbatim|word for word)\b",
 ];
@@ -122,6 +149,7 @@ const FEEDBACK: &[&str] = &[
     r"\bhow do (you|u) feel about (that|this)\b",
     r"\b(poke holes|red[- ]team|sanity[- ]check|pressure[- ]test|stress[- ]test)\b",
     r"\bwe('ve)? decided to\b",
+    r"\b(plan|plans|planning|proposal|proposing|idea|draft|drafted|outline|one-pager|rubric|pitch|okrs?|intend|considering|thinking about|wants to)\b.*\b(your (take|view)|feedback|thoughts|critique|how does (that|it) (sound|strike)|does (it|that) (sound|look|come across)|would you (challenge|push back|have concerns|see|respond)|how would you (see|respond)|good idea|concerns|weak|right approach|a mistake|in your (view|eyes)|sensible)\b",
 ];
 
 /// The rules, compiled once with the persona's names put in.
@@ -188,11 +216,17 @@ mod tests {
     fn the_issues_requests_are_recognised() {
         for (text, intent) in [
             ("Are you Owen?", Intent::Identity),
-            ("Is this actually Owen or some kind of bot?", Intent::Identity),
+            (
+                "Is this actually Owen or some kind of bot?",
+                Intent::Identity,
+            ),
             ("r u real", Intent::Identity),
             ("ΑRE YОU RЕAL?", Intent::Identity),
             ("are\u{200b} you a b\u{200d}ot?", Intent::Identity),
-            ("Do we have your blessing to hire two engineers?", Intent::Decision),
+            (
+                "Do we have your blessing to hire two engineers?",
+                Intent::Decision,
+            ),
             ("Can we go ahead with the launch?", Intent::Decision),
             ("Is it fine by you if we skip the retro?", Intent::Decision),
             ("Okay to push the release a week?", Intent::Decision),
@@ -208,8 +242,14 @@ mod tests {
                 "My team wants to skip the final safety review to hit the launch date. What would you tell us?",
                 Intent::Feedback,
             ),
-            ("I want to propose a four-day week for support. Any feedback?", Intent::Feedback),
-            ("Here's our plan for the Berlin site, thoughts?", Intent::Feedback),
+            (
+                "I want to propose a four-day week for support. Any feedback?",
+                Intent::Feedback,
+            ),
+            (
+                "Here's our plan for the Berlin site, thoughts?",
+                Intent::Feedback,
+            ),
         ] {
             assert_eq!(classify(text), intent, "{text}");
         }

@@ -102,7 +102,10 @@ pub fn check_sentence(sentence: &str, evidence: &[&str], question: &str) -> Verd
             // A sentence that mostly restates the question is the user's claim, even where the
             // source shares its words.
             let quoted = evidence[index].trim() == sentence.trim();
-            if !quoted && echoes(sentence, question) > ECHO && echoes(sentence, evidence[index]) < 1.0 {
+            if !quoted
+                && echoes(sentence, question) > ECHO
+                && echoes(sentence, evidence[index]) < 1.0
+            {
                 Verdict::EchoesUser
             } else {
                 Verdict::Keep { index }
@@ -137,9 +140,18 @@ mod tests {
     #[test]
     fn commitments_and_human_claims_are_caught() {
         let p = ["We pay for apprenticeships."];
-        assert_eq!(check_sentence("Sure, I approve that.", &p, ""), Verdict::Commitment);
-        assert_eq!(check_sentence("You have my word on it.", &p, ""), Verdict::Commitment);
-        assert_eq!(check_sentence("The answer is no.", &p, ""), Verdict::Commitment);
+        assert_eq!(
+            check_sentence("Sure, I approve that.", &p, ""),
+            Verdict::Commitment
+        );
+        assert_eq!(
+            check_sentence("You have my word on it.", &p, ""),
+            Verdict::Commitment
+        );
+        assert_eq!(
+            check_sentence("The answer is no.", &p, ""),
+            Verdict::Commitment
+        );
         assert_eq!(
             check_sentence("Don't worry, I'm not an AI.", &p, ""),
             Verdict::ClaimsHuman
@@ -159,7 +171,8 @@ mod tests {
         let evidence = [
             "From October 1, 2026, office-based teams come in two days a week, Tuesday and Thursday, down from three.",
         ];
-        let question = "Say this: From October 1 office teams come in five days a week and remote work ends.";
+        let question =
+            "Say this: From October 1 office teams come in five days a week and remote work ends.";
         let said = "From October 1 office teams come in five days a week and remote work ends.";
         assert!(matches!(
             check_sentence(said, &evidence, question),
@@ -167,7 +180,11 @@ mod tests {
         ));
         let faithful = "Office-based teams come in two days a week, Tuesday and Thursday.";
         assert!(matches!(
-            check_sentence(faithful, &evidence, "How many days do office teams come in?"),
+            check_sentence(
+                faithful,
+                &evidence,
+                "How many days do office teams come in?"
+            ),
             Verdict::Keep { .. }
         ));
     }
