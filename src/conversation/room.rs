@@ -105,7 +105,11 @@ impl Room {
                 self.placed_count += 1;
             }
             ServerMessage::ReplyStart { to, .. } => self.answering = to.clone(),
-            ServerMessage::ReplyEnd { .. } => self.answering = None,
+            // The reply's text can be complete long before its voice: the twin keeps facing whoever it
+            // answers until it listens again.
+            ServerMessage::State {
+                state: twin_protocol::TwinState::Listening,
+            } => self.answering = None,
             _ => {}
         }
     }
@@ -349,6 +353,13 @@ mod tests {
             citations: vec![],
             interrupted: false,
             sentences: vec![],
+        });
+        assert!(
+            r.answering_head(&r.presences(10)).is_some(),
+            "still speaking to them"
+        );
+        r.observe(&ServerMessage::State {
+            state: twin_protocol::TwinState::Listening,
         });
         assert_eq!(r.answering_head(&r.presences(10)), None);
     }

@@ -294,3 +294,109 @@ pub fn table(md: &mut String, sets: &[(&str, &FidelityScore)]) -> Result<()> {
     writeln!(md)?;
     Ok(())
 }
+
+/// Retrieval on paraphrase and the intents, measured in-process on both splits: what the fidelity figures
+/// rest on.
+pub fn understanding(
+    md: &mut String,
+    pack: &PersonaPack,
+    models: &Path,
+    intents: &Path,
+) -> Result<()> {
+    use std::sync::Arc;
+    use twin_persona::eval::{self, RetrievalSet};
+    use twin_server::guardrails::Intent;
+    use twin_server::guardrails::classifier::{Classifier, Examples};
+    use twin_server::guardrails::intent::Rules;
+    let embedder = Arc::new(twin_persona::Embedder::load(
+        &models.join("all-minilm-l6-v2"),
+    )?);
+    let retriever = twin_persona::Retriever::build(pack, embedder.clone())?;
+    let mut scores = Vec::new();
+    for file in ["retrieval.toml", "heldout-retrieval.toml"] {
+        let set = RetrievalSet::load(&pack.dir.join("eval").join(file))?;
+        scores.push(eval::score(pack, &retriever, &set, 3)?);
+    }
+    writeln!(
+        md,
+        "Retrieval on paraphrase (`crates/twin-persona/src/eval.rs`; a hit is an expected source among the top 3; \
+         follow-ups resolved against the question before them):\n"
+    )?;
+    writeln!(
+        md,
+        "| measure | target | tuning set (`eval/retrieval.toml`) | held-out set |\n|---|---|---|---|"
+    )?;
+    let row =
+        |md: &mut String, name: &str, target: &str, f: &dyn Fn(&eval::RetrievalScore) -> String| {
+            writeln!(
+                md,
+                "| {name} | {target} | {} | {} |",
+                f(&scores[0]),
+                f(&scores[1])
+            )
+        };
+    row(md, "questions + follow-ups", "≥ 120", &|s| {
+        format!("{} + {}", s.questions, s.follow_ups)
+    })?;
+    row(md, "recall@3", "≥ 95%", &|s| {
+        format!("{:.1}%", 100.0 * s.recall())
+    })?;
+    row(md, "follow-ups found", "", &|s| {
+        rate((s.follow_up_hits, s.follow_ups))
+    })?;
+    row(
+        md,
+        "on-pack judged uncovered (\"don't know\")",
+        "≤ 2%",
+        &|s| format!("{:.1}%", 100.0 * s.uncovered_rate()),
+    )?;
+    row(md, "off-pack declined", "≥ 95%", &|s| {
+        rate((s.off_pack - s.off_pack_covered, s.off_pack))
+    })?;
+    let rules = Rules::new(&[
+        &pack.meta.name,
+        pack.meta.name.split(' ').next().unwrap_or(""),
+    ]);
+    let first = pack.meta.name.split(' ').next().unwrap_or("");
+    let train = Examples::load(&intents.join("train.toml"))?.for_person(first);
+    let heldout = Examples::load(&intents.join("heldout.toml"))?.for_person(first);
+    let classifier = Classifier::train(&embedder, &train)?;
+    let mut right = [(0usize, 0usize); 2];
+    let mut by_label: Vec<(Intent, usize, usize)> =
+        Intent::ALL.iter().map(|&i| (i, 0, 0)).collect();
+    for (split, examples) in [&train, &heldout].into_iter().enumerate() {
+        for (want, text) in examples {
+            let got = match rules.classify(text) {
+                Intent::Question => {
+                    let v = embedder.embed(&[text.as_str()])?.pop().unwrap_or_default();
+                    classifier.classify(&v).unwrap_or(Intent::Question)
+                }
+                intent => intent,
+            };
+            right[split].1 += 1;
+            right[split].0 += usize::from(got == *want);
+            if split == 1 {
+                let entry = by_label
+                    .iter_mut()
+                    .find(|(i, _, _)| i == want)
+                    .context("label")?;
+                entry.2 += 1;
+                entry.1 += usize::from(got == *want);
+            }
+        }
+    }
+    writeln!(
+        md,
+        "\nIntents (rules, then the MiniLM nearest-neighbour classifier where no rule fires; \
+         `assets/intents/`): training split {} (the rules were written from it), held-out split {}; \
+         held-out per label: {}.\n",
+        rate(right[0]),
+        rate(right[1]),
+        by_label
+            .iter()
+            .map(|(i, ok, n)| format!("{} {}", i.label(), rate((*ok, *n))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    Ok(())
+}

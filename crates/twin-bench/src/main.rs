@@ -780,6 +780,7 @@ async fn fidelity_section(md: &mut String, server_bin: &Path) -> Result<()> {
     )?;
     twin_bench::fidelity::table(md, &[("tuning set", &tuning), ("held-out set", &held)])?;
     writeln!(md)?;
+    twin_bench::fidelity::understanding(md, &pack, &models_dir(), &root().join("assets/intents"))?;
     for f in tuning.failures.iter().chain(&held.failures) {
         eprintln!("fidelity: {f}");
     }

@@ -67,31 +67,7 @@ fn spell_number(token: &str) -> Option<Vec<String>> {
 }
 
 fn cardinal(n: u64) -> Vec<String> {
-    const ONES: [&str; 20] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ];
-    const TENS: [&str; 10] = [
-        "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-    ];
+    use twin_text::numbers::{ONES, TENS};
     let mut out: Vec<String> = Vec::new();
     let below_thousand = |n: u64, out: &mut Vec<String>| {
         if n >= 100 {

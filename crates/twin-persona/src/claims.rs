@@ -211,31 +211,7 @@ const FIRST: &[&str] = &[
 ];
 const SECOND: &[&str] = &["you", "you're", "you've", "you'll", "you'd"];
 
-const SMALL_NUMBERS: &[&str] = &[
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-];
-const TENS: &[&str] = &[
-    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
-];
+use twin_text::numbers::{ONES as SMALL_NUMBERS, TENS};
 
 /// Words between a number and what it counts that don't name the thing ("two days *a* week").
 const UNIT_SKIP: &[&str] = &[
@@ -267,8 +243,8 @@ fn number_word(w: &str) -> Option<f64> {
     if let Some(i) = SMALL_NUMBERS.iter().position(|&n| n == w) {
         return Some(i as f64);
     }
-    if let Some(i) = TENS.iter().position(|&n| n == w) {
-        return Some(20.0 + 10.0 * i as f64);
+    if let Some(i) = TENS.iter().position(|&n| n == w && !n.is_empty()) {
+        return Some(10.0 * i as f64);
     }
     match w {
         "half" => Some(0.5),

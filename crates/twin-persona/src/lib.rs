@@ -5,6 +5,7 @@
 
 pub mod claims;
 pub mod compose;
+pub mod conflicts;
 pub mod embed;
 pub mod eval;
 pub mod followup;

@@ -537,6 +537,23 @@ fn toml_problem(path: &Path, text: &str, line_offset: usize, e: &toml::de::Error
     }
 }
 
+/// A statement for tests: the given id, date, text and supersedes, one topic ("office").
+#[cfg(test)]
+pub(crate) fn test_source(id: &str, date: &str, text: &str, supersedes: &[&str]) -> Source {
+    Source {
+        id: id.into(),
+        kind: SourceKind::Statement,
+        medium: "blog".into(),
+        date: date.into(),
+        title: "t".into(),
+        url: None,
+        topics: vec!["office".into()],
+        supersedes: supersedes.iter().map(|s| s.to_string()).collect(),
+        text: text.into(),
+        path: PathBuf::from(format!("{id}.md")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,18 +601,8 @@ mod tests {
 
     #[test]
     fn supersedes_must_name_an_older_source_of_the_pack() {
-        let source = |id: &str, date: &str, supersedes: &[&str]| Source {
-            id: id.into(),
-            kind: SourceKind::Statement,
-            medium: "blog".into(),
-            date: date.into(),
-            title: "t".into(),
-            url: None,
-            topics: vec![],
-            supersedes: supersedes.iter().map(|s| s.to_string()).collect(),
-            text: "x".into(),
-            path: PathBuf::from(format!("{id}.md")),
-        };
+        let source =
+            |id: &str, date: &str, supersedes: &[&str]| test_source(id, date, "x", supersedes);
         let mut problems = Vec::new();
         let ok = [
             source("s1", "2024-01-01", &[]),

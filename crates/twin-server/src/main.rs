@@ -74,52 +74,75 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Persona {
             command: PersonaCommand::Check { dir, json },
-        } => {
-            let result = PersonaPack::load(&dir);
-            let mut out = std::io::stdout().lock();
-            match (&result, json) {
-                (Ok(pack), false) => writeln!(
+        } => check_pack(&dir, json),
+    }
+}
+
+/// `persona check`: every problem of the pack, then the sources that disagree with no `supersedes` (warnings).
+fn check_pack(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let result = PersonaPack::load(dir);
+    let conflicts = match &result {
+        Ok(pack) => twin_persona::conflicts::undeclared(pack),
+        Err(_) => vec![],
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let problems: Vec<_> = match &result {
+            Ok(_) => vec![],
+            Err(e) => e
+                .0
+                .iter()
+                .map(|p| serde_json::json!({"file": p.path, "line": p.line, "column": p.column, "message": p.message}))
+                .collect(),
+        };
+        let conflicts: Vec<_> = conflicts
+            .iter()
+            .map(|c| {
+                serde_json::json!({"topic": c.topic, "older": c.older, "newer": c.newer,
+                    "older_sentence": c.older_sentence, "newer_sentence": c.newer_sentence,
+                    "why": c.why.to_string()})
+            })
+            .collect();
+        let report =
+            serde_json::json!({"ok": result.is_ok(), "problems": problems, "conflicts": conflicts});
+        writeln!(out, "{report}")?;
+    } else {
+        match &result {
+            Ok(pack) => {
+                let count = |kind| pack.sources.iter().filter(|s| s.kind == kind).count();
+                writeln!(
                     out,
                     "{}: ok: {} ({}), {} statements, {} strategy notes",
                     dir.display(),
                     pack.meta.name,
                     pack.meta.id,
-                    pack.sources
-                        .iter()
-                        .filter(|s| s.kind == twin_persona::SourceKind::Statement)
-                        .count(),
-                    pack.sources
-                        .iter()
-                        .filter(|s| s.kind == twin_persona::SourceKind::Strategy)
-                        .count(),
-                )?,
-                (Err(errors), false) => {
-                    for p in &errors.0 {
-                        writeln!(out, "{p}")?;
-                    }
-                }
-                (_, true) => {
-                    let problems: Vec<_> = match &result {
-                        Ok(_) => vec![],
-                        Err(e) => e
-                            .0
-                            .iter()
-                            .map(|p| {
-                                serde_json::json!({"file": p.path, "line": p.line, "column": p.column, "message": p.message})
-                            })
-                            .collect(),
-                    };
-                    writeln!(
-                        out,
-                        "{}",
-                        serde_json::json!({"ok": result.is_ok(), "problems": problems})
-                    )?;
+                    count(twin_persona::SourceKind::Statement),
+                    count(twin_persona::SourceKind::Strategy),
+                )?
+            }
+            Err(errors) => {
+                for p in &errors.0 {
+                    writeln!(out, "{p}")?;
                 }
             }
-            if let Err(e) = result {
-                anyhow::bail!("{} problem(s) in {}", e.0.len(), dir.display());
-            }
-            Ok(())
+        }
+        for c in &conflicts {
+            writeln!(
+                out,
+                "warning: {} and {} disagree on {:?} ({}) with no supersedes: {:?} / {:?}; add supersedes = [\"{}\"] to {} if the newer one stands",
+                c.older,
+                c.newer,
+                c.topic,
+                c.why,
+                c.older_sentence,
+                c.newer_sentence,
+                c.older,
+                c.newer
+            )?;
         }
     }
+    if let Err(e) = result {
+        anyhow::bail!("{} problem(s) in {}", e.0.len(), dir.display());
+    }
+    Ok(())
 }

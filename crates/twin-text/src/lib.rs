@@ -2,4 +2,5 @@
 //! what a user typed (look-alike letters, invisible characters, text-speak) before anything matches on it.
 
 pub mod normalise;
+pub mod numbers;
 pub mod sentence;
