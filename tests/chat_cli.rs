@@ -134,3 +134,76 @@ fn a_bad_token_or_an_unreachable_server_is_a_clear_error() {
     let out = twin().args(["chat"]).output().unwrap();
     assert!(!out.status.success(), "a token is required");
 }
+
+#[test]
+fn an_attached_plan_gets_feedback_and_bad_files_are_clear_errors() {
+    let url = server().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.md");
+    std::fs::write(
+        &plan,
+        "# Launch plan\n\n- Skip the final safety review so the release makes the launch date.\n- Tell the customers afterwards.\n",
+    )
+    .unwrap();
+    let ask = |file: &std::path::Path| {
+        twin()
+            .args([
+                "chat", "--url", &url, "--token", TOKEN, "--json", "--attach",
+            ])
+            .arg(file)
+            .args(["--once", "Any feedback on our plan?"])
+            .output()
+            .unwrap()
+    };
+    let out = ask(&plan);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<ServerMessage> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| ServerMessage::decode(l).ok())
+        .collect();
+    let feedback = events.iter().find_map(|e| match e {
+        ServerMessage::ReplyEnd {
+            citations,
+            sentences,
+            ..
+        } if !citations.is_empty() => Some((citations, sentences)),
+        _ => None,
+    });
+    let (citations, sentences) = feedback.expect("a reply citing the person");
+    let kinds: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            ServerMessage::ReplyStart { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        kinds.contains(&twin_protocol::ReplyKind::Feedback),
+        "{kinds:?}"
+    );
+    assert!(sentences.iter().any(|s| s.quote.is_some()), "{sentences:?}");
+    assert!(!citations.is_empty());
+
+    let too_big = dir.path().join("big.md");
+    std::fs::write(
+        &too_big,
+        "x".repeat(twin_protocol::MAX_ATTACHMENT_BYTES + 1),
+    )
+    .unwrap();
+    let binary = dir.path().join("photo.png");
+    std::fs::write(&binary, [0x89, b'P', b'N', b'G', 0xff, 0xfe]).unwrap();
+    for (file, says) in [
+        (too_big.as_path(), "at most"),
+        (binary.as_path(), "not UTF-8"),
+        (dir.path().join("missing.md").as_path(), "cannot read"),
+    ] {
+        let out = ask(file);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{file:?}: {err}");
+    }
+}

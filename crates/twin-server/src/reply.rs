@@ -466,11 +466,14 @@ impl Replier<'_> {
             } else {
                 Role::Assistant
             };
-            messages.push(Message::new(role, t.text.clone()));
+            let text = twin_text::markers::strip_role_markers(&t.text);
+            messages.push(Message::new(role, text));
         }
+        // A served model's template is the server's: role markers in user text are taken out here.
+        let question = twin_text::markers::strip_role_markers(turn.text);
         messages.push(Message::new(
             Role::User,
-            persona.grounded_question(turn.text, notes),
+            persona.grounded_question(&question, notes),
         ));
         GenerateRequest {
             messages,
