@@ -1,7 +1,8 @@
 //! The Twin edge server.
 //!
-//! Data flows one way per turn: session (WebSocket) → guardrails → retrieval over the persona pack →
-//! LLM → sentence splitter → per-sentence checks and citations → client, with every turn stored first; for voice
+//! Data flows one way per turn: session (WebSocket) → reading the turn (normalised text, intent) → retrieval over
+//! the persona pack (follow-ups resolved) → the person's own sentences (or LLM → sentence splitter → claim check)
+//! → sentences with the source sentences they rest on → client, with every turn stored first; for voice
 //! clients each checked sentence goes on to speech synthesis → lip-sync → client, on one sample clock.
 
 pub mod app;
