@@ -254,6 +254,12 @@ pub fn quotes(
             let best = candidates[first].score;
             let (margin, floor) = purpose.further_units();
             let close = c.score >= best - margin && c.score >= floor;
+            // An answer goes on in the same source (its next point on the topic); a unit from another source
+            // that merely shares words ("free upgrades" for "give it away for free") would change the subject.
+            let same_source = c.source == candidates[first].source;
+            if purpose == Purpose::Answer && !same_source {
+                continue;
+            }
             let new = chosen.iter().all(|&j| {
                 let other = &candidates[j];
                 let a = retriever.passage(c.source).unit_vector(c.unit);
