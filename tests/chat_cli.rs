@@ -20,6 +20,21 @@ fn twin() -> Command {
     c
 }
 
+/// The events `twin chat --json` printed, one a line, after it exited well.
+fn json_events(out: &std::process::Output) -> Vec<ServerMessage> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            ServerMessage::decode(l).unwrap_or_else(|e| panic!("line {l:?} is not an event: {e}"))
+        })
+        .collect()
+}
+
 #[test]
 fn once_with_json_prints_one_event_per_line_with_citations() {
     let url = server().clone();
@@ -36,17 +51,7 @@ fn once_with_json_prints_one_event_per_line_with_citations() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<ServerMessage> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            ServerMessage::decode(l).unwrap_or_else(|e| panic!("line {l:?} is not an event: {e}"))
-        })
-        .collect();
+    let events = json_events(&out);
     assert!(matches!(events[0], ServerMessage::Welcome { .. }));
     let ends: Vec<&ServerMessage> = events
         .iter()
@@ -156,15 +161,7 @@ fn an_attached_plan_gets_feedback_and_bad_files_are_clear_errors() {
             .unwrap()
     };
     let out = ask(&plan);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<ServerMessage> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| ServerMessage::decode(l).ok())
-        .collect();
+    let events = json_events(&out);
     let feedback = events.iter().find_map(|e| match e {
         ServerMessage::ReplyEnd {
             citations,

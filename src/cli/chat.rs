@@ -229,6 +229,8 @@ async fn until_reply_end(
 }
 
 async fn chat(args: ChatArgs) -> anyhow::Result<()> {
+    // A file that can't be presented is an error before any session is opened.
+    let mut pending = args.attach.as_deref().map(attachment).transpose()?;
     let printer = Printer::new(args.json);
     let hello = args.connect.hello(
         concat!("twin-chat/", env!("CARGO_PKG_VERSION")),
@@ -261,7 +263,6 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros());
     let mut turn = 0u32;
-    let mut pending = args.attach.as_deref().map(attachment).transpose()?;
     let mut ask = async |link: &mut Link,
                          text: String,
                          attached: Option<twin_protocol::Attachment>|

@@ -305,9 +305,9 @@ pub fn understanding(
 ) -> Result<()> {
     use std::sync::Arc;
     use twin_persona::eval::{self, RetrievalSet};
-    use twin_server::guardrails::Intent;
     use twin_server::guardrails::classifier::{Classifier, Examples};
     use twin_server::guardrails::intent::Rules;
+    use twin_server::guardrails::{Intent, Intents};
     let embedder = Arc::new(twin_persona::Embedder::load(
         &models.join("all-minilm-l6-v2"),
     )?);
@@ -353,26 +353,20 @@ pub fn understanding(
     row(md, "off-pack declined", "≥ 95%", &|s| {
         rate((s.off_pack - s.off_pack_covered, s.off_pack))
     })?;
-    let rules = Rules::new(&[
-        &pack.meta.name,
-        pack.meta.name.split(' ').next().unwrap_or(""),
-    ]);
     let first = pack.meta.name.split(' ').next().unwrap_or("");
     let train = Examples::load(&intents.join("train.toml"))?.for_person(first);
     let heldout = Examples::load(&intents.join("heldout.toml"))?.for_person(first);
-    let classifier = Classifier::train(&embedder, &train)?;
+    let reader = Intents {
+        rules: Rules::new(&[&pack.meta.name, first]),
+        classifier: Classifier::train(&embedder, &train)?,
+    };
     let mut right = [(0usize, 0usize); 2];
     let mut by_label: Vec<(Intent, usize, usize)> =
         Intent::ALL.iter().map(|&i| (i, 0, 0)).collect();
     for (split, examples) in [&train, &heldout].into_iter().enumerate() {
         for (want, text) in examples {
-            let got = match rules.classify(text) {
-                Intent::Question => {
-                    let v = embedder.embed(&[text.as_str()])?.pop().unwrap_or_default();
-                    classifier.classify(&v).unwrap_or(Intent::Question)
-                }
-                intent => intent,
-            };
+            let v = embedder.embed(&[text.as_str()])?.pop().unwrap_or_default();
+            let got = reader.intent(text, &v);
             right[split].1 += 1;
             right[split].0 += usize::from(got == *want);
             if split == 1 {

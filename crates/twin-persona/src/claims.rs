@@ -465,6 +465,17 @@ fn pairs(t: &[String]) -> HashSet<(String, String)> {
     t.windows(2).map(|w| (w[0].clone(), w[1].clone())).collect()
 }
 
+/// Share of `said`'s adjacent content-word pairs that `other` has too (0 when it has none): how much of it
+/// restates `other`.
+pub fn shared_pairs(said: &str, other: &str) -> f32 {
+    let mine = pairs(&content_terms(&words(said)));
+    if mine.is_empty() {
+        return 0.0;
+    }
+    let theirs = pairs(&content_terms(&words(other)));
+    mine.intersection(&theirs).count() as f32 / mine.len() as f32
+}
+
 /// Checks `sentence` against `evidence`, the sentences of the person's sources in order (a source's
 /// neighbouring sentences stand next to each other): it must rest on one of them, helped by that one's
 /// neighbours, and agree with it in numbers, negation, direction, modality and person.

@@ -57,8 +57,6 @@ const SECOND_UNIT_MARGIN: f32 = 0.06;
 const SECOND_UNIT_FLOOR: f32 = 0.5;
 /// Units this alike say the same thing: the second adds nothing.
 const REDUNDANT: f32 = 0.85;
-/// An older unit this close to a unit of a source that supersedes it is about the same thing: stale.
-const SUPERSEDED_SIMILARITY: f32 = 0.5;
 /// Two units of different sources this close, whose claims disagree, conflict: the older one is dropped.
 const CONFLICT_SIMILARITY: f32 = 0.6;
 /// Where units are about as close, the person's newer words come first: up to this much is added for a
@@ -207,7 +205,7 @@ pub fn quotes(
     said: &[String],
     extra: &[Vec<f32>],
 ) -> Vec<Quote> {
-    let hits = current_hits(recency, retrieval);
+    let hits = current_hits(pack, recency, retrieval);
     let mut candidates = Vec::new();
     let newest = pack.newest_day();
     for (rank, &source) in hits.iter().enumerate() {
@@ -237,7 +235,7 @@ pub fn quotes(
     }
     let stale: Vec<bool> = candidates
         .iter()
-        .map(|c| is_stale(pack, retriever, recency, c, &candidates))
+        .map(|c| is_stale(pack, retriever, c, &candidates))
         .collect();
     let mut order: Vec<usize> = (0..candidates.len()).filter(|&i| !stale[i]).collect();
     // The best-ranked source speaks first (retrieval weighs the whole passage, not one unit); then the
@@ -302,8 +300,9 @@ pub fn quotes(
         .collect()
 }
 
-/// The hits' sources, best first, each replaced by the newest source that supersedes it: the newest stands.
-fn current_hits(recency: &Recency, retrieval: &Retrieval) -> Vec<usize> {
+/// The hits' sources, best first, each one that was superseded swapped for the newest source that supersedes
+/// it and is itself current: the newest stands. (Supersedes never form a cycle: the pack checks it.)
+pub fn current_hits(pack: &PersonaPack, recency: &Recency, retrieval: &Retrieval) -> Vec<usize> {
     let mut hits: Vec<usize> = Vec::new();
     for h in &retrieval.hits {
         let current = recency
@@ -311,7 +310,7 @@ fn current_hits(recency: &Recency, retrieval: &Retrieval) -> Vec<usize> {
             .iter()
             .copied()
             .filter(|&n| recency.replaced_by(n).is_empty())
-            .min()
+            .max_by_key(|&n| (pack.sources[n].day_number(), std::cmp::Reverse(n)))
             .unwrap_or(h.source);
         if !hits.contains(&current) {
             hits.push(current);
@@ -331,24 +330,15 @@ fn says_when(sentences: &[String]) -> bool {
     })
 }
 
-/// Whether a newer source says otherwise about the same thing: one that replaces this unit's source and
-/// has a unit about the same thing, or any newer candidate about the same thing whose claims disagree.
+/// Whether a newer candidate about the same thing says otherwise (no `supersedes` needed: claims that
+/// disagree). Sources replaced through `supersedes` never get here: [`current_hits`] swapped them.
 fn is_stale(
     pack: &PersonaPack,
     retriever: &Retriever,
-    recency: &Recency,
     c: &Candidate,
     candidates: &[Candidate],
 ) -> bool {
     let mine = retriever.passage(c.source).unit_vector(c.unit);
-    let replaced = recency.replaced_by(c.source).iter().any(|&newer| {
-        let passage = retriever.passage(newer);
-        (0..passage.units.len())
-            .any(|u| cosine(mine, passage.unit_vector(u)) >= SUPERSEDED_SIMILARITY)
-    });
-    if replaced {
-        return true;
-    }
     let day = |s: usize| pack.sources[s].day_number().unwrap_or(0);
     candidates.iter().any(|other| {
         other.source != c.source

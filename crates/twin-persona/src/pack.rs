@@ -284,6 +284,31 @@ fn check_supersedes(sources: &[Source], problems: &mut Vec<Problem>) {
                 message,
             });
         }
+        // Dates rule out a cycle except among sources of one day: follow the chain from each source.
+        // (Naming itself is reported above.)
+        let mut todo: Vec<&str> = s
+            .supersedes
+            .iter()
+            .map(String::as_str)
+            .filter(|&id| id != s.id)
+            .collect();
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(id) = todo.pop() {
+            if id == s.id {
+                problems.push(Problem {
+                    path: s.path.clone(),
+                    line: 2,
+                    column: 1,
+                    message: "its supersedes come back to it through other sources".into(),
+                });
+                break;
+            }
+            let Some(older) = by_id.get(id).filter(|_| !seen.contains(&id)) else {
+                continue;
+            };
+            seen.push(id);
+            todo.extend(older.supersedes.iter().map(String::as_str));
+        }
     }
 }
 
@@ -620,6 +645,14 @@ mod tests {
         assert!(messages[0].contains("newer"), "{messages:?}");
         assert!(messages[1].contains("itself"), "{messages:?}");
         assert!(messages[2].contains("not a source"), "{messages:?}");
+        let mut problems = Vec::new();
+        let same_day = [
+            source("a", "2026-01-01", &["b"]),
+            source("b", "2026-01-01", &["a"]),
+        ];
+        check_supersedes(&same_day, &mut problems);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems.iter().all(|p| p.message.contains("come back")));
     }
 
     #[test]

@@ -209,13 +209,21 @@ impl Retriever {
         k: usize,
     ) -> Result<Retrieval, EmbedError> {
         match previous.filter(|_| followup::is_follow_up(text)) {
-            Some(previous) => {
-                let query = followup::rewrite(text, previous);
-                let vector = self.embed(&query)?;
-                Ok(self.search_scored(&query, vector, k, &previous.sources))
-            }
+            Some(previous) => self.search_follow_up(text, previous, k),
             None => self.search(text, k),
         }
+    }
+
+    /// Searches for `text` as a follow-up of `previous` (the caller has decided it is one).
+    pub fn search_follow_up(
+        &self,
+        text: &str,
+        previous: &Previous,
+        k: usize,
+    ) -> Result<Retrieval, EmbedError> {
+        let query = followup::rewrite(text, previous);
+        let vector = self.embed(&query)?;
+        Ok(self.search_scored(&query, vector, k, &previous.sources))
     }
 
     /// Searches with a query already embedded (the intent classifier embeds it first).

@@ -1,9 +1,9 @@
 //! A loaded persona: its pack, its retrieval index, which of its sources replace which, the intent rules and
 //! classifier with its names put in, and the wording the twin uses about itself.
 
-use crate::guardrails::Intent;
 use crate::guardrails::classifier::{Classifier, ClassifierError, Examples};
 use crate::guardrails::intent::Rules;
+use crate::guardrails::{Intent, Intents};
 use std::sync::Arc;
 use twin_persona::compose::{self, Purpose, Quote, Recency};
 use twin_persona::followup::Previous;
@@ -14,8 +14,7 @@ pub struct Persona {
     pub pack: PersonaPack,
     retriever: Arc<Retriever>,
     recency: Recency,
-    rules: Rules,
-    classifier: Classifier,
+    intents: Intents,
     top_k: usize,
 }
 
@@ -40,8 +39,7 @@ impl Persona {
             recency: Recency::new(&pack),
             pack,
             retriever: Arc::new(retriever),
-            rules,
-            classifier,
+            intents: Intents { rules, classifier },
             top_k,
         })
     }
@@ -61,14 +59,6 @@ impl Persona {
         }
     }
 
-    /// What a turn asks for: the rules on its normalised text, then the classifier on its embedding.
-    pub fn intent_of(&self, normalised: &str, vector: &[f32]) -> Intent {
-        match self.rules.classify(normalised) {
-            Intent::Question => self.classifier.classify(vector).unwrap_or(Intent::Question),
-            intent => intent,
-        }
-    }
-
     /// Normalises, embeds and classifies a turn, off the async threads (it is CPU work).
     pub async fn read(self: &Arc<Self>, text: &str) -> Result<Reading, String> {
         let persona = self.clone();
@@ -78,7 +68,7 @@ impl Persona {
                 .retriever
                 .embed(&normalised)
                 .map_err(|e| e.to_string())?;
-            let intent = persona.intent_of(&normalised, &vector);
+            let intent = persona.intents.intent(&normalised, &vector);
             Ok(Reading {
                 normalised,
                 vector,
@@ -89,11 +79,11 @@ impl Persona {
         .map_err(|e| e.to_string())?
     }
 
-    /// Retrieval for a turn, a follow-up resolved against `previous`.
+    /// Retrieval for a turn; for a follow-up, against the exchange it follows.
     pub async fn search(
         self: &Arc<Self>,
         reading: &Reading,
-        previous: Option<Previous>,
+        follows: Option<&Previous>,
     ) -> Result<Retrieval, String> {
         let persona = self.clone();
         let (text, vector, k) = (
@@ -101,20 +91,22 @@ impl Persona {
             reading.vector.clone(),
             self.top_k,
         );
-        tokio::task::spawn_blocking(move || {
-            let follows = previous
-                .as_ref()
-                .filter(|_| twin_persona::followup::is_follow_up(&text));
-            match follows {
-                Some(_) => persona
-                    .retriever
-                    .search_turn(&text, follows, k)
-                    .map_err(|e| e.to_string()),
-                None => Ok(persona.retriever.search_embedded(&text, vector, k)),
-            }
+        let follows = follows.cloned();
+        tokio::task::spawn_blocking(move || match follows {
+            Some(previous) => persona
+                .retriever
+                .search_follow_up(&text, &previous, k)
+                .map_err(|e| e.to_string()),
+            None => Ok(persona.retriever.search_embedded(&text, vector, k)),
         })
         .await
         .map_err(|e| e.to_string())?
+    }
+
+    /// The previous exchange, if the turn just read follows it ("why?", "and for field teams?").
+    pub fn follows(&self, reading: &Reading, history: &[HistoryTurn]) -> Option<Previous> {
+        self.previous(history)
+            .filter(|_| twin_persona::followup::is_follow_up(&reading.normalised))
     }
 
     /// Retrieval for a presented plan: the turn and the document's chunks, each a query; their vectors come
@@ -177,29 +169,21 @@ impl Persona {
         )
     }
 
-    /// The sentences of the hits that are still current (no newer source says otherwise): the evidence a
-    /// generated sentence must rest on.
+    /// The sentences of the hits that are still current (superseded ones swapped for what supersedes them, as
+    /// the quotes are): the evidence a generated sentence must rest on.
     pub fn evidence(&self, retrieval: &Retrieval) -> Vec<(usize, String)> {
-        let mut out = Vec::new();
-        for hit in &retrieval.hits {
-            let replaced = self
-                .recency
-                .replaced_by(hit.source)
-                .iter()
-                .any(|n| retrieval.hits.iter().any(|h| h.source == *n));
-            if replaced {
-                continue;
-            }
-            for s in &self.retriever.passage(hit.source).sentences {
-                out.push((hit.source, s.clone()));
-            }
-        }
-        out
+        compose::current_hits(&self.pack, &self.recency, retrieval)
+            .into_iter()
+            .flat_map(|source| {
+                let sentences = &self.retriever.passage(source).sentences;
+                sentences.iter().map(move |s| (source, s.clone()))
+            })
+            .collect()
     }
 
     /// The previous exchange of `history` (oldest first): the last thing the user asked and what the twin
     /// quoted in answer.
-    pub fn previous(&self, history: &[HistoryTurn]) -> Option<Previous> {
+    fn previous(&self, history: &[HistoryTurn]) -> Option<Previous> {
         let last_user = history.iter().rposition(|t| t.speaker == Speaker::User)?;
         let reply = history[last_user + 1..]
             .iter()
@@ -212,6 +196,7 @@ impl Persona {
             .chain(reply.citations.iter().map(String::as_str))
             .filter_map(index)
             .collect();
+        sources.sort_unstable();
         sources.dedup();
         Some(Previous {
             question: strip_speaker(&history[last_user].text).to_string(),

@@ -33,13 +33,45 @@ pub enum ReplyError {
 /// What has been sent of a reply so far, shared with the session so an interruption can store what was heard.
 #[derive(Debug, Default, Clone)]
 pub struct Sent {
-    pub text: String,
-    pub citations: Vec<String>,
+    /// Each sentence sent, with its source.
     pub sentences: Vec<ReplySentence>,
     /// Set when the reply starts.
     pub kind: Option<ReplyKind>,
     /// Stored already (completed, or cut short by an interruption): nothing more may be stored for it.
     pub finalized: bool,
+}
+
+impl Sent {
+    /// The reply's text as the client has it: the sentences joined by spaces, as `reply_delta` sends them.
+    pub fn text(&self) -> String {
+        let texts: Vec<&str> = self.sentences.iter().map(|s| s.text.as_str()).collect();
+        texts.join(" ")
+    }
+
+    /// The sources of the sentences sent, distinct, in first-use order.
+    pub fn citations(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for id in self.sentences.iter().filter_map(|s| s.source.as_ref()) {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    }
+
+    /// What was sent, as a finished reply of `kind`, its citations resolved in `persona`'s pack.
+    pub fn outcome(&self, kind: ReplyKind, persona: &Persona) -> ReplyOutcome {
+        ReplyOutcome {
+            kind,
+            text: self.text(),
+            citations: self
+                .citations()
+                .iter()
+                .filter_map(|id| persona.citation(id))
+                .collect(),
+            sentences: self.sentences.clone(),
+        }
+    }
 }
 
 pub struct ReplyOutcome {
@@ -99,15 +131,6 @@ impl Replier<'_> {
     async fn say(&self, sentence: ReplySentence) -> Result<(), ReplyError> {
         let index = {
             let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-            if !sent.text.is_empty() {
-                sent.text.push(' ');
-            }
-            sent.text.push_str(&sentence.text);
-            if let Some(id) = &sentence.source
-                && !sent.citations.contains(id)
-            {
-                sent.citations.push(id.clone());
-            }
             sent.sentences.push(sentence.clone());
             sent.sentences.len() as u32 - 1
         };
@@ -185,17 +208,8 @@ impl Replier<'_> {
     }
 
     fn outcome(&self, kind: ReplyKind) -> ReplyOutcome {
-        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        ReplyOutcome {
-            kind,
-            text: sent.text,
-            citations: sent
-                .citations
-                .iter()
-                .filter_map(|id| self.persona.citation(id))
-                .collect(),
-            sentences: sent.sentences,
-        }
+        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.outcome(kind, self.persona)
     }
 
     /// A fixed reply (disclosure, redirect, unknown): still streamed sentence by sentence.
@@ -308,12 +322,12 @@ impl Replier<'_> {
     async fn retrieve(
         &self,
         reading: &Reading,
-        previous: Option<Previous>,
+        follows: Option<&Previous>,
     ) -> Result<Retrieval, ReplyError> {
         let started = Instant::now();
         let retrieval = self
             .persona
-            .search(reading, previous)
+            .search(reading, follows)
             .await
             .map_err(ReplyError::Retrieval)?;
         self.metrics.observe_retrieval(started.elapsed());
@@ -327,11 +341,8 @@ impl Replier<'_> {
         turn: &Turn<'_>,
         started: Instant,
     ) -> Result<ReplyOutcome, ReplyError> {
-        let previous = self.persona.previous(turn.history);
-        let follows = previous
-            .clone()
-            .filter(|_| twin_persona::followup::is_follow_up(&reading.normalised));
-        let retrieval = self.retrieve(reading, previous).await?;
+        let follows = self.persona.follows(reading, turn.history);
+        let retrieval = self.retrieve(reading, follows.as_ref()).await?;
         if !retrieval.covered {
             self.metrics.guardrail("unknown_topic");
             let text = self.persona.unknown_text();

@@ -2,7 +2,7 @@
 
 use crate::app::AppState;
 use crate::persona::Persona;
-use crate::reply::{Replier, ReplyError, ReplyOutcome, Sent, Turn};
+use crate::reply::{Replier, ReplyError, Sent, Turn};
 use crate::rooms::Joining;
 use crate::speaking::{SpeechControl, SpeechFeed, SpeechOptions};
 use crate::store::{ReplyRecord, Store};
@@ -807,14 +807,14 @@ impl Session {
         };
         active.task.abort();
         let heard: String = match heard_chars {
-            Some(n) => sent.text.chars().take(n).collect(),
-            None => sent.text.clone(),
+            Some(n) => sent.text().chars().take(n).collect(),
+            None => sent.text(),
         };
         let kind = sent.kind.unwrap_or(active.kind);
         let heard_sentences = crate::store::sentences_heard(&sent.sentences, heard.chars().count());
         let (rid, sid, text) = (active.id.clone(), self.id.clone(), heard.clone());
-        let citations: Vec<String> = sent.citations.clone();
-        let sentences = heard_sentences.clone();
+        let ids: Vec<String> = sent.citations();
+        let (citations, sentences) = (ids.clone(), heard_sentences.clone());
         let stored = self
             .state
             .store
@@ -833,8 +833,7 @@ impl Session {
         if let Err(e) = stored {
             tracing::error!(error = %e, "storing an interrupted reply failed");
         }
-        let citations = sent
-            .citations
+        let citations = ids
             .iter()
             .filter_map(|id| self.persona.citation(id))
             .collect();
@@ -922,7 +921,7 @@ impl ReplyJob {
                 // Keep whatever the client was already sent; a reply that never started is not a turn.
                 let s = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
                 match s.kind {
-                    Some(_) if s.text.is_empty() => {
+                    Some(_) if s.sentences.is_empty() => {
                         // Started but nothing was said: close the reply, store no empty turn.
                         self.sent
                             .lock()
@@ -939,16 +938,7 @@ impl ReplyJob {
                             .await;
                         return true;
                     }
-                    Some(kind) => ReplyOutcome {
-                        kind,
-                        text: s.text,
-                        citations: s
-                            .citations
-                            .iter()
-                            .filter_map(|id| persona.citation(id))
-                            .collect(),
-                        sentences: s.sentences,
-                    },
+                    Some(kind) => s.outcome(kind, persona),
                     None => {
                         self.sent
                             .lock()

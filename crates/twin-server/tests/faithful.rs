@@ -19,7 +19,6 @@ fn cited(reply: &Reply) -> Vec<&str> {
 
 /// Every sentence said in the person's name is a sentence of the source it cites, verbatim.
 fn assert_quoted(reply: &Reply) {
-    println!("{:?} {}", reply.kind, reply.text);
     let pack = PersonaPack::load(&common::demo_pack()).unwrap();
     assert_eq!(reply.audit.len(), reply.sentences.len(), "{reply:?}");
     for s in &reply.audit {

@@ -5,9 +5,9 @@ mod common;
 
 use std::collections::HashMap;
 use twin_persona::Embedder;
-use twin_server::guardrails::Intent;
 use twin_server::guardrails::classifier::{Classifier, Examples};
 use twin_server::guardrails::intent::Rules;
+use twin_server::guardrails::{Intent, Intents};
 
 struct Score {
     right: usize,
@@ -70,15 +70,15 @@ fn rules_and_classifier_on_the_held_out_examples() {
         .unwrap()
         .for_person("Owen");
     assert!(heldout.len() >= 60, "a held-out split of some size");
-    let rules = Rules::new(&["Owen Marsh", "Owen"]);
-    let classifier = Classifier::train(&embedder, &train).unwrap();
-    let combined = |text: &str| match rules.classify(text) {
-        Intent::Question => {
-            let v = embedder.embed(&[text]).unwrap().pop().unwrap();
-            classifier.classify(&v).unwrap_or(Intent::Question)
-        }
-        intent => intent,
+    let intents = Intents {
+        rules: Rules::new(&["Owen Marsh", "Owen"]),
+        classifier: Classifier::train(&embedder, &train).unwrap(),
     };
+    let combined = |text: &str| {
+        let v = embedder.embed(&[text]).unwrap().pop().unwrap();
+        intents.intent(text, &v)
+    };
+    let rules = &intents.rules;
     let on_train = score(&train, |t| rules.classify(t));
     report("train split, rules alone", &on_train);
     let rules_only = score(&heldout, |t| rules.classify(t));

@@ -6,6 +6,22 @@ pub mod classifier;
 pub mod intent;
 
 pub use intent::Intent;
+
+/// What a turn asks for: the rules on its normalised text, then, where no rule fires, the classifier on its
+/// embedding.
+pub struct Intents {
+    pub rules: intent::Rules,
+    pub classifier: classifier::Classifier,
+}
+
+impl Intents {
+    pub fn intent(&self, normalised: &str, vector: &[f32]) -> Intent {
+        match self.rules.classify(normalised) {
+            Intent::Question => self.classifier.classify(vector).unwrap_or(Intent::Question),
+            intent => intent,
+        }
+    }
+}
 use twin_persona::claims::{self, Checked, Disagreement};
 
 /// Phrases by which a reply would decide, promise or commit for the person.
@@ -103,8 +119,8 @@ pub fn check_sentence(sentence: &str, evidence: &[&str], question: &str) -> Verd
             // source shares its words.
             let quoted = evidence[index].trim() == sentence.trim();
             if !quoted
-                && echoes(sentence, question) > ECHO
-                && echoes(sentence, evidence[index]) < 1.0
+                && claims::shared_pairs(sentence, question) > ECHO
+                && claims::shared_pairs(sentence, evidence[index]) < 1.0
             {
                 Verdict::EchoesUser
             } else {
@@ -114,23 +130,6 @@ pub fn check_sentence(sentence: &str, evidence: &[&str], question: &str) -> Verd
         Checked::Unsupported { .. } => Verdict::Unsupported,
         Checked::Contradicts { why, .. } => Verdict::Contradicts(why),
     }
-}
-
-/// Share of `sentence`'s adjacent content-word pairs that `other` also has.
-fn echoes(sentence: &str, other: &str) -> f32 {
-    let pairs = |t: &str| {
-        let terms = twin_persona::keyword::terms(t);
-        terms
-            .windows(2)
-            .map(|w| (w[0].clone(), w[1].clone()))
-            .collect::<Vec<_>>()
-    };
-    let mine = pairs(sentence);
-    if mine.is_empty() {
-        return 0.0;
-    }
-    let theirs = pairs(other);
-    mine.iter().filter(|p| theirs.contains(p)).count() as f32 / mine.len() as f32
 }
 
 #[cfg(test)]
