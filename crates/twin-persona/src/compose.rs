@@ -53,8 +53,11 @@ pub struct Quote {
 }
 
 /// A second unit must be nearly as close as the first, and close in its own right.
-const SECOND_UNIT_MARGIN: f32 = 0.06;
-const SECOND_UNIT_FLOOR: f32 = 0.5;
+const SECOND_UNIT_MARGIN: f32 = 0.12;
+const SECOND_UNIT_FLOOR: f32 = 0.4;
+/// How much a unit gains for saying the query's own content words (all of them: the full weight): the
+/// embedder blurs names and rare words ("factory", "Saturday") that decide which sentence answers.
+const UNIT_WORDS_WEIGHT: f32 = 0.2;
 /// Units this alike say the same thing: the second adds nothing.
 const REDUNDANT: f32 = 0.85;
 /// Two units of different sources this close, whose claims disagree, conflict: the older one is dropped.
@@ -224,11 +227,12 @@ pub fn quotes(
                 .chain(extra)
                 .map(|q| passage.unit_similarity(unit, q))
                 .fold(f32::MIN, f32::max);
+            let lexical = word_overlap(&retrieval.terms, &sentences);
             candidates.push(Candidate {
                 source,
                 unit,
                 rank,
-                score: similarity - 0.02 * rank as f32 + recent,
+                score: similarity - 0.02 * rank as f32 + recent + UNIT_WORDS_WEIGHT * lexical,
                 sentences,
             });
         }
@@ -248,6 +252,9 @@ pub fn quotes(
     let mut chosen: Vec<usize> = Vec::new();
     for i in order {
         let c = &candidates[i];
+        if chosen.contains(&i) {
+            continue;
+        }
         if let Some(&first) = chosen.first() {
             let best = candidates[first].score;
             let (margin, floor) = purpose.further_units();
@@ -269,6 +276,14 @@ pub fn quotes(
             }
         }
         chosen.push(i);
+        if chosen.len() == 1 && purpose == Purpose::Answer && is_thin(&c.sentences) {
+            // A thin first unit ("We use large language models in Helm, carefully.") says little alone; what
+            // follows it in the source says what it means.
+            let next = candidates
+                .iter()
+                .position(|n| n.source == c.source && n.unit == c.unit + 1);
+            chosen.extend(next.filter(|n| !stale[*n]));
+        }
         if chosen.len() >= purpose.most_units() {
             break;
         }
@@ -317,6 +332,29 @@ pub fn current_hits(pack: &PersonaPack, recency: &Recency, retrieval: &Retrieval
         }
     }
     hits
+}
+
+/// The share of the query's content words that the unit says too.
+fn word_overlap(terms: &[String], sentences: &[String]) -> f32 {
+    if terms.is_empty() {
+        return 0.0;
+    }
+    let said: Vec<String> = sentences
+        .iter()
+        .flat_map(|s| crate::keyword::terms(s))
+        .collect();
+    terms.iter().filter(|t| said.contains(t)).count() as f32 / terms.len() as f32
+}
+
+/// Fewer words than this, and a first unit is read with the one after it.
+const THIN_WORDS: usize = 12;
+
+fn is_thin(sentences: &[String]) -> bool {
+    sentences
+        .iter()
+        .map(|s| s.split_whitespace().count())
+        .sum::<usize>()
+        < THIN_WORDS
 }
 
 fn says_when(sentences: &[String]) -> bool {

@@ -55,6 +55,8 @@ pub struct Retrieval {
     pub covered: bool,
     /// The query's embedding, for picking the passages' most relevant units.
     pub query: Vec<f32>,
+    /// The query's stemmed content words (see [`crate::keyword::terms`]).
+    pub terms: Vec<String>,
 }
 
 /// One sentence of a source, picked as context for the model.
@@ -266,6 +268,7 @@ impl Retriever {
             hits,
             covered,
             query: vector,
+            terms: crate::keyword::terms(query),
         }
     }
 

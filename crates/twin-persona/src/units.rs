@@ -85,6 +85,27 @@ fn counts_back(sentence: &str) -> bool {
     number && ["are", "is", "were", "was", "have", "had", "of"].contains(&second.as_str())
 }
 
+/// "Three pieces of advice for founders.", "Good news first.": a short sentence that announces what follows,
+/// and says nothing without it.
+fn announces(sentence: &str) -> bool {
+    let words: Vec<String> = sentence
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    let counted = words.first().is_some_and(|w| {
+        [
+            "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "several",
+        ]
+        .contains(&w.as_str())
+    });
+    is_short(sentence)
+        || sentence.trim_end().ends_with(':')
+        || words.len() <= 7 && (counted || words.last().is_some_and(|w| w == "first"))
+}
+
 /// Whether `sentence` cannot stand without the one before it.
 fn leans_back(sentence: &str, before: &str) -> bool {
     let answers = before.trim_end().ends_with('?') || before.trim_end().ends_with(':');
@@ -99,11 +120,11 @@ pub fn group(sentences: &[String]) -> Vec<Range<usize>> {
     let mut units: Vec<Range<usize>> = Vec::new();
     for (i, s) in sentences.iter().enumerate() {
         match units.last_mut() {
-            // A short opener ("Good news first.") belongs with what it opens.
+            // An opener ("Good news first.") belongs with what it opens.
             Some(last)
                 if last.len() < MAX_UNIT_SENTENCES
                     && (leans_back(s, &sentences[i - 1])
-                        || is_short(&sentences[i - 1]) && last.len() == 1) =>
+                        || announces(&sentences[i - 1]) && last.len() == 1) =>
             {
                 last.end = i + 1
             }
@@ -138,8 +159,11 @@ mod tests {
             "It's eight weeks, fully paid.",
             "Our board has seven seats.",
             "Three are independent, and the chair is one of them, not me.",
+            "Three pieces of advice for founders.",
+            "First, fall in love with the customer's problem, not your solution.",
         ]);
-        assert_eq!(units.len(), 5, "{units:?}");
+        assert_eq!(units.len(), 6, "{units:?}");
+        assert_eq!(units[5].len(), 2, "an announcement opens what follows");
         assert_eq!(units[4].len(), 2);
         assert_eq!(units[0].len(), 3);
         assert_eq!(units[2][1], "Simulation isn't our moat.");

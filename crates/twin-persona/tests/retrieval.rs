@@ -184,3 +184,22 @@ fn tune() {
         }
     }
 }
+
+/// Scores the set at `TWIN_EVAL_SET` and prints its misses (`cargo test -- --ignored score_set`): for
+/// looking into a set tuned on. Never pointed at a held-out set.
+#[test]
+#[ignore]
+fn score_set() {
+    let Some(path) = std::env::var_os("TWIN_EVAL_SET") else {
+        return;
+    };
+    let pack = PersonaPack::load(&demo_pack()).unwrap();
+    let set = RetrievalSet::load(Path::new(&path)).unwrap();
+    let k = std::env::var("TWIN_EVAL_K")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(3);
+    let score = eval::score(&pack, &retriever(&pack), &set, k).unwrap();
+    report(&format!("set, top {k}"), &score);
+    println!("{}", score.misses.join("\n"));
+}

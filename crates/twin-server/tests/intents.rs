@@ -115,16 +115,51 @@ fn tune_on_the_training_split() {
         .unwrap()
         .for_person("Owen");
     let rules = Rules::new(&["Owen Marsh", "Owen"]);
-    // Leave-one-out on the training split: how the classifier was tuned, without the held-out split.
-    let loo = score(&train, |text| match rules.classify(text) {
-        Intent::Question => {
-            let others: Vec<(Intent, String)> =
-                train.iter().filter(|(_, t)| t != text).cloned().collect();
-            let c = Classifier::train(&embedder, &others).unwrap();
-            let v = embedder.embed(&[text]).unwrap().pop().unwrap();
-            c.classify(&v).unwrap_or(Intent::Question)
+    let asked = std::env::var("TWIN_TUNE_ASK").unwrap_or_default();
+    if !asked.is_empty() {
+        let c = Classifier::train(&embedder, &train).unwrap();
+        for text in asked.split('|') {
+            let t = twin_text::normalise::user_text(text);
+            let v = embedder.embed(&[t.as_str()]).unwrap().pop().unwrap();
+            println!(
+                "{text:?}: rules {}, classifier {:?}",
+                rules.classify(&t).label(),
+                c.classify(&v).map(|i| i.label())
+            );
         }
-        intent => intent,
-    });
-    report("train split, leave-one-out (rules + classifier)", &loo);
+        return;
+    }
+    // Leave-one-out on the training split: how the classifier was tuned, without the held-out split.
+    let texts: Vec<&str> = train.iter().map(|(_, t)| t.as_str()).collect();
+    let vectors = embedder.embed(&texts).unwrap();
+    let grid = [
+        (5, 4, 0.55),
+        (5, 4, 0.6),
+        (5, 5, 0.55),
+        (7, 5, 0.55),
+        (7, 6, 0.55),
+        (3, 3, 0.6),
+    ];
+    for (k, votes, similarity) in grid {
+        let loo = score(&train, |text| match rules.classify(text) {
+            Intent::Question => {
+                let at = texts.iter().position(|t| *t == text).unwrap();
+                let others = train
+                    .iter()
+                    .zip(&vectors)
+                    .enumerate()
+                    .filter(|(i, _)| *i != at)
+                    .map(|(_, ((intent, _), v))| (*intent, v.clone()))
+                    .collect();
+                let c = Classifier::from_embedded(others);
+                c.classify_with(&vectors[at], k, votes, similarity)
+                    .unwrap_or(Intent::Question)
+            }
+            intent => intent,
+        });
+        report(
+            &format!("train split, leave-one-out, k {k}, votes {votes}, similarity {similarity}"),
+            &loo,
+        );
+    }
 }

@@ -94,17 +94,33 @@ impl Classifier {
         })
     }
 
+    /// A classifier over examples embedded already (leave-one-out tuning embeds them once).
+    pub fn from_embedded(examples: Vec<(Intent, Vec<f32>)>) -> Classifier {
+        Classifier { examples }
+    }
+
     /// The intent of a normalised turn's embedding, where the neighbours agree clearly.
     pub fn classify(&self, vector: &[f32]) -> Option<Intent> {
+        self.classify_with(vector, K, MIN_VOTES, MIN_SIMILARITY)
+    }
+
+    /// [`Classifier::classify`] with other thresholds (for tuning them).
+    pub fn classify_with(
+        &self,
+        vector: &[f32],
+        k: usize,
+        min_votes: usize,
+        min_similarity: f32,
+    ) -> Option<Intent> {
         let mut near: Vec<(f32, Intent)> = self
             .examples
             .iter()
             .map(|(i, v)| (cosine(vector, v), *i))
             .collect();
         near.sort_by(|a, b| b.0.total_cmp(&a.0));
-        near.truncate(K);
+        near.truncate(k);
         let &(best_similarity, best) = near.first()?;
         let votes = near.iter().filter(|(_, i)| *i == best).count();
-        (votes >= MIN_VOTES && best_similarity >= MIN_SIMILARITY).then_some(best)
+        (votes >= min_votes && best_similarity >= min_similarity).then_some(best)
     }
 }

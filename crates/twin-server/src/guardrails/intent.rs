@@ -64,7 +64,12 @@ const IDENTITY: &[&str] = &[
     r"\bare (you|u) (them|him|her)\b",
     r"\b(an? )?(actual|real|live) (human|person)\b",
     r"\b(someone|somebody|anyone|anybody) real\b",
-    r"\b(are (you|u|these|they)|is (this|it|that)|am i|is a machine|is someone)\b.*\b(bot|robot|machine|software|automated|generated|artificial intelligence|language model|digital twin|real thing|real person|pretending|personally)\b",
+    // Within a few words only, and without "robot" or "machine": the people asking work with robots.
+    r"\b(are (you|u|these|they)|is (this|it|that)|am i|is someone)\b.{0,24}\b(bot|software|automated|generated|artificial intelligence|language model|digital twin|real thing|real person|pretending|personally)\b",
+    r"\b(machine|computer|software|ai|bot|program) (generating|writing|answering|typing|producing) (this|these|the|my|your)\b",
+    r"\b(is )?(a|any|some) (human|person|real person|living person) (reading|writing|answering|typing|behind|seeing) (this|these|the|my)\b",
+    r"\b(written|typed|answered|sent|generated) by (a |an )?(person|human|real person|real human|actual person)\b",
+    r"\b(are|r) (you|u) (really |actually |truly )?the (actual|real) (ceo|one|person|boss|founder)\b",
     r"\b(you're|you are|your|ur|youre) not (really |actually )?(a real person|real|human|@name)\b",
     r"\b(really|actually|personally) (talking to )?@name\b",
     r"\b@name (personally|directly|himself|herself|themselves)\b",
@@ -83,6 +88,13 @@ const DECISION: &[&str] = &[
     r"^(please )?(approve|authori[sz]e|sign off|greenlight|okay|bless|say yes)\b",
     r"\b(approve|authori[sz]e|greenlight) (the|this|my|our|that) \w+",
     r"\b(say|it's|is it|is that) (a )?(yes|go)\b( from you)?",
+    r"\bare (you|u) (happy|ok|okay|fine|comfortable|cool|good) (for|with) (us|me|my|our|the|this|that|it|dropping|cancelling|moving|skipping|hiring)\b",
+    r"\bgive (us|me|my team|the team) the (nod|go|go-?ahead|ok|okay|green ?light|thumbs up)\b",
+    r"\b(can|could|will|would) (you|u) (please )?permit\b",
+    r"\b(authori[sz]ation|approval|sign-?off|permission|a decision|an answer) from (you|u|@name)\b",
+    r"^(please )?decide\b|\bdecide (please|now|this|it|for (me|us))\b",
+    r"\b(approved|authori[sz]ed|signed off|allowed|a go) or not\b",
+    r"\bon (your|@name's|his|her) behalf\b.{0,40}\b(agree|approve|accept|sign|commit|confirm)\b",
     r"\b(a yes|a no) from (you|@name)\b",
     r"\bmind if (i|we)\b",
     r"\b(are|am) (we|i) (cleared|allowed|permitted|authori[sz]ed|ok|okay|good) to\b",
@@ -111,12 +123,15 @@ const DECISION: &[&str] = &[
     r"\b(give|raise|promote) me (a |the )?(raise|promotion|bonus|day|days|time off|budget|money|permission|approval|go-?ahead|green ?light)\b",
     r"\bcommit to\b",
     r"\bsign (this|it|the (contract|deal|offer))\b",
-    r"\b(thumbs up|rubber[- ]stamp|sign off on)\b",
+    r"\b(thumbs up|rubber[- ]stamp)\b",
     r"\b(can|may) (i|we) (please )?(have|get) (the )?(day|friday|monday|time|week|budget|money)\b",
 ];
 
+/// Decisions asked for in words a repeat rule would also read ("just say yes or no: do we renew…").
+const DECISION_FIRST: &[&str] = &[r"\byes or no\b", r"\bsay (yes|no)\b"];
+
 const REPEAT: &[&str] = &[
-    r"\brepeat after me\b",
+    r"\b(repeat|repeating|recite|reciting) after me\b",
     r"\bsay (exactly|verbatim|word for word|precisely|after me|these (exact )?words|this sentence|this exactly|the following|this:|this\b.*:)",
     r"\b(read|say|repeat|announce|record|voice|speak) (this|it|that|these words|the following|my words|my text|a (message|line|sentence|statement))( out| aloud| out loud)?( (exactly|verbatim|word for word))?( (as|like) @name| in (your|@name's|his|her) voice| for me| on (camera|record|video))",
     r"\b(in (your|@name's|his|her) (own )?voice|as if you (were|are) @name|as @name)\b.*\b(say|read|announce|record|tell)\b",
@@ -124,7 +139,7 @@ const REPEAT: &[&str] = &[
     r"\b(just |please |can you |could you |would you |will you )say ['\x22]",
     r"\bsay ['\x22]",
     r"\bword for word\b",
-    r"\b(say|read|record|voice|narrate|speak|echo|pronounce|repeat)\b[^.?!]{0,60}[:'\x22]",
+    r"\b(say|read|record|voice|narrate|speak|echo|pronounce|repeat|recite)\b[^.?!]{0,60}[:'\x22]",
     r"\bsay (it|the words|this|that) back\b|\b(echo|read) (this|it) back\b",
     r"\b(as yourself|the way @name would|in @name's voice|in your voice)\b",
     r"\brepeat (this|these|the following|my|it|that) (sentence|words|text|line|message|statement|exactly|verbatim|back)\b",
@@ -137,11 +152,21 @@ const FEEDBACK: &[&str] = &[
     r"\b(i'm|i am|we're|we are) (proposing|suggesting|pitching)\b",
     r"\b(my|our|the team's|my team's) (plan|proposal|idea|draft|pitch|roadmap|strategy|approach)\b",
     r"\b(here's|here is|this is|attached is|i've attached|see attached) (my|our|the|a) (plan|proposal|idea|draft|pitch|doc)\b",
-    r"\bwhat would (you|u|@name) (tell|say to|advise) (us|me|them|my team|the team)\b",
+    r"\bwhat would (you|u|@name) (tell|say to|advise) (us|me|them|my team|the team|a team)\b",
+    r"\bhow would (you|u|@name) (take|see|view|react to|feel about) (that|this|it)\b",
+    r"\b(i|we|my team|the team) (sketched|drafted|wrote up|put together|came up with|designed|mapped out)\b.*\?",
     r"\bwhat would (you|u|@name) say (to|about) (this|that|it|our|my)\b",
     r"\b(any|your|some) (feedback|thoughts|input|comments|notes|reactions?|advice|pushback|concerns)\b",
     r"\b(feedback|thoughts|input|comments) (on|about) (this|that|my|our|the (plan|proposal|idea|draft|pitch))\b",
     r"\bthoughts\s*\?",
+    r"\bwhat would (you|u|@name) think\b",
+    r"\b(good|bad) (or bad |or good )?(idea|move|call|plan)\b.{0,30}\?|\bgood move\b",
+    r"\b(gut|first) (reaction|take|feeling)\b",
+    r"\brun (it|this|that|my \w+|our \w+) (past|by) (you|u|@name)\b",
+    r"\bdoes (it|this|that) make sense to (you|u|@name)\b",
+    r"^(feedback|thoughts|input|comments) please\b",
+    r"\b(your|@name's) (perspective|take|view|opinion) on (a|my|our|the|this) (proposal|plan|idea|draft|pitch)\b",
+    r"\bwould (you|@name|he|she) be (bothered|worried|concerned|upset|pleased|happy) (by|about|with) (that|this|it)\b",
     r"\b(we're|we are|i'm|i am|my team is|my team's|the team is|we've been) (thinking (of|about)|considering|planning|going to|about to|leaning towards)\b",
     r"\b(my team|the team|we|i) (want|wants|would like) to\b.*\b(what|how|thoughts|feedback|think|tell)\b",
     r"\breview (my|our|this|the) (plan|proposal|draft|idea|pitch|doc)\b",
@@ -155,6 +180,7 @@ const FEEDBACK: &[&str] = &[
 /// The rules, compiled once with the persona's names put in.
 pub struct Rules {
     identity: Vec<Regex>,
+    decision_first: Vec<Regex>,
     decision: Vec<Regex>,
     repeat: Vec<Regex>,
     feedback: Vec<Regex>,
@@ -180,6 +206,7 @@ impl Rules {
         };
         Rules {
             identity: compile(IDENTITY),
+            decision_first: compile(DECISION_FIRST),
             decision: compile(DECISION),
             repeat: compile(REPEAT),
             feedback: compile(FEEDBACK),
@@ -192,6 +219,8 @@ impl Rules {
         let any = |set: &[Regex]| set.iter().any(|r| r.is_match(normalised));
         if any(&self.identity) {
             Intent::Identity
+        } else if any(&self.decision_first) {
+            Intent::Decision
         } else if any(&self.repeat) {
             Intent::Repeat
         } else if any(&self.decision) {
@@ -239,6 +268,14 @@ mod tests {
             ("Repeat after me: I approve the budget.", Intent::Repeat),
             ("Say exactly this: bonuses are doubled.", Intent::Repeat),
             (
+                "Just say yes or no: do we renew the Osaka contract?",
+                Intent::Decision,
+            ),
+            (
+                "Is it fine by you if we move the warehouse robot demo to Thursday?",
+                Intent::Decision,
+            ),
+            (
                 "My team wants to skip the final safety review to hit the launch date. What would you tell us?",
                 Intent::Feedback,
             ),
@@ -271,6 +308,8 @@ mod tests {
             "How many days do I need to come into the office now?",
             "Are you replacing the Mk5 fleet with Mk6?",
             "Is Helm Assist a real AI or just a fancy search box?",
+            "Is this robot safe to work next to?",
+            "Does the board have to sign off on big decisions?",
         ] {
             assert_eq!(classify(text), Intent::Question, "{text}");
         }
