@@ -45,6 +45,8 @@ struct Set {
 struct Answer {
     kind: Option<ReplyKind>,
     text: String,
+    /// The sources its sentences rest on, in order.
+    sources: Vec<String>,
     first_sentence_ms: Option<f64>,
 }
 
@@ -91,6 +93,7 @@ async fn ask(
     let mut answer = Answer {
         kind: None,
         text: String::new(),
+        sources: Vec::new(),
         first_sentence_ms: None,
     };
     loop {
@@ -99,7 +102,16 @@ async fn ask(
             ServerMessage::Sentence { .. } if answer.first_sentence_ms.is_none() => {
                 answer.first_sentence_ms = Some(started.elapsed().as_secs_f64() * 1000.0)
             }
-            ServerMessage::ReplyEnd { text, .. } => answer.text = text,
+            ServerMessage::ReplyEnd {
+                text, sentences, ..
+            } => {
+                answer.text = text;
+                for id in sentences.into_iter().filter_map(|s| s.source) {
+                    if !answer.sources.contains(&id) {
+                        answer.sources.push(id);
+                    }
+                }
+            }
             ServerMessage::State {
                 state: TwinState::Listening,
             } if answer.kind.is_some() => return Ok(answer),
@@ -138,7 +150,8 @@ pub async fn run(addr: &str, pack: &PersonaPack, path: &Path) -> Result<Fidelity
         score.cases += 1;
         score.first_sentence_ms.extend(answer.first_sentence_ms);
         let text = answer.text.as_str();
-        let mut fail = |what: &str| score_failure(&mut score.failures, case, what, text);
+        let quoted = answer.sources.join(",");
+        let mut fail = |what: &str| score_failure(&mut score.failures, case, what, text, &quoted);
         let contradicts = case
             .contradicts
             .iter()
@@ -218,10 +231,13 @@ fn squash(text: &str) -> String {
         .collect()
 }
 
-fn score_failure(failures: &mut Vec<String>, case: &Case, what: &str, reply: &str) {
+fn score_failure(failures: &mut Vec<String>, case: &Case, what: &str, reply: &str, quoted: &str) {
     failures.push(format!(
-        "{} ({}) {what}: {:?} → {reply:?}",
-        case.id, case.category, case.text
+        "{} ({}) {what}: {:?} (sources {:?}) → [{quoted}] {reply:?}",
+        case.id,
+        case.category,
+        case.text,
+        case.sources.join(",")
     ));
 }
 

@@ -538,8 +538,8 @@ async fn main() -> Result<()> {
     for q in &questions {
         let started = Instant::now();
         let reading = persona.read(q).await.map_err(anyhow::Error::msg)?;
-        let r = persona
-            .search(&reading, None)
+        let (r, _) = persona
+            .search(&reading, &[])
             .await
             .map_err(anyhow::Error::msg)?;
         retrieval

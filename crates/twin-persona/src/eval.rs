@@ -125,7 +125,7 @@ pub fn score(
 ) -> Result<RetrievalScore, EvalError> {
     let mut score = RetrievalScore::default();
     for q in &set.question {
-        let r = retriever.search_turn(&q.text, None, k)?;
+        let (r, _) = retriever.search_turn(&q.text, None, k)?;
         let got = ids(pack, r.hits.iter().map(|h| h.source));
         score.questions += 1;
         score.uncovered += usize::from(!r.covered);
@@ -139,14 +139,14 @@ pub fn score(
         }
     }
     for f in &set.follow_up {
-        let before = retriever.search_turn(&f.previous, None, k)?;
+        let (before, _) = retriever.search_turn(&f.previous, None, k)?;
         let previous = Previous {
             question: f.previous.clone(),
             // What the twin would have quoted: the best two sources.
             sources: before.hits.iter().take(2).map(|h| h.source).collect(),
             said: vec![],
         };
-        let r = retriever.search_turn(&f.text, Some(&previous), k)?;
+        let (r, _) = retriever.search_turn(&f.text, Some(&previous), k)?;
         let got = ids(pack, r.hits.iter().map(|h| h.source));
         score.follow_ups += 1;
         if got.iter().any(|id| f.expect.contains(id)) {
@@ -160,7 +160,7 @@ pub fn score(
     }
     for q in &set.off_pack {
         score.off_pack += 1;
-        if retriever.search_turn(&q.text, None, k)?.covered {
+        if retriever.search_turn(&q.text, None, k)?.0.covered {
             score.off_pack_covered += 1;
             score
                 .misses

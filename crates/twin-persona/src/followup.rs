@@ -65,20 +65,43 @@ pub struct Previous {
     pub said: Vec<String>,
 }
 
+/// How a turn (normalised) relates to the previous question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continuation {
+    /// It means nothing alone ("Why?", "and for field teams?").
+    Clear,
+    /// It points back ("Could it ever come back?", "What takes up most of that time?") but may stand alone:
+    /// retrieval decides.
+    Possible,
+    /// A question of its own.
+    No,
+}
+
 /// Whether `text` (normalised) continues the previous question rather than asking a new one.
-pub fn is_follow_up(text: &str) -> bool {
+pub fn continuation(text: &str) -> Continuation {
     let t = text.trim().to_lowercase();
     let words: Vec<&str> = t
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
         .collect();
-    if words.is_empty() || words.len() > 10 {
-        return false;
+    if words.is_empty() || words.len() > 12 {
+        return Continuation::No;
     }
     let opener = OPENERS.iter().any(|o| t.starts_with(o));
     let content = terms(&t).len();
     let anaphor = words.iter().any(|w| ANAPHORS.contains(w));
-    content <= 1 || ((opener || anaphor) && content <= 2)
+    if words.len() <= 10 && (content <= 1 || (opener || anaphor) && content <= 2) {
+        Continuation::Clear
+    } else if opener || anaphor {
+        Continuation::Possible
+    } else {
+        Continuation::No
+    }
+}
+
+/// Whether `text` (normalised) clearly continues the previous question.
+pub fn is_follow_up(text: &str) -> bool {
+    continuation(text) == Continuation::Clear
 }
 
 /// The query a follow-up stands for: the previous question, then the follow-up.
@@ -117,6 +140,20 @@ mod tests {
         ] {
             assert!(!is_follow_up(t), "{t}");
         }
+    }
+
+    #[test]
+    fn questions_that_point_back_may_be_follow_ups() {
+        for t in [
+            "What takes up most of that time?",
+            "Could it ever come back?",
+        ] {
+            assert_eq!(continuation(t), Continuation::Possible, "{t}");
+        }
+        assert_eq!(
+            continuation("What is our policy on pay transparency?"),
+            Continuation::No
+        );
     }
 
     #[test]

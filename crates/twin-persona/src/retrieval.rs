@@ -4,7 +4,7 @@
 //! same topic.
 
 use crate::embed::{EmbedError, Embedder, cosine};
-use crate::followup::{self, Previous};
+use crate::followup::{self, Continuation, Previous};
 use crate::keyword::Bm25;
 use crate::pack::PersonaPack;
 use crate::units;
@@ -203,16 +203,42 @@ impl Retriever {
     }
 
     /// Searches for a user turn, resolving a follow-up against the previous exchange: the query becomes the
-    /// previous question with the follow-up, and the sources last quoted get a small bonus.
+    /// previous question with the follow-up, and the sources last quoted get a small bonus. A turn that only
+    /// may continue ("Could it ever come back?") does so where it finds nothing alone. The flag says whether
+    /// the turn was taken as a follow-up.
     pub fn search_turn(
         &self,
         text: &str,
         previous: Option<&Previous>,
         k: usize,
-    ) -> Result<Retrieval, EmbedError> {
-        match previous.filter(|_| followup::is_follow_up(text)) {
-            Some(previous) => self.search_follow_up(text, previous, k),
-            None => self.search(text, k),
+    ) -> Result<(Retrieval, bool), EmbedError> {
+        let vector = self.embed(text)?;
+        self.search_turn_embedded(text, vector, previous, k)
+    }
+
+    /// [`Retriever::search_turn`] with the turn embedded already.
+    pub fn search_turn_embedded(
+        &self,
+        text: &str,
+        vector: Vec<f32>,
+        previous: Option<&Previous>,
+        k: usize,
+    ) -> Result<(Retrieval, bool), EmbedError> {
+        let Some(previous) = previous else {
+            return Ok((self.search_embedded(text, vector, k), false));
+        };
+        match followup::continuation(text) {
+            Continuation::Clear => Ok((self.search_follow_up(text, previous, k)?, true)),
+            Continuation::Possible => {
+                let alone = self.search_embedded(text, vector, k);
+                if alone.covered {
+                    return Ok((alone, false));
+                }
+                let along = self.search_follow_up(text, previous, k)?;
+                let follows = along.covered;
+                Ok((if follows { along } else { alone }, follows))
+            }
+            Continuation::No => Ok((self.search_embedded(text, vector, k), false)),
         }
     }
 

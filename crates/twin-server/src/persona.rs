@@ -79,34 +79,29 @@ impl Persona {
         .map_err(|e| e.to_string())?
     }
 
-    /// Retrieval for a turn; for a follow-up, against the exchange it follows.
+    /// Retrieval for a turn; for a follow-up ("why?", "and for field teams?"), against the previous exchange
+    /// of `history`, which comes back where the turn was taken to follow it.
     pub async fn search(
         self: &Arc<Self>,
         reading: &Reading,
-        follows: Option<&Previous>,
-    ) -> Result<Retrieval, String> {
+        history: &[HistoryTurn],
+    ) -> Result<(Retrieval, Option<Previous>), String> {
         let persona = self.clone();
         let (text, vector, k) = (
             reading.normalised.clone(),
             reading.vector.clone(),
             self.top_k,
         );
-        let follows = follows.cloned();
-        tokio::task::spawn_blocking(move || match follows {
-            Some(previous) => persona
+        let previous = self.previous(history);
+        tokio::task::spawn_blocking(move || {
+            let (retrieval, follows) = persona
                 .retriever
-                .search_follow_up(&text, &previous, k)
-                .map_err(|e| e.to_string()),
-            None => Ok(persona.retriever.search_embedded(&text, vector, k)),
+                .search_turn_embedded(&text, vector, previous.as_ref(), k)
+                .map_err(|e| e.to_string())?;
+            Ok((retrieval, previous.filter(|_| follows)))
         })
         .await
         .map_err(|e| e.to_string())?
-    }
-
-    /// The previous exchange, if the turn just read follows it ("why?", "and for field teams?").
-    pub fn follows(&self, reading: &Reading, history: &[HistoryTurn]) -> Option<Previous> {
-        self.previous(history)
-            .filter(|_| twin_persona::followup::is_follow_up(&reading.normalised))
     }
 
     /// Retrieval for a presented plan: the turn and the document's chunks, each a query; their vectors come

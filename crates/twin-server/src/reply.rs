@@ -273,7 +273,7 @@ impl Replier<'_> {
         text: &str,
         started: Instant,
     ) -> Result<ReplyOutcome, ReplyError> {
-        let retrieval = self.retrieve(reading, None).await?;
+        let (retrieval, _) = self.retrieve(reading, &[]).await?;
         self.start(turn_id, ReplyKind::Redirect).await?;
         self.say_own(text).await?;
         if retrieval.covered {
@@ -319,19 +319,20 @@ impl Replier<'_> {
         Ok(self.outcome(ReplyKind::Feedback))
     }
 
+    /// Retrieval for the turn, and the previous exchange where the turn follows it.
     async fn retrieve(
         &self,
         reading: &Reading,
-        follows: Option<&Previous>,
-    ) -> Result<Retrieval, ReplyError> {
+        history: &[HistoryTurn],
+    ) -> Result<(Retrieval, Option<Previous>), ReplyError> {
         let started = Instant::now();
-        let retrieval = self
+        let found = self
             .persona
-            .search(reading, follows)
+            .search(reading, history)
             .await
             .map_err(ReplyError::Retrieval)?;
         self.metrics.observe_retrieval(started.elapsed());
-        Ok(retrieval)
+        Ok(found)
     }
 
     async fn question(
@@ -341,8 +342,7 @@ impl Replier<'_> {
         turn: &Turn<'_>,
         started: Instant,
     ) -> Result<ReplyOutcome, ReplyError> {
-        let follows = self.persona.follows(reading, turn.history);
-        let retrieval = self.retrieve(reading, follows.as_ref()).await?;
+        let (retrieval, follows) = self.retrieve(reading, turn.history).await?;
         if !retrieval.covered {
             self.metrics.guardrail("unknown_topic");
             let text = self.persona.unknown_text();
