@@ -228,11 +228,19 @@ pub fn quotes(
                 .map(|q| passage.unit_similarity(unit, q))
                 .fold(f32::MIN, f32::max);
             let lexical = word_overlap(&retrieval.terms, &sentences);
+            let stance = if purpose == Purpose::Feedback && takes_a_stance(&sentences) {
+                STANCE_BONUS
+            } else {
+                0.0
+            };
             candidates.push(Candidate {
                 source,
                 unit,
                 rank,
-                score: similarity - 0.02 * rank as f32 + recent + UNIT_WORDS_WEIGHT * lexical,
+                score: similarity - 0.02 * rank as f32
+                    + recent
+                    + UNIT_WORDS_WEIGHT * lexical
+                    + stance,
                 sentences,
             });
         }
@@ -344,6 +352,44 @@ fn word_overlap(terms: &[String], sentences: &[String]) -> f32 {
         .flat_map(|s| crate::keyword::terms(s))
         .collect();
     terms.iter().filter(|t| said.contains(t)).count() as f32 / terms.len() as f32
+}
+
+/// Feedback leans on what the person holds to (a rule, a value, a promise) over what they reported.
+const STANCE_BONUS: f32 = 0.1;
+
+/// Words of a rule, a value or a promise.
+const STANCE: &[&str] = &[
+    "rule",
+    "rules",
+    "never",
+    "always",
+    "must",
+    "need",
+    "needs",
+    "should",
+    "shouldn't",
+    "won't",
+    "don't",
+    "beats",
+    "rather",
+    "only",
+    "every",
+    "promise",
+    "value",
+    "values",
+    "lesson",
+    "principle",
+    "matters",
+    "no",
+    "exception",
+    "first",
+];
+
+fn takes_a_stance(sentences: &[String]) -> bool {
+    sentences.iter().any(|s| {
+        s.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+            .any(|w| STANCE.contains(&w.to_lowercase().replace('’', "'").as_str()))
+    })
 }
 
 /// Fewer words than this, and a first unit is read with the one after it.

@@ -203,3 +203,43 @@ fn score_set() {
     report(&format!("set, top {k}"), &score);
     println!("{}", score.misses.join("\n"));
 }
+
+/// Recall at 1 and 3 of the sets at `TWIN_EVAL_SETS` (comma-separated; sets tuned on, never a held-out set)
+/// over a grid of weights (`cargo test -- --ignored weight_grid`).
+#[test]
+#[ignore]
+fn weight_grid() {
+    use twin_persona::retrieval::{WEIGHTS, Weights};
+    let Ok(paths) = std::env::var("TWIN_EVAL_SETS") else {
+        return;
+    };
+    let pack = PersonaPack::load(&demo_pack()).unwrap();
+    let sets: Vec<RetrievalSet> = paths
+        .split(',')
+        .map(|p| RetrievalSet::load(Path::new(p)).unwrap())
+        .collect();
+    let mut r = retriever(&pack);
+    let mut grid = vec![WEIGHTS];
+    for passage in [0.2, 0.35, 0.5] {
+        for unit in [0.2, 0.3, 0.45] {
+            for keyword in [0.1, 0.15, 0.25] {
+                grid.push(Weights {
+                    passage,
+                    unit,
+                    keyword,
+                    recency: 0.03,
+                });
+            }
+        }
+    }
+    for w in grid {
+        r = r.with_weights(w);
+        let mut line = format!("{w:?}:");
+        for set in &sets {
+            let at1 = eval::score(&pack, &r, set, 1).unwrap().recall();
+            let at3 = eval::score(&pack, &r, set, 3).unwrap().recall();
+            line += &format!(" @1 {at1:.3} @3 {at3:.3};");
+        }
+        println!("{line}");
+    }
+}

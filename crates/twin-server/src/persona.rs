@@ -112,7 +112,12 @@ impl Persona {
         document: Option<&str>,
     ) -> Result<(Retrieval, Vec<Vec<f32>>), String> {
         let persona = self.clone();
-        let chunks = plan_chunks(document.unwrap_or(""));
+        let mut chunks = plan_chunks(document.unwrap_or(""));
+        // A plan told in the turn itself: each of its sentences a query of its own, as a document's are.
+        let said = plan_chunks(&reading.normalised);
+        if said.len() > 1 {
+            chunks.extend(said);
+        }
         let (text, vector, k) = (
             reading.normalised.clone(),
             reading.vector.clone(),
@@ -328,5 +333,6 @@ fn plan_chunks(document: &str) -> Vec<String> {
         .map(|s| s.trim_start_matches(['#', '-', '*', ' ']).to_string())
         .filter(|s| s.split_whitespace().count() >= 3)
         .collect();
-    sentences.chunks(3).take(16).map(|c| c.join(" ")).collect()
+    // One point each: a chunk of several points matches none of them well.
+    sentences.into_iter().take(16).collect()
 }
