@@ -139,3 +139,30 @@ impl IctModel {
         })
     }
 }
+
+/// The model's 68 landmark vertices, in the classic iBUG order (`FaceXModel/vertex_indices.json`,
+/// `idx_to_landmark_verts`): where a photo's landmarks meet the mesh.
+pub fn landmark_vertices(dir: &Path) -> Result<Vec<usize>, AvatarError> {
+    let path = model_dir(dir).join("vertex_indices.json");
+    let json: serde_json::Value = serde_json::from_str(&read(&path)?)
+        .map_err(|e| AvatarError::Invalid(format!("{}: {e}", path.display())))?;
+    let bad = || {
+        AvatarError::Invalid(format!(
+            "{}: no list idx_to_landmark_verts of 68 vertex indices",
+            path.display()
+        ))
+    };
+    let list = json
+        .get("idx_to_landmark_verts")
+        .and_then(|v| v.as_array())
+        .ok_or_else(bad)?;
+    let vertices = list
+        .iter()
+        .map(|v| v.as_u64().map(|i| i as usize).filter(|&i| i < VERTEX_COUNT))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(bad)?;
+    if vertices.len() != 68 {
+        return Err(bad());
+    }
+    Ok(vertices)
+}

@@ -3,7 +3,10 @@
 //! (`twin avatar from-photos`) starts from these landmarks.
 
 pub mod detect;
+pub mod dlib68;
+pub mod fit;
 pub mod landmarks;
+mod linalg;
 pub mod onnx;
 pub mod photo;
 
