@@ -1,5 +1,5 @@
-//! `twin avatar build|check`: make a persona's avatar from the face model; tell a creator what an avatar
-//! file needs before the twin can wear it.
+//! `twin avatar build|from-photos|check`: make a persona's avatar from the face model, or from photos of the
+//! person (with their recorded consent); tell a creator what an avatar file needs before the twin can wear it.
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -16,8 +16,31 @@ enum AvatarCommand {
     /// Build a persona's life-size avatar (glb) from the ICT face model: its face from the pack's identity
     /// coefficients, ARKit-named expression morphs, eyes that turn, a generated clothed body.
     Build(BuildArgs),
+    /// The person's likeness from photos they supplied: the face model fitted to the landmarks of their face,
+    /// the identity written into the pack with a fit report, the avatar rebuilt. The pack must record who
+    /// consented (`[likeness] consent = "..."` in persona.toml).
+    FromPhotos(FromPhotosArgs),
     /// Check an avatar (.glb or .gltf): morph targets (ARKit, visemes, VRM), joints, height, extensions.
     Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct FromPhotosArgs {
+    /// Photos of the person's face (PNG or JPEG), frontal or turned a little.
+    #[arg(required = true)]
+    photos: Vec<PathBuf>,
+    /// The persona pack to write the likeness into.
+    #[arg(long)]
+    persona: PathBuf,
+    /// Where to write the glb (default: models/avatars/<persona id>.glb).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Where `cargo xtask setup` put the models (face detector and mesh, the ICT face model).
+    #[arg(long, env = "TWIN_MODELS_DIR", default_value = "models")]
+    models_dir: PathBuf,
+    /// Print the fit's figures and the files written as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -48,6 +71,7 @@ struct CheckArgs {
 pub fn run(args: AvatarArgs) -> Result<()> {
     match args.command {
         AvatarCommand::Build(a) => build(a),
+        AvatarCommand::FromPhotos(a) => from_photos(a),
         AvatarCommand::Check(a) => check(a),
     }
 }
@@ -92,6 +116,42 @@ fn build(args: BuildArgs) -> Result<()> {
             built.glb.len() as f64 / 1e6
         );
     }
+    Ok(())
+}
+
+fn from_photos(args: FromPhotosArgs) -> Result<()> {
+    let persona = twin_avatar::persona::read_persona(&args.persona)?;
+    let out = args.out.unwrap_or_else(|| {
+        args.models_dir
+            .join("avatars")
+            .join(format!("{}.glb", persona.id))
+    });
+    let report = twin_face::likeness::from_photos(&twin_face::likeness::Request {
+        photos: &args.photos,
+        pack: &args.persona,
+        models: &args.models_dir,
+        avatar_out: &out,
+    })
+    .with_context(|| format!("building the likeness of {}", args.persona.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    for p in &report.photos {
+        println!(
+            "{}: face {:.2}, eyes {:.0} px apart, landmarks fitted within {:.1}% of that",
+            p.path,
+            p.face_score,
+            p.inter_ocular_px,
+            100.0 * p.landmark_error
+        );
+    }
+    println!(
+        "identity: {} coefficients; wrote {} ({:.1} s)",
+        report.identity.len(),
+        report.files.join(", "),
+        report.seconds
+    );
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod detect;
 pub mod dlib68;
 pub mod fit;
 pub mod landmarks;
+pub mod likeness;
 mod linalg;
 pub mod onnx;
 pub mod photo;

@@ -1,9 +1,7 @@
 //! The ICT face model fitted to the astronaut's landmarks (scikit-image's astronaut.png, a public-domain NASA
 //! portrait; only ever scored here).
 
-use glam::Vec3;
 use std::path::PathBuf;
-use twin_avatar::ict::{self, IctModel};
 use twin_face::fit::{self, Basis};
 use twin_face::{FaceReader, Photo, dlib68};
 
@@ -14,25 +12,8 @@ fn models() -> PathBuf {
 }
 
 fn ict_basis(identities: usize) -> Basis {
-    let dir = models().join("ict-facekit");
-    let model =
-        IctModel::load(&dir, identities).expect("the ICT face model: run `cargo xtask setup`");
-    let at = ict::landmark_vertices(&dir).unwrap();
-    let neutral: Vec<Vec3> = at
-        .iter()
-        .map(|&v| Vec3::from(model.neutral.positions[v]))
-        .collect();
-    let offsets = |shape: &Vec<[f32; 3]>| -> Vec<Vec3> {
-        at.iter()
-            .zip(&neutral)
-            .map(|(&v, n)| Vec3::from(shape[v]) - *n)
-            .collect()
-    };
-    Basis {
-        identity: model.identities.iter().map(offsets).collect(),
-        expression: model.expressions.iter().map(|(_, s)| offsets(s)).collect(),
-        neutral,
-    }
+    twin_face::likeness::ict_basis(&models().join("ict-facekit"), identities)
+        .expect("the ICT face model: run `cargo xtask setup`")
 }
 
 #[test]

@@ -76,6 +76,18 @@ pub struct PersonaMeta {
     pub voice: Voice,
     #[serde(default)]
     pub avatar: Avatar,
+    #[serde(default)]
+    pub likeness: Likeness,
+}
+
+/// Whose face the twin wears: `twin avatar from-photos` refuses to build a likeness from photos without a
+/// record of who consented to it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Likeness {
+    /// Who consented to their likeness being used, and how ("Jane Doe, signed release of 2026-11-30").
+    #[serde(default)]
+    pub consent: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

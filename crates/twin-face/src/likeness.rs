@@ -1,0 +1,188 @@
+//! `twin avatar from-photos`: a person's likeness from photos they supplied, with their recorded consent.
+//! The face and its landmarks in each photo, the ICT face model fitted to them, the identity written into the
+//! pack (`[avatar] identity` in persona.toml, its comments and layout kept) with a fit report
+//! (`avatar/fit.json`), and the avatar rebuilt.
+
+use crate::fit::{self, Basis, FitError};
+use crate::{FaceError, FaceReader, Photo, dlib68};
+use glam::Vec3;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use twin_avatar::AvatarError;
+use twin_avatar::ict::{self, IctModel};
+
+/// Identity modes fitted: enough for a likeness, few enough that one photo pins them down.
+pub const IDENTITY_MODES: usize = 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LikenessError {
+    #[error(
+        "{0} records no consent to this likeness: add `[likeness] consent = \"who consented, and how\"` before building a twin from photos"
+    )]
+    NoConsent(String),
+    #[error("{path}: {message}")]
+    Pack { path: String, message: String },
+    #[error("no photos given")]
+    NoPhotos,
+    #[error(transparent)]
+    Face(#[from] FaceError),
+    #[error(transparent)]
+    Fit(#[from] FitError),
+    #[error(transparent)]
+    Avatar(#[from] AvatarError),
+}
+
+/// Where things are.
+pub struct Request<'a> {
+    pub photos: &'a [PathBuf],
+    /// The persona pack.
+    pub pack: &'a Path,
+    /// Where `cargo xtask setup` put the models.
+    pub models: &'a Path,
+    /// The avatar to rebuild.
+    pub avatar_out: &'a Path,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoReport {
+    pub path: String,
+    pub face_score: f32,
+    pub inter_ocular_px: f32,
+    /// Mean distance of the fitted inner-face landmarks to the photo's, over the inter-ocular distance.
+    pub landmark_error: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub photos: Vec<PhotoReport>,
+    pub identity: Vec<f32>,
+    pub files: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Builds the likeness of `request.pack`'s person from `request.photos`.
+pub fn from_photos(request: &Request) -> Result<Report, LikenessError> {
+    let started = std::time::Instant::now();
+    let persona_toml = request.pack.join("persona.toml");
+    let text = std::fs::read_to_string(&persona_toml).map_err(|e| pack_error(&persona_toml, e))?;
+    check_consent(&persona_toml, &text)?;
+    if request.photos.is_empty() {
+        return Err(LikenessError::NoPhotos);
+    }
+    let reader = FaceReader::load(&crate::models_dir(request.models))?;
+    let mut seen = Vec::new();
+    for path in request.photos {
+        let photo = Photo::load(path)?;
+        let (face, marks) = reader.read(&photo, &path.display().to_string())?;
+        seen.push((path, face.score, dlib68::points(&marks)));
+    }
+    let face_model = request.models.join("ict-facekit");
+    let basis = ict_basis(&face_model, IDENTITY_MODES)?;
+    let points: Vec<_> = seen.iter().map(|(_, _, p)| p.clone()).collect();
+    let fitted = fit::fit(&basis, &points)?;
+    let identity: Vec<f32> = fitted
+        .identity
+        .iter()
+        .map(|c| (c * 1e4).round() / 1e4)
+        .collect();
+    let photos = seen
+        .iter()
+        .zip(&fitted.views)
+        .map(|((path, score, points), view)| PhotoReport {
+            path: path.display().to_string(),
+            face_score: *score,
+            inter_ocular_px: dlib68::inter_ocular(points),
+            landmark_error: view.inner_error,
+        })
+        .collect();
+    write_atomically(
+        &persona_toml,
+        with_identity(&persona_toml, &text, &identity)?.as_bytes(),
+    )?;
+    let fit_json = request.pack.join("avatar/fit.json");
+    let mut report = Report {
+        photos,
+        identity,
+        files: vec![
+            persona_toml.display().to_string(),
+            fit_json.display().to_string(),
+            request.avatar_out.display().to_string(),
+        ],
+        seconds: 0.0,
+    };
+    let persona = twin_avatar::persona::read_persona(request.pack)?;
+    twin_avatar::persona::build_persona(&face_model, &persona, request.avatar_out)?;
+    report.seconds = started.elapsed().as_secs_f64();
+    let json = serde_json::to_string_pretty(&report).map_err(|e| pack_error(&fit_json, e))?;
+    write_atomically(&fit_json, json.as_bytes())?;
+    Ok(report)
+}
+
+fn pack_error(path: &Path, e: impl std::fmt::Display) -> LikenessError {
+    LikenessError::Pack {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn check_consent(path: &Path, text: &str) -> Result<(), LikenessError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| pack_error(path, e.message()))?;
+    let consent = table
+        .get("likeness")
+        .and_then(|l| l.get("consent"))
+        .and_then(|c| c.as_str())
+        .map(str::trim)
+        .unwrap_or("");
+    if consent.is_empty() {
+        return Err(LikenessError::NoConsent(path.display().to_string()));
+    }
+    Ok(())
+}
+
+/// persona.toml with `[avatar] identity` set, everything else as it was.
+fn with_identity(path: &Path, text: &str, identity: &[f32]) -> Result<String, LikenessError> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| pack_error(path, e))?;
+    let mut list = toml_edit::Array::new();
+    for c in identity {
+        // Four decimals: a hundredth of a percent of a standard deviation changes no face.
+        list.push((f64::from(*c) * 1e4).round() / 1e4);
+    }
+    let avatar = doc
+        .entry("avatar")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| pack_error(path, "avatar is not a table"))?;
+    avatar.insert("identity", toml_edit::value(list));
+    Ok(doc.to_string())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LikenessError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| pack_error(dir, e))?;
+    }
+    let tmp = path.with_extension("part");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| pack_error(path, e))
+}
+
+/// The ICT face model at its 68 landmark vertices, with `identities` identity modes and every expression.
+pub fn ict_basis(face_model: &Path, identities: usize) -> Result<Basis, AvatarError> {
+    let model = IctModel::load(face_model, identities)?;
+    let at = ict::landmark_vertices(face_model)?;
+    let neutral: Vec<Vec3> = at
+        .iter()
+        .map(|&v| Vec3::from(model.neutral.positions[v]))
+        .collect();
+    let offsets = |shape: &Vec<[f32; 3]>| -> Vec<Vec3> {
+        at.iter()
+            .zip(&neutral)
+            .map(|(&v, n)| Vec3::from(shape[v]) - *n)
+            .collect()
+    };
+    Ok(Basis {
+        identity: model.identities.iter().map(offsets).collect(),
+        expression: model.expressions.iter().map(|(_, s)| offsets(s)).collect(),
+        neutral,
+    })
+}

@@ -1,0 +1,101 @@
+//! `from_photos` on a copy of the demo pack and the astronaut photo (public domain; only ever scored: the
+//! copy is thrown away, never given a voice or words).
+
+use std::path::{Path, PathBuf};
+use twin_face::likeness::{self, LikenessError, Request};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn models() -> PathBuf {
+    std::env::var_os("TWIN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("models"))
+}
+
+/// The demo pack's persona.toml in a fresh folder, with `extra` appended.
+fn pack_copy(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(root().join("assets/personas/owen-marsh/persona.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("persona.toml"),
+        format!("# kept\n{text}{extra}"),
+    )
+    .unwrap();
+    dir
+}
+
+fn request<'a>(
+    pack: &'a Path,
+    photos: &'a [PathBuf],
+    out: &'a Path,
+    models: &'a Path,
+) -> Request<'a> {
+    Request {
+        photos,
+        pack,
+        models,
+        avatar_out: out,
+    }
+}
+
+#[test]
+fn a_likeness_is_refused_without_recorded_consent() {
+    let pack = pack_copy("");
+    let photos = [models().join("photo-astronaut/astronaut.png")];
+    let out = pack.path().join("out.glb");
+    let models = models();
+    let err = likeness::from_photos(&request(pack.path(), &photos, &out, &models)).unwrap_err();
+    assert!(matches!(err, LikenessError::NoConsent(_)), "{err}");
+    assert!(err.to_string().contains("[likeness] consent"), "{err}");
+    assert!(!out.exists() && !pack.path().join("avatar/fit.json").exists());
+}
+
+#[test]
+fn photos_give_the_pack_an_identity_a_fit_report_and_a_rebuilt_avatar() {
+    let pack = pack_copy(
+        "\n[likeness]\nconsent = \"test only: a public-domain photo, scored and thrown away\"\n",
+    );
+    let photos = [models().join("photo-astronaut/astronaut.png")];
+    let out = pack.path().join("out.glb");
+    let models = models();
+    let report = likeness::from_photos(&request(pack.path(), &photos, &out, &models)).unwrap();
+    assert_eq!(report.identity.len(), likeness::IDENTITY_MODES);
+    assert!(report.photos[0].landmark_error < 0.04, "{report:?}");
+    let toml = std::fs::read_to_string(pack.path().join("persona.toml")).unwrap();
+    assert!(toml.starts_with("# kept\n"), "comments stay");
+    let meta: toml::Table = toml::from_str(&toml).unwrap();
+    let identity = meta["avatar"]["identity"].as_array().unwrap();
+    assert_eq!(identity.len(), likeness::IDENTITY_MODES);
+    let fit: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(pack.path().join("avatar/fit.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        fit["photos"][0]["landmark_error"].as_f64().unwrap() as f32,
+        report.photos[0].landmark_error
+    );
+    assert!(
+        std::fs::metadata(&out).unwrap().len() > 100_000,
+        "the avatar is rebuilt"
+    );
+}
+
+#[test]
+fn a_photo_without_a_face_is_named() {
+    let pack = pack_copy("\n[likeness]\nconsent = \"test\"\n");
+    let blank = pack.path().join("wall.png");
+    twin_face::Photo::filled(64, 64, [120, 120, 120])
+        .save_png(&blank)
+        .unwrap();
+    let photos = [blank];
+    let out = pack.path().join("out.glb");
+    let models = models();
+    let err = likeness::from_photos(&request(pack.path(), &photos, &out, &models)).unwrap_err();
+    assert!(
+        err.to_string().contains("no face found in") && err.to_string().contains("wall.png"),
+        "{err}"
+    );
+}
