@@ -2,6 +2,7 @@
 //! Face Mesh landmarks, both run by tract (pure Rust; no native runtime to ship). The likeness fit
 //! (`twin avatar from-photos`) starts from these landmarks.
 
+pub mod bake;
 pub mod detect;
 pub mod dlib68;
 pub mod fit;

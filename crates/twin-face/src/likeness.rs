@@ -4,7 +4,7 @@
 //! (`avatar/fit.json`), and the avatar rebuilt.
 
 use crate::fit::{self, Basis, FitError};
-use crate::{FaceError, FaceReader, Photo, dlib68};
+use crate::{FaceError, FaceReader, Photo, bake, dlib68};
 use glam::Vec3;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -52,10 +52,23 @@ pub struct PhotoReport {
     pub landmark_error: f32,
 }
 
+/// The baked texture: its side in texels, and the share of the face's texture area the photos saw directly
+/// and after filling from the other side of the face.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextureReport {
+    pub size: u32,
+    pub seen: f32,
+    pub coverage: f32,
+    /// Coverage of the face proper: the skin inside the 68-point outline (jaw line and brows), seen from the
+    /// front of the neutral head, where the likeness is.
+    pub face_coverage: f32,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub photos: Vec<PhotoReport>,
     pub identity: Vec<f32>,
+    pub texture: TextureReport,
     pub files: Vec<String>,
     pub seconds: f64,
 }
@@ -74,12 +87,16 @@ pub fn from_photos(request: &Request) -> Result<Report, LikenessError> {
     for path in request.photos {
         let photo = Photo::load(path)?;
         let (face, marks) = reader.read(&photo, &path.display().to_string())?;
-        seen.push((path, face.score, dlib68::points(&marks)));
+        let mesh: Vec<glam::Vec2> = marks.points.iter().map(|p| p.truncate()).collect();
+        seen.push((path, face.score, dlib68::points(&marks), (photo, mesh)));
     }
     let face_model = request.models.join("ict-facekit");
-    let basis = ict_basis(&face_model, IDENTITY_MODES)?;
-    let points: Vec<_> = seen.iter().map(|(_, _, p)| p.clone()).collect();
+    let model = IctModel::load(&face_model, IDENTITY_MODES)?;
+    let at = ict::landmark_vertices(&face_model)?;
+    let basis = basis_of(&model, &at);
+    let points: Vec<_> = seen.iter().map(|(_, _, p, _)| p.clone()).collect();
     let fitted = fit::fit(&basis, &points)?;
+    let albedo = bake_albedo(&model, &at, &fitted, &seen);
     let identity: Vec<f32> = fitted
         .identity
         .iter()
@@ -88,7 +105,7 @@ pub fn from_photos(request: &Request) -> Result<Report, LikenessError> {
     let photos = seen
         .iter()
         .zip(&fitted.views)
-        .map(|((path, score, points), view)| PhotoReport {
+        .map(|((path, score, points, _), view)| PhotoReport {
             path: path.display().to_string(),
             face_score: *score,
             inter_ocular_px: dlib68::inter_ocular(points),
@@ -100,12 +117,30 @@ pub fn from_photos(request: &Request) -> Result<Report, LikenessError> {
         with_identity(&persona_toml, &text, &identity)?.as_bytes(),
     )?;
     let fit_json = request.pack.join("avatar/fit.json");
+    let albedo_png = request.pack.join("avatar/albedo.png");
+    let picture = Photo {
+        width: albedo.size,
+        height: albedo.size,
+        rgb: albedo.rgb.clone(),
+    };
+    std::fs::create_dir_all(request.pack.join("avatar"))
+        .map_err(|e| pack_error(request.pack, e))?;
+    picture.save_png(&albedo_png.with_extension("png.part"))?;
+    std::fs::rename(albedo_png.with_extension("png.part"), &albedo_png)
+        .map_err(|e| pack_error(&albedo_png, e))?;
     let mut report = Report {
         photos,
         identity,
+        texture: TextureReport {
+            size: albedo.size,
+            seen: albedo.seen,
+            coverage: albedo.coverage,
+            face_coverage: albedo.front_coverage,
+        },
         files: vec![
             persona_toml.display().to_string(),
             fit_json.display().to_string(),
+            albedo_png.display().to_string(),
             request.avatar_out.display().to_string(),
         ],
         seconds: 0.0,
@@ -166,10 +201,16 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LikenessError> {
         .map_err(|e| pack_error(path, e))
 }
 
+/// The side of the baked texture.
+pub const TEXTURE_SIZE: u32 = 1024;
+
 /// The ICT face model at its 68 landmark vertices, with `identities` identity modes and every expression.
 pub fn ict_basis(face_model: &Path, identities: usize) -> Result<Basis, AvatarError> {
     let model = IctModel::load(face_model, identities)?;
-    let at = ict::landmark_vertices(face_model)?;
+    Ok(basis_of(&model, &ict::landmark_vertices(face_model)?))
+}
+
+fn basis_of(model: &IctModel, at: &[usize]) -> Basis {
     let neutral: Vec<Vec3> = at
         .iter()
         .map(|&v| Vec3::from(model.neutral.positions[v]))
@@ -180,9 +221,92 @@ pub fn ict_basis(face_model: &Path, identities: usize) -> Result<Basis, AvatarEr
             .map(|(&v, n)| Vec3::from(shape[v]) - *n)
             .collect()
     };
-    Ok(Basis {
+    Basis {
         identity: model.identities.iter().map(offsets).collect(),
         expression: model.expressions.iter().map(|(_, s)| offsets(s)).collect(),
         neutral,
-    })
+    }
+}
+
+/// Every vertex of the model with these weights.
+fn full_shape(model: &IctModel, identity: &[f32], expression: &[f32]) -> Vec<Vec3> {
+    let neutral = &model.neutral.positions;
+    let mut points: Vec<Vec3> = neutral.iter().map(|p| Vec3::from(*p)).collect();
+    let shapes = model
+        .identities
+        .iter()
+        .zip(identity)
+        .chain(model.expressions.iter().map(|(_, s)| s).zip(expression));
+    for (shape, &w) in shapes {
+        if w == 0.0 {
+            continue;
+        }
+        for ((p, s), n) in points.iter_mut().zip(shape).zip(neutral) {
+            *p += (Vec3::from(*s) - Vec3::from(*n)) * w;
+        }
+    }
+    points
+}
+
+/// A triangle is on the face proper where it turns towards the front (cosine over this) inside the outline.
+const FRONT: f32 = 0.3;
+
+/// The skin of the face (the scan's `M_Face` polygons) as triangles, which of them are on the face proper
+/// (inside `outline`, the 68 points' jaw line and brows seen from the front), and its texture coordinates
+/// with glTF's v (down).
+fn face_triangles(
+    model: &IctModel,
+    outline: &[glam::Vec2],
+) -> (Vec<bake::Triangle>, Vec<bool>, Vec<[f32; 2]>) {
+    let mesh = &model.neutral;
+    let skin = mesh.materials.iter().position(|m| m == "M_Face");
+    let mut triangles = Vec::new();
+    for f in mesh.faces.iter().filter(|f| Some(f.material) == skin) {
+        let corners: Option<Vec<(usize, usize)>> = f
+            .corners
+            .iter()
+            .map(|&(v, t)| t.map(|t| (v as usize, t as usize)))
+            .collect();
+        let Some(c) = corners else { continue };
+        for k in 1..c.len().saturating_sub(1) {
+            triangles.push([c[0], c[k], c[k + 1]]);
+        }
+    }
+    let uvs = mesh.uvs.iter().map(|&[u, v]| [u, 1.0 - v]).collect();
+    let front = triangles
+        .iter()
+        .map(|t| {
+            let p = t.map(|(v, _)| Vec3::from(mesh.positions[v]));
+            let centre = (p[0] + p[1] + p[2]) / 3.0;
+            (p[1] - p[0]).cross(p[2] - p[0]).normalize_or_zero().z >= FRONT
+                && bake::inside(outline, centre.truncate())
+        })
+        .collect();
+    (triangles, front, uvs)
+}
+
+type Seen<'a> = (&'a PathBuf, f32, Vec<glam::Vec2>, (Photo, Vec<glam::Vec2>));
+
+fn bake_albedo(
+    model: &IctModel,
+    landmarks: &[usize],
+    fitted: &fit::Fit,
+    seen: &[Seen],
+) -> bake::Albedo {
+    let outline: Vec<glam::Vec2> = dlib68::JAW
+        .chain((17..27).rev())
+        .map(|i| Vec3::from(model.neutral.positions[landmarks[i]]).truncate())
+        .collect();
+    let (triangles, front, uvs) = face_triangles(model, &outline);
+    let views: Vec<bake::View> = seen
+        .iter()
+        .zip(&fitted.views)
+        .map(|((_, _, _, (photo, mesh)), view)| bake::View {
+            photo,
+            camera: view.camera,
+            positions: full_shape(model, &fitted.identity, &view.expression),
+            landmarks: mesh.clone(),
+        })
+        .collect();
+    bake::bake(&triangles, &front, &uvs, &views, TEXTURE_SIZE)
 }

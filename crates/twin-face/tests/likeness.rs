@@ -63,7 +63,19 @@ fn photos_give_the_pack_an_identity_a_fit_report_and_a_rebuilt_avatar() {
     let models = models();
     let report = likeness::from_photos(&request(pack.path(), &photos, &out, &models)).unwrap();
     assert_eq!(report.identity.len(), likeness::IDENTITY_MODES);
-    assert!(report.photos[0].landmark_error < 0.04, "{report:?}");
+    assert!(
+        report.photos[0].landmark_error < 0.04,
+        "{:?}",
+        report.photos
+    );
+    println!("texture {:?}", report.texture);
+    if let Some(path) = std::env::var_os("TWIN_FACE_ALBEDO") {
+        std::fs::copy(pack.path().join("avatar/albedo.png"), path).unwrap();
+    }
+    assert!(report.texture.face_coverage >= 0.75, "{:?}", report.texture);
+    assert!(report.texture.seen <= report.texture.coverage);
+    let albedo = twin_face::Photo::load(&pack.path().join("avatar/albedo.png")).unwrap();
+    assert_eq!(albedo.width, likeness::TEXTURE_SIZE);
     let toml = std::fs::read_to_string(pack.path().join("persona.toml")).unwrap();
     assert!(toml.starts_with("# kept\n"), "comments stay");
     let meta: toml::Table = toml::from_str(&toml).unwrap();
