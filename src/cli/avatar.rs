@@ -204,6 +204,24 @@ fn check(args: CheckArgs) -> Result<()> {
         if !r.extensions_used.is_empty() {
             println!("  extensions: {}", r.extensions_used.join(", "));
         }
+        let sizes: Vec<String> = r
+            .image_sizes
+            .iter()
+            .map(|(w, h)| format!("{w}x{h}"))
+            .collect();
+        println!(
+            "  textures: {}{}",
+            if sizes.is_empty() {
+                "none (flat colours)".to_string()
+            } else {
+                sizes.join(", ")
+            },
+            if r.textured_materials.is_empty() {
+                String::new()
+            } else {
+                format!(" (base colour of {})", r.textured_materials.join(", "))
+            }
+        );
         println!(
             "  {} images, animations: {}",
             r.images,

@@ -191,9 +191,14 @@ fn build_avatars(root: &Path, models_dir: &Path) -> Result<()> {
         let persona = twin_avatar::persona::read_persona(&pack)?;
         let out = out_dir.join(format!("{}.glb", persona.id));
         let stamp = out.with_extension("built.json");
-        // Rebuilt when the persona's face, height or the builder changes.
+        // Rebuilt when the persona's face, texture, height or the builder changes.
+        let texture = persona.options.albedo.as_ref().map(|a| {
+            use sha2::Digest;
+            format!("{:x}", sha2::Sha256::digest(&a.png))
+        });
         let wanted = serde_json::json!({
             "identity": persona.options.identity,
+            "albedo": texture,
             "height_m": persona.options.height_m,
             "builder": twin_avatar::ict_avatar::BUILDER_REVISION,
         })

@@ -25,6 +25,10 @@ pub struct Report {
     pub extensions_used: Vec<String>,
     /// Images (textures) in the file, all decoded to check them.
     pub images: usize,
+    /// Each image's size in pixels (width, height), in file order; (0, 0) where it does not decode.
+    pub image_sizes: Vec<(u32, u32)>,
+    /// Materials whose base colour comes from a texture.
+    pub textured_materials: Vec<String>,
     /// The file's animations (an "idle" one plays under the twin's own motion).
     pub animations: Vec<String>,
     /// Things to fix, in words; empty when the avatar is ready.
@@ -181,11 +185,25 @@ pub fn check(loaded: &Loaded) -> Report {
             "{triangles} triangles: too heavy for a headset at 90 Hz (aim under 200k)"
         ));
     }
+    let mut image_sizes = Vec::new();
     for i in 0..doc.images().len() {
-        if let Err(e) = crate::texture::decode(loaded, i) {
-            problems.push(e.to_string());
+        match crate::texture::decode(loaded, i) {
+            Ok(image) => image_sizes.push((image.width, image.height)),
+            Err(e) => {
+                image_sizes.push((0, 0));
+                problems.push(e.to_string());
+            }
         }
     }
+    let textured_materials: Vec<String> = doc
+        .materials()
+        .filter(|m| m.pbr_metallic_roughness().base_color_texture().is_some())
+        .map(|m| {
+            m.name()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("material {}", m.index().unwrap_or(0)))
+        })
+        .collect();
     let animations: Vec<String> = doc
         .animations()
         .map(|a| {
@@ -209,6 +227,8 @@ pub fn check(loaded: &Loaded) -> Report {
         life_size,
         extensions_used: loaded.extensions_used.clone(),
         images: doc.images().len(),
+        image_sizes,
+        textured_materials,
         animations,
         problems,
         notes,

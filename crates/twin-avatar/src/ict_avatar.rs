@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 6;
+pub const BUILDER_REVISION: u32 = 7;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -25,6 +25,16 @@ pub struct BuildOptions {
     pub height_m: f32,
     /// Identity mode coefficients (at most 100); the face is the neutral plus their weighted modes.
     pub identity: Vec<f32>,
+    /// The face's texture from the person's photos (`twin avatar from-photos`), if any.
+    pub albedo: Option<Albedo>,
+}
+
+/// A face texture in the face model's texture space, and the skin tone it averages to (linear RGB), which
+/// the skin it does not cover (the back of the head, hands) takes.
+#[derive(Debug, Clone)]
+pub struct Albedo {
+    pub png: Vec<u8>,
+    pub skin: [f32; 3],
 }
 
 /// What was built, for the tool's report.
@@ -40,7 +50,9 @@ pub struct Built {
 /// shells, which need dedicated shaders) is left out.
 fn group_of(material: &str) -> Option<&'static str> {
     Some(match material {
-        "M_Face" | "M_BackHead" => "skin",
+        "M_Face" => "skin",
+        // Its texture coordinates lie beside the face's (u in 1..2): it takes the skin tone, not the texture.
+        "M_BackHead" => "scalp",
         "M_GumsTongue" => "mouth",
         "M_Teeth" => "teeth",
         "M_EyeLashes" => "eyelashes",
@@ -55,6 +67,10 @@ fn materials() -> Vec<(&'static str, serde_json::Value)> {
         (
             "skin",
             material("skin", [0.70, 0.42, 0.30, 1.0], 0.0, 0.55, false),
+        ),
+        (
+            "scalp",
+            material("scalp", [0.70, 0.42, 0.30, 1.0], 0.0, 0.55, false),
         ),
         (
             "mouth",
@@ -177,6 +193,23 @@ fn smooth_normals(positions: &[Vec3], triangles: &[[u32; 3]]) -> Vec<Vec3> {
         .into_iter()
         .map(|n| n.normalize_or(Vec3::Z))
         .collect()
+}
+
+/// The photo texture on the face, its skin tone on the skin it does not cover.
+fn wear_albedo(w: &mut GlbWriter, names: &[(&str, serde_json::Value)], albedo: &Albedo) {
+    let texture = w.texture(&albedo.png, "image/png");
+    let [r, g, b] = albedo.skin;
+    for (i, (name, _)) in names.iter().enumerate() {
+        let pbr = &mut w.materials[i]["pbrMetallicRoughness"];
+        match *name {
+            "skin" => {
+                pbr["baseColorFactor"] = json!([1.0, 1.0, 1.0, 1.0]);
+                pbr["baseColorTexture"] = json!({"index": texture});
+            }
+            "scalp" | "hands" => pbr["baseColorFactor"] = json!([r, g, b, 1.0]),
+            _ => {}
+        }
+    }
 }
 
 pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarError> {
@@ -303,6 +336,9 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     let material_list = materials();
     let material_index = |name: &str| material_list.iter().position(|(n, _)| *n == name);
     w.materials = material_list.iter().map(|(_, m)| m.clone()).collect();
+    if let Some(albedo) = &options.albedo {
+        wear_albedo(&mut w, &material_list, albedo);
+    }
 
     // Head: skinned to neck and head, carrying every morph target.
     let shapes = targets(model);

@@ -2,7 +2,7 @@
 
 use crate::AvatarError;
 use crate::ict::IctModel;
-use crate::ict_avatar::{self, BuildOptions, Built};
+use crate::ict_avatar::{self, Albedo, BuildOptions, Built};
 use std::path::Path;
 
 /// Height when the pack gives none.
@@ -61,10 +61,60 @@ pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
                 ))
             })?,
     };
+    let albedo = read_albedo(&dir.join("avatar/albedo.png"))?;
     Ok(PersonaAvatar {
         id,
-        options: BuildOptions { height_m, identity },
+        options: BuildOptions {
+            height_m,
+            identity,
+            albedo,
+        },
     })
+}
+
+/// The pack's face texture (`avatar/albedo.png`, written by `twin avatar from-photos`), where there is one.
+fn read_albedo(path: &Path) -> Result<Option<Albedo>, AvatarError> {
+    let png = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(AvatarError::Read {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    let bad = |reason: String| AvatarError::Read {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(&png));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    if width > crate::texture::MAX_SIDE || height > crate::texture::MAX_SIDE {
+        return Err(bad(format!("{width}x{height} is too large")));
+    }
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| bad(e.to_string()))?;
+    let channels = frame.color_type.samples();
+    if channels < 3 {
+        return Err(bad("the face texture must be RGB".into()));
+    }
+    let mut sum = [0.0f64; 3];
+    let pixels = &buf[..frame.buffer_size()];
+    for p in pixels.chunks(channels) {
+        for c in 0..3 {
+            sum[c] += (f64::from(p[c]) / 255.0).powf(2.2);
+        }
+    }
+    let n = (pixels.len() / channels).max(1) as f64;
+    Ok(Some(Albedo {
+        png,
+        skin: sum.map(|s| (s / n) as f32),
+    }))
 }
 
 /// Builds `persona`'s avatar from the face model in `face_model` and writes it to `out`.
