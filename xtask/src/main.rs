@@ -199,6 +199,8 @@ fn build_avatars(root: &Path, models_dir: &Path) -> Result<()> {
         let wanted = serde_json::json!({
             "identity": persona.options.identity,
             "albedo": texture,
+            "iris": persona.options.iris,
+            "hair": persona.options.hair,
             "height_m": persona.options.height_m,
             "builder": twin_avatar::ict_avatar::BUILDER_REVISION,
         })

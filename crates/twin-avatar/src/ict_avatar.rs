@@ -27,6 +27,9 @@ pub struct BuildOptions {
     pub identity: Vec<f32>,
     /// The face's texture from the person's photos (`twin avatar from-photos`), if any.
     pub albedo: Option<Albedo>,
+    /// Iris and hair colours (linear RGB) from the photos, if any.
+    pub iris: Option<[f32; 3]>,
+    pub hair: Option<[f32; 3]>,
 }
 
 /// A face texture in the face model's texture space, and the skin tone it averages to (linear RGB), which
@@ -338,6 +341,11 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     w.materials = material_list.iter().map(|(_, m)| m.clone()).collect();
     if let Some(albedo) = &options.albedo {
         wear_albedo(&mut w, &material_list, albedo);
+    }
+    for (name, colour) in [("iris", options.iris), ("hair", options.hair)] {
+        if let (Some(i), Some([r, g, b])) = (material_index(name), colour) {
+            w.materials[i]["pbrMetallicRoughness"]["baseColorFactor"] = json!([r, g, b, 1.0]);
+        }
     }
 
     // Head: skinned to neck and head, carrying every morph target.

@@ -62,14 +62,39 @@ pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
             })?,
     };
     let albedo = read_albedo(&dir.join("avatar/albedo.png"))?;
+    let colour = |key: &str| -> Result<Option<[f32; 3]>, AvatarError> {
+        match table.get("avatar").and_then(|a| a.get(key)) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .and_then(linear_from_hex)
+                .map(Some)
+                .ok_or_else(|| {
+                    AvatarError::Invalid(format!(
+                        "{}: avatar.{key} must be a colour like \"#6b4f3a\"",
+                        path.display()
+                    ))
+                }),
+        }
+    };
     Ok(PersonaAvatar {
         id,
         options: BuildOptions {
             height_m,
             identity,
             albedo,
+            iris: colour("iris")?,
+            hair: colour("hair")?,
         },
     })
+}
+
+/// "#rrggbb" (sRGB) as linear RGB.
+fn linear_from_hex(text: &str) -> Option<[f32; 3]> {
+    let hex = text.strip_prefix('#').filter(|h| h.len() == 6)?;
+    let channel = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    let srgb = [channel(0)?, channel(2)?, channel(4)?];
+    Some(srgb.map(|c| (f32::from(c) / 255.0).powf(2.2)))
 }
 
 /// The pack's face texture (`avatar/albedo.png`, written by `twin avatar from-photos`), where there is one.

@@ -5,6 +5,7 @@
 //! mean skin tone; broad shading baked into the photos is divided out.
 
 use crate::Photo;
+use crate::colours::{LEFT_EYE, RIGHT_EYE, inside};
 use crate::fit::Camera;
 use glam::{Vec2, Vec3};
 
@@ -20,13 +21,7 @@ const FACE_OVAL: [usize; 36] = [
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
     148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 ];
-/// Face Mesh points around each eye's opening and the lips' opening.
-const RIGHT_EYE: [usize; 16] = [
-    33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
-];
-const LEFT_EYE: [usize; 16] = [
-    362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 386, 385, 384, 398,
-];
+/// Face Mesh points around the lips' opening.
 const MOUTH: [usize; 20] = [
     78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
 ];
@@ -203,20 +198,6 @@ impl Masks {
     }
 }
 
-/// Whether `p` lies inside `polygon` (even-odd rule).
-pub fn inside(polygon: &[Vec2], p: Vec2) -> bool {
-    let mut odd = false;
-    let mut j = polygon.len() - 1;
-    for i in 0..polygon.len() {
-        let (a, b) = (polygon[i], polygon[j]);
-        if (a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x {
-            odd = !odd;
-        }
-        j = i;
-    }
-    odd
-}
-
 /// The face's texture is laid out symmetrically about u = 0.5: a gap takes the colour of its mirror texel.
 fn mirror_fill(colour: &mut [Option<Vec3>], face: &[bool], n: usize) {
     for y in 0..n {
@@ -317,6 +298,7 @@ mod tests {
 
     #[test]
     fn points_inside_a_square_are_inside() {
+        use super::inside;
         let square = [
             Vec2::ZERO,
             Vec2::new(2.0, 0.0),

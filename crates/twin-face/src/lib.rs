@@ -3,6 +3,7 @@
 //! (`twin avatar from-photos`) starts from these landmarks.
 
 pub mod bake;
+pub mod colours;
 pub mod detect;
 pub mod dlib68;
 pub mod fit;

@@ -68,6 +68,9 @@ pub struct TextureReport {
 pub struct Report {
     pub photos: Vec<PhotoReport>,
     pub identity: Vec<f32>,
+    /// "#rrggbb", from the photos; absent where none showed it.
+    pub iris: Option<String>,
+    pub hair: Option<String>,
     pub texture: TextureReport,
     pub files: Vec<String>,
     pub seconds: f64,
@@ -82,75 +85,118 @@ pub fn from_photos(request: &Request) -> Result<Report, LikenessError> {
     if request.photos.is_empty() {
         return Err(LikenessError::NoPhotos);
     }
-    let reader = FaceReader::load(&crate::models_dir(request.models))?;
-    let mut seen = Vec::new();
-    for path in request.photos {
-        let photo = Photo::load(path)?;
-        let (face, marks) = reader.read(&photo, &path.display().to_string())?;
-        let mesh: Vec<glam::Vec2> = marks.points.iter().map(|p| p.truncate()).collect();
-        seen.push((path, face.score, dlib68::points(&marks), (photo, mesh)));
-    }
+    let seen = read_photos(request)?;
     let face_model = request.models.join("ict-facekit");
     let model = IctModel::load(&face_model, IDENTITY_MODES)?;
     let at = ict::landmark_vertices(&face_model)?;
-    let basis = basis_of(&model, &at);
-    let points: Vec<_> = seen.iter().map(|(_, _, p, _)| p.clone()).collect();
-    let fitted = fit::fit(&basis, &points)?;
+    let points: Vec<_> = seen.iter().map(|s| s.points.clone()).collect();
+    let fitted = fit::fit(&basis_of(&model, &at), &points)?;
     let albedo = bake_albedo(&model, &at, &fitted, &seen);
     let identity: Vec<f32> = fitted
         .identity
         .iter()
         .map(|c| (c * 1e4).round() / 1e4)
         .collect();
-    let photos = seen
-        .iter()
-        .zip(&fitted.views)
-        .map(|((path, score, points, _), view)| PhotoReport {
-            path: path.display().to_string(),
-            face_score: *score,
-            inter_ocular_px: dlib68::inter_ocular(points),
-            landmark_error: view.inner_error,
-        })
-        .collect();
+    let (iris, hair) = (
+        colour(&seen, crate::colours::iris),
+        colour(&seen, crate::colours::hair),
+    );
+    let looks = Looks {
+        identity: &identity,
+        iris: iris.as_deref(),
+        hair: hair.as_deref(),
+    };
     write_atomically(
         &persona_toml,
-        with_identity(&persona_toml, &text, &identity)?.as_bytes(),
+        with_looks(&persona_toml, &text, &looks)?.as_bytes(),
     )?;
+    let albedo_png = write_albedo(request.pack, &albedo)?;
     let fit_json = request.pack.join("avatar/fit.json");
-    let albedo_png = request.pack.join("avatar/albedo.png");
-    let picture = Photo {
-        width: albedo.size,
-        height: albedo.size,
-        rgb: albedo.rgb.clone(),
-    };
-    std::fs::create_dir_all(request.pack.join("avatar"))
-        .map_err(|e| pack_error(request.pack, e))?;
-    picture.save_png(&albedo_png.with_extension("png.part"))?;
-    std::fs::rename(albedo_png.with_extension("png.part"), &albedo_png)
-        .map_err(|e| pack_error(&albedo_png, e))?;
-    let mut report = Report {
-        photos,
+    let persona = twin_avatar::persona::read_persona(request.pack)?;
+    twin_avatar::persona::build_persona(&face_model, &persona, request.avatar_out)?;
+    let report = Report {
+        photos: seen
+            .iter()
+            .zip(&fitted.views)
+            .map(|(s, view)| PhotoReport {
+                path: s.path.display().to_string(),
+                face_score: s.score,
+                inter_ocular_px: dlib68::inter_ocular(&s.points),
+                landmark_error: view.inner_error,
+            })
+            .collect(),
         identity,
+        iris,
+        hair,
         texture: TextureReport {
             size: albedo.size,
             seen: albedo.seen,
             coverage: albedo.coverage,
             face_coverage: albedo.front_coverage,
         },
-        files: vec![
-            persona_toml.display().to_string(),
-            fit_json.display().to_string(),
-            albedo_png.display().to_string(),
-            request.avatar_out.display().to_string(),
-        ],
-        seconds: 0.0,
+        files: [&persona_toml, &fit_json, &albedo_png, request.avatar_out]
+            .map(|p| p.display().to_string())
+            .to_vec(),
+        seconds: started.elapsed().as_secs_f64(),
     };
-    let persona = twin_avatar::persona::read_persona(request.pack)?;
-    twin_avatar::persona::build_persona(&face_model, &persona, request.avatar_out)?;
-    report.seconds = started.elapsed().as_secs_f64();
     let json = serde_json::to_string_pretty(&report).map_err(|e| pack_error(&fit_json, e))?;
     write_atomically(&fit_json, json.as_bytes())?;
     Ok(report)
+}
+
+/// A photo as the fit and the bake need it.
+struct Seen<'a> {
+    path: &'a Path,
+    photo: Photo,
+    score: f32,
+    /// The 68 points.
+    points: Vec<glam::Vec2>,
+    /// The 468 Face Mesh points.
+    mesh: Vec<glam::Vec2>,
+}
+
+fn read_photos<'a>(request: &Request<'a>) -> Result<Vec<Seen<'a>>, LikenessError> {
+    let reader = FaceReader::load(&crate::models_dir(request.models))?;
+    let mut seen = Vec::new();
+    for path in request.photos {
+        let photo = Photo::load(path)?;
+        let (face, marks) = reader.read(&photo, &path.display().to_string())?;
+        seen.push(Seen {
+            path,
+            score: face.score,
+            points: dlib68::points(&marks),
+            mesh: marks.points.iter().map(|p| p.truncate()).collect(),
+            photo,
+        });
+    }
+    Ok(seen)
+}
+
+/// A colour read off every photo (`read`), averaged, as "#rrggbb".
+fn colour(seen: &[Seen], read: fn(&Photo, &[glam::Vec2]) -> Option<[u8; 3]>) -> Option<String> {
+    let found: Vec<[u8; 3]> = seen
+        .iter()
+        .filter_map(|s| read(&s.photo, &s.mesh))
+        .collect();
+    let n = found.len() as u32;
+    (n > 0).then(|| {
+        let mean = |c: usize| (found.iter().map(|f| u32::from(f[c])).sum::<u32>() / n) as u8;
+        crate::colours::hex([mean(0), mean(1), mean(2)])
+    })
+}
+
+fn write_albedo(pack: &Path, albedo: &bake::Albedo) -> Result<PathBuf, LikenessError> {
+    let path = pack.join("avatar/albedo.png");
+    std::fs::create_dir_all(pack.join("avatar")).map_err(|e| pack_error(pack, e))?;
+    let picture = Photo {
+        width: albedo.size,
+        height: albedo.size,
+        rgb: albedo.rgb.clone(),
+    };
+    let part = path.with_extension("png.part");
+    picture.save_png(&part)?;
+    std::fs::rename(&part, &path).map_err(|e| pack_error(&path, e))?;
+    Ok(path)
 }
 
 fn pack_error(path: &Path, e: impl std::fmt::Display) -> LikenessError {
@@ -174,11 +220,18 @@ fn check_consent(path: &Path, text: &str) -> Result<(), LikenessError> {
     Ok(())
 }
 
-/// persona.toml with `[avatar] identity` set, everything else as it was.
-fn with_identity(path: &Path, text: &str, identity: &[f32]) -> Result<String, LikenessError> {
+/// What from-photos writes into `[avatar]`.
+struct Looks<'a> {
+    identity: &'a [f32],
+    iris: Option<&'a str>,
+    hair: Option<&'a str>,
+}
+
+/// persona.toml with `[avatar]`'s identity and colours set, everything else as it was.
+fn with_looks(path: &Path, text: &str, looks: &Looks) -> Result<String, LikenessError> {
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| pack_error(path, e))?;
     let mut list = toml_edit::Array::new();
-    for c in identity {
+    for c in looks.identity {
         // Four decimals: a hundredth of a percent of a standard deviation changes no face.
         list.push((f64::from(*c) * 1e4).round() / 1e4);
     }
@@ -188,6 +241,11 @@ fn with_identity(path: &Path, text: &str, identity: &[f32]) -> Result<String, Li
         .as_table_mut()
         .ok_or_else(|| pack_error(path, "avatar is not a table"))?;
     avatar.insert("identity", toml_edit::value(list));
+    for (key, colour) in [("iris", looks.iris), ("hair", looks.hair)] {
+        if let Some(c) = colour {
+            avatar.insert(key, toml_edit::value(c));
+        }
+    }
     Ok(doc.to_string())
 }
 
@@ -279,13 +337,11 @@ fn face_triangles(
             let p = t.map(|(v, _)| Vec3::from(mesh.positions[v]));
             let centre = (p[0] + p[1] + p[2]) / 3.0;
             (p[1] - p[0]).cross(p[2] - p[0]).normalize_or_zero().z >= FRONT
-                && bake::inside(outline, centre.truncate())
+                && crate::colours::inside(outline, centre.truncate())
         })
         .collect();
     (triangles, front, uvs)
 }
-
-type Seen<'a> = (&'a PathBuf, f32, Vec<glam::Vec2>, (Photo, Vec<glam::Vec2>));
 
 fn bake_albedo(
     model: &IctModel,
@@ -301,11 +357,11 @@ fn bake_albedo(
     let views: Vec<bake::View> = seen
         .iter()
         .zip(&fitted.views)
-        .map(|((_, _, _, (photo, mesh)), view)| bake::View {
-            photo,
+        .map(|(s, view)| bake::View {
+            photo: &s.photo,
             camera: view.camera,
             positions: full_shape(model, &fitted.identity, &view.expression),
-            landmarks: mesh.clone(),
+            landmarks: s.mesh.clone(),
         })
         .collect();
     bake::bake(&triangles, &front, &uvs, &views, TEXTURE_SIZE)

@@ -80,6 +80,23 @@ fn photos_give_the_pack_an_identity_a_fit_report_and_a_rebuilt_avatar() {
     assert!(toml.starts_with("# kept\n"), "comments stay");
     let meta: toml::Table = toml::from_str(&toml).unwrap();
     let identity = meta["avatar"]["identity"].as_array().unwrap();
+    // The iris (the darker half of the eye opening) darker than the hair above the forehead, the hair warm.
+    let colour = |key: &str| {
+        let hex = meta["avatar"][key]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('#')
+            .to_string();
+        let c: Vec<u8> = (0..3)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        c
+    };
+    let (iris, hair) = (colour("iris"), colour("hair"));
+    println!("iris {iris:?}, hair {hair:?}");
+    let sum = |c: &[u8]| c.iter().map(|&v| u32::from(v)).sum::<u32>();
+    assert!(sum(&iris) < sum(&hair), "iris {iris:?} hair {hair:?}");
+    assert!(hair[0] > hair[2], "warm hair {hair:?}");
     assert_eq!(identity.len(), likeness::IDENTITY_MODES);
     let fit: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(pack.path().join("avatar/fit.json")).unwrap(),

@@ -129,6 +129,11 @@ pub struct Avatar {
     /// Coefficients of the face model's identity modes, so each persona has its own face.
     #[serde(default)]
     pub identity: Vec<f32>,
+    /// Iris and hair colours ("#rrggbb"), read off the person's photos by `twin avatar from-photos`.
+    #[serde(default)]
+    pub iris: Option<String>,
+    #[serde(default)]
+    pub hair: Option<String>,
 }
 
 /// Where a passage comes from; strategy notes are recent and weigh more.
