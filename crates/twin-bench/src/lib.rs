@@ -4,6 +4,7 @@
 pub mod avatar;
 pub mod fidelity;
 pub mod headset;
+pub mod likeness;
 pub mod lipsync;
 pub mod listen;
 pub mod rooms;

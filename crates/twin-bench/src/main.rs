@@ -61,6 +61,9 @@ struct Args {
     /// Only the fidelity figures, printed (BENCHMARKS.md is left alone).
     #[arg(long)]
     fidelity_only: bool,
+    /// Only the likeness figures, printed.
+    #[arg(long)]
+    likeness_only: bool,
     /// With --fidelity-only: skip the held-out sets (for tuning; what is tuned on is never scored held out).
     #[arg(long)]
     without_heldout: bool,
@@ -505,6 +508,13 @@ async fn main() -> Result<()> {
         print!("{md}");
         return Ok(());
     }
+    if args.likeness_only {
+        let mut md = String::new();
+        let pack = root().join("assets/personas/owen-marsh");
+        twin_bench::likeness::section(&mut md, &models_dir(), &pack)?;
+        print!("{md}");
+        return Ok(());
+    }
     if args.avatar_only {
         let mut md = String::new();
         twin_bench::avatar::section(&mut md, &models_dir(), args.twin_bin.as_deref())?;
@@ -706,6 +716,11 @@ async fn main() -> Result<()> {
     }
     voice_section(&mut md)?;
     twin_bench::avatar::section(&mut md, &models_dir(), args.twin_bin.as_deref())?;
+    twin_bench::likeness::section(
+        &mut md,
+        &models_dir(),
+        &root().join("assets/personas/owen-marsh"),
+    )?;
     let sentences =
         twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
     twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
