@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 7;
+pub const BUILDER_REVISION: u32 = 8;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -466,11 +466,20 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         let line = -6.0 + front * (eye_y_cm + 5.0 + 6.0);
         p.y > line && (p.x.abs() < 7.2 || p.y > eye_y_cm + 3.0)
     };
-    if let Some((_, skin)) = head_prims.iter().find(|(g, _)| *g == "skin") {
+    {
         let mut remap: HashMap<u32, u32> = HashMap::new();
         let (mut pos, mut nrm, mut joints, mut weights, mut indices) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for t in skin.indices.chunks_exact(3) {
+        // The scalp is the face's skin and the back of the head's.
+        let skin_triangles = head_prims
+            .iter()
+            .filter(|(g, _)| *g == "skin" || *g == "scalp")
+            .flat_map(|(_, skin)| {
+                skin.indices
+                    .chunks_exact(3)
+                    .map(move |t| (skin, [t[0], t[1], t[2]]))
+            });
+        for (skin, t) in skin_triangles {
             let v = [t[0], t[1], t[2]].map(|k| skin.source[k as usize]);
             if !v.iter().all(|&i| scalp(i)) {
                 continue;
