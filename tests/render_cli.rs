@@ -141,3 +141,53 @@ fn avatar_check_reports_the_demo_avatar_and_refuses_junk() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a glTF"), "{err}");
 }
+
+/// `twin avatar from-photos` on a throwaway copy of the demo pack and astronaut.png (public domain, only
+/// ever scored): the figures as JSON, the avatar checked as wearing the texture; no consent, no likeness.
+#[test]
+fn avatar_from_photos_writes_a_likeness_only_with_consent() {
+    let dir = tempfile::tempdir().unwrap();
+    let persona =
+        std::fs::read_to_string(common::root().join("assets/personas/owen-marsh/persona.toml"))
+            .unwrap();
+    std::fs::write(dir.path().join("persona.toml"), &persona).unwrap();
+    let photo = models().join("photo-astronaut/astronaut.png");
+    let out = dir.path().join("likeness.glb");
+    let refused = twin()
+        .args(["avatar", "from-photos"])
+        .arg(&photo)
+        .arg("--persona")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("[likeness] consent"));
+    assert!(!out.exists());
+
+    std::fs::write(
+        dir.path().join("persona.toml"),
+        format!("{persona}\n[likeness]\nconsent = \"test: a public-domain photo, scored and thrown away\"\n"),
+    )
+    .unwrap();
+    let r = json(
+        twin()
+            .args(["avatar", "from-photos"])
+            .arg(&photo)
+            .arg("--persona")
+            .arg(dir.path())
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(
+        r["photos"][0]["landmark_error"].as_f64().unwrap() < 0.04,
+        "{r}"
+    );
+    assert!(
+        r["texture"]["face_coverage"].as_f64().unwrap() >= 0.75,
+        "{r}"
+    );
+    let check = json(twin().args(["avatar", "check"]).arg(&out));
+    assert_eq!(check["textured_materials"][0], "skin", "{check}");
+}
