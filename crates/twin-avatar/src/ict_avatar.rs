@@ -47,6 +47,9 @@ pub struct Built {
     pub triangles: usize,
     pub morph_targets: Vec<String>,
     pub height_m: f32,
+    /// Where the face model went: a point of it in centimetres is at `cm × 0.01 + face_offset_m` in the
+    /// avatar's space (metres, at rest), so a camera fitted to the model can look at the avatar.
+    pub face_offset_m: [f32; 3],
 }
 
 /// Groups of the scan's materials as the avatar's primitives; the rest (tear film, eye blend and occlusion
@@ -599,6 +602,7 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         triangles,
         morph_targets: names_of(&shapes),
         height_m: options.height_m,
+        face_offset_m: offset.into(),
     })
 }
 

@@ -43,9 +43,24 @@ pub struct Request<'a> {
     pub avatar_out: &'a Path,
 }
 
+/// A photo's fitted camera: a point `p` of the face model (centimetres) lands at pixel
+/// `translation + scale × (x, -y)` of `rotation × p` (rows given).
+#[derive(Debug, Clone, Serialize)]
+pub struct CameraReport {
+    pub rotation: [[f32; 3]; 3],
+    pub scale: f32,
+    pub translation: [f32; 2],
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PhotoReport {
     pub path: String,
+    pub width: u32,
+    pub height: u32,
+    pub camera: CameraReport,
+    /// The expression fitted to this photo (the face model's shape names, weights over 0.01): for drawing
+    /// the avatar as the photo shows the person; the likeness itself is neutral.
+    pub expression: std::collections::BTreeMap<String, f32>,
     pub face_score: f32,
     pub inter_ocular_px: f32,
     /// Mean distance of the fitted inner-face landmarks to the photo's, over the inter-ocular distance.
@@ -68,6 +83,8 @@ pub struct TextureReport {
 pub struct Report {
     pub photos: Vec<PhotoReport>,
     pub identity: Vec<f32>,
+    /// Where the face model sits in the rebuilt avatar: see [`twin_avatar::ict_avatar::Built`].
+    pub face_offset_m: [f32; 3],
     /// "#rrggbb", from the photos; absent where none showed it.
     pub iris: Option<String>,
     pub hair: Option<String>,
@@ -113,19 +130,34 @@ pub fn from_photos(request: &Request) -> Result<Report, LikenessError> {
     let albedo_png = write_albedo(request.pack, &albedo)?;
     let fit_json = request.pack.join("avatar/fit.json");
     let persona = twin_avatar::persona::read_persona(request.pack)?;
-    twin_avatar::persona::build_persona(&face_model, &persona, request.avatar_out)?;
+    let built = twin_avatar::persona::build_persona(&face_model, &persona, request.avatar_out)?;
     let report = Report {
         photos: seen
             .iter()
             .zip(&fitted.views)
             .map(|(s, view)| PhotoReport {
                 path: s.path.display().to_string(),
+                width: s.photo.width,
+                height: s.photo.height,
+                camera: CameraReport {
+                    rotation: view.camera.rotation.transpose().to_cols_array_2d(),
+                    scale: view.camera.scale,
+                    translation: view.camera.translation.into(),
+                },
+                expression: model
+                    .expressions
+                    .iter()
+                    .zip(&view.expression)
+                    .filter(|(_, w)| **w > 0.01)
+                    .map(|((name, _), w)| (name.clone(), (w * 1e3).round() / 1e3))
+                    .collect(),
                 face_score: s.score,
                 inter_ocular_px: dlib68::inter_ocular(&s.points),
                 landmark_error: view.inner_error,
             })
             .collect(),
         identity,
+        face_offset_m: built.face_offset_m,
         iris,
         hair,
         texture: TextureReport {
