@@ -70,14 +70,22 @@ pub fn bake(
     let masks: Vec<Masks> = views.iter().map(Masks::of).collect();
     for (tri, &is_front) in triangles.iter().zip(front) {
         let uv = tri.map(|(_, t)| Vec2::from(uvs[t]) * size as f32);
+        // The triangle as each photo's camera sees it, and how squarely: once per triangle, not per texel.
+        let seen: Vec<([Vec3; 3], f32)> = views
+            .iter()
+            .map(|view| {
+                let p = tri.map(|(v, _)| view.camera.rotation * view.positions[v]);
+                let facing = (p[1] - p[0]).cross(p[2] - p[0]).normalize_or_zero().z;
+                (p, facing)
+            })
+            .collect();
         raster(uv, n, n, |x, y, bary| {
             let texel = y * n + x;
             face[texel] = true;
             in_front[texel] |= is_front;
-            for ((view, zbuf), mask) in views.iter().zip(&depth).zip(&masks) {
-                let p = tri.map(|(v, _)| view.camera.rotation * view.positions[v]);
-                let normal = (p[1] - p[0]).cross(p[2] - p[0]).normalize_or_zero();
-                let facing = normal.z;
+            for (((view, zbuf), mask), &(p, facing)) in
+                views.iter().zip(&depth).zip(&masks).zip(&seen)
+            {
                 if facing < MIN_FACING {
                     continue;
                 }

@@ -1,16 +1,12 @@
 //! The face models on a real photo (scikit-image's astronaut.png, a public-domain NASA portrait; only ever
 //! scored here): one face, its landmarks where the detector's keypoints say the eyes, nose and mouth are.
 
-use std::path::PathBuf;
 use twin_face::detect::{LEFT_EYE, MOUTH, NOSE_TIP, RIGHT_EYE};
 use twin_face::landmarks::index;
 use twin_face::{FaceError, FaceReader, Photo};
 
-fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-}
+mod common;
+use common::models;
 
 fn reader() -> FaceReader {
     FaceReader::load(&twin_face::models_dir(&models()))

@@ -1,15 +1,11 @@
 //! The ICT face model fitted to the astronaut's landmarks (scikit-image's astronaut.png, a public-domain NASA
 //! portrait; only ever scored here).
 
-use std::path::PathBuf;
 use twin_face::fit::{self, Basis};
 use twin_face::{FaceReader, Photo, dlib68};
 
-fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-}
+mod common;
+use common::models;
 
 fn ict_basis(identities: usize) -> Basis {
     twin_face::likeness::ict_basis(&models().join("ict-facekit"), identities)

@@ -4,27 +4,11 @@
 use std::path::{Path, PathBuf};
 use twin_face::likeness::{self, LikenessError, Request};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::models;
 
-fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-}
-
-/// The demo pack's persona.toml in a fresh folder, with `extra` appended.
 fn pack_copy(extra: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let text =
-        std::fs::read_to_string(root().join("assets/personas/owen-marsh/persona.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("persona.toml"),
-        format!("# kept\n{text}{extra}"),
-    )
-    .unwrap();
-    dir
+    common::pack_copy("# kept\n", extra)
 }
 
 fn request<'a>(

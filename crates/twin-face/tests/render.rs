@@ -4,7 +4,6 @@
 //! 35°) to `target/likeness/side-by-side.png` for a person to look at.
 
 use glam::{Mat3, Mat4, Vec2, Vec3, Vec4};
-use std::path::PathBuf;
 use std::sync::Arc;
 use twin_face::likeness::{self, Request};
 use twin_face::{FaceReader, Photo, dlib68};
@@ -12,15 +11,8 @@ use twin_render::avatar::AvatarScene;
 use twin_render::offscreen::{FORMAT, OffscreenTarget};
 use twin_render::{GpuContext, Renderer, View};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-}
+mod common;
+use common::{models, root};
 
 /// The fitted scaled-orthographic camera as a clip-space matrix over the avatar's space (metres): x and y as
 /// the photo's pixels, depth from the model's nearness, `turn` about the vertical through `pivot` first.
@@ -54,14 +46,10 @@ fn photo_view(report: &likeness::Report, turn: f32, pivot: Vec3) -> View {
 
 #[test]
 fn the_rendered_likeness_reads_as_the_photo_to_the_face_mesh() {
-    let dir = tempfile::tempdir().unwrap();
-    let text =
-        std::fs::read_to_string(root().join("assets/personas/owen-marsh/persona.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("persona.toml"),
-        format!("{text}\n[likeness]\nconsent = \"test: a public-domain photo, scored and thrown away\"\n"),
-    )
-    .unwrap();
+    let dir = common::pack_copy(
+        "",
+        "\n[likeness]\nconsent = \"test: a public-domain photo, scored and thrown away\"\n",
+    );
     let photo_path = models().join("photo-astronaut/astronaut.png");
     let photos = [photo_path.clone()];
     let out = dir.path().join("avatar.glb");
