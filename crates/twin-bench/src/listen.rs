@@ -265,6 +265,7 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
     let erle = 10.0 * (energy(&mic[half..end]) / energy(&cleaned[half..end])).log10();
     let alone = converse(&reply, rate, None, &mut duplex()?);
     let echo_turns = alone.turns().len();
+    let moved = moved_echo_turns(models, &reference)?;
 
     // Barge-in: questions said 2.5 s into the reply, then sounds that must not interrupt.
     let questions = [
@@ -321,6 +322,7 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
          | microphone open (filter learnt the room) after | {} of the reply |\n\
          | echo return loss enhancement, second half of the reply | {erle:.0} dB |\n\
          | user turns from the reply alone | {echo_turns} |\n\
+         | user turns from the reply when the echo path moves 2.5 s in (1, 3, 8, 20 samples), residual gate on / off | {} / {} |\n\
          | questions said over the reply that stopped it | {stopped} of {} |\n\
          | user's speech begins → barge-in decided, p50 / max | {:.0} / {:.0} ms |\n\
          | barge-in decided → reply silent, max (promise: 150 ms) | {:.0} ms |\n\
@@ -329,6 +331,8 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
         reply.len() as f64 / rate as f64,
         aec_rtf,
         opened_s.map_or("never".into(), |s| format!("{s:.2} s")),
+        moved.0,
+        moved.1,
         questions.len(),
         percentile(&decide_ms, 50.0),
         decide_ms.iter().copied().fold(0.0, f64::max),
@@ -350,4 +354,24 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// User turns made of the twin's own voice when the echo path moves mid-reply, with the residual echo gate
+/// and without it.
+fn moved_echo_turns(models: &Path, reference: &[f32]) -> Result<(usize, usize)> {
+    use twin_listen::echo::EchoConfig;
+    use twin_listen::room::{finals, moving_echo};
+    let mut counts = (0, 0);
+    for shift in [1, 3, 8, 20] {
+        let mic = moving_echo(reference, 48_000, shift);
+        for (gate, count) in [(true, &mut counts.0), (false, &mut counts.1)] {
+            let echo = EchoConfig {
+                residual_gate: gate,
+                ..EchoConfig::default()
+            };
+            let mut listener = Listener::from_models(models, 2, ListenerConfig::default())?;
+            *count += finals(&mut listener, &echo, &mic, Some(reference)).len();
+        }
+    }
+    Ok(counts)
 }

@@ -13,8 +13,12 @@
 //! rather than the twin hearing itself. Where the microphone cannot hear the speaker (headphones), there is
 //! nothing to learn: its level follows the speaker's at no delay (over 0.5 s of playback), or it is 30 dB
 //! quieter, and it is open again after half a second.
+//!
+//! What the linear filter leaves of the twin's voice (most after the echo path changes) is silenced by the
+//! residual echo gate (`residual`) while the speaker plays.
 
 use crate::SAMPLE_RATE;
+use crate::residual::ResidualGate;
 use std::os::raw::{c_int, c_void};
 
 #[repr(C)]
@@ -71,6 +75,8 @@ pub struct EchoConfig {
     /// cannot be switched off entirely. Kept mild: recognizers are trained on noisy speech and dislike
     /// musical noise more than they dislike noise.
     pub noise_db: i32,
+    /// Silence what the linear filter leaves of the twin's voice (`residual`); off only to measure it.
+    pub residual_gate: bool,
 }
 
 impl Default for EchoConfig {
@@ -80,6 +86,7 @@ impl Default for EchoConfig {
             suppress_db: -45,
             suppress_active_db: -15,
             noise_db: -6,
+            residual_gate: true,
         }
     }
 }
@@ -104,6 +111,7 @@ pub struct EchoCanceller {
     envelopes: std::collections::VecDeque<(f32, f32)>,
     playing_frames: usize,
     converged: bool,
+    gate: Option<ResidualGate>,
 }
 
 // The states are owned by this value alone and speexdsp keeps no thread-local state.
@@ -111,6 +119,10 @@ unsafe impl Send for EchoCanceller {}
 
 fn to_i16(x: f32) -> i16 {
     (x * 32767.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+fn to_f32(x: i16) -> f32 {
+    x as f32 / 32768.0
 }
 
 impl EchoCanceller {
@@ -165,6 +177,7 @@ impl EchoCanceller {
                 envelopes: std::collections::VecDeque::new(),
                 playing_frames: 0,
                 converged: false,
+                gate: config.residual_gate.then(|| ResidualGate::new(FRAME, tail)),
             }
         }
     }
@@ -189,6 +202,15 @@ impl EchoCanceller {
                     self.out.as_mut_ptr(),
                 );
             }
+            let echo_left = self.gate.as_mut().is_some_and(|gate| {
+                gate.is_echo(
+                    &self.out.map(to_f32),
+                    &self.reference[at..at + FRAME]
+                        .iter()
+                        .map(|&s| to_f32(s))
+                        .collect::<Vec<_>>(),
+                )
+            });
             let energy = |v: &[i16]| v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>();
             let played = energy(&self.reference[at..at + FRAME]);
             let playing = played > PLAYING_ENERGY;
@@ -207,10 +229,11 @@ impl EchoCanceller {
             }
             // SAFETY: `out` holds FRAME samples; the state is live.
             unsafe { speex_preprocess_run(self.pre, self.out.as_mut_ptr()) };
-            if !self.converged && self.since_playback <= self.tail_frames {
+            let speaker_heard = self.since_playback <= self.tail_frames;
+            if speaker_heard && (!self.converged || echo_left) {
                 self.out = [0; FRAME];
             }
-            cleaned.extend(self.out.iter().map(|&s| s as f32 / 32768.0));
+            cleaned.extend(self.out.iter().map(|&s| to_f32(s)));
         }
         self.mic.drain(..frames * FRAME);
         self.reference.drain(..frames * FRAME);

@@ -13,6 +13,7 @@ pub mod echo;
 pub mod listener;
 pub mod player;
 pub mod recognizer;
+pub mod residual;
 pub mod room;
 pub mod score;
 pub mod streaming;

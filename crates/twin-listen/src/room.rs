@@ -2,8 +2,9 @@
 //! a speaker, comes back to the microphone through the room's echo path, and mixes with what the user
 //! says; the duplex listener hears it all 20 ms at a time, as an app's audio loop feeds it.
 
+use crate::echo::{EchoCanceller, EchoConfig};
 use crate::player::Player;
-use crate::{Cue, Duplex};
+use crate::{Cue, Duplex, Event, Listen};
 
 /// A small room: the speaker's sound reaches the microphone 30 ms later (device latency and distance),
 /// with decaying reflections over 60 ms, about as loud as the user's voice.
@@ -51,6 +52,47 @@ impl Room {
         self.history.drain(..keep);
         out
     }
+}
+
+/// The echo of `played` when the echo path grows `shift` samples longer from sample `at` on (the user turns
+/// their head): the canceller's filter no longer matches the room and must learn it again.
+pub fn moving_echo(played: &[f32], at: usize, shift: usize) -> Vec<f32> {
+    let before = Room::new().echo(played);
+    let mut after = vec![0.0; shift];
+    after.extend(Room::new().echo(played));
+    (0..before.len())
+        .map(|i| if i < at { before[i] } else { after[i] })
+        .collect()
+}
+
+/// The final transcripts the listener makes of the microphone, after the echo canceller when `reference`
+/// (what the speaker played, sample for sample) is given.
+pub fn finals(
+    listener: &mut dyn Listen,
+    echo: &EchoConfig,
+    mic: &[f32],
+    reference: Option<&[f32]>,
+) -> Vec<String> {
+    let mut canceller = EchoCanceller::new(echo);
+    let mut finals = Vec::new();
+    let mut take = |events: Vec<Event>| {
+        for e in events {
+            if let Event::Final { text, .. } = e
+                && !text.is_empty()
+            {
+                finals.push(text);
+            }
+        }
+    };
+    for (n, chunk) in mic.chunks(320).enumerate() {
+        let cleaned = match reference {
+            Some(r) => canceller.process(chunk, &r[n * 320..n * 320 + chunk.len()]),
+            None => chunk.to_vec(),
+        };
+        take(listener.push(&cleaned));
+    }
+    take(listener.finish());
+    finals
 }
 
 impl Default for Room {

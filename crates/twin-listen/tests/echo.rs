@@ -4,33 +4,18 @@
 
 mod common;
 use common::*;
-use twin_listen::echo::{EchoCanceller, EchoConfig};
-use twin_listen::room::Room;
+use twin_listen::echo::EchoConfig;
+use twin_listen::room::{Room, finals, moving_echo};
 use twin_listen::score::word_error_rate;
-use twin_listen::{Event, Listener, ListenerConfig};
+use twin_listen::{Listener, ListenerConfig};
 
 fn listen(mic: &[f32], reference: Option<&[f32]>) -> Vec<String> {
+    listen_with(mic, reference, &EchoConfig::default())
+}
+
+fn listen_with(mic: &[f32], reference: Option<&[f32]>, echo: &EchoConfig) -> Vec<String> {
     let mut listener = Listener::from_models(&models(), 2, ListenerConfig::default()).unwrap();
-    let mut canceller = EchoCanceller::new(&EchoConfig::default());
-    let mut finals = Vec::new();
-    let mut take = |events: Vec<Event>| {
-        for e in events {
-            if let Event::Final { text, .. } = e
-                && !text.is_empty()
-            {
-                finals.push(text);
-            }
-        }
-    };
-    for (n, chunk) in mic.chunks(320).enumerate() {
-        let cleaned = match reference {
-            Some(r) => canceller.process(chunk, &r[n * 320..n * 320 + chunk.len()]),
-            None => chunk.to_vec(),
-        };
-        take(listener.push(&cleaned));
-    }
-    take(listener.finish());
-    finals
+    finals(&mut listener, echo, mic, reference)
 }
 
 /// The reply at 16 kHz from 0.5 s, and a second of silence after it.
@@ -57,6 +42,29 @@ fn the_reply_alone_makes_no_user_turn() {
         cleaned.is_empty(),
         "the twin's own voice became a user turn: {cleaned:?}"
     );
+}
+
+#[test]
+fn when_the_echo_path_moves_the_reply_still_makes_no_user_turn() {
+    let reference = reference();
+    let ungated = EchoConfig {
+        residual_gate: false,
+        ..EchoConfig::default()
+    };
+    let heard = listen_with(
+        &moving_echo(&reference, 48_000, 1),
+        Some(&reference),
+        &ungated,
+    );
+    assert!(
+        heard.join(" ").to_lowercase().contains("strat"),
+        "the linear filter alone leaves the twin audible after the move: {heard:?}"
+    );
+    // The user turns their head 3 s in (2.5 s into the reply).
+    for shift in [1, 8] {
+        let heard = listen(&moving_echo(&reference, 48_000, shift), Some(&reference));
+        assert!(heard.is_empty(), "moved {shift} samples: {heard:?}");
+    }
 }
 
 #[test]
