@@ -51,17 +51,23 @@ fn when_the_echo_path_moves_the_reply_still_makes_no_user_turn() {
         residual_gate: false,
         ..EchoConfig::default()
     };
-    let heard = listen_with(
-        &moving_echo(&reference, 48_000, 1),
-        Some(&reference),
-        &ungated,
-    );
+    // Without the gate the twin hears itself: the test below can fail.
+    let heard: Vec<String> = [8, 20]
+        .into_iter()
+        .flat_map(|shift| {
+            listen_with(
+                &moving_echo(&reference, 48_000, shift),
+                Some(&reference),
+                &ungated,
+            )
+        })
+        .collect();
     assert!(
-        heard.join(" ").to_lowercase().contains("strat"),
-        "the linear filter alone leaves the twin audible after the move: {heard:?}"
+        !heard.is_empty(),
+        "the linear filter alone leaves the twin audible after the move"
     );
     // The user turns their head 3 s in (2.5 s into the reply).
-    for shift in [1, 8] {
+    for shift in [1, 8, 20] {
         let heard = listen(&moving_echo(&reference, 48_000, shift), Some(&reference));
         assert!(heard.is_empty(), "moved {shift} samples: {heard:?}");
     }
