@@ -99,8 +99,9 @@ pub fn ciede2000(one: Lab, two: Lab) -> f32 {
         (h1p + h2p - 360.0) / 2.0
     };
     let cos = |deg: f64| deg.to_radians().cos();
-    let t = 1.0 - 0.17 * cos(h_bar - 30.0) + 0.24 * cos(2.0 * h_bar) + 0.32 * cos(3.0 * h_bar + 6.0)
-        - 0.20 * cos(4.0 * h_bar - 63.0);
+    let t =
+        1.0 - 0.17 * cos(h_bar - 30.0) + 0.24 * cos(2.0 * h_bar) + 0.32 * cos(3.0 * h_bar + 6.0)
+            - 0.20 * cos(4.0 * h_bar - 63.0);
     let d_theta = 30.0 * (-((h_bar - 275.0) / 25.0).powi(2)).exp();
     let r_c = 2.0 * (pow7(c_bar_p) / (pow7(c_bar_p) + pow7(25.0))).sqrt();
     let s_l = 1.0 + 0.015 * (l_bar - 50.0).powi(2) / (20.0 + (l_bar - 50.0).powi(2)).sqrt();
@@ -123,11 +124,19 @@ mod tests {
     fn matches_sharmas_test_data() {
         // Pairs 1, 4, 7, 9, 17, 18 and 25 of Sharma, Wu and Dalal's table.
         for (one, two, want) in [
-            (lab3(50.0, 2.6772, -79.7751), lab3(50.0, 0.0, -82.7485), 2.0425),
+            (
+                lab3(50.0, 2.6772, -79.7751),
+                lab3(50.0, 0.0, -82.7485),
+                2.0425,
+            ),
             (lab3(50.0, 0.0, 0.0), lab3(50.0, -1.0, 2.0), 2.3669),
             (lab3(50.0, 2.5, 0.0), lab3(73.0, 25.0, -18.0), 27.1492),
             (lab3(50.0, 2.5, 0.0), lab3(61.0, -5.0, 29.0), 22.8977),
-            (lab3(50.0, -1.3802, -84.2814), lab3(50.0, 0.0, -82.7485), 1.0),
+            (
+                lab3(50.0, -1.3802, -84.2814),
+                lab3(50.0, 0.0, -82.7485),
+                1.0,
+            ),
             (lab3(50.0, 2.49, -0.001), lab3(50.0, -2.49, 0.0009), 7.1792),
             (
                 lab3(60.2574, -34.0099, 36.2677),
@@ -136,7 +145,10 @@ mod tests {
             ),
         ] {
             let got = ciede2000(one, two);
-            assert!((got - want).abs() < 1e-3, "{one:?} {two:?}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-3,
+                "{one:?} {two:?}: {got} vs {want}"
+            );
             assert!((ciede2000(two, one) - want).abs() < 1e-3);
         }
     }

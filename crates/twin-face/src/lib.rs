@@ -7,11 +7,13 @@ pub mod colours;
 pub mod detect;
 pub mod dlib68;
 pub mod fit;
+pub mod lab;
 pub mod landmarks;
 pub mod likeness;
 mod linalg;
 pub mod onnx;
 pub mod photo;
+pub mod score;
 
 pub use detect::{Detector, FaceBox};
 pub use landmarks::{FaceLandmarks, Mesher};
