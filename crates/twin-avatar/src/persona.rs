@@ -113,29 +113,14 @@ fn read_albedo(path: &Path) -> Result<Option<Albedo>, AvatarError> {
         path: path.display().to_string(),
         reason,
     };
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(&png));
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
-    let (width, height) = (reader.info().width, reader.info().height);
-    if width > crate::texture::MAX_SIDE || height > crate::texture::MAX_SIDE {
-        return Err(bad(format!("{width}x{height} is too large")));
-    }
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| bad(e.to_string()))?;
-    let channels = frame.color_type.samples();
-    if channels < 3 {
-        return Err(bad("the face texture must be RGB".into()));
-    }
+    let image = crate::texture::decode_bytes(&png).map_err(bad)?;
     let mut sum = [0.0f64; 3];
-    let pixels = &buf[..frame.buffer_size()];
-    for p in pixels.chunks(channels) {
+    for p in image.pixels.chunks_exact(4) {
         for c in 0..3 {
             sum[c] += (f64::from(p[c]) / 255.0).powf(2.2);
         }
     }
-    let n = (pixels.len() / channels).max(1) as f64;
+    let n = (image.pixels.len() / 4).max(1) as f64;
     Ok(Some(Albedo {
         png,
         skin: sum.map(|s| (s / n) as f32),
@@ -149,7 +134,16 @@ pub fn build_persona(
     out: &Path,
 ) -> Result<Built, AvatarError> {
     let model = IctModel::load(face_model, persona.options.identity.len())?;
-    let built = ict_avatar::build(&model, &persona.options)?;
+    build_persona_from(&model, persona, out)
+}
+
+/// [`build_persona`] with the face model already loaded (with at least the persona's identity modes).
+pub fn build_persona_from(
+    model: &IctModel,
+    persona: &PersonaAvatar,
+    out: &Path,
+) -> Result<Built, AvatarError> {
+    let built = ict_avatar::build(model, &persona.options)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| AvatarError::Read {
             path: dir.display().to_string(),

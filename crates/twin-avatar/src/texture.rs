@@ -37,20 +37,34 @@ pub fn decode(loaded: &Loaded, index: usize) -> Result<Rgba, AvatarError> {
         ),
     };
     let what = || format!("image {index} ({})", image.name().unwrap_or("unnamed"));
-    let is_png = bytes.starts_with(b"\x89PNG");
-    let is_jpeg = bytes.starts_with(&[0xFF, 0xD8]);
-    let rgba = if is_png {
-        decode_png(&bytes)
-    } else if is_jpeg {
-        decode_jpeg(&bytes)
-    } else {
+    if !is_png(&bytes) && !is_jpeg(&bytes) {
         return Err(AvatarError::Invalid(format!(
             "{} is {}, not PNG or JPEG: export its textures as PNG or JPEG",
             what(),
             mime.unwrap_or_else(|| "of unknown type".into())
         )));
-    };
-    rgba.map_err(|e| AvatarError::Broken(format!("{} does not decode: {e}", what())))
+    }
+    decode_bytes(&bytes)
+        .map_err(|e| AvatarError::Broken(format!("{} does not decode: {e}", what())))
+}
+
+fn is_png(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG")
+}
+
+fn is_jpeg(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xFF, 0xD8])
+}
+
+/// Decodes a PNG or JPEG (known by its first bytes, not its name) of at most [`MAX_SIDE`] a side.
+pub fn decode_bytes(bytes: &[u8]) -> Result<Rgba, String> {
+    if is_png(bytes) {
+        decode_png(bytes)
+    } else if is_jpeg(bytes) {
+        decode_jpeg(bytes)
+    } else {
+        Err("not a PNG or JPEG image".into())
+    }
 }
 
 fn check_size(width: u32, height: u32) -> Result<(), String> {

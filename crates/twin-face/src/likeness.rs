@@ -130,7 +130,7 @@ pub fn from_photos(request: &Request) -> Result<Report, LikenessError> {
     let albedo_png = write_albedo(request.pack, &albedo)?;
     let fit_json = request.pack.join("avatar/fit.json");
     let persona = twin_avatar::persona::read_persona(request.pack)?;
-    let built = twin_avatar::persona::build_persona(&face_model, &persona, request.avatar_out)?;
+    let built = twin_avatar::persona::build_persona_from(&model, &persona, request.avatar_out)?;
     let report = Report {
         photos: seen
             .iter()

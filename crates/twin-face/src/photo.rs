@@ -5,9 +5,6 @@ use crate::FaceError;
 use glam::Vec2;
 use std::path::Path;
 
-/// Photos larger than this on a side are refused: a face model sees at most 192 pixels of a face.
-pub const MAX_SIDE: u32 = 8192;
-
 #[derive(Debug, Clone)]
 pub struct Photo {
     pub width: u32,
@@ -24,21 +21,16 @@ impl Photo {
             message,
         };
         let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-        let photo = if bytes.starts_with(b"\x89PNG") {
-            decode_png(&bytes)
-        } else if bytes.starts_with(&[0xFF, 0xD8]) {
-            decode_jpeg(&bytes)
-        } else {
-            Err("not a PNG or JPEG image".to_string())
-        }
-        .map_err(bad)?;
-        if photo.width > MAX_SIDE || photo.height > MAX_SIDE {
-            return Err(bad(format!(
-                "{}x{} is larger than {MAX_SIDE} pixels on a side",
-                photo.width, photo.height
-            )));
-        }
-        Ok(photo)
+        let image = twin_avatar::texture::decode_bytes(&bytes).map_err(bad)?;
+        Ok(Photo {
+            width: image.width,
+            height: image.height,
+            rgb: image
+                .pixels
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect(),
+        })
     }
 
     /// A uniform photo (tests; a photo with no face).
@@ -111,43 +103,6 @@ impl Photo {
         }
         out
     }
-}
-
-fn decode_png(bytes: &[u8]) -> Result<Photo, String> {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder.read_info().map_err(|e| e.to_string())?;
-    let (width, height) = (reader.info().width, reader.info().height);
-    if width > MAX_SIDE || height > MAX_SIDE {
-        return Err(format!(
-            "{width}x{height} is larger than {MAX_SIDE} pixels on a side"
-        ));
-    }
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let frame = reader.next_frame(&mut buf).map_err(|e| e.to_string())?;
-    let data = &buf[..frame.buffer_size()];
-    let rgb = match frame.color_type {
-        png::ColorType::Rgb => data.to_vec(),
-        png::ColorType::Rgba => data.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
-        png::ColorType::Grayscale => data.iter().flat_map(|&g| [g, g, g]).collect(),
-        png::ColorType::GrayscaleAlpha => data.chunks(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
-        other => return Err(format!("unsupported PNG colour type {other:?}")),
-    };
-    Ok(Photo { width, height, rgb })
-}
-
-fn decode_jpeg(bytes: &[u8]) -> Result<Photo, String> {
-    let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.read_info().map_err(|e| e.to_string())?;
-    let info = decoder.info().ok_or("no JPEG header")?;
-    let (width, height) = (u32::from(info.width), u32::from(info.height));
-    let data = decoder.decode().map_err(|e| e.to_string())?;
-    let rgb = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => data,
-        jpeg_decoder::PixelFormat::L8 => data.iter().flat_map(|&g| [g, g, g]).collect(),
-        other => return Err(format!("unsupported JPEG pixel format {other:?}")),
-    };
-    Ok(Photo { width, height, rgb })
 }
 
 #[cfg(test)]
