@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 8;
+pub const BUILDER_REVISION: u32 = 9;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -293,6 +293,9 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         let Some(group) = group_of(&neutral.materials[f.material]) else {
             continue;
         };
+        if group == "eyelashes" && below_the_eyes(f, &positions, eyes_y) {
+            continue;
+        }
         let first = f.corners[0].0;
         let list = if ict::EYEBALL_LEFT.contains(&first) {
             &mut eye_prims[0]
@@ -646,6 +649,20 @@ fn paint_eye(prims: &mut Vec<(&'static str, Prim)>, positions: &[Vec3], centre: 
             prims.push((group, part(indices)));
         }
     }
+}
+
+/// The lower lids' lash cards: without an alpha-masked strand texture the cards draw as solid dark bands, and
+/// under the eye such a band reads as a bruise or heavy liner, not as lashes (the upper cards read as the
+/// lash line).
+fn below_the_eyes(face: &crate::obj::Face, positions: &[Vec3], eyes_y: f32) -> bool {
+    let n = face.corners.len() as f32;
+    let y = face
+        .corners
+        .iter()
+        .map(|&(v, _)| positions[v as usize].y)
+        .sum::<f32>()
+        / n;
+    y < eyes_y
 }
 
 /// Half-angles seen from the eyeball's centre: a 4 mm pupil and a 12 mm iris on a 24 mm eye.
