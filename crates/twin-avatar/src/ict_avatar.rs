@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 9;
+pub const BUILDER_REVISION: u32 = 10;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -201,7 +201,7 @@ fn smooth_normals(positions: &[Vec3], triangles: &[[u32; 3]]) -> Vec<Vec3> {
         .collect()
 }
 
-/// The photo texture on the face, its skin tone on the skin it does not cover.
+/// The face's texture (from photos, or invented) on the face, its skin tone on the skin it does not cover.
 fn wear_albedo(w: &mut GlbWriter, names: &[(&str, serde_json::Value)], albedo: &Albedo) {
     let texture = w.texture(&albedo.png, "image/png");
     let [r, g, b] = albedo.skin;
@@ -345,9 +345,16 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     let material_list = materials();
     let material_index = |name: &str| material_list.iter().position(|(n, _)| *n == name);
     w.materials = material_list.iter().map(|(_, m)| m.clone()).collect();
-    if let Some(albedo) = &options.albedo {
-        wear_albedo(&mut w, &material_list, albedo);
-    }
+    // A face nobody photographed still gets skin that is not one flat tone.
+    let invented;
+    let albedo = match &options.albedo {
+        Some(albedo) => albedo,
+        None => {
+            invented = crate::complexion::invented(model, &face);
+            &invented
+        }
+    };
+    wear_albedo(&mut w, &material_list, albedo);
     for (name, colour) in [("iris", options.iris), ("hair", options.hair)] {
         if let (Some(i), Some([r, g, b])) = (material_index(name), colour) {
             w.materials[i]["pbrMetallicRoughness"]["baseColorFactor"] = json!([r, g, b, 1.0]);

@@ -2,7 +2,7 @@
 //!
 //! - [`ict_avatar::build`] turns the ICT face model (a scan topology with ARKit-named expressions and identity
 //!   modes) into a life-size glTF twin: face shaped by the persona, sparse morph targets, gaze-able eyes, a
-//!   generated clothed body, one skin.
+//!   generated clothed body, one skin; a face without photos wears an invented [`complexion`].
 //! - [`check::check`] reads any glTF 2.0 avatar and says what a creator needs to know: missing ARKit or viseme
 //!   shapes, missing joints, height, unsupported extensions, counts.
 //! - [`skin`] poses a glTF file's meshes on the CPU (morph targets and skinning), the reference the renderer is
@@ -10,6 +10,7 @@
 
 pub mod body;
 pub mod check;
+pub mod complexion;
 pub mod glb;
 pub mod ict;
 pub mod ict_avatar;

@@ -240,3 +240,87 @@ fn broken_files_get_clear_errors() {
         .to_string();
     assert!(e.contains("missing.bin"), "{e}");
 }
+
+#[test]
+fn a_face_without_photos_wears_an_invented_complexion() {
+    use twin_avatar::ict::{EYEBALL_LEFT, IctModel};
+    let model = IctModel::load(&models_dir().join("ict-facekit"), 0).unwrap();
+    let mesh = &model.neutral;
+    let face: Vec<Vec3> = mesh.positions.iter().map(|p| Vec3::from(*p)).collect();
+    let albedo = twin_avatar::complexion::invented(&model, &face);
+    let image = twin_avatar::texture::decode_bytes(&albedo.png).unwrap();
+    let linear = |c: u8| (c as f32 / 255.0).powf(2.2);
+    // The texture's mean colour (linear) over the face's vertices where `region` holds.
+    let mean = |name: &str, region: &dyn Fn(Vec3) -> bool| -> (Vec3, f32) {
+        let mut colours = Vec::new();
+        for f in mesh
+            .faces
+            .iter()
+            .filter(|f| mesh.materials[f.material] == "M_Face")
+        {
+            for &(v, vt) in &f.corners {
+                let (Some(vt), p) = (vt, face[v as usize]) else {
+                    continue;
+                };
+                if !region(p) {
+                    continue;
+                }
+                let [u, w] = mesh.uvs[vt as usize];
+                let x = ((u * image.width as f32) as usize).min(image.width as usize - 1);
+                let y = (((1.0 - w) * image.height as f32) as usize).min(image.height as usize - 1);
+                let at = 4 * (y * image.width as usize + x);
+                colours.push(Vec3::new(
+                    linear(image.pixels[at]),
+                    linear(image.pixels[at + 1]),
+                    linear(image.pixels[at + 2]),
+                ));
+            }
+        }
+        assert!(
+            colours.len() > 10,
+            "too few vertices in the {name}: {}",
+            colours.len()
+        );
+        let m = colours.iter().copied().sum::<Vec3>() / colours.len() as f32;
+        let spread = (colours.iter().map(|c| (c.y - m.y).powi(2)).sum::<f32>()
+            / colours.len() as f32)
+            .sqrt();
+        (m, spread)
+    };
+    let eye = EYEBALL_LEFT.map(|i| face[i as usize]).sum::<Vec3>() / EYEBALL_LEFT.len() as f32;
+    let teeth: Vec<Vec3> = mesh
+        .faces
+        .iter()
+        .filter(|f| mesh.materials[f.material] == "M_Teeth")
+        .flat_map(|f| f.corners.iter().map(|&(v, _)| face[v as usize]))
+        .collect();
+    let mouth = teeth.iter().copied().sum::<Vec3>() / teeth.len() as f32;
+    let (forehead, mottling) = mean("forehead", &|p| {
+        p.x.abs() < 2.0 && p.y > eye.y + 3.0 && p.y < eye.y + 5.0 && p.z > eye.z
+    });
+    let (lips, _) = mean("lips", &|p| {
+        p.x.abs() < 1.5 && (p.y - mouth.y).abs() < 0.4 && p.z > mouth.z + 0.5
+    });
+    let cheek_at = eye + Vec3::new(eye.x.signum() * 0.4, -2.8, 0.0);
+    let (cheek, _) = mean("cheek", &|p| {
+        glam::Vec2::new(p.x - cheek_at.x, p.y - cheek_at.y).length() < 1.0 && p.z > eye.z - 1.0
+    });
+    let redness = |c: Vec3| c.x / c.y;
+    let skin = Vec3::from(twin_avatar::complexion::SKIN);
+    assert!(
+        (forehead.y / skin.y - 1.0).abs() < 0.15,
+        "the forehead keeps the skin tone: {forehead} vs {skin}"
+    );
+    assert!(
+        redness(lips) > redness(forehead) * 1.2,
+        "the lips are redder: {lips} vs {forehead}"
+    );
+    assert!(
+        redness(cheek) > redness(forehead) * 1.05,
+        "the cheeks are warmer: {cheek} vs {forehead}"
+    );
+    assert!(
+        mottling > 0.002,
+        "the skin is mottled, not flat: {mottling}"
+    );
+}
