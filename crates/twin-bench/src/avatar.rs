@@ -153,8 +153,12 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
     let device = ctx.device_name.clone();
     let mut rows = Vec::new();
     let mut whole = Vec::new();
+    let mut rows_draw_cpu = Vec::new();
     for (skinning, name) in [(Skinning::Cpu, "CPU"), (Skinning::Gpu, "vertex shader")] {
-        let (draw, frame) = stereo_frames(&ctx, &bytes, &track, skinning)?;
+        let (draw, frame) = stereo_frames(&ctx, &bytes, &track, skinning, true)?;
+        if skinning == Skinning::Cpu {
+            rows_draw_cpu = draw.clone();
+        }
         rows.push(row(
             &format!("draw and wait, skinning on the {name}"),
             &draw,
@@ -167,6 +171,15 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
         ));
         whole.push(percentile(&frame, 50.0));
     }
+    // What the face's texture costs: the same frames with the avatar's textures left off.
+    let (bare_draw, _) = stereo_frames(&ctx, &bytes, &track, Skinning::Cpu, false)?;
+    let textured = percentile(&rows_draw_cpu, 50.0);
+    let bare = percentile(&bare_draw, 50.0);
+    rows.push(row(
+        "draw and wait, skinning on the CPU, the avatar's textures left off",
+        &bare_draw,
+        "ms",
+    ));
     let faster = if whole[1] < whole[0] {
         "vertex shader"
     } else {
@@ -178,10 +191,18 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
          Two 1024×1024 views in one multiview pass (90° field of view, the twin 1.2 m away), on {device}: a relative figure for regressions, not a headset's. \
          On lavapipe the \"GPU\" is these same two cores, so skinning in the vertex shader is CPU work too, done once per view.\n\n\
          | figure | p50 | p95 | max | n |\n|---|---|---|---|---|\n{}\n\n\
-         Faster whole frame here: skinning on the **{faster}** ({:.1} ms CPU skinning, {:.1} ms vertex-shader skinning, p50).\n",
+         Faster whole frame here: skinning on the **{faster}** ({:.1} ms CPU skinning, {:.1} ms vertex-shader skinning, p50). \
+         The avatar's textures (the face's, {textured:.1} ms against {bare:.1} ms without them, p50) cost {:+.0}% of the draw: \
+         target, the textured twin does not double the stereo frame: **{}**.\n",
         rows.join("\n"),
         whole[0],
         whole[1],
+        100.0 * (textured / bare - 1.0),
+        if textured < 2.0 * bare {
+            "met"
+        } else {
+            "not met"
+        },
     )?;
 
     if let Some(twin) = twin_bin {
@@ -241,6 +262,7 @@ fn stereo_frames(
     glb: &[u8],
     track: &MouthTrack,
     skinning: Skinning,
+    textured: bool,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     let mut renderer = Renderer::new(
         ctx.clone(),
@@ -250,6 +272,9 @@ fn stereo_frames(
     )?;
     let mut target = OffscreenTarget::new(&renderer, 1024, 1024)?;
     let mut scene = AvatarScene::with_skinning(twin_avatar::skin::load(glb, None)?, skinning)?;
+    if !textured {
+        scene = scene.without_textures();
+    }
     scene.attach(&mut renderer)?;
     let mut animator = Animator::new(&scene.rig, 1);
     let viewer = animator.default_look_at();

@@ -71,6 +71,12 @@ impl AvatarScene {
         })
     }
 
+    /// The same avatar drawn without its textures (plain base colours): to measure what they cost.
+    pub fn without_textures(mut self) -> AvatarScene {
+        self.texture_of.iter_mut().for_each(|t| *t = None);
+        self
+    }
+
     fn material(&self, index: Option<usize>) -> Material {
         let m = index.and_then(|i| self.loaded.doc.materials().nth(i));
         match m {
