@@ -202,15 +202,11 @@ impl EchoCanceller {
                     self.out.as_mut_ptr(),
                 );
             }
-            let echo_left = self.gate.as_mut().is_some_and(|gate| {
-                gate.is_echo(
-                    &self.out.map(to_f32),
-                    &self.reference[at..at + FRAME]
-                        .iter()
-                        .map(|&s| to_f32(s))
-                        .collect::<Vec<_>>(),
-                )
-            });
+            let reference: [f32; FRAME] = std::array::from_fn(|i| to_f32(self.reference[at + i]));
+            let echo_left = self
+                .gate
+                .as_mut()
+                .is_some_and(|gate| gate.is_echo(&self.out.map(to_f32), &reference));
             let energy = |v: &[i16]| v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>();
             let played = energy(&self.reference[at..at + FRAME]);
             let playing = played > PLAYING_ENERGY;

@@ -51,6 +51,7 @@ pub struct ResidualGate {
     cross: Vec<Vec<Complex32>>,
     reference_power: Vec<Vec<f32>>,
     output_power: Vec<f32>,
+    /// This frame's spectrum of the output.
     output_spectrum: Vec<Complex32>,
     hold: usize,
     band: std::ops::Range<usize>,
@@ -87,18 +88,17 @@ impl ResidualGate {
         debug_assert_eq!(output.len(), self.hop);
         slide(&mut self.output, output);
         slide(&mut self.reference, reference);
-        let out = self.spectrum(&self.output);
-        self.output_spectrum.copy_from_slice(&out);
+        self.output_spectrum = self.spectrum(&self.output);
         let newest = self.spectrum(&self.reference);
         self.reference_spectra.push_front(newest);
         self.reference_spectra.truncate(self.lags);
-        for (s, o) in self.output_power.iter_mut().zip(&out) {
+        for (s, o) in self.output_power.iter_mut().zip(&self.output_spectrum) {
             *s = SMOOTHING * *s + (1.0 - SMOOTHING) * o.norm_sqr();
         }
         let (lag, coherence) = (0..self.reference_spectra.len())
             .map(|lag| (lag, self.coherence_at(lag)))
             .fold((0, 0.0f32), |best, c| if c.1 > best.1 { c } else { best });
-        if self.speech_on_top(lag, &out) {
+        if self.speech_on_top(lag) {
             self.hold = 0;
         } else if coherence >= ECHO_COHERENCE {
             self.hold = HOLD_FRAMES;
@@ -110,7 +110,8 @@ impl ResidualGate {
 
     /// Whether this frame of the output holds much more than the echo path explains: the smoothed spectra
     /// lag behind the user's first word, this frame's power does not.
-    fn speech_on_top(&self, lag: usize, out: &[Complex32]) -> bool {
+    fn speech_on_top(&self, lag: usize) -> bool {
+        let out = &self.output_spectrum;
         let x = &self.reference_spectra[lag];
         let (cross, power) = (&self.cross[lag], &self.reference_power[lag]);
         let (mut explained, mut actual) = (0.0f32, 0.0f32);
