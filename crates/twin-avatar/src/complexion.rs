@@ -151,26 +151,10 @@ pub fn invented(model: &IctModel, face: &[Vec3]) -> Albedo {
 /// Fills a triangle of texture space with its corners' colours, interpolated.
 fn fill(texels: &mut [Vec3], t: [(Vec2, Vec3); 3]) {
     let [(a, ca), (b, cb), (c, cc)] = t;
-    let area = (b - a).perp_dot(c - a);
-    if area.abs() < 1e-9 {
-        return;
-    }
-    let lo = a.min(b).min(c).floor().max(Vec2::ZERO);
-    let hi = a.max(b).max(c).ceil().min(Vec2::splat(SIZE as f32 - 1.0));
-    for y in lo.y as usize..=hi.y as usize {
-        for x in lo.x as usize..=hi.x as usize {
-            let p = Vec2::new(x as f32 + 0.5, y as f32 + 0.5);
-            let (wa, wb) = (
-                (b - p).perp_dot(c - p) / area,
-                (c - p).perp_dot(a - p) / area,
-            );
-            let wc = 1.0 - wa - wb;
-            // A little beyond the edges, so seams between islands get colour too.
-            if wa >= -0.02 && wb >= -0.02 && wc >= -0.02 {
-                texels[y * SIZE + x] = ca * wa + cb * wb + cc * wc;
-            }
-        }
-    }
+    // A little beyond the edges, so seams between islands get colour too.
+    crate::raster::triangle([a, b, c], SIZE, SIZE, 0.02, |x, y, w| {
+        texels[y * SIZE + x] = ca * w.x + cb * w.y + cc * w.z;
+    });
 }
 
 fn encode_png(rgb: &[u8]) -> Vec<u8> {

@@ -18,6 +18,7 @@ pub mod joints;
 pub mod names;
 pub mod obj;
 pub mod persona;
+pub mod raster;
 pub mod skin;
 pub mod texture;
 

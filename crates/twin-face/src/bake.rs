@@ -8,6 +8,7 @@ use crate::Photo;
 use crate::colours::{LEFT_EYE, RIGHT_EYE, inside};
 use crate::fit::Camera;
 use glam::{Vec2, Vec3};
+use twin_avatar::raster;
 
 /// A texel counts only where a photo sees the surface at least this squarely (cosine).
 const MIN_FACING: f32 = 0.25;
@@ -79,7 +80,7 @@ pub fn bake(
                 (p, facing)
             })
             .collect();
-        raster(uv, n, n, |x, y, bary| {
+        raster::triangle(uv, n, n, 0.0, |x, y, bary| {
             let texel = y * n + x;
             face[texel] = true;
             in_front[texel] |= is_front;
@@ -108,30 +109,13 @@ pub fn bake(
             }
         });
     }
-    let faces = face.iter().filter(|&&f| f).count().max(1) as f32;
     let mut colour: Vec<Option<Vec3>> = (0..n * n)
         .map(|i| (weight[i] > 0.0).then(|| sum[i] / weight[i]))
         .collect();
-    let seen = colour
-        .iter()
-        .zip(&face)
-        .filter(|(c, f)| **f && c.is_some())
-        .count() as f32
-        / faces;
+    let seen = covered(&colour, &face);
     mirror_fill(&mut colour, &face, n);
-    let coverage = colour
-        .iter()
-        .zip(&face)
-        .filter(|(c, f)| **f && c.is_some())
-        .count() as f32
-        / faces;
-    let fronts = in_front.iter().filter(|&&f| f).count().max(1) as f32;
-    let front_coverage = colour
-        .iter()
-        .zip(&in_front)
-        .filter(|(c, f)| **f && c.is_some())
-        .count() as f32
-        / fronts;
+    let coverage = covered(&colour, &face);
+    let front_coverage = covered(&colour, &in_front);
     let flat = flatten_shading(&colour, n);
     Albedo {
         size,
@@ -145,6 +129,17 @@ pub fn bake(
     }
 }
 
+/// The share of the texels in `region` that have a colour.
+fn covered(colour: &[Option<Vec3>], region: &[bool]) -> f32 {
+    let texels = region.iter().filter(|&&r| r).count().max(1) as f32;
+    let coloured = colour
+        .iter()
+        .zip(region)
+        .filter(|(c, r)| **r && c.is_some())
+        .count();
+    coloured as f32 / texels
+}
+
 /// The nearest surface's depth at each photo pixel (larger is nearer the camera).
 fn depth_buffer(triangles: &[Triangle], view: &View) -> Vec<f32> {
     let (w, h) = (view.photo.width as usize, view.photo.height as usize);
@@ -152,38 +147,13 @@ fn depth_buffer(triangles: &[Triangle], view: &View) -> Vec<f32> {
     for tri in triangles {
         let p = tri.map(|(v, _)| view.camera.rotation * view.positions[v]);
         let screen = p.map(|q| view.camera.translation + Vec2::new(q.x, -q.y) * view.camera.scale);
-        raster(screen, w, h, |x, y, b| {
+        raster::triangle(screen, w, h, 0.0, |x, y, b| {
             let z = p[0].z * b.x + p[1].z * b.y + p[2].z * b.z;
             let at = &mut zbuf[y * w + x];
             *at = at.max(z);
         });
     }
     zbuf
-}
-
-/// Calls `f(x, y, barycentric)` for every cell centre of a `w`×`h` grid inside triangle `t`.
-fn raster(t: [Vec2; 3], w: usize, h: usize, mut f: impl FnMut(usize, usize, Vec3)) {
-    let lo = t[0].min(t[1]).min(t[2]).floor().max(Vec2::ZERO);
-    let hi = t[0]
-        .max(t[1])
-        .max(t[2])
-        .ceil()
-        .min(Vec2::new(w as f32, h as f32));
-    let area = (t[1] - t[0]).perp_dot(t[2] - t[0]);
-    if area.abs() < 1e-12 {
-        return;
-    }
-    for y in lo.y as usize..hi.y as usize {
-        for x in lo.x as usize..hi.x as usize {
-            let p = Vec2::new(x as f32 + 0.5, y as f32 + 0.5);
-            let b1 = (p - t[0]).perp_dot(t[2] - t[0]) / area;
-            let b2 = (t[1] - t[0]).perp_dot(p - t[0]) / area;
-            let b0 = 1.0 - b1 - b2;
-            if b0 >= 0.0 && b1 >= 0.0 && b2 >= 0.0 {
-                f(x, y, Vec3::new(b0, b1, b2));
-            }
-        }
-    }
 }
 
 /// Where a photo's colour may be taken: inside the face's outline, outside the eyes and the mouth's opening.
@@ -284,25 +254,6 @@ fn box_blur(values: &[f32], n: usize, radius: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_triangle_covers_the_cells_whose_centres_it_holds() {
-        let mut cells = Vec::new();
-        raster(
-            [
-                Vec2::new(0.0, 0.0),
-                Vec2::new(4.0, 0.0),
-                Vec2::new(0.0, 4.0),
-            ],
-            8,
-            8,
-            |x, y, b| {
-                assert!((b.x + b.y + b.z - 1.0).abs() < 1e-5);
-                cells.push((x, y));
-            },
-        );
-        assert_eq!(cells.len(), 10, "{cells:?}");
-    }
 
     #[test]
     fn points_inside_a_square_are_inside() {
