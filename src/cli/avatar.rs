@@ -78,11 +78,9 @@ pub fn run(args: AvatarArgs) -> Result<()> {
 
 fn build(args: BuildArgs) -> Result<()> {
     let persona = twin_avatar::persona::read_persona(&args.persona)?;
-    let out = args.out.unwrap_or_else(|| {
-        args.models_dir
-            .join("avatars")
-            .join(format!("{}.glb", persona.id))
-    });
+    let out = args
+        .out
+        .unwrap_or_else(|| default_avatar(&args.models_dir, &persona.id));
     let face_model = args.models_dir.join("ict-facekit");
     anyhow::ensure!(
         face_model.join("FaceXModel").is_dir(),
@@ -119,13 +117,16 @@ fn build(args: BuildArgs) -> Result<()> {
     Ok(())
 }
 
+/// Where a persona's avatar goes unless told otherwise (where setup builds it, and the apps look).
+fn default_avatar(models_dir: &std::path::Path, persona_id: &str) -> PathBuf {
+    models_dir.join("avatars").join(format!("{persona_id}.glb"))
+}
+
 fn from_photos(args: FromPhotosArgs) -> Result<()> {
     let persona = twin_avatar::persona::read_persona(&args.persona)?;
-    let out = args.out.unwrap_or_else(|| {
-        args.models_dir
-            .join("avatars")
-            .join(format!("{}.glb", persona.id))
-    });
+    let out = args
+        .out
+        .unwrap_or_else(|| default_avatar(&args.models_dir, &persona.id));
     let report = twin_face::likeness::from_photos(&twin_face::likeness::Request {
         photos: &args.photos,
         pack: &args.persona,

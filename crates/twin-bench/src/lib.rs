@@ -9,6 +9,18 @@ pub mod lipsync;
 pub mod listen;
 pub mod rooms;
 
+/// The repository's root (assets, BENCHMARKS.md).
+pub fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Where `cargo xtask setup` put the models: `TWIN_MODELS_DIR`, or `models/` in the repository.
+pub fn models_dir() -> std::path::PathBuf {
+    std::env::var_os("TWIN_MODELS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("models"))
+}
+
 /// The value at percentile `p` (0..=100) of `values`, nearest rank; NaN when there are none.
 pub fn percentile(values: &[f64], p: f64) -> f64 {
     let mut v = values.to_vec();

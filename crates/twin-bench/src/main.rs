@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use twin_bench::{next_message, open_session, percentile};
+use twin_bench::{models_dir, next_message, open_session, percentile, root};
 use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm};
 use twin_llm::openai::{OpenAiCompatible, OpenAiConfig};
 use twin_llm::sentence::SentenceSplitter;
@@ -76,16 +76,6 @@ struct Eval {
 #[derive(Deserialize)]
 struct Question {
     text: String,
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn models_dir() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
 }
 
 struct Series {

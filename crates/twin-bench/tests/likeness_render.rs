@@ -4,20 +4,10 @@
 //! side-by-side picture (photo, render from the photo's camera, render turned 35°) to
 //! `target/likeness/side-by-side.png` for a person to look at.
 
-use std::path::PathBuf;
 use twin_bench::likeness::{render_likeness, score_render};
+use twin_bench::{models_dir, root};
 use twin_face::Photo;
 use twin_face::likeness::{self, Request};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-}
 
 /// Pictures of one height side by side.
 fn side_by_side(pictures: &[&Photo]) -> Photo {
@@ -40,9 +30,9 @@ fn the_rendered_likeness_reads_as_the_photo() {
         "test: a public-domain photo, scored and thrown away",
     )
     .unwrap();
-    let photo_path = models().join("photo-astronaut/astronaut.png");
+    let photo_path = models_dir().join("photo-astronaut/astronaut.png");
     let out = dir.path().join("avatar.glb");
-    let models = models();
+    let models = models_dir();
     let report = likeness::from_photos(&Request {
         photos: std::slice::from_ref(&photo_path),
         pack: dir.path(),

@@ -3,13 +3,9 @@
 //! bilabial closure onset error p90 at most 30 ms with a mean offset within ±10 ms.
 
 use twin_bench::lipsync::{EVAL_VOICES, evaluate, load_sentences};
-use twin_bench::percentile;
+use twin_bench::{percentile, root};
 use twin_lipsync::{Analyzer, analyze};
 use twin_voice::{EspeakVoice, Synthesizer};
-
-fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 #[test]
 fn audio_only_lipsync_meets_the_targets_on_held_out_speech() {
