@@ -239,6 +239,11 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a word is a number spelt out ("three", "twenty"), "one" aside (usually a pronoun).
+pub fn is_number_word(w: &str) -> bool {
+    w != "one" && number_word(w).is_some()
+}
+
 fn number_word(w: &str) -> Option<f64> {
     if let Some(i) = SMALL_NUMBERS.iter().position(|&n| n == w) {
         return Some(i as f64);
@@ -440,6 +445,31 @@ pub fn disagreement(said: &Claim, source: &Claim) -> Option<Disagreement> {
     }
     match (said.person, source.person) {
         (Some(a), Some(b)) if a != b => Some(Disagreement::Person),
+        _ => None,
+    }
+}
+
+/// A number `older` gives for a thing that `newer` counts otherwise ("three days" where it says "two days").
+pub fn counted_otherwise<'a>(older: &'a [Quantity], newer: &[Quantity]) -> Option<&'a Quantity> {
+    older.iter().find(|q| {
+        q.unit.is_some()
+            && newer.iter().any(|r| r.unit == q.unit)
+            && !newer
+                .iter()
+                .any(|r| r.unit == q.unit && same_value(r.value, q.value))
+    })
+}
+
+/// How a newer statement changed an older one about the same thing: a number for the same thing, or the
+/// opposite direction. (Unlike [`disagreement`], which holds a paraphrase to its source, a number the newer
+/// one does not mention or a negation alone is too often a different point about the same words.)
+pub fn changed(older: &Claim, newer: &Claim) -> Option<Disagreement> {
+    if let Some(q) = counted_otherwise(&older.quantities, &newer.quantities) {
+        let what = format!("{} {}", q.value, q.unit.as_deref().unwrap_or(""));
+        return Some(Disagreement::Quantity(what));
+    }
+    match disagreement(older, newer) {
+        Some(why @ Disagreement::Direction(_)) => Some(why),
         _ => None,
     }
 }

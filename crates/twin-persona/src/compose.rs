@@ -6,8 +6,11 @@
 //! person faithfully.
 
 use crate::claims;
+use crate::cues;
 use crate::embed::cosine;
+use crate::keyword;
 use crate::pack::{PersonaPack, Source, SourceKind};
+use crate::recency::{Recency, current_hits};
 use crate::retrieval::{Retrieval, Retriever};
 
 /// What the quotes are for.
@@ -58,10 +61,18 @@ const SECOND_UNIT_FLOOR: f32 = 0.4;
 /// How much a unit gains for saying the query's own content words (all of them: the full weight): the
 /// embedder blurs names and rare words ("factory", "Saturday") that decide which sentence answers.
 const UNIT_WORDS_WEIGHT: f32 = 0.2;
+/// What the last reply said loses this much.
+const SAID_PENALTY: f32 = 0.15;
+/// A unit in the form the question asks for (a reason for "why", a number for "how many") gains this much.
+const FORM_BONUS: f32 = 0.08;
+/// What still stands of a replaced source must answer clearly better than its replacement to be quoted.
+const REPLACED_PENALTY: f32 = 0.05;
 /// Units this alike say the same thing: the second adds nothing.
 const REDUNDANT: f32 = 0.85;
 /// Two units of different sources this close, whose claims disagree, conflict: the older one is dropped.
 const CONFLICT_SIMILARITY: f32 = 0.6;
+/// Sentences sharing this many content words, besides what they count, are about the same thing.
+const SAME_THING: usize = 3;
 /// Where units are about as close, the person's newer words come first: up to this much is added for a
 /// source from the pack's newest day, fading over `RECENT_DAYS`.
 const RECENT_BONUS: f32 = 0.05;
@@ -83,48 +94,6 @@ const RELATIVE_TIME: &[&str] = &[
     "starting this",
     "as of today",
 ];
-
-/// Which sources replace which: `supersedes` followed transitively.
-#[derive(Debug, Clone)]
-pub struct Recency {
-    /// For each source, the sources that replace it, directly or through others.
-    replaced_by: Vec<Vec<usize>>,
-}
-
-impl Recency {
-    pub fn new(pack: &PersonaPack) -> Self {
-        let index = |id: &str| pack.sources.iter().position(|s| s.id == id);
-        let mut direct: Vec<Vec<usize>> = vec![Vec::new(); pack.sources.len()];
-        for (newer, s) in pack.sources.iter().enumerate() {
-            for old in s.supersedes.iter().filter_map(|id| index(id)) {
-                direct[old].push(newer);
-            }
-        }
-        let replaced_by = (0..pack.sources.len())
-            .map(|i| {
-                let mut seen: Vec<usize> = Vec::new();
-                let mut todo = direct[i].clone();
-                while let Some(n) = todo.pop() {
-                    if !seen.contains(&n) && n != i {
-                        seen.push(n);
-                        todo.extend(direct[n].iter().copied());
-                    }
-                }
-                seen
-            })
-            .collect();
-        Recency { replaced_by }
-    }
-
-    pub fn replaced_by(&self, source: usize) -> &[usize] {
-        &self.replaced_by[source]
-    }
-
-    /// Whether `newer` replaces `older`.
-    pub fn replaces(&self, newer: usize, older: usize) -> bool {
-        self.replaced_by[older].contains(&newer)
-    }
-}
 
 /// Whether a unit could pass for a verdict on someone's request ("No.", "The answer is no").
 pub fn sounds_like_verdict(sentences: &[String]) -> bool {
@@ -209,25 +178,48 @@ pub fn quotes(
     extra: &[Vec<f32>],
 ) -> Vec<Quote> {
     let hits = current_hits(pack, recency, retrieval);
+    // A follow-up's own words pick the units ("Why did we start doing that?"); the previous question with it
+    // only found the sources.
+    let (asked, terms, wanted) = match &retrieval.focus {
+        Some(f) => (&f.vector, keyword::terms(&f.text), cues::wanted(&f.text)),
+        None => (
+            &retrieval.query,
+            retrieval.terms.clone(),
+            cues::wanted(&retrieval.text),
+        ),
+    };
     let mut candidates = Vec::new();
     let newest = pack.newest_day();
     for (rank, &source) in hits.iter().enumerate() {
         let age = (newest - pack.sources[source].day_number().unwrap_or(0)).max(0) as f32;
         let recent = RECENT_BONUS * (-age / RECENT_DAYS).exp();
         let passage = retriever.passage(source);
+        let replaced = !recency.is_current(source);
         for unit in 0..passage.units.len() {
-            let sentences = passage.sentences[passage.units[unit].clone()].to_vec();
-            if sentences.iter().any(|s| said.contains(s)) {
+            if !recency.stands(source, unit) {
                 continue;
             }
+            let sentences = passage.sentences[passage.units[unit].clone()].to_vec();
+            // Said in the last reply: a follow-up should bring something new ("Why not?"), though one with
+            // words of its own may ask about the same point again ("What about support teams?").
+            let repeated = sentences.iter().any(|s| said.contains(s));
+            if repeated && retrieval.focus.is_none() {
+                continue;
+            }
+            let repeated = if repeated { SAID_PENALTY } else { 0.0 };
             if purpose != Purpose::Answer && sounds_like_verdict(&sentences) {
                 continue;
             }
-            let similarity = std::iter::once(&retrieval.query)
+            let similarity = std::iter::once(asked)
                 .chain(extra)
                 .map(|q| passage.unit_similarity(unit, q))
                 .fold(f32::MIN, f32::max);
-            let lexical = word_overlap(&retrieval.terms, &sentences);
+            let lexical = word_overlap(retriever, &terms, &sentences);
+            let form = if cues::answers_in_form(wanted, &sentences) {
+                FORM_BONUS
+            } else {
+                0.0
+            };
             let stance = if purpose == Purpose::Feedback && takes_a_stance(&sentences) {
                 STANCE_BONUS
             } else {
@@ -240,7 +232,10 @@ pub fn quotes(
                 score: similarity - 0.02 * rank as f32
                     + recent
                     + UNIT_WORDS_WEIGHT * lexical
-                    + stance,
+                    + stance
+                    + form
+                    - repeated
+                    - if replaced { REPLACED_PENALTY } else { 0.0 },
                 sentences,
             });
         }
@@ -250,12 +245,19 @@ pub fn quotes(
         .map(|c| is_stale(pack, retriever, c, &candidates))
         .collect();
     let mut order: Vec<usize> = (0..candidates.len()).filter(|&i| !stale[i]).collect();
-    // The best-ranked source speaks first (retrieval weighs the whole passage, not one unit); then the
-    // closest units of any source.
+    // The best-ranked source speaks first (retrieval weighs the whole passage, not one unit), or what still
+    // stands of a source it replaced; then the closest units of any source.
     order.sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score));
-    if let Some(at) = order.iter().position(|&i| candidates[i].rank == 0) {
+    let top = hits.first().copied();
+    let leads = |c: &Candidate| c.rank == 0 || top.is_some_and(|t| recency.replaces(t, c.source));
+    if let Some(at) = order.iter().position(|&i| leads(&candidates[i])) {
         let first = order.remove(at);
         order.insert(0, first);
+    }
+    for &i in order.iter().take(6) {
+        let c = &candidates[i];
+        let id = &pack.sources[c.source].id;
+        tracing::trace!(source = %id, unit = c.unit, score = c.score, "quote candidate");
     }
     let mut chosen: Vec<usize> = Vec::new();
     for i in order {
@@ -309,7 +311,8 @@ pub fn quotes(
         .map(|i| {
             let c = &candidates[i];
             let source = &pack.sources[c.source];
-            let needs_date = replaced_here(c.source) || says_when(&c.sentences);
+            let needs_date =
+                replaced_here(c.source) || !recency.is_current(c.source) || says_when(&c.sentences);
             let frame = (needs_date && !framed.contains(&c.source)).then(|| {
                 framed.push(c.source);
                 frame(source)
@@ -323,35 +326,21 @@ pub fn quotes(
         .collect()
 }
 
-/// The hits' sources, best first, each one that was superseded swapped for the newest source that supersedes
-/// it and is itself current: the newest stands. (Supersedes never form a cycle: the pack checks it.)
-pub fn current_hits(pack: &PersonaPack, recency: &Recency, retrieval: &Retrieval) -> Vec<usize> {
-    let mut hits: Vec<usize> = Vec::new();
-    for h in &retrieval.hits {
-        let current = recency
-            .replaced_by(h.source)
-            .iter()
-            .copied()
-            .filter(|&n| recency.replaced_by(n).is_empty())
-            .max_by_key(|&n| (pack.sources[n].day_number(), std::cmp::Reverse(n)))
-            .unwrap_or(h.source);
-        if !hits.contains(&current) {
-            hits.push(current);
-        }
-    }
-    hits
-}
-
-/// The share of the query's content words that the unit says too.
-fn word_overlap(terms: &[String], sentences: &[String]) -> f32 {
-    if terms.is_empty() {
+/// The share of the query's content words that the unit says too, each weighed by how rare it is in the pack:
+/// "factory" picks a unit where "office" and "people" do not.
+fn word_overlap(retriever: &Retriever, terms: &[String], sentences: &[String]) -> f32 {
+    let said: Vec<String> = sentences.iter().flat_map(|s| keyword::terms(s)).collect();
+    let weight = |t: &String| retriever.term_weight(t);
+    let total: f32 = terms.iter().map(weight).sum();
+    if total <= 0.0 {
         return 0.0;
     }
-    let said: Vec<String> = sentences
+    terms
         .iter()
-        .flat_map(|s| crate::keyword::terms(s))
-        .collect();
-    terms.iter().filter(|t| said.contains(t)).count() as f32 / terms.len() as f32
+        .filter(|t| said.contains(t))
+        .map(weight)
+        .sum::<f32>()
+        / total
 }
 
 /// Feedback leans on what the person holds to (a rule, a value, a promise) over what they reported.
@@ -415,7 +404,8 @@ fn says_when(sentences: &[String]) -> bool {
 }
 
 /// Whether a newer candidate about the same thing says otherwise (no `supersedes` needed: claims that
-/// disagree). Sources replaced through `supersedes` never get here: [`current_hits`] swapped them.
+/// disagree). Of a source replaced through `supersedes`, only the units its replacement does not speak to get
+/// here (see [`Recency`]).
 fn is_stale(
     pack: &PersonaPack,
     retriever: &Retriever,
@@ -432,6 +422,11 @@ fn is_stale(
                 retriever.passage(other.source).unit_vector(other.unit),
             ) >= CONFLICT_SIMILARITY
             && disagree(&c.sentences, &other.sentences)
+            && {
+                let (old, new) = (&pack.sources[c.source].id, &pack.sources[other.source].id);
+                tracing::trace!(%old, unit = c.unit, %new, "a newer source says otherwise");
+                true
+            }
     })
 }
 
@@ -440,8 +435,19 @@ fn disagree(older: &[String], newer: &[String]) -> bool {
     older.iter().any(|s| {
         let old = claims::analyse(s);
         newer.iter().any(|n| {
-            let shared = old.terms.iter().filter(|t| n.terms.contains(t)).count();
-            shared >= 2 && claims::disagreement(&old, n).is_some()
+            // The thing counted is not the subject: "a nine-day fortnight" and "two days a week" share days.
+            let counted = |t: &String| {
+                old.quantities
+                    .iter()
+                    .chain(&n.quantities)
+                    .any(|q| q.unit.as_ref() == Some(t))
+            };
+            let shared = old
+                .terms
+                .iter()
+                .filter(|t| n.terms.contains(t) && !counted(t))
+                .count();
+            shared >= SAME_THING && claims::changed(&old, n).is_some()
         })
     })
 }

@@ -2,8 +2,8 @@
 //! stands (`twin-server persona check` lists them).
 
 use crate::claims::{self, Disagreement};
-use crate::compose::Recency;
 use crate::pack::PersonaPack;
+use crate::recency;
 
 /// Two sources on a shared topic whose sentences disagree, where neither names the other as replaced.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +22,8 @@ const SAME_THING: usize = 3;
 /// Every pair of sources on a shared topic whose claims disagree and that no `supersedes` settles, the first
 /// disagreeing sentences of each pair.
 pub fn undeclared(pack: &PersonaPack) -> Vec<Conflict> {
-    let recency = Recency::new(pack);
+    let replaced_by = recency::replacements(pack);
+    let replaces = |newer: usize, older: usize| replaced_by[older].contains(&newer);
     let sentences: Vec<Vec<(String, claims::Claim)>> = pack
         .sources
         .iter()
@@ -42,7 +43,7 @@ pub fn undeclared(pack: &PersonaPack) -> Vec<Conflict> {
         for b in 0..pack.sources.len() {
             let (sa, sb) = (&pack.sources[a], &pack.sources[b]);
             let ordered = day(a) < day(b) || (day(a) == day(b) && a < b);
-            if !ordered || recency.replaces(b, a) || recency.replaces(a, b) {
+            if !ordered || replaces(b, a) || replaces(a, b) {
                 continue;
             }
             let Some(topic) = sa
@@ -77,21 +78,7 @@ fn first_disagreement(
             if shared < SAME_THING {
                 continue;
             }
-            // Numbers for the same thing and directions are what change between an old statement and a
-            // new one; a negation alone is too often a different point about the same words.
-            let changed = oc.quantities.iter().find(|q| {
-                q.unit.is_some()
-                    && nc.quantities.iter().any(|r| r.unit == q.unit)
-                    && !nc
-                        .quantities
-                        .iter()
-                        .any(|r| r.unit == q.unit && r.value == q.value)
-            });
-            if let Some(q) = changed {
-                let what = format!("{} {}", q.value, q.unit.as_deref().unwrap_or(""));
-                return Some((ot.clone(), nt.clone(), Disagreement::Quantity(what)));
-            }
-            if let Some(why @ Disagreement::Direction(_)) = claims::disagreement(oc, nc) {
+            if let Some(why) = claims::changed(oc, nc) {
                 return Some((ot.clone(), nt.clone(), why));
             }
         }

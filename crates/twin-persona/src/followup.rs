@@ -49,6 +49,17 @@ const OPENERS: &[&str] = &[
     "say more",
 ];
 
+/// Openers with no verb of their own: whatever follows them, they continue the previous question.
+const ONLY_CONTINUE: &[&str] = &[
+    "what about",
+    "how about",
+    "and ",
+    "same for",
+    "even for",
+    "also for",
+    "but what about",
+];
+
 /// Words that point at something said before.
 const ANAPHORS: &[&str] = &[
     "that", "it", "this", "they", "those", "them", "there", "these", "its", "their", "he", "she",
@@ -90,13 +101,25 @@ pub fn continuation(text: &str) -> Continuation {
     let opener = OPENERS.iter().any(|o| t.starts_with(o));
     let content = terms(&t).len();
     let anaphor = words.iter().any(|w| ANAPHORS.contains(w));
-    if words.len() <= 10 && (content <= 1 || (opener || anaphor) && content <= 2) {
+    let only_continues = ONLY_CONTINUE.iter().any(|o| t.starts_with(o));
+    if words.len() <= 10 && (content <= 1 || only_continues || (opener || anaphor) && content <= 2)
+    {
         Continuation::Clear
     } else if opener || anaphor {
         Continuation::Possible
     } else {
         Continuation::No
     }
+}
+
+/// Words a follow-up may say that name nothing ("Why not?", "What else?", "Tell me more").
+const NAME_NOTHING: &[&str] = &["not", "no", "yes", "else", "more", "ok", "okay", "so"];
+
+/// Whether a follow-up names something of its own ("What about support teams?", not "Why not?").
+pub fn names_something(text: &str) -> bool {
+    terms(text)
+        .iter()
+        .any(|t| !NAME_NOTHING.contains(&t.as_str()))
 }
 
 /// Whether `text` (normalised) clearly continues the previous question.
@@ -125,9 +148,18 @@ mod tests {
             "is that still the plan?",
             "and Japan?",
             "really?",
+            "What about support and field teams?",
         ] {
             assert!(is_follow_up(t), "{t}");
         }
+    }
+
+    #[test]
+    fn a_follow_up_may_name_nothing_of_its_own() {
+        assert!(!names_something("Why not?"));
+        assert!(!names_something("what else?"));
+        assert!(names_something("What about support teams?"));
+        assert!(names_something("Why did we start doing that?"));
     }
 
     #[test]

@@ -80,6 +80,14 @@ impl Bm25 {
         }
     }
 
+    /// How rare a term is across the documents (BM25's inverse document frequency); a term no document has
+    /// weighs as much as the rarest.
+    pub fn idf(&self, term: &str) -> f32 {
+        let n = self.docs.len() as f32;
+        let df = self.doc_freq.get(term).copied().unwrap_or(1) as f32;
+        ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+    }
+
     /// BM25 score of every document for the query, in document order.
     pub fn scores(&self, query: &str) -> Vec<f32> {
         let n = self.docs.len() as f32;

@@ -6,11 +6,13 @@
 pub mod claims;
 pub mod compose;
 pub mod conflicts;
+pub mod cues;
 pub mod embed;
 pub mod eval;
 pub mod followup;
 pub mod keyword;
 pub mod pack;
+pub mod recency;
 pub mod retrieval;
 pub mod units;
 

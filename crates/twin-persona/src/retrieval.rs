@@ -55,8 +55,22 @@ pub struct Retrieval {
     pub covered: bool,
     /// The query's embedding, for picking the passages' most relevant units.
     pub query: Vec<f32>,
+    /// What was searched for.
+    pub text: String,
     /// The query's stemmed content words (see [`crate::keyword::terms`]).
     pub terms: Vec<String>,
+    /// Whether it asks how things stand now ("still", "these days"): only current sources answer.
+    pub about_now: bool,
+    /// For a follow-up with words of its own, those: the query (the previous question with it) found the
+    /// sources, the follow-up picks what in them answers it ("Why did we start doing that?").
+    pub focus: Option<Focus>,
+}
+
+/// The words that pick the units of the sources found.
+#[derive(Debug, Clone)]
+pub struct Focus {
+    pub vector: Vec<f32>,
+    pub text: String,
 }
 
 /// One sentence of a source, picked as context for the model.
@@ -193,6 +207,11 @@ impl Retriever {
         &self.passages[source]
     }
 
+    /// How rare a (stemmed) term is in the pack.
+    pub fn term_weight(&self, term: &str) -> f32 {
+        self.bm25.idf(term)
+    }
+
     pub fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         Ok(self.embedder.embed(&[text])?.pop().unwrap_or_default())
     }
@@ -227,14 +246,18 @@ impl Retriever {
         let Some(previous) = previous else {
             return Ok((self.search_embedded(text, vector, k), false));
         };
+        let focus = Focus {
+            vector: vector.clone(),
+            text: text.to_string(),
+        };
         match followup::continuation(text) {
-            Continuation::Clear => Ok((self.search_follow_up(text, previous, k)?, true)),
+            Continuation::Clear => Ok((self.search_follow_up(focus, previous, k)?, true)),
             Continuation::Possible => {
                 let alone = self.search_embedded(text, vector, k);
                 if alone.covered {
                     return Ok((alone, false));
                 }
-                let along = self.search_follow_up(text, previous, k)?;
+                let along = self.search_follow_up(focus, previous, k)?;
                 let follows = along.covered;
                 Ok((if follows { along } else { alone }, follows))
             }
@@ -242,16 +265,19 @@ impl Retriever {
         }
     }
 
-    /// Searches for `text` as a follow-up of `previous` (the caller has decided it is one).
-    pub fn search_follow_up(
+    /// Searches for a follow-up of `previous` (the caller has decided it is one), given its own words.
+    fn search_follow_up(
         &self,
-        text: &str,
+        focus: Focus,
         previous: &Previous,
         k: usize,
     ) -> Result<Retrieval, EmbedError> {
-        let query = followup::rewrite(text, previous);
+        let query = followup::rewrite(&focus.text, previous);
         let vector = self.embed(&query)?;
-        Ok(self.search_scored(&query, vector, k, &previous.sources))
+        let mut found = self.search_scored(&query, vector, k, &previous.sources);
+        // "Why not?" says nothing of its own to pick units by.
+        found.focus = followup::names_something(&focus.text).then_some(focus);
+        Ok(found)
     }
 
     /// Searches with a query already embedded (the intent classifier embeds it first).
@@ -294,7 +320,10 @@ impl Retriever {
             hits,
             covered,
             query: vector,
+            text: query.to_string(),
             terms: crate::keyword::terms(query),
+            about_now: crate::recency::asks_about_now(query),
+            focus: None,
         }
     }
 

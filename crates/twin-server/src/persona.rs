@@ -5,8 +5,9 @@ use crate::guardrails::classifier::{Classifier, ClassifierError, Examples};
 use crate::guardrails::intent::Rules;
 use crate::guardrails::{Intent, Intents};
 use std::sync::Arc;
-use twin_persona::compose::{self, Purpose, Quote, Recency};
+use twin_persona::compose::{self, Purpose, Quote};
 use twin_persona::followup::Previous;
+use twin_persona::recency::{self, Recency};
 use twin_persona::{Excerpt, PersonaPack, Retrieval, Retriever};
 use twin_protocol::{Citation, HistoryTurn, PersonaInfo, Speaker};
 
@@ -36,7 +37,7 @@ impl Persona {
         let examples = Examples::builtin().for_person(&first);
         let classifier = Classifier::train(retriever.embedder(), &examples)?;
         Ok(Persona {
-            recency: Recency::new(&pack),
+            recency: Recency::new(&pack, &retriever),
             pack,
             retriever: Arc::new(retriever),
             intents: Intents { rules, classifier },
@@ -169,16 +170,20 @@ impl Persona {
         )
     }
 
-    /// The sentences of the hits that are still current (superseded ones swapped for what supersedes them, as
-    /// the quotes are): the evidence a generated sentence must rest on.
+    /// The sentences of the hits that still stand (of a superseded source, only what its replacement does not
+    /// speak to, as for the quotes): the evidence a generated sentence must rest on.
     pub fn evidence(&self, retrieval: &Retrieval) -> Vec<(usize, String)> {
-        compose::current_hits(&self.pack, &self.recency, retrieval)
-            .into_iter()
-            .flat_map(|source| {
-                let sentences = &self.retriever.passage(source).sentences;
-                sentences.iter().map(move |s| (source, s.clone()))
-            })
-            .collect()
+        let mut evidence = Vec::new();
+        for source in recency::current_hits(&self.pack, &self.recency, retrieval) {
+            let passage = self.retriever.passage(source);
+            for (unit, range) in passage.units.iter().enumerate() {
+                if self.recency.stands(source, unit) {
+                    let sentences = &passage.sentences[range.clone()];
+                    evidence.extend(sentences.iter().map(|s| (source, s.clone())));
+                }
+            }
+        }
+        evidence
     }
 
     /// The previous exchange of `history` (oldest first): the last thing the user asked and what the twin

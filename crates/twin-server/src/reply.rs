@@ -348,15 +348,9 @@ impl Replier<'_> {
             let text = self.persona.unknown_text();
             return self.fixed(turn_id, ReplyKind::Unknown, &text).await;
         }
-        // A follow-up's own words pick the units ("and for field teams?"); the previous question only
-        // found the sources.
-        let (said, extra) = match follows {
-            Some(p) => (p.said, vec![reading.vector.clone()]),
-            None => (vec![], vec![]),
-        };
-        let quotes = self
-            .persona
-            .quotes(&retrieval, Purpose::Answer, &said, &extra);
+        // A follow-up brings something new.
+        let said = follows.map(|p| p.said).unwrap_or_default();
+        let quotes = self.persona.quotes(&retrieval, Purpose::Answer, &said, &[]);
         if quotes.is_empty() {
             self.metrics.guardrail("unknown_topic");
             let text = self.persona.unknown_text();
