@@ -204,3 +204,33 @@ async fn off_pack_questions_get_dont_know() {
     let r = ask("Which football team do you support?").await;
     assert_eq!(r.kind, Some(ReplyKind::Unknown), "{}", r.text);
 }
+
+#[tokio::test]
+async fn what_a_newer_note_does_not_speak_to_still_stands_with_its_date() {
+    // n006 replaces s010 on profitability, not on the Series C it reported.
+    let r = ask("Who led our Series C?").await;
+    assert_quoted(&r);
+    assert!(cited(&r).contains(&"s010"), "{r:?}");
+    assert!(contains(&r, "Brackwater"), "{}", r.text);
+    assert!(contains(&r, "January 2024"), "says when: {}", r.text);
+}
+
+#[tokio::test]
+async fn a_question_about_now_is_answered_by_the_newest_note() {
+    let r =
+        ask("Are we still burning cash on the way to profitability with the Series C money?").await;
+    assert_quoted(&r);
+    assert!(cited(&r).contains(&"n006"), "{r:?}");
+    assert!(!cited(&r).contains(&"s010"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_follow_up_with_words_of_its_own_picks_what_answers_it() {
+    let mut c = Client::hello(shared_server(), TOKEN, None).await;
+    c.welcome().await;
+    let first = c.ask("f1", "Do our job ads show the salary range?").await;
+    assert!(cited(&first).contains(&"s008"), "{first:?}");
+    let why = c.ask("f2", "Why did we start doing that?").await;
+    assert_quoted(&why);
+    assert!(contains(&why, "pay secrecy"), "{}", why.text);
+}
