@@ -160,14 +160,49 @@ struct Candidate {
     unit: usize,
     /// Of its source among the hits.
     rank: usize,
+    /// To the question, then to each further query (a plan's points).
+    similarities: Vec<f32>,
+    /// All it gains or loses besides its similarity.
+    bonus: f32,
     score: f32,
     sentences: Vec<String>,
+}
+
+/// What picks the units: the question's vector, its content words and the form of answer it wants (for a
+/// follow-up, its own), and further vectors any of which a unit may match.
+struct Asked<'a> {
+    vectors: Vec<&'a [f32]>,
+    terms: Vec<String>,
+    wanted: cues::Wanted,
+}
+
+impl<'a> Asked<'a> {
+    fn of(retrieval: &'a Retrieval, extra: &'a [Vec<f32>]) -> Self {
+        // A follow-up's own words pick the units ("Why did we start doing that?"); the previous question with
+        // it only found the sources.
+        let (vector, terms, wanted) = match &retrieval.focus {
+            Some(f) => (&f.vector, keyword::terms(&f.text), cues::wanted(&f.text)),
+            None => (
+                &retrieval.query,
+                retrieval.terms.clone(),
+                cues::wanted(&retrieval.text),
+            ),
+        };
+        let vectors = std::iter::once(vector.as_slice())
+            .chain(extra.iter().map(Vec::as_slice))
+            .collect();
+        Asked {
+            vectors,
+            terms,
+            wanted,
+        }
+    }
 }
 
 /// The quotes that answer `retrieval`'s query best, at most a few units, best first.
 ///
 /// `said` holds sentences already said in the last reply (a follow-up should bring something new);
-/// `extra` are more query vectors (the chunks of a presented plan) that units may match instead.
+/// `extra` are more query vectors (the points of a presented plan) that units may match instead.
 pub fn quotes(
     pack: &PersonaPack,
     retriever: &Retriever,
@@ -178,152 +213,241 @@ pub fn quotes(
     extra: &[Vec<f32>],
 ) -> Vec<Quote> {
     let hits = current_hits(pack, recency, retrieval);
-    // A follow-up's own words pick the units ("Why did we start doing that?"); the previous question with it
-    // only found the sources.
-    let (asked, terms, wanted) = match &retrieval.focus {
-        Some(f) => (&f.vector, keyword::terms(&f.text), cues::wanted(&f.text)),
-        None => (
-            &retrieval.query,
-            retrieval.terms.clone(),
-            cues::wanted(&retrieval.text),
-        ),
+    let asked = Asked::of(retrieval, extra);
+    let found = Found {
+        pack,
+        retriever,
+        recency,
+        retrieval,
+        hits: &hits,
     };
-    let mut candidates = Vec::new();
-    let newest = pack.newest_day();
-    for (rank, &source) in hits.iter().enumerate() {
-        let age = (newest - pack.sources[source].day_number().unwrap_or(0)).max(0) as f32;
-        let recent = RECENT_BONUS * (-age / RECENT_DAYS).exp();
-        let passage = retriever.passage(source);
-        let replaced = !recency.is_current(source);
-        for unit in 0..passage.units.len() {
-            if !recency.stands(source, unit) {
-                continue;
-            }
-            let sentences = passage.sentences[passage.units[unit].clone()].to_vec();
-            // Said in the last reply: a follow-up should bring something new ("Why not?"), though one with
-            // words of its own may ask about the same point again ("What about support teams?").
-            let repeated = sentences.iter().any(|s| said.contains(s));
-            if repeated && retrieval.focus.is_none() {
-                continue;
-            }
-            let repeated = if repeated { SAID_PENALTY } else { 0.0 };
-            if purpose != Purpose::Answer && sounds_like_verdict(&sentences) {
-                continue;
-            }
-            let similarity = std::iter::once(asked)
-                .chain(extra)
-                .map(|q| passage.unit_similarity(unit, q))
-                .fold(f32::MIN, f32::max);
-            let lexical = word_overlap(retriever, &terms, &sentences);
-            let form = if cues::answers_in_form(wanted, &sentences) {
-                FORM_BONUS
-            } else {
-                0.0
-            };
-            let stance = if purpose == Purpose::Feedback && takes_a_stance(&sentences) {
-                STANCE_BONUS
-            } else {
-                0.0
-            };
-            candidates.push(Candidate {
-                source,
-                unit,
-                rank,
-                score: similarity - 0.02 * rank as f32
-                    + recent
-                    + UNIT_WORDS_WEIGHT * lexical
-                    + stance
-                    + form
-                    - repeated
-                    - if replaced { REPLACED_PENALTY } else { 0.0 },
-                sentences,
-            });
-        }
-    }
+    let candidates: Vec<Candidate> = found
+        .candidates(&asked, purpose, said)
+        .into_iter()
+        .collect();
     let stale: Vec<bool> = candidates
         .iter()
         .map(|c| is_stale(pack, retriever, c, &candidates))
         .collect();
-    let mut order: Vec<usize> = (0..candidates.len()).filter(|&i| !stale[i]).collect();
-    // The best-ranked source speaks first (retrieval weighs the whole passage, not one unit), or what still
-    // stands of a source it replaced; then the closest units of any source.
-    order.sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score));
-    let top = hits.first().copied();
-    let leads = |c: &Candidate| c.rank == 0 || top.is_some_and(|t| recency.replaces(t, c.source));
-    if let Some(at) = order.iter().position(|&i| leads(&candidates[i])) {
-        let first = order.remove(at);
-        order.insert(0, first);
-    }
-    for &i in order.iter().take(6) {
-        let c = &candidates[i];
-        let id = &pack.sources[c.source].id;
-        tracing::trace!(source = %id, unit = c.unit, score = c.score, "quote candidate");
-    }
-    let mut chosen: Vec<usize> = Vec::new();
-    for i in order {
-        let c = &candidates[i];
-        if chosen.contains(&i) {
-            continue;
+    let order = found.order(&candidates, &stale);
+    let chosen = match purpose {
+        Purpose::Feedback => {
+            found.choose_per_point(&candidates, &stale, &order, asked.vectors.len())
         }
-        if let Some(&first) = chosen.first() {
-            let best = candidates[first].score;
-            let (margin, floor) = purpose.further_units();
-            let close = c.score >= best - margin && c.score >= floor;
-            // An answer goes on in the same source (its next point on the topic); a unit from another source
-            // that merely shares words ("free upgrades" for "give it away for free") would change the subject.
-            let same_source = c.source == candidates[first].source;
-            if purpose == Purpose::Answer && !same_source {
-                continue;
-            }
-            let new = chosen.iter().all(|&j| {
-                let other = &candidates[j];
-                let a = retriever.passage(c.source).unit_vector(c.unit);
-                let b = retriever.passage(other.source).unit_vector(other.unit);
-                cosine(a, b) < REDUNDANT
-            });
-            if !(close && new) {
-                continue;
-            }
-        }
-        chosen.push(i);
-        if chosen.len() == 1 && purpose == Purpose::Answer && is_thin(&c.sentences) {
-            // A thin first unit ("We use large language models in Helm, carefully.") says little alone; what
-            // follows it in the source says what it means.
-            let next = candidates
-                .iter()
-                .position(|n| n.source == c.source && n.unit == c.unit + 1);
-            chosen.extend(next.filter(|n| !stale[*n]));
-        }
-        if chosen.len() >= purpose.most_units() {
-            break;
-        }
-    }
-    // Any source among the hits that a chosen source replaces: say when the current one dates from.
-    let replaced_here = |source: usize| {
-        retrieval
-            .hits
-            .iter()
-            .any(|h| recency.replaces(source, h.source))
+        _ => found.choose(&candidates, &stale, &order, purpose, Vec::new()),
     };
-    let mut framed: Vec<usize> = Vec::new();
-    chosen
-        .into_iter()
-        .map(|i| {
-            let c = &candidates[i];
-            let source = &pack.sources[c.source];
-            let needs_date =
-                replaced_here(c.source) || !recency.is_current(c.source) || says_when(&c.sentences);
-            let frame = (needs_date && !framed.contains(&c.source)).then(|| {
-                framed.push(c.source);
-                frame(source)
-            });
-            Quote {
-                source: c.source,
-                sentences: c.sentences.clone(),
-                frame,
+    found.framed(&candidates, chosen)
+}
+
+/// The sources found for a query, and what is needed to choose among their units.
+struct Found<'a> {
+    pack: &'a PersonaPack,
+    retriever: &'a Retriever,
+    recency: &'a Recency,
+    retrieval: &'a Retrieval,
+    /// Current sources first (see [`current_hits`]).
+    hits: &'a [usize],
+}
+
+impl Found<'_> {
+    /// Every unit of the hits that may be quoted, scored.
+    fn candidates(&self, asked: &Asked, purpose: Purpose, said: &[String]) -> Vec<Candidate> {
+        let mut candidates = Vec::new();
+        let newest = self.pack.newest_day();
+        for (rank, &source) in self.hits.iter().enumerate() {
+            let age = (newest - self.pack.sources[source].day_number().unwrap_or(0)).max(0) as f32;
+            let recent = RECENT_BONUS * (-age / RECENT_DAYS).exp();
+            let passage = self.retriever.passage(source);
+            let replaced = !self.recency.is_current(source);
+            for unit in 0..passage.units.len() {
+                if !self.recency.stands(source, unit) {
+                    continue;
+                }
+                let sentences = passage.sentences[passage.units[unit].clone()].to_vec();
+                // Said in the last reply: a follow-up should bring something new ("Why not?"), though one
+                // with words of its own may ask about the same point again ("What about support teams?").
+                let repeated = sentences.iter().any(|s| said.contains(s));
+                if repeated && self.retrieval.focus.is_none()
+                    || purpose != Purpose::Answer && sounds_like_verdict(&sentences)
+                {
+                    continue;
+                }
+                let similarities: Vec<f32> = asked
+                    .vectors
+                    .iter()
+                    .map(|q| passage.unit_similarity(unit, q))
+                    .collect();
+                let lexical = word_overlap(self.retriever, &asked.terms, &sentences);
+                let gains = [
+                    (
+                        true,
+                        recent - 0.02 * rank as f32 + UNIT_WORDS_WEIGHT * lexical,
+                    ),
+                    (cues::answers_in_form(asked.wanted, &sentences), FORM_BONUS),
+                    (
+                        purpose == Purpose::Feedback && takes_a_stance(&sentences),
+                        STANCE_BONUS,
+                    ),
+                    (repeated, -SAID_PENALTY),
+                    (replaced, -REPLACED_PENALTY),
+                ];
+                let bonus: f32 = gains.iter().filter(|g| g.0).map(|g| g.1).sum();
+                let best = similarities.iter().copied().fold(f32::MIN, f32::max);
+                candidates.push(Candidate {
+                    source,
+                    unit,
+                    rank,
+                    score: best + bonus,
+                    similarities,
+                    bonus,
+                    sentences,
+                });
             }
+        }
+        candidates
+    }
+
+    /// The candidates that are not stale, best first: the best-ranked source speaks first (retrieval weighs
+    /// the whole passage, not one unit), or what still stands of a source it replaced.
+    fn order(&self, candidates: &[Candidate], stale: &[bool]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..candidates.len()).filter(|&i| !stale[i]).collect();
+        order.sort_by(|&a, &b| candidates[b].score.total_cmp(&candidates[a].score));
+        let top = self.hits.first().copied();
+        let leads =
+            |c: &Candidate| c.rank == 0 || top.is_some_and(|t| self.recency.replaces(t, c.source));
+        if let Some(at) = order.iter().position(|&i| leads(&candidates[i])) {
+            let first = order.remove(at);
+            order.insert(0, first);
+        }
+        for &i in order.iter().take(6) {
+            let c = &candidates[i];
+            let id = &self.pack.sources[c.source].id;
+            tracing::trace!(source = %id, unit = c.unit, score = c.score, "quote candidate");
+        }
+        order
+    }
+
+    /// Up to the purpose's number of units in `order`, after those `chosen` already: each further one close
+    /// to the first and saying something new; an answer stays in its first source.
+    fn choose(
+        &self,
+        candidates: &[Candidate],
+        stale: &[bool],
+        order: &[usize],
+        purpose: Purpose,
+        mut chosen: Vec<usize>,
+    ) -> Vec<usize> {
+        for &i in order {
+            if chosen.len() >= purpose.most_units() {
+                break;
+            }
+            let c = &candidates[i];
+            if chosen.contains(&i) {
+                continue;
+            }
+            if let Some(&first) = chosen.first() {
+                let best = candidates[first].score;
+                let (margin, floor) = purpose.further_units();
+                let close = c.score >= best - margin && c.score >= floor;
+                // An answer goes on in the same source (its next point on the topic); a unit from another
+                // source that merely shares words ("free upgrades" for "give it away for free") would change
+                // the subject.
+                let same_source = c.source == candidates[first].source;
+                if purpose == Purpose::Answer && !same_source
+                    || !close
+                    || !self.says_something_new(candidates, &chosen, c)
+                {
+                    continue;
+                }
+            }
+            chosen.push(i);
+            if chosen.len() == 1 && purpose == Purpose::Answer && is_thin(&c.sentences) {
+                // A thin first unit ("We use large language models in Helm, carefully.") says little alone;
+                // what follows it in the source says what it means.
+                let next = candidates
+                    .iter()
+                    .position(|n| n.source == c.source && n.unit == c.unit + 1);
+                chosen.extend(next.filter(|n| !stale[*n]));
+            }
+        }
+        chosen
+    }
+
+    /// Feedback: for each point of the plan (the turn, then each sentence and clause of it), the unit that
+    /// bears on it best, the points' best first; then what is closest overall. A plan of two points ("a
+    /// Wednesday status call for the Helm 3 migration") hears about both.
+    fn choose_per_point(
+        &self,
+        candidates: &[Candidate],
+        stale: &[bool],
+        order: &[usize],
+        points: usize,
+    ) -> Vec<usize> {
+        let (_, floor) = Purpose::Feedback.further_units();
+        let mut best: Vec<(f32, usize)> = (0..points)
+            .filter_map(|p| {
+                order
+                    .iter()
+                    .map(|&i| (candidates[i].similarities[p] + candidates[i].bonus, i))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+            })
+            .filter(|&(score, _)| score >= floor)
+            .collect();
+        best.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut chosen: Vec<usize> = Vec::new();
+        for (_, i) in best {
+            let new = self.says_something_new(candidates, &chosen, &candidates[i]);
+            if !chosen.contains(&i) && new && chosen.len() < Purpose::Feedback.most_units() {
+                chosen.push(i);
+            }
+        }
+        self.choose(candidates, stale, order, Purpose::Feedback, chosen)
+    }
+
+    fn says_something_new(
+        &self,
+        candidates: &[Candidate],
+        chosen: &[usize],
+        c: &Candidate,
+    ) -> bool {
+        let mine = self.retriever.passage(c.source).unit_vector(c.unit);
+        chosen.iter().all(|&j| {
+            let other = &candidates[j];
+            let theirs = self.retriever.passage(other.source).unit_vector(other.unit);
+            cosine(mine, theirs) < REDUNDANT
         })
-        .collect()
+    }
+
+    /// The chosen units as quotes, each source's first framed with its date where that matters: a source
+    /// among the hits that it replaced, a replaced source's own words, or words that say "today".
+    fn framed(&self, candidates: &[Candidate], chosen: Vec<usize>) -> Vec<Quote> {
+        let replaced_here = |source: usize| {
+            self.retrieval
+                .hits
+                .iter()
+                .any(|h| self.recency.replaces(source, h.source))
+        };
+        let mut framed: Vec<usize> = Vec::new();
+        chosen
+            .into_iter()
+            .map(|i| {
+                let c = &candidates[i];
+                let source = &self.pack.sources[c.source];
+                let needs_date = replaced_here(c.source)
+                    || !self.recency.is_current(c.source)
+                    || says_when(&c.sentences);
+                let frame = (needs_date && !framed.contains(&c.source)).then(|| {
+                    framed.push(c.source);
+                    frame(source)
+                });
+                Quote {
+                    source: c.source,
+                    sentences: c.sentences.clone(),
+                    frame,
+                }
+            })
+            .collect()
+    }
 }
 
 /// The share of the query's content words that the unit says too, each weighed by how rare it is in the pack:

@@ -132,9 +132,14 @@ impl Persona {
                 .embed(&refs)
                 .map_err(|e| e.to_string())?;
             let mut retrieval = persona.retriever.search_embedded(&text, vector, k);
+            // Each point keeps its best source, however the others score.
+            let mut each_best: Vec<usize> = Vec::new();
             for (chunk, v) in chunks.iter().zip(&vectors) {
                 let more = persona.retriever.search_embedded(chunk, v.clone(), k);
                 retrieval.covered |= more.covered;
+                if more.covered {
+                    each_best.extend(more.hits.first().map(|h| h.source));
+                }
                 for hit in more.hits {
                     match retrieval.hits.iter_mut().find(|h| h.source == hit.source) {
                         Some(h) if h.score < hit.score => *h = hit,
@@ -144,7 +149,11 @@ impl Persona {
                 }
             }
             retrieval.hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-            retrieval.hits.truncate(k + 2);
+            let mut rank = 0;
+            retrieval.hits.retain(|h| {
+                rank += 1;
+                rank <= k + 2 || each_best.contains(&h.source)
+            });
             Ok((retrieval, vectors))
         })
         .await
@@ -338,6 +347,15 @@ fn plan_chunks(document: &str) -> Vec<String> {
         .map(|s| s.trim_start_matches(['#', '-', '*', ' ']).to_string())
         .filter(|s| s.split_whitespace().count() >= 3)
         .collect();
-    // One point each: a chunk of several points matches none of them well.
-    sentences.into_iter().take(16).collect()
+    // One point each: a chunk of several points matches none of them well. A sentence of several clauses
+    // gives each clause too ("a Wednesday status call | for the Helm 3 migration").
+    let mut chunks: Vec<String> = Vec::new();
+    for s in sentences {
+        let clauses = twin_text::sentence::clauses(&s, 3);
+        chunks.push(s);
+        if clauses.len() > 1 {
+            chunks.extend(clauses);
+        }
+    }
+    chunks.into_iter().take(24).collect()
 }

@@ -94,6 +94,66 @@ impl SentenceSplitter {
     }
 }
 
+/// Words that open a clause of their own within a sentence: "move assembly overseas | so we hit the margin
+/// target", "set up a status call | for the Helm 3 migration".
+const CLAUSE_OPENERS: &[&str] = &[
+    "so that",
+    "so",
+    "before",
+    "until",
+    "because",
+    "while",
+    "unless",
+    "instead of",
+    "in order to",
+    "for",
+    "by",
+    "and then",
+    "but",
+];
+
+/// The clauses of a sentence of several points, at commas, semicolons and the words that open a clause; each
+/// of at least `min_words` words. A sentence of one point comes back whole.
+pub fn clauses(sentence: &str, min_words: usize) -> Vec<String> {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    let mut parts: Vec<Vec<&str>> = vec![Vec::new()];
+    let mut i = 0;
+    while i < words.len() {
+        let rest: Vec<String> = words[i..]
+            .iter()
+            .take(3)
+            .map(|w| w.to_lowercase())
+            .collect();
+        let opener = CLAUSE_OPENERS.iter().find(|o| {
+            let n = o.split(' ').count();
+            rest.len() >= n && rest[..n].join(" ") == **o
+        });
+        if let Some(o) = opener.filter(|_| i > 0) {
+            parts.push(Vec::new());
+            i += o.split(' ').count();
+            continue;
+        }
+        let w = words[i];
+        if let Some(part) = parts.last_mut() {
+            part.push(w.trim_end_matches([',', ';']));
+        }
+        if w.ends_with(',') || w.ends_with(';') {
+            parts.push(Vec::new());
+        }
+        i += 1;
+    }
+    let clauses: Vec<String> = parts
+        .into_iter()
+        .filter(|p| p.len() >= min_words)
+        .map(|p| p.join(" "))
+        .collect();
+    if clauses.len() > 1 {
+        clauses
+    } else {
+        vec![sentence.to_string()]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +199,35 @@ mod tests {
     fn closing_quotes_stay_with_their_sentence() {
         let out = split_stream(&["He said \"no way.\" Then ", "he left."]);
         assert_eq!(out, vec!["He said \"no way.\"", "Then he left."]);
+    }
+
+    #[test]
+    fn a_sentence_of_several_points_comes_apart_at_its_clauses() {
+        assert_eq!(
+            clauses(
+                "My team wants to set up a weekly Wednesday status call for the Helm 3 migration.",
+                3
+            ),
+            vec![
+                "My team wants to set up a weekly Wednesday status call",
+                "the Helm 3 migration."
+            ]
+        );
+        assert_eq!(
+            clauses(
+                "I'm planning to wait, then tell them before the audit closes.",
+                3
+            ),
+            vec![
+                "I'm planning to wait",
+                "then tell them",
+                "the audit closes."
+            ]
+        );
+        assert_eq!(
+            clauses("Safety beats speed.", 3),
+            vec!["Safety beats speed."]
+        );
     }
 
     #[test]
