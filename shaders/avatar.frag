@@ -17,10 +17,14 @@ layout(push_constant) uniform Draw {
     mat4 model;
     vec4 base_color;
     vec4 params;
+    // x: a clear wet coat over the surface (the cornea), y: its roughness.
+    vec4 coat;
 } draw;
 
 // The material's base colour texture (sRGB, read as linear); plain white where it has none.
 layout(set = 1, binding = 0) uniform sampler2D base_color_texture;
+// Its metallic-roughness texture (linear: green roughness, blue metal) scaling the factors; white where none.
+layout(set = 1, binding = 1) uniform sampler2D metallic_roughness_texture;
 
 // Linear colour; the sRGB attachment encodes it.
 layout(location = 0) out vec4 out_color;
@@ -42,6 +46,10 @@ vec3 fresnel_schlick(float cos_theta, vec3 f0) {
     return f0 + (1.0 - f0) * pow(1.0 - cos_theta, 5.0);
 }
 
+float n_dot_v_of(vec3 n, vec3 v) {
+    return max(dot(n, v), 1e-4);
+}
+
 void main() {
     vec3 n = normalize(world_normal);
     vec3 v = normalize(frame.eye[gl_ViewIndex].xyz - world_position);
@@ -55,8 +63,13 @@ void main() {
         out_color = vec4(albedo, 1.0);
         return;
     }
-    float roughness = clamp(draw.params.x, 0.04, 1.0);
-    float metallic = draw.params.y;
+    vec4 metallic_roughness = texture(metallic_roughness_texture, uv);
+    float roughness = clamp(draw.params.x * metallic_roughness.g, 0.04, 1.0);
+    float metallic = draw.params.y * metallic_roughness.b;
+    float coat = draw.coat.x;
+    float coat_roughness = clamp(draw.coat.y, 0.03, 1.0);
+    // What the coat reflects at this angle is light the surface under it never gets.
+    float coat_fresnel = coat * fresnel_schlick(n_dot_v_of(n, v), vec3(0.04)).x;
     float subsurface = draw.params.z;
     vec3 f0 = mix(vec3(0.04), albedo, metallic);
     float n_dot_v = max(dot(n, v), 1e-4);
@@ -78,7 +91,13 @@ void main() {
         vec3 scatter = vec3(1.0, 0.35, 0.25) * (wrapped - n_dot_l) * 0.6;
         vec3 diffuse = albedo / PI * (mix(vec3(n_dot_l), vec3(wrapped), subsurface) + subsurface * scatter);
         vec3 kd = (1.0 - f) * (1.0 - metallic);
-        colour += (kd * diffuse * PI + specular * n_dot_l) * frame.light_color[i].rgb;
+        vec3 surface = (kd * diffuse * PI + specular * n_dot_l) * (1.0 - coat_fresnel);
+        // The coat's own sharp highlight: the wet glint of an eye.
+        float coat_alpha = coat_roughness * coat_roughness;
+        float coat_f = fresnel_schlick(max(dot(h, v), 0.0), vec3(0.04)).x;
+        float coat_specular = distribution_ggx(n_dot_h, coat_alpha)
+            * geometry_smith(n_dot_v, n_dot_l, coat_roughness) * coat_f / max(4.0 * n_dot_v * n_dot_l, 1e-4);
+        colour += (surface + vec3(coat * coat_specular * n_dot_l)) * frame.light_color[i].rgb;
     }
     // A gentle filmic shoulder keeps highlights from clipping.
     colour = colour / (1.0 + 0.25 * colour);

@@ -19,6 +19,8 @@ layout(push_constant) uniform Draw {
     vec4 base_color;
     // x: roughness, y: metallic, z: subsurface (skin), w: unused
     vec4 params;
+    // x: clear coat, y: its roughness
+    vec4 coat;
 } draw;
 
 #ifdef SKINNED

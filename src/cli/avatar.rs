@@ -223,6 +223,9 @@ fn check(args: CheckArgs) -> Result<()> {
                 format!(" (base colour of {})", r.textured_materials.join(", "))
             }
         );
+        if !r.roughness_mapped.is_empty() {
+            println!("  roughness maps: {}", r.roughness_mapped.join(", "));
+        }
         println!(
             "  {} images, animations: {}",
             r.images,

@@ -223,11 +223,15 @@ impl Rig {
                     Some(i) => i.into_u32().collect(),
                     None => (0..positions.len() as u32).collect(),
                 };
-                let uvs: Vec<[f32; 2]> = prim
-                    .material()
-                    .pbr_metallic_roughness()
+                // One set of texture coordinates serves the material's textures: the base colour's, or
+                // else the metallic-roughness map's.
+                let pbr = prim.material().pbr_metallic_roughness();
+                let tex_coord = pbr
                     .base_color_texture()
-                    .and_then(|t| reader.read_tex_coords(t.tex_coord()))
+                    .map(|t| t.tex_coord())
+                    .or_else(|| pbr.metallic_roughness_texture().map(|t| t.tex_coord()));
+                let uvs: Vec<[f32; 2]> = tex_coord
+                    .and_then(|set| reader.read_tex_coords(set))
                     .map(|uv| uv.into_f32().collect())
                     .filter(|uv: &Vec<[f32; 2]>| uv.len() == positions.len())
                     .unwrap_or_default();

@@ -29,6 +29,8 @@ pub struct Report {
     pub image_sizes: Vec<(u32, u32)>,
     /// Materials whose base colour comes from a texture.
     pub textured_materials: Vec<String>,
+    /// Materials with a metallic-roughness texture (where the surface shines and where it is matte).
+    pub roughness_mapped: Vec<String>,
     /// The file's animations (an "idle" one plays under the twin's own motion).
     pub animations: Vec<String>,
     /// Things to fix, in words; empty when the avatar is ready.
@@ -195,14 +197,24 @@ pub fn check(loaded: &Loaded) -> Report {
             }
         }
     }
+    let name_of = |m: &gltf::Material| {
+        m.name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("material {}", m.index().unwrap_or(0)))
+    };
     let textured_materials: Vec<String> = doc
         .materials()
         .filter(|m| m.pbr_metallic_roughness().base_color_texture().is_some())
-        .map(|m| {
-            m.name()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("material {}", m.index().unwrap_or(0)))
+        .map(|m| name_of(&m))
+        .collect();
+    let roughness_mapped: Vec<String> = doc
+        .materials()
+        .filter(|m| {
+            m.pbr_metallic_roughness()
+                .metallic_roughness_texture()
+                .is_some()
         })
+        .map(|m| name_of(&m))
         .collect();
     let animations: Vec<String> = doc
         .animations()
@@ -229,6 +241,7 @@ pub fn check(loaded: &Loaded) -> Report {
         images: doc.images().len(),
         image_sizes,
         textured_materials,
+        roughness_mapped,
         animations,
         problems,
         notes,

@@ -158,7 +158,6 @@ impl GlbWriter {
         }))
     }
 
-    /// The finished file: header, JSON chunk, binary chunk.
     /// An encoded image (PNG or JPEG) in the binary chunk, and a texture sampling it; returns the texture.
     pub fn texture(&mut self, encoded: &[u8], mime: &str) -> usize {
         let view = self.view(encoded, None);
@@ -168,6 +167,7 @@ impl GlbWriter {
         self.textures.len() - 1
     }
 
+    /// The finished file: header, JSON chunk, binary chunk.
     pub fn finish(mut self, scene_nodes: &[usize], extras: Value) -> Vec<u8> {
         while !self.bin.len().is_multiple_of(4) {
             self.bin.push(0);
@@ -190,6 +190,17 @@ impl GlbWriter {
         if !self.textures.is_empty() {
             doc["images"] = Value::Array(self.images);
             doc["textures"] = Value::Array(self.textures);
+        }
+        let mut used: Vec<&str> = self
+            .materials
+            .iter()
+            .filter_map(|m| m.get("extensions")?.as_object())
+            .flat_map(|e| e.keys().map(String::as_str))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        if !used.is_empty() {
+            doc["extensionsUsed"] = json!(used);
         }
         container(&serde_json::to_vec(&doc).unwrap_or_default(), &self.bin)
     }
@@ -228,6 +239,13 @@ fn bounds(data: &[[f32; 3]]) -> ([f32; 3], [f32; 3]) {
         return ([0.0; 3], [0.0; 3]);
     }
     (min, max)
+}
+
+/// A clear wet coat over a material (glTF's `KHR_materials_clearcoat`): the cornea over the eye.
+pub fn with_clearcoat(mut m: Value, factor: f32, roughness: f32) -> Value {
+    m["extensions"]["KHR_materials_clearcoat"] =
+        json!({"clearcoatFactor": factor, "clearcoatRoughnessFactor": roughness});
+    m
 }
 
 /// A PBR material.

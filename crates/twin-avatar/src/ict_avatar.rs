@@ -5,14 +5,14 @@
 
 use crate::AvatarError;
 use crate::body::{self, Joint, j};
-use crate::glb::{GlbWriter, material};
+use crate::glb::{GlbWriter, material, with_clearcoat};
 use crate::ict::{self, IctModel};
 use glam::Vec3;
 use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 11;
+pub const BUILDER_REVISION: u32 = 12;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -92,11 +92,21 @@ fn materials() -> Vec<(&'static str, serde_json::Value)> {
         ),
         (
             "sclera",
-            material("sclera", [0.82, 0.80, 0.77, 1.0], 0.0, 0.15, false),
+            cornea(material("sclera", [0.82, 0.80, 0.77, 1.0], 0.0, 0.3, false)),
         ),
         (
             "iris",
-            material("iris", [0.10, 0.06, 0.035, 1.0], 0.0, 0.1, false),
+            cornea(material("iris", [0.10, 0.06, 0.035, 1.0], 0.0, 0.4, false)),
+        ),
+        (
+            "pupil",
+            cornea(material(
+                "pupil",
+                [0.008, 0.007, 0.007, 1.0],
+                0.0,
+                0.4,
+                false,
+            )),
         ),
         (
             "hair",
@@ -199,6 +209,22 @@ fn smooth_normals(positions: &[Vec3], triangles: &[[u32; 3]]) -> Vec<Vec3> {
         .into_iter()
         .map(|n| n.normalize_or(Vec3::Z))
         .collect()
+}
+
+/// The wet, smooth film over the eye, whose highlight says the eye is alive.
+fn cornea(m: serde_json::Value) -> serde_json::Value {
+    with_clearcoat(m, 1.0, 0.1)
+}
+
+/// The face's shine: where it is oily, moist or dry (see [`crate::roughness`]).
+fn wear_roughness(w: &mut GlbWriter, names: &[(&str, serde_json::Value)], png: &[u8]) {
+    let texture = w.texture(png, "image/png");
+    if let Some(i) = names.iter().position(|(n, _)| *n == "skin") {
+        let pbr = &mut w.materials[i]["pbrMetallicRoughness"];
+        pbr["roughnessFactor"] = json!(1.0);
+        pbr["metallicFactor"] = json!(1.0);
+        pbr["metallicRoughnessTexture"] = json!({"index": texture});
+    }
 }
 
 /// The face's texture (from photos, or invented) on the face, its skin tone on the skin it does not cover.
@@ -355,6 +381,11 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         }
     };
     wear_albedo(&mut w, &material_list, albedo);
+    wear_roughness(
+        &mut w,
+        &material_list,
+        &crate::roughness::skin(model, &face),
+    );
     for (name, colour) in [("iris", options.iris), ("hair", options.hair)] {
         if let (Some(i), Some([r, g, b])) = (material_index(name), colour) {
             w.materials[i]["pbrMetallicRoughness"]["baseColorFactor"] = json!([r, g, b, 1.0]);

@@ -11,6 +11,7 @@
 pub mod body;
 pub mod check;
 pub mod complexion;
+pub mod face_paint;
 pub mod glb;
 pub mod ict;
 pub mod ict_avatar;
@@ -19,6 +20,7 @@ pub mod names;
 pub mod obj;
 pub mod persona;
 pub mod raster;
+pub mod roughness;
 pub mod skin;
 pub mod texture;
 

@@ -241,25 +241,73 @@ fn broken_files_get_clear_errors() {
     assert!(e.contains("missing.bin"), "{e}");
 }
 
-#[test]
-fn a_face_without_photos_wears_an_invented_complexion() {
-    use twin_avatar::ict::{EYEBALL_LEFT, IctModel};
-    let model = IctModel::load(&models_dir().join("ict-facekit"), 0).unwrap();
-    let mesh = &model.neutral;
-    let face: Vec<Vec3> = mesh.positions.iter().map(|p| Vec3::from(*p)).collect();
-    let albedo = twin_avatar::complexion::invented(&model, &face);
-    let image = twin_avatar::texture::decode_bytes(&albedo.png).unwrap();
-    let linear = |c: u8| (c as f32 / 255.0).powf(2.2);
-    // The texture's mean colour (linear) over the face's vertices where `region` holds.
-    let mean = |name: &str, region: &dyn Fn(Vec3) -> bool| -> (Vec3, f32) {
-        let mut colours = Vec::new();
+/// Where a face texture is sampled: the neutral face (centimetres) and its regions.
+struct FaceRegions {
+    model: twin_avatar::ict::IctModel,
+    face: Vec<Vec3>,
+    eye: Vec3,
+    mouth: Vec3,
+    cheek: Vec3,
+}
+
+impl FaceRegions {
+    fn load() -> FaceRegions {
+        use twin_avatar::ict::{EYEBALL_LEFT, IctModel};
+        let model = IctModel::load(&models_dir().join("ict-facekit"), 0).unwrap();
+        let face: Vec<Vec3> = model
+            .neutral
+            .positions
+            .iter()
+            .map(|p| Vec3::from(*p))
+            .collect();
+        let eye = EYEBALL_LEFT.map(|i| face[i as usize]).sum::<Vec3>() / EYEBALL_LEFT.len() as f32;
+        let mesh = &model.neutral;
+        let teeth: Vec<Vec3> = mesh
+            .faces
+            .iter()
+            .filter(|f| mesh.materials[f.material] == "M_Teeth")
+            .flat_map(|f| f.corners.iter().map(|&(v, _)| face[v as usize]))
+            .collect();
+        let mouth = teeth.iter().copied().sum::<Vec3>() / teeth.len() as f32;
+        let cheek = eye + Vec3::new(eye.x.signum() * 0.4, -2.8, 0.0);
+        FaceRegions {
+            model,
+            face,
+            eye,
+            mouth,
+            cheek,
+        }
+    }
+
+    fn forehead(&self, p: Vec3) -> bool {
+        p.x.abs() < 2.0 && p.y > self.eye.y + 3.0 && p.y < self.eye.y + 5.0 && p.z > self.eye.z
+    }
+
+    fn lips(&self, p: Vec3) -> bool {
+        p.x.abs() < 1.5 && (p.y - self.mouth.y).abs() < 0.4 && p.z > self.mouth.z + 0.5
+    }
+
+    fn cheek(&self, p: Vec3) -> bool {
+        let c = self.cheek;
+        glam::Vec2::new(p.x - c.x, p.y - c.y).length() < 1.0 && p.z > self.eye.z - 1.0
+    }
+
+    /// The texels (RGB, 0..1 as stored) of `image` under the face's vertices where `region` holds.
+    fn sample(
+        &self,
+        image: &twin_avatar::texture::Rgba,
+        name: &str,
+        region: impl Fn(Vec3) -> bool,
+    ) -> Vec<Vec3> {
+        let mesh = &self.model.neutral;
+        let mut texels = Vec::new();
         for f in mesh
             .faces
             .iter()
             .filter(|f| mesh.materials[f.material] == "M_Face")
         {
             for &(v, vt) in &f.corners {
-                let (Some(vt), p) = (vt, face[v as usize]) else {
+                let (Some(vt), p) = (vt, self.face[v as usize]) else {
                     continue;
                 };
                 if !region(p) {
@@ -269,42 +317,45 @@ fn a_face_without_photos_wears_an_invented_complexion() {
                 let x = ((u * image.width as f32) as usize).min(image.width as usize - 1);
                 let y = (((1.0 - w) * image.height as f32) as usize).min(image.height as usize - 1);
                 let at = 4 * (y * image.width as usize + x);
-                colours.push(Vec3::new(
-                    linear(image.pixels[at]),
-                    linear(image.pixels[at + 1]),
-                    linear(image.pixels[at + 2]),
-                ));
+                texels.push(
+                    Vec3::new(
+                        image.pixels[at] as f32,
+                        image.pixels[at + 1] as f32,
+                        image.pixels[at + 2] as f32,
+                    ) / 255.0,
+                );
             }
         }
         assert!(
-            colours.len() > 10,
+            texels.len() > 10,
             "too few vertices in the {name}: {}",
-            colours.len()
+            texels.len()
         );
+        texels
+    }
+}
+
+#[test]
+fn a_face_without_photos_wears_an_invented_complexion() {
+    let at = FaceRegions::load();
+    let albedo = twin_avatar::complexion::invented(&at.model, &at.face);
+    let image = twin_avatar::texture::decode_bytes(&albedo.png).unwrap();
+    // The texture's mean colour (linear) where `region` holds, and its spread in green.
+    let mean = |name: &str, region: &dyn Fn(Vec3) -> bool| -> (Vec3, f32) {
+        let colours: Vec<Vec3> = at
+            .sample(&image, name, region)
+            .into_iter()
+            .map(|c| c.powf(2.2))
+            .collect();
         let m = colours.iter().copied().sum::<Vec3>() / colours.len() as f32;
         let spread = (colours.iter().map(|c| (c.y - m.y).powi(2)).sum::<f32>()
             / colours.len() as f32)
             .sqrt();
         (m, spread)
     };
-    let eye = EYEBALL_LEFT.map(|i| face[i as usize]).sum::<Vec3>() / EYEBALL_LEFT.len() as f32;
-    let teeth: Vec<Vec3> = mesh
-        .faces
-        .iter()
-        .filter(|f| mesh.materials[f.material] == "M_Teeth")
-        .flat_map(|f| f.corners.iter().map(|&(v, _)| face[v as usize]))
-        .collect();
-    let mouth = teeth.iter().copied().sum::<Vec3>() / teeth.len() as f32;
-    let (forehead, mottling) = mean("forehead", &|p| {
-        p.x.abs() < 2.0 && p.y > eye.y + 3.0 && p.y < eye.y + 5.0 && p.z > eye.z
-    });
-    let (lips, _) = mean("lips", &|p| {
-        p.x.abs() < 1.5 && (p.y - mouth.y).abs() < 0.4 && p.z > mouth.z + 0.5
-    });
-    let cheek_at = eye + Vec3::new(eye.x.signum() * 0.4, -2.8, 0.0);
-    let (cheek, _) = mean("cheek", &|p| {
-        glam::Vec2::new(p.x - cheek_at.x, p.y - cheek_at.y).length() < 1.0 && p.z > eye.z - 1.0
-    });
+    let (forehead, mottling) = mean("forehead", &|p| at.forehead(p));
+    let (lips, _) = mean("lips", &|p| at.lips(p));
+    let (cheek, _) = mean("cheek", &|p| at.cheek(p));
     let redness = |c: Vec3| c.x / c.y;
     let skin = Vec3::from(twin_avatar::complexion::SKIN);
     assert!(
@@ -322,5 +373,49 @@ fn a_face_without_photos_wears_an_invented_complexion() {
     assert!(
         mottling > 0.002,
         "the skin is mottled, not flat: {mottling}"
+    );
+}
+
+#[test]
+fn the_skin_shines_where_it_is_oily_and_the_eyes_are_wet() {
+    let at = FaceRegions::load();
+    let png = twin_avatar::roughness::skin(&at.model, &at.face);
+    let image = twin_avatar::texture::decode_bytes(&png).unwrap();
+    let roughness = |name: &str, region: &dyn Fn(Vec3) -> bool| {
+        let t = at.sample(&image, name, region);
+        assert!(t.iter().all(|c| c.z == 0.0), "no metal in the skin");
+        t.iter().map(|c| c.y).sum::<f32>() / t.len() as f32
+    };
+    let forehead = roughness("forehead", &|p| at.forehead(p));
+    let lips = roughness("lips", &|p| at.lips(p));
+    let cheek = roughness("cheek", &|p| at.cheek(p));
+    assert!(
+        forehead + 0.08 < cheek,
+        "the T-zone is oilier: {forehead} vs {cheek}"
+    );
+    assert!(lips + 0.1 < cheek, "the lips are moist: {lips} vs {cheek}");
+
+    let l = loaded();
+    let material = |name: &str| l.doc.materials().find(|m| m.name() == Some(name)).unwrap();
+    assert!(
+        material("skin")
+            .pbr_metallic_roughness()
+            .metallic_roughness_texture()
+            .is_some(),
+        "the skin wears its roughness map"
+    );
+    for name in ["sclera", "iris", "pupil"] {
+        let coat = material(name)
+            .extension_value("KHR_materials_clearcoat")
+            .cloned();
+        let factor = coat.as_ref().and_then(|c| c["clearcoatFactor"].as_f64());
+        assert_eq!(factor, Some(1.0), "the {name} has a wet coat: {coat:?}");
+    }
+    let pupil = material("pupil")
+        .pbr_metallic_roughness()
+        .base_color_factor();
+    assert!(
+        pupil[..3].iter().all(|&c| c < 0.05),
+        "the pupil is dark: {pupil:?}"
     );
 }

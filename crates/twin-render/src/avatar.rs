@@ -13,9 +13,42 @@ pub struct AvatarScene {
     pub rig: Rig,
     pub deformer: Deformer,
     joint_matrices: Vec<Mat4>,
-    /// Decoded base colour images, and for each primitive the one it uses.
-    images: Vec<twin_avatar::texture::Rgba>,
-    texture_of: Vec<Option<usize>>,
+    /// Decoded images: base colour ones, then metallic-roughness ones.
+    colour: Images,
+    data: Images,
+    /// For each primitive, its base colour and metallic-roughness images.
+    textures_of: Vec<(Option<usize>, Option<usize>)>,
+}
+
+/// Images decoded once each, however many materials use them.
+#[derive(Default)]
+struct Images {
+    decoded: Vec<twin_avatar::texture::Rgba>,
+    index_of: std::collections::HashMap<usize, usize>,
+}
+
+impl Images {
+    /// The decoded copy of the file's image `image`.
+    fn get(&mut self, loaded: &Loaded, image: usize) -> Result<usize, RenderError> {
+        if let Some(&k) = self.index_of.get(&image) {
+            return Ok(k);
+        }
+        self.decoded
+            .push(twin_avatar::texture::decode(loaded, image)?);
+        self.index_of.insert(image, self.decoded.len() - 1);
+        Ok(self.decoded.len() - 1)
+    }
+
+    fn as_textures(&self) -> Vec<TextureData<'_>> {
+        self.decoded
+            .iter()
+            .map(|i| TextureData {
+                width: i.width,
+                height: i.height,
+                rgba: &i.pixels,
+            })
+            .collect()
+    }
 }
 
 /// Skin-like materials get the subsurface approximation.
@@ -37,43 +70,34 @@ impl AvatarScene {
         let rig = Rig::new(&loaded)?;
         let mut deformer = Deformer::with_skinning(&rig, skinning);
         deformer.apply(&rig, &Pose::rest(&rig));
-        // Each image once, however many materials use it.
-        let mut images = Vec::new();
-        let mut decoded: std::collections::HashMap<usize, usize> = Default::default();
-        let mut texture_of = Vec::new();
+        let (mut colour, mut data) = (Images::default(), Images::default());
+        let mut textures_of = Vec::new();
         for p in &rig.primitives {
-            let source = p
+            let pbr = p
                 .material
                 .and_then(|m| loaded.doc.materials().nth(m))
-                .and_then(|m| m.pbr_metallic_roughness().base_color_texture())
-                .map(|t| t.texture().source().index())
+                .map(|m| m.pbr_metallic_roughness())
                 .filter(|_| !p.uvs.is_empty());
-            let slot = match source {
-                Some(image) => Some(match decoded.get(&image) {
-                    Some(k) => *k,
-                    None => {
-                        images.push(twin_avatar::texture::decode(&loaded, image)?);
-                        decoded.insert(image, images.len() - 1);
-                        images.len() - 1
-                    }
-                }),
-                None => None,
-            };
-            texture_of.push(slot);
+            let base = pbr.as_ref().and_then(|m| m.base_color_texture());
+            let rough = pbr.as_ref().and_then(|m| m.metallic_roughness_texture());
+            let base = base.map(|t| colour.get(&loaded, t.texture().source().index()));
+            let rough = rough.map(|t| data.get(&loaded, t.texture().source().index()));
+            textures_of.push((base.transpose()?, rough.transpose()?));
         }
         Ok(AvatarScene {
             loaded,
             rig,
             deformer,
             joint_matrices: Vec::new(),
-            images,
-            texture_of,
+            colour,
+            data,
+            textures_of,
         })
     }
 
     /// The same avatar drawn without its textures (plain base colours): to measure what they cost.
     pub fn without_textures(mut self) -> AvatarScene {
-        self.texture_of.iter_mut().for_each(|t| *t = None);
+        self.textures_of.iter_mut().for_each(|t| *t = (None, None));
         self
     }
 
@@ -82,23 +106,27 @@ impl AvatarScene {
         match m {
             Some(m) => {
                 let pbr = m.pbr_metallic_roughness();
+                let coat = |field: &str| {
+                    m.extension_value("KHR_materials_clearcoat")
+                        .and_then(|c| c.get(field)?.as_f64())
+                        .unwrap_or(0.0) as f32
+                };
                 Material {
-                    base_color: pbr.base_color_factor(),
-                    roughness: pbr.roughness_factor(),
-                    metallic: pbr.metallic_factor(),
                     subsurface: if is_skin(m.name().unwrap_or("")) {
                         1.0
                     } else {
                         0.0
                     },
+                    clearcoat: coat("clearcoatFactor"),
+                    clearcoat_roughness: coat("clearcoatRoughnessFactor"),
+                    ..Material::plain(
+                        pbr.base_color_factor(),
+                        pbr.roughness_factor(),
+                        pbr.metallic_factor(),
+                    )
                 }
             }
-            None => Material {
-                base_color: [0.8, 0.8, 0.8, 1.0],
-                roughness: 0.6,
-                metallic: 0.0,
-                subsurface: 0.0,
-            },
+            None => Material::plain([0.8, 0.8, 0.8, 1.0], 0.6, 0.0),
         }
     }
 
@@ -114,14 +142,15 @@ impl AvatarScene {
             .primitives
             .iter()
             .zip(&self.deformer.meshes)
-            .zip(&self.texture_of)
-            .map(|((p, d), texture)| MeshData {
+            .zip(&self.textures_of)
+            .map(|((p, d), &(texture, metallic_roughness))| MeshData {
                 positions: &d.positions,
                 normals: &d.normals,
                 indices: &p.indices,
                 material: self.material(p.material),
                 uvs: &p.uvs,
-                texture: *texture,
+                texture,
+                metallic_roughness,
                 skin: match &p.binding {
                     Binding::Blended {
                         skin,
@@ -136,16 +165,11 @@ impl AvatarScene {
                 },
             })
             .collect();
-        let textures: Vec<TextureData> = self
-            .images
-            .iter()
-            .map(|i| TextureData {
-                width: i.width,
-                height: i.height,
-                rgba: &i.pixels,
-            })
-            .collect();
-        renderer.set_meshes(&meshes, &textures)?;
+        renderer.set_meshes(
+            &meshes,
+            &self.colour.as_textures(),
+            &self.data.as_textures(),
+        )?;
         self.upload(renderer)
     }
 

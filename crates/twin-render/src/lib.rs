@@ -11,6 +11,7 @@ pub mod context;
 pub mod memory;
 pub mod offscreen;
 pub mod renderer;
+mod textures;
 pub mod window;
 
 pub use context::GpuContext;

@@ -4,6 +4,7 @@
 use crate::RenderError;
 use crate::context::GpuContext;
 use crate::memory::{Buffer, Image};
+use crate::textures;
 use ash::vk;
 use glam::{Mat4, Vec3};
 use std::sync::Arc;
@@ -25,6 +26,23 @@ pub struct Material {
     pub metallic: f32,
     /// 1 for skin: light wraps past the terminator and scatters red.
     pub subsurface: f32,
+    /// A clear wet coat over it (the cornea over the eye), 0 for none, and how rough that coat is.
+    pub clearcoat: f32,
+    pub clearcoat_roughness: f32,
+}
+
+impl Material {
+    /// A plain material: no subsurface, no coat.
+    pub fn plain(base_color: [f32; 4], roughness: f32, metallic: f32) -> Material {
+        Material {
+            base_color,
+            roughness,
+            metallic,
+            subsurface: 0.0,
+            clearcoat: 0.0,
+            clearcoat_roughness: 0.0,
+        }
+    }
 }
 
 /// One mesh to draw: its triangles and material; vertices are updated every frame.
@@ -35,13 +53,15 @@ pub struct MeshData<'a> {
     pub material: Material,
     /// Texture coordinates (empty: no texture).
     pub uvs: &'a [[f32; 2]],
-    /// The base colour texture, an index into the textures given with the meshes.
+    /// The base colour texture, an index into the colour textures given with the meshes.
     pub texture: Option<usize>,
+    /// The metallic-roughness texture (green roughness, blue metal), an index into the data textures.
+    pub metallic_roughness: Option<usize>,
     /// Skinned on the GPU: the vertices are in bind pose and move with the joint matrices.
     pub skin: Option<SkinData<'a>>,
 }
 
-/// An sRGB-encoded RGBA8 image.
+/// An RGBA8 image: sRGB-encoded for colour, linear for data (roughness).
 pub struct TextureData<'a> {
     pub width: u32,
     pub height: u32,
@@ -116,6 +136,7 @@ struct DrawPush {
     model: [f32; 16],
     base_color: [f32; 4],
     params: [f32; 4],
+    coat: [f32; 4],
 }
 
 fn as_bytes<T: Copy>(v: &T) -> &[u8] {
@@ -135,13 +156,8 @@ struct GpuMesh {
     /// Joints and weights (GPU skinning), and the skin's first joint matrix.
     skin: Option<(Buffer, u32)>,
     uvs: Buffer,
-    /// Index into the renderer's textures (0: plain white).
-    texture: usize,
-}
-
-struct GpuTexture {
-    image: Image,
-    set: vk::DescriptorSet,
+    /// Its textures, at set 1.
+    textures: vk::DescriptorSet,
 }
 
 /// A flat picture in the world (captions, the state cue): a quad drawn unlit, after the avatar.
@@ -153,7 +169,7 @@ pub struct PanelData<'a> {
 
 struct GpuPanel {
     mesh: GpuMesh,
-    texture: GpuTexture,
+    image: Image,
     pool: vk::DescriptorPool,
 }
 
@@ -176,7 +192,10 @@ pub struct Renderer {
     meshes: Vec<GpuMesh>,
     texture_layout: vk::DescriptorSetLayout,
     texture_pool: vk::DescriptorPool,
-    textures: Vec<GpuTexture>,
+    colour_images: Vec<Image>,
+    data_images: Vec<Image>,
+    /// One white texel: what a material without a texture samples.
+    white: Image,
     sampler: vk::Sampler,
     pub background: [f32; 4],
     pub lighting: Lighting,
@@ -277,19 +296,7 @@ impl Renderer {
             )
         }
         .map_err(RenderError::vk("creating the descriptor layout"))?;
-        let texture_bindings = [vk::DescriptorSetLayoutBinding::default()
-            .binding(0)
-            .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-            .descriptor_count(1)
-            .stage_flags(vk::ShaderStageFlags::FRAGMENT)];
-        // SAFETY: as above.
-        let texture_layout = unsafe {
-            d.create_descriptor_set_layout(
-                &vk::DescriptorSetLayoutCreateInfo::default().bindings(&texture_bindings),
-                None,
-            )
-        }
-        .map_err(RenderError::vk("creating the texture layout"))?;
+        let texture_layout = textures::set_layout(d)?;
         let sampler_info = vk::SamplerCreateInfo::default()
             .mag_filter(vk::Filter::LINEAR)
             .min_filter(vk::Filter::LINEAR)
@@ -357,6 +364,12 @@ impl Renderer {
             (MAX_JOINTS * 64) as u64,
             vk::BufferUsageFlags::STORAGE_BUFFER,
         )?;
+        let white = TextureData {
+            width: 1,
+            height: 1,
+            rgba: &[255; 4],
+        };
+        let white = textures::upload(&ctx, &white, vk::Format::R8G8B8A8_UNORM)?;
         let buffer_info = [vk::DescriptorBufferInfo {
             buffer: uniform.buffer,
             offset: 0,
@@ -397,7 +410,9 @@ impl Renderer {
             meshes: Vec::new(),
             texture_layout,
             texture_pool: vk::DescriptorPool::null(),
-            textures: Vec::new(),
+            colour_images: Vec::new(),
+            data_images: Vec::new(),
+            white,
             sampler,
             background: [0.18, 0.19, 0.21, 1.0],
             lighting: Lighting::default(),
@@ -406,14 +421,17 @@ impl Renderer {
         })
     }
 
-    /// Replaces the meshes to draw (the avatar's primitives) and their textures.
+    /// Replaces the meshes to draw (the avatar's primitives) and their textures: `colour` the base colour
+    /// ones (sRGB), `data` the metallic-roughness ones (linear).
     pub fn set_meshes(
         &mut self,
         meshes: &[MeshData],
-        textures: &[TextureData],
+        colour: &[TextureData],
+        data: &[TextureData],
     ) -> Result<(), RenderError> {
         self.clear_meshes();
-        self.upload_textures(textures)?;
+        self.upload_textures(colour, data)?;
+        self.texture_pool = textures::pool(&self.ctx.device, meshes.len().max(1) as u32)?;
         for m in meshes {
             let mut vertices = Buffer::host(
                 &self.ctx,
@@ -474,10 +492,11 @@ impl Renderer {
                 vec![0; m.positions.len() * 8]
             };
             uvs.write(&uv_bytes);
-            let texture = match m.texture {
-                Some(t) if t < textures.len() && m.uvs.len() == m.positions.len() => t + 1,
-                _ => 0,
-            };
+            let textured = m.uvs.len() == m.positions.len();
+            let textures = self.texture_set(
+                m.texture.filter(|_| textured),
+                m.metallic_roughness.filter(|_| textured),
+            )?;
             self.meshes.push(GpuMesh {
                 vertices,
                 indices,
@@ -488,7 +507,7 @@ impl Renderer {
                 version: None,
                 skin,
                 uvs,
-                texture,
+                textures,
             });
         }
         Ok(())
@@ -552,22 +571,21 @@ impl Renderer {
             return Ok(());
         };
         let d = &self.ctx.device;
-        let sizes = [vk::DescriptorPoolSize {
-            ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-            descriptor_count: 1,
-        }];
-        // SAFETY: valid device; the pool is destroyed with the panel.
-        let pool = unsafe {
-            d.create_descriptor_pool(
-                &vk::DescriptorPoolCreateInfo::default()
-                    .max_sets(1)
-                    .pool_sizes(&sizes),
-                None,
-            )
-        }
-        .map_err(RenderError::vk("creating the panel's pool"))?;
-        let texture = match self.upload_texture(pool, &panel.image) {
-            Ok(t) => t,
+        let pool = textures::pool(d, 1)?;
+        let image = textures::upload(&self.ctx, &panel.image, vk::Format::R8G8B8A8_SRGB);
+        let set = image.and_then(|image| {
+            let paired = textures::pair(
+                d,
+                pool,
+                self.texture_layout,
+                self.sampler,
+                &image,
+                &self.white,
+            );
+            paired.map(|set| (image, set))
+        });
+        let (image, set) = match set {
+            Ok(done) => done,
             Err(e) => {
                 // SAFETY: nothing uses the pool yet.
                 unsafe { d.destroy_descriptor_pool(pool, None) };
@@ -601,19 +619,14 @@ impl Renderer {
                 indices,
                 index_count: 6,
                 vertex_count: 4,
-                material: Material {
-                    base_color: [1.0; 4],
-                    roughness: UNLIT,
-                    metallic: 0.0,
-                    subsurface: 0.0,
-                },
+                material: Material::plain([1.0; 4], UNLIT, 0.0),
                 model: panel.world,
                 version: None,
                 skin: None,
                 uvs,
-                texture: 0,
+                textures: set,
             },
-            texture,
+            image,
             pool,
         });
         Ok(())
@@ -631,7 +644,7 @@ impl Renderer {
             p.mesh.vertices.destroy(&self.ctx);
             p.mesh.indices.destroy(&self.ctx);
             p.mesh.uvs.destroy(&self.ctx);
-            p.texture.image.destroy(&self.ctx);
+            p.image.destroy(&self.ctx);
             // SAFETY: the device is idle (set_panel, drop).
             unsafe { self.ctx.device.destroy_descriptor_pool(p.pool, None) };
         }
@@ -642,156 +655,43 @@ impl Renderer {
         self.meshes.len()
     }
 
-    /// Uploads the textures (after a plain white one at index 0) with a descriptor set each.
-    fn upload_textures(&mut self, textures: &[TextureData]) -> Result<(), RenderError> {
-        let white = TextureData {
-            width: 1,
-            height: 1,
-            rgba: &[255, 255, 255, 255],
-        };
-        let all: Vec<&TextureData> = std::iter::once(&white).chain(textures).collect();
-        let d = &self.ctx.device;
-        let sizes = [vk::DescriptorPoolSize {
-            ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-            descriptor_count: all.len() as u32,
-        }];
-        // SAFETY: valid device; the pool is destroyed in clear_meshes.
-        self.texture_pool = unsafe {
-            d.create_descriptor_pool(
-                &vk::DescriptorPoolCreateInfo::default()
-                    .max_sets(all.len() as u32)
-                    .pool_sizes(&sizes),
-                None,
-            )
+    /// Uploads the meshes' textures: colour ones sRGB, data ones linear.
+    fn upload_textures(
+        &mut self,
+        colour: &[TextureData],
+        data: &[TextureData],
+    ) -> Result<(), RenderError> {
+        for t in colour {
+            let image = textures::upload(&self.ctx, t, vk::Format::R8G8B8A8_SRGB)?;
+            self.colour_images.push(image);
         }
-        .map_err(RenderError::vk("creating the texture pool"))?;
-        for t in all {
-            let texture = self.upload_texture(self.texture_pool, t)?;
-            self.textures.push(texture);
+        for t in data {
+            let image = textures::upload(&self.ctx, t, vk::Format::R8G8B8A8_UNORM)?;
+            self.data_images.push(image);
         }
         Ok(())
     }
 
-    /// One sRGB texture on the GPU with its descriptor set from `pool`.
-    fn upload_texture(
+    /// The descriptor set pairing a mesh's colour and data textures (white where it has none).
+    fn texture_set(
         &self,
-        pool: vk::DescriptorPool,
-        t: &TextureData,
-    ) -> Result<GpuTexture, RenderError> {
-        let d = &self.ctx.device;
-        if t.width == 0 || t.height == 0 || t.rgba.len() != (t.width * t.height * 4) as usize {
-            return Err(RenderError::Invalid(format!(
-                "a {}x{} texture with {} bytes",
-                t.width,
-                t.height,
-                t.rgba.len()
-            )));
-        }
-        let extent = vk::Extent2D {
-            width: t.width,
-            height: t.height,
-        };
-        let image = Image::new(
-            &self.ctx,
-            vk::Format::R8G8B8A8_SRGB,
-            extent,
-            1,
-            vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
-            vk::ImageAspectFlags::COLOR,
-        )?;
-        let mut staging = Buffer::host(
-            &self.ctx,
-            t.rgba.len() as u64,
-            vk::BufferUsageFlags::TRANSFER_SRC,
-        )?;
-        staging.write(t.rgba);
-        let range = vk::ImageSubresourceRange {
-            aspect_mask: vk::ImageAspectFlags::COLOR,
-            base_mip_level: 0,
-            level_count: 1,
-            base_array_layer: 0,
-            layer_count: 1,
-        };
-        let copied = self.ctx.one_shot(|cmd| {
-            let to_dst = vk::ImageMemoryBarrier::default()
-                .old_layout(vk::ImageLayout::UNDEFINED)
-                .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
-                .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                .image(image.image)
-                .subresource_range(range);
-            let region = vk::BufferImageCopy::default()
-                .image_subresource(vk::ImageSubresourceLayers {
-                    aspect_mask: vk::ImageAspectFlags::COLOR,
-                    mip_level: 0,
-                    base_array_layer: 0,
-                    layer_count: 1,
-                })
-                .image_extent(vk::Extent3D {
-                    width: t.width,
-                    height: t.height,
-                    depth: 1,
-                });
-            let to_read = vk::ImageMemoryBarrier::default()
-                .old_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
-                .new_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)
-                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                .dst_access_mask(vk::AccessFlags::SHADER_READ)
-                .image(image.image)
-                .subresource_range(range);
-            // SAFETY: cmd is recording; the image and buffer live until the commands finish.
-            unsafe {
-                d.cmd_pipeline_barrier(
-                    cmd,
-                    vk::PipelineStageFlags::TOP_OF_PIPE,
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::DependencyFlags::empty(),
-                    &[],
-                    &[],
-                    &[to_dst],
-                );
-                d.cmd_copy_buffer_to_image(
-                    cmd,
-                    staging.buffer,
-                    image.image,
-                    vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                    &[region],
-                );
-                d.cmd_pipeline_barrier(
-                    cmd,
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::PipelineStageFlags::FRAGMENT_SHADER,
-                    vk::DependencyFlags::empty(),
-                    &[],
-                    &[],
-                    &[to_read],
-                );
-            }
-        });
-        staging.destroy(&self.ctx);
-        copied?;
-        let layouts = [self.texture_layout];
-        // SAFETY: the pool has a set for every texture.
-        let set = unsafe {
-            d.allocate_descriptor_sets(
-                &vk::DescriptorSetAllocateInfo::default()
-                    .descriptor_pool(pool)
-                    .set_layouts(&layouts),
-            )
-        }
-        .map_err(RenderError::vk("allocating a texture's descriptor set"))?[0];
-        let info = [vk::DescriptorImageInfo {
-            sampler: self.sampler,
-            image_view: image.view,
-            image_layout: vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
-        }];
-        let write = [vk::WriteDescriptorSet::default()
-            .dst_set(set)
-            .dst_binding(0)
-            .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-            .image_info(&info)];
-        // SAFETY: the set and image are valid and not in use.
-        unsafe { d.update_descriptor_sets(&write, &[]) };
-        Ok(GpuTexture { image, set })
+        colour: Option<usize>,
+        data: Option<usize>,
+    ) -> Result<vk::DescriptorSet, RenderError> {
+        let colour = colour
+            .and_then(|i| self.colour_images.get(i))
+            .unwrap_or(&self.white);
+        let data = data
+            .and_then(|i| self.data_images.get(i))
+            .unwrap_or(&self.white);
+        textures::pair(
+            &self.ctx.device,
+            self.texture_pool,
+            self.texture_layout,
+            self.sampler,
+            colour,
+            data,
+        )
     }
 
     fn clear_meshes(&mut self) {
@@ -803,8 +703,12 @@ impl Renderer {
             }
             m.uvs.destroy(&self.ctx);
         }
-        for mut t in self.textures.drain(..) {
-            t.image.destroy(&self.ctx);
+        for mut image in self
+            .colour_images
+            .drain(..)
+            .chain(self.data_images.drain(..))
+        {
+            image.destroy(&self.ctx);
         }
         if self.texture_pool != vk::DescriptorPool::null() {
             // SAFETY: no frame in flight uses the sets (targets wait for their frames).
@@ -916,6 +820,12 @@ impl Renderer {
                         m.material.subsurface,
                         m.skin.as_ref().map_or(0.0, |(_, base)| *base as f32),
                     ],
+                    coat: [
+                        m.material.clearcoat,
+                        m.material.clearcoat_roughness,
+                        0.0,
+                        0.0,
+                    ],
                 };
                 d.cmd_push_constants(
                     cmd,
@@ -936,16 +846,14 @@ impl Renderer {
                         d.cmd_bind_vertex_buffers(cmd, 2, &[m.uvs.buffer], &[0]);
                     }
                 }
-                if let Some(t) = self.textures.get(m.texture) {
-                    d.cmd_bind_descriptor_sets(
-                        cmd,
-                        vk::PipelineBindPoint::GRAPHICS,
-                        self.pipeline_layout,
-                        1,
-                        &[t.set],
-                        &[],
-                    );
-                }
+                d.cmd_bind_descriptor_sets(
+                    cmd,
+                    vk::PipelineBindPoint::GRAPHICS,
+                    self.pipeline_layout,
+                    1,
+                    &[m.textures],
+                    &[],
+                );
                 d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
                 d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
             }
@@ -957,6 +865,7 @@ impl Renderer {
                     model: m.model.to_cols_array(),
                     base_color: m.material.base_color,
                     params: [m.material.roughness, 0.0, 0.0, 0.0],
+                    coat: [0.0; 4],
                 };
                 d.cmd_push_constants(
                     cmd,
@@ -972,7 +881,7 @@ impl Renderer {
                     vk::PipelineBindPoint::GRAPHICS,
                     self.pipeline_layout,
                     1,
-                    &[p.texture.set],
+                    &[m.textures],
                     &[],
                 );
                 d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
@@ -1173,6 +1082,7 @@ impl Drop for Renderer {
         }
         self.uniform.destroy(&self.ctx);
         self.joints.destroy(&self.ctx);
+        self.white.destroy(&self.ctx);
         let d = &self.ctx.device;
         // SAFETY: the device is idle for everything this renderer recorded (targets wait on their frames).
         unsafe {
