@@ -17,7 +17,7 @@ layout(push_constant) uniform Draw {
     mat4 model;
     vec4 base_color;
     vec4 params;
-    // x: a clear wet coat over the surface (the cornea), y: its roughness.
+    // x: a clear wet coat over the surface (the cornea), y: its roughness, z: the alpha mask's cutoff (0: opaque).
     vec4 coat;
 } draw;
 
@@ -57,7 +57,12 @@ void main() {
     if (dot(n, v) < 0.0) {
         n = -n;
     }
-    vec3 albedo = draw.base_color.rgb * texture(base_color_texture, uv).rgb;
+    vec4 base = draw.base_color * texture(base_color_texture, uv);
+    // An alpha-masked surface (hair's frayed edge) is not there where its alpha falls short.
+    if (draw.coat.z > 0.0 && base.a < draw.coat.z) {
+        discard;
+    }
+    vec3 albedo = base.rgb;
     // Panels (captions, the state cue) show their picture as it is: params.x < 0 marks them unlit.
     if (draw.params.x < 0.0) {
         out_color = vec4(albedo, 1.0);

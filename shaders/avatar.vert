@@ -19,7 +19,7 @@ layout(push_constant) uniform Draw {
     vec4 base_color;
     // x: roughness, y: metallic, z: subsurface (skin), w: unused
     vec4 params;
-    // x: clear coat, y: its roughness
+    // x: clear coat, y: its roughness, z: alpha cutoff
     vec4 coat;
 } draw;
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 12;
+pub const BUILDER_REVISION: u32 = 13;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -386,6 +386,12 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         &material_list,
         &crate::roughness::skin(model, &face),
     );
+    if let Some(i) = material_index("hair") {
+        let texture = w.texture(&crate::hair::texture(), "image/png");
+        w.materials[i]["pbrMetallicRoughness"]["baseColorTexture"] = json!({"index": texture});
+        w.materials[i]["alphaMode"] = json!("MASK");
+        w.materials[i]["alphaCutoff"] = json!(0.5);
+    }
     for (name, colour) in [("iris", options.iris), ("hair", options.hair)] {
         if let (Some(i), Some([r, g, b])) = (material_index(name), colour) {
             w.materials[i]["pbrMetallicRoughness"]["baseColorFactor"] = json!([r, g, b, 1.0]);
@@ -499,21 +505,30 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         eye_meshes.push((w.meshes.len() - 1, centre, name));
     }
 
-    // Hair: the scan is bald, so a shell over the scalp, a few millimetres out, stands in for short hair.
+    // Hair: the scan is bald, so a shell over the scalp, a few millimetres out, stands in for short hair. It
+    // thins out strand by strand across the hairline (see `crate::hair`).
     let eye_y_cm = (face[ict::EYEBALL_LEFT.start as usize].y
         + face[ict::EYEBALL_RIGHT.start as usize].y)
         * 0.5;
-    let scalp = |i: u32| -> bool {
+    // How far inside the hair a point is (centimetres): the hairline is high over the forehead and falls
+    // toward the nape; the ears stay clear.
+    let inside = |i: u32| -> f32 {
         let p = face[i as usize];
-        // The hairline is high over the forehead and falls toward the nape; the ears stay clear.
         let front = ((p.z + 8.0) / 14.0).clamp(0.0, 1.0);
         let line = -6.0 + front * (eye_y_cm + 5.0 + 6.0);
-        p.y > line && (p.x.abs() < 7.2 || p.y > eye_y_cm + 3.0)
+        let clear_of_ears = (7.2 - p.x.abs()).max(p.y - (eye_y_cm + 3.0));
+        (p.y - line).min(clear_of_ears)
     };
     {
         let mut remap: HashMap<u32, u32> = HashMap::new();
-        let (mut pos, mut nrm, mut joints, mut weights, mut indices) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut pos, mut nrm, mut joints, mut weights, mut indices, mut uvs) = (
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+            Vec::new(),
+        );
         // The scalp is the face's skin and the back of the head's.
         let skin_triangles = head_prims
             .iter()
@@ -525,7 +540,7 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
             });
         for (skin, t) in skin_triangles {
             let v = [t[0], t[1], t[2]].map(|k| skin.source[k as usize]);
-            if !v.iter().all(|&i| scalp(i)) {
+            if v.iter().all(|&i| crate::hair::coverage(inside(i)) == 0.0) {
                 continue;
             }
             for i in v {
@@ -535,6 +550,8 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
                     pos.push(<[f32; 3]>::from(p + n * 0.006));
                     nrm.push(<[f32; 3]>::from(n));
                     let h = head_weight(p);
+                    let coverage = crate::hair::coverage(inside(i));
+                    uvs.push(crate::hair::uv(face[i as usize], coverage));
                     joints.push([j::HEAD as u8, j::NECK as u8, 0, 0]);
                     weights.push([h, 1.0 - h, 0.0, 0.0]);
                     next
@@ -548,6 +565,7 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
                 "attributes": {
                     "POSITION": w.vec3(&pos),
                     "NORMAL": w.vec3(&nrm),
+                    "TEXCOORD_0": w.vec2(&uvs),
                     "JOINTS_0": w.joints(&joints),
                     "WEIGHTS_0": w.weights(&weights),
                 },

@@ -13,6 +13,7 @@ pub mod check;
 pub mod complexion;
 pub mod face_paint;
 pub mod glb;
+pub mod hair;
 pub mod ict;
 pub mod ict_avatar;
 pub mod joints;

@@ -419,3 +419,30 @@ fn the_skin_shines_where_it_is_oily_and_the_eyes_are_wet() {
         "the pupil is dark: {pupil:?}"
     );
 }
+
+#[test]
+fn the_hair_thins_out_across_its_hairline() {
+    let l = loaded();
+    let hair = l
+        .doc
+        .materials()
+        .find(|m| m.name() == Some("hair"))
+        .unwrap();
+    assert_eq!(hair.alpha_mode(), gltf::material::AlphaMode::Mask);
+    assert!(hair.pbr_metallic_roughness().base_color_texture().is_some());
+    let mesh = l.doc.meshes().find(|m| m.name() == Some("hair")).unwrap();
+    let prim = mesh.primitives().next().unwrap();
+    let reader = prim.reader(|b| l.buffers.get(b.index()).map(Vec::as_slice));
+    let u: Vec<f32> = reader
+        .read_tex_coords(0)
+        .expect("the hair has texture coordinates")
+        .into_f32()
+        .map(|uv| uv[0])
+        .collect();
+    let edge = u.iter().filter(|&&u| u < 1.0).count();
+    assert!(
+        edge > 50 && edge < u.len() / 2,
+        "a band of the shell thins out, the rest is full: {edge} of {}",
+        u.len()
+    );
+}

@@ -119,6 +119,10 @@ impl AvatarScene {
                     },
                     clearcoat: coat("clearcoatFactor"),
                     clearcoat_roughness: coat("clearcoatRoughnessFactor"),
+                    alpha_cutoff: match m.alpha_mode() {
+                        gltf::material::AlphaMode::Mask => m.alpha_cutoff().unwrap_or(0.5),
+                        _ => 0.0,
+                    },
                     ..Material::plain(
                         pbr.base_color_factor(),
                         pbr.roughness_factor(),

@@ -29,6 +29,9 @@ pub struct Material {
     /// A clear wet coat over it (the cornea over the eye), 0 for none, and how rough that coat is.
     pub clearcoat: f32,
     pub clearcoat_roughness: f32,
+    /// Where the base colour's alpha is below this the surface is not there (glTF's alpha mask: hair's
+    /// frayed edge); 0 for an opaque surface.
+    pub alpha_cutoff: f32,
 }
 
 impl Material {
@@ -41,6 +44,7 @@ impl Material {
             subsurface: 0.0,
             clearcoat: 0.0,
             clearcoat_roughness: 0.0,
+            alpha_cutoff: 0.0,
         }
     }
 }
@@ -823,7 +827,7 @@ impl Renderer {
                     coat: [
                         m.material.clearcoat,
                         m.material.clearcoat_roughness,
-                        0.0,
+                        m.material.alpha_cutoff,
                         0.0,
                     ],
                 };

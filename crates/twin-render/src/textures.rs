@@ -111,11 +111,7 @@ pub(crate) fn upload(
         vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
         vk::ImageAspectFlags::COLOR,
     )?;
-    let mut staging = Buffer::host(
-        ctx,
-        t.rgba.len() as u64,
-        vk::BufferUsageFlags::TRANSFER_SRC,
-    )?;
+    let mut staging = Buffer::host(ctx, t.rgba.len() as u64, vk::BufferUsageFlags::TRANSFER_SRC)?;
     staging.write(t.rgba);
     let range = vk::ImageSubresourceRange {
         aspect_mask: vk::ImageAspectFlags::COLOR,

@@ -185,6 +185,40 @@ fn a_roughness_map_sets_where_the_surface_shines() {
 }
 
 #[test]
+fn an_alpha_mask_leaves_out_what_falls_short() {
+    // Left half transparent, right half opaque, both white.
+    let rgba: Vec<u8> = (0..SIDE * SIDE)
+        .flat_map(|i| [255, 255, 255, if i % SIDE < SIDE / 2 { 0 } else { 255 }])
+        .collect();
+    let glb = textured_quad(&png_bytes(&rgba), "image/png");
+    let blended = render(&glb);
+    // The same file with the material's alpha as a mask.
+    let json_len = u32::from_le_bytes(glb[12..16].try_into().unwrap()) as usize;
+    let mut doc: serde_json::Value = serde_json::from_slice(&glb[20..20 + json_len]).unwrap();
+    doc["materials"][0]["alphaMode"] = json!("MASK");
+    doc["materials"][0]["alphaCutoff"] = json!(0.5);
+    let bin = &glb[20 + json_len + 8..];
+    let glb = twin_avatar::glb::container(&serde_json::to_vec(&doc).unwrap(), bin);
+    let masked = render(&glb);
+    let background = pixel(&masked, 1, 1);
+    assert_eq!(
+        pixel(&masked, 22, 32),
+        background,
+        "the transparent half is left out"
+    );
+    assert_ne!(
+        pixel(&masked, 42, 32),
+        background,
+        "the opaque half is drawn"
+    );
+    assert_ne!(
+        pixel(&blended, 22, 32),
+        background,
+        "without a mask it is drawn"
+    );
+}
+
+#[test]
 fn an_unreadable_image_is_named() {
     let glb = textured_quad(b"RIFF....WEBPVP8 ", "image/webp");
     let loaded = twin_avatar::skin::load(&glb, None).unwrap();
