@@ -192,12 +192,15 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
          On lavapipe the \"GPU\" is these same two cores, so skinning in the vertex shader is CPU work too, done once per view.\n\n\
          | figure | p50 | p95 | max | n |\n|---|---|---|---|---|\n{}\n\n\
          Faster whole frame here: skinning on the **{faster}** ({:.1} ms CPU skinning, {:.1} ms vertex-shader skinning, p50). \
-         The avatar's textures (the face's, {textured:.1} ms against {bare:.1} ms without them, p50) cost {:+.0}% of the draw: \
+         The avatar's textures (the face's colour and roughness, the hair's strands; {textured:.1} ms against {bare:.1} ms without them, p50) cost {} of the draw: \
          target, the textured twin does not double the stereo frame: **{}**.\n",
         rows.join("\n"),
         whole[0],
         whole[1],
-        100.0 * (textured / bare - 1.0),
+        match 100.0 * (textured / bare - 1.0) {
+            share if share.abs() < 1.0 => "nothing measurable".to_string(),
+            share => format!("{share:+.0}%"),
+        },
         if textured < 2.0 * bare {
             "met"
         } else {
