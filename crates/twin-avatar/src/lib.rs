@@ -17,6 +17,7 @@ pub mod hair;
 pub mod ict;
 pub mod ict_avatar;
 pub mod joints;
+pub mod makehuman;
 pub mod names;
 pub mod obj;
 pub mod persona;

