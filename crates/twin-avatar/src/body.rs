@@ -75,12 +75,12 @@ pub struct Part {
 }
 
 /// A ring of the loft: centre, half-width (x), half-depth (z), and its two joints with the blend between them.
-struct Ring {
-    centre: Vec3,
-    rx: f32,
-    rz: f32,
-    joints: [usize; 2],
-    blend: f32,
+pub(crate) struct Ring {
+    pub(crate) centre: Vec3,
+    pub(crate) rx: f32,
+    pub(crate) rz: f32,
+    pub(crate) joints: [usize; 2],
+    pub(crate) blend: f32,
 }
 
 impl Ring {
@@ -100,7 +100,7 @@ const SEGMENTS: usize = 24;
 
 impl Part {
     /// Lofts rings into a tube; `cap_start`/`cap_end` close its ends.
-    fn loft(&mut self, rings: &[Ring], cap_start: bool, cap_end: bool) {
+    pub(crate) fn loft(&mut self, rings: &[Ring], cap_start: bool, cap_end: bool) {
         let base = self.positions.len() as u32;
         for (k, ring) in rings.iter().enumerate() {
             // The ring's plane is perpendicular to the tube's direction there.

@@ -12,10 +12,28 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 13;
+pub const BUILDER_REVISION: u32 = 14;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
+/// Where the body joins the scanned neck, above its base (clear of the scan's shoulder flap), and how high
+/// the collar stands over the join (metres).
+const JOIN_ABOVE_BASE: f32 = 0.02;
+const COLLAR_HEIGHT: f32 = 0.045;
+/// The scanned neck reaches this far down inside the collar (metres).
+const COLLAR_OVERLAP: f32 = 0.04;
+
+/// The scanned neck's cross-section at height `y` (the avatar's metres), or a plain one where the scan has
+/// no neck there.
+fn scanned_neck(positions: &[Vec3], y: f32, base: Vec3) -> crate::dressed::Section {
+    crate::dressed::Section::at(positions.iter().copied(), y, 0.008, base, 0.09).unwrap_or(
+        crate::dressed::Section {
+            centre: Vec3::new(base.x, y, base.z),
+            rx: 0.055,
+            rz: 0.055,
+        },
+    )
+}
 /// A vertex moves in a shape when its delta exceeds this (metres).
 const MOVED: f32 = 1e-5;
 
@@ -30,6 +48,8 @@ pub struct BuildOptions {
     /// Iris and hair colours (linear RGB) from the photos, if any.
     pub iris: Option<[f32; 3]>,
     pub hair: Option<[f32; 3]>,
+    /// MakeHuman's body to wear under the head (`models/makehuman-body`); without it, a generated one.
+    pub body: Option<std::sync::Arc<crate::makehuman::Body>>,
 }
 
 /// A face texture in the face model's texture space, and the skin tone it averages to (linear RGB), which
@@ -310,7 +330,24 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     let eyes_y = (eye_left.y + eye_right.y) * 0.5;
     let neck_base = Vec3::new(0.0, bottom * SCALE + offset.y + 0.02, 0.0);
     let head_pivot = Vec3::new(0.0, eyes_y - 0.075, -0.01);
-    let skeleton = body::skeleton(options.height_m, neck_base, head_pivot);
+    // A short collar round the scanned neck, over where the body joins it.
+    let collar_y = neck_base.y + JOIN_ABOVE_BASE + COLLAR_HEIGHT;
+    let (skeleton, parts) = match &options.body {
+        Some(mh) => {
+            let neck = crate::dressed::Neck {
+                base: neck_base,
+                head_pivot,
+                join: scanned_neck(&positions, neck_base.y + JOIN_ABOVE_BASE, neck_base),
+                top: scanned_neck(&positions, collar_y, neck_base),
+            };
+            crate::dressed::dress(mh, &neck)
+        }
+        None => {
+            let skeleton = body::skeleton(options.height_m, neck_base, head_pivot);
+            let parts = body::body(&skeleton, options.height_m);
+            (skeleton, parts)
+        }
+    };
 
     // Split the scan into primitives by material group; the eyeballs go into meshes of their own.
     let mut head_prims: Vec<(&'static str, Prim)> = Vec::new();
@@ -320,6 +357,19 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
             continue;
         };
         if group == "eyelashes" && below_the_eyes(f, &positions, eyes_y) {
+            continue;
+        }
+        // Under MakeHuman's shirt the scan's shoulder flap would show through: its neck ends inside the
+        // collar.
+        let under_collar = |f: &crate::obj::Face| {
+            f.corners.iter().any(|&(v, _)| {
+                let p = positions[v as usize];
+                // Below the collar's overlap, or the flap reaching out over the shoulders beside the neck.
+                p.y < collar_y - COLLAR_OVERLAP
+                    || p.y < collar_y + 0.02 && Vec3::new(p.x, 0.0, p.z).length() > 0.085
+            })
+        };
+        if options.body.is_some() && under_collar(f) {
             continue;
         }
         let first = f.corners[0].0;
@@ -579,7 +629,6 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     }
 
     // Body: shirt, trousers, hands, shoes, skinned to the same skeleton.
-    let parts = body::body(&skeleton, options.height_m);
     let mut primitives = Vec::new();
     for (part, group) in parts.iter().zip(["shirt", "trousers", "hands", "shoes"]) {
         triangles += part.indices.len() / 3;

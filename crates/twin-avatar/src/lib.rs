@@ -11,6 +11,7 @@
 pub mod body;
 pub mod check;
 pub mod complexion;
+pub mod dressed;
 pub mod face_paint;
 pub mod glb;
 pub mod hair;

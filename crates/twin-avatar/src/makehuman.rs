@@ -32,6 +32,9 @@ pub struct Body {
     /// Per vertex: up to four of the twin's joints and their weights, summing to 1.
     pub joints: Vec<[u8; 4]>,
     pub weights: Vec<[f32; 4]>,
+    /// Per vertex: how much it moves with the left arm and with the right (upper arm, forearm, hand), for
+    /// lowering the arms from the rig's A pose.
+    pub arm: Vec<[f32; 2]>,
 }
 
 impl Body {
@@ -108,6 +111,19 @@ fn read(dir: &Path, name: &str) -> Result<(String, String), AvatarError> {
     Ok((path.display().to_string(), text))
 }
 
+/// The body in `models/makehuman-body` beside the other models, where setup fetched it.
+pub fn load_beside(models: &Path) -> Result<Option<std::sync::Arc<Body>>, AvatarError> {
+    let dir = models.join("makehuman-body");
+    if !dir.join("base.obj").is_file() {
+        tracing::warn!(
+            "{} is missing (run `cargo xtask setup`): the twin gets a generated body",
+            dir.display()
+        );
+        return Ok(None);
+    }
+    load(&dir).map(|b| Some(std::sync::Arc::new(b)))
+}
+
 /// Reads the body from `dir` (`base.obj`, `rig.game_engine.json`, `weights.game_engine.json`).
 pub fn load(dir: &Path) -> Result<Body, AvatarError> {
     let (obj_file, obj) = read(dir, "base.obj")?;
@@ -173,6 +189,7 @@ pub fn load(dir: &Path) -> Result<Body, AvatarError> {
     let (weights_file, weights) = read(dir, "weights.game_engine.json")?;
     let weights: Weights = serde_json::from_str(&weights)
         .map_err(|e| AvatarError::Invalid(format!("{weights_file}: {e}")))?;
+    let arm = arm_shares(&weights.weights, &index, positions.len());
     let (joints, weights) = fold_weights(&weights.weights, &index, positions.len())?;
     Ok(Body {
         positions,
@@ -180,7 +197,41 @@ pub fn load(dir: &Path) -> Result<Body, AvatarError> {
         bones,
         joints,
         weights,
+        arm,
     })
+}
+
+/// Whether a bone of the rig is part of an arm below the shoulder: (left, right).
+fn arm_side(bone: &str) -> Option<usize> {
+    let below_shoulder = !bone.starts_with("clavicle")
+        && matches!(twin_joint(bone), Some(k) if [j::SHOULDER_L, j::ELBOW_L, j::WRIST_L, j::SHOULDER_R, j::ELBOW_R, j::WRIST_R].contains(&k));
+    match (below_shoulder, bone.ends_with("_l")) {
+        (false, _) => None,
+        (true, true) => Some(0),
+        (true, false) => Some(1),
+    }
+}
+
+fn arm_shares(
+    by_bone: &HashMap<String, Vec<(u32, f32)>>,
+    index: &HashMap<u32, u32>,
+    vertices: usize,
+) -> Vec<[f32; 2]> {
+    let mut shares = vec![[0.0f32; 2]; vertices];
+    for (bone, list) in by_bone {
+        let Some(side) = arm_side(bone) else {
+            continue;
+        };
+        for &(v, w) in list {
+            if let Some(&k) = index.get(&v)
+                && w.is_finite()
+            {
+                shares[k as usize][side] += w.clamp(0.0, 1.0);
+            }
+        }
+    }
+    shares.iter_mut().for_each(|s| *s = s.map(|x| x.min(1.0)));
+    shares
 }
 
 /// Each body vertex's weights summed per twin joint, the four largest kept and normalised.

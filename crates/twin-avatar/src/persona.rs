@@ -85,6 +85,7 @@ pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
             albedo,
             iris: colour("iris")?,
             hair: colour("hair")?,
+            body: None,
         },
     })
 }
@@ -134,7 +135,11 @@ pub fn build_persona(
     out: &Path,
 ) -> Result<Built, AvatarError> {
     let model = IctModel::load(face_model, persona.options.identity.len())?;
-    build_persona_from(&model, persona, out)
+    let mut persona = persona.clone();
+    if let Some(models) = face_model.parent() {
+        persona.options.body = crate::makehuman::load_beside(models)?;
+    }
+    build_persona_from(&model, &persona, out)
 }
 
 /// [`build_persona`] with the face model already loaded (with at least the persona's identity modes).

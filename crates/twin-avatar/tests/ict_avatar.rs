@@ -517,3 +517,57 @@ fn the_makehuman_body_stands_on_the_floor_skinned_to_the_twins_joints() {
         "{err}"
     );
 }
+
+#[test]
+fn the_twin_wears_the_makehuman_body_dressed_with_its_arms_at_its_sides() {
+    let l = loaded();
+    let posed = skin::pose(&l, &HashMap::new(), &HashMap::new());
+    let mesh_of = |p: &skin::Posed| {
+        p.material
+            .and_then(|m| l.doc.materials().nth(m))
+            .and_then(|m| m.name().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let part = |name: &str| -> Vec<Vec3> {
+        posed
+            .iter()
+            .filter(|p| mesh_of(p) == name)
+            .flat_map(|p| p.positions.clone())
+            .collect()
+    };
+    let (shirt, trousers, hands, shoes) = (
+        part("shirt"),
+        part("trousers"),
+        part("hands"),
+        part("shoes"),
+    );
+    assert!(
+        shirt.len() > 1500 && trousers.len() > 800,
+        "MakeHuman's body, not lofted tubes: {} and {}",
+        shirt.len(),
+        trousers.len()
+    );
+    let top = |v: &[Vec3]| v.iter().map(|p| p.y).fold(f32::MIN, f32::max);
+    let bottom = |v: &[Vec3]| v.iter().map(|p| p.y).fold(f32::MAX, f32::min);
+    assert!(bottom(&shoes) < 0.02, "the shoes on the floor");
+    assert!(
+        top(&trousers) < bottom(&shirt) + 0.2,
+        "the shirt over the trousers' top"
+    );
+    // The arms hang: the hands beside the thighs, not out in an A pose.
+    let widest = hands.iter().map(|p| p.x.abs()).fold(0.0f32, f32::max);
+    assert!(widest < 0.4, "hands at the sides: {widest} m out");
+    assert!(
+        top(&hands) < 1.1 && bottom(&hands) < 0.92,
+        "hands hang by the thighs: {}..{} m",
+        bottom(&hands),
+        top(&hands)
+    );
+    // The scanned neck reaches down inside the collar: no gap between head and shirt.
+    let collar_top = top(&shirt);
+    let lowest_skin = bottom(&head(&l, &[], &HashMap::new()));
+    assert!(
+        lowest_skin < collar_top - 0.02,
+        "the scanned neck reaches inside the collar: {lowest_skin} vs {collar_top}"
+    );
+}
