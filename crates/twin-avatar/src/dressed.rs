@@ -11,7 +11,9 @@ use glam::{Quat, Vec3};
 const ARM_DROP_DEG: f32 = 34.0;
 /// The collar stands this far out from the scanned neck.
 const COLLAR_GAP: f32 = 0.006;
-/// The body's neck is kept this far above where it joins the scanned one (inside the collar).
+/// The body's neck is cut this far below where it joins the scanned one, and the collar starts over it this
+/// far above (both inside the collar).
+const STUMP_BELOW_JOIN: f32 = 0.01;
 const STUMP_ABOVE_JOIN: f32 = 0.01;
 /// The shirt is tucked in this far above the hip joints.
 const WAIST_ABOVE_HIPS: f32 = 0.07;
@@ -114,7 +116,10 @@ pub fn dress(body: &Body, neck: &Neck) -> (Vec<Joint>, [Part; 4]) {
         .triangles
         .iter()
         .copied()
-        .filter(|t| t.iter().all(|&v| positions[v as usize].y <= join_y))
+        .filter(|t| {
+            t.iter()
+                .all(|&v| positions[v as usize].y <= join_y - STUMP_BELOW_JOIN)
+        })
         .collect();
     let normals = smooth_normals(&positions, &kept);
     let waist = skeleton[j::HIP_L].position.y + WAIST_ABOVE_HIPS;

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 14;
+pub const BUILDER_REVISION: u32 = 15;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
@@ -48,6 +48,8 @@ pub struct BuildOptions {
     /// Iris and hair colours (linear RGB) from the photos, if any.
     pub iris: Option<[f32; 3]>,
     pub hair: Option<[f32; 3]>,
+    /// The body's build (the pack's `[avatar] body`).
+    pub shape: crate::makehuman::Shape,
     /// MakeHuman's body to wear under the head (`models/makehuman-body`); without it, a generated one.
     pub body: Option<std::sync::Arc<crate::makehuman::Body>>,
 }

@@ -15,6 +15,50 @@ use std::path::Path;
 /// The base mesh's group that is the person (the rest is helper geometry for fitting clothes and rigs).
 const BODY_GROUP: &str = "body";
 
+/// The body's build: MakeHuman's young adult of average muscle and weight, its three ethnic shapes mixed
+/// evenly, or its neutral base mesh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    #[default]
+    Neutral,
+    Male,
+    Female,
+}
+
+impl std::str::FromStr for Shape {
+    type Err = AvatarError;
+    fn from_str(s: &str) -> Result<Shape, AvatarError> {
+        match s {
+            "neutral" => Ok(Shape::Neutral),
+            "male" => Ok(Shape::Male),
+            "female" => Ok(Shape::Female),
+            other => Err(AvatarError::Invalid(format!(
+                "avatar.body {other:?}: say \"male\", \"female\" or \"neutral\""
+            ))),
+        }
+    }
+}
+
+impl Shape {
+    /// The shape targets (in `targets/`) and their weights.
+    fn targets(self) -> Vec<(String, f32)> {
+        let gender = match self {
+            Shape::Neutral => return Vec::new(),
+            Shape::Male => "male",
+            Shape::Female => "female",
+        };
+        let mut t: Vec<(String, f32)> = ["african", "asian", "caucasian"]
+            .iter()
+            .map(|e| (format!("{e}-{gender}-young.target.gz"), 1.0 / 3.0))
+            .collect();
+        t.push((
+            format!("universal-{gender}-young-averagemuscle-averageweight.target.gz"),
+            1.0,
+        ));
+        t
+    }
+}
+
 /// A bone of the rig: where it starts, in the twin's frame.
 #[derive(Debug, Clone)]
 pub struct Bone {
@@ -59,6 +103,11 @@ struct RigBone {
 #[derive(Deserialize)]
 struct RigPoint {
     default_position: [f32; 3],
+    /// Where the bone starts on a shaped body: the mean of this helper cube's vertices, or of these vertices.
+    #[serde(default)]
+    cube_name: Option<String>,
+    #[serde(default)]
+    vertex_indices: Vec<u32>,
 }
 
 #[derive(Deserialize)]
@@ -111,8 +160,11 @@ fn read(dir: &Path, name: &str) -> Result<(String, String), AvatarError> {
     Ok((path.display().to_string(), text))
 }
 
-/// The body in `models/makehuman-body` beside the other models, where setup fetched it.
-pub fn load_beside(models: &Path) -> Result<Option<std::sync::Arc<Body>>, AvatarError> {
+/// The body in `models/makehuman-body` beside the other models, where setup fetched it, of `shape`.
+pub fn load_beside(
+    models: &Path,
+    shape: Shape,
+) -> Result<Option<std::sync::Arc<Body>>, AvatarError> {
     let dir = models.join("makehuman-body");
     if !dir.join("base.obj").is_file() {
         tracing::warn!(
@@ -121,11 +173,53 @@ pub fn load_beside(models: &Path) -> Result<Option<std::sync::Arc<Body>>, Avatar
         );
         return Ok(None);
     }
-    load(&dir).map(|b| Some(std::sync::Arc::new(b)))
+    load(&dir, shape).map(|b| Some(std::sync::Arc::new(b)))
 }
 
-/// Reads the body from `dir` (`base.obj`, `rig.game_engine.json`, `weights.game_engine.json`).
-pub fn load(dir: &Path) -> Result<Body, AvatarError> {
+/// Adds `weight` times the shape target `file` (lines of "vertex dx dy dz", decimetres, gzipped) to
+/// `positions`.
+fn apply_target(positions: &mut [[f32; 3]], file: &Path, weight: f32) -> Result<(), AvatarError> {
+    use std::io::Read;
+    let bad = |reason: String| AvatarError::Read {
+        path: file.display().to_string(),
+        reason,
+    };
+    let bytes = std::fs::read(file).map_err(|e| bad(format!("{e} (run `cargo xtask setup`)")))?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .read_to_string(&mut text)
+        .map_err(|e| bad(format!("not a gzipped target: {e}")))?;
+    for (n, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+        if fields.is_empty() || fields[0].starts_with('#') {
+            continue;
+        }
+        let parsed = (fields.len() == 4)
+            .then(|| {
+                let v = fields[0].parse::<usize>().ok()?;
+                let d: Vec<f32> = fields[1..].iter().filter_map(|f| f.parse().ok()).collect();
+                (d.len() == 3).then_some((v, [d[0], d[1], d[2]]))
+            })
+            .flatten();
+        let Some((v, d)) = parsed else {
+            return Err(bad(format!(
+                "line {}: {line:?} is not \"vertex dx dy dz\"",
+                n + 1
+            )));
+        };
+        let p = positions
+            .get_mut(v)
+            .ok_or_else(|| bad(format!("line {}: no vertex {v}", n + 1)))?;
+        for k in 0..3 {
+            p[k] += weight * d[k];
+        }
+    }
+    Ok(())
+}
+
+/// Reads the body of `shape` from `dir` (`base.obj`, `rig.game_engine.json`, `weights.game_engine.json`,
+/// `targets/`).
+pub fn load(dir: &Path, shape: Shape) -> Result<Body, AvatarError> {
     let (obj_file, obj) = read(dir, "base.obj")?;
     // The base mesh names its parts with groups; read as materials, they pick out the body.
     let as_materials = obj
@@ -136,7 +230,14 @@ pub fn load(dir: &Path) -> Result<Body, AvatarError> {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let mesh = crate::obj::parse(&obj_file, &as_materials)?;
+    let mut mesh = crate::obj::parse(&obj_file, &as_materials)?;
+    for (target, weight) in shape.targets() {
+        apply_target(
+            &mut mesh.positions,
+            &dir.join("targets").join(target),
+            weight,
+        )?;
+    }
     let body = mesh
         .materials
         .iter()
@@ -172,15 +273,42 @@ pub fn load(dir: &Path) -> Result<Body, AvatarError> {
     let (rig_file, rig) = read(dir, "rig.game_engine.json")?;
     let rig: HashMap<String, RigBone> =
         serde_json::from_str(&rig).map_err(|e| AvatarError::Invalid(format!("{rig_file}: {e}")))?;
+    let group_mean = |indices: &mut dyn Iterator<Item = u32>| -> Option<Vec3> {
+        let (sum, n) = indices.fold((Vec3::ZERO, 0), |(s, n), v| {
+            let p = mesh.positions.get(v as usize).copied().unwrap_or_default();
+            (s + Vec3::from(p), n + 1)
+        });
+        (n > 0).then(|| sum / n as f32 * 0.1 + lift)
+    };
+    let cube = |name: &str| -> Option<Vec3> {
+        let group = mesh.materials.iter().position(|m| m == name)?;
+        let mut vertices: Vec<u32> = mesh
+            .faces
+            .iter()
+            .filter(|f| f.material == group)
+            .flat_map(|f| f.corners.iter().map(|&(v, _)| v))
+            .collect();
+        vertices.sort_unstable();
+        vertices.dedup();
+        group_mean(&mut vertices.into_iter())
+    };
     let mut bones: Vec<Bone> = rig
         .into_iter()
         .map(|(name, b)| {
             let [x, y, z] = b.head.default_position;
+            // On the shaped body: its helper cube's centre, or its vertices' mean; Blender's default (z up,
+            // -y forward) where neither is given.
+            let head = b
+                .head
+                .cube_name
+                .as_deref()
+                .and_then(cube)
+                .or_else(|| group_mean(&mut b.head.vertex_indices.iter().copied()))
+                .unwrap_or(Vec3::new(x, z, -y) + lift);
             Bone {
                 name,
                 parent: (!b.parent.is_empty()).then_some(b.parent),
-                // Blender's z up and -y forward, to y up and +z forward.
-                head: Vec3::new(x, z, -y) + lift,
+                head,
             }
         })
         .collect();

@@ -85,6 +85,19 @@ pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
             albedo,
             iris: colour("iris")?,
             hair: colour("hair")?,
+            shape: match table.get("avatar").and_then(|a| a.get("body")) {
+                None => Default::default(),
+                Some(v) => v
+                    .as_str()
+                    .ok_or_else(|| {
+                        AvatarError::Invalid(format!(
+                            "{}: avatar.body must be text",
+                            path.display()
+                        ))
+                    })?
+                    .parse()
+                    .map_err(|e| AvatarError::Invalid(format!("{}: {e}", path.display())))?,
+            },
             body: None,
         },
     })
@@ -137,7 +150,7 @@ pub fn build_persona(
     let model = IctModel::load(face_model, persona.options.identity.len())?;
     let mut persona = persona.clone();
     if let Some(models) = face_model.parent() {
-        persona.options.body = crate::makehuman::load_beside(models)?;
+        persona.options.body = crate::makehuman::load_beside(models, persona.options.shape)?;
     }
     build_persona_from(&model, &persona, out)
 }
@@ -163,4 +176,33 @@ pub fn build_persona_from(
             reason: e.to_string(),
         })?;
     Ok(built)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::makehuman::Shape;
+
+    fn pack(avatar: &str) -> Result<PersonaAvatar, AvatarError> {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("id = \"p\"\nheight_m = 1.7\n[avatar]\n{avatar}\n");
+        std::fs::write(dir.path().join("persona.toml"), text).unwrap();
+        read_persona(dir.path())
+    }
+
+    #[test]
+    fn the_body_build_is_read_and_a_wrong_one_named() {
+        assert_eq!(
+            pack("body = \"female\"").unwrap().options.shape,
+            Shape::Female
+        );
+        assert_eq!(pack("").unwrap().options.shape, Shape::Neutral);
+        let err = pack("body = \"tall\"").err().unwrap().to_string();
+        assert!(
+            err.contains("avatar.body") && err.contains("\"tall\""),
+            "{err}"
+        );
+        let err = pack("body = 3").err().unwrap().to_string();
+        assert!(err.contains("avatar.body must be text"), "{err}");
+    }
 }

@@ -450,7 +450,9 @@ fn the_hair_thins_out_across_its_hairline() {
 #[test]
 fn the_makehuman_body_stands_on_the_floor_skinned_to_the_twins_joints() {
     use twin_avatar::body::j;
-    let body = twin_avatar::makehuman::load(&models_dir().join("makehuman-body")).unwrap();
+    use twin_avatar::makehuman::Shape;
+    let dir = models_dir().join("makehuman-body");
+    let body = twin_avatar::makehuman::load(&dir, Shape::Male).unwrap();
     assert!(
         body.positions.len() > 10_000,
         "{} vertices",
@@ -487,7 +489,7 @@ fn the_makehuman_body_stands_on_the_floor_skinned_to_the_twins_joints() {
             "vertex {v}'s weights sum to {sum}"
         );
     }
-    // The vertices nearest the left hand's bone move with the left wrist, those by the right knee with it.
+    // The vertices by the left knuckles move with the left wrist, those by the right knee with it.
     let nearest = |p: glam::Vec3| {
         (0..body.positions.len())
             .min_by(|&a, &b| {
@@ -497,7 +499,7 @@ fn the_makehuman_body_stands_on_the_floor_skinned_to_the_twins_joints() {
             })
             .unwrap()
     };
-    let at_hand = nearest(hand);
+    let at_hand = nearest(body.bone("middle_01_l").unwrap());
     assert_eq!(
         body.joints[at_hand][0] as usize,
         j::WRIST_L,
@@ -508,7 +510,18 @@ fn the_makehuman_body_stands_on_the_floor_skinned_to_the_twins_joints() {
     let at_knee = nearest(knee);
     let knee_joints = &body.joints[at_knee][..2];
     assert!(knee_joints.contains(&(j::KNEE_R as u8)), "{knee_joints:?}");
-    let err = twin_avatar::makehuman::load(std::path::Path::new("/nonexistent"))
+    // The shapes differ where bodies do: a man's shoulders are broader than a woman's.
+    let female = twin_avatar::makehuman::load(&dir, Shape::Female).unwrap();
+    let shoulders = |b: &twin_avatar::makehuman::Body| {
+        b.bone("upperarm_l").unwrap().x - b.bone("upperarm_r").unwrap().x
+    };
+    assert!(
+        shoulders(&body) > shoulders(&female) + 0.02,
+        "{} vs {}",
+        shoulders(&body),
+        shoulders(&female)
+    );
+    let err = twin_avatar::makehuman::load(std::path::Path::new("/nonexistent"), Shape::Male)
         .err()
         .unwrap()
         .to_string();

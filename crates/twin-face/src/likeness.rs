@@ -130,7 +130,8 @@ pub fn from_photos(request: &Request) -> Result<Report, LikenessError> {
     let albedo_png = write_albedo(request.pack, &albedo)?;
     let fit_json = request.pack.join("avatar/fit.json");
     let mut persona = twin_avatar::persona::read_persona(request.pack)?;
-    persona.options.body = twin_avatar::makehuman::load_beside(request.models)?;
+    persona.options.body =
+        twin_avatar::makehuman::load_beside(request.models, persona.options.shape)?;
     let built = twin_avatar::persona::build_persona_from(&model, &persona, request.avatar_out)?;
     let report = Report {
         photos: seen

@@ -134,6 +134,9 @@ pub struct Avatar {
     pub iris: Option<String>,
     #[serde(default)]
     pub hair: Option<String>,
+    /// The body's build: "male", "female" or "neutral" (MakeHuman's young adult shapes; neutral is its base).
+    #[serde(default)]
+    pub body: Option<String>,
 }
 
 /// Where a passage comes from; strategy notes are recent and weigh more.
