@@ -29,6 +29,44 @@ pub struct Neck {
     pub top: Section,
 }
 
+impl Neck {
+    /// The scanned neck (`positions`: the placed scan, metres) measured where the body joins it, just above its
+    /// base, and at the top of a short collar over the join.
+    pub fn measure(positions: &[Vec3], base: Vec3, head_pivot: Vec3) -> Neck {
+        let section = |y: f32| {
+            Section::at(positions.iter().copied(), y, 0.008, base, 0.09).unwrap_or(Section {
+                centre: Vec3::new(base.x, y, base.z),
+                rx: 0.055,
+                rz: 0.055,
+            })
+        };
+        let join_y = base.y + JOIN_ABOVE_BASE;
+        Neck {
+            base,
+            head_pivot,
+            join: section(join_y),
+            top: section(join_y + COLLAR_HEIGHT),
+        }
+    }
+
+    /// Whether a point of the scan is under the collar, where it is left out: below the collar's overlap,
+    /// or the scan's shoulder flap reaching out beside the neck.
+    pub fn hides(&self, p: Vec3) -> bool {
+        let top = self.top.centre.y;
+        let beside = Vec3::new(p.x - self.base.x, 0.0, p.z - self.base.z).length() > FLAP_REACH;
+        p.y < top - COLLAR_OVERLAP || p.y < top + 0.02 && beside
+    }
+}
+
+/// Where the body joins the scanned neck, above its base (clear of the scan's shoulder flap), and how high
+/// the collar stands over the join (metres).
+const JOIN_ABOVE_BASE: f32 = 0.02;
+const COLLAR_HEIGHT: f32 = 0.045;
+/// The scanned neck reaches this far down inside the collar.
+const COLLAR_OVERLAP: f32 = 0.04;
+/// Farther than this from the neck's axis, near the collar, the scan is shoulder flap.
+const FLAP_REACH: f32 = 0.085;
+
 /// An elliptic cross-section of a neck: its centre (at its height) and half-widths along x and z.
 #[derive(Debug, Clone, Copy)]
 pub struct Section {

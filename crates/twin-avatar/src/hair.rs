@@ -6,7 +6,10 @@
 //! edge frays like a hairline instead of ending on the mesh's triangles; its grey varies from strand to
 //! strand over the hair colour. Drawn with glTF's alpha mask (alphaCutoff), the scalp's skin shows between.
 
+use crate::body::Part;
 use crate::face_paint::noise;
+use glam::Vec3;
+use std::collections::HashMap;
 
 /// The texture's side.
 const SIZE: usize = 256;
@@ -23,10 +26,69 @@ pub fn coverage(inside_cm: f32) -> f32 {
 }
 
 /// The hair's texture coordinates at a point of the head (centimetres, y up, z forward), given its coverage.
-pub fn uv(p: glam::Vec3, coverage: f32) -> [f32; 2] {
+pub fn uv(p: Vec3, coverage: f32) -> [f32; 2] {
     // Around the head: strands tile every few centimetres of the circumference.
     let around = p.x.atan2(p.z) / std::f32::consts::TAU + 0.5;
     [coverage, around * 5.0]
+}
+
+/// The shaped scan the shell lies over: its points in centimetres (the model's frame), placed in metres with
+/// their normals, and the eyes' height (centimetres) the hairline is set from.
+pub struct Scan<'a> {
+    pub face: &'a [Vec3],
+    pub positions: &'a [Vec3],
+    pub normals: &'a [Vec3],
+    pub eye_y_cm: f32,
+}
+
+/// The shell: a skinned part and its texture coordinates.
+pub struct Shell {
+    pub part: Part,
+    pub uvs: Vec<[f32; 2]>,
+}
+
+/// How far inside the hair a point of the scan is (centimetres): the hairline is high over the forehead and
+/// falls toward the nape; the ears stay clear.
+fn inside(p: Vec3, eye_y_cm: f32) -> f32 {
+    let front = ((p.z + 8.0) / 14.0).clamp(0.0, 1.0);
+    let line = -6.0 + front * (eye_y_cm + 5.0 + 6.0);
+    let clear_of_ears = (7.2 - p.x.abs()).max(p.y - (eye_y_cm + 3.0));
+    (p.y - line).min(clear_of_ears)
+}
+
+/// The hair shell over the scalp's `triangles` (indices of the scan's vertices), six millimetres out along
+/// the normals, where any corner has hair; `skin` gives a placed point its joints and weights.
+pub fn shell(
+    triangles: impl Iterator<Item = [u32; 3]>,
+    scan: &Scan,
+    skin: impl Fn(Vec3) -> ([u8; 4], [f32; 4]),
+) -> Shell {
+    let coverage_of = |i: u32| coverage(inside(scan.face[i as usize], scan.eye_y_cm));
+    let mut remap: HashMap<u32, u32> = HashMap::new();
+    let mut shell = Shell {
+        part: Part::default(),
+        uvs: Vec::new(),
+    };
+    for v in triangles {
+        if v.iter().all(|&i| coverage_of(i) == 0.0) {
+            continue;
+        }
+        for i in v {
+            let next = shell.part.positions.len() as u32;
+            let k = *remap.entry(i).or_insert_with(|| {
+                let (p, n) = (scan.positions[i as usize], scan.normals[i as usize]);
+                shell.part.positions.push((p + n * 0.006).into());
+                shell.part.normals.push(n.into());
+                let (joints, weights) = skin(p);
+                shell.part.joints.push(joints);
+                shell.part.weights.push(weights);
+                shell.uvs.push(uv(scan.face[i as usize], coverage_of(i)));
+                next
+            });
+            shell.part.indices.push(k);
+        }
+    }
+    shell
 }
 
 /// Where along the edge band a strand starts: a hairline that wanders slowly, each strand a little before or

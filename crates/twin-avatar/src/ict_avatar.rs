@@ -16,24 +16,6 @@ pub const BUILDER_REVISION: u32 = 15;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;
-/// Where the body joins the scanned neck, above its base (clear of the scan's shoulder flap), and how high
-/// the collar stands over the join (metres).
-const JOIN_ABOVE_BASE: f32 = 0.02;
-const COLLAR_HEIGHT: f32 = 0.045;
-/// The scanned neck reaches this far down inside the collar (metres).
-const COLLAR_OVERLAP: f32 = 0.04;
-
-/// The scanned neck's cross-section at height `y` (the avatar's metres), or a plain one where the scan has
-/// no neck there.
-fn scanned_neck(positions: &[Vec3], y: f32, base: Vec3) -> crate::dressed::Section {
-    crate::dressed::Section::at(positions.iter().copied(), y, 0.008, base, 0.09).unwrap_or(
-        crate::dressed::Section {
-            centre: Vec3::new(base.x, y, base.z),
-            rx: 0.055,
-            rz: 0.055,
-        },
-    )
-}
 /// A vertex moves in a shape when its delta exceeds this (metres).
 const MOVED: f32 = 1e-5;
 
@@ -332,19 +314,13 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     let eyes_y = (eye_left.y + eye_right.y) * 0.5;
     let neck_base = Vec3::new(0.0, bottom * SCALE + offset.y + 0.02, 0.0);
     let head_pivot = Vec3::new(0.0, eyes_y - 0.075, -0.01);
-    // A short collar round the scanned neck, over where the body joins it.
-    let collar_y = neck_base.y + JOIN_ABOVE_BASE + COLLAR_HEIGHT;
-    let (skeleton, parts) = match &options.body {
-        Some(mh) => {
-            let neck = crate::dressed::Neck {
-                base: neck_base,
-                head_pivot,
-                join: scanned_neck(&positions, neck_base.y + JOIN_ABOVE_BASE, neck_base),
-                top: scanned_neck(&positions, collar_y, neck_base),
-            };
-            crate::dressed::dress(mh, &neck)
-        }
-        None => {
+    let neck = options
+        .body
+        .as_ref()
+        .map(|_| crate::dressed::Neck::measure(&positions, neck_base, head_pivot));
+    let (skeleton, parts) = match (&options.body, &neck) {
+        (Some(mh), Some(neck)) => crate::dressed::dress(mh, neck),
+        _ => {
             let skeleton = body::skeleton(options.height_m, neck_base, head_pivot);
             let parts = body::body(&skeleton, options.height_m);
             (skeleton, parts)
@@ -363,15 +339,12 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         }
         // Under MakeHuman's shirt the scan's shoulder flap would show through: its neck ends inside the
         // collar.
-        let under_collar = |f: &crate::obj::Face| {
-            f.corners.iter().any(|&(v, _)| {
-                let p = positions[v as usize];
-                // Below the collar's overlap, or the flap reaching out over the shoulders beside the neck.
-                p.y < collar_y - COLLAR_OVERLAP
-                    || p.y < collar_y + 0.02 && Vec3::new(p.x, 0.0, p.z).length() > 0.085
-            })
+        let hidden = |f: &crate::obj::Face| {
+            let corners = f.corners.iter().map(|&(v, _)| positions[v as usize]);
+            neck.as_ref()
+                .is_some_and(|n| corners.clone().any(|p| n.hides(p)))
         };
-        if options.body.is_some() && under_collar(f) {
+        if hidden(f) {
             continue;
         }
         let first = f.corners[0].0;
@@ -557,77 +530,46 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         eye_meshes.push((w.meshes.len() - 1, centre, name));
     }
 
-    // Hair: the scan is bald, so a shell over the scalp, a few millimetres out, stands in for short hair. It
-    // thins out strand by strand across the hairline (see `crate::hair`).
+    // Hair: the scan is bald, so a shell over the scalp stands in for short hair (see `crate::hair`).
     let eye_y_cm = (face[ict::EYEBALL_LEFT.start as usize].y
         + face[ict::EYEBALL_RIGHT.start as usize].y)
         * 0.5;
-    // How far inside the hair a point is (centimetres): the hairline is high over the forehead and falls
-    // toward the nape; the ears stay clear.
-    let inside = |i: u32| -> f32 {
-        let p = face[i as usize];
-        let front = ((p.z + 8.0) / 14.0).clamp(0.0, 1.0);
-        let line = -6.0 + front * (eye_y_cm + 5.0 + 6.0);
-        let clear_of_ears = (7.2 - p.x.abs()).max(p.y - (eye_y_cm + 3.0));
-        (p.y - line).min(clear_of_ears)
+    // The scalp is the face's skin and the back of the head's.
+    let scalp = head_prims
+        .iter()
+        .filter(|(g, _)| *g == "skin" || *g == "scalp")
+        .flat_map(|(_, skin)| {
+            skin.indices
+                .chunks_exact(3)
+                .map(|t| [t[0], t[1], t[2]].map(|k| skin.source[k as usize]))
+        });
+    let scan = crate::hair::Scan {
+        face: &face,
+        positions: &positions,
+        normals: &normals,
+        eye_y_cm,
     };
-    {
-        let mut remap: HashMap<u32, u32> = HashMap::new();
-        let (mut pos, mut nrm, mut joints, mut weights, mut indices, mut uvs) = (
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-            Vec::new(),
-        );
-        // The scalp is the face's skin and the back of the head's.
-        let skin_triangles = head_prims
-            .iter()
-            .filter(|(g, _)| *g == "skin" || *g == "scalp")
-            .flat_map(|(_, skin)| {
-                skin.indices
-                    .chunks_exact(3)
-                    .map(move |t| (skin, [t[0], t[1], t[2]]))
-            });
-        for (skin, t) in skin_triangles {
-            let v = [t[0], t[1], t[2]].map(|k| skin.source[k as usize]);
-            if v.iter().all(|&i| crate::hair::coverage(inside(i)) == 0.0) {
-                continue;
-            }
-            for i in v {
-                let next = pos.len() as u32;
-                let k = *remap.entry(i).or_insert_with(|| {
-                    let (p, n) = (positions[i as usize], normals[i as usize]);
-                    pos.push(<[f32; 3]>::from(p + n * 0.006));
-                    nrm.push(<[f32; 3]>::from(n));
-                    let h = head_weight(p);
-                    let coverage = crate::hair::coverage(inside(i));
-                    uvs.push(crate::hair::uv(face[i as usize], coverage));
-                    joints.push([j::HEAD as u8, j::NECK as u8, 0, 0]);
-                    weights.push([h, 1.0 - h, 0.0, 0.0]);
-                    next
-                });
-                indices.push(k);
-            }
-        }
-        if !indices.is_empty() {
-            triangles += indices.len() / 3;
-            let primitive = json!({
-                "attributes": {
-                    "POSITION": w.vec3(&pos),
-                    "NORMAL": w.vec3(&nrm),
-                    "TEXCOORD_0": w.vec2(&uvs),
-                    "JOINTS_0": w.joints(&joints),
-                    "WEIGHTS_0": w.weights(&weights),
-                },
-                "indices": w.indices(&indices),
-                "material": material_index("hair"),
-            });
-            w.meshes
-                .push(json!({"name": "hair", "primitives": [primitive]}));
-            hair_mesh = Some(w.meshes.len() - 1);
-        }
+    let shell = crate::hair::shell(scalp, &scan, |p| {
+        let h = head_weight(p);
+        ([j::HEAD as u8, j::NECK as u8, 0, 0], [h, 1.0 - h, 0.0, 0.0])
+    });
+    if !shell.part.indices.is_empty() {
+        let part = &shell.part;
+        triangles += part.indices.len() / 3;
+        let primitive = json!({
+            "attributes": {
+                "POSITION": w.vec3(&part.positions),
+                "NORMAL": w.vec3(&part.normals),
+                "TEXCOORD_0": w.vec2(&shell.uvs),
+                "JOINTS_0": w.joints(&part.joints),
+                "WEIGHTS_0": w.weights(&part.weights),
+            },
+            "indices": w.indices(&part.indices),
+            "material": material_index("hair"),
+        });
+        w.meshes
+            .push(json!({"name": "hair", "primitives": [primitive]}));
+        hair_mesh = Some(w.meshes.len() - 1);
     }
 
     // Body: shirt, trousers, hands, shoes, skinned to the same skeleton.
