@@ -32,36 +32,82 @@ pub mod j {
     pub const ANKLE_R: usize = 16;
 }
 
+/// The skeleton's joints in [`j`]'s order: name and parent.
+const JOINTS: [(&str, Option<usize>); 17] = [
+    ("hips", None),
+    ("spine", Some(j::HIPS)),
+    ("chest", Some(j::SPINE)),
+    ("neck", Some(j::CHEST)),
+    ("head", Some(j::NECK)),
+    ("leftShoulder", Some(j::CHEST)),
+    ("leftElbow", Some(j::SHOULDER_L)),
+    ("leftWrist", Some(j::ELBOW_L)),
+    ("rightShoulder", Some(j::CHEST)),
+    ("rightElbow", Some(j::SHOULDER_R)),
+    ("rightWrist", Some(j::ELBOW_R)),
+    ("leftHip", Some(j::HIPS)),
+    ("leftKnee", Some(j::HIP_L)),
+    ("leftAnkle", Some(j::KNEE_L)),
+    ("rightHip", Some(j::HIPS)),
+    ("rightKnee", Some(j::HIP_R)),
+    ("rightAnkle", Some(j::KNEE_R)),
+];
+
+/// The skeleton with its joints at `positions`, in [`j`]'s order.
+pub fn skeleton_at(positions: [Vec3; 17]) -> Vec<Joint> {
+    JOINTS
+        .iter()
+        .zip(positions)
+        .map(|(&(name, parent), position)| Joint {
+            name,
+            parent,
+            position,
+        })
+        .collect()
+}
+
 /// The skeleton for a person `height` metres tall whose neck starts at `neck_y` and whose head pivots at
 /// `head_pivot` (both from the scanned head).
 pub fn skeleton(height: f32, neck: Vec3, head_pivot: Vec3) -> Vec<Joint> {
     let h = height;
     let s = height / 1.75;
     let p = |x: f32, y: f32, z: f32| Vec3::new(x * s, y * h, z * s);
-    let joint = |name, parent, position| Joint {
-        name,
-        parent,
-        position,
-    };
-    vec![
-        joint("hips", None, p(0.0, 0.53, 0.0)),
-        joint("spine", Some(j::HIPS), p(0.0, 0.62, 0.0)),
-        joint("chest", Some(j::SPINE), p(0.0, 0.72, 0.0)),
-        joint("neck", Some(j::CHEST), neck),
-        joint("head", Some(j::NECK), head_pivot),
-        joint("leftShoulder", Some(j::CHEST), p(0.19, 0.815, -0.01)),
-        joint("leftElbow", Some(j::SHOULDER_L), p(0.225, 0.63, -0.02)),
-        joint("leftWrist", Some(j::ELBOW_L), p(0.245, 0.485, 0.01)),
-        joint("rightShoulder", Some(j::CHEST), p(-0.19, 0.815, -0.01)),
-        joint("rightElbow", Some(j::SHOULDER_R), p(-0.225, 0.63, -0.02)),
-        joint("rightWrist", Some(j::ELBOW_R), p(-0.245, 0.485, 0.01)),
-        joint("leftHip", Some(j::HIPS), p(0.09, 0.51, 0.0)),
-        joint("leftKnee", Some(j::HIP_L), p(0.095, 0.285, 0.01)),
-        joint("leftAnkle", Some(j::KNEE_L), p(0.10, 0.045, -0.01)),
-        joint("rightHip", Some(j::HIPS), p(-0.09, 0.51, 0.0)),
-        joint("rightKnee", Some(j::HIP_R), p(-0.095, 0.285, 0.01)),
-        joint("rightAnkle", Some(j::KNEE_R), p(-0.10, 0.045, -0.01)),
-    ]
+    skeleton_at([
+        p(0.0, 0.53, 0.0),
+        p(0.0, 0.62, 0.0),
+        p(0.0, 0.72, 0.0),
+        neck,
+        head_pivot,
+        p(0.19, 0.815, -0.01),
+        p(0.225, 0.63, -0.02),
+        p(0.245, 0.485, 0.01),
+        p(-0.19, 0.815, -0.01),
+        p(-0.225, 0.63, -0.02),
+        p(-0.245, 0.485, 0.01),
+        p(0.09, 0.51, 0.0),
+        p(0.095, 0.285, 0.01),
+        p(0.10, 0.045, -0.01),
+        p(-0.09, 0.51, 0.0),
+        p(-0.095, 0.285, 0.01),
+        p(-0.10, 0.045, -0.01),
+    ])
+}
+
+/// Vertex normals of a mesh, each the area-weighted mean of its triangles' (smooth over every seam).
+pub(crate) fn smooth_normals(positions: &[Vec3], triangles: &[[u32; 3]]) -> Vec<Vec3> {
+    let mut normals = vec![Vec3::ZERO; positions.len()];
+    for t in triangles {
+        let [a, b, c] = t.map(|i| positions[i as usize]);
+        // Area-weighted: the cross product's length is twice the area.
+        let n = (b - a).cross(c - a);
+        for &i in t {
+            normals[i as usize] += n;
+        }
+    }
+    normals
+        .into_iter()
+        .map(|n| n.normalize_or(Vec3::Z))
+        .collect()
 }
 
 /// One part of the body, a material's worth of skinned triangles.

@@ -141,7 +141,7 @@ pub fn dress(body: &Body, neck: &Neck) -> (Vec<Joint>, [Part; 4]) {
         neck.join.centre.z - stump.centre.z,
     );
     let place = |p: Vec3| p * scale + shift;
-    let positions: Vec<Vec3> = positions.into_iter().map(place).collect();
+    let positions: Vec<Vec3> = scaled.into_iter().map(|p| p + shift).collect();
     let stump = Section {
         centre: stump.centre + shift,
         ..stump
@@ -159,7 +159,7 @@ pub fn dress(body: &Body, neck: &Neck) -> (Vec<Joint>, [Part; 4]) {
                 .all(|&v| positions[v as usize].y <= join_y - STUMP_BELOW_JOIN)
         })
         .collect();
-    let normals = smooth_normals(&positions, &kept);
+    let normals = crate::body::smooth_normals(&positions, &kept);
     let waist = skeleton[j::HIP_L].position.y + WAIST_ABOVE_HIPS;
     let mut parts: [Part; 4] = Default::default();
     let mut index: Vec<[Option<u32>; 4]> = vec![[None; 4]; positions.len()];
@@ -258,31 +258,27 @@ fn arm_bone_side(name: &str) -> Option<usize> {
 
 /// The twin's joints at the rig's bones, the neck and head where the scanned head has them.
 fn skeleton(at: &dyn Fn(&str, Vec3) -> Vec3, neck: &Neck) -> Vec<Joint> {
-    let joint = |name, parent, position| Joint {
-        name,
-        parent,
-        position,
-    };
     let hips = at("pelvis", Vec3::new(0.0, 0.95, 0.0));
-    vec![
-        joint("hips", None, hips),
-        joint("spine", Some(j::HIPS), at("spine_01", hips)),
-        joint("chest", Some(j::SPINE), at("spine_03", hips)),
-        joint("neck", Some(j::CHEST), neck.base),
-        joint("head", Some(j::NECK), neck.head_pivot),
-        joint("leftShoulder", Some(j::CHEST), at("upperarm_l", hips)),
-        joint("leftElbow", Some(j::SHOULDER_L), at("lowerarm_l", hips)),
-        joint("leftWrist", Some(j::ELBOW_L), at("hand_l", hips)),
-        joint("rightShoulder", Some(j::CHEST), at("upperarm_r", hips)),
-        joint("rightElbow", Some(j::SHOULDER_R), at("lowerarm_r", hips)),
-        joint("rightWrist", Some(j::ELBOW_R), at("hand_r", hips)),
-        joint("leftHip", Some(j::HIPS), at("thigh_l", hips)),
-        joint("leftKnee", Some(j::HIP_L), at("calf_l", hips)),
-        joint("leftAnkle", Some(j::KNEE_L), at("foot_l", hips)),
-        joint("rightHip", Some(j::HIPS), at("thigh_r", hips)),
-        joint("rightKnee", Some(j::HIP_R), at("calf_r", hips)),
-        joint("rightAnkle", Some(j::KNEE_R), at("foot_r", hips)),
-    ]
+    let bone = |name: &str| at(name, hips);
+    crate::body::skeleton_at([
+        hips,
+        bone("spine_01"),
+        bone("spine_03"),
+        neck.base,
+        neck.head_pivot,
+        bone("upperarm_l"),
+        bone("lowerarm_l"),
+        bone("hand_l"),
+        bone("upperarm_r"),
+        bone("lowerarm_r"),
+        bone("hand_r"),
+        bone("thigh_l"),
+        bone("calf_l"),
+        bone("foot_l"),
+        bone("thigh_r"),
+        bone("calf_r"),
+        bone("foot_r"),
+    ])
 }
 
 /// Which garment a triangle is: hands' skin where the wrists move it, shoes on the feet, the shirt above the
@@ -314,21 +310,6 @@ fn garment(body: &Body, positions: &[Vec3], t: &[u32; 3], waist: f32) -> usize {
             TROUSERS
         }
     }
-}
-
-fn smooth_normals(positions: &[Vec3], triangles: &[[u32; 3]]) -> Vec<Vec3> {
-    let mut normals = vec![Vec3::ZERO; positions.len()];
-    for t in triangles {
-        let [a, b, c] = t.map(|v| positions[v as usize]);
-        let n = (b - a).cross(c - a);
-        for &v in t {
-            normals[v as usize] += n;
-        }
-    }
-    normals
-        .into_iter()
-        .map(|n| n.normalize_or(Vec3::Z))
-        .collect()
 }
 
 #[cfg(test)]

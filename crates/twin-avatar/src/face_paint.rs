@@ -106,15 +106,5 @@ fn fill(texels: &mut [Vec3], t: [(Vec2, Vec3); 3]) {
 
 /// `SIZE`² RGB texels as a PNG.
 pub fn encode_png(rgb: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, SIZE as u32, SIZE as u32);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    // Writing into memory fails only on a bug here (a wrong length), not on input.
-    let mut writer = encoder.write_header().expect("PNG header into memory");
-    writer
-        .write_image_data(rgb)
-        .expect("PNG data of the declared size");
-    writer.finish().expect("PNG end into memory");
-    out
+    crate::texture::encode_png(SIZE, rgb)
 }

@@ -114,17 +114,7 @@ pub fn texture() -> Vec<u8> {
             rgba.extend([g, g, g, alpha]);
         }
     }
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, SIZE as u32, SIZE as u32);
-    encoder.set_color(png::ColorType::Rgba);
-    encoder.set_depth(png::BitDepth::Eight);
-    // Writing into memory fails only on a bug here (a wrong length), not on input.
-    let mut writer = encoder.write_header().expect("PNG header into memory");
-    writer
-        .write_image_data(&rgba)
-        .expect("PNG data of the declared size");
-    writer.finish().expect("PNG end into memory");
-    out
+    crate::texture::encode_png(SIZE, &rgba)
 }
 
 #[cfg(test)]

@@ -199,20 +199,28 @@ impl Prim {
     }
 }
 
-fn smooth_normals(positions: &[Vec3], triangles: &[[u32; 3]]) -> Vec<Vec3> {
-    let mut normals = vec![Vec3::ZERO; positions.len()];
-    for t in triangles {
-        let [a, b, c] = t.map(|i| positions[i as usize]);
-        // Area-weighted: the cross product's length is twice the area.
-        let n = (b - a).cross(c - a);
-        for &i in t {
-            normals[i as usize] += n;
-        }
+/// A skinned primitive of `part`, with texture coordinates where given, in `material`.
+fn skinned(
+    w: &mut GlbWriter,
+    part: &body::Part,
+    uvs: Option<&[[f32; 2]]>,
+    material: Option<usize>,
+) -> serde_json::Value {
+    // Written in the order the file has always had them.
+    let mut attributes = json!({
+        "POSITION": w.vec3(&part.positions),
+        "NORMAL": w.vec3(&part.normals),
+    });
+    if let Some(uvs) = uvs {
+        attributes["TEXCOORD_0"] = w.vec2(uvs).into();
     }
-    normals
-        .into_iter()
-        .map(|n| n.normalize_or(Vec3::Z))
-        .collect()
+    attributes["JOINTS_0"] = w.joints(&part.joints).into();
+    attributes["WEIGHTS_0"] = w.weights(&part.weights).into();
+    json!({
+        "attributes": attributes,
+        "indices": w.indices(&part.indices),
+        "material": material,
+    })
 }
 
 /// The wet, smooth film over the eye, whose highlight says the eye is alive.
@@ -390,7 +398,7 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
         .chain(eye_prims.iter().flatten())
         .flat_map(|(_, p)| triangles_of(p))
         .collect();
-    let normals = smooth_normals(&positions, &all_triangles);
+    let normals = body::smooth_normals(&positions, &all_triangles);
 
     let mut w = GlbWriter::default();
     let material_list = materials();
@@ -556,17 +564,7 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     if !shell.part.indices.is_empty() {
         let part = &shell.part;
         triangles += part.indices.len() / 3;
-        let primitive = json!({
-            "attributes": {
-                "POSITION": w.vec3(&part.positions),
-                "NORMAL": w.vec3(&part.normals),
-                "TEXCOORD_0": w.vec2(&shell.uvs),
-                "JOINTS_0": w.joints(&part.joints),
-                "WEIGHTS_0": w.weights(&part.weights),
-            },
-            "indices": w.indices(&part.indices),
-            "material": material_index("hair"),
-        });
+        let primitive = skinned(&mut w, part, Some(&shell.uvs), material_index("hair"));
         w.meshes
             .push(json!({"name": "hair", "primitives": [primitive]}));
         hair_mesh = Some(w.meshes.len() - 1);
@@ -576,16 +574,7 @@ pub fn build(model: &IctModel, options: &BuildOptions) -> Result<Built, AvatarEr
     let mut primitives = Vec::new();
     for (part, group) in parts.iter().zip(["shirt", "trousers", "hands", "shoes"]) {
         triangles += part.indices.len() / 3;
-        primitives.push(json!({
-            "attributes": {
-                "POSITION": w.vec3(&part.positions),
-                "NORMAL": w.vec3(&part.normals),
-                "JOINTS_0": w.joints(&part.joints),
-                "WEIGHTS_0": w.weights(&part.weights),
-            },
-            "indices": w.indices(&part.indices),
-            "material": material_index(group),
-        }));
+        primitives.push(skinned(&mut w, part, None, material_index(group)));
     }
     w.meshes
         .push(json!({"name": "body", "primitives": primitives}));

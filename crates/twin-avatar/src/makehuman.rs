@@ -329,6 +329,14 @@ pub fn load(dir: &Path, shape: Shape) -> Result<Body, AvatarError> {
     })
 }
 
+/// The bones' weights by name: sums of floats come out the same on every build (a map's own order varies
+/// from run to run).
+fn in_name_order(by_bone: &HashMap<String, Vec<(u32, f32)>>) -> Vec<(&String, &Vec<(u32, f32)>)> {
+    let mut bones: Vec<_> = by_bone.iter().collect();
+    bones.sort_by(|a, b| a.0.cmp(b.0));
+    bones
+}
+
 /// Whether a bone of the rig is part of an arm below the shoulder: (left, right).
 fn arm_side(bone: &str) -> Option<usize> {
     let below_shoulder = !bone.starts_with("clavicle")
@@ -346,7 +354,7 @@ fn arm_shares(
     vertices: usize,
 ) -> Vec<[f32; 2]> {
     let mut shares = vec![[0.0f32; 2]; vertices];
-    for (bone, list) in by_bone {
+    for (bone, list) in in_name_order(by_bone) {
         let Some(side) = arm_side(bone) else {
             continue;
         };
@@ -370,7 +378,7 @@ fn fold_weights(
     vertices: usize,
 ) -> Result<(Vec<[u8; 4]>, Vec<[f32; 4]>), AvatarError> {
     let mut per_vertex: Vec<[f32; 17]> = vec![[0.0; 17]; vertices];
-    for (bone, list) in by_bone {
+    for (bone, list) in in_name_order(by_bone) {
         let Some(joint) = twin_joint(bone) else {
             continue;
         };

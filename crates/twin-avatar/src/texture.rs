@@ -48,6 +48,27 @@ pub fn decode(loaded: &Loaded, index: usize) -> Result<Rgba, AvatarError> {
         .map_err(|e| AvatarError::Broken(format!("{} does not decode: {e}", what())))
 }
 
+/// A square image of `side` pixels (rows down; 3 or 4 bytes a pixel) as an 8-bit PNG, for the textures the
+/// builder makes.
+pub fn encode_png(side: usize, pixels: &[u8]) -> Vec<u8> {
+    let color = if pixels.len() == side * side * 4 {
+        png::ColorType::Rgba
+    } else {
+        png::ColorType::Rgb
+    };
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, side as u32, side as u32);
+    encoder.set_color(color);
+    encoder.set_depth(png::BitDepth::Eight);
+    // Writing into memory fails only on a bug here (a wrong length), not on input.
+    let mut writer = encoder.write_header().expect("PNG header into memory");
+    writer
+        .write_image_data(pixels)
+        .expect("PNG data of the declared size");
+    writer.finish().expect("PNG end into memory");
+    out
+}
+
 fn is_png(bytes: &[u8]) -> bool {
     bytes.starts_with(b"\x89PNG")
 }

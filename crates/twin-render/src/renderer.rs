@@ -850,16 +850,7 @@ impl Renderer {
                         d.cmd_bind_vertex_buffers(cmd, 2, &[m.uvs.buffer], &[0]);
                     }
                 }
-                d.cmd_bind_descriptor_sets(
-                    cmd,
-                    vk::PipelineBindPoint::GRAPHICS,
-                    self.pipeline_layout,
-                    1,
-                    &[m.textures],
-                    &[],
-                );
-                d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
-                d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
+                self.draw_indexed(cmd, m);
             }
             for p in self.panels.iter().flatten() {
                 let m = &p.mesh;
@@ -880,23 +871,34 @@ impl Renderer {
                 );
                 d.cmd_bind_vertex_buffers(cmd, 0, &[m.vertices.buffer], &[0]);
                 d.cmd_bind_vertex_buffers(cmd, 2, &[m.uvs.buffer], &[0]);
-                d.cmd_bind_descriptor_sets(
-                    cmd,
-                    vk::PipelineBindPoint::GRAPHICS,
-                    self.pipeline_layout,
-                    1,
-                    &[m.textures],
-                    &[],
-                );
-                d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
-                d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
+                self.draw_indexed(cmd, m);
             }
             d.cmd_end_render_pass(cmd);
         }
         Ok(())
     }
 
-    /// A depth image for a target of this size.
+    /// Binds a mesh's textures and indices and draws it (its vertices and push constants already bound).
+    ///
+    /// # Safety
+    /// `cmd` is recording inside this renderer's pass.
+    unsafe fn draw_indexed(&self, cmd: vk::CommandBuffer, m: &GpuMesh) {
+        let d = &self.ctx.device;
+        // SAFETY: the caller records inside the pass; the mesh's buffers and set outlive the submission.
+        unsafe {
+            d.cmd_bind_descriptor_sets(
+                cmd,
+                vk::PipelineBindPoint::GRAPHICS,
+                self.pipeline_layout,
+                1,
+                &[m.textures],
+                &[],
+            );
+            d.cmd_bind_index_buffer(cmd, m.indices.buffer, 0, vk::IndexType::UINT32);
+            d.cmd_draw_indexed(cmd, m.index_count, 1, 0, 0, 0);
+        }
+    }
+
     /// A framebuffer for this renderer's pass: a colour view with one layer per view (a 2D array for stereo)
     /// and a depth image from [`Renderer::depth_image`]. The caller destroys it.
     pub fn framebuffer(
@@ -918,6 +920,7 @@ impl Renderer {
             .map_err(RenderError::vk("creating a framebuffer"))
     }
 
+    /// A depth image for a target of this size.
     pub fn depth_image(&self, extent: vk::Extent2D) -> Result<Image, RenderError> {
         Image::new(
             &self.ctx,
