@@ -9,14 +9,22 @@ const TOKEN: &str = "cli-token";
 
 mod common;
 
-fn server() -> &'static String {
-    static URL: OnceLock<String> = OnceLock::new();
-    URL.get_or_init(|| common::start_server(TOKEN, 64))
+/// The server, over TLS with a CA of its own (as the demo's), and that CA.
+fn tls_server() -> &'static (String, std::path::PathBuf) {
+    static SERVER: OnceLock<(String, std::path::PathBuf)> = OnceLock::new();
+    SERVER.get_or_init(|| common::start_tls_server(TOKEN, 64))
 }
 
+fn server() -> &'static String {
+    &tls_server().0
+}
+
+/// `twin`, trusting the server's CA through `TWIN_CA`.
 fn twin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_twin"));
-    c.env_remove("TWIN_TOKEN").env_remove("TWIN_URL");
+    c.env_remove("TWIN_TOKEN")
+        .env_remove("TWIN_URL")
+        .env("TWIN_CA", &tls_server().1);
     c
 }
 
@@ -138,6 +146,63 @@ fn a_bad_token_or_an_unreachable_server_is_a_clear_error() {
 
     let out = twin().args(["chat"]).output().unwrap();
     assert!(!out.status.success(), "a token is required");
+}
+
+#[test]
+fn a_server_it_cannot_trust_and_plaintext_off_this_machine_are_refused() {
+    let url = server().clone();
+    // Without the CA: the system's store does not vouch for the server.
+    let out = twin()
+        .env_remove("TWIN_CA")
+        .args(["chat", "--url", &url, "--token", TOKEN, "--once", "hi"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("certificate") || err.contains("no certificate to trust"),
+        "{err}"
+    );
+
+    // The CA file is named when it cannot be read.
+    let out = twin()
+        .args([
+            "chat",
+            "--url",
+            &url,
+            "--ca",
+            "/nonexistent/ca.pem",
+            "--token",
+            TOKEN,
+            "--once",
+            "hi",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("/nonexistent/ca.pem"),
+        "{err}"
+    );
+
+    // ws:// to another machine would send the token in the clear (TEST-NET-1: nothing is asked).
+    let out = twin()
+        .args([
+            "chat",
+            "--url",
+            "ws://192.0.2.1:7878/v1/session",
+            "--token",
+            TOKEN,
+            "--once",
+            "hi",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("in the clear"),
+        "{err}"
+    );
 }
 
 #[test]

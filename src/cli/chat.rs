@@ -243,7 +243,7 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(SpeechRecorder::new)
         .transpose()?;
-    let mut link = Link::connect(&args.connect.url, hello).await?;
+    let mut link = Link::connect(&args.connect.endpoint(), hello).await?;
     let welcome = link.next().await.context("no welcome from the server")?;
     printer.show(&welcome)?;
     let resumed = match &welcome {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use twin::conversation::{Conversation, Options, Output, Source};
-use twin::link::Hello;
+use twin::link::{Endpoint, Hello};
 use twin::voice::spatial::SpatialVoice;
 
 /// The spatial voice, shared by the voice loop (which starts it) and the client (which moves it).
@@ -17,10 +17,16 @@ pub struct ConnectArgs {
     /// Session endpoint of the server.
     #[arg(
         long,
-        default_value = "ws://127.0.0.1:7878/v1/session",
+        default_value = "wss://127.0.0.1:7878/v1/session",
         env = "TWIN_URL"
     )]
     pub url: String,
+    /// A CA certificate to trust besides the system's (the demo's: models/tls/ca.pem).
+    #[arg(long, value_name = "FILE", env = "TWIN_CA")]
+    pub ca: Option<PathBuf>,
+    /// Allow ws:// to another machine: the token and the conversation cross the network in the clear.
+    #[arg(long)]
+    pub allow_plaintext: bool,
     /// Auth token (one of the server config's tokens).
     #[arg(long, env = "TWIN_TOKEN", hide_env_values = true)]
     pub token: String,
@@ -39,6 +45,14 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            url: self.url.clone(),
+            ca: self.ca.clone(),
+            allow_plaintext: self.allow_plaintext,
+        }
+    }
+
     pub fn hello<'a>(
         &'a self,
         client: &'a str,
@@ -63,10 +77,16 @@ pub struct LiveArgs {
     /// Session endpoint of the twin's server.
     #[arg(
         long,
-        default_value = "ws://127.0.0.1:7878/v1/session",
+        default_value = "wss://127.0.0.1:7878/v1/session",
         env = "TWIN_URL"
     )]
     pub url: String,
+    /// A CA certificate to trust besides the system's (the demo's: models/tls/ca.pem).
+    #[arg(long, value_name = "FILE", env = "TWIN_CA")]
+    pub ca: Option<PathBuf>,
+    /// Allow ws:// to another machine: the token and the conversation cross the network in the clear.
+    #[arg(long)]
+    pub allow_plaintext: bool,
     /// Auth token of the server: with it the twin listens and answers.
     #[arg(long, env = "TWIN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -98,6 +118,14 @@ pub struct LiveArgs {
 }
 
 impl LiveArgs {
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            url: self.url.clone(),
+            ca: self.ca.clone(),
+            allow_plaintext: self.allow_plaintext,
+        }
+    }
+
     /// The conversation, when a token was given. `spatial`: the voice from the twin's mouth in the room
     /// (returned, for the client to move it each frame), where there is a sound device.
     pub fn start(
@@ -127,7 +155,7 @@ impl LiveArgs {
             false => None,
         };
         let conversation = Conversation::start(Options {
-            url: self.url.clone(),
+            endpoint: self.endpoint(),
             token: token.clone(),
             persona: self.persona.clone(),
             session: self.session.clone(),

@@ -64,7 +64,7 @@ pub fn run(args: TalkArgs) -> Result<()> {
         !args.no_barge_in,
     )?;
     let conversation = Conversation::start(Options {
-        url: args.connect.url.clone(),
+        endpoint: args.connect.endpoint(),
         token: args.connect.token.clone(),
         persona: args.connect.persona.clone(),
         session: args.connect.session.clone(),

@@ -15,7 +15,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use twin_protocol::{AudioRequest, ClientMessage, ServerMessage, TwinState};
 
 pub(super) struct Settings {
-    pub url: String,
+    pub endpoint: crate::link::Endpoint,
     pub token: String,
     pub persona: Option<String>,
     pub session: Option<String>,
@@ -137,7 +137,7 @@ async fn connect(settings: &Settings, turns: &Turns) -> Result<Link> {
         room: settings.room.as_deref(),
         remote: settings.remote,
     };
-    Ok(Link::connect(&settings.url, hello).await?)
+    Ok(Link::connect(&settings.endpoint, hello).await?)
 }
 
 /// Between tries: half a second of the voice loop's messages (turns kept, the rest dropped).

@@ -37,7 +37,7 @@ pub enum Output {
 }
 
 pub struct Options {
-    pub url: String,
+    pub endpoint: crate::link::Endpoint,
     pub token: String,
     pub persona: Option<String>,
     /// Resume this session.
@@ -146,7 +146,7 @@ impl Conversation {
         });
         let (events, rx) = mpsc::channel();
         let Options {
-            url,
+            endpoint,
             token,
             persona,
             session,
@@ -177,7 +177,7 @@ impl Conversation {
         let link = {
             let shared = Arc::clone(&shared);
             let settings = link_loop::Settings {
-                url,
+                endpoint,
                 token,
                 persona,
                 session,

@@ -3,6 +3,7 @@
 pub mod clock;
 
 use futures_util::{SinkExt, StreamExt};
+use std::path::PathBuf;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -13,6 +14,18 @@ use twin_protocol::{ClientMessage, MAX_SERVER_FRAME_BYTES, PROTOCOL_VERSION, Ser
 pub enum LinkError {
     #[error("cannot connect to {url}: {message}")]
     Connect { url: String, message: String },
+    #[error(
+        "{url} is plaintext to a host that is not this machine: the token and the conversation would cross \
+         the network in the clear. Use wss:// (trusting the server's CA with --ca or TWIN_CA), or pass \
+         --allow-plaintext if this network is yours alone"
+    )]
+    Plaintext { url: String },
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(#[from] twin_tls::TlsError),
+    #[cfg(not(feature = "tls"))]
+    #[error("{0} needs TLS, and this build of twin has none (its `tls` feature is off)")]
+    NoTls(String),
     #[error("connection lost: {0}")]
     Lost(String),
     #[error("the server closed the session{}", .0.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
@@ -34,22 +47,93 @@ pub struct Hello<'a> {
     pub remote: bool,
 }
 
+/// Where the server is and how to trust it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// `wss://host:port/v1/session` (or `ws://` on this machine).
+    pub url: String,
+    /// A CA certificate to trust besides the system's store (the demo's `models/tls/ca.pem`).
+    pub ca: Option<PathBuf>,
+    /// `ws://` to another machine: the user said so in so many words.
+    pub allow_plaintext: bool,
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+impl Endpoint {
+    fn is_plaintext(&self) -> bool {
+        self.url.starts_with("ws://")
+    }
+
+    /// Opens the WebSocket: TLS for `wss://`; `ws://` only to this machine unless allowed.
+    async fn open(&self, config: WebSocketConfig) -> Result<Socket, LinkError> {
+        if self.is_plaintext()
+            && !self.allow_plaintext
+            && !twin_protocol::transport::is_loopback_url(&self.url)
+        {
+            return Err(LinkError::Plaintext {
+                url: self.url.clone(),
+            });
+        }
+        let opened = self.handshake(config).await?;
+        opened.map_err(|e| {
+            let mut message = e.to_string();
+            if message.contains("certificate") {
+                message.push_str(" (trust the server's CA with --ca FILE or TWIN_CA)");
+            }
+            LinkError::Connect {
+                url: self.url.clone(),
+                message,
+            }
+        })
+    }
+
+    #[cfg(feature = "tls")]
+    async fn handshake(
+        &self,
+        config: WebSocketConfig,
+    ) -> Result<Result<Socket, tokio_tungstenite::tungstenite::Error>, LinkError> {
+        let connector = match self.is_plaintext() {
+            true => None,
+            false => Some(tokio_tungstenite::Connector::Rustls(
+                twin_tls::client_config(self.ca.as_deref())?,
+            )),
+        };
+        let opened = tokio_tungstenite::connect_async_tls_with_config(
+            &self.url,
+            Some(config),
+            true,
+            connector,
+        )
+        .await;
+        Ok(opened.map(|(socket, _)| socket))
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn handshake(
+        &self,
+        config: WebSocketConfig,
+    ) -> Result<Result<Socket, tokio_tungstenite::tungstenite::Error>, LinkError> {
+        if !self.is_plaintext() {
+            return Err(LinkError::NoTls(self.url.clone()));
+        }
+        let opened =
+            tokio_tungstenite::connect_async_with_config(&self.url, Some(config), true).await;
+        Ok(opened.map(|(socket, _)| socket))
+    }
+}
+
 pub struct Link {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    socket: Socket,
 }
 
 impl Link {
     /// Connects and sends the hello; the server's first answer (welcome or error) is read with [`Link::next`].
-    pub async fn connect(url: &str, hello: Hello<'_>) -> Result<Link, LinkError> {
+    pub async fn connect(endpoint: &Endpoint, hello: Hello<'_>) -> Result<Link, LinkError> {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_SERVER_FRAME_BYTES))
             .max_frame_size(Some(MAX_SERVER_FRAME_BYTES));
-        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
-            .await
-            .map_err(|e| LinkError::Connect {
-                url: url.to_string(),
-                message: e.to_string(),
-            })?;
+        let socket = endpoint.open(config).await?;
         let mut link = Link { socket };
         link.send(&ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
@@ -92,5 +176,31 @@ impl Link {
     pub async fn close(mut self) {
         let _ = self.send(&ClientMessage::Bye).await;
         let _ = self.socket.close(None).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn plaintext_off_this_machine_is_refused_unless_allowed() {
+        let mut endpoint = Endpoint {
+            // TEST-NET-1: nothing answers there, so an allowed attempt fails to connect instead.
+            url: "ws://192.0.2.1:7878/v1/session".into(),
+            ca: None,
+            allow_plaintext: false,
+        };
+        let config = WebSocketConfig::default();
+        let e = endpoint.open(config).await.err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("in the clear")));
+        endpoint.allow_plaintext = true;
+        let attempt =
+            tokio::time::timeout(std::time::Duration::from_millis(300), endpoint.open(config))
+                .await;
+        assert!(
+            !matches!(attempt, Ok(Err(LinkError::Plaintext { .. }))),
+            "allowed: it tries"
+        );
     }
 }

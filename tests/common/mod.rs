@@ -114,6 +114,22 @@ pub fn start_server(token: &str, max_tokens: u32) -> String {
     url
 }
 
+/// [`start_server`] over TLS, with a CA of its own: returns the `wss://` URL and the CA file to trust.
+pub fn start_tls_server(token: &str, max_tokens: u32) -> (String, std::path::PathBuf) {
+    let mut server = TestServer::start(token, max_tokens);
+    let dir = tempfile::tempdir().unwrap().keep();
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let (pki, _) = twin_tls::make_demo_pki(&dir, &names).unwrap();
+    server.config.server.tls = Some(twin_server::config::TlsConfig {
+        cert: pki.cert,
+        key: pki.key,
+    });
+    server.restart();
+    let url = server.url.clone();
+    std::mem::forget(server);
+    (url, pki.ca)
+}
+
 /// A twin-server that can be stopped and started again on the same address and store, as a restarted
 /// server would be.
 pub struct TestServer {
@@ -166,7 +182,12 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         rt.spawn(async move { twin_server::serve_on(listener, state).await });
         self.addr = Some(addr);
-        self.url = format!("ws://{addr}/v1/session");
+        let scheme = if self.config.server.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
+        self.url = format!("{scheme}://{addr}/v1/session");
         self.runtime = Some(rt);
     }
 }
@@ -234,7 +255,12 @@ where
                 room: Some(room),
                 remote,
             };
-            script(twin::link::Link::connect(&url, hello).await.unwrap()).await
+            let endpoint = twin::link::Endpoint {
+                url,
+                ca: None,
+                allow_plaintext: false,
+            };
+            script(twin::link::Link::connect(&endpoint, hello).await.unwrap()).await
         })
     })
 }

@@ -2,6 +2,7 @@
 
 mod fetch;
 mod prepare;
+mod tls;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -56,6 +57,10 @@ struct SetupArgs {
     /// runtime, ~5 minutes; once, then cached).
     #[arg(long)]
     with_test_tools: bool,
+    /// Another name or address the demo's server certificate is for (a headset reaches this machine by its
+    /// LAN address); the certificate is made once, so delete models/tls to add one.
+    #[arg(long, value_name = "NAME")]
+    tls_name: Vec<String>,
 }
 
 /// Debian packages: C toolchain and cmake for llama.cpp, libclang for its bindings, espeak-ng (phonemes for the
@@ -132,6 +137,8 @@ fn project_root() -> PathBuf {
 }
 
 pub struct Setup {
+    /// The demo CA clients trust (TWIN_CA).
+    pub ca: PathBuf,
     pub models_dir: PathBuf,
     pub llama_server: Option<PathBuf>,
     /// Monado's runtime manifest (for XR_RUNTIME_JSON).
@@ -161,6 +168,8 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
     }
     step("avatars (each persona's face from the ICT face model, with a generated body)");
     build_avatars(root, &ctx.models_dir)?;
+    step("TLS for the demo (a local CA and the server's certificate)");
+    let ca = tls::demo_certificates(&ctx.models_dir, &args.tls_name)?;
     let mut tools = std::collections::HashMap::new();
     if args.with_test_tools {
         for tool in &manifest.tool {
@@ -171,6 +180,7 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
         }
     }
     Ok(Setup {
+        ca,
         models_dir: ctx.models_dir.clone(),
         llama_server: tools.remove("llama-server"),
         monado: tools.remove("monado"),
@@ -304,13 +314,21 @@ fn test(root: &Path, args: &SetupArgs, cargo_args: &[String]) -> Result<()> {
 
 /// The Quest app (`twin-quest`: the native activity around the `twin` library without the desktop tools)
 /// type-checks for Quest's CPU. There is no NDK here, so nothing is compiled to machine code or linked
-/// (android/README.md has the full build).
+/// (android/README.md has the full build), and the app is checked without its `tls` feature: ring's build
+/// script compiles C for the target even for a check (the TLS code itself is checked for this machine).
 fn android_check() -> Result<()> {
     const TARGET: &str = "aarch64-linux-android";
     step("the headset app for Android (cargo check, aarch64-linux-android)");
     run(Command::new("rustup").args(["target", "add", TARGET]))
         .context("rustup cannot add the Android target")?;
-    run(cargo().args(["check", "-p", "twin-quest", "--target", TARGET]))
+    run(cargo().args([
+        "check",
+        "-p",
+        "twin-quest",
+        "--no-default-features",
+        "--target",
+        TARGET,
+    ]))
 }
 
 /// A running `twin-server`, stopped when dropped.
@@ -413,7 +431,7 @@ fn room_demo(root: &Path, args: &SetupArgs) -> Result<()> {
         &store,
         &s.models_dir,
     )?;
-    let url = format!("ws://{}/v1/session", server.addr);
+    let url = format!("wss://{}/v1/session", server.addr);
     println!("twin-server on {}", server.addr);
     step("the meeting: you ask aloud, Ana and Ben type at the same moment (one waits its turn)");
     let question = out.join("room-question.wav");
@@ -426,6 +444,7 @@ fn room_demo(root: &Path, args: &SetupArgs) -> Result<()> {
     let _ = std::fs::remove_dir_all(&voice);
     let mut you = client.asking(&twin, &question, &voice, 240);
     you.args(["--url", &url, "--token", DEMO_TOKEN, "--room", ROOM])
+        .env("TWIN_CA", &s.ca)
         .env("TWIN_MODELS_DIR", &s.models_dir)
         .stdout(Stdio::piped());
     let mut you = you.spawn().context("cannot start your client")?;
@@ -446,6 +465,7 @@ fn room_demo(root: &Path, args: &SetupArgs) -> Result<()> {
             let child = Command::new(&twin)
                 .args(["chat", "--url", &url, "--token", token, "--room", ROOM])
                 .args(["--once", text])
+                .env("TWIN_CA", &s.ca)
                 .stdout(Stdio::piped())
                 .spawn()
                 .context("cannot start twin chat")?;
@@ -471,6 +491,7 @@ fn room_demo(root: &Path, args: &SetupArgs) -> Result<()> {
     let history = Command::new(&twin)
         .args(["chat", "--url", &url, "--token", DEMO_TOKEN, "--room", ROOM])
         .arg("--history")
+        .env("TWIN_CA", &s.ca)
         .output()?;
     if !history.status.success() {
         bail!(
@@ -516,12 +537,13 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         .args([
             "chat",
             "--url",
-            &format!("ws://{}/v1/session", server.addr),
+            &format!("wss://{}/v1/session", server.addr),
             "--token",
             DEMO_TOKEN,
             "--speech",
         ])
         .arg(&speech)
+        .env("TWIN_CA", &s.ca)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
@@ -586,10 +608,11 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         .arg(&question))?;
     let client = Client::pick(&bin.join("twin"));
     println!("client: {} ({})", client.name(), client.why);
-    let url = format!("ws://{}/v1/session", server.addr);
+    let url = format!("wss://{}/v1/session", server.addr);
     let mut ask = client.asking(&bin.join("twin"), &question, &voice, 120);
     ask.args(["--url", &url, "--token", DEMO_TOKEN])
         .args(session.iter().flat_map(|id| ["--session", id.as_str()]))
+        .env("TWIN_CA", &s.ca)
         .env("TWIN_MODELS_DIR", &s.models_dir)
         .stdout(Stdio::piped());
     let mut asking = ask

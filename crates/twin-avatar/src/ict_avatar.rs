@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Bumped whenever the built file changes for the same inputs, so setup rebuilds avatars.
-pub const BUILDER_REVISION: u32 = 15;
+pub const BUILDER_REVISION: u32 = 16;
 
 /// Centimetres to metres.
 const SCALE: f32 = 0.01;

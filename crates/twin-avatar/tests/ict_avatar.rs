@@ -439,7 +439,8 @@ fn the_hair_thins_out_across_its_hairline() {
         .into_f32()
         .map(|uv| uv[0])
         .collect();
-    let edge = u.iter().filter(|&&u| u < 1.0).count();
+    // Full coverage sits at the last texel's centre, just under 1.
+    let edge = u.iter().filter(|&&u| u < 0.99).count();
     assert!(
         edge > 50 && edge < u.len() / 2,
         "a band of the shell thins out, the rest is full: {edge} of {}",

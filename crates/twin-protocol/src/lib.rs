@@ -5,6 +5,8 @@
 //! Binary frames are reserved for audio chunks and lip-sync frames (a later protocol revision).
 //! See `docs/protocol.md` for the full description.
 
+pub mod transport;
+
 use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change. A server answers an unknown version with

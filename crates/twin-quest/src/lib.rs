@@ -18,6 +18,12 @@ mod quest {
     struct Settings {
         /// The edge server's session endpoint (`wss://…/v1/session`).
         url: String,
+        /// A CA certificate to trust besides the system's, relative to the files folder (a local CA's
+        /// `ca.pem`, as `cargo xtask setup` makes for the demo).
+        ca: Option<PathBuf>,
+        /// `ws://` to another machine: the token and the conversation cross the network in the clear.
+        #[serde(default)]
+        allow_plaintext: bool,
         token: String,
         persona: Option<String>,
         /// A room to join (shared with others) instead of a session of one's own.
@@ -85,7 +91,11 @@ mod quest {
             .ok()
             .map(|v| std::sync::Arc::new(std::sync::Mutex::new(v)));
         let conversation = Conversation::start(Options {
-            url: settings.url,
+            endpoint: twin::link::Endpoint {
+                url: settings.url,
+                ca: settings.ca.map(|ca| files.join(ca)),
+                allow_plaintext: settings.allow_plaintext,
+            },
             token: settings.token,
             persona: settings.persona,
             session: None,

@@ -34,6 +34,8 @@ pub enum StartError {
     Llm(#[from] twin_llm::LlmError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Transport(#[from] crate::config::TransportError),
     #[error(
         "no auth tokens are configured: add [[auth.tokens]] to the config, or nobody can connect"
     )]
@@ -53,6 +55,8 @@ pub struct AppState {
     pub voices: crate::voices::Voices,
     /// The rooms open now (someone is in them).
     pub rooms: crate::rooms::Rooms,
+    /// TLS for every connection; none only where the config allows plaintext.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl AppState {
@@ -62,6 +66,7 @@ impl AppState {
         if tokens.is_empty() {
             return Err(StartError::NoTokens);
         }
+        let tls = config.tls()?;
         let models = config.models_dir();
         let embedder = Arc::new(Embedder::load(&models.join(&config.retrieval.embedder))?);
         let mut personas: Vec<Arc<Persona>> = Vec::new();
@@ -93,6 +98,7 @@ impl AppState {
             tokens,
             voices: Default::default(),
             rooms: Default::default(),
+            tls,
         }))
     }
 

@@ -21,6 +21,18 @@ pub enum ConfigError {
     Invalid { path: PathBuf, message: String },
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error(
+        "server.listen = {0:?} is not this machine, and there is no [server.tls]: tokens and conversations \
+         would cross the network in the clear. Add [server.tls] cert and key (cargo xtask setup makes a demo \
+         pair in models/tls), or set plaintext = true under [server] if that is really meant"
+    )]
+    Plaintext(String),
+    #[error(transparent)]
+    Tls(#[from] twin_tls::TlsError),
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -51,6 +63,22 @@ pub struct ServerConfig {
     pub models_dir: PathBuf,
     /// Persona pack folders; the first is the default persona.
     pub personas: Vec<PathBuf>,
+    /// TLS (`https`, `wss`): required unless `listen` is this machine or `plaintext = true`.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Serve without TLS on a network address: tokens and conversations cross it in the clear.
+    #[serde(default)]
+    pub plaintext: bool,
+}
+
+/// `[server.tls]`: PEM files, relative to the config's folder.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, the server's certificate first.
+    pub cert: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 fn default_models_dir() -> PathBuf {
@@ -380,6 +408,23 @@ impl Config {
         Ok(config)
     }
 
+    /// The server's TLS config, or none where plaintext is allowed: on this machine's own address, or where
+    /// the config says `plaintext = true`. Checked at start, after `--listen` may have changed the address.
+    pub fn tls(&self) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, TransportError> {
+        match &self.server.tls {
+            Some(tls) => Ok(Some(twin_tls::server_config(
+                &self.resolve(&tls.cert),
+                &self.resolve(&tls.key),
+            )?)),
+            None if self.server.plaintext
+                || twin_protocol::transport::is_loopback(&self.server.listen) =>
+            {
+                Ok(None)
+            }
+            None => Err(TransportError::Plaintext(self.server.listen.clone())),
+        }
+    }
+
     /// Resolves a path from the config: absolute as is, else relative to the config's folder.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
@@ -452,6 +497,29 @@ backend = "embedded"
         );
         assert_eq!(c.tokens(), vec![("secret".to_string(), "demo".to_string())]);
         assert_eq!(c.retrieval.top_k, 3);
+    }
+
+    #[test]
+    fn plaintext_only_on_this_machine_or_when_the_config_says_so() {
+        let c = Config::parse(Path::new("c.toml"), GOOD).unwrap();
+        assert!(c.tls().unwrap().is_none(), "loopback may be plaintext");
+        let open = GOOD.replace("127.0.0.1:0", "0.0.0.0:7878");
+        let c = Config::parse(Path::new("c.toml"), &open).unwrap();
+        let e = c.tls().unwrap_err().to_string();
+        assert!(
+            e.contains("0.0.0.0:7878") && e.contains("[server.tls]"),
+            "{e}"
+        );
+        let said = open.replace("personas = [", "plaintext = true\npersonas = [");
+        let c = Config::parse(Path::new("c.toml"), &said).unwrap();
+        assert!(c.tls().unwrap().is_none());
+        let missing =
+            format!("{open}\n[server.tls]\ncert = \"no/cert.pem\"\nkey = \"no/key.pem\"\n");
+        let missing = missing.replace("[llm]\nbackend = \"embedded\"\n", "");
+        let missing = format!("{missing}[llm]\nbackend = \"embedded\"\n");
+        let c = Config::parse(Path::new("/etc/twin/c.toml"), &missing).unwrap();
+        let e = c.tls().unwrap_err().to_string();
+        assert!(e.contains("/etc/twin/no/cert.pem"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod config;
 pub mod guardrails;
+pub mod listener;
 pub mod metrics;
 pub mod persona;
 pub mod reply;
@@ -26,16 +27,27 @@ pub async fn serve(state: std::sync::Arc<AppState>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&state.config.server.listen).await?;
     let addr = listener.local_addr()?;
     println!("listening on {addr}");
-    tracing::info!(%addr, "twin-server ready");
+    let scheme = if state.tls.is_some() {
+        "https, wss"
+    } else {
+        "plaintext http, ws"
+    };
+    tracing::info!(%addr, scheme, "twin-server ready");
     serve_on(listener, state).await
 }
 
-/// Serves on a listener bound by the caller (tests, embedding in other programs).
+/// Serves on a listener bound by the caller (tests, embedding in other programs): TLS where the state has it.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: std::sync::Arc<AppState>,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt as _;
+    if let Some(tls) = state.tls.clone() {
+        let listener = listener::TlsListener::new(listener, tls)?;
+        return axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
+    }
     // Small frames (a pose, 20 ms of voice, a chunk of speech) go out at once: Nagle's algorithm would hold
     // each back until the previous one is acknowledged, tens of milliseconds in a room's relay.
     let listener = listener.tap_io(|tcp| {
