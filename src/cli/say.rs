@@ -29,6 +29,12 @@ pub struct SayArgs {
     /// For http voices: the server's base URL up to /v1.
     #[arg(long, env = "TWIN_TTS_URL")]
     pub tts_url: Option<String>,
+    /// For http voices: the token the speech server wants (twin-server's: one of its config's tokens).
+    #[arg(long, env = "TWIN_TTS_TOKEN", hide_env_values = true)]
+    pub tts_token: Option<String>,
+    /// For https voices: a CA certificate to trust besides the public roots (the demo's models/tls/ca.pem).
+    #[arg(long, value_name = "FILE", env = "TWIN_CA")]
+    pub ca: Option<PathBuf>,
     /// Where `cargo xtask setup` put the models.
     #[arg(long, env = "TWIN_MODELS_DIR", default_value = "models")]
     pub models_dir: PathBuf,
@@ -50,6 +56,8 @@ pub fn run(args: SayArgs) -> Result<()> {
             .as_ref()
             .map(|url| twin_voice::HttpVoiceConfig {
                 base_url: url.clone(),
+                api_key: args.tts_token.clone(),
+                ca: args.ca.clone(),
                 ..Default::default()
             }),
         threads: Some(1),

@@ -144,7 +144,8 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap().keep();
         let text = format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
-             [[auth.tokens]]\nname = \"cli\"\ntoken = \"{token}\"\nrooms = [\"meeting\"]\n[llm]\nbackend = \"embedded\"\nmax_tokens = {max_tokens}\ntemperature = 0.0\n",
+             [auth]\ndemo = true\n[[auth.tokens]]\nname = \"cli\"\ntoken = \"{token}\"\nrooms = [\"meeting\"]\n[llm]\nbackend = \"embedded\"\nmax_tokens = {max_tokens}\ntemperature = 0.0\n\
+             [limits]\nturns_per_minute = 1000000\nconnections_per_token = 1000\n",
             dir.join("t.db").display(),
             models().display(),
             root().join("assets/personas/owen-marsh").display()

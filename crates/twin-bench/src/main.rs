@@ -756,7 +756,8 @@ fn bench_config(name: &str) -> Result<(PathBuf, PathBuf)> {
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 96\ntemperature = 0.0\nhistory_turns = 0\n[llm.embedded]\nthreads = 2\n[tts]\nlead_ms = 10000\n",
+            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n[auth]\ndemo = true\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 96\ntemperature = 0.0\nhistory_turns = 0\n[llm.embedded]\nthreads = 2\n[tts]\nlead_ms = 10000\n\
+             # The fidelity set asks hundreds of questions a minute with this token.\n[limits]\nturns_per_minute = 1000000\nconnections_per_token = 100000\nconnections_per_ip = 100000\n",
             dir.join("bench.db").display(),
             models_dir().display(),
             root().join("assets/personas/owen-marsh").display()

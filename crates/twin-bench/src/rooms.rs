@@ -51,8 +51,9 @@ pub async fn section(md: &mut String, server_bin: &Path, models: &Path, pack: &P
         &config,
         format!(
             "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
-             [[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\nrooms = [{}]\n\
-             [llm]\nbackend = \"embedded\"\n[tts]\nlead_ms = 10000\n",
+             [auth]\ndemo = true\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\nrooms = [{}]\n\
+             [llm]\nbackend = \"embedded\"\n[tts]\nlead_ms = 10000\n\
+             [limits]\nturns_per_minute = 1000000\nconnections_per_token = 100000\nconnections_per_ip = 100000\n",
             dir.path().join("bench.db").display(),
             models.display(),
             pack.display(),

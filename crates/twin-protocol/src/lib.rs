@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change. A server answers an unknown version with
 /// [`ErrorCode::UnsupportedVersion`] and closes.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Largest client frame the server reads; anything larger is refused before parsing. Room for a turn with a
 /// full attachment, every character of it escaped.
@@ -32,11 +32,14 @@ pub const MAX_HISTORY_TURNS: usize = 200;
 /// WebSocket close codes the server uses (4000-4999 is the application range).
 pub mod close_code {
     pub const NORMAL: u16 = 1000;
+    /// The server closes a session that stayed silent past its idle timeout, or is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
     pub const PROTOCOL_ERROR: u16 = 1002;
     pub const TOO_BIG: u16 = 1009;
     pub const UNSUPPORTED_VERSION: u16 = 4001;
     pub const UNAUTHORIZED: u16 = 4003;
     pub const UNKNOWN_SESSION: u16 = 4004;
+    pub const TOO_MANY_CONNECTIONS: u16 = 4029;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -535,6 +538,10 @@ pub enum ErrorCode {
     UnknownSession,
     UnknownReply,
     Busy,
+    /// The token already has as many sessions open as the server allows (fatal).
+    TooManyConnections,
+    /// Too many turns this minute with this token: this one is refused; the session goes on.
+    RateLimited,
     LlmUnavailable,
     /// The twin's voice failed (could not load, or its speech server broke off): the reply goes on as text.
     VoiceUnavailable,
@@ -552,6 +559,7 @@ impl ErrorCode {
                 | ErrorCode::MessageTooLarge
                 | ErrorCode::UnknownPersona
                 | ErrorCode::UnknownSession
+                | ErrorCode::TooManyConnections
         )
     }
 
@@ -562,6 +570,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => close_code::UNAUTHORIZED,
             ErrorCode::UnknownSession | ErrorCode::UnknownPersona => close_code::UNKNOWN_SESSION,
             ErrorCode::MessageTooLarge => close_code::TOO_BIG,
+            ErrorCode::TooManyConnections => close_code::TOO_MANY_CONNECTIONS,
             _ => close_code::PROTOCOL_ERROR,
         }
     }
@@ -781,7 +790,7 @@ mod tests {
         };
         assert_eq!(ServerMessage::decode(&end.encode()).unwrap(), end);
         // Text clients that never ask for audio stay valid.
-        let text_hello = r#"{"type":"hello","protocol":2,"token":"t"}"#;
+        let text_hello = r#"{"type":"hello","protocol":3,"token":"t"}"#;
         assert!(matches!(
             ClientMessage::decode(text_hello).unwrap(),
             ClientMessage::Hello { audio: None, .. }

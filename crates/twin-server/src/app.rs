@@ -5,7 +5,7 @@ use crate::metrics::Metrics;
 use crate::persona::Persona;
 use crate::session;
 use crate::store::Store;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -36,6 +36,8 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Transport(#[from] crate::config::TransportError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
     #[error(
         "no auth tokens are configured: add [[auth.tokens]] to the config, or nobody can connect"
     )]
@@ -49,23 +51,20 @@ pub struct AppState {
     pub llm: Arc<dyn LlmBackend>,
     pub store: Store,
     pub metrics: Metrics,
-    /// (secret, holder name)
-    tokens: Vec<(String, String)>,
+    tokens: crate::auth::Tokens,
     /// Each persona's voice, loaded on first use (a neural voice costs a second and ~150 MiB).
     pub voices: crate::voices::Voices,
     /// The rooms open now (someone is in them).
     pub rooms: crate::rooms::Rooms,
     /// TLS for every connection; none only where the config allows plaintext.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Connections, turns and failed tokens counted against the config's limits.
+    pub gate: crate::gate::Gate,
 }
 
 impl AppState {
     /// Loads persona packs, builds their retrieval indexes, loads the LLM and opens the store.
     pub fn load(config: Config) -> Result<Arc<AppState>, StartError> {
-        let tokens = config.tokens();
-        if tokens.is_empty() {
-            return Err(StartError::NoTokens);
-        }
         let tls = config.tls()?;
         let models = config.models_dir();
         let embedder = Arc::new(Embedder::load(&models.join(&config.retrieval.embedder))?);
@@ -87,7 +86,13 @@ impl AppState {
                 config.retrieval.top_k,
             )?));
         }
+        let ids: Vec<&str> = personas.iter().map(|p| p.id()).collect();
+        let tokens = crate::auth::Tokens::from_config(&config, &ids)?;
+        if tokens.is_empty() {
+            return Err(StartError::NoTokens);
+        }
         let llm = load_llm(&config)?;
+        let gate = crate::gate::Gate::new(&config.limits);
         let store = Store::open(&config.resolve(&config.server.store))?;
         Ok(Arc::new(AppState {
             config,
@@ -99,15 +104,13 @@ impl AppState {
             voices: Default::default(),
             rooms: Default::default(),
             tls,
+            gate,
         }))
     }
 
-    /// The holder's name if the token is valid. Compares in constant time per configured token.
-    pub fn authenticate(&self, token: &str) -> Option<&str> {
-        self.tokens
-            .iter()
-            .find(|(secret, _)| constant_time_eq(secret.as_bytes(), token.as_bytes()))
-            .map(|(_, n)| n.as_str())
+    /// What the token grants, if it is one of the configured ones (see [`crate::auth::Tokens`]).
+    pub fn authenticate(&self, token: &str) -> Option<&crate::auth::Grant> {
+        self.tokens.authenticate(token)
     }
 
     pub fn persona(&self, id: Option<&str>) -> Option<Arc<Persona>> {
@@ -116,13 +119,6 @@ impl AppState {
             Some(id) => self.personas.iter().find(|p| p.id() == id).cloned(),
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub fn load_llm(config: &Config) -> Result<Arc<dyn LlmBackend>, twin_llm::LlmError> {
@@ -164,11 +160,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-async fn session_upgrade(ws: WebSocketUpgrade, State(state): State<Arc<AppState>>) -> Response {
+async fn session_upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+) -> Response {
     // Frames above the protocol limit are still read (up to this hard cap) so the client gets a clear error.
     ws.max_message_size(session::HARD_FRAME_LIMIT)
         .max_frame_size(session::HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| session::run(socket, state))
+        .on_upgrade(move |socket| session::run(socket, state, peer))
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {

@@ -46,6 +46,8 @@ pub struct Config {
     pub tts: TtsConfig,
     #[serde(default)]
     pub rooms: RoomsConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// Folder the config file is in; set after loading.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -71,6 +73,79 @@ pub struct ServerConfig {
     pub plaintext: bool,
 }
 
+/// `[limits]`: what one address, one token or one connection may take (docs/protocol.md, Limits).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Open connections from one IP address (TLS handshakes included).
+    pub connections_per_ip: usize,
+    /// Sessions and room memberships open at once with one token.
+    pub connections_per_token: usize,
+    /// User turns one token may send in a minute; more are refused (`rate_limited`) until the minute allows.
+    pub turns_per_minute: usize,
+    /// Wrong tokens from one address in a minute before it is turned away (HTTP 429) for the rest of it.
+    pub auth_failures_per_minute: usize,
+    /// From the WebSocket upgrade to the hello.
+    pub hello_timeout_s: f64,
+    /// A session with no frame from the client this long is closed; the server pings it meanwhile.
+    pub idle_timeout_s: f64,
+    pub ping_interval_s: f64,
+    /// From a connection's first byte to the end of its request's headers.
+    pub header_timeout_s: f64,
+    /// From the TCP connection to the end of the TLS handshake.
+    pub handshake_timeout_s: f64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> LimitsConfig {
+        LimitsConfig {
+            connections_per_ip: 32,
+            connections_per_token: 8,
+            turns_per_minute: 20,
+            auth_failures_per_minute: 10,
+            hello_timeout_s: 10.0,
+            idle_timeout_s: 300.0,
+            ping_interval_s: 30.0,
+            header_timeout_s: 10.0,
+            handshake_timeout_s: 10.0,
+        }
+    }
+}
+
+impl LimitsConfig {
+    fn check(&self) -> Result<(), String> {
+        let counts = [
+            ("connections_per_ip", self.connections_per_ip),
+            ("connections_per_token", self.connections_per_token),
+            ("turns_per_minute", self.turns_per_minute),
+            ("auth_failures_per_minute", self.auth_failures_per_minute),
+        ];
+        if let Some((name, _)) = counts.iter().find(|(_, n)| *n == 0) {
+            return Err(format!("limits.{name} must be at least 1"));
+        }
+        let seconds = [
+            ("hello_timeout_s", self.hello_timeout_s),
+            ("idle_timeout_s", self.idle_timeout_s),
+            ("ping_interval_s", self.ping_interval_s),
+            ("header_timeout_s", self.header_timeout_s),
+            ("handshake_timeout_s", self.handshake_timeout_s),
+        ];
+        if let Some((name, s)) = seconds.iter().find(|(_, s)| !(0.1..=86_400.0).contains(s)) {
+            return Err(format!(
+                "limits.{name} = {s} must be between 0.1 and 86400 seconds"
+            ));
+        }
+        if self.ping_interval_s >= self.idle_timeout_s {
+            return Err("limits.ping_interval_s must be shorter than limits.idle_timeout_s".into());
+        }
+        Ok(())
+    }
+
+    pub fn seconds(s: f64) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(s)
+    }
+}
+
 /// `[server.tls]`: PEM files, relative to the config's folder.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +165,9 @@ fn default_models_dir() -> PathBuf {
 pub struct AuthConfig {
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
+    /// A demo's config: its tokens may be short, memorable and published (never on a real deployment).
+    #[serde(default)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +184,12 @@ pub struct TokenConfig {
     /// Rooms (shared conversations with the twin) this token may join.
     #[serde(default)]
     pub rooms: Vec<String>,
+    /// Personas (ids) this token reaches; every persona of the server when left out.
+    #[serde(default)]
+    pub personas: Option<Vec<String>>,
+    /// What it may do: `converse`, `speech`, `review`; `["converse"]` when left out.
+    #[serde(default)]
+    pub capabilities: Option<Vec<crate::auth::Capability>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -394,17 +478,8 @@ impl Config {
         if !(1..=10).contains(&config.retrieval.top_k) {
             return Err(invalid("retrieval.top_k must be between 1 and 10".into()));
         }
-        for t in &config.auth.tokens {
-            match (&t.token, &t.token_env) {
-                (Some(_), None) | (None, Some(_)) => {}
-                _ => {
-                    return Err(invalid(format!(
-                        "auth token {:?} needs exactly one of token or token_env",
-                        t.name
-                    )));
-                }
-            }
-        }
+        check_tokens(&config.auth.tokens).map_err(invalid)?;
+        config.limits.check().map_err(invalid)?;
         Ok(config)
     }
 
@@ -441,35 +516,41 @@ impl Config {
             None => self.resolve(&self.server.models_dir),
         }
     }
+}
 
-    /// The secrets and names of every configured token; a token whose variable is unset is skipped with a warning.
-    /// The rooms `holder`'s token grants.
-    pub fn rooms_of(&self, holder: &str) -> Vec<String> {
-        self.auth
-            .tokens
-            .iter()
-            .filter(|t| t.name == holder)
-            .flat_map(|t| t.rooms.iter().cloned())
-            .collect()
+/// Each token has a unique holder, exactly one of `token` and `token_env`, no empty secret, and reaches some
+/// persona.
+fn check_tokens(tokens: &[TokenConfig]) -> Result<(), String> {
+    for (i, t) in tokens.iter().enumerate() {
+        if t.name.trim().is_empty() {
+            return Err(format!("auth token #{} needs a name (its holder)", i + 1));
+        }
+        if tokens[..i].iter().any(|o| o.name == t.name) {
+            return Err(format!(
+                "two auth tokens are held by {:?}: holder names must be unique (the store keeps conversations by holder)",
+                t.name
+            ));
+        }
+        match (&t.token, &t.token_env) {
+            (Some(secret), None) if secret.is_empty() => {
+                return Err(format!("auth token {:?} is empty", t.name));
+            }
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => {
+                return Err(format!(
+                    "auth token {:?} needs exactly one of token or token_env",
+                    t.name
+                ));
+            }
+        }
+        if t.personas.as_ref().is_some_and(Vec::is_empty) {
+            return Err(format!(
+                "auth token {:?} has personas = [], which reaches no persona: leave it out for all",
+                t.name
+            ));
+        }
     }
-
-    pub fn tokens(&self) -> Vec<(String, String)> {
-        self.auth
-            .tokens
-            .iter()
-            .filter_map(|t| match (&t.token, &t.token_env) {
-                (Some(secret), _) => Some((secret.clone(), t.name.clone())),
-                (None, Some(var)) => match std::env::var(var) {
-                    Ok(secret) if !secret.is_empty() => Some((secret, t.name.clone())),
-                    _ => {
-                        tracing::warn!(token = %t.name, variable = %var, "token variable is unset; that token is disabled");
-                        None
-                    }
-                },
-                (None, None) => None,
-            })
-            .collect()
-    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -495,7 +576,7 @@ backend = "embedded"
             c.resolve(&c.server.store),
             PathBuf::from("/etc/twin/twin.db")
         );
-        assert_eq!(c.tokens(), vec![("secret".to_string(), "demo".to_string())]);
+        assert_eq!(c.auth.tokens[0].token.as_deref(), Some("secret"));
         assert_eq!(c.retrieval.top_k, 3);
     }
 

@@ -6,13 +6,15 @@
 //! clients each checked sentence goes on to speech synthesis → lip-sync → client, on one sample clock.
 
 pub mod app;
+pub mod auth;
 pub mod config;
+pub mod gate;
 pub mod guardrails;
-pub mod listener;
 pub mod metrics;
 pub mod persona;
 pub mod reply;
 pub mod rooms;
+pub mod serve;
 pub mod session;
 pub mod speaking;
 pub mod speech;
@@ -36,28 +38,13 @@ pub async fn serve(state: std::sync::Arc<AppState>) -> std::io::Result<()> {
     serve_on(listener, state).await
 }
 
-/// Serves on a listener bound by the caller (tests, embedding in other programs): TLS where the state has it.
+/// Serves on a listener bound by the caller (tests, embedding in other programs) until Ctrl-C or SIGTERM: TLS
+/// where the state has it (see [`serve::serve_until`]).
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: std::sync::Arc<AppState>,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt as _;
-    if let Some(tls) = state.tls.clone() {
-        let listener = listener::TlsListener::new(listener, tls)?;
-        return axum::serve(listener, router(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
-    }
-    // Small frames (a pose, 20 ms of voice, a chunk of speech) go out at once: Nagle's algorithm would hold
-    // each back until the previous one is acknowledged, tens of milliseconds in a room's relay.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY not set on a connection: {e}");
-        }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    serve::serve_until(listener, state, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -27,6 +27,9 @@ enum Command {
         #[arg(long)]
         store: Option<PathBuf>,
     },
+    /// Print a fresh random token (256 bits, base64url) for `[[auth.tokens]]`, best kept in the environment
+    /// (`token_env`).
+    Token,
     /// Work with persona packs.
     Persona {
         #[command(subcommand)]
@@ -70,6 +73,12 @@ fn main() -> anyhow::Result<()> {
             let state = AppState::load(config).context("cannot start twin-server")?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(twin_server::serve(state))?;
+            Ok(())
+        }
+        Command::Token => {
+            let token = twin_server::auth::new_token()
+                .map_err(|_| anyhow::anyhow!("the system's random generator failed"))?;
+            println!("{token}");
             Ok(())
         }
         Command::Persona {

@@ -48,6 +48,10 @@ pub struct Metrics {
     pub sessions_resumed: AtomicU64,
     pub user_turns: AtomicU64,
     pub auth_failures: AtomicU64,
+    /// Connections closed at once: their address had no place left.
+    pub connections_refused: AtomicU64,
+    /// User turns refused for the token's turns a minute.
+    pub turns_refused: AtomicU64,
     replies: Mutex<BTreeMap<&'static str, u64>>,
     errors: Mutex<BTreeMap<String, u64>>,
     guardrails: Mutex<BTreeMap<&'static str, u64>>,
@@ -146,8 +150,22 @@ impl Metrics {
         counter(
             &mut out,
             "twin_auth_failures_total",
-            "Hellos refused for their token.",
+            "Hellos and speech requests refused for their token.",
             self.auth_failures.load(Ordering::Relaxed) as i64,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "twin_connections_refused_total",
+            "Connections closed at once: their address had limits.connections_per_ip open.",
+            self.connections_refused.load(Ordering::Relaxed) as i64,
+            "counter",
+        );
+        counter(
+            &mut out,
+            "twin_turns_refused_total",
+            "User turns refused: the token had sent limits.turns_per_minute this minute.",
+            self.turns_refused.load(Ordering::Relaxed) as i64,
             "counter",
         );
         let labelled =

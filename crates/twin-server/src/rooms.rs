@@ -99,16 +99,21 @@ impl Rooms {
         &self,
         state: &Arc<AppState>,
         room: &str,
-        name: &str,
+        grant: &crate::auth::Grant,
         joining: Joining,
         to: mpsc::Sender<ServerMessage>,
     ) -> Result<Membership, (ErrorCode, String)> {
-        if !state.config.rooms_of(name).iter().any(|r| r == room) {
+        if !grant.joins(room) {
             return Err((
                 ErrorCode::Unauthorized,
                 format!("this token does not grant room {room:?}"),
             ));
         }
+        // A room is with the server's default persona.
+        if let Some(persona) = state.persona(None) {
+            crate::session::reaching(grant, persona.id())?;
+        }
+        let name = grant.holder.as_str();
         let n = self
             .next_participant
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -21,11 +21,18 @@ use twin_protocol::{
 /// Frames beyond this are dropped by the WebSocket layer itself; between the protocol limit and this, the client
 /// gets a `message_too_large` error and a clean close.
 pub const HARD_FRAME_LIMIT: usize = 1 << 20;
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 enum Outgoing {
     Message(ServerMessage),
+    /// A WebSocket ping: the client's pong proves the link alive (it does not count as activity).
+    Ping,
     Close(u16, String),
+}
+
+/// A token holder let in: their name, and their place among the token's open sessions.
+pub(crate) struct Admitted {
+    pub holder: String,
+    _place: crate::gate::Place,
 }
 
 /// A user turn as said: the client's id for it, its words and the document it presents, if any.
@@ -55,15 +62,19 @@ pub(crate) struct Session {
     active: Option<ActiveReply>,
     /// What a voice client asked for in its hello (a room: whether anyone in it did).
     pub(crate) audio: Option<AudioRequest>,
+    /// Who opened it (a room's shared session has no one holder).
+    admitted: Option<Admitted>,
 }
 
-pub async fn run(socket: WebSocket, state: Arc<AppState>) {
+pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::SocketAddr) {
+    let limits = state.config.limits.clone();
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(256);
     let writer = tokio::spawn(async move {
         while let Some(item) = out_rx.recv().await {
             let result = match item {
                 Outgoing::Message(m) => sink.send(Message::Text(m.encode().into())).await,
+                Outgoing::Ping => sink.send(Message::Ping(Default::default())).await,
                 Outgoing::Close(code, reason) => {
                     let _ = sink
                         .send(Message::Close(Some(CloseFrame {
@@ -109,7 +120,8 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         }
     };
 
-    let hello = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
+    let hello_timeout = crate::config::LimitsConfig::seconds(limits.hello_timeout_s);
+    let hello = match tokio::time::timeout(hello_timeout, stream.next()).await {
         Ok(Some(Ok(Message::Text(text)))) => ClientMessage::decode(&text),
         Ok(Some(Ok(_))) => Err(ProtocolError::Malformed(
             "the first frame must be a text hello".into(),
@@ -118,7 +130,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         Err(_) => {
             let code = fatal(
                 ErrorCode::HelloRequired,
-                "no hello within 10 seconds".into(),
+                format!("no hello within {} seconds", limits.hello_timeout_s),
             )
             .await;
             state.metrics.error(&code);
@@ -136,25 +148,22 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         ..
     }) = &hello
     {
-        let joined = match (state.authenticate(token).map(str::to_string), session_id) {
-            (_, Some(_)) => Err((
+        let admitted = match session_id {
+            Some(_) => Err((
                 ErrorCode::BadMessage,
                 "a room is one shared session: join it without a session_id".into(),
             )),
-            (None, _) => {
-                state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-                Err((
-                    ErrorCode::Unauthorized,
-                    "unknown or missing auth token".into(),
-                ))
-            }
-            (Some(name), None) => {
+            None => conversing(&state, token, peer.ip()),
+        };
+        let joined = match &admitted {
+            Err(refused) => Err(refused.clone()),
+            Ok((grant, _)) => {
                 state
                     .rooms
                     .join(
                         &state,
                         room,
-                        &name,
+                        grant,
                         Joining {
                             audio: audio.is_some(),
                             remote: *remote,
@@ -174,7 +183,8 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         };
         tracing::info!(%room, participant = %membership.participant.id, client = client.as_deref().unwrap_or("?"), "joined a room");
         drop(msg_tx);
-        while let Some(frame) = stream.next().await {
+        let holder = admitted.map(|(_, a)| a).ok();
+        while let Some(frame) = next_frame(&mut stream, &out_tx, &limits).await {
             let text = match frame {
                 Ok(Message::Text(text)) => text,
                 Ok(Message::Close(_)) | Err(_) => break,
@@ -187,6 +197,10 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
                         .await;
                     break;
                 }
+                Ok(ClientMessage::UserFinal { .. })
+                    if holder
+                        .as_ref()
+                        .is_some_and(|h| !turn_allowed(&state, &h.holder, &out_tx)) => {}
                 Ok(m) => {
                     if !membership.say(m).await {
                         break;
@@ -220,16 +234,18 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
             audio,
             ..
         }) => {
-            match open(
-                &state,
-                &token,
-                persona.as_deref(),
-                session_id.as_deref(),
-                audio,
-                msg_tx.clone(),
-            )
-            .await
-            {
+            let opened = match conversing(&state, &token, peer.ip()) {
+                Ok((grant, admitted)) => {
+                    let wanted = Wanted {
+                        persona: persona.as_deref(),
+                        session_id: session_id.as_deref(),
+                        audio,
+                    };
+                    open(&state, &grant, admitted, wanted, msg_tx.clone()).await
+                }
+                Err(refused) => Err(refused),
+            };
+            match opened {
                 Ok(session) => {
                     tracing::info!(session = %session.id, client = client.as_deref().unwrap_or("?"), "session open");
                     Some(session)
@@ -269,7 +285,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         .sessions_active
         .fetch_add(1, Ordering::Relaxed);
 
-    while let Some(frame) = stream.next().await {
+    while let Some(frame) = next_frame(&mut stream, &out_tx, &limits).await {
         let text = match frame {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
@@ -307,6 +323,10 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
                 text,
                 attachment,
             } => {
+                let holder = session.admitted.as_ref().map(|a| a.holder.clone());
+                if holder.is_some_and(|h| !turn_allowed(&state, &h, &out_tx)) {
+                    continue;
+                }
                 let said = SaidTurn {
                     id: turn_id,
                     text,
@@ -360,21 +380,123 @@ async fn finish(writer: JoinHandle<()>, forwarder: JoinHandle<()>) {
     let _ = writer.await;
 }
 
-async fn open(
-    state: &Arc<AppState>,
+/// The client's next frame. While it is quiet the server pings it every `ping_interval_s`; its pongs keep the
+/// link known alive but are not activity: after `idle_timeout_s` without a frame of its own the session is
+/// closed (1001), and `None` returned as when the client leaves.
+async fn next_frame(
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    out: &mpsc::Sender<Outgoing>,
+    limits: &crate::config::LimitsConfig,
+) -> Option<Result<Message, axum::Error>> {
+    use crate::config::LimitsConfig;
+    let quiet_since = Instant::now();
+    let idle = LimitsConfig::seconds(limits.idle_timeout_s);
+    let ping = LimitsConfig::seconds(limits.ping_interval_s);
+    loop {
+        let left = idle.saturating_sub(quiet_since.elapsed());
+        if left.is_zero() {
+            let reason = format!("idle for {} s", limits.idle_timeout_s);
+            let _ = out
+                .send(Outgoing::Close(close_code::GOING_AWAY, reason))
+                .await;
+            return None;
+        }
+        match tokio::time::timeout(ping.min(left), stream.next()).await {
+            Ok(Some(Ok(Message::Pong(_)))) => continue,
+            Ok(frame) => return frame,
+            Err(_) => {
+                let _ = out.send(Outgoing::Ping).await;
+            }
+        }
+    }
+}
+
+/// Whether `holder` may send another turn this minute; if not, the client is told so (the session goes on).
+fn turn_allowed(state: &AppState, holder: &str, out: &mpsc::Sender<Outgoing>) -> bool {
+    let Err(wait) = state.gate.turn(holder) else {
+        return true;
+    };
+    state.metrics.turns_refused.fetch_add(1, Ordering::Relaxed);
+    let message = format!(
+        "more than {} turns a minute with this token: this one was not taken; try again in {} s",
+        state.config.limits.turns_per_minute,
+        wait.as_secs().max(1)
+    );
+    let _ = out.try_send(Outgoing::Message(ServerMessage::error(
+        ErrorCode::RateLimited,
+        message,
+    )));
+    false
+}
+
+/// The grant of a token that may converse, and its holder's place among the token's open sessions. An unknown
+/// token counts against its address.
+fn conversing(
+    state: &AppState,
     token: &str,
-    persona_id: Option<&str>,
-    session_id: Option<&str>,
-    audio: Option<AudioRequest>,
-    out: mpsc::Sender<ServerMessage>,
-) -> Result<Session, (ErrorCode, String)> {
-    let Some(owner) = state.authenticate(token).map(str::to_string) else {
+    ip: std::net::IpAddr,
+) -> Result<(crate::auth::Grant, Admitted), (ErrorCode, String)> {
+    let Some(grant) = state.authenticate(token) else {
         state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+        state.gate.failed(ip);
         return Err((
             ErrorCode::Unauthorized,
             "unknown or missing auth token".into(),
         ));
     };
+    if !grant.may(crate::auth::Capability::Converse) {
+        return Err((
+            ErrorCode::Unauthorized,
+            "this token may not converse with the twin".into(),
+        ));
+    }
+    let Some(place) = state.gate.holder(&grant.holder) else {
+        return Err((
+            ErrorCode::TooManyConnections,
+            format!(
+                "this token already has {} sessions open",
+                state.config.limits.connections_per_token
+            ),
+        ));
+    };
+    let admitted = Admitted {
+        holder: grant.holder.clone(),
+        _place: place,
+    };
+    Ok((grant.clone(), admitted))
+}
+
+/// What a hello asks to open.
+struct Wanted<'a> {
+    persona: Option<&'a str>,
+    session_id: Option<&'a str>,
+    audio: Option<AudioRequest>,
+}
+
+/// Refuses a persona the token does not reach.
+pub fn reaching(grant: &crate::auth::Grant, persona: &str) -> Result<(), (ErrorCode, String)> {
+    match grant.reaches(persona) {
+        true => Ok(()),
+        false => Err((
+            ErrorCode::Unauthorized,
+            format!("this token does not reach persona {persona:?}"),
+        )),
+    }
+}
+
+async fn open(
+    state: &Arc<AppState>,
+    grant: &crate::auth::Grant,
+    admitted: Admitted,
+    wanted: Wanted<'_>,
+    out: mpsc::Sender<ServerMessage>,
+) -> Result<Session, (ErrorCode, String)> {
+    let Wanted {
+        persona: persona_id,
+        session_id,
+        audio,
+    } = wanted;
+    let owner = grant.holder.clone();
     let internal = |e: crate::store::StoreError| (ErrorCode::Internal, e.to_string());
     let (persona, id, resumed) = match session_id {
         Some(id) => {
@@ -400,6 +522,7 @@ async fn open(
                 ErrorCode::UnknownPersona,
                 format!("persona {:?} is not loaded", record.persona),
             ))?;
+            reaching(grant, persona.id())?;
             (persona, record.id, true)
         }
         None => {
@@ -409,6 +532,7 @@ async fn open(
                     format!("no persona {:?} on this server", persona_id.unwrap_or("")),
                 )
             })?;
+            reaching(grant, persona.id())?;
             let id = uuid::Uuid::new_v4().to_string();
             let (sid, pid, who) = (id.clone(), persona.id().to_string(), owner.clone());
             state
@@ -442,6 +566,7 @@ async fn open(
     };
     metric.fetch_add(1, Ordering::Relaxed);
     let mut session = Session::new(state.clone(), persona, id, out, audio);
+    session.admitted = Some(admitted);
     if !resumed {
         // Said plainly at the start of every new session, and stored like any reply.
         session.start_reply(None, None, None, None).await;
@@ -472,6 +597,7 @@ impl Session {
             out,
             active: None,
             audio,
+            admitted: None,
         }
     }
 

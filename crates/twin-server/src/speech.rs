@@ -7,7 +7,7 @@
 
 use crate::app::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -37,6 +37,7 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
 
 pub async fn speech(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -45,12 +46,24 @@ pub async fn speech(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if state.authenticate(token).is_none() {
+    let Some(grant) = state.authenticate(token) else {
+        state
+            .metrics
+            .auth_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.gate.failed(peer.ip());
         return refuse(
             StatusCode::UNAUTHORIZED,
             "a valid token is required: Authorization: Bearer <token>",
         );
+    };
+    if !grant.may(crate::auth::Capability::Speech) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "this token may not use the speech endpoint (it needs the \"speech\" capability)",
+        );
     }
+    let grant = grant.clone();
     let request: SpeechRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
@@ -77,6 +90,12 @@ pub async fn speech(
             ),
         );
     };
+    if !grant.reaches(persona.id()) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            format!("this token does not reach the voice {:?}", persona.id()),
+        );
+    }
     let speed = request.speed.unwrap_or(1.0);
     if !(0.25..=4.0).contains(&speed) {
         return refuse(

@@ -2,22 +2,8 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 use twin_persona::{PersonaPack, SourceKind};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
-}
 
 #[test]
 fn the_demo_pack_is_complete() {
@@ -50,7 +36,7 @@ fn the_demo_pack_is_complete() {
 fn persona_check_reports_every_problem_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let pack = dir.path().join("pack");
-    copy_dir(&common::demo_pack(), &pack);
+    common::copy_dir(&common::demo_pack(), &pack);
     // A TOML syntax error on line 4 of one statement...
     let s1 = pack.join("statements/s001.md");
     let text = std::fs::read_to_string(&s1).unwrap();
@@ -120,7 +106,7 @@ fn persona_check_reports_every_problem_with_its_line() {
 fn the_server_refuses_to_start_on_a_broken_pack_or_config() {
     let dir = tempfile::tempdir().unwrap();
     let pack = dir.path().join("pack");
-    copy_dir(&common::demo_pack(), &pack);
+    common::copy_dir(&common::demo_pack(), &pack);
     std::fs::write(pack.join("strategy/n001.md"), "no front matter here").unwrap();
     let config = dir.path().join("server.toml");
     let text = common::config_text(&dir.path().join("twin.db"), common::EMBEDDED_LLM).replace(

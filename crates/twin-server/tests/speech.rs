@@ -42,6 +42,37 @@ fn streams_the_persona_voice_over_http() {
 }
 
 #[test]
+fn streams_over_https_to_a_client_that_trusts_the_servers_ca() {
+    let (addr, ca) = common::tls_server();
+    let config = |ca: Option<std::path::PathBuf>| HttpVoiceConfig {
+        base_url: format!("https://{addr}/v1"),
+        voice: "owen-marsh".into(),
+        api_key: Some(TOKEN.into()),
+        sample_rate: 22_050,
+        read_timeout: Duration::from_secs(20),
+        ca,
+        ..Default::default()
+    };
+    let trusted = HttpVoice::new(config(Some(ca))).unwrap();
+    let s = trusted
+        .synthesize("Safety beats speed.", &mut |_| true)
+        .unwrap();
+    assert!(s.samples > 5_000, "speech over https");
+    let untrusted = HttpVoice::new(config(None)).unwrap();
+    let err = untrusted.synthesize("Hello.", &mut |_| true).unwrap_err();
+    assert!(err.to_string().contains("unreachable"), "{err}");
+    let plain = HttpVoice::new(HttpVoiceConfig {
+        base_url: format!("http://{addr}/v1"),
+        ..config(None)
+    })
+    .unwrap();
+    assert!(
+        plain.synthesize("Hello.", &mut |_| true).is_err(),
+        "no plaintext on the TLS port"
+    );
+}
+
+#[test]
 fn the_speech_endpoint_refuses_bad_requests_clearly() {
     let addr = shared_server();
     let err = voice(format!("http://{addr}/v1"), "wrong-token")

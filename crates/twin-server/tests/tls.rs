@@ -4,24 +4,10 @@
 mod common;
 
 use common::{Client, TOKEN};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use tokio_tungstenite::Connector;
 use twin_protocol::{ClientMessage, PROTOCOL_VERSION};
-
-/// A server with TLS from a fresh local CA; returns its address and the CA file.
-fn tls_server() -> (String, PathBuf) {
-    let dir = tempfile::tempdir().unwrap().keep();
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-    let (pki, _) = twin_tls::make_demo_pki(&dir.join("tls"), &names).unwrap();
-    let extra = format!(
-        "[server.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
-        pki.cert.display(),
-        pki.key.display()
-    );
-    let addr = common::own_server(&common::demo_pack(), &extra);
-    (addr, pki.ca)
-}
 
 async fn connect_wss(addr: &str, ca: Option<&Path>) -> Result<Client, String> {
     let config = twin_tls::client_config(ca).map_err(|e| e.to_string())?;
@@ -53,7 +39,7 @@ async fn hello(c: &mut Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_serves_wss_to_clients_that_trust_its_ca_and_refuses_the_rest() {
-    let (addr, ca) = tls_server();
+    let (addr, ca) = common::tls_server();
 
     let mut trusted = connect_wss(&addr, Some(&ca))
         .await
@@ -91,7 +77,7 @@ async fn tls_serves_wss_to_clients_that_trust_its_ca_and_refuses_the_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_handshake_holds_up_no_one_else() {
-    let (addr, ca) = tls_server();
+    let (addr, ca) = common::tls_server();
     // Connected, and silent: the handshake never starts.
     let _stalled: Vec<_> = futures_util::future::join_all(
         (0..8).map(|_| tokio::net::TcpStream::connect(addr.clone())),

@@ -263,7 +263,7 @@ async fn an_interruption_stops_speech_within_one_chunk_and_stores_what_was_heard
 /// The demo persona with an HTTP voice.
 fn http_voice_pack() -> PathBuf {
     let dir = tempfile::tempdir().unwrap().keep().join("pack");
-    copy_dir(&demo_pack(), &dir);
+    common::copy_dir(&demo_pack(), &dir);
     let toml = dir.join("persona.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
     let text = text.replace(
@@ -276,19 +276,6 @@ fn http_voice_pack() -> PathBuf {
     );
     std::fs::write(&toml, text).unwrap();
     dir
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[tokio::test]

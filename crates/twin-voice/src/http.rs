@@ -19,6 +19,8 @@ pub struct HttpVoiceConfig {
     pub connect_timeout: Duration,
     /// Longest silence on the wire before the stream counts as dead.
     pub read_timeout: Duration,
+    /// A CA certificate (PEM) to trust for `https` besides the public roots: a local CA, as the demo's.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpVoiceConfig {
@@ -32,6 +34,7 @@ impl Default for HttpVoiceConfig {
             speed: 1.0,
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(30),
+            ca: None,
         }
     }
 }
@@ -58,6 +61,15 @@ impl HttpVoice {
         Ok(HttpVoice { config, url })
     }
 
+    fn certificate(&self, path: &std::path::Path) -> Result<reqwest::Certificate, VoiceError> {
+        let pem = std::fs::read(path).map_err(|e| {
+            VoiceError::BadConfig(format!("cannot read the CA file {}: {e}", path.display()))
+        })?;
+        reqwest::Certificate::from_pem(&pem).map_err(|e| {
+            VoiceError::BadConfig(format!("{} is not a PEM certificate: {e}", path.display()))
+        })
+    }
+
     fn server_error(&self, reason: String) -> VoiceError {
         VoiceError::Server {
             url: self.url.clone(),
@@ -80,10 +92,14 @@ impl Synthesizer for HttpVoice {
         text: &str,
         sink: &mut dyn FnMut(&[f32]) -> bool,
     ) -> Result<Synthesis, VoiceError> {
-        let client = reqwest::blocking::Client::builder()
+        let mut client = reqwest::blocking::Client::builder()
             .connect_timeout(self.config.connect_timeout)
             // The blocking client applies this to each wait for data, not to the whole stream.
-            .timeout(self.config.read_timeout)
+            .timeout(self.config.read_timeout);
+        if let Some(ca) = &self.config.ca {
+            client = client.add_root_certificate(self.certificate(ca)?);
+        }
+        let client = client
             .build()
             .map_err(|e| self.server_error(format!("cannot make an HTTP client: {e}")))?;
         let mut request = client.post(&self.url).json(&serde_json::json!({

@@ -30,6 +30,34 @@ pub fn models_dir() -> PathBuf {
     dir
 }
 
+/// Copies a folder (a persona pack) recursively.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The demo pack under another persona id (a second twin on the same server).
+pub fn demo_pack_as(id: &str) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep().join(id);
+    copy_dir(&demo_pack(), &dir);
+    let toml = dir.join("persona.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replacen("id = \"owen-marsh\"", &format!("id = \"{id}\""), 1),
+    )
+    .unwrap();
+    dir
+}
+
 pub fn demo_pack() -> PathBuf {
     workspace_root().join("assets/personas/owen-marsh")
 }
@@ -39,8 +67,13 @@ pub fn config_text(store: &Path, llm: &str) -> String {
     config_text_with(store, llm, &demo_pack(), "")
 }
 
-/// [`config_text`] for another persona pack, with `extra` sections appended.
+/// [`config_text`] for another persona pack, with `extra` sections appended. Tests ask many questions a
+/// minute with one token: unless `extra` sets its own `[limits]`, turns a minute are not limited.
 pub fn config_text_with(store: &Path, llm: &str, pack: &Path, extra: &str) -> String {
+    let limits = match extra.contains("[limits]") {
+        true => "",
+        false => "[limits]\nturns_per_minute = 1000000\nconnections_per_token = 1000",
+    };
     format!(
         r#"
 [server]
@@ -48,14 +81,18 @@ listen = "127.0.0.1:0"
 store = "{store}"
 models_dir = "{models}"
 personas = ["{pack}"]
+[auth]
+demo = true
 [[auth.tokens]]
 name = "tester"
 token = "{TOKEN}"
+capabilities = ["converse", "speech"]
 [[auth.tokens]]
 name = "other"
 token = "other-token"
 [llm]
 {llm}
+{limits}
 {extra}
 "#,
         store = store.display(),
@@ -71,6 +108,20 @@ pub fn own_server(pack: &Path, extra: &str) -> String {
     let text = config_text_with(&store, EMBEDDED_LLM, pack, extra);
     let config = Config::parse(&dir.join("server.toml"), &text).unwrap();
     start_in_background(AppState::load(config).expect("server state loads"))
+}
+
+/// A server of its own with TLS from a fresh local CA (as `cargo xtask setup` makes for the demo): its
+/// address and the CA file clients trust.
+pub fn tls_server() -> (String, PathBuf) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    let (pki, _) = twin_tls::make_demo_pki(&dir.join("tls"), &names).unwrap();
+    let extra = format!(
+        "[server.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        pki.cert.display(),
+        pki.key.display()
+    );
+    (own_server(&demo_pack(), &extra), pki.ca)
 }
 
 pub const EMBEDDED_LLM: &str = "backend = \"embedded\"\nmax_tokens = 64\ntemperature = 0.0";
