@@ -42,6 +42,9 @@ pub struct ConnectArgs {
     /// In the room from afar: the others see you at a seat beside the twin and hear you from there.
     #[arg(long, requires = "room")]
     pub remote: bool,
+    /// This run's client instance (a room knows it again after a reconnect).
+    #[arg(skip = twin::link::new_instance())]
+    pub instance: String,
 }
 
 impl ConnectArgs {
@@ -66,6 +69,7 @@ impl ConnectArgs {
             audio,
             room: self.room.as_deref(),
             remote: self.remote,
+            instance: Some(&self.instance),
         }
     }
 }

@@ -41,6 +41,8 @@ struct Turns {
     started: Option<String>,
     /// The conversation is a room's.
     in_room: bool,
+    /// This conversation's client instance: a room knows it again after a reconnect.
+    instance: String,
 }
 
 /// Pings for the server's clock: a few quickly after connecting, then now and then (drift, routes).
@@ -75,6 +77,7 @@ pub(super) async fn run(
         input_done: false,
         started: None,
         in_room: settings.room.is_some(),
+        instance: crate::link::new_instance(),
     };
     let deadline = settings
         .seconds
@@ -136,6 +139,7 @@ async fn connect(settings: &Settings, turns: &Turns) -> Result<Link> {
         audio: Some(AudioRequest { lipsync: true }),
         room: settings.room.as_deref(),
         remote: settings.remote,
+        instance: Some(&turns.instance),
     };
     Ok(Link::connect(&settings.endpoint, hello).await?)
 }

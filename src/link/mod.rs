@@ -45,6 +45,27 @@ pub struct Hello<'a> {
     pub room: Option<&'a str>,
     /// In a room: not in the physical room with the twin (the others see a presence at a seat).
     pub remote: bool,
+    /// This client's instance, the same across its reconnects (see [`new_instance`]).
+    pub instance: Option<&'a str>,
+}
+
+/// A random id for one run of a client: a room knows it again when it reconnects.
+pub fn new_instance() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    // Two independently seeded SipHashes of the time and process: unguessable enough for an id that is
+    // not a secret, without another dependency.
+    let mut id = String::new();
+    for _ in 0..2 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        id.push_str(&format!("{:016x}", h.finish()));
+    }
+    id
 }
 
 /// Where the server is and how to trust it.
@@ -144,6 +165,7 @@ impl Link {
             audio: hello.audio,
             room: hello.room.map(str::to_string),
             remote: hello.remote,
+            instance: hello.instance.map(str::to_string),
         })
         .await?;
         Ok(link)

@@ -255,6 +255,7 @@ where
                 audio,
                 room: Some(room),
                 remote,
+                instance: None,
             };
             let endpoint = twin::link::Endpoint {
                 url,

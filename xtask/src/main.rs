@@ -38,6 +38,12 @@ enum Task {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
+    /// Run the property tests over what Twin reads from outside (crates/twin-fuzz) at length: `cases` inputs
+    /// per target (the test suite runs 256), in release; prints the time each target took.
+    Fuzz {
+        #[arg(long, default_value_t = 200_000)]
+        cases: u32,
+    },
     /// Run the benchmarks and rewrite BENCHMARKS.md.
     Bench {
         #[command(flatten)]
@@ -114,6 +120,7 @@ fn main() -> Result<()> {
             args.with_test_tools = true;
             test(&root, &args, &cargo_args)
         }
+        Task::Fuzz { cases } => fuzz(cases),
         Task::Bench {
             setup: mut args,
             questions,
@@ -329,6 +336,34 @@ fn android_check() -> Result<()> {
         "--target",
         TARGET,
     ]))
+}
+
+/// `cargo xtask fuzz`: each target of crates/twin-fuzz alone, timed.
+fn fuzz(cases: u32) -> Result<()> {
+    const TARGETS: [&str; 6] = ["protocol", "gltf", "persona", "wav", "sse", "sentences"];
+    step(&format!(
+        "property tests, {cases} inputs per target (release)"
+    ));
+    run(cargo().args(["test", "--release", "-p", "twin-fuzz", "--no-run"]))?;
+    for target in TARGETS {
+        let started = std::time::Instant::now();
+        run(cargo()
+            .args([
+                "test",
+                "--release",
+                "-p",
+                "twin-fuzz",
+                "--test",
+                target,
+                "-q",
+            ])
+            .env("TWIN_FUZZ_CASES", cases.to_string()))?;
+        println!(
+            "  {target}: {cases} inputs in {:.1} s, no failure",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 /// A running `twin-server`, stopped when dropped.

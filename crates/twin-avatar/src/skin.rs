@@ -55,6 +55,31 @@ fn json_part(bytes: &[u8]) -> Result<&[u8], AvatarError> {
     }
 }
 
+/// Every primitive's POSITION names an accessor that exists. The gltf crate's own validation (1.4) indexes the
+/// accessors with it unchecked and panics otherwise (found by `crates/twin-fuzz`).
+fn positions_exist(json: &serde_json::Value) -> Result<(), AvatarError> {
+    let accessors = json
+        .get("accessors")
+        .and_then(|a| a.as_array())
+        .map_or(0, Vec::len);
+    let meshes = json.get("meshes").and_then(|m| m.as_array());
+    for (m, mesh) in meshes.into_iter().flatten().enumerate() {
+        let primitives = mesh.get("primitives").and_then(|p| p.as_array());
+        for (p, primitive) in primitives.into_iter().flatten().enumerate() {
+            let position = primitive.get("attributes").and_then(|a| a.get("POSITION"));
+            if let Some(index) = position {
+                let fits = index.as_u64().is_some_and(|i| (i as usize) < accessors);
+                if !fits {
+                    return Err(AvatarError::Broken(format!(
+                        "mesh {m} primitive {p}: POSITION names accessor {index}, which does not exist"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads an avatar from bytes; `base` is the folder for external buffers of a .gltf.
 pub fn load(bytes: &[u8], base: Option<&Path>) -> Result<Loaded, AvatarError> {
     let json: serde_json::Value = serde_json::from_slice(json_part(bytes)?)
@@ -78,6 +103,7 @@ pub fn load(bytes: &[u8], base: Option<&Path>) -> Result<Loaded, AvatarError> {
         }
     }
     let extensions_used = list("extensionsUsed");
+    positions_exist(&json)?;
     let gltf = gltf::Gltf::from_slice(bytes).map_err(|e| AvatarError::Broken(e.to_string()))?;
     let blob = gltf.blob.clone();
     let doc = gltf.document;
@@ -131,9 +157,59 @@ pub(crate) fn read_uri(uri: &str, base: Option<&Path>) -> Result<Vec<u8>, Avatar
             "buffer {uri:?} is a separate file, but no folder was given"
         ))
     })?;
-    let path = base.join(uri);
-    std::fs::read(&path)
-        .map_err(|e| AvatarError::Broken(format!("missing buffer {}: {e}", path.display())))
+    let path = inside_folder(base, uri)?;
+    let size = std::fs::metadata(&path)
+        .map_err(|e| AvatarError::Broken(format!("missing buffer {}: {e}", path.display())))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(AvatarError::Broken(format!(
+            "{} is {size} bytes; an avatar's file is at most {MAX_FILE_BYTES}",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    use std::io::Read as _;
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut bytes))
+        .map_err(|e| AvatarError::Broken(format!("cannot read {}: {e}", path.display())))?;
+    Ok(bytes)
+}
+
+/// The largest buffer or image file an avatar may name.
+const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// The file a relative URI names, only if it is a regular file inside the asset's folder (after following
+/// links): no absolute paths, no `..` out of it, no devices.
+fn inside_folder(base: &Path, uri: &str) -> Result<std::path::PathBuf, AvatarError> {
+    let outside = || {
+        AvatarError::Broken(format!(
+            "{uri:?} is not a file inside the avatar's folder {}",
+            base.display()
+        ))
+    };
+    let relative = Path::new(uri);
+    if relative.is_absolute()
+        || relative.components().any(|c| {
+            !matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
+    {
+        return Err(outside());
+    }
+    let folder = base
+        .canonicalize()
+        .map_err(|e| AvatarError::Broken(format!("{}: {e}", base.display())))?;
+    let path = folder
+        .join(relative)
+        .canonicalize()
+        .map_err(|e| AvatarError::Broken(format!("missing buffer {uri:?}: {e}")))?;
+    let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+    if !path.starts_with(&folder) || !regular {
+        return Err(outside());
+    }
+    Ok(path)
 }
 
 /// Every accessor (and sparse part) lies inside its buffer view, and every view inside its buffer: reading can
@@ -177,14 +253,14 @@ fn check_accessors(doc: &gltf::Document, buffers: &[Vec<u8>]) -> Result<(), Avat
         if let Some(view) = a.view() {
             let range = view_range(&view)?;
             let stride = view.stride().unwrap_or(elem);
-            let need = if a.count() == 0 {
-                0
-            } else {
-                a.offset() + stride * (a.count() - 1) + elem
-            };
-            if need > range.len() {
+            // Every number here comes from the file: none may wrap.
+            let need = stride
+                .checked_mul(a.count() - 1)
+                .and_then(|n| n.checked_add(a.offset()))
+                .and_then(|n| n.checked_add(elem));
+            if need.is_none_or(|n| n > range.len()) {
                 return Err(AvatarError::Broken(format!(
-                    "accessor {} needs {need} bytes of buffer view {}, which has {}",
+                    "accessor {} needs more bytes than buffer view {} has ({})",
                     a.index(),
                     view.index(),
                     range.len()
@@ -215,7 +291,8 @@ fn check_accessors(doc: &gltf::Document, buffers: &[Vec<u8>]) -> Result<(), Avat
             ];
             for (view, offset, size) in parts {
                 let range = view_range(&view)?;
-                if offset + size * n > range.len() {
+                let end = size.checked_mul(n).and_then(|b| b.checked_add(offset));
+                if end.is_none_or(|end| end > range.len()) {
                     return Err(AvatarError::Broken(format!(
                         "the sparse part of accessor {} reads past buffer view {}",
                         a.index(),

@@ -68,6 +68,7 @@ pub async fn open_session(
         audio,
         room: None,
         remote: false,
+        instance: None,
     };
     ws.send(tokio_tungstenite::tungstenite::Message::Text(
         hello.encode().into(),

@@ -732,7 +732,12 @@ async fn main() -> Result<()> {
 /// What the guardrails did during the run, from the server's /metrics: dropped sentences delay the first one.
 fn guardrail_counts(addr: &str) -> Vec<(String, u64)> {
     let Ok(out) = Command::new("curl")
-        .args(["-fs", &format!("http://{addr}/metrics")])
+        .args([
+            "-fs",
+            "-H",
+            "Authorization: Bearer bench",
+            &format!("http://{addr}/metrics"),
+        ])
         .output()
     else {
         return Vec::new();
@@ -756,7 +761,7 @@ fn bench_config(name: &str) -> Result<(PathBuf, PathBuf)> {
     std::fs::write(
         &config,
         format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n[auth]\ndemo = true\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\n[llm]\nbackend = \"embedded\"\nmax_tokens = 96\ntemperature = 0.0\nhistory_turns = 0\n[llm.embedded]\nthreads = 2\n[tts]\nlead_ms = 10000\n\
+            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n[auth]\ndemo = true\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\ncapabilities = [\"converse\", \"metrics\"]\n[llm]\nbackend = \"embedded\"\nmax_tokens = 96\ntemperature = 0.0\nhistory_turns = 0\n[llm.embedded]\nthreads = 2\n[tts]\nlead_ms = 10000\n\
              # The fidelity set asks hundreds of questions a minute with this token.\n[limits]\nturns_per_minute = 1000000\nconnections_per_token = 100000\nconnections_per_ip = 100000\n",
             dir.join("bench.db").display(),
             models_dir().display(),

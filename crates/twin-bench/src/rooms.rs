@@ -149,6 +149,7 @@ async fn join(addr: &str, room: &str) -> Result<(Ws, String)> {
         audio: Some(twin_protocol::AudioRequest { lipsync: true }),
         room: Some(room.into()),
         remote: true,
+        instance: None,
     };
     ws.send(WsMessage::Text(hello.encode().into())).await?;
     let mut me = None;

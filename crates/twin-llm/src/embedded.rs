@@ -33,8 +33,13 @@ struct Job {
     events: tokio::sync::mpsc::Sender<Result<StreamEvent, LlmError>>,
 }
 
+/// Answers waiting for the model: past this, a turn is refused at once (retryable) rather than wait minutes.
+pub const QUEUE: usize = 8;
+
 pub struct EmbeddedLlm {
-    jobs: Mutex<std_mpsc::Sender<Job>>,
+    jobs: Mutex<std_mpsc::SyncSender<Job>>,
+    /// Jobs dropped unstarted because whoever asked had gone.
+    skipped: Arc<std::sync::atomic::AtomicU64>,
     context_tokens: u32,
 }
 
@@ -64,17 +69,27 @@ impl EmbeddedLlm {
         }
         let backend = backend()?;
         let (ready_tx, ready_rx) = std_mpsc::channel();
-        let (jobs_tx, jobs_rx) = std_mpsc::channel::<Job>();
+        let (jobs_tx, jobs_rx) = std_mpsc::sync_channel::<Job>(QUEUE);
+        let skipped = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let context_tokens = config.context_tokens;
         std::thread::Builder::new()
             .name("llm-embedded".into())
-            .spawn(move || worker(backend, config, jobs_rx, ready_tx))
+            .spawn({
+                let skipped = Arc::clone(&skipped);
+                move || worker(backend, config, jobs_rx, ready_tx, &skipped)
+            })
             .map_err(|e| LlmError::Load(e.to_string()))?;
         ready_rx.recv().map_err(|_| LlmError::Stopped)??;
         Ok(EmbeddedLlm {
             jobs: Mutex::new(jobs_tx),
+            skipped,
             context_tokens,
         })
+    }
+
+    /// How many queued jobs were dropped unstarted because whoever asked had gone.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn context_tokens(&self) -> u32 {
@@ -133,8 +148,11 @@ impl LlmBackend for EmbeddedLlm {
     fn generate(&self, request: GenerateRequest) -> Result<TokenStream, LlmError> {
         let (events, stream) = TokenStream::channel(64);
         let jobs = self.jobs.lock().map_err(|_| LlmError::Stopped)?;
-        jobs.send(Job { request, events })
-            .map_err(|_| LlmError::Stopped)?;
+        jobs.try_send(Job { request, events })
+            .map_err(|e| match e {
+                std_mpsc::TrySendError::Full(_) => LlmError::Busy(QUEUE),
+                std_mpsc::TrySendError::Disconnected(_) => LlmError::Stopped,
+            })?;
         Ok(stream)
     }
 }
@@ -144,6 +162,7 @@ fn worker(
     config: EmbeddedConfig,
     jobs: std_mpsc::Receiver<Job>,
     ready: std_mpsc::Sender<Result<(), LlmError>>,
+    skipped: &std::sync::atomic::AtomicU64,
 ) {
     let model =
         match LlamaModel::load_from_file(backend, &config.model_path, &LlamaModelParams::default())
@@ -173,6 +192,11 @@ fn worker(
     let _ = ready.send(Ok(()));
     let mut cached: Vec<LlamaToken> = Vec::new();
     while let Ok(job) = jobs.recv() {
+        // Whoever asked has gone (the client left, or its reply's deadline passed): skip the work.
+        if job.events.is_closed() {
+            skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            continue;
+        }
         let result = run_job(&model, template.as_ref(), &mut ctx, &mut cached, &job);
         if let Err(e) = result {
             // The cache state is unknown after a failure: start clean next time.

@@ -94,6 +94,8 @@ pub enum LlmError {
     Inference(String),
     #[error("the LLM backend has stopped")]
     Stopped,
+    #[error("the model has {0} answers waiting already")]
+    Busy(usize),
 }
 
 impl LlmError {
@@ -103,6 +105,7 @@ impl LlmError {
             self,
             LlmError::Unreachable { .. }
                 | LlmError::Stream(_)
+                | LlmError::Busy(_)
                 | LlmError::Http {
                     status: 429 | 500..,
                     ..

@@ -139,40 +139,58 @@ async fn stream_reply(
     while let Some(piece) = body.next().await {
         let piece = piece.map_err(|e| LlmError::Stream(e.to_string()))?;
         buffer.extend_from_slice(&piece);
-        // Server-sent events: one `data: ...` line per event, events separated by blank lines.
-        while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buffer.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let Some(data) = line.trim().strip_prefix("data:") else {
-                continue;
-            };
-            let data = data.trim();
-            if data == "[DONE]" {
-                let _ = events.send(Ok(StreamEvent::Done(usage))).await;
+        let (texts, done) = drain_events(&mut buffer, &mut usage)?;
+        for text in texts {
+            if events.send(Ok(StreamEvent::Text(text))).await.is_err() {
+                // Listener gone: dropping the response closes the connection, and the server stops.
                 return Ok(());
             }
-            let chunk: Chunk = serde_json::from_str(data)
-                .map_err(|e| LlmError::Stream(format!("bad event {data:.200}: {e}")))?;
-            if let Some(u) = chunk.usage {
-                usage.prompt_tokens = u.prompt_tokens;
-                usage.completion_tokens = u.completion_tokens;
-            }
-            if let Some(t) = chunk.timings {
-                usage.cached_tokens = t.cache_n.unwrap_or(0);
-                usage.prompt_ms = t.prompt_ms;
-                usage.generation_ms = t.predicted_ms;
-            }
-            for choice in chunk.choices {
-                if let Some(text) = choice.delta.content.filter(|t| !t.is_empty())
-                    && events.send(Ok(StreamEvent::Text(text))).await.is_err()
-                {
-                    // Listener gone: dropping the response closes the connection, and the server stops.
-                    return Ok(());
-                }
-            }
+        }
+        if done {
+            let _ = events.send(Ok(StreamEvent::Done(usage))).await;
+            return Ok(());
         }
     }
     Err(LlmError::Stream(
         "the server closed the stream before [DONE]".into(),
     ))
+}
+
+/// Takes every complete line out of `buffer` (server-sent events: one `data: ...` line per event, events
+/// separated by blank lines) and reads them: the text pieces in order, and whether `[DONE]` came (what follows
+/// it is left unread). The usage and timings a server reports are kept in `usage`.
+pub fn drain_events(
+    buffer: &mut Vec<u8>,
+    usage: &mut Usage,
+) -> Result<(Vec<String>, bool), LlmError> {
+    let mut texts = Vec::new();
+    while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
+        let line: Vec<u8> = buffer.drain(..=end).collect();
+        let line = String::from_utf8_lossy(&line);
+        let Some(data) = line.trim().strip_prefix("data:") else {
+            continue;
+        };
+        let data = data.trim();
+        if data == "[DONE]" {
+            return Ok((texts, true));
+        }
+        let chunk: Chunk = serde_json::from_str(data)
+            .map_err(|e| LlmError::Stream(format!("bad event {data:.200}: {e}")))?;
+        if let Some(u) = chunk.usage {
+            usage.prompt_tokens = u.prompt_tokens;
+            usage.completion_tokens = u.completion_tokens;
+        }
+        if let Some(t) = chunk.timings {
+            usage.cached_tokens = t.cache_n.unwrap_or(0);
+            usage.prompt_ms = t.prompt_ms;
+            usage.generation_ms = t.predicted_ms;
+        }
+        texts.extend(
+            chunk
+                .choices
+                .into_iter()
+                .filter_map(|choice| choice.delta.content.filter(|t| !t.is_empty())),
+        );
+    }
+    Ok((texts, false))
 }

@@ -34,12 +34,16 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// The server closes a session that stayed silent past its idle timeout, or is shutting down.
     pub const GOING_AWAY: u16 = 1001;
+    /// The server is restarting: reconnect in a few seconds (the session resumes).
+    pub const SERVICE_RESTART: u16 = 1012;
     pub const PROTOCOL_ERROR: u16 = 1002;
     pub const TOO_BIG: u16 = 1009;
     pub const UNSUPPORTED_VERSION: u16 = 4001;
     pub const UNAUTHORIZED: u16 = 4003;
     pub const UNKNOWN_SESSION: u16 = 4004;
     pub const TOO_MANY_CONNECTIONS: u16 = 4029;
+    /// A room member whose messages piled up past its queue: dropped so the room goes on for the others.
+    pub const TOO_SLOW: u16 = 4008;
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +73,10 @@ pub enum ClientMessage {
         /// presence (head, hands, name) at a seat beside the twin, and hear their voice from there.
         #[serde(default, skip_serializing_if = "is_false")]
         remote: bool,
+        /// This client's instance (random, kept across its reconnects, at most 64 bytes): in a room, the token
+        /// holder and the instance are one participant, so a turn resent after a reconnect is answered once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        instance: Option<String>,
     },
     /// What the user is saying so far (speech recognition partials). Not stored; shown to others later.
     UserPartial {
@@ -626,7 +634,10 @@ impl ClientMessage {
     fn validate(&self) -> Result<(), ProtocolError> {
         match self {
             ClientMessage::Hello {
-                protocol, token, ..
+                protocol,
+                token,
+                instance,
+                ..
             } => {
                 if *protocol != PROTOCOL_VERSION {
                     return Err(ProtocolError::UnsupportedVersion {
@@ -636,6 +647,14 @@ impl ClientMessage {
                 }
                 if token.len() > MAX_TOKEN_BYTES {
                     return Err(ProtocolError::TokenTooLong);
+                }
+                if instance
+                    .as_ref()
+                    .is_some_and(|i| i.is_empty() || i.len() > 64)
+                {
+                    return Err(ProtocolError::Malformed(
+                        "instance must be 1 to 64 bytes".into(),
+                    ));
                 }
             }
             ClientMessage::UserPartial { text } => check_text(text, false)?,
@@ -749,6 +768,7 @@ mod tests {
             audio: Some(AudioRequest { lipsync: true }),
             room: None,
             remote: false,
+            instance: None,
         }
     }
 
@@ -1079,6 +1099,7 @@ mod tests {
             audio: None,
             room: None,
             remote: false,
+            instance: None,
         };
         assert_eq!(
             ClientMessage::decode(&token.encode()),

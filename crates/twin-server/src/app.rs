@@ -60,6 +60,8 @@ pub struct AppState {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Connections, turns and failed tokens counted against the config's limits.
     pub gate: crate::gate::Gate,
+    /// The stop signal every session watches, and how many are still open.
+    pub shutdown: crate::shutdown::Shutdown,
 }
 
 impl AppState {
@@ -105,6 +107,7 @@ impl AppState {
             rooms: Default::default(),
             tls,
             gate,
+            shutdown: Default::default(),
         }))
     }
 
@@ -180,9 +183,45 @@ async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     }))
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+/// The counters, for a token with the `metrics` capability (Prometheus: `authorization` with a bearer token).
+async fn metrics(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use axum::http::StatusCode;
+    let token = bearer(&headers);
+    let Some(grant) = state.authenticate(token) else {
+        state
+            .metrics
+            .auth_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.gate.failed(peer.ip());
+        return (
+            StatusCode::UNAUTHORIZED,
+            "a token with the metrics capability is required\n",
+        )
+            .into_response();
+    };
+    if !grant.may(crate::auth::Capability::Metrics) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this token lacks the metrics capability\n",
+        )
+            .into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
+}
+
+/// The token of an `Authorization: Bearer` header, or "" without one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
 }

@@ -15,6 +15,8 @@ pub enum Capability {
     Speech,
     /// The person's review of what the twin said in their name.
     Review,
+    /// The server's counters (`/metrics`), for a monitoring system.
+    Metrics,
 }
 
 impl Capability {
@@ -23,6 +25,7 @@ impl Capability {
             Capability::Converse => "converse",
             Capability::Speech => "speech",
             Capability::Review => "review",
+            Capability::Metrics => "metrics",
         }
     }
 }

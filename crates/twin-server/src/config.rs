@@ -94,6 +94,13 @@ pub struct LimitsConfig {
     pub header_timeout_s: f64,
     /// From the TCP connection to the end of the TLS handshake.
     pub handshake_timeout_s: f64,
+    /// People in one room at once.
+    pub room_participants: usize,
+    /// Turns one person in a room may have waiting for the twin.
+    pub queued_turns: usize,
+    /// Messages waiting to be written to one client. A room member whose queue is full is dropped (close
+    /// 4008) rather than hold the room up; a reply's text, speech and lip-sync take a few hundred.
+    pub send_queue: usize,
 }
 
 impl Default for LimitsConfig {
@@ -108,6 +115,9 @@ impl Default for LimitsConfig {
             ping_interval_s: 30.0,
             header_timeout_s: 10.0,
             handshake_timeout_s: 10.0,
+            room_participants: 16,
+            queued_turns: 3,
+            send_queue: 1024,
         }
     }
 }
@@ -119,6 +129,9 @@ impl LimitsConfig {
             ("connections_per_token", self.connections_per_token),
             ("turns_per_minute", self.turns_per_minute),
             ("auth_failures_per_minute", self.auth_failures_per_minute),
+            ("room_participants", self.room_participants),
+            ("queued_turns", self.queued_turns),
+            ("send_queue", self.send_queue),
         ];
         if let Some((name, _)) = counts.iter().find(|(_, n)| *n == 0) {
             return Err(format!("limits.{name} must be at least 1"));
@@ -212,6 +225,28 @@ pub struct LlmConfig {
     pub embedded: EmbeddedLlmConfig,
     #[serde(default)]
     pub openai: Option<OpenAiLlmConfig>,
+    /// A model that has not begun its answer by then (seconds from the turn), or not finished it, is cut off;
+    /// the twin says, and stores, that it cannot answer right now.
+    #[serde(default = "default_first_token_timeout")]
+    pub first_token_timeout_s: f64,
+    #[serde(default = "default_reply_timeout")]
+    pub reply_timeout_s: f64,
+}
+
+fn default_first_token_timeout() -> f64 {
+    20.0
+}
+fn default_reply_timeout() -> f64 {
+    60.0
+}
+
+impl LlmConfig {
+    pub fn deadlines(&self) -> crate::reply::Deadlines {
+        crate::reply::Deadlines {
+            first_token: LimitsConfig::seconds(self.first_token_timeout_s),
+            whole: LimitsConfig::seconds(self.reply_timeout_s),
+        }
+    }
 }
 
 fn default_max_tokens() -> u32 {
@@ -452,6 +487,19 @@ impl Config {
             return Err(invalid(
                 "retrieval.context_sentences must be between 1 and 12".into(),
             ));
+        }
+        for (name, s) in [
+            (
+                "llm.first_token_timeout_s",
+                config.llm.first_token_timeout_s,
+            ),
+            ("llm.reply_timeout_s", config.llm.reply_timeout_s),
+        ] {
+            if !(0.1..=3600.0).contains(&s) {
+                return Err(invalid(format!(
+                    "{name} = {s} must be between 0.1 and 3600 seconds"
+                )));
+            }
         }
         if config.llm.history_turns > 20 {
             return Err(invalid("llm.history_turns must be at most 20".into()));

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod connection;
 pub mod gate;
 pub mod guardrails;
 pub mod metrics;
@@ -16,6 +17,7 @@ pub mod reply;
 pub mod rooms;
 pub mod serve;
 pub mod session;
+pub mod shutdown;
 pub mod speaking;
 pub mod speech;
 pub mod store;

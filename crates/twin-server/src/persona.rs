@@ -241,6 +241,11 @@ impl Persona {
         first_name(&self.pack.meta.name)
     }
 
+    /// What the twin says first to everyone it meets: that it is an AI, and what it can do.
+    pub fn opening_text(&self) -> String {
+        format!("{} {}", self.pack.meta.disclosure, self.what_i_can_do())
+    }
+
     pub fn what_i_can_do(&self) -> String {
         format!(
             "I can tell you what {first} has said publicly and written in recent strategy notes, and point you to the source.",
@@ -283,6 +288,11 @@ impl Persona {
              Please take it to them directly.",
             self.first_name()
         )
+    }
+
+    /// What the twin says when its model does not answer in time: nothing in the person's name.
+    pub fn cannot_answer_now_text(&self) -> String {
+        "I can't answer that right now. Please ask me again in a moment.".to_string()
     }
 
     pub fn unknown_text(&self) -> String {

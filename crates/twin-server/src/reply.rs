@@ -106,6 +106,14 @@ pub struct Replier<'a> {
     pub speech: Option<&'a crate::speaking::SpeechFeed>,
     /// In a room: the name of the person asking, so the twin knows who it answers.
     pub speaker: Option<&'a str>,
+    pub deadlines: Deadlines,
+}
+
+/// How long a model may take to begin an answer, and to finish it, from the turn.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    pub first_token: std::time::Duration,
+    pub whole: std::time::Duration,
 }
 
 impl Replier<'_> {
@@ -389,8 +397,21 @@ impl Replier<'_> {
         let mut splitter = SentenceSplitter::new();
         let max_sentences = persona.pack.meta.style.max_sentences as usize;
         let (mut kept, mut first_token, mut stop) = (0usize, true, false);
+        let whole_by = started + self.deadlines.whole;
+        let first_by = (started + self.deadlines.first_token).min(whole_by);
         while !stop {
-            let (pieces, done) = match stream.next().await {
+            let by = if first_token { first_by } else { whole_by };
+            let Ok(event) =
+                tokio::time::timeout_at(tokio::time::Instant::from_std(by), stream.next()).await
+            else {
+                // Dropping the stream stops the generation (the embedded model's job is cancelled).
+                tracing::warn!(after = ?started.elapsed(), first_token, "the model took too long");
+                self.metrics.error("llm_timeout");
+                self.say(ReplySentence::own(persona.cannot_answer_now_text()))
+                    .await?;
+                return Ok(());
+            };
+            let (pieces, done) = match event {
                 Some(Ok(StreamEvent::Text(t))) => {
                     if first_token {
                         self.metrics.observe_first_token(started.elapsed());

@@ -31,27 +31,48 @@ use twin_protocol::{
 #[derive(Default)]
 pub struct Rooms {
     open: Mutex<HashMap<String, mpsc::Sender<Command>>>,
-    next_participant: std::sync::atomic::AtomicU64,
+    /// Numbers each joining connection (a participant may come back on a new one).
+    next_connection: std::sync::atomic::AtomicU64,
 }
 
 /// How a client joins: what it wants and where it is.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Joining {
     /// It wants the twin's speech and lip-sync (and the others' voices).
     pub audio: bool,
     /// It is not in the physical room with the twin: it gets a seat.
     pub remote: bool,
+    /// The client's instance: with the token's holder, who the participant is across reconnects.
+    pub instance: Option<String>,
+}
+
+/// A participant's id: the same for a holder's client instance whenever it (re)joins, even after a server
+/// restart (its stored turns are `<id>/<turn id>`, so a resent turn is known); a fresh one without an instance.
+fn participant_id(holder: &str, instance: Option<&str>) -> String {
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    match instance {
+        Some(instance) => {
+            let who = format!("{holder}\0{instance}");
+            let digest = ring::digest::digest(&ring::digest::SHA256, who.as_bytes());
+            format!("p-{}", hex(&digest.as_ref()[..6]))
+        }
+        None => format!("p-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+    }
 }
 
 pub enum Command {
     Join {
         participant: Participant,
+        connection: u64,
+        dropped: Arc<tokio::sync::Notify>,
         audio: bool,
         to: mpsc::Sender<ServerMessage>,
         joined: oneshot::Sender<Result<Participant, (ErrorCode, String)>>,
     },
+    /// A connection leaves (a participant who came back on another one stays).
     Leave {
         participant: String,
+        connection: u64,
     },
     Say {
         participant: String,
@@ -62,10 +83,18 @@ pub enum Command {
 /// A participant's handle on the room: what they say goes in through it; leaving is dropping it.
 pub struct Membership {
     pub participant: Participant,
+    connection: u64,
     room: mpsc::Sender<Command>,
+    /// Told when the room drops this member for falling behind.
+    dropped: Arc<tokio::sync::Notify>,
 }
 
 impl Membership {
+    /// Resolves when the room has dropped this member (its messages piled up).
+    pub async fn dropped(&self) {
+        self.dropped.notified().await
+    }
+
     pub async fn say(&self, message: ClientMessage) -> bool {
         self.room
             .send(Command::Say {
@@ -81,6 +110,7 @@ impl Drop for Membership {
     fn drop(&mut self) {
         let leave = Command::Leave {
             participant: self.participant.id.clone(),
+            connection: self.connection,
         };
         // The room's task may be busy; a leave must not be lost.
         if let Err(mpsc::error::TrySendError::Full(leave)) = self.room.try_send(leave) {
@@ -111,15 +141,15 @@ impl Rooms {
         }
         // A room is with the server's default persona.
         if let Some(persona) = state.persona(None) {
-            crate::session::reaching(grant, persona.id())?;
+            crate::connection::reaching(grant, persona.id())?;
         }
         let name = grant.holder.as_str();
-        let n = self
-            .next_participant
+        let connection = self
+            .next_connection
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // The room gives a remote participant their seat.
         let participant = Participant {
-            id: format!("p{}", n + 1),
+            id: participant_id(name, joining.instance.as_deref()),
             name: name.to_string(),
             remote: joining.remote,
             seat: None,
@@ -133,8 +163,11 @@ impl Rooms {
                     .clone()
             };
             let (joined, answer) = oneshot::channel();
+            let dropped = Arc::new(tokio::sync::Notify::new());
             let join = Command::Join {
                 participant: participant.clone(),
+                connection,
+                dropped: dropped.clone(),
                 audio: joining.audio,
                 to: to.clone(),
                 joined,
@@ -146,7 +179,9 @@ impl Rooms {
             return match answer.await {
                 Ok(Ok(participant)) => Ok(Membership {
                     participant,
+                    connection,
                     room: sender,
+                    dropped,
                 }),
                 Ok(Err(e)) => Err(e),
                 Err(_) => {
@@ -178,6 +213,8 @@ fn spawn(state: Arc<AppState>, room: String) -> mpsc::Sender<Command> {
     let (tx, rx) = mpsc::channel(256);
     let me = tx.clone();
     tokio::spawn(async move {
+        // A stopping server waits for the room to store its reply in flight (it closes when its people leave).
+        let (_open, _) = state.shutdown.open();
         if let Err(e) = run(&state, &room, rx).await {
             tracing::warn!(%room, error = %e.1, "room closed on an error");
         }
@@ -188,6 +225,8 @@ fn spawn(state: Arc<AppState>, room: String) -> mpsc::Sender<Command> {
 
 struct Member {
     participant: Participant,
+    connection: u64,
+    dropped: Arc<tokio::sync::Notify>,
     audio: bool,
     to: mpsc::Sender<ServerMessage>,
 }
@@ -207,6 +246,8 @@ struct Floor {
     placed: Option<(String, twin_protocol::SpotOnMarks)>,
     /// What the twin is doing now, for whoever comes in.
     state: Option<TwinState>,
+    /// Turns one person may have waiting (`limits.queued_turns`).
+    queued_turns: usize,
 }
 
 impl Floor {
@@ -254,7 +295,7 @@ async fn run(
     room: &str,
     mut commands: mpsc::Receiver<Command>,
 ) -> Result<(), (ErrorCode, String)> {
-    let internal = |e: crate::store::StoreError| (ErrorCode::Internal, e.to_string());
+    let internal = crate::connection::store_failed;
     let persona = state.persona(None).ok_or((
         ErrorCode::UnknownPersona,
         "no persona on this server".into(),
@@ -277,7 +318,10 @@ async fn run(
     // The twin's speech is made once for the room, while anyone in it asked for it.
     let mut session = Session::new(state.clone(), persona.clone(), id.clone(), out, None);
     let mut members: Vec<Member> = Vec::new();
-    let mut floor = Floor::default();
+    let mut floor = Floor {
+        queued_turns: state.config.limits.queued_turns,
+        ..Floor::default()
+    };
     let mut greeted = resumed;
     tracing::info!(%room, resumed, "room open");
     loop {
@@ -293,7 +337,15 @@ async fn run(
             command = commands.recv() => {
                 let Some(command) = command else { break };
                 match command {
-                    Command::Join { mut participant, audio, to, joined } => {
+                    Command::Join { mut participant, connection, dropped, audio, to, joined } => {
+                        // The same participant back on a new connection: the old one is stale.
+                        members.retain(|m| m.participant.id != participant.id);
+                        let most = state.config.limits.room_participants;
+                        if members.len() >= most {
+                            let full = format!("room {room:?} is full ({most} people)");
+                            let _ = joined.send(Err((ErrorCode::TooManyConnections, full)));
+                            continue;
+                        }
                         let sid = id.clone();
                         let history = state
                             .store
@@ -322,7 +374,7 @@ async fn run(
                             let placed = ServerMessage::Placed { participant: by.clone(), spot: *spot };
                             let _ = to.send(placed).await;
                         }
-                        members.push(Member { participant, audio, to });
+                        members.push(Member { participant, connection, dropped, audio, to });
                         session.audio = voice_for(&members);
                         announce(room, &members).await;
                         if !greeted {
@@ -330,13 +382,18 @@ async fn run(
                             greeted = true;
                             session.start_reply(None, None, None, None).await;
                         } else if let Some(m) = members.last() {
+                            disclose(&persona, &m.to).await;
                             // Coming in mid-answer, a client waits for the twin to finish before it speaks.
                             let state = floor.state.unwrap_or(TwinState::Listening);
                             let _ = m.to.send(ServerMessage::State { state }).await;
                         }
                     }
-                    Command::Leave { participant } => {
-                        members.retain(|m| m.participant.id != participant);
+                    Command::Leave { participant, connection } => {
+                        let leaving = |m: &Member| m.participant.id == participant && m.connection == connection;
+                        if !members.iter().any(leaving) {
+                            continue;
+                        }
+                        members.retain(|m| !leaving(m));
                         floor.waiting.retain(|(p, _)| p.id != participant);
                         session.audio = voice_for(&members);
                         tracing::info!(%room, %participant, "left");
@@ -362,7 +419,11 @@ async fn run(
                 if let ServerMessage::State { state } = &message {
                     floor.state = Some(*state);
                 }
-                relay(&members, message).await;
+                for slow in relay(&members, message) {
+                    drop_member(room, &mut members, &mut floor, &slow);
+                    session.audio = voice_for(&members);
+                    announce(room, &members).await;
+                }
             }
             () = recheck => {}
         }
@@ -399,9 +460,10 @@ async fn say(
     speaker: &Participant,
     message: ClientMessage,
 ) {
+    // Never waits on a member: a full queue is found and dropped when the twin's words are relayed.
     let to_speaker = |m: ServerMessage| async {
         if let Some(me) = members.iter().find(|m| m.participant.id == speaker.id) {
-            let _ = me.to.send(m).await;
+            let _ = me.to.try_send(m);
         }
     };
     let others = || members.iter().filter(|m| m.participant.id != speaker.id);
@@ -411,17 +473,27 @@ async fn say(
             text,
             attachment,
         } => {
+            let waiting = floor
+                .waiting
+                .iter()
+                .find(|(p, _)| p.id == speaker.id)
+                .map_or(0, |(_, turns)| turns.len());
+            if waiting >= floor.queued_turns {
+                let message = format!(
+                    "you have {waiting} turns waiting for the twin already: this one was not taken"
+                );
+                to_speaker(ServerMessage::error(ErrorCode::RateLimited, message)).await;
+                return;
+            }
             // The room's id of the turn: the same id from two people are two turns.
             let room_turn = format!("{}/{turn_id}", speaker.id);
             for m in others() {
-                let _ =
-                    m.to.send(ServerMessage::UserTurn {
-                        turn_id: room_turn.clone(),
-                        participant: speaker.id.clone(),
-                        name: speaker.name.clone(),
-                        text: text.clone(),
-                    })
-                    .await;
+                let _ = m.to.try_send(ServerMessage::UserTurn {
+                    turn_id: room_turn.clone(),
+                    participant: speaker.id.clone(),
+                    name: speaker.name.clone(),
+                    text: text.clone(),
+                });
             }
             let said = SaidTurn {
                 id: room_turn,
@@ -449,6 +521,11 @@ async fn say(
             to_speaker(ServerMessage::Queued { turn_id, behind }).await;
         }
         ClientMessage::Interrupted { reply_id, heard } => {
+            if let Err((code, message)) = may_interrupt(session, speaker, &reply_id) {
+                // To them alone: nothing changes for the room, and no one jumps the queue.
+                to_speaker(ServerMessage::error(code, message)).await;
+                return;
+            }
             session.interrupted(&reply_id, heard).await;
             // They stopped the twin: its speech is off the timeline and the floor is theirs.
             floor.interrupter = Some(speaker.id.clone());
@@ -492,12 +569,10 @@ async fn say(
         ClientMessage::Place { spot } => {
             floor.placed = Some((speaker.id.clone(), spot));
             for m in others() {
-                let _ =
-                    m.to.send(ServerMessage::Placed {
-                        participant: speaker.id.clone(),
-                        spot,
-                    })
-                    .await;
+                let _ = m.to.try_send(ServerMessage::Placed {
+                    participant: speaker.id.clone(),
+                    spot,
+                });
             }
         }
         ClientMessage::Ping { nonce } => {
@@ -518,9 +593,81 @@ async fn say(
     }
 }
 
+/// Only the reply the twin is giving now may be cut off, and only by the person it answers (a room's turn
+/// ids begin with the asker's participant id); the opening disclosure by no one.
+fn may_interrupt(
+    session: &Session,
+    speaker: &Participant,
+    reply_id: &str,
+) -> Result<(), (ErrorCode, String)> {
+    match session.current_reply() {
+        Some((id, turn)) if id == reply_id => {
+            let asker = turn.and_then(|t| t.split_once('/')).map(|(p, _)| p);
+            match asker == Some(speaker.id.as_str()) {
+                true => Ok(()),
+                false => Err((
+                    ErrorCode::BadMessage,
+                    "only the person this reply answers can cut it off".into(),
+                )),
+            }
+        }
+        _ => Err((
+            ErrorCode::UnknownReply,
+            format!("reply {reply_id:?} is not the one the twin is giving now"),
+        )),
+    }
+}
+
+/// The opening disclosure for someone who comes into a room after it was said: to them alone and as text
+/// (the room's speech timeline is shared), not stored again.
+async fn disclose(persona: &crate::persona::Persona, to: &mpsc::Sender<ServerMessage>) {
+    let reply_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let text = persona.opening_text();
+    let messages = [
+        ServerMessage::ReplyStart {
+            reply_id: reply_id.clone(),
+            turn_id: None,
+            kind: twin_protocol::ReplyKind::Disclosure,
+            to: None,
+        },
+        ServerMessage::ReplyDelta {
+            reply_id: reply_id.clone(),
+            text: text.clone(),
+        },
+        ServerMessage::Sentence {
+            reply_id: reply_id.clone(),
+            index: 0,
+            text: text.clone(),
+            citations: vec![],
+        },
+        ServerMessage::ReplyEnd {
+            reply_id,
+            text: text.clone(),
+            citations: vec![],
+            interrupted: false,
+            sentences: vec![twin_protocol::ReplySentence::own(text)],
+        },
+    ];
+    for m in messages {
+        let _ = to.send(m).await;
+    }
+}
+
+/// Drops a member who fell behind: the room goes on without them, and their connection is closed (4008).
+fn drop_member(room: &str, members: &mut Vec<Member>, floor: &mut Floor, id: &str) {
+    if let Some(at) = members.iter().position(|m| m.participant.id == id) {
+        let member = members.remove(at);
+        member.dropped.notify_one();
+        floor.waiting.retain(|(p, _)| p.id != id);
+        tracing::warn!(%room, participant = %id, "dropped a member whose messages piled up");
+    }
+}
+
 /// What the twin says goes to everyone in the room: speech only to those who asked for it, a turn's
-/// acknowledgement only to its speaker, each under the id they gave it.
-async fn relay(members: &[Member], message: ServerMessage) {
+/// acknowledgement only to its speaker, each under the id they gave it. Never waits on anyone: returns the
+/// members whose queue was full.
+fn relay(members: &[Member], message: ServerMessage) -> Vec<String> {
+    let mut slow = Vec::new();
     for m in members {
         let own = |room_turn: &str| {
             room_turn
@@ -556,19 +703,20 @@ async fn relay(members: &[Member], message: ServerMessage) {
             },
             other => other.clone(),
         };
-        let _ = m.to.send(out).await;
+        if let Err(mpsc::error::TrySendError::Full(_)) = m.to.try_send(out) {
+            slow.push(m.participant.id.clone());
+        }
     }
+    slow
 }
 
 async fn announce(room: &str, members: &[Member]) {
     let participants: Vec<Participant> = members.iter().map(|m| m.participant.clone()).collect();
     for m in members {
-        let _ =
-            m.to.send(ServerMessage::Room {
-                room: room.to_string(),
-                you: m.participant.id.clone(),
-                participants: participants.clone(),
-            })
-            .await;
+        let _ = m.to.try_send(ServerMessage::Room {
+            room: room.to_string(),
+            you: m.participant.id.clone(),
+            participants: participants.clone(),
+        });
     }
 }

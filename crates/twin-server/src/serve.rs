@@ -75,6 +75,15 @@ pub async fn serve_until(
         });
     }
     drop(listener);
+    // Sessions end first (each stores its reply in flight and says why it closes), then plain requests.
+    state.shutdown.begin();
+    let left = state.shutdown.drained(DRAIN).await;
+    if left > 0 {
+        tracing::warn!(
+            sessions = left,
+            "shutdown: sessions still open were dropped"
+        );
+    }
     let _ = stopping.send(true);
     drop(open);
     if tokio::time::timeout(DRAIN, all_closed.recv())

@@ -1,6 +1,10 @@
 //! One client session over a WebSocket: hello and auth, then user turns and twin replies until the client leaves.
 
 use crate::app::AppState;
+use crate::connection::{
+    Admitted, Incoming, Outgoing, Reader, close_reason, conversing, reaching, restarting,
+    store_failed, turn_allowed,
+};
 use crate::persona::Persona;
 use crate::reply::{Replier, ReplyError, Sent, Turn};
 use crate::rooms::Joining;
@@ -21,19 +25,6 @@ use twin_protocol::{
 /// Frames beyond this are dropped by the WebSocket layer itself; between the protocol limit and this, the client
 /// gets a `message_too_large` error and a clean close.
 pub const HARD_FRAME_LIMIT: usize = 1 << 20;
-
-enum Outgoing {
-    Message(ServerMessage),
-    /// A WebSocket ping: the client's pong proves the link alive (it does not count as activity).
-    Ping,
-    Close(u16, String),
-}
-
-/// A token holder let in: their name, and their place among the token's open sessions.
-pub(crate) struct Admitted {
-    pub holder: String,
-    _place: crate::gate::Place,
-}
 
 /// A user turn as said: the client's id for it, its words and the document it presents, if any.
 #[derive(Debug, Clone)]
@@ -68,8 +59,10 @@ pub(crate) struct Session {
 
 pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::SocketAddr) {
     let limits = state.config.limits.clone();
+    // Counted open until this returns: a stopping server waits for the reply in flight to be stored.
+    let (_open, stopping) = state.shutdown.open();
     let (mut sink, mut stream) = socket.split();
-    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(256);
+    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(limits.send_queue);
     let writer = tokio::spawn(async move {
         while let Some(item) = out_rx.recv().await {
             let result = match item {
@@ -92,7 +85,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
         let _ = sink.close().await;
     });
     // Replies write through a channel of plain messages; forward them to the writer.
-    let (msg_tx, mut msg_rx) = mpsc::channel::<ServerMessage>(256);
+    let (msg_tx, mut msg_rx) = mpsc::channel::<ServerMessage>(limits.send_queue);
     let forward_tx = out_tx.clone();
     let forwarder = tokio::spawn(async move {
         while let Some(m) = msg_rx.recv().await {
@@ -145,6 +138,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
         session_id,
         client,
         remote,
+        instance,
         ..
     }) = &hello
     {
@@ -167,6 +161,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
                         Joining {
                             audio: audio.is_some(),
                             remote: *remote,
+                            instance: instance.clone(),
                         },
                         msg_tx.clone(),
                     )
@@ -184,11 +179,34 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
         tracing::info!(%room, participant = %membership.participant.id, client = client.as_deref().unwrap_or("?"), "joined a room");
         drop(msg_tx);
         let holder = admitted.map(|(_, a)| a).ok();
-        while let Some(frame) = next_frame(&mut stream, &out_tx, &limits).await {
+        let mut reader = Reader {
+            stream,
+            out: out_tx.clone(),
+            limits,
+            stopping,
+        };
+        let mut stopped = false;
+        loop {
+            let frame = tokio::select! {
+                frame = reader.next() => frame,
+                () = membership.dropped() => {
+                    // Its writer is stuck on a full socket: close the connection under it.
+                    tracing::info!(%room, participant = %membership.participant.id, "dropped: too slow for the room");
+                    let _ = out_tx.try_send(Outgoing::Close(close_code::TOO_SLOW, "too slow to keep up with the room".into()));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    writer.abort();
+                    forwarder.abort();
+                    return;
+                }
+            };
             let text = match frame {
-                Ok(Message::Text(text)) => text,
-                Ok(Message::Close(_)) | Err(_) => break,
-                Ok(_) => continue,
+                Incoming::Frame(Message::Text(text)) => text,
+                Incoming::Frame(_) => continue,
+                Incoming::Gone => break,
+                Incoming::Stopping => {
+                    stopped = true;
+                    break;
+                }
             };
             match ClientMessage::decode(&text) {
                 Ok(ClientMessage::Bye) => {
@@ -221,7 +239,10 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
             }
         }
         // Leaving stops every relay to this client.
-        drop(membership);
+        drop((membership, reader));
+        if stopped {
+            let _ = out_tx.send(restarting()).await;
+        }
         drop(out_tx);
         return finish(writer, forwarder).await;
     }
@@ -285,10 +306,22 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
         .sessions_active
         .fetch_add(1, Ordering::Relaxed);
 
-    while let Some(frame) = next_frame(&mut stream, &out_tx, &limits).await {
-        let text = match frame {
-            Ok(Message::Text(text)) => text,
-            Ok(Message::Binary(_)) => {
+    let mut reader = Reader {
+        stream,
+        out: out_tx.clone(),
+        limits,
+        stopping,
+    };
+    let mut stopped = false;
+    loop {
+        let text = match reader.next().await {
+            Incoming::Frame(Message::Text(text)) => text,
+            Incoming::Gone => break,
+            Incoming::Stopping => {
+                stopped = true;
+                break;
+            }
+            Incoming::Frame(Message::Binary(_)) => {
                 session
                     .error(
                         ErrorCode::BadMessage,
@@ -297,8 +330,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
                     .await;
                 continue;
             }
-            Ok(Message::Close(_)) | Err(_) => break,
-            Ok(_) => continue,
+            Incoming::Frame(_) => continue,
         };
         let message = match ClientMessage::decode(&text) {
             Ok(m) => m,
@@ -363,16 +395,21 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
         }
     }
     if let Some(active) = session.active.take() {
-        // The client left mid-reply: keep what it was sent.
+        // The client left mid-reply, or the server is stopping: keep what it was sent, as interrupted.
         session.cut_reply(active, None).await;
     }
     state
         .metrics
         .sessions_active
         .fetch_sub(1, Ordering::Relaxed);
-    drop(session);
+    drop((session, reader));
+    // Everything the session said goes out before the close.
+    let _ = forwarder.await;
+    if stopped {
+        let _ = out_tx.send(restarting()).await;
+    }
     drop(out_tx);
-    finish(writer, forwarder).await;
+    let _ = writer.await;
 }
 
 async fn finish(writer: JoinHandle<()>, forwarder: JoinHandle<()>) {
@@ -380,108 +417,11 @@ async fn finish(writer: JoinHandle<()>, forwarder: JoinHandle<()>) {
     let _ = writer.await;
 }
 
-/// The client's next frame. While it is quiet the server pings it every `ping_interval_s`; its pongs keep the
-/// link known alive but are not activity: after `idle_timeout_s` without a frame of its own the session is
-/// closed (1001), and `None` returned as when the client leaves.
-async fn next_frame(
-    stream: &mut futures_util::stream::SplitStream<WebSocket>,
-    out: &mpsc::Sender<Outgoing>,
-    limits: &crate::config::LimitsConfig,
-) -> Option<Result<Message, axum::Error>> {
-    use crate::config::LimitsConfig;
-    let quiet_since = Instant::now();
-    let idle = LimitsConfig::seconds(limits.idle_timeout_s);
-    let ping = LimitsConfig::seconds(limits.ping_interval_s);
-    loop {
-        let left = idle.saturating_sub(quiet_since.elapsed());
-        if left.is_zero() {
-            let reason = format!("idle for {} s", limits.idle_timeout_s);
-            let _ = out
-                .send(Outgoing::Close(close_code::GOING_AWAY, reason))
-                .await;
-            return None;
-        }
-        match tokio::time::timeout(ping.min(left), stream.next()).await {
-            Ok(Some(Ok(Message::Pong(_)))) => continue,
-            Ok(frame) => return frame,
-            Err(_) => {
-                let _ = out.send(Outgoing::Ping).await;
-            }
-        }
-    }
-}
-
-/// Whether `holder` may send another turn this minute; if not, the client is told so (the session goes on).
-fn turn_allowed(state: &AppState, holder: &str, out: &mpsc::Sender<Outgoing>) -> bool {
-    let Err(wait) = state.gate.turn(holder) else {
-        return true;
-    };
-    state.metrics.turns_refused.fetch_add(1, Ordering::Relaxed);
-    let message = format!(
-        "more than {} turns a minute with this token: this one was not taken; try again in {} s",
-        state.config.limits.turns_per_minute,
-        wait.as_secs().max(1)
-    );
-    let _ = out.try_send(Outgoing::Message(ServerMessage::error(
-        ErrorCode::RateLimited,
-        message,
-    )));
-    false
-}
-
-/// The grant of a token that may converse, and its holder's place among the token's open sessions. An unknown
-/// token counts against its address.
-fn conversing(
-    state: &AppState,
-    token: &str,
-    ip: std::net::IpAddr,
-) -> Result<(crate::auth::Grant, Admitted), (ErrorCode, String)> {
-    let Some(grant) = state.authenticate(token) else {
-        state.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
-        state.gate.failed(ip);
-        return Err((
-            ErrorCode::Unauthorized,
-            "unknown or missing auth token".into(),
-        ));
-    };
-    if !grant.may(crate::auth::Capability::Converse) {
-        return Err((
-            ErrorCode::Unauthorized,
-            "this token may not converse with the twin".into(),
-        ));
-    }
-    let Some(place) = state.gate.holder(&grant.holder) else {
-        return Err((
-            ErrorCode::TooManyConnections,
-            format!(
-                "this token already has {} sessions open",
-                state.config.limits.connections_per_token
-            ),
-        ));
-    };
-    let admitted = Admitted {
-        holder: grant.holder.clone(),
-        _place: place,
-    };
-    Ok((grant.clone(), admitted))
-}
-
 /// What a hello asks to open.
 struct Wanted<'a> {
     persona: Option<&'a str>,
     session_id: Option<&'a str>,
     audio: Option<AudioRequest>,
-}
-
-/// Refuses a persona the token does not reach.
-pub fn reaching(grant: &crate::auth::Grant, persona: &str) -> Result<(), (ErrorCode, String)> {
-    match grant.reaches(persona) {
-        true => Ok(()),
-        false => Err((
-            ErrorCode::Unauthorized,
-            format!("this token does not reach persona {persona:?}"),
-        )),
-    }
 }
 
 async fn open(
@@ -497,7 +437,7 @@ async fn open(
         audio,
     } = wanted;
     let owner = grant.holder.clone();
-    let internal = |e: crate::store::StoreError| (ErrorCode::Internal, e.to_string());
+    let internal = store_failed;
     let (persona, id, resumed) = match session_id {
         Some(id) => {
             let wanted = id.to_string();
@@ -567,17 +507,9 @@ async fn open(
     metric.fetch_add(1, Ordering::Relaxed);
     let mut session = Session::new(state.clone(), persona, id, out, audio);
     session.admitted = Some(admitted);
-    if !resumed {
-        // Said plainly at the start of every new session, and stored like any reply.
-        session.start_reply(None, None, None, None).await;
-    } else {
-        let _ = session
-            .out
-            .send(ServerMessage::State {
-                state: TwinState::Listening,
-            })
-            .await;
-    }
+    // Said plainly at the start of every session, a resumed one too (whoever holds the device now hears it),
+    // and stored like any reply.
+    session.start_reply(None, None, None, None).await;
     Ok(session)
 }
 
@@ -602,6 +534,14 @@ impl Session {
     }
 
     /// A reply is being made or its speech sent.
+    /// The session's current reply (being made, or its speech still playing, until the next one starts): its
+    /// id and the turn it answers (`None`: the disclosure).
+    pub(crate) fn current_reply(&self) -> Option<(&str, Option<&str>)> {
+        self.active
+            .as_ref()
+            .map(|a| (a.id.as_str(), a.turn_id.as_deref()))
+    }
+
     pub(crate) fn replying(&self) -> bool {
         self.active.as_ref().is_some_and(|a| !a.task.is_finished())
     }
@@ -775,7 +715,7 @@ impl Session {
                         tracing::warn!(error = %e, "the twin's voice did not load");
                         self.error(
                             ErrorCode::VoiceUnavailable,
-                            &format!("{e}; replies go on as text"),
+                            "the twin's voice is unavailable; replies go on as text",
                         )
                         .await;
                         None
@@ -1013,6 +953,7 @@ impl ReplyJob {
             context_sentences: state.config.retrieval.context_sentences,
             speech,
             speaker: self.speaker.as_deref(),
+            deadlines: state.config.llm.deadlines(),
         };
         let result = match &turn {
             Some(said) => {
@@ -1024,11 +965,7 @@ impl ReplyJob {
                 replier.answer(Some(said.id.clone()), asked).await
             }
             None => {
-                let text = format!(
-                    "{} {}",
-                    persona.pack.meta.disclosure,
-                    persona.what_i_can_do()
-                );
+                let text = persona.opening_text();
                 replier.fixed(None, ReplyKind::Disclosure, &text).await
             }
         };
@@ -1041,7 +978,7 @@ impl ReplyJob {
                 let _ = out
                     .send(ServerMessage::error(
                         ErrorCode::LlmUnavailable,
-                        e.to_string(),
+                        "the twin cannot answer right now; try again in a moment",
                     ))
                     .await;
                 // Keep whatever the client was already sent; a reply that never started is not a turn.
@@ -1130,15 +1067,6 @@ pub fn code_name(code: ErrorCode) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
-}
-
-/// WebSocket close reasons are limited to 123 bytes; cut at a character boundary.
-fn close_reason(message: &str) -> String {
-    let mut end = message.len().min(120);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    message[..end].to_string()
 }
 
 /// Tells the client the twin is listening again (after every reply, however it ended).

@@ -487,7 +487,7 @@ async fn pace(
                 let _ = out
                     .send(ServerMessage::error(
                         ErrorCode::VoiceUnavailable,
-                        format!("{message}; the reply goes on as text"),
+                        "the twin's voice broke off; the reply goes on as text".to_string(),
                     ))
                     .await;
             }

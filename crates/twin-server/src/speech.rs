@@ -1,5 +1,7 @@
 //! `POST /v1/audio/speech`, OpenAI's speech endpoint, for the server's own persona voices: other apps can
-//! speak with a twin's voice, and the HTTP voice backend has a real server to be tested against.
+//! speak with a twin's voice, and the HTTP voice backend has a real server to be tested against. It needs a
+//! token with the `speech` capability, and every audio it returns begins with an audible AI lead-in ("This
+//! is an AI voice of Owen Marsh."): the endpoint cannot be used to make the person seem to say anything.
 //!
 //! Request: `{"input": "...", "voice": "<persona id>", "response_format": "pcm", "speed": 1.0}` with
 //! `Authorization: Bearer <token>`. Reply: mono 16-bit little-endian PCM, streamed as it is synthesized, at the
@@ -29,6 +31,11 @@ struct SpeechRequest {
     speed: Option<f32>,
 }
 
+/// What every stretch of speech in a person's voice begins with.
+pub fn lead_in(name: &str) -> String {
+    format!("This is an AI voice of {name}.")
+}
+
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     let body =
         serde_json::json!({"error": {"message": message.into(), "type": "invalid_request_error"}});
@@ -41,11 +48,7 @@ pub async fn speech(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let token = crate::app::bearer(&headers);
     let Some(grant) = state.authenticate(token) else {
         state
             .metrics
@@ -96,6 +99,10 @@ pub async fn speech(
             format!("this token does not reach the voice {:?}", persona.id()),
         );
     }
+    // A person's voice never says anything without first saying it is an AI's (the lead-in is part of the
+    // audio, so no client can leave it out); the `x-ai-lead-in` header says what it says.
+    let lead_in = lead_in(&persona.pack.meta.name);
+    let text = format!("{lead_in} {text}");
     let speed = request.speed.unwrap_or(1.0);
     if !(0.25..=4.0).contains(&speed) {
         return refuse(
@@ -105,7 +112,10 @@ pub async fn speech(
     }
     let voice = match crate::voices::voice_of(&state, &persona.pack.meta).await {
         Ok(v) => v,
-        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => {
+            tracing::warn!(error = %e, "a voice for the speech endpoint did not load");
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "the voice is unavailable");
+        }
     };
     let rate = voice.sample_rate();
     let (chunks, mut receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
@@ -130,6 +140,10 @@ pub async fn speech(
             (
                 header::HeaderName::from_static("x-sample-rate"),
                 rate.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-ai-lead-in"),
+                lead_in.clone(),
             ),
         ],
         Body::from_stream(stream),

@@ -31,6 +31,10 @@ personas = ["second-twin"]
 name = "voice-only"
 token = "Jh7Gf2Dk9Ls4Qw8Er3Ty6Ui1Op5Az0Xc-speech"
 capabilities = ["speech"]
+[[auth.tokens]]
+name = "monitor"
+token = "{MONITOR}"
+capabilities = ["metrics"]
 {extra_tokens}
 [llm]
 {llm}
@@ -45,6 +49,7 @@ capabilities = ["speech"]
 }
 
 const SCOPED: &str = "Zq3xV8bN2mK7pL4wR9tY6uE1oI5aS0dF-scoped";
+const MONITOR: &str = "Mn4Bv8Cx2Zl6Kj0Hg3Fd7Sa1Qp5Wo9Ei-metrics";
 const VOICE_ONLY: &str = "Jh7Gf2Dk9Ls4Qw8Er3Ty6Ui1Op5Az0Xc-speech";
 
 async fn hello(addr: &str, token: &str, persona: Option<&str>) -> Result<(), (ErrorCode, String)> {
@@ -58,6 +63,7 @@ async fn hello(addr: &str, token: &str, persona: Option<&str>) -> Result<(), (Er
         audio: None,
         room: None,
         remote: false,
+        instance: None,
     })
     .await;
     match c.next().await {
@@ -82,16 +88,21 @@ fn speech(addr: &str, token: &str, voice: &str) -> Result<u64, String> {
         .map_err(|e| e.to_string())
 }
 
-fn auth_failures(addr: &str) -> i64 {
+fn get_metrics(addr: &str, token: &str) -> String {
     let mut tcp = std::net::TcpStream::connect(addr).unwrap();
     write!(
         tcp,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut text = String::new();
     tcp.read_to_string(&mut text).unwrap();
-    text.lines()
+    text
+}
+
+fn auth_failures(addr: &str) -> i64 {
+    get_metrics(addr, MONITOR)
+        .lines()
         .find_map(|l| l.strip_prefix("twin_auth_failures_total "))
         .and_then(|v| v.trim().parse().ok())
         .expect("the metric is there")
@@ -169,6 +180,9 @@ async fn each_token_reaches_only_its_personas_and_capabilities() {
             before + 1,
             "counted on the speech endpoint too"
         );
+        // The counters are for a monitoring token only.
+        assert!(get_metrics(&speaking, VOICE_ONLY).starts_with("HTTP/1.1 403"));
+        assert!(get_metrics(&speaking, "").starts_with("HTTP/1.1 401"));
     })
     .await
     .unwrap();

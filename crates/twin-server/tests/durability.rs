@@ -104,3 +104,60 @@ async fn every_acknowledged_turn_survives_kill_9_mid_reply() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[tokio::test]
+async fn sigterm_mid_reply_stores_it_as_interrupted_and_says_when_to_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("twin.db");
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        common::config_text(&store, "backend = \"embedded\"\nmax_tokens = 96"),
+    )
+    .unwrap();
+    let (mut server, addr) = spawn_server(&config);
+    // A voice session: the reply's speech is paced to playback, so it is still going when the server stops.
+    let mut c = Client::hello_voice(&addr, None).await;
+    let (session_id, _) = c.welcome().await;
+    c.send(&ClientMessage::UserFinal {
+        turn_id: "t1".into(),
+        text: "Why did we open-source the robot simulator?".into(),
+        attachment: None,
+    })
+    .await;
+    c.until(|m| matches!(m, ServerMessage::Audio { .. })).await;
+    let term = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // The reply in flight ends, stored as interrupted; then the close says the server is restarting.
+    let mut ended = None;
+    let code = loop {
+        match c.next().await {
+            Ok(ServerMessage::ReplyEnd {
+                interrupted, text, ..
+            }) => ended = Some((interrupted, text)),
+            Ok(_) => continue,
+            Err(code) => break code,
+        }
+    };
+    assert_eq!(code, Some(twin_protocol::close_code::SERVICE_RESTART));
+    let (interrupted, heard) = ended.expect("the reply in flight was ended");
+    assert!(interrupted, "cut by the stop");
+    let status = server.wait().unwrap();
+    assert!(status.success(), "the server exits cleanly: {status:?}");
+
+    // Back up on the same store: the cut reply is in the session's history.
+    let (mut server, addr) = spawn_server(&config);
+    let mut again = Client::hello(&addr, TOKEN, Some(&session_id)).await;
+    let (_, history) = again.welcome().await;
+    let last_twin = history
+        .iter()
+        .rev()
+        .find(|t| t.speaker == Speaker::Twin && t.text != history[0].text)
+        .expect("the twin's cut reply is stored");
+    assert_eq!(last_twin.text, heard);
+    let _ = server.kill();
+    let _ = server.wait();
+}

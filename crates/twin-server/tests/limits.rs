@@ -23,6 +23,7 @@ fn hello(token: &str) -> ClientMessage {
         audio: None,
         room: None,
         remote: false,
+        instance: None,
     }
 }
 
@@ -195,4 +196,184 @@ async fn silent_clients_are_pinged_then_closed() {
         quiet_for >= Duration::from_millis(1_400) && quiet_for < Duration::from_secs(5),
         "{quiet_for:?}"
     );
+}
+
+const ROOM_TOKENS: &str = r#"
+[[auth.tokens]]
+name = "Ann"
+token = "ann-token"
+rooms = ["small"]
+[[auth.tokens]]
+name = "Bo"
+token = "bo-token"
+rooms = ["small"]
+[[auth.tokens]]
+name = "Cy"
+token = "cy-token"
+rooms = ["small"]
+[tts]
+lead_ms = 10000
+"#;
+
+fn room_hello(token: &str, audio: bool) -> ClientMessage {
+    ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: token.into(),
+        persona: None,
+        session_id: None,
+        client: Some("limits-test".into()),
+        audio: audio.then_some(twin_protocol::AudioRequest { lipsync: true }),
+        room: Some("small".into()),
+        remote: false,
+        instance: None,
+    }
+}
+
+async fn join_small(addr: &str, token: &str, audio: bool) -> Client {
+    let mut c = Client::connect(addr).await;
+    c.send(&room_hello(token, audio)).await;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_takes_its_share_of_people_and_of_waiting_turns() {
+    let addr = common::own_server(
+        &common::demo_pack(),
+        &format!("[limits]\nroom_participants = 2\nqueued_turns = 1\n{ROOM_TOKENS}"),
+    );
+    // Ann wants the twin's speech: its answers play for seconds, and turns said meanwhile wait.
+    let mut ann = join_small(&addr, "ann-token", true).await;
+    ann.until(|m| matches!(m, ServerMessage::Room { .. })).await;
+    let mut bo = join_small(&addr, "bo-token", false).await;
+    bo.until(|m| matches!(m, ServerMessage::Room { .. })).await;
+    let mut cy = join_small(&addr, "cy-token", false).await;
+    let m = cy.next().await.expect("an error, then the close");
+    assert!(
+        matches!(&m, ServerMessage::Error { code: ErrorCode::TooManyConnections, message } if message.contains("full")),
+        "{m:?}"
+    );
+    assert_eq!(
+        cy.next().await.err(),
+        Some(Some(close_code::TOO_MANY_CONNECTIONS))
+    );
+
+    ann.send(&ClientMessage::UserFinal {
+        turn_id: "a1".into(),
+        text: "What is our office policy?".into(),
+        attachment: None,
+    })
+    .await;
+    bo.until(|m| matches!(m, ServerMessage::UserTurn { .. }))
+        .await;
+    for id in ["b1", "b2"] {
+        bo.send(&ClientMessage::UserFinal {
+            turn_id: id.into(),
+            text: "And for the warehouse teams?".into(),
+            attachment: None,
+        })
+        .await;
+    }
+    let (queued, _) = bo
+        .until(|m| matches!(m, ServerMessage::Queued { .. }))
+        .await;
+    assert!(
+        matches!(&queued, ServerMessage::Queued { turn_id, .. } if turn_id == "b1"),
+        "{queued:?}"
+    );
+    let (m, _) = bo.until(|m| matches!(m, ServerMessage::Error { .. })).await;
+    assert!(
+        matches!(&m, ServerMessage::Error { code: ErrorCode::RateLimited, message } if message.contains("waiting")),
+        "{m:?}"
+    );
+    // The waiting turn is answered after Ann's; the test ends once the twin has finished speaking (a voice
+    // still synthesizing when the test process exits would take it down).
+    bo.until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "b1"))
+        .await;
+    drop(bo);
+    until_listening(&mut ann).await;
+}
+
+/// Reads until the twin listens again, then leaves: the room closes and stops its speech. The test ends a
+/// moment later (a voice still synthesizing when the test process exits would take it down).
+async fn until_listening(c: &mut Client) {
+    c.until(|m| {
+        matches!(
+            m,
+            ServerMessage::State {
+                state: twin_protocol::TwinState::Listening
+            }
+        )
+    })
+    .await;
+    c.send(&ClientMessage::Bye).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_stops_reading_is_dropped_and_the_room_goes_on() {
+    use futures_util::SinkExt;
+    let addr = common::own_server(
+        &common::demo_pack(),
+        &format!("[limits]\nsend_queue = 32\n{ROOM_TOKENS}"),
+    );
+    // Cy asks for the twin's speech and never reads: a small receive window fills at once.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(addr.parse().unwrap()).await.unwrap();
+    let (mut stalled, _) = tokio_tungstenite::client_async(format!("ws://{addr}/v1/session"), tcp)
+        .await
+        .unwrap();
+    let hello =
+        tokio_tungstenite::tungstenite::Message::Text(room_hello("cy-token", true).encode().into());
+    stalled.send(hello).await.unwrap();
+
+    let mut ann = join_small(&addr, "ann-token", false).await;
+    let (m, _) = ann
+        .until(|m| matches!(m, ServerMessage::Room { participants, .. } if participants.len() == 2))
+        .await;
+    assert!(matches!(m, ServerMessage::Room { .. }));
+    let questions = [
+        "Why did we give away our robot simulator for free?",
+        "What happens to warehouse jobs when our robots arrive?",
+        "How fast do the robots go when people are close by?",
+        "What is our office policy?",
+        "Why did you start Halyard Labs?",
+    ];
+    for (i, question) in questions.iter().enumerate() {
+        ann.send(&ClientMessage::UserFinal {
+            turn_id: format!("a{i}"),
+            text: question.to_string(),
+            attachment: None,
+        })
+        .await;
+        // Ann hears every answer whole while Cy's speech piles up; the room tells her when Cy is gone.
+        let (m, _) = ann
+            .until(|m| {
+                matches!(
+                    m,
+                    ServerMessage::Room { .. } | ServerMessage::ReplyEnd { .. }
+                )
+            })
+            .await;
+        match m {
+            ServerMessage::Room { participants, .. } => {
+                assert_eq!(participants.len(), 1, "Cy was dropped: {participants:?}");
+                until_listening(&mut ann).await;
+                return;
+            }
+            ServerMessage::ReplyEnd { interrupted, .. } => assert!(!interrupted),
+            _ => unreachable!(),
+        }
+    }
+    let (m, _) = tokio::time::timeout(
+        Duration::from_secs(60),
+        ann.until(|m| matches!(m, ServerMessage::Room { .. })),
+    )
+    .await
+    .expect("Cy is dropped while the twin's speech piles up");
+    assert!(
+        matches!(m, ServerMessage::Room { ref participants, .. } if participants.len() == 1),
+        "{m:?}"
+    );
+    until_listening(&mut ann).await;
 }

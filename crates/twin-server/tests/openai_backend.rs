@@ -201,6 +201,13 @@ async fn a_twin_session_answers_through_the_openai_backend() {
         ),
         "{m:?}"
     );
+    // Nothing of the server's insides: not the model server's address, not its answer.
+    if let twin_protocol::ServerMessage::Error { message, .. } = &m {
+        assert!(
+            !message.contains("127.0.0.1") && !message.contains("http"),
+            "{message}"
+        );
+    }
     c.send(&twin_protocol::ClientMessage::Ping { nonce: 3 })
         .await;
     let (m, _) = c
@@ -210,4 +217,50 @@ async fn a_twin_session_answers_through_the_openai_backend() {
         m,
         twin_protocol::ServerMessage::Pong { nonce: 3, .. }
     ));
+}
+
+#[tokio::test]
+async fn a_model_server_that_stalls_gets_an_answer_in_time_and_it_is_stored() {
+    use std::io::{Read, Write};
+    // Accepts, answers with an event stream's headers, then says nothing at all.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 8192];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n",
+            );
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let llm = format!(
+        "backend = \"openai\"\nmax_tokens = 64\nfirst_token_timeout_s = 1.0\nreply_timeout_s = 3.0\n\
+         [llm.openai]\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"stalls\""
+    );
+    let config = Config::parse(
+        &dir.path().join("s.toml"),
+        &common::config_text(&dir.path().join("t.db"), &llm),
+    )
+    .unwrap();
+    let addr = common::start_in_background(AppState::load(config).unwrap());
+    let mut c = Client::hello(&addr, TOKEN, None).await;
+    let (session, _) = c.welcome().await;
+    let r = c.ask("s1", "Are we profitable yet?").await;
+    assert!(r.text.contains("can't answer that right now"), "{r:?}");
+    assert!(!r.interrupted);
+    // Stored like any reply: a resumed session sees it in its history.
+    drop(c);
+    let mut again = Client::hello(&addr, TOKEN, Some(&session)).await;
+    let (_, history) = again.welcome().await;
+    assert!(
+        history
+            .iter()
+            .any(|t| t.text.contains("can't answer that right now")),
+        "{history:?}"
+    );
 }

@@ -15,11 +15,11 @@ const ROOMS: &str = r#"
 [[auth.tokens]]
 name = "Dana"
 token = "dana-token"
-rooms = ["standup", "huddle"]
+rooms = ["standup", "huddle", "retro", "sync"]
 [[auth.tokens]]
 name = "Eli"
 token = "eli-token"
-rooms = ["standup", "huddle"]
+rooms = ["standup", "huddle", "retro", "sync"]
 [[auth.tokens]]
 name = "Fay"
 token = "fay-token"
@@ -44,6 +44,17 @@ async fn join(addr: &str, token: &str, room: &str) -> Client {
 }
 
 async fn join_as(addr: &str, token: &str, room: &str, audio: bool, remote: bool) -> Client {
+    join_with(addr, token, room, audio, remote, None).await
+}
+
+async fn join_with(
+    addr: &str,
+    token: &str,
+    room: &str,
+    audio: bool,
+    remote: bool,
+    instance: Option<&str>,
+) -> Client {
     let mut c = Client::connect(addr).await;
     c.send(&ClientMessage::Hello {
         protocol: PROTOCOL_VERSION,
@@ -54,6 +65,7 @@ async fn join_as(addr: &str, token: &str, room: &str, audio: bool, remote: bool)
         audio: audio.then_some(twin_protocol::AudioRequest { lipsync: true }),
         room: Some(room.into()),
         remote,
+        instance: instance.map(str::to_string),
     })
     .await;
     c
@@ -143,7 +155,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
     listening(&mut eli).await;
     assert_eq!(roster(&mut dana).await.1, ["Dana", "Eli"]);
     let mut fay = join(addr, "fay-token", "standup").await;
-    let (fay_id, names) = roster(&mut fay).await;
+    let (_, names) = roster(&mut fay).await;
     assert_eq!(names, ["Dana", "Eli", "Fay"]);
     listening(&mut fay).await;
     for c in [&mut dana, &mut eli] {
@@ -286,8 +298,8 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         listening(c).await;
     }
 
-    // Eli asks; while the twin answers, Fay cuts it off and asks: the answer to Eli ends interrupted and
-    // Fay's is answered at once, turned to her.
+    // Eli asks; while the twin answers, he cuts it off and asks something else: the answer ends interrupted
+    // and his new turn is answered at once, turned to him (only the asker may cut a reply off).
     eli.send(&ClientMessage::UserFinal {
         turn_id: "e1".into(),
         text: "Why did we open-source the robot simulator?".into(),
@@ -300,19 +312,19 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
     let ServerMessage::ReplyStart { reply_id, .. } = start else {
         unreachable!()
     };
-    fay.send(&ClientMessage::Interrupted {
+    eli.send(&ClientMessage::Interrupted {
         reply_id,
         heard: Heard::Chars(0),
     })
     .await;
-    fay.send(&ClientMessage::UserFinal {
-        turn_id: "f1".into(),
+    eli.send(&ClientMessage::UserFinal {
+        turn_id: "e4".into(),
         text: "Sorry, what about warehouse jobs?".into(),
         attachment: None,
     })
     .await;
     // The person's own words leave at once, so the answer may be complete already: then its stored turn is
-    // cut to what Fay heard, and a second `reply_end` says so.
+    // cut to what Eli heard, and a second `reply_end` says so.
     let (cut, _) = eli
         .until(|m| {
             matches!(
@@ -325,10 +337,10 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         })
         .await;
     assert!(matches!(cut, ServerMessage::ReplyEnd { .. }), "{cut:?}");
-    let (_, seen) = reply_to(&mut fay, "f1").await;
+    let (_, seen) = reply_to(&mut eli, "e4").await;
     assert!(
         seen.iter()
-            .any(|m| matches!(m, ServerMessage::ReplyStart { to: Some(p), .. } if *p == fay_id)),
+            .any(|m| matches!(m, ServerMessage::ReplyStart { to: Some(p), .. } if *p == eli_id)),
         "{seen:?}"
     );
 
@@ -357,9 +369,12 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         said.iter().any(|t| t.starts_with("Dana: How many days")),
         "{said:?}"
     );
-    assert!(said.iter().any(|t| t.starts_with("Fay: Sorry")), "{said:?}");
+    assert!(said.iter().any(|t| t.starts_with("Eli: Sorry")), "{said:?}");
     let (new_id, names) = roster(&mut eli).await;
-    assert_ne!(new_id, eli_id, "a new connection is a new participant");
+    assert_ne!(
+        new_id, eli_id,
+        "a new connection without an instance is a new participant"
+    );
     assert_eq!(names, ["Dana", "Eli", "Fay"]);
     assert_eq!(roster(&mut fay).await.1, ["Dana", "Fay"]);
     assert_eq!(roster(&mut fay).await.1, ["Dana", "Eli", "Fay"]);
@@ -543,4 +558,154 @@ async fn poses_and_voices_reach_the_others_in_the_room_only() {
     };
     let skew = server_ms as i64 - twin_protocol::wall_ms() as i64;
     assert!(skew.abs() < 1_000, "the server's clock: {skew} ms off");
+}
+
+fn final_turn(id: &str, text: &str) -> ClientMessage {
+    ClientMessage::UserFinal {
+        turn_id: id.into(),
+        text: text.into(),
+        attachment: None,
+    }
+}
+
+/// The next error `c` gets: its code and message.
+async fn error_of(c: &mut Client) -> (twin_protocol::ErrorCode, String) {
+    let (m, _) = c.until(|m| matches!(m, ServerMessage::Error { .. })).await;
+    let ServerMessage::Error { code, message } = m else {
+        unreachable!()
+    };
+    (code, message)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_asker_cuts_a_reply_and_late_comers_hear_the_disclosure() {
+    let addr = server();
+    let mut dana = join(addr, "dana-token", "retro").await;
+    roster(&mut dana).await;
+    listening(&mut dana).await;
+    // Eli comes in after the room's greeting: the disclosure comes to him alone.
+    let mut eli = join(addr, "eli-token", "retro").await;
+    let (end, seen) = eli
+        .until(|m| matches!(m, ServerMessage::ReplyEnd { .. }))
+        .await;
+    assert!(
+        seen.iter().any(|m| matches!(
+            m,
+            ServerMessage::ReplyStart {
+                kind: twin_protocol::ReplyKind::Disclosure,
+                ..
+            }
+        )),
+        "{seen:?}"
+    );
+    let ServerMessage::ReplyEnd { text, .. } = end else {
+        unreachable!()
+    };
+    assert!(text.contains("AI"), "{text}");
+    listening(&mut eli).await;
+
+    dana.send(&final_turn("q1", "Are we profitable yet?")).await;
+    let (start, _) = eli
+        .until(|m| {
+            matches!(
+                m,
+                ServerMessage::ReplyStart {
+                    turn_id: Some(_),
+                    ..
+                }
+            )
+        })
+        .await;
+    let ServerMessage::ReplyStart { reply_id, .. } = start else {
+        unreachable!()
+    };
+    // Eli tries to cut off the answer to Dana, then names a reply that does not exist.
+    let cut = |reply_id: &str| ClientMessage::Interrupted {
+        reply_id: reply_id.into(),
+        heard: twin_protocol::Heard::Chars(0),
+    };
+    eli.send(&cut(&reply_id)).await;
+    let (code, message) = error_of(&mut eli).await;
+    assert_eq!(code, twin_protocol::ErrorCode::BadMessage);
+    assert!(message.contains("only the person"), "{message}");
+    eli.send(&cut("r-made-up")).await;
+    let (code, _) = error_of(&mut eli).await;
+    assert_eq!(code, twin_protocol::ErrorCode::UnknownReply);
+
+    // Dana's answer is whole, and she heard of none of it.
+    let (text, seen) = reply_to(&mut dana, "q1").await;
+    assert!(!text.is_empty());
+    let later = quiet(&mut dana, Duration::from_millis(500)).await;
+    for m in seen.iter().chain(&later) {
+        assert!(!matches!(m, ServerMessage::Error { .. }), "{m:?}");
+        assert!(
+            !matches!(
+                m,
+                ServerMessage::ReplyEnd {
+                    interrupted: true,
+                    ..
+                }
+            ),
+            "{m:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_who_comes_back_is_the_same_one_and_is_answered_once() {
+    let addr = server();
+    let mut dana = join_with(
+        addr,
+        "dana-token",
+        "sync",
+        false,
+        false,
+        Some("dana-laptop"),
+    )
+    .await;
+    let (first_id, _) = roster(&mut dana).await;
+    listening(&mut dana).await;
+    dana.send(&final_turn("d1", "Who led our Series C?")).await;
+    let (answer, _) = reply_to(&mut dana, "d1").await;
+    assert!(!answer.is_empty());
+    listening(&mut dana).await;
+    drop(dana);
+
+    // The same laptop comes back (a dropped connection) and resends the turn it never saw acknowledged.
+    let mut again = join_with(
+        addr,
+        "dana-token",
+        "sync",
+        false,
+        false,
+        Some("dana-laptop"),
+    )
+    .await;
+    let (id, _) = roster(&mut again).await;
+    assert_eq!(id, first_id, "the same participant");
+    listening(&mut again).await;
+    again.send(&final_turn("d1", "Who led our Series C?")).await;
+    let (ack, _) = again
+        .until(|m| matches!(m, ServerMessage::TurnAck { .. }))
+        .await;
+    assert!(
+        matches!(ack, ServerMessage::TurnAck { ref turn_id, .. } if turn_id == "d1"),
+        "{ack:?}"
+    );
+    let after = quiet(&mut again, Duration::from_millis(1_500)).await;
+    assert!(
+        !after.iter().any(|m| matches!(
+            m,
+            ServerMessage::ReplyStart {
+                turn_id: Some(_),
+                ..
+            }
+        )),
+        "answered once: {after:?}"
+    );
+
+    // Another device of the same person is another participant.
+    let mut phone = join_with(addr, "dana-token", "sync", false, false, Some("dana-phone")).await;
+    let (phone_id, _) = roster(&mut phone).await;
+    assert_ne!(phone_id, first_id);
 }

@@ -144,3 +144,33 @@ fn an_unreachable_speech_server_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn the_persona_voice_always_begins_by_saying_it_is_an_ai() {
+    let addr = shared_server();
+    let body = r#"{"input": "Yes.", "voice": "owen-marsh", "response_format": "pcm"}"#;
+    let mut tcp = std::net::TcpStream::connect(addr.as_str()).unwrap();
+    write!(
+        tcp,
+        "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    tcp.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
+    let head = String::from_utf8_lossy(&response[..split]).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(
+        head.contains("x-ai-lead-in: this is an ai voice of owen marsh."),
+        "{head}"
+    );
+    // Chunked PCM: its size, counted loosely, is far more than "Yes." alone (about half a second).
+    let pcm_bytes = response.len() - split;
+    let seconds = pcm_bytes as f64 / 2.0 / 22_050.0;
+    assert!(seconds > 1.5, "{seconds} s: the lead-in is in the audio");
+}

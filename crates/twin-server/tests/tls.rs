@@ -33,6 +33,7 @@ async fn hello(c: &mut Client) {
         audio: None,
         room: None,
         remote: false,
+        instance: None,
     })
     .await;
 }

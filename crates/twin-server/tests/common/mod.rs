@@ -86,7 +86,7 @@ demo = true
 [[auth.tokens]]
 name = "tester"
 token = "{TOKEN}"
-capabilities = ["converse", "speech"]
+capabilities = ["converse", "speech", "metrics"]
 [[auth.tokens]]
 name = "other"
 token = "other-token"
@@ -193,6 +193,7 @@ impl Client {
             audio,
             room: None,
             remote: false,
+            instance: None,
         })
         .await;
         c

@@ -1,0 +1,62 @@
+//! The embedded model's queue is bounded, and a job whose asker has gone is dropped unstarted.
+
+use std::path::PathBuf;
+use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm, QUEUE, derive_q8_0};
+use twin_llm::{GenerateRequest, LlmBackend, LlmError, Message, Role};
+
+fn model() -> PathBuf {
+    let models = std::env::var_os("TWIN_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"));
+    let path = models.join("smollm2/SmolLM2-135M-Instruct.Q8_0.gguf");
+    derive_q8_0(&path).expect("the embedded model: run `cargo xtask setup`");
+    path
+}
+
+fn request() -> GenerateRequest {
+    GenerateRequest {
+        messages: vec![
+            Message::new(Role::System, "You are a helpful assistant."),
+            Message::new(Role::User, "Count from one to twenty in words."),
+        ],
+        max_tokens: 48,
+        temperature: 0.0,
+        seed: 1,
+    }
+}
+
+#[tokio::test]
+async fn the_queue_is_bounded_and_abandoned_jobs_are_skipped() {
+    let llm = EmbeddedLlm::load(EmbeddedConfig {
+        model_path: model(),
+        threads: Some(1),
+        context_tokens: 1024,
+    })
+    .unwrap();
+    // One job running, QUEUE waiting: the next is refused at once, and may be retried later.
+    let asked: Vec<_> = (0..QUEUE + 4).map(|_| llm.generate(request())).collect();
+    let busy = asked
+        .iter()
+        .filter(|r| matches!(r, Err(LlmError::Busy(n)) if *n == QUEUE))
+        .count();
+    assert!(busy >= 2, "{busy} refused");
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.as_ref().is_err_and(LlmError::is_retryable))
+    );
+    // Everyone who asked goes away: what waits is never started.
+    drop(asked);
+    let (text, _) = llm
+        .generate(request())
+        .unwrap()
+        .collect_text()
+        .await
+        .unwrap();
+    assert!(!text.is_empty());
+    assert!(
+        llm.skipped() >= (QUEUE - 1) as u64,
+        "skipped {}",
+        llm.skipped()
+    );
+}
