@@ -346,22 +346,23 @@ fn fuzz(cases: u32) -> Result<()> {
     ));
     run(cargo().args(["test", "--release", "-p", "twin-fuzz", "--no-run"]))?;
     for target in TARGETS {
-        let started = std::time::Instant::now();
-        run(cargo()
-            .args([
-                "test",
-                "--release",
-                "-p",
-                "twin-fuzz",
-                "--test",
-                target,
-                "-q",
-            ])
-            .env("TWIN_FUZZ_CASES", cases.to_string()))?;
-        println!(
-            "  {target}: {cases} inputs in {:.1} s, no failure",
-            started.elapsed().as_secs_f64()
-        );
+        let out = cargo()
+            .args(["test", "--release", "-p", "twin-fuzz", "--test", target])
+            .env("TWIN_FUZZ_CASES", cases.to_string())
+            .output()
+            .with_context(|| format!("cannot run the {target} target"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            print!("{text}{}", String::from_utf8_lossy(&out.stderr));
+            bail!("the {target} target failed (its smallest failing input is above)");
+        }
+        // The harness's own time, not cargo's start-up.
+        let seconds = text
+            .lines()
+            .filter_map(|l| l.split("finished in ").nth(1))
+            .filter_map(|t| t.trim_end_matches('s').parse::<f64>().ok())
+            .sum::<f64>();
+        println!("  {target}: {cases} inputs per property in {seconds:.2} s, no failure");
     }
     Ok(())
 }

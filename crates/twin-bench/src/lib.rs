@@ -8,6 +8,7 @@ pub mod likeness;
 pub mod lipsync;
 pub mod listen;
 pub mod rooms;
+pub mod security;
 
 /// The repository's root (assets, BENCHMARKS.md).
 pub fn root() -> std::path::PathBuf {

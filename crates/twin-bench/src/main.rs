@@ -64,6 +64,9 @@ struct Args {
     /// Only the likeness figures, printed.
     #[arg(long)]
     likeness_only: bool,
+    /// Only the security and faults figures, printed (BENCHMARKS.md is left alone).
+    #[arg(long)]
+    security_only: bool,
     /// With --fidelity-only: skip the held-out sets (for tuning; what is tuned on is never scored held out).
     #[arg(long)]
     without_heldout: bool,
@@ -498,6 +501,13 @@ async fn main() -> Result<()> {
         print!("{md}");
         return Ok(());
     }
+    if args.security_only {
+        let mut md = String::new();
+        let pack = root().join("assets/personas/owen-marsh");
+        twin_bench::security::section(&mut md, &args.server_bin, &models_dir(), &pack).await?;
+        print!("{md}");
+        return Ok(());
+    }
     if args.likeness_only {
         let mut md = String::new();
         let pack = root().join("assets/personas/owen-marsh");
@@ -718,6 +728,14 @@ async fn main() -> Result<()> {
     headset_section(&mut md, &args)?;
     eprintln!("rooms…");
     twin_bench::rooms::section(
+        &mut md,
+        &args.server_bin,
+        &models_dir(),
+        &root().join("assets/personas/owen-marsh"),
+    )
+    .await?;
+    eprintln!("security and faults…");
+    twin_bench::security::section(
         &mut md,
         &args.server_bin,
         &models_dir(),

@@ -405,3 +405,38 @@ async fn http_get(addr: &str, path: &str) -> String {
     assert!(body.starts_with("HTTP/1.1 200"), "{body}");
     body
 }
+
+#[tokio::test]
+async fn a_resumed_session_hears_the_disclosure_again() {
+    let addr = shared_server();
+    let mut first = Client::hello(addr, TOKEN, None).await;
+    let (session, _) = first.welcome().await;
+    drop(first);
+    // Whoever holds the device now may not be who opened the session.
+    let mut again = Client::hello(addr, TOKEN, Some(&session)).await;
+    let (_, seen) = again
+        .until(|m| {
+            matches!(
+                m,
+                ServerMessage::State {
+                    state: twin_protocol::TwinState::Listening
+                }
+            )
+        })
+        .await;
+    assert!(
+        seen.iter().any(|m| matches!(
+            m,
+            ServerMessage::ReplyStart {
+                kind: twin_protocol::ReplyKind::Disclosure,
+                ..
+            }
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|m| matches!(m, ServerMessage::Welcome { resumed: true, .. })),
+        "{seen:?}"
+    );
+}
