@@ -395,11 +395,16 @@ fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
         room["turned_to_others_frames"].as_u64().unwrap() > 5,
         "the twin turned to the remote person while answering them: {r}"
     );
-    // The remote person opened the room and heard its greeting; the headset's user came in after it: the
-    // answer to the remote person (who asked first), then the answer to the headset's user.
+    // The remote person opened the room and heard its greeting; the headset's user came in after it and
+    // hears the disclosure on their own, then the answer to the remote person (who asked first), then the
+    // answer to the headset's user.
     let replies = r["dialogue"]["replies"].as_array().unwrap();
-    assert_eq!(replies.len(), 2, "{r}");
-    assert!(replies[0]["text"].as_str().unwrap().contains("days"), "{r}");
+    assert_eq!(replies.len(), 3, "{r}");
+    assert!(
+        replies[0]["text"].as_str().unwrap().contains("AI twin"),
+        "{r}"
+    );
+    assert!(replies[1]["text"].as_str().unwrap().contains("days"), "{r}");
     // The headset's user, as the others see them: 1.2 m in front of the twin, at eye height.
     assert!(heads > 20, "{heads} poses of the headset's user");
     assert!(

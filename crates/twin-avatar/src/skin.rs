@@ -198,9 +198,12 @@ fn inside_folder(base: &Path, uri: &str) -> Result<std::path::PathBuf, AvatarErr
     {
         return Err(outside());
     }
-    let folder = base
-        .canonicalize()
-        .map_err(|e| AvatarError::Broken(format!("{}: {e}", base.display())))?;
+    let folder = base.canonicalize().map_err(|e| {
+        AvatarError::Broken(format!(
+            "missing buffer {uri:?}: its folder {}: {e}",
+            base.display()
+        ))
+    })?;
     let path = folder
         .join(relative)
         .canonicalize()
