@@ -379,7 +379,14 @@ fn fuzz_table(md: &mut String) -> Result<()> {
         let time = result.split("finished in ").nth(1).unwrap_or("?");
         writeln!(md, "| {target} | {passed} | {time} | 0 |")?;
     }
-    md.push('\n');
+    writeln!(
+        md,
+        "\nSessions as a state machine: `crates/twin-server/tests/state_machine.rs` drives random sequences \
+         of turns, interruptions (of the current reply and made up), partials, pings, leaving and resuming \
+         against the server with a scripted model, checking after every step that each reply's deltas add \
+         up to its `reply_end`, that one reply is open at a time and that nothing is fatal (6 sequences in \
+         the suite; `TWIN_FUZZ_CASES` for more).\n"
+    )?;
     Ok(())
 }
 
