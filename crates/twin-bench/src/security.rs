@@ -381,11 +381,12 @@ fn fuzz_table(md: &mut String) -> Result<()> {
     }
     writeln!(
         md,
-        "\nSessions as a state machine: `crates/twin-server/tests/state_machine.rs` drives random sequences \
-         of turns, interruptions (of the current reply and made up), partials, pings, leaving and resuming \
-         against the server with a scripted model, checking after every step that each reply's deltas add \
-         up to its `reply_end`, that one reply is open at a time and that nothing is fatal (6 sequences in \
-         the suite; `TWIN_FUZZ_CASES` for more).\n"
+        "\nSessions and rooms as state machines: `crates/twin-server/tests/state_machine.rs` drives random \
+         sequences of turns, interruptions (of the current reply, someone else's, made up), partials, pings, \
+         leaving and resuming (in a room: two people, rejoining as the same client) against the server with \
+         a scripted model, checking after every step, for every client, that each reply's deltas add up to \
+         its `reply_end`, that one reply is open at a time and that nothing is fatal (6 sequences each in the \
+         suite; `TWIN_FUZZ_CASES` for more).\n"
     )?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! A state-machine property test of sessions: random sequences of what a client may do (turns, interruptions
+//! State-machine property tests of sessions and rooms: random sequences of what clients may do (turns, interruptions
 //! of the current reply or of one that does not exist, partials, pings, leaving and resuming) against the real
 //! server, whose model is a scripted OpenAI-compatible server streaming the person's own sentences in small
 //! pieces (so the generated path runs: sentence splitting, the claim check). After every step:
@@ -54,6 +54,10 @@ fn scripted_model() -> String {
     base
 }
 
+/// Two people who may meet the twin in room "sm".
+const ROOM_TOKENS: &str = "[[auth.tokens]]\nname = \"Dana\"\ntoken = \"dana-token\"\nrooms = [\"sm\"]\n\
+                           [[auth.tokens]]\nname = \"Eli\"\ntoken = \"eli-token\"\nrooms = [\"sm\"]\n";
+
 fn server() -> &'static str {
     static ADDR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ADDR.get_or_init(|| {
@@ -62,7 +66,8 @@ fn server() -> &'static str {
             "backend = \"openai\"\nmax_tokens = 64\n[llm.openai]\nbase_url = \"{}\"\nmodel = \"script\"",
             scripted_model()
         );
-        let text = common::config_text(&dir.join("t.db"), &llm);
+        let text =
+            common::config_text_with(&dir.join("t.db"), &llm, &common::demo_pack(), ROOM_TOKENS);
         let config = Config::parse(&dir.join("s.toml"), &text).unwrap();
         common::start_in_background(AppState::load(config).unwrap())
     })
@@ -116,12 +121,13 @@ impl Seen {
                 self.last = Some(reply_id.clone());
                 self.deltas.insert(reply_id.clone(), String::new());
             }
+            // A reply whose start this client did not see (it came into a room mid-answer) is not checked.
             ServerMessage::ReplyDelta { reply_id, text } => {
-                self.deltas
-                    .entry(reply_id.clone())
-                    .or_default()
-                    .push_str(text);
+                if let Some(sent) = self.deltas.get_mut(reply_id) {
+                    sent.push_str(text);
+                }
             }
+            ServerMessage::ReplyEnd { reply_id, .. } if !self.deltas.contains_key(reply_id) => {}
             ServerMessage::ReplyEnd {
                 reply_id,
                 text,
@@ -239,6 +245,108 @@ proptest! {
     fn sessions_keep_their_invariants(steps in prop::collection::vec(step(), 1..8)) {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let outcome = rt.block_on(run(steps));
+        prop_assert!(outcome.is_ok(), "{:?}", outcome);
+    }
+}
+
+#[derive(Debug, Clone)]
+enum RoomStep {
+    /// Member 0 or 1 asks.
+    Ask(usize, usize),
+    /// Member 0 or 1 tries to cut off the reply they last saw (theirs or not).
+    Cut(usize),
+    Ping(usize),
+    /// Member 0 or 1 drops and comes back as the same client.
+    Rejoin(usize),
+}
+
+fn room_step() -> impl Strategy<Value = RoomStep> {
+    prop_oneof![
+        4 => (0usize..2, 0..QUESTIONS.len()).prop_map(|(m, q)| RoomStep::Ask(m, q)),
+        2 => (0usize..2).prop_map(RoomStep::Cut),
+        1 => (0usize..2).prop_map(RoomStep::Ping),
+        1 => (0usize..2).prop_map(RoomStep::Rejoin),
+    ]
+}
+
+const MEMBERS: [(&str, &str); 2] = [("dana-token", "dana-laptop"), ("eli-token", "eli-phone")];
+
+async fn join(room: &str, member: usize) -> Client {
+    let (token, instance) = MEMBERS[member];
+    let mut c = Client::connect(server()).await;
+    c.send(&ClientMessage::Hello {
+        protocol: twin_protocol::PROTOCOL_VERSION,
+        token: token.into(),
+        persona: None,
+        session_id: None,
+        client: Some("state-machine".into()),
+        audio: None,
+        room: Some(room.into()),
+        remote: false,
+        instance: Some(instance.into()),
+    })
+    .await;
+    c
+}
+
+async fn run_room(room: String, steps: Vec<RoomStep>) -> Result<(), String> {
+    let mut members = [join(&room, 0).await, join(&room, 1).await];
+    let mut seen = [Seen::default(), Seen::default()];
+    for (i, step) in steps.into_iter().enumerate() {
+        match step {
+            RoomStep::Ask(m, q) => {
+                members[m]
+                    .send(&ClientMessage::UserFinal {
+                        turn_id: format!("t{i}"),
+                        text: QUESTIONS[q].into(),
+                        attachment: None,
+                    })
+                    .await
+            }
+            RoomStep::Cut(m) => {
+                if let Some(reply_id) = seen[m].last.clone() {
+                    members[m]
+                        .send(&ClientMessage::Interrupted {
+                            reply_id,
+                            heard: Heard::Chars(0),
+                        })
+                        .await
+                }
+            }
+            RoomStep::Ping(m) => {
+                members[m]
+                    .send(&ClientMessage::Ping { nonce: i as u64 })
+                    .await
+            }
+            RoomStep::Rejoin(m) => {
+                members[m].send(&ClientMessage::Bye).await;
+                members[m] = join(&room, m).await;
+                seen[m].open = None;
+            }
+        }
+        for (c, s) in members.iter_mut().zip(seen.iter_mut()) {
+            settle(c, s).await?;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (c, s) in members.iter_mut().zip(seen.iter_mut()) {
+        settle(c, s).await?;
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        max_shrink_iters: 20,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn rooms_keep_their_invariants(steps in prop::collection::vec(room_step(), 1..8)) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let outcome = rt.block_on(run_room("sm".to_string(), steps));
         prop_assert!(outcome.is_ok(), "{:?}", outcome);
     }
 }
