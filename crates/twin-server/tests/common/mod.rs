@@ -212,8 +212,10 @@ impl Client {
 
     /// The next server message, or `Err(close code)` when the server closed.
     pub async fn next(&mut self) -> Result<ServerMessage, Option<u16>> {
+        // One deadline for the message: the server's pings (control frames) are not an answer.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         loop {
-            let frame = tokio::time::timeout(Duration::from_secs(120), self.socket.next())
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .expect("server answered within 120 s");
             match frame {
