@@ -6,7 +6,7 @@ mod common;
 use common::Client;
 use std::io::{Read, Write};
 use std::time::Duration;
-use twin_protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage};
+use twin_protocol::{ErrorCode, ServerMessage};
 use twin_server::{AppState, Config};
 use twin_voice::{HttpVoice, HttpVoiceConfig, Synthesizer};
 
@@ -54,18 +54,7 @@ const VOICE_ONLY: &str = "Jh7Gf2Dk9Ls4Qw8Er3Ty6Ui1Op5Az0Xc-speech";
 
 async fn hello(addr: &str, token: &str, persona: Option<&str>) -> Result<(), (ErrorCode, String)> {
     let mut c = Client::connect(addr).await;
-    c.send(&ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        token: token.into(),
-        persona: persona.map(str::to_string),
-        session_id: None,
-        client: Some("auth-test".into()),
-        audio: None,
-        room: None,
-        remote: false,
-        instance: None,
-    })
-    .await;
+    c.send(&common::hello_message(token, persona)).await;
     match c.next().await {
         Ok(ServerMessage::Welcome { .. }) => Ok(()),
         Ok(ServerMessage::Error { code, message }) => Err((code, message)),

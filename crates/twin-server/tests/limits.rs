@@ -6,25 +6,11 @@ mod common;
 use common::{Client, TOKEN};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-use twin_protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage, close_code};
+use twin_protocol::{ClientMessage, ErrorCode, ServerMessage, close_code};
 
 /// A server of its own with these `[limits]`.
 fn limited(limits: &str) -> String {
     common::own_server(&common::demo_pack(), &format!("[limits]\n{limits}\n"))
-}
-
-fn hello(token: &str) -> ClientMessage {
-    ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        token: token.into(),
-        persona: None,
-        session_id: None,
-        client: Some("limits-test".into()),
-        audio: None,
-        room: None,
-        remote: false,
-        instance: None,
-    }
 }
 
 /// Whether the server closed `tcp` within `within` (end of stream or a reset).
@@ -94,7 +80,7 @@ async fn wrong_tokens_bar_the_address_for_the_rest_of_the_minute() {
     let addr = limited("auth_failures_per_minute = 3");
     for _ in 0..3 {
         let mut c = Client::connect(&addr).await;
-        c.send(&hello("wrong-token")).await;
+        c.send(&common::hello_message("wrong-token", None)).await;
         match c.next().await {
             Ok(ServerMessage::Error { code, .. }) => assert_eq!(code, ErrorCode::Unauthorized),
             other => panic!("{other:?}"),
@@ -115,7 +101,7 @@ async fn a_token_has_its_sessions_and_turns_a_minute() {
     let mut first = Client::hello(&addr, TOKEN, None).await;
     first.welcome().await;
     let mut second = Client::connect(&addr).await;
-    second.send(&hello(TOKEN)).await;
+    second.send(&common::hello_message(TOKEN, None)).await;
     match second.next().await {
         Ok(ServerMessage::Error { code, message }) => {
             assert_eq!(code, ErrorCode::TooManyConnections, "{message}");
@@ -215,24 +201,8 @@ rooms = ["small"]
 lead_ms = 10000
 "#;
 
-fn room_hello(token: &str, audio: bool) -> ClientMessage {
-    ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        token: token.into(),
-        persona: None,
-        session_id: None,
-        client: Some("limits-test".into()),
-        audio: audio.then_some(twin_protocol::AudioRequest { lipsync: true }),
-        room: Some("small".into()),
-        remote: false,
-        instance: None,
-    }
-}
-
 async fn join_small(addr: &str, token: &str, audio: bool) -> Client {
-    let mut c = Client::connect(addr).await;
-    c.send(&room_hello(token, audio)).await;
-    c
+    Client::join_room(addr, token, "small", audio, false, None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,8 +293,11 @@ async fn a_member_who_stops_reading_is_dropped_and_the_room_goes_on() {
     let (mut stalled, _) = tokio_tungstenite::client_async(format!("ws://{addr}/v1/session"), tcp)
         .await
         .unwrap();
-    let hello =
-        tokio_tungstenite::tungstenite::Message::Text(room_hello("cy-token", true).encode().into());
+    let hello = tokio_tungstenite::tungstenite::Message::Text(
+        common::room_hello("cy-token", "small", true, false, None)
+            .encode()
+            .into(),
+    );
     stalled.send(hello).await.unwrap();
 
     let mut ann = join_small(&addr, "ann-token", false).await;

@@ -9,7 +9,7 @@
 mod common;
 use common::Client;
 use std::time::Duration;
-use twin_protocol::{ClientMessage, Heard, PROTOCOL_VERSION, Pose, ServerMessage, Speaker};
+use twin_protocol::{ClientMessage, Heard, Pose, ServerMessage, Speaker};
 
 const ROOMS: &str = r#"
 [[auth.tokens]]
@@ -55,20 +55,7 @@ async fn join_with(
     remote: bool,
     instance: Option<&str>,
 ) -> Client {
-    let mut c = Client::connect(addr).await;
-    c.send(&ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        token: token.into(),
-        persona: None,
-        session_id: None,
-        client: Some("room-test".into()),
-        audio: audio.then_some(twin_protocol::AudioRequest { lipsync: true }),
-        room: Some(room.into()),
-        remote,
-        instance: instance.map(str::to_string),
-    })
-    .await;
-    c
+    Client::join_room(addr, token, room, audio, remote, instance).await
 }
 
 /// The room as this client last heard it: (its own id, the names present, sorted).

@@ -273,20 +273,7 @@ const MEMBERS: [(&str, &str); 2] = [("dana-token", "dana-laptop"), ("eli-token",
 
 async fn join(room: &str, member: usize) -> Client {
     let (token, instance) = MEMBERS[member];
-    let mut c = Client::connect(server()).await;
-    c.send(&ClientMessage::Hello {
-        protocol: twin_protocol::PROTOCOL_VERSION,
-        token: token.into(),
-        persona: None,
-        session_id: None,
-        client: Some("state-machine".into()),
-        audio: None,
-        room: Some(room.into()),
-        remote: false,
-        instance: Some(instance.into()),
-    })
-    .await;
-    c
+    Client::join_room(server(), token, room, false, false, Some(instance)).await
 }
 
 async fn run_room(room: String, steps: Vec<RoomStep>) -> Result<(), String> {

@@ -7,7 +7,6 @@ use common::{Client, TOKEN};
 use std::path::Path;
 use std::time::Duration;
 use tokio_tungstenite::Connector;
-use twin_protocol::{ClientMessage, PROTOCOL_VERSION};
 
 async fn connect_wss(addr: &str, ca: Option<&Path>) -> Result<Client, String> {
     let config = twin_tls::client_config(ca).map_err(|e| e.to_string())?;
@@ -24,18 +23,7 @@ async fn connect_wss(addr: &str, ca: Option<&Path>) -> Result<Client, String> {
 }
 
 async fn hello(c: &mut Client) {
-    c.send(&ClientMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        token: TOKEN.into(),
-        persona: None,
-        session_id: None,
-        client: Some("tls-test".into()),
-        audio: None,
-        room: None,
-        remote: false,
-        instance: None,
-    })
-    .await;
+    c.send(&common::hello_message(TOKEN, None)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -152,6 +152,42 @@ pub fn start_in_background(state: Arc<AppState>) -> String {
     rx.recv().unwrap()
 }
 
+/// A hello for a session of one's own: `persona`, or the server's default.
+pub fn hello_message(token: &str, persona: Option<&str>) -> ClientMessage {
+    ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: token.into(),
+        persona: persona.map(str::to_string),
+        session_id: None,
+        client: Some("test".into()),
+        audio: None,
+        room: None,
+        remote: false,
+        instance: None,
+    }
+}
+
+/// A hello that joins `room`: asking for speech with `audio`, from afar with `remote`, as client `instance`.
+pub fn room_hello(
+    token: &str,
+    room: &str,
+    audio: bool,
+    remote: bool,
+    instance: Option<&str>,
+) -> ClientMessage {
+    ClientMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: token.into(),
+        persona: None,
+        session_id: None,
+        client: Some("test".into()),
+        audio: audio.then_some(twin_protocol::AudioRequest { lipsync: true }),
+        room: Some(room.into()),
+        remote,
+        instance: instance.map(str::to_string),
+    }
+}
+
 pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -175,6 +211,21 @@ impl Client {
     pub async fn hello_voice(addr: &str, session_id: Option<&str>) -> Client {
         let audio = Some(twin_protocol::AudioRequest { lipsync: true });
         Client::hello_with(addr, TOKEN, session_id, audio).await
+    }
+
+    /// Joins `room` with `token` (see [`room_hello`]).
+    pub async fn join_room(
+        addr: &str,
+        token: &str,
+        room: &str,
+        audio: bool,
+        remote: bool,
+        instance: Option<&str>,
+    ) -> Client {
+        let mut c = Client::connect(addr).await;
+        c.send(&room_hello(token, room, audio, remote, instance))
+            .await;
+        c
     }
 
     pub async fn hello_with(
