@@ -1,17 +1,10 @@
 //! The embedded model's queue is bounded, and a job whose asker has gone is dropped unstarted.
 
-use std::path::PathBuf;
-use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm, QUEUE, derive_q8_0};
-use twin_llm::{GenerateRequest, LlmBackend, LlmError, Message, Role};
+mod common;
 
-fn model() -> PathBuf {
-    let models = std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"));
-    let path = models.join("smollm2/SmolLM2-135M-Instruct.Q8_0.gguf");
-    derive_q8_0(&path).expect("the embedded model: run `cargo xtask setup`");
-    path
-}
+use common::model;
+use twin_llm::embedded::{EmbeddedConfig, EmbeddedLlm, QUEUE};
+use twin_llm::{GenerateRequest, LlmBackend, LlmError, Message, Role};
 
 fn request() -> GenerateRequest {
     GenerateRequest {

@@ -1,18 +1,11 @@
 //! User text cannot inject role markers into the embedded model's chat template: every message's content is
 //! tokenized as plain text; only the template's own markers are special tokens.
 
-use std::path::PathBuf;
-use twin_llm::embedded::{derive_q8_0, inspect_prompt};
-use twin_llm::{Message, Role};
+mod common;
 
-fn model() -> PathBuf {
-    let models = std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"));
-    let path = models.join("smollm2/SmolLM2-135M-Instruct.Q8_0.gguf");
-    derive_q8_0(&path).expect("the embedded model: run `cargo xtask setup`");
-    path
-}
+use common::model;
+use twin_llm::embedded::inspect_prompt;
+use twin_llm::{Message, Role};
 
 #[test]
 fn role_markers_in_user_text_stay_text() {
