@@ -100,6 +100,7 @@ mod tests {
             dir: ".".into(),
             meta,
             sources,
+            retired: vec![],
         }
     }
 

@@ -29,6 +29,9 @@ pub struct Embedder {
     model: BertModel,
     tokenizer: Tokenizer,
     device: Device,
+    /// Vectors of the texts indexed so far, so that an index built again (a pack corrected in review) embeds
+    /// only its new texts.
+    remembered: std::sync::Mutex<std::collections::HashMap<String, Vec<f32>>>,
 }
 
 impl Embedder {
@@ -75,10 +78,32 @@ impl Embedder {
             model,
             tokenizer,
             device,
+            remembered: Default::default(),
         })
     }
 
     /// One unit-length 384-d vector per text.
+    /// Like [`Embedder::embed`], remembering each text's vector: for the texts of an index, not for queries.
+    pub fn embed_remembered(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let missing: Vec<&str> = {
+            let known = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
+            // In first-seen order, so that a first build batches its texts as a plain `embed` would.
+            let mut missing: Vec<&str> = Vec::new();
+            for t in texts {
+                if !known.contains_key(*t) && !missing.contains(t) {
+                    missing.push(t);
+                }
+            }
+            missing
+        };
+        let fresh = self.embed(&missing)?;
+        let mut known = self.remembered.lock().unwrap_or_else(|p| p.into_inner());
+        for (text, vector) in missing.iter().zip(fresh) {
+            known.insert(text.to_string(), vector);
+        }
+        Ok(texts.iter().map(|t| known.get(*t).cloned().unwrap_or_default()).collect())
+    }
+
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out = Vec::with_capacity(texts.len());
         // Small batches keep padding waste low for texts of mixed length.

@@ -1,4 +1,5 @@
-//! Loading and validating a persona pack: `persona.toml`, `statements/*.md`, `strategy/*.md`.
+//! Loading and validating a persona pack: `persona.toml`, `statements/*.md`, `strategy/*.md`, and the
+//! person's own corrections, `corrections/*.md` (written by the review console, see [`crate::corrections`]).
 //!
 //! Each source file starts with TOML front matter between two `+++` lines, then the text itself.
 //! Every problem is reported with its file, line and column, and all problems are collected,
@@ -19,7 +20,11 @@ const STATEMENT_KINDS: &[&str] = &[
     "panel",
     "social",
     "memo",
+    CORRECTION_KIND,
 ];
+
+/// The medium of a statement the person wrote in review, correcting what the twin said (`corrections/`).
+pub const CORRECTION_KIND: &str = "correction";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -155,6 +160,8 @@ pub struct Source {
     pub topics: Vec<String>,
     /// Ids of older sources this one replaces where they disagree (`supersedes = ["s007"]`).
     pub supersedes: Vec<String>,
+    /// Hidden from retrieval by the person (`retired = true`); kept in the pack, out of [`PersonaPack::sources`].
+    pub retired: bool,
     pub text: String,
     pub path: PathBuf,
 }
@@ -203,7 +210,10 @@ pub fn day_number(date: &str) -> Option<i64> {
 pub struct PersonaPack {
     pub dir: PathBuf,
     pub meta: PersonaMeta,
+    /// The sources the twin speaks from, sorted by id.
     pub sources: Vec<Source>,
+    /// Sources the person retired: still in the pack, never retrieved or quoted.
+    pub retired: Vec<Source>,
 }
 
 impl PersonaPack {
@@ -234,9 +244,11 @@ impl PersonaPack {
         for (folder, kind) in [
             ("statements", SourceKind::Statement),
             ("strategy", SourceKind::Strategy),
+            ("corrections", SourceKind::Statement),
         ] {
             load_folder(&dir.join(folder), kind, &mut sources, &mut problems);
         }
+        check_corrections(dir, &sources, &mut problems);
         if !sources.iter().any(|s| s.kind == SourceKind::Statement) {
             problems.push(whole_file(
                 &dir.join("statements"),
@@ -258,10 +270,12 @@ impl PersonaPack {
         match meta {
             Some(meta) if problems.is_empty() => {
                 sources.sort_by(|a, b| a.id.cmp(&b.id));
+                let (retired, sources) = sources.into_iter().partition(|s| s.retired);
                 Ok(PersonaPack {
                     dir: dir.to_path_buf(),
                     meta,
                     sources,
+                    retired,
                 })
             }
             _ => Err(PackErrors(problems)),
@@ -270,6 +284,11 @@ impl PersonaPack {
 
     pub fn source(&self, id: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// A source of the pack, retired or not.
+    pub fn any_source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().chain(&self.retired).find(|s| s.id == id)
     }
 
     /// The newest date in the pack: "now" for recency weighting, so results don't drift with the wall clock.
@@ -332,6 +351,25 @@ fn check_supersedes(sources: &[Source], problems: &mut Vec<Problem>) {
     }
 }
 
+/// `corrections/` holds only corrections, and corrections live only there.
+fn check_corrections(dir: &Path, sources: &[Source], problems: &mut Vec<Problem>) {
+    let folder = dir.join("corrections");
+    for s in sources {
+        let in_folder = s.path.parent() == Some(folder.as_path());
+        let message = match (in_folder, s.medium == CORRECTION_KIND) {
+            (true, false) => "a file in corrections/ has kind = \"correction\"",
+            (false, true) => "kind = \"correction\" belongs in the corrections/ folder",
+            _ => continue,
+        };
+        problems.push(Problem {
+            path: s.path.clone(),
+            line: 2,
+            column: 1,
+            message: message.into(),
+        });
+    }
+}
+
 fn check_meta(meta: &PersonaMeta, path: &Path, problems: &mut Vec<Problem>) {
     let mut bad = |message: String| problems.push(whole_file(path, message));
     if !is_slug(&meta.id) {
@@ -389,7 +427,10 @@ fn load_folder(
 ) {
     let entries = match std::fs::read_dir(folder) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && kind == SourceKind::Strategy => {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && !folder.ends_with("statements") =>
+        {
             return;
         }
         Err(e) => {
@@ -426,6 +467,8 @@ struct FrontMatter {
     topics: Vec<String>,
     #[serde(default)]
     supersedes: Vec<String>,
+    #[serde(default)]
+    retired: bool,
 }
 
 /// Parses one source file; `path` is only used in messages.
@@ -502,7 +545,7 @@ pub fn parse_source(path: &Path, text: &str, kind: SourceKind) -> Result<Source,
         problems.extend(at(line_of("title"), "title must not be empty".into()));
     }
     match (&fm.url, kind) {
-        (None, SourceKind::Statement) => problems.extend(at(
+        (None, SourceKind::Statement) if fm.kind != CORRECTION_KIND => problems.extend(at(
             closing_line,
             "a public statement needs the url of its source".into(),
         )),
@@ -553,6 +596,7 @@ pub fn parse_source(path: &Path, text: &str, kind: SourceKind) -> Result<Source,
         url: fm.url,
         topics: fm.topics,
         supersedes: fm.supersedes,
+        retired: fm.retired,
         text: body,
         path: path.to_path_buf(),
     })
@@ -594,6 +638,7 @@ pub(crate) fn test_source(id: &str, date: &str, text: &str, supersedes: &[&str])
         url: None,
         topics: vec!["office".into()],
         supersedes: supersedes.iter().map(|s| s.to_string()).collect(),
+        retired: false,
         text: text.into(),
         path: PathBuf::from(format!("{id}.md")),
     }

@@ -93,7 +93,7 @@ impl Passage {
     fn build(text: &str, embedder: &Embedder) -> Result<Passage, EmbedError> {
         let sentences = twin_text::sentence::split(text);
         let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
-        let sentence_vectors = embedder.embed(&refs)?;
+        let sentence_vectors = embedder.embed_remembered(&refs)?;
         let units = units::group(&sentences);
         let joined: Vec<String> = units
             .iter()
@@ -101,7 +101,7 @@ impl Passage {
             .map(|r| sentences[r.clone()].join(" "))
             .collect();
         let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
-        let mut multi = embedder.embed(&refs)?.into_iter();
+        let mut multi = embedder.embed_remembered(&refs)?.into_iter();
         let unit_vectors = units
             .iter()
             .map(|r| match r.len() {
@@ -159,11 +159,12 @@ pub struct Retriever {
 }
 
 impl Retriever {
-    /// Embeds every source of the pack once, at start-up.
+    /// Embeds every source of the pack: once at start-up; a pack loaded again after a correction embeds only
+    /// what changed (the embedder remembers the texts it embedded for an index).
     pub fn build(pack: &PersonaPack, embedder: Arc<Embedder>) -> Result<Self, EmbedError> {
         let texts: Vec<String> = pack.sources.iter().map(passage_text).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let vectors = embedder.embed(&refs)?;
+        let vectors = embedder.embed_remembered(&refs)?;
         let bm25 = Bm25::new(refs.iter().copied());
         let passages = pack
             .sources

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change. A server answers an unknown version with
 /// [`ErrorCode::UnsupportedVersion`] and closes.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Largest client frame the server reads; anything larger is refused before parsing. Room for a turn with a
 /// full attachment, every character of it escaped.
@@ -28,6 +28,8 @@ pub const MAX_USER_TEXT_CHARS: usize = 4_000;
 pub const MAX_TOKEN_BYTES: usize = 512;
 /// How many past turns a resumed session gets back in [`ServerMessage::Welcome`].
 pub const MAX_HISTORY_TURNS: usize = 200;
+/// Longest note a flag may carry, in bytes.
+pub const MAX_FLAG_NOTE_BYTES: usize = 2_000;
 
 /// WebSocket close codes the server uses (4000-4999 is the application range).
 pub mod close_code {
@@ -122,6 +124,32 @@ pub enum ClientMessage {
         sample_rate: u32,
         pcm16: String,
     },
+    /// Shares this session with the person the twin stands for, for review (`shared: false` takes it back).
+    /// Conversations are private by default: unshared, the person sees its questions only anonymised.
+    Share {
+        #[serde(default = "yes")]
+        shared: bool,
+    },
+    /// "That's not right": flags reply `reply_id` (the last reply to this user when absent) for the person's
+    /// review, with an optional note. The flagged exchange, the question and the reply, is shown to the person.
+    Flag {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+}
+
+/// What a [`ServerMessage::Noted`] confirms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotedKind {
+    /// The session is shared with the person.
+    Shared,
+    /// The session is private again.
+    Unshared,
+    /// The reply is flagged for the person's review.
+    Flagged,
 }
 
 /// A text document presented with a user turn: its file name and its text (plain text or Markdown).
@@ -371,6 +399,12 @@ pub enum ServerMessage {
         at_ms: u64,
         sample_rate: u32,
         pcm16: String,
+    },
+    /// A `share` or `flag` is stored: for a flag, `reply_id` names the reply flagged.
+    Noted {
+        noted: NotedKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_id: Option<String>,
     },
 }
 
@@ -706,8 +740,22 @@ impl ClientMessage {
                     )));
                 }
             }
-            ClientMessage::Interrupted { .. } | ClientMessage::Ping { .. } | ClientMessage::Bye => {
+            ClientMessage::Flag { reply_id, note } => {
+                if reply_id.as_ref().is_some_and(|r| r.is_empty() || r.len() > 128) {
+                    return Err(ProtocolError::Malformed(
+                        "reply_id must be 1 to 128 bytes".into(),
+                    ));
+                }
+                if note.as_ref().is_some_and(|n| n.len() > MAX_FLAG_NOTE_BYTES) {
+                    return Err(ProtocolError::Malformed(format!(
+                        "a flag's note is at most {MAX_FLAG_NOTE_BYTES} bytes"
+                    )));
+                }
             }
+            ClientMessage::Interrupted { .. }
+            | ClientMessage::Ping { .. }
+            | ClientMessage::Bye
+            | ClientMessage::Share { .. } => {}
         }
         Ok(())
     }
@@ -810,7 +858,7 @@ mod tests {
         };
         assert_eq!(ServerMessage::decode(&end.encode()).unwrap(), end);
         // Text clients that never ask for audio stay valid.
-        let text_hello = r#"{"type":"hello","protocol":3,"token":"t"}"#;
+        let text_hello = r#"{"type":"hello","protocol":4,"token":"t"}"#;
         assert!(matches!(
             ClientMessage::decode(text_hello).unwrap(),
             ClientMessage::Hello { audio: None, .. }
@@ -839,10 +887,40 @@ mod tests {
             },
             ClientMessage::Ping { nonce: 7 },
             ClientMessage::Bye,
+            ClientMessage::Share { shared: false },
+            ClientMessage::Flag {
+                reply_id: Some("r1".into()),
+                note: Some("It's two days, not three.".into()),
+            },
         ];
         for m in messages {
             assert_eq!(ClientMessage::decode(&m.encode()).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn share_defaults_to_sharing_and_long_flag_notes_are_refused() {
+        assert_eq!(
+            ClientMessage::decode(r#"{"type":"share"}"#).unwrap(),
+            ClientMessage::Share { shared: true }
+        );
+        assert_eq!(
+            ClientMessage::decode(r#"{"type":"flag"}"#).unwrap(),
+            ClientMessage::Flag {
+                reply_id: None,
+                note: None
+            }
+        );
+        let long = format!(r#"{{"type":"flag","note":"{}"}}"#, "x".repeat(MAX_FLAG_NOTE_BYTES + 1));
+        assert_eq!(
+            ClientMessage::decode(&long).unwrap_err().code(),
+            ErrorCode::BadMessage
+        );
+        let noted = ServerMessage::Noted {
+            noted: NotedKind::Flagged,
+            reply_id: Some("r1".into()),
+        };
+        assert_eq!(ServerMessage::decode(&serde_json::to_string(&noted).unwrap()).unwrap(), noted);
     }
 
     #[test]

@@ -46,8 +46,13 @@ pub enum StartError {
 
 pub struct AppState {
     pub config: Config,
-    /// The first is the default persona.
-    pub personas: Vec<Arc<Persona>>,
+    /// The first is the default persona. Replaced whole when the person corrects their twin in review; a
+    /// session takes the persona as it stands at each reply.
+    personas: std::sync::RwLock<Vec<Arc<Persona>>>,
+    /// One change to a persona pack at a time (corrections and retirements from the review console).
+    pub teaching: tokio::sync::Mutex<()>,
+    /// Who is signed in to the review console.
+    pub console: crate::console::Sessions,
     pub llm: Arc<dyn LlmBackend>,
     pub store: Store,
     pub metrics: Metrics,
@@ -98,7 +103,9 @@ impl AppState {
         let store = Store::open(&config.resolve(&config.server.store))?;
         Ok(Arc::new(AppState {
             config,
-            personas,
+            personas: std::sync::RwLock::new(personas),
+            teaching: Default::default(),
+            console: Default::default(),
             llm,
             store,
             metrics: Metrics::default(),
@@ -117,9 +124,26 @@ impl AppState {
     }
 
     pub fn persona(&self, id: Option<&str>) -> Option<Arc<Persona>> {
+        let personas = self.personas.read().unwrap_or_else(|p| p.into_inner());
         match id {
-            None => self.personas.first().cloned(),
-            Some(id) => self.personas.iter().find(|p| p.id() == id).cloned(),
+            None => personas.first().cloned(),
+            Some(id) => personas.iter().find(|p| p.id() == id).cloned(),
+        }
+    }
+
+    /// Every persona as it stands now, the default first.
+    pub fn personas(&self) -> Vec<Arc<Persona>> {
+        self.personas
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Puts `persona` in place of the loaded persona with its id: the next reply of every session uses it.
+    pub fn replace_persona(&self, persona: Persona) {
+        let mut personas = self.personas.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = personas.iter_mut().find(|p| p.id() == persona.id()) {
+            *slot = Arc::new(persona);
         }
     }
 }
@@ -160,6 +184,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/audio/speech",
             axum::routing::post(crate::speech::speech),
         )
+        .merge(crate::console::routes())
         .with_state(state)
 }
 
@@ -179,7 +204,7 @@ async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         "status": "ok",
         "protocol": twin_protocol::PROTOCOL_VERSION,
         "llm": state.llm.name(),
-        "personas": state.personas.iter().map(|p| p.id()).collect::<Vec<_>>(),
+        "personas": state.personas().iter().map(|p| p.id().to_string()).collect::<Vec<_>>(),
     }))
 }
 

@@ -367,6 +367,16 @@ pub struct RoomsConfig {
     /// this shared moment, so the twin speaks at once in every headset.
     #[serde(default = "default_playback_lead_ms")]
     pub playback_lead_ms: u32,
+    /// Rooms recorded for the person's review: their whole transcript shows in the review console, and the
+    /// twin says so to everyone who comes in. Other rooms are private, as sessions are.
+    #[serde(default)]
+    pub recorded: Vec<String>,
+}
+
+impl RoomsConfig {
+    pub fn records(&self, room: &str) -> bool {
+        self.recorded.iter().any(|r| r == room)
+    }
 }
 
 fn default_playback_lead_ms() -> u32 {
@@ -377,6 +387,7 @@ impl Default for RoomsConfig {
     fn default() -> Self {
         RoomsConfig {
             playback_lead_ms: default_playback_lead_ms(),
+            recorded: Vec::new(),
         }
     }
 }

@@ -15,7 +15,7 @@ pub struct Persona {
     pub pack: PersonaPack,
     retriever: Arc<Retriever>,
     recency: Recency,
-    intents: Intents,
+    intents: Arc<Intents>,
     top_k: usize,
 }
 
@@ -40,8 +40,21 @@ impl Persona {
             recency: Recency::new(&pack, &retriever),
             pack,
             retriever: Arc::new(retriever),
-            intents: Intents { rules, classifier },
+            intents: Arc::new(Intents { rules, classifier }),
             top_k,
+        })
+    }
+
+    /// The same persona over its pack as it now stands (a correction written, a source retired): its intents
+    /// are kept, and its index embeds only the texts it has not seen.
+    pub fn reloaded(&self, pack: PersonaPack) -> Result<Persona, twin_persona::EmbedError> {
+        let retriever = Retriever::build(&pack, self.retriever.embedder().clone())?;
+        Ok(Persona {
+            recency: Recency::new(&pack, &retriever),
+            pack,
+            retriever: Arc::new(retriever),
+            intents: self.intents.clone(),
+            top_k: self.top_k,
         })
     }
 
@@ -241,9 +254,18 @@ impl Persona {
         first_name(&self.pack.meta.name)
     }
 
-    /// What the twin says first to everyone it meets: that it is an AI, and what it can do.
-    pub fn opening_text(&self) -> String {
-        format!("{} {}", self.pack.meta.disclosure, self.what_i_can_do())
+    /// What the twin says first to everyone it meets: that it is an AI, what it can do, and who sees the
+    /// conversation (`recorded`: a room recorded for the person's review).
+    pub fn opening_text(&self, recorded: bool) -> String {
+        let first = self.first_name();
+        let privacy = match recorded {
+            true => format!("This room is recorded for {first} to review."),
+            false => format!(
+                "This conversation is private: {first} sees questions only without names, and sees a reply \
+                 only if you flag it or share the conversation."
+            ),
+        };
+        format!("{} {} {privacy}", self.pack.meta.disclosure, self.what_i_can_do())
     }
 
     pub fn what_i_can_do(&self) -> String {

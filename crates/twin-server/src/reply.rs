@@ -39,6 +39,12 @@ pub struct Sent {
     pub kind: Option<ReplyKind>,
     /// Stored already (completed, or cut short by an interruption): nothing more may be stored for it.
     pub finalized: bool,
+    /// Guardrail actions taken, in order.
+    pub actions: Vec<String>,
+    /// When the turn it answers reached the server (or the reply began).
+    pub started: Option<Instant>,
+    /// How long after `started` its first sentence went out.
+    pub first_sentence: Option<std::time::Duration>,
 }
 
 impl Sent {
@@ -57,6 +63,20 @@ impl Sent {
             }
         }
         ids
+    }
+
+    /// How the reply came about, for the person's review.
+    pub fn audit(&self, persona: &Persona) -> crate::store::ReplyAudit {
+        let topic = self
+            .citations()
+            .first()
+            .and_then(|id| persona.pack.source(id))
+            .and_then(|s| s.topics.first().cloned());
+        crate::store::ReplyAudit {
+            actions: self.actions.clone(),
+            latency_ms: self.first_sentence.map(|d| d.as_millis() as u64),
+            topic,
+        }
     }
 
     /// What was sent, as a finished reply of `kind`, its citations resolved in `persona`'s pack.
@@ -116,7 +136,41 @@ pub struct Deadlines {
     pub whole: std::time::Duration,
 }
 
-impl Replier<'_> {
+impl<'a> Replier<'a> {
+    /// A replier as the server's config sets it up, with no voice and no one named as asking.
+    pub fn configured(
+        state: &'a crate::app::AppState,
+        persona: &'a Arc<Persona>,
+        out: &'a mpsc::Sender<ServerMessage>,
+        reply_id: &'a str,
+        sent: &'a Arc<Mutex<Sent>>,
+    ) -> Replier<'a> {
+        let config = &state.config;
+        Replier {
+            persona,
+            llm: state.llm.as_ref(),
+            words: config.llm.words(),
+            metrics: &state.metrics,
+            out,
+            reply_id,
+            sent,
+            max_tokens: config.llm.max_tokens,
+            temperature: config.llm.temperature,
+            history_turns: config.llm.history_turns,
+            context_sentences: config.retrieval.context_sentences,
+            speech: None,
+            speaker: None,
+            deadlines: config.llm.deadlines(),
+        }
+    }
+
+    /// A guardrail acted: counted, and noted on the reply for review.
+    fn guard(&self, rule: &'static str) {
+        self.metrics.guardrail(rule);
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.actions.push(rule.to_string());
+    }
+
     async fn send(&self, message: ServerMessage) -> Result<(), ReplyError> {
         self.out
             .send(message)
@@ -140,6 +194,9 @@ impl Replier<'_> {
         let index = {
             let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
             sent.sentences.push(sentence.clone());
+            if sent.first_sentence.is_none() {
+                sent.first_sentence = sent.started.map(|t| t.elapsed());
+            }
             sent.sentences.len() as u32 - 1
         };
         let text = sentence.text;
@@ -250,18 +307,18 @@ impl Replier<'_> {
         };
         match intent {
             Intent::Identity => {
-                self.metrics.guardrail("identity");
+                self.guard("identity");
                 let p = self.persona;
                 let text = format!("{} {}", p.pack.meta.disclosure, p.what_i_can_do());
                 self.fixed(turn_id, ReplyKind::Disclosure, &text).await
             }
             Intent::Decision => {
-                self.metrics.guardrail("approval");
+                self.guard("approval");
                 let text = self.persona.redirect_text();
                 self.redirect(turn_id, &reading, &text, started).await
             }
             Intent::Repeat => {
-                self.metrics.guardrail("repeat_after_me");
+                self.guard("repeat_after_me");
                 let text = self.persona.decline_repeat_text();
                 self.redirect(turn_id, &reading, &text, started).await
             }
@@ -315,7 +372,7 @@ impl Replier<'_> {
             false => vec![],
         };
         if quotes.is_empty() {
-            self.metrics.guardrail("unknown_topic");
+            self.guard("unknown_topic");
             let text = self.persona.no_feedback_text();
             return self.fixed(turn_id, ReplyKind::Feedback, &text).await;
         }
@@ -352,7 +409,7 @@ impl Replier<'_> {
     ) -> Result<ReplyOutcome, ReplyError> {
         let (retrieval, follows) = self.retrieve(reading, turn.history).await?;
         if !retrieval.covered {
-            self.metrics.guardrail("unknown_topic");
+            self.guard("unknown_topic");
             let text = self.persona.unknown_text();
             return self.fixed(turn_id, ReplyKind::Unknown, &text).await;
         }
@@ -360,7 +417,7 @@ impl Replier<'_> {
         let said = follows.map(|p| p.said).unwrap_or_default();
         let quotes = self.persona.quotes(&retrieval, Purpose::Answer, &said, &[]);
         if quotes.is_empty() {
-            self.metrics.guardrail("unknown_topic");
+            self.guard("unknown_topic");
             let text = self.persona.unknown_text();
             return self.fixed(turn_id, ReplyKind::Unknown, &text).await;
         }
@@ -433,24 +490,24 @@ impl Replier<'_> {
                         quote: Some(evidence[index].1.clone()),
                     },
                     Verdict::Commitment => {
-                        self.metrics.guardrail("commitment_in_reply");
+                        self.guard("commitment_in_reply");
                         stop = true;
                         ReplySentence::own(persona.redirect_text())
                     }
                     Verdict::ClaimsHuman => {
-                        self.metrics.guardrail("human_claim_in_reply");
+                        self.guard("human_claim_in_reply");
                         ReplySentence::own(persona.pack.meta.disclosure.clone())
                     }
                     Verdict::Unsupported => {
-                        self.metrics.guardrail("unsupported_sentence");
+                        self.guard("unsupported_sentence");
                         continue;
                     }
                     Verdict::Contradicts(_) => {
-                        self.metrics.guardrail("contradicting_sentence");
+                        self.guard("contradicting_sentence");
                         continue;
                     }
                     Verdict::EchoesUser => {
-                        self.metrics.guardrail("echoes_user");
+                        self.guard("echoes_user");
                         continue;
                     }
                 };
@@ -469,7 +526,7 @@ impl Replier<'_> {
         }
         if kept == 0 {
             // Nothing the model wrote held up: what the person actually said instead.
-            self.metrics.guardrail("extractive_fallback");
+            self.guard("extractive_fallback");
             self.say_quotes(quotes, started).await?;
         }
         Ok(())

@@ -382,7 +382,7 @@ async fn run(
                             greeted = true;
                             session.start_reply(None, None, None, None).await;
                         } else if let Some(m) = members.last() {
-                            disclose(&persona, &m.to).await;
+                            disclose(&persona, state.config.rooms.records(room), &m.to).await;
                             // Coming in mid-answer, a client waits for the twin to finish before it speaks.
                             let state = floor.state.unwrap_or(TwinState::Listening);
                             let _ = m.to.send(ServerMessage::State { state }).await;
@@ -589,6 +589,17 @@ async fn say(
             ))
             .await
         }
+        ClientMessage::Flag { reply_id, note } => {
+            to_speaker(session.flag(reply_id, note).await).await
+        }
+        ClientMessage::Share { .. } => {
+            to_speaker(ServerMessage::error(
+                ErrorCode::BadMessage,
+                "a room is not shared by its members: the server's config says whether it is recorded \
+                 for review",
+            ))
+            .await
+        }
         ClientMessage::UserPartial { .. } | ClientMessage::Bye => {}
     }
 }
@@ -620,9 +631,13 @@ fn may_interrupt(
 
 /// The opening disclosure for someone who comes into a room after it was said: to them alone and as text
 /// (the room's speech timeline is shared), not stored again.
-async fn disclose(persona: &crate::persona::Persona, to: &mpsc::Sender<ServerMessage>) {
+async fn disclose(
+    persona: &crate::persona::Persona,
+    recorded: bool,
+    to: &mpsc::Sender<ServerMessage>,
+) {
     let reply_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-    let text = persona.opening_text();
+    let text = persona.opening_text(recorded);
     let messages = [
         ServerMessage::ReplyStart {
             reply_id: reply_id.clone(),

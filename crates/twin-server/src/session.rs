@@ -369,6 +369,14 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
             ClientMessage::Interrupted { reply_id, heard } => {
                 session.interrupted(&reply_id, heard).await
             }
+            ClientMessage::Share { shared } => {
+                let noted = crate::sharing::share(&state.store, &session.id, shared).await;
+                let _ = session.out.send(noted).await;
+            }
+            ClientMessage::Flag { reply_id, note } => {
+                let noted = session.flag(reply_id, note).await;
+                let _ = session.out.send(noted).await;
+            }
             ClientMessage::Ping { nonce } => {
                 let pong = ServerMessage::Pong {
                     nonce,
@@ -553,6 +561,11 @@ impl Session {
         }
     }
 
+    /// Flags a reply of this session for the person's review (see [`crate::sharing`]).
+    pub(crate) async fn flag(&self, reply_id: Option<String>, note: Option<String>) -> ServerMessage {
+        crate::sharing::flag(&self.state.store, &self.id, reply_id, note).await
+    }
+
     async fn error(&self, code: ErrorCode, message: &str) {
         self.state.metrics.error(&code_name(code));
         let _ = self.out.send(ServerMessage::error(code, message)).await;
@@ -689,9 +702,16 @@ impl Session {
         turn_started: Option<Instant>,
         speaker: Option<String>,
     ) {
+        // The persona as it stands now: a correction made in review counts from the next reply on.
+        if let Some(now) = self.state.persona(Some(self.persona.id())) {
+            self.persona = now;
+        }
         // Unique across reconnects, so a stored reply id names one reply.
         let reply_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-        let sent = Arc::new(Mutex::new(Sent::default()));
+        let sent = Arc::new(Mutex::new(Sent {
+            started: Some(turn_started.unwrap_or_else(Instant::now)),
+            ..Sent::default()
+        }));
         let kind = if turn.is_some() {
             ReplyKind::Grounded
         } else {
@@ -881,6 +901,7 @@ impl Session {
         let (rid, sid, text) = (active.id.clone(), self.id.clone(), heard.clone());
         let ids: Vec<String> = sent.citations();
         let (citations, sentences) = (ids.clone(), heard_sentences.clone());
+        let audit = sent.audit(&self.persona);
         let stored = self
             .state
             .store
@@ -892,6 +913,7 @@ impl Session {
                     citations: &citations,
                     sentences: &sentences,
                     interrupted: true,
+                    audit: &audit,
                 };
                 Store::add_reply(c, &sid, &record)
             })
@@ -940,20 +962,9 @@ impl ReplyJob {
     ) -> bool {
         let (state, persona, out, rid) = (&self.state, &self.persona, &self.out, &self.reply_id);
         let replier = Replier {
-            persona,
-            llm: state.llm.as_ref(),
-            words: state.config.llm.words(),
-            metrics: &state.metrics,
-            out,
-            reply_id: rid,
-            sent: &self.sent,
-            max_tokens: state.config.llm.max_tokens,
-            temperature: state.config.llm.temperature,
-            history_turns: state.config.llm.history_turns,
-            context_sentences: state.config.retrieval.context_sentences,
             speech,
             speaker: self.speaker.as_deref(),
-            deadlines: state.config.llm.deadlines(),
+            ..Replier::configured(state, persona, out, rid, &self.sent)
         };
         let result = match &turn {
             Some(said) => {
@@ -965,7 +976,11 @@ impl ReplyJob {
                 replier.answer(Some(said.id.clone()), asked).await
             }
             None => {
-                let text = persona.opening_text();
+                let recorded = self
+                    .session_id
+                    .strip_prefix("room:")
+                    .is_some_and(|room| state.config.rooms.records(room));
+                let text = persona.opening_text(recorded);
                 replier.fixed(None, ReplyKind::Disclosure, &text).await
             }
         };
@@ -1022,6 +1037,11 @@ impl ReplyJob {
         let ids: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
         let (text, kind_out) = (outcome.text.clone(), outcome.kind);
         let sentences = outcome.sentences.clone();
+        let audit = self
+            .sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .audit(persona);
         let (rid2, sid) = (rid.clone(), self.session_id.clone());
         let stored = state
             .store
@@ -1033,6 +1053,7 @@ impl ReplyJob {
                     citations: &ids,
                     sentences: &sentences,
                     interrupted: false,
+                    audit: &audit,
                 };
                 Store::add_reply(c, &sid, &record)
             })

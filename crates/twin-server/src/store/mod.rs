@@ -1,4 +1,7 @@
 //! The durable conversation store: SQLite in WAL mode with full sync, so a turn is on disk before it is acknowledged.
+//! What the person reviews of it (shared sessions, flags, questions, gaps, stats) is in [`review`].
+
+pub mod review;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
@@ -37,6 +40,18 @@ pub struct ReplyRecord<'a> {
     /// Each sentence with the source sentence it rests on.
     pub sentences: &'a [ReplySentence],
     pub interrupted: bool,
+    pub audit: &'a ReplyAudit,
+}
+
+/// How a reply came about, for the person's review: the guardrails that acted, how long the first sentence
+/// took, and the topic of its first source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReplyAudit {
+    /// Guardrail actions, in order ("approval", "unsupported_sentence", ...).
+    pub actions: Vec<String>,
+    /// From the user's turn reaching the server to the reply's first sentence.
+    pub latency_ms: Option<u64>,
+    pub topic: Option<String>,
 }
 
 const SCHEMA: &str = "
@@ -60,30 +75,59 @@ CREATE TABLE IF NOT EXISTS turns (
     PRIMARY KEY (session_id, seq)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS turns_by_client_id ON turns(session_id, client_turn_id) WHERE client_turn_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS flags (
+    session_id TEXT NOT NULL REFERENCES sessions(id),
+    reply_id TEXT NOT NULL,
+    note TEXT,
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (session_id, reply_id)
+);
+CREATE TABLE IF NOT EXISTS teachings (
+    id INTEGER PRIMARY KEY,
+    persona TEXT NOT NULL,
+    action TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 ";
 
-/// Columns added after the first schema, with their definitions: added to stores made before them.
-const ADDED_COLUMNS: &[(&str, &str)] = &[
+/// Indexes on columns added after the first schema (made once the columns exist).
+const REVIEW_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS turns_by_time ON turns(created_ms);
+CREATE INDEX IF NOT EXISTS twin_turns_by_kind ON turns(kind, created_ms) WHERE speaker = 'twin';
+CREATE INDEX IF NOT EXISTS sessions_shared ON sessions(shared) WHERE shared = 1;
+CREATE INDEX IF NOT EXISTS flags_by_time ON flags(created_ms);
+";
+
+/// Columns added after the first schema (table, column, definition): added to stores made before them.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     // A twin turn's sentences with their sources (JSON `ReplySentence[]`).
-    ("sentences", "TEXT NOT NULL DEFAULT '[]'"),
+    ("turns", "sentences", "TEXT NOT NULL DEFAULT '[]'"),
     // A user turn's attachment (JSON `Attachment`), if any.
-    ("attachment", "TEXT"),
+    ("turns", "attachment", "TEXT"),
+    // A twin turn's audit: guardrail actions (JSON string array), first-sentence latency, topic.
+    ("turns", "actions", "TEXT NOT NULL DEFAULT '[]'"),
+    ("turns", "latency_ms", "INTEGER"),
+    ("turns", "topic", "TEXT"),
+    // The employee shared the session with the person for review.
+    ("sessions", "shared", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('turns')")?;
-    let have: Vec<String> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for (name, definition) in ADDED_COLUMNS {
-        if !have.iter().any(|h| h == name) {
-            conn.execute_batch(&format!("ALTER TABLE turns ADD COLUMN {name} {definition}"))?;
+    for (table, name, definition) in ADDED_COLUMNS {
+        let have: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+            params![table, name],
+            |r| r.get(0),
+        )?;
+        if !have {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {definition}"))?;
         }
     }
     Ok(())
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -107,6 +151,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         add_missing_columns(&conn)?;
+        conn.execute_batch(REVIEW_INDEXES)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -201,9 +246,11 @@ impl Store {
         let tx = conn.transaction()?;
         let seq = next_seq(&tx, session)?;
         let (citations, sentences) = (to_json(reply.citations)?, to_json(reply.sentences)?);
+        let audit = reply.audit;
         tx.execute(
-            "INSERT INTO turns (session_id, seq, speaker, text, reply_id, kind, citations, sentences, interrupted, created_ms)
-             VALUES (?1, ?2, 'twin', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO turns (session_id, seq, speaker, text, reply_id, kind, citations, sentences, interrupted,
+                                created_ms, actions, latency_ms, topic)
+             VALUES (?1, ?2, 'twin', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 session,
                 seq,
@@ -213,7 +260,10 @@ impl Store {
                 citations,
                 sentences,
                 reply.interrupted,
-                now_ms()
+                now_ms(),
+                to_json(&audit.actions)?,
+                audit.latency_ms.map(|ms| ms as i64),
+                audit.topic,
             ],
         )?;
         tx.commit()?;
@@ -361,6 +411,7 @@ mod tests {
                         citations: &cites,
                         sentences: &sentences,
                         interrupted: false,
+                        audit: &ReplyAudit::default(),
                     };
                     assert_eq!(Store::add_reply(c, "s1", &reply)?, 2);
                     Ok(())
