@@ -59,8 +59,8 @@ struct SetupArgs {
     /// Don't install Debian packages (report what is missing instead).
     #[arg(long)]
     no_apt: bool,
-    /// Also build the tools tests and benchmarks need (llama.cpp's llama-server, ~8 minutes; Monado, the OpenXR
-    /// runtime, ~5 minutes; once, then cached).
+    /// Also install and build the tools tests and benchmarks need (headless Chromium and chromedriver from
+    /// Debian; llama.cpp's llama-server, ~8 minutes; Monado, the OpenXR runtime, ~5 minutes; once, then cached).
     #[arg(long)]
     with_test_tools: bool,
     /// Another name or address the demo's server certificate is for (a headset reaches this machine by its
@@ -97,6 +97,10 @@ const APT_PACKAGES: &[&str] = &[
     // The OpenXR loader the headset app opens at run time.
     "libopenxr-loader1",
 ];
+
+/// Debian packages only the tests need (`--with-test-tools`): headless Chromium and its WebDriver server, which
+/// the review console's browser tests drive (crates/twin-server/tests/common/browser.rs).
+const TEST_APT_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -179,6 +183,8 @@ fn setup(root: &Path, args: &SetupArgs) -> Result<Setup> {
     let ca = tls::demo_certificates(&ctx.models_dir, &args.tls_name)?;
     let mut tools = std::collections::HashMap::new();
     if args.with_test_tools {
+        step("Debian packages for the tests");
+        ensure_apt(TEST_APT_PACKAGES, args.no_apt)?;
         for tool in &manifest.tool {
             step(&format!("tool {} — {}", tool.name, tool.about));
             let apt: Vec<&str> = tool.apt.iter().map(String::as_str).collect();

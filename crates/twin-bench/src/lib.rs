@@ -2,6 +2,7 @@
 //! same figures to their targets.
 
 pub mod avatar;
+pub mod console;
 pub mod fidelity;
 pub mod headset;
 pub mod likeness;

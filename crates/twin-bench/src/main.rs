@@ -67,6 +67,9 @@ struct Args {
     /// Only the security and faults figures, printed (BENCHMARKS.md is left alone).
     #[arg(long)]
     security_only: bool,
+    /// Only the review console's section (page server times with 10,000 stored turns, corrections).
+    #[arg(long)]
+    console_only: bool,
     /// With --fidelity-only: skip the held-out sets (for tuning; what is tuned on is never scored held out).
     #[arg(long)]
     without_heldout: bool,
@@ -501,6 +504,13 @@ async fn main() -> Result<()> {
         print!("{md}");
         return Ok(());
     }
+    if args.console_only {
+        let mut md = String::new();
+        let pack = root().join("assets/personas/owen-marsh");
+        twin_bench::console::section(&mut md, &args.server_bin, &models_dir(), &pack).await?;
+        print!("{md}");
+        return Ok(());
+    }
     if args.security_only {
         let mut md = String::new();
         let pack = root().join("assets/personas/owen-marsh");
@@ -736,6 +746,14 @@ async fn main() -> Result<()> {
     .await?;
     eprintln!("security and faults…");
     twin_bench::security::section(
+        &mut md,
+        &args.server_bin,
+        &models_dir(),
+        &root().join("assets/personas/owen-marsh"),
+    )
+    .await?;
+    eprintln!("review console…");
+    twin_bench::console::section(
         &mut md,
         &args.server_bin,
         &models_dir(),

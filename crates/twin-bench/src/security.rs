@@ -112,9 +112,10 @@ const ATTACKS: &[(&str, &str)] = &[
     ),
 ];
 
-struct Server {
-    child: Child,
-    addr: String,
+/// A `twin-server` child process, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub addr: String,
 }
 
 impl Drop for Server {
@@ -124,7 +125,8 @@ impl Drop for Server {
     }
 }
 
-fn start(server_bin: &Path, config: &Path) -> Result<Server> {
+/// Starts `twin-server serve` with `config` and waits for its address.
+pub fn start(server_bin: &Path, config: &Path) -> Result<Server> {
     let mut child = Command::new(server_bin)
         .args(["serve", "--config"])
         .arg(config)

@@ -142,6 +142,7 @@ pub fn frame(source: &Source) -> String {
         _ if source.kind == SourceKind::Strategy => {
             return format!("In my strategy note of {date}:");
         }
+        crate::pack::CORRECTION_KIND => return format!("In a correction I made on {date}:"),
         "keynote" => "a keynote",
         "interview" => "an interview",
         "blog" => "a blog post",

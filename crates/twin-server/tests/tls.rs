@@ -6,20 +6,9 @@ mod common;
 use common::{Client, TOKEN};
 use std::path::Path;
 use std::time::Duration;
-use tokio_tungstenite::Connector;
 
 async fn connect_wss(addr: &str, ca: Option<&Path>) -> Result<Client, String> {
-    let config = twin_tls::client_config(ca).map_err(|e| e.to_string())?;
-    let url = format!("wss://{addr}/v1/session");
-    let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
-        url,
-        None,
-        true,
-        Some(Connector::Rustls(config)),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(Client { socket })
+    Client::connect_tls(addr, ca).await
 }
 
 async fn hello(c: &mut Client) {

@@ -158,7 +158,7 @@ pub fn reply_card(reply: &StoredReply, question: Option<&str>, correct_link: Opt
         let quote = s.quote.as_deref().map(esc).unwrap_or_default();
         let _ = write!(
             out,
-            "<tr><td>{}</td><td class=\"source\">{source}</td><td>{quote}</td></tr>",
+            "<tr><td>{}</td><td class=\"source\">{source}</td><td class=\"quote\">{quote}</td></tr>",
             esc(&s.text)
         );
     }
@@ -189,9 +189,8 @@ pub fn reply_card(reply: &StoredReply, question: Option<&str>, correct_link: Opt
 /// The link to the correction form for a stored reply.
 pub fn correct_link(reply: &StoredReply) -> String {
     format!(
-        "/console/correct?persona={}&session={}&reply={}",
+        "/console/correct?persona={}&reply={}",
         url(&reply.persona),
-        url(&reply.session_id),
         url(&reply.reply_id)
     )
 }
@@ -227,51 +226,57 @@ const SERIES: &[(&str, &str, Measure)] = &[
     ("Guardrail actions", "#d68910", |d| d.guardrail_actions),
 ];
 
-/// A small line chart of the days, with the same numbers as a table for screen readers and keyboards.
+/// A small bar chart per measure, each on its own scale (one line chart would hide the small counts under the
+/// large ones), with the same numbers as a table for screen readers and keyboards.
 pub fn stats_chart(days: &[DayStats]) -> String {
-    let (w, h, pad) = (600.0f32, 160.0f32, 20.0f32);
-    let most = days
-        .iter()
-        .flat_map(|d| SERIES.iter().map(move |(_, _, f)| f(d)))
-        .max()
-        .unwrap_or(0)
-        .max(1) as f32;
-    let step = (w - 2.0 * pad) / (days.len().max(2) - 1) as f32;
-    let mut svg = format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-labelledby=\"chart-title\">\
-         <title id=\"chart-title\">Conversations, turns, flags, corrections and guardrail actions per day, \
-         last {} days (most in a day: {most})</title>\
-         <line x1=\"{pad}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#999\"/>",
-        days.len(),
-        b = h - pad,
-        r = w - pad,
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<figure class=\"charts\"><figcaption>Per day, {} to {}</figcaption>",
+        date_of_day(first.day),
+        date_of_day(last.day)
     );
-    for (_, colour, value) in SERIES {
-        let points: Vec<String> = days
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let x = pad + i as f32 * step;
-                let y = h - pad - value(d) as f32 / most * (h - 2.0 * pad);
-                format!("{x:.1},{y:.1}")
-            })
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>",
-            points.join(" ")
-        );
-    }
-    svg.push_str("</svg><ul class=\"legend\">");
     for (name, colour, value) in SERIES {
         let total: u64 = days.iter().map(value).sum();
+        let most = days.iter().map(value).max().unwrap_or(0);
         let _ = write!(
-            svg,
-            "<li><svg width=\"12\" height=\"12\" aria-hidden=\"true\"><rect width=\"12\" height=\"12\" fill=\"{colour}\"/></svg> {name}: {total}</li>"
+            out,
+            "<div class=\"series\"><p>{name}: <strong>{total}</strong> <small>(most in a day: {most})</small></p>{}</div>",
+            bars(days, *value, colour, &format!("{name} per day, {total} in all"))
         );
     }
-    svg.push_str("</ul>");
-    svg + &stats_table(days)
+    out.push_str("</figure>");
+    out + &stats_table(days)
+}
+
+/// One measure's bars, a bar a day, scaled to its busiest day.
+fn bars(days: &[DayStats], value: Measure, colour: &str, title: &str) -> String {
+    let (w, h) = (300.0f32, 40.0f32);
+    let most = days.iter().map(value).max().unwrap_or(0).max(1) as f32;
+    let slot = w / days.len().max(1) as f32;
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\">\
+         <line x1=\"0\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#999\"/>",
+        esc(title)
+    );
+    for (i, d) in days.iter().enumerate() {
+        let v = value(d);
+        if v == 0 {
+            continue;
+        }
+        let bar = (v as f32 / most * (h - 2.0)).max(1.0);
+        let _ = write!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bar:.1}\" fill=\"{colour}\"><title>{}: {v}</title></rect>",
+            i as f32 * slot + slot * 0.15,
+            h - bar,
+            slot * 0.7,
+            date_of_day(d.day)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
 }
 
 fn stats_table(days: &[DayStats]) -> String {
@@ -294,7 +299,7 @@ fn stats_table(days: &[DayStats]) -> String {
 }
 
 /// The console's stylesheet: readable on a phone, visible focus, no layout tricks.
-pub const STYLE: &str = "
+pub const STYLE: &str = r#"
 body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:4px}
 header{background:#1d2b3a;color:#fff;padding:8px 16px;display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center}
@@ -311,11 +316,13 @@ label{display:block;font-weight:600;margin-top:8px}
 input[type=text],input[type=password],textarea,select{font:inherit;width:100%;max-width:640px;box-sizing:border-box;padding:6px}
 button{font:inherit;padding:6px 14px;margin-top:8px;cursor:pointer}
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}
-.chart{width:100%;max-width:640px;height:auto;background:#fff;border:1px solid #ddd}
-.legend{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:4px 16px}
+.charts{margin:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:8px 24px}
+.charts figcaption{grid-column:1/-1;color:#555}.series p{margin:0}
+.chart{width:100%;height:auto;background:#fff;border:1px solid #ddd}
 .signout{margin-left:auto}.signout button{margin:0}
-@media (max-width:600px){th,td{display:block;border:none}tr{display:block;border-bottom:1px solid #ccc}thead{display:none}}
-";
+@media (max-width:600px){th,td{display:block;border:none}tr{display:block;border-bottom:1px solid #ccc}thead{display:none}
+.reply td.source::before{content:"Source: ";font-weight:600}.reply td.quote::before{content:"Source sentence: ";font-weight:600}}
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -341,8 +348,10 @@ mod tests {
             })
             .collect();
         let chart = stats_chart(&days);
-        assert_eq!(chart.matches("<polyline").count(), SERIES.len());
-        assert!(chart.contains("Turns: 12") && chart.contains("Flags: 3"), "{chart}");
+        assert_eq!(chart.matches("<svg").count(), SERIES.len());
+        // Two days with turns, three with a flag; none drawn for a zero.
+        assert_eq!(chart.matches("#2a9d5c").count(), 2);
+        assert!(chart.contains("Turns: <strong>12</strong>") && chart.contains("Flags: <strong>3</strong>"), "{chart}");
         assert!(chart.contains("2026-12-05"));
     }
 }

@@ -20,7 +20,6 @@ use twin_persona::corrections::{self, Correction, EditError};
 pub struct ReplyQuery {
     #[serde(default)]
     persona: Option<String>,
-    session: String,
     reply: String,
     /// The id of a correction just saved, to say so.
     #[serde(default)]
@@ -37,9 +36,9 @@ pub async fn correct_form(
         Ok(p) => p,
         Err(refused) => return refused,
     };
-    let (sid, rid) = (q.session.clone(), q.reply.clone());
-    let reply = match read(&state, move |c| Store::reply(c, &sid, &rid)).await {
-        Ok(Some(reply)) if reply.persona == persona => reply,
+    let (pid, rid) = (persona.clone(), q.reply.clone());
+    let reply = match read(&state, move |c| Store::reply(c, &pid, &rid)).await {
+        Ok(Some(reply)) => reply,
         Ok(_) => return html::error_page(StatusCode::NOT_FOUND, "There is no such reply of this persona."),
         Err(page) => return page,
     };

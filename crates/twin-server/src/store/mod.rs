@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS teachings (
 /// Indexes on columns added after the first schema (made once the columns exist).
 const REVIEW_INDEXES: &str = "
 CREATE INDEX IF NOT EXISTS turns_by_time ON turns(created_ms);
+CREATE INDEX IF NOT EXISTS turns_by_reply ON turns(reply_id) WHERE reply_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS twin_turns_by_kind ON turns(kind, created_ms) WHERE speaker = 'twin';
 CREATE INDEX IF NOT EXISTS sessions_shared ON sessions(shared) WHERE shared = 1;
 CREATE INDEX IF NOT EXISTS flags_by_time ON flags(created_ms);

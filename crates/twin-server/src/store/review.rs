@@ -162,15 +162,12 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// One reply of a session.
-    pub fn reply(conn: &Connection, session: &str, reply_id: &str) -> Result<Option<StoredReply>, StoreError> {
-        let sql = format!("{REPLIES} AND t.session_id = ?2 AND t.reply_id = ?3");
-        let persona: Option<String> = conn
-            .query_row("SELECT persona FROM sessions WHERE id = ?1", [session], |r| r.get(0))
-            .optional()?;
-        let Some(persona) = persona else { return Ok(None) };
+    /// A reply of a persona by its id (random, unique across sessions: it names no session, so a page that
+    /// links to it links no two questions of one person).
+    pub fn reply(conn: &Connection, persona: &str, reply_id: &str) -> Result<Option<StoredReply>, StoreError> {
+        let sql = format!("{REPLIES} AND t.reply_id = ?2");
         Ok(conn
-            .query_row(&sql, params![persona, session, reply_id], stored_reply)
+            .query_row(&sql, params![persona, reply_id], stored_reply)
             .optional()?)
     }
 

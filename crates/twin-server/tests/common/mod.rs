@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use twin_protocol::{ClientMessage, PROTOCOL_VERSION, ServerMessage};
 use twin_server::{AppState, Config};
+pub mod browser;
 
 pub const TOKEN: &str = "test-token";
 
@@ -113,15 +114,20 @@ pub fn own_server(pack: &Path, extra: &str) -> String {
 /// A server of its own with TLS from a fresh local CA (as `cargo xtask setup` makes for the demo): its
 /// address and the CA file clients trust.
 pub fn tls_server() -> (String, PathBuf) {
+    tls_server_with(&demo_pack(), "")
+}
+
+/// [`tls_server`] for another pack, with `extra` sections appended to the config.
+pub fn tls_server_with(pack: &Path, extra: &str) -> (String, PathBuf) {
     let dir = tempfile::tempdir().unwrap().keep();
     let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
     let (pki, _) = twin_tls::make_demo_pki(&dir.join("tls"), &names).unwrap();
     let extra = format!(
-        "[server.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+        "[server.tls]\ncert = \"{}\"\nkey = \"{}\"\n{extra}",
         pki.cert.display(),
         pki.key.display()
     );
-    (own_server(&demo_pack(), &extra), pki.ca)
+    (own_server(pack, &extra), pki.ca)
 }
 
 pub const EMBEDDED_LLM: &str = "backend = \"embedded\"\nmax_tokens = 64\ntemperature = 0.0";
@@ -201,6 +207,20 @@ impl Client {
             .await
             .unwrap();
         Client { socket }
+    }
+
+    /// A `wss` connection trusting `ca` (besides the system's store).
+    pub async fn connect_tls(addr: &str, ca: Option<&Path>) -> Result<Client, String> {
+        let config = twin_tls::client_config(ca).map_err(|e| e.to_string())?;
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            format!("wss://{addr}/v1/session"),
+            None,
+            true,
+            Some(tokio_tungstenite::Connector::Rustls(config)),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(Client { socket })
     }
 
     pub async fn hello(addr: &str, token: &str, session_id: Option<&str>) -> Client {
