@@ -419,6 +419,8 @@ pub fn start_server(bin: &Path, config: &Path, store: &Path, models_dir: &Path) 
 }
 
 const DEMO_TOKEN: &str = "demo-token-change-me";
+/// The demo config's token for the review console (`capabilities = ["review"]`).
+const DEMO_REVIEW_TOKEN: &str = "owen-review-token-change-me";
 /// Asked aloud after the typed ones, through speech in.
 const DEMO_SPOKEN_QUESTION: &str = "What is the plan for the warehouse robots next year?";
 
@@ -713,6 +715,11 @@ fn demo(root: &Path, args: &SetupArgs) -> Result<()> {
         speech.display(),
         voice.display(),
         question.display()
+    );
+    println!(
+        "The person the twin stands for reviews what it said, corrects it and tries it at \
+         https://localhost:7878/console while `cargo run -p twin-server -- serve --config assets/config/demo.toml` \
+         runs (review token {DEMO_REVIEW_TOKEN}; docs/review.md)."
     );
     if let Some(first) = replies.first() {
         println!(

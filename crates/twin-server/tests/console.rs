@@ -97,10 +97,7 @@ async fn the_person_finds_a_flagged_reply_corrects_it_and_the_twin_answers_with_
     browser.screenshot("3-corrected").await;
 
     // The playground answers the same question with the correction, and stores nothing.
-    browser.goto(&format!("{base}/console/playground")).await;
-    browser.fill("#question", QUESTION).await;
-    browser.click_to_load("#playground button").await;
-    let answer = browser.text_of("#answer").await;
+    let answer = ask_playground(&browser, &base, QUESTION).await;
     assert!(answer.contains("three days a week") && answer.contains("c001"), "{answer}");
     assert!(!answer.contains("two days a week"), "the superseded note is not quoted: {answer}");
     browser.screenshot("4-playground").await;
@@ -190,4 +187,50 @@ async fn forms_need_their_csrf_token_and_only_review_tokens_sign_in() {
     assert!(text.contains("CSRF") && !text.contains("The twin's reply"), "{text}");
     browser.screenshot("6-csrf-refused").await;
     browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_person_fills_a_gap_retires_a_source_and_the_playground_stores_nothing() {
+    let (addr, ca) = console_server();
+    let base = format!("https://{addr}");
+    let gap = "What is your favourite film?";
+    let (mut cara, _) = employee(&addr, &ca, TOKEN).await;
+    let unknown = cara.ask("t1", gap).await;
+    assert_eq!(unknown.kind, Some(twin_protocol::ReplyKind::Unknown), "{unknown:?}");
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &base, REVIEW_TOKEN).await;
+    browser.goto(&format!("{base}/console/gaps")).await;
+    assert!(browser.text_of(".gaps").await.contains(gap));
+    browser.screenshot("7-gaps").await;
+    browser.fill("#gap-0", "My favourite film is Master and Commander: I watch it every winter.").await;
+    browser.click_to_load(".gaps li:first-child button").await;
+    assert!(browser.text_of(".notice").await.contains("Saved as c001"));
+    let answer = ask_playground(&browser, &base, gap).await;
+    assert!(answer.contains("Master and Commander") && answer.contains("c001"), "{answer}");
+
+    // Retired, a source is quoted no more; brought back, it is again.
+    let origin = "Why did you start Halyard Labs?";
+    assert!(ask_playground(&browser, &base, origin).await.contains("s001"));
+    browser.goto(&format!("{base}/console/sources")).await;
+    browser.click_to_load("#source-s001 button").await;
+    assert!(browser.text_of("#source-s001").await.contains("retired"));
+    assert!(!ask_playground(&browser, &base, origin).await.contains("s001"));
+    browser.goto(&format!("{base}/console/sources")).await;
+    browser.click_to_load("#source-s001 button").await;
+    assert!(ask_playground(&browser, &base, origin).await.contains("s001"));
+
+    // Nothing asked in the playground is among the questions asked.
+    browser.goto(&format!("{base}/console/questions")).await;
+    let questions = browser.page_text().await;
+    assert!(questions.contains(gap) && !questions.contains(origin), "{questions}");
+    browser.close().await;
+}
+
+/// The playground's answer to `question`, as text.
+async fn ask_playground(browser: &Browser, base: &str, question: &str) -> String {
+    browser.goto(&format!("{base}/console/playground")).await;
+    browser.fill("#question", question).await;
+    browser.click_to_load("#playground button").await;
+    browser.text_of("#answer").await
 }
