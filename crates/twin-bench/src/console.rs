@@ -50,7 +50,10 @@ pub async fn section(md: &mut String, server_bin: &Path, models: &Path, pack: &P
         ("flagged and shared", "/console/flagged".into()),
         ("gaps", "/console/gaps".into()),
         ("sources", "/console/sources".into()),
-        ("correct a reply", format!("/console/correct?reply={a_reply}")),
+        (
+            "correct a reply",
+            format!("/console/correct?reply={a_reply}"),
+        ),
         ("a shared conversation", "/console/conversations/s-0".into()),
     ];
     let mut rows = String::new();
@@ -97,7 +100,11 @@ fn corrections(console: &mut Console) -> Result<Vec<(f64, f64)>> {
     let mut out = Vec::new();
     for i in 0..CORRECTIONS {
         let id = format!("c{:03}", i + 1);
-        let text = format!("From month {} of 2027, office-based teams come in {} days a week.", i + 1, i % 3 + 2);
+        let text = format!(
+            "From month {} of 2027, office-based teams come in {} days a week.",
+            i + 1,
+            i % 3 + 2
+        );
         // What the console offers: the sources the last answer rested on (the previous correction).
         let supersedes = match i {
             0 => "n003".to_string(),
@@ -106,15 +113,26 @@ fn corrections(console: &mut Console) -> Result<Vec<(f64, f64)>> {
         let started = Instant::now();
         let saved = console.post(
             "/console/corrections",
-            &[("persona", "owen-marsh"), ("reply", "x"), ("text", &text), ("supersedes", &supersedes)],
+            &[
+                ("persona", "owen-marsh"),
+                ("reply", "x"),
+                ("text", &text),
+                ("supersedes", &supersedes),
+            ],
         )?;
         let save_ms = started.elapsed().as_secs_f64() * 1000.0;
         if saved.status != 303 || !saved.location.contains(&id) {
             bail!("correction {id} not saved: {} {}", saved.status, saved.body);
         }
-        let answer = console.post("/console/playground", &[("persona", "owen-marsh"), ("question", QUESTION)])?;
+        let answer = console.post(
+            "/console/playground",
+            &[("persona", "owen-marsh"), ("question", QUESTION)],
+        )?;
         let total_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if !answer.body.contains(&format!("<td class=\"source\">{id}</td>")) {
+        if !answer
+            .body
+            .contains(&format!("<td class=\"source\">{id}</td>"))
+        {
             bail!("the answer after {id} does not quote it");
         }
         out.push((save_ms, total_ms));
@@ -129,7 +147,13 @@ async fn fill_store(path: &Path, pack_dir: &Path) -> Result<(usize, String)> {
         .sources
         .iter()
         .map(|s| {
-            let first = s.text.split_inclusive(". ").next().unwrap_or_default().trim().to_string();
+            let first = s
+                .text
+                .split_inclusive(". ")
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
             (s.id.clone(), first, s.topics.first().cloned())
         })
         .collect();
@@ -247,19 +271,37 @@ impl Console {
     fn sign_in(server: &Server) -> Result<Console> {
         let addr = server.addr.clone();
         let form = request(&addr, "GET", "/console", "", "")?;
-        let nonce = form.cookies.iter().find_map(|c| c.strip_prefix("twin_console_login=")).context("no login cookie")?;
+        let nonce = form
+            .cookies
+            .iter()
+            .find_map(|c| c.strip_prefix("twin_console_login="))
+            .context("no login cookie")?;
         let nonce = nonce.split(';').next().unwrap_or("").to_string();
         let body = encode(&[("token", REVIEW_TOKEN), ("csrf", &nonce)]);
-        let signed = request(&addr, "POST", "/console/sign-in", &format!("twin_console_login={nonce}"), &body)?;
+        let signed = request(
+            &addr,
+            "POST",
+            "/console/sign-in",
+            &format!("twin_console_login={nonce}"),
+            &body,
+        )?;
         let cookie = signed
             .cookies
             .iter()
             .find_map(|c| c.strip_prefix("twin_console="))
             .and_then(|c| c.split(';').next())
             .context("not signed in")?;
-        let mut console = Console { addr, cookie: format!("twin_console={cookie}"), csrf: String::new() };
+        let mut console = Console {
+            addr,
+            cookie: format!("twin_console={cookie}"),
+            csrf: String::new(),
+        };
         let page = console.get("/console/playground")?;
-        let at = page.body.find("name=\"csrf\" value=\"").context("no CSRF token")? + 19;
+        let at = page
+            .body
+            .find("name=\"csrf\" value=\"")
+            .context("no CSRF token")?
+            + 19;
         console.csrf = page.body[at..].split('"').next().unwrap_or("").to_string();
         Ok(console)
     }
@@ -279,12 +321,18 @@ fn encode(fields: &[(&str, &str)]) -> String {
     let enc = |s: &str| -> String {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
                 b => format!("%{b:02X}"),
             })
             .collect()
     };
-    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// One HTTP/1.1 request on its own connection, read to its end.
@@ -309,14 +357,28 @@ fn request(addr: &str, method: &str, path: &str, cookie: &str, body: &str) -> Re
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").context("no HTTP head")?;
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).context("no status")?;
-    let mut answer = Answer { status, location: String::new(), server_ms: None, body: body.to_string(), cookies: vec![] };
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .context("no status")?;
+    let mut answer = Answer {
+        status,
+        location: String::new(),
+        server_ms: None,
+        body: body.to_string(),
+        cookies: vec![],
+    };
     for line in lines {
-        let Some((name, value)) = line.split_once(": ") else { continue };
+        let Some((name, value)) = line.split_once(": ") else {
+            continue;
+        };
         match name.to_ascii_lowercase().as_str() {
             "location" => answer.location = value.to_string(),
             "set-cookie" => answer.cookies.push(value.to_string()),
-            "server-timing" => answer.server_ms = value.split("dur=").nth(1).and_then(|v| v.parse().ok()),
+            "server-timing" => {
+                answer.server_ms = value.split("dur=").nth(1).and_then(|v| v.parse().ok())
+            }
             _ => {}
         }
     }

@@ -53,7 +53,8 @@ pub fn add_correction(
     let path = folder.join(format!("{id}.md"));
     let text = render(&id, correction);
     // Checked on its own first, so its problems name its own lines.
-    parse_source(&path, &text, SourceKind::Statement).map_err(|p| EditError::Invalid(PackErrors(p)))?;
+    parse_source(&path, &text, SourceKind::Statement)
+        .map_err(|p| EditError::Invalid(PackErrors(p)))?;
     let temporary = folder.join(format!(".{id}.md.tmp"));
     write_synced(&temporary, &text)?;
     // A hard link never replaces a file: two corrections written at once cannot take the same id.
@@ -100,7 +101,11 @@ pub fn set_retired(dir: &Path, id: &str, retired: bool) -> Result<PersonaPack, E
 /// The source file's text with its `retired` line set: removed when `retired` is false.
 fn with_retired(text: &str, retired: bool) -> Option<String> {
     let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
-    if lines.first().map(|l| l.trim_end().trim_start_matches('\u{feff}')) != Some("+++") {
+    if lines
+        .first()
+        .map(|l| l.trim_end().trim_start_matches('\u{feff}'))
+        != Some("+++")
+    {
         return None;
     }
     let closing = 1 + lines[1..].iter().position(|l| l.trim_end() == "+++")?;
@@ -175,7 +180,10 @@ fn write_synced(path: &Path, text: &str) -> Result<(), EditError> {
 
 /// Writes `text` over `path` atomically: a synced temporary file renamed over it.
 fn replace_file(path: &Path, text: &str) -> Result<(), EditError> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("source");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("source");
     let temporary = path.with_file_name(format!(".{name}.tmp"));
     write_synced(&temporary, text)?;
     std::fs::rename(&temporary, path).map_err(io(path))?;
@@ -256,7 +264,9 @@ mod tests {
         assert!(err.to_string().contains("empty"), "{err}");
         let long = "word ".repeat(1000);
         assert!(add_correction(dir.path(), &correction(&long, &[])).is_err());
-        let left = std::fs::read_dir(dir.path().join("corrections")).unwrap().count();
+        let left = std::fs::read_dir(dir.path().join("corrections"))
+            .unwrap()
+            .count();
         assert_eq!(left, 0);
         assert!(PersonaPack::load(dir.path()).is_ok());
     }

@@ -101,7 +101,10 @@ impl Embedder {
         for (text, vector) in missing.iter().zip(fresh) {
             known.insert(text.to_string(), vector);
         }
-        Ok(texts.iter().map(|t| known.get(*t).cloned().unwrap_or_default()).collect())
+        Ok(texts
+            .iter()
+            .map(|t| known.get(*t).cloned().unwrap_or_default())
+            .collect())
     }
 
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {

@@ -288,7 +288,10 @@ impl PersonaPack {
 
     /// A source of the pack, retired or not.
     pub fn any_source(&self, id: &str) -> Option<&Source> {
-        self.sources.iter().chain(&self.retired).find(|s| s.id == id)
+        self.sources
+            .iter()
+            .chain(&self.retired)
+            .find(|s| s.id == id)
     }
 
     /// The newest date in the pack: "now" for recency weighting, so results don't drift with the wall clock.
@@ -427,10 +430,7 @@ fn load_folder(
 ) {
     let entries = match std::fs::read_dir(folder) {
         Ok(entries) => entries,
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound
-                && !folder.ends_with("statements") =>
-        {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !folder.ends_with("statements") => {
             return;
         }
         Err(e) => {

@@ -741,7 +741,10 @@ impl ClientMessage {
                 }
             }
             ClientMessage::Flag { reply_id, note } => {
-                if reply_id.as_ref().is_some_and(|r| r.is_empty() || r.len() > 128) {
+                if reply_id
+                    .as_ref()
+                    .is_some_and(|r| r.is_empty() || r.len() > 128)
+                {
                     return Err(ProtocolError::Malformed(
                         "reply_id must be 1 to 128 bytes".into(),
                     ));
@@ -911,7 +914,10 @@ mod tests {
                 note: None
             }
         );
-        let long = format!(r#"{{"type":"flag","note":"{}"}}"#, "x".repeat(MAX_FLAG_NOTE_BYTES + 1));
+        let long = format!(
+            r#"{{"type":"flag","note":"{}"}}"#,
+            "x".repeat(MAX_FLAG_NOTE_BYTES + 1)
+        );
         assert_eq!(
             ClientMessage::decode(&long).unwrap_err().code(),
             ErrorCode::BadMessage
@@ -920,7 +926,10 @@ mod tests {
             noted: NotedKind::Flagged,
             reply_id: Some("r1".into()),
         };
-        assert_eq!(ServerMessage::decode(&serde_json::to_string(&noted).unwrap()).unwrap(), noted);
+        assert_eq!(
+            ServerMessage::decode(&serde_json::to_string(&noted).unwrap()).unwrap(),
+            noted
+        );
     }
 
     #[test]

@@ -265,7 +265,11 @@ impl Persona {
                  only if you flag it or share the conversation."
             ),
         };
-        format!("{} {} {privacy}", self.pack.meta.disclosure, self.what_i_can_do())
+        format!(
+            "{} {} {privacy}",
+            self.pack.meta.disclosure,
+            self.what_i_can_do()
+        )
     }
 
     pub fn what_i_can_do(&self) -> String {

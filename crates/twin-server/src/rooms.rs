@@ -592,14 +592,12 @@ async fn say(
         ClientMessage::Flag { reply_id, note } => {
             to_speaker(session.flag(reply_id, note).await).await
         }
-        ClientMessage::Share { .. } => {
-            to_speaker(ServerMessage::error(
-                ErrorCode::BadMessage,
-                "a room is not shared by its members: the server's config says whether it is recorded \
+        ClientMessage::Share { .. } => to_speaker(ServerMessage::error(
+            ErrorCode::BadMessage,
+            "a room is not shared by its members: the server's config says whether it is recorded \
                  for review",
-            ))
-            .await
-        }
+        ))
+        .await,
         ClientMessage::UserPartial { .. } | ClientMessage::Bye => {}
     }
 }

@@ -562,7 +562,11 @@ impl Session {
     }
 
     /// Flags a reply of this session for the person's review (see [`crate::sharing`]).
-    pub(crate) async fn flag(&self, reply_id: Option<String>, note: Option<String>) -> ServerMessage {
+    pub(crate) async fn flag(
+        &self,
+        reply_id: Option<String>,
+        note: Option<String>,
+    ) -> ServerMessage {
         crate::sharing::flag(&self.state.store, &self.id, reply_id, note).await
     }
 

@@ -51,5 +51,8 @@ pub async fn flag(
 
 fn stored_nothing(e: crate::store::StoreError) -> ServerMessage {
     tracing::error!(error = %e, "storing a share or flag failed");
-    ServerMessage::error(ErrorCode::Internal, "that could not be stored; please try again")
+    ServerMessage::error(
+        ErrorCode::Internal,
+        "that could not be stored; please try again",
+    )
 }

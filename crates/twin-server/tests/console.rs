@@ -14,8 +14,7 @@ use twin_protocol::{Attachment, ClientMessage, NotedKind, ServerMessage};
 const REVIEW_TOKEN: &str = "owen-review-token";
 const QUESTION: &str = "How many days do I need to come into the office now?";
 const NOTE: &str = "Owen told us it's three days from January";
-const CORRECTION: &str =
-    "From January 2027, office-based teams come in three days a week: Monday, Tuesday and Thursday.";
+const CORRECTION: &str = "From January 2027, office-based teams come in three days a week: Monday, Tuesday and Thursday.";
 /// In the unshared conversation's attached plan, and so on no console page.
 const PRIVATE_MARK: &str = "Zebra-Orchard-7731";
 
@@ -56,18 +55,30 @@ async fn the_person_finds_a_flagged_reply_corrects_it_and_the_twin_answers_with_
     // One employee asks and flags the answer; another talks privately, with a plan attached.
     let (mut ana, ana_session) = employee(&addr, &ca, TOKEN).await;
     let first = ana.ask("t1", QUESTION).await;
-    assert!(first.audit.iter().any(|s| s.source.as_deref() == Some("n003")), "{first:?}");
+    assert!(
+        first
+            .audit
+            .iter()
+            .any(|s| s.source.as_deref() == Some("n003")),
+        "{first:?}"
+    );
     let flag = ClientMessage::Flag {
         reply_id: None,
         note: Some(NOTE.into()),
     };
-    assert_eq!(noted(&mut ana, flag).await, (NotedKind::Flagged, Some(first.id.clone())));
+    assert_eq!(
+        noted(&mut ana, flag).await,
+        (NotedKind::Flagged, Some(first.id.clone()))
+    );
     let (mut ben, ben_session) = employee(&addr, &ca, "other-token").await;
     let plan = Attachment {
         name: "plan.md".into(),
-        text: format!("# Four-day week trial\nCode name {PRIVATE_MARK}. Start with the depot team."),
+        text: format!(
+            "# Four-day week trial\nCode name {PRIVATE_MARK}. Start with the depot team."
+        ),
     };
-    ben.ask_with("b1", "Any feedback on my plan?", Some(plan)).await;
+    ben.ask_with("b1", "Any feedback on my plan?", Some(plan))
+        .await;
 
     let browser = Browser::start().await;
     sign_in(&browser, &base, REVIEW_TOKEN).await;
@@ -85,8 +96,14 @@ async fn the_person_finds_a_flagged_reply_corrects_it_and_the_twin_answers_with_
     // The flagged exchange, with its note, question, sources and audit.
     browser.goto(&format!("{base}/console/flagged")).await;
     let flagged = browser.page_text().await;
-    assert!(flagged.contains(NOTE) && flagged.contains(QUESTION), "{flagged}");
-    assert!(flagged.contains("n003") && flagged.contains("ms to the first sentence"), "{flagged}");
+    assert!(
+        flagged.contains(NOTE) && flagged.contains(QUESTION),
+        "{flagged}"
+    );
+    assert!(
+        flagged.contains("n003") && flagged.contains("ms to the first sentence"),
+        "{flagged}"
+    );
     browser.screenshot("2-flagged").await;
     browser.click_to_load("a.correct").await;
 
@@ -98,13 +115,25 @@ async fn the_person_finds_a_flagged_reply_corrects_it_and_the_twin_answers_with_
 
     // The playground answers the same question with the correction, and stores nothing.
     let answer = ask_playground(&browser, &base, QUESTION).await;
-    assert!(answer.contains("three days a week") && answer.contains("c001"), "{answer}");
-    assert!(!answer.contains("two days a week"), "the superseded note is not quoted: {answer}");
+    assert!(
+        answer.contains("three days a week") && answer.contains("c001"),
+        "{answer}"
+    );
+    assert!(
+        !answer.contains("two days a week"),
+        "the superseded note is not quoted: {answer}"
+    );
     browser.screenshot("4-playground").await;
 
     // An employee's next question uses it too, with no restart.
     let again = ana.ask("t2", QUESTION).await;
-    assert!(again.audit.iter().any(|s| s.source.as_deref() == Some("c001")), "{again:?}");
+    assert!(
+        again
+            .audit
+            .iter()
+            .any(|s| s.source.as_deref() == Some("c001")),
+        "{again:?}"
+    );
 
     privacy_holds(&browser, &base, &ben_session, &ana_session, &mut ana).await;
 
@@ -130,23 +159,45 @@ async fn sign_in(browser: &Browser, base: &str, token: &str) {
 
 /// Ben's unshared conversation is on no page (its id, its plan), and its address gives nothing; Ana's flagged
 /// exchange shows, but her conversation only once she shares it.
-async fn privacy_holds(browser: &Browser, base: &str, ben: &str, ana: &str, ana_client: &mut Client) {
+async fn privacy_holds(
+    browser: &Browser,
+    base: &str,
+    ben: &str,
+    ana: &str,
+    ana_client: &mut Client,
+) {
     for page in ["", "/questions", "/flagged", "/gaps", "/sources"] {
         browser.goto(&format!("{base}/console{page}")).await;
         let source = browser.client.source().await.expect("page source");
         assert!(!source.contains(ben), "Ben's session id on /console{page}");
-        assert!(!source.contains(PRIVATE_MARK), "Ben's plan on /console{page}");
-        assert!(!source.contains(ana), "Ana's unshared session on /console{page}");
+        assert!(
+            !source.contains(PRIVATE_MARK),
+            "Ben's plan on /console{page}"
+        );
+        assert!(
+            !source.contains(ana),
+            "Ana's unshared session on /console{page}"
+        );
     }
-    browser.goto(&format!("{base}/console/conversations/{ben}")).await;
-    assert!(browser.page_text().await.contains("no conversation shared with you"));
+    browser
+        .goto(&format!("{base}/console/conversations/{ben}"))
+        .await;
+    assert!(
+        browser
+            .page_text()
+            .await
+            .contains("no conversation shared with you")
+    );
 
     let shared = noted(ana_client, ClientMessage::Share { shared: true }).await;
     assert_eq!(shared.0, NotedKind::Shared);
     browser.goto(&format!("{base}/console/flagged")).await;
     browser.click_to_load(&format!("a[href*=\"{ana}\"]")).await;
     let conversation = browser.page_text().await;
-    assert!(conversation.contains(QUESTION) && conversation.contains("c001"), "{conversation}");
+    assert!(
+        conversation.contains(QUESTION) && conversation.contains("c001"),
+        "{conversation}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,7 +211,13 @@ async fn forms_need_their_csrf_token_and_only_review_tokens_sign_in() {
     sign_in(&browser, &base, TOKEN).await;
     let refused = browser.text_of("[role=alert]").await;
     assert!(refused.contains("lacks the review capability"), "{refused}");
-    assert!(browser.cookies().await.iter().all(|c| c.name != "twin_console"));
+    assert!(
+        browser
+            .cookies()
+            .await
+            .iter()
+            .all(|c| c.name != "twin_console")
+    );
 
     sign_in(&browser, &base, REVIEW_TOKEN).await;
     browser.goto(&format!("{base}/console/playground")).await;
@@ -178,13 +235,19 @@ async fn forms_need_their_csrf_token_and_only_review_tokens_sign_in() {
     // The same form without its CSRF token is refused, and nothing is answered.
     browser
         .client
-        .execute("document.querySelector('#playground input[name=csrf]').remove()", vec![])
+        .execute(
+            "document.querySelector('#playground input[name=csrf]').remove()",
+            vec![],
+        )
         .await
         .expect("script runs");
     browser.fill("#question", QUESTION).await;
     browser.click_to_load("#playground button").await;
     let text = browser.page_text().await;
-    assert!(text.contains("CSRF") && !text.contains("The twin's reply"), "{text}");
+    assert!(
+        text.contains("CSRF") && !text.contains("The twin's reply"),
+        "{text}"
+    );
     browser.screenshot("6-csrf-refused").await;
     browser.close().await;
 }
@@ -196,34 +259,61 @@ async fn the_person_fills_a_gap_retires_a_source_and_the_playground_stores_nothi
     let gap = "What is your favourite film?";
     let (mut cara, _) = employee(&addr, &ca, TOKEN).await;
     let unknown = cara.ask("t1", gap).await;
-    assert_eq!(unknown.kind, Some(twin_protocol::ReplyKind::Unknown), "{unknown:?}");
+    assert_eq!(
+        unknown.kind,
+        Some(twin_protocol::ReplyKind::Unknown),
+        "{unknown:?}"
+    );
 
     let browser = Browser::start().await;
     sign_in(&browser, &base, REVIEW_TOKEN).await;
     browser.goto(&format!("{base}/console/gaps")).await;
     assert!(browser.text_of(".gaps").await.contains(gap));
     browser.screenshot("7-gaps").await;
-    browser.fill("#gap-0", "My favourite film is Master and Commander: I watch it every winter.").await;
+    browser
+        .fill(
+            "#gap-0",
+            "My favourite film is Master and Commander: I watch it every winter.",
+        )
+        .await;
     browser.click_to_load(".gaps li:first-child button").await;
     assert!(browser.text_of(".notice").await.contains("Saved as c001"));
     let answer = ask_playground(&browser, &base, gap).await;
-    assert!(answer.contains("Master and Commander") && answer.contains("c001"), "{answer}");
+    assert!(
+        answer.contains("Master and Commander") && answer.contains("c001"),
+        "{answer}"
+    );
 
     // Retired, a source is quoted no more; brought back, it is again.
     let origin = "Why did you start Halyard Labs?";
-    assert!(ask_playground(&browser, &base, origin).await.contains("s001"));
+    assert!(
+        ask_playground(&browser, &base, origin)
+            .await
+            .contains("s001")
+    );
     browser.goto(&format!("{base}/console/sources")).await;
     browser.click_to_load("#source-s001 button").await;
     assert!(browser.text_of("#source-s001").await.contains("retired"));
-    assert!(!ask_playground(&browser, &base, origin).await.contains("s001"));
+    assert!(
+        !ask_playground(&browser, &base, origin)
+            .await
+            .contains("s001")
+    );
     browser.goto(&format!("{base}/console/sources")).await;
     browser.click_to_load("#source-s001 button").await;
-    assert!(ask_playground(&browser, &base, origin).await.contains("s001"));
+    assert!(
+        ask_playground(&browser, &base, origin)
+            .await
+            .contains("s001")
+    );
 
     // Nothing asked in the playground is among the questions asked.
     browser.goto(&format!("{base}/console/questions")).await;
     let questions = browser.page_text().await;
-    assert!(questions.contains(gap) && !questions.contains(origin), "{questions}");
+    assert!(
+        questions.contains(gap) && !questions.contains(origin),
+        "{questions}"
+    );
     browser.close().await;
 }
 

@@ -73,7 +73,10 @@ async fn a_session_is_shared_and_its_replies_flagged_only_when_the_employee_says
 async fn a_rooms_disclosure_says_whether_it_is_recorded_and_its_replies_can_be_flagged() {
     let mut c = Client::join_room(server(), "hal-token", "review-me", false, false, None).await;
     let recorded = disclosure(&mut c).await;
-    assert!(recorded.contains("recorded for Owen to review"), "{recorded}");
+    assert!(
+        recorded.contains("recorded for Owen to review"),
+        "{recorded}"
+    );
     // In a room, flags work and sharing is the config's to say.
     let reply = c.ask("t1", "Are we profitable yet?").await;
     let noted = answer(&mut c, flag(None, None)).await;
@@ -87,7 +90,10 @@ async fn a_rooms_disclosure_says_whether_it_is_recorded_and_its_replies_can_be_f
     }
     let mut quiet = Client::join_room(server(), "hal-token", "quiet", false, false, None).await;
     let private = disclosure(&mut quiet).await;
-    assert!(private.contains("This conversation is private"), "{private}");
+    assert!(
+        private.contains("This conversation is private"),
+        "{private}"
+    );
     assert!(!private.contains("recorded"), "{private}");
 }
 
@@ -106,5 +112,8 @@ async fn disclosure(c: &mut Client) -> String {
 async fn a_private_session_opens_by_saying_so() {
     let mut c = Client::hello(server(), TOKEN, None).await;
     let text = disclosure(&mut c).await;
-    assert!(text.contains("AI twin") && text.contains("This conversation is private"), "{text}");
+    assert!(
+        text.contains("AI twin") && text.contains("This conversation is private"),
+        "{text}"
+    );
 }

@@ -1,6 +1,7 @@
 //! The user's hands: one action set with a "grab" (a controller's trigger or squeeze, or a hand's pinch)
-//! and an "aim" pose per hand, bound for the profiles a headset is likely to offer. Each frame gives the
-//! aim rays and whether they grab, in the session's reference space.
+//! and an "aim" pose per hand, bound for the profiles a headset is likely to offer, and two buttons, "flag"
+//! (the last reply, for the person's review) and "share" (the conversation). Each frame gives the aim rays
+//! and whether they grab, in the session's reference space, and which buttons are down.
 
 use crate::{Runtime, XrError};
 use glam::{Quat, Vec3};
@@ -15,6 +16,54 @@ pub struct Pointer {
     pub grabbing: bool,
 }
 
+/// The review buttons this frame: down or not (either hand).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Buttons {
+    /// Flag the twin's last reply: A or X on Touch and Index, the simple controller's menu button.
+    pub flag: bool,
+    /// Share the conversation: B or Y on Touch and Index.
+    pub share: bool,
+}
+
+/// Each profile's flag and share inputs (per hand), beside its grab.
+struct Profile {
+    path: &'static str,
+    grab: &'static str,
+    /// (left hand's input, right hand's input) of flag, then of share.
+    flag: Option<(&'static str, &'static str)>,
+    share: Option<(&'static str, &'static str)>,
+}
+
+/// Hands tracked with the hand-interaction extension: a pinch grabs; no buttons.
+const HAND_INTERACTION: Profile = Profile {
+    path: "/interaction_profiles/ext/hand_interaction_ext",
+    grab: "pinch_ext/value",
+    flag: None,
+    share: None,
+};
+
+const PROFILES: [Profile; 3] = [
+    // Select grabs; menu, the only other button, flags.
+    Profile {
+        path: "/interaction_profiles/khr/simple_controller",
+        grab: "select/click",
+        flag: Some(("menu/click", "menu/click")),
+        share: None,
+    },
+    Profile {
+        path: "/interaction_profiles/oculus/touch_controller",
+        grab: "trigger/value",
+        flag: Some(("x/click", "a/click")),
+        share: Some(("y/click", "b/click")),
+    },
+    Profile {
+        path: "/interaction_profiles/valve/index_controller",
+        grab: "trigger/value",
+        flag: Some(("a/click", "a/click")),
+        share: Some(("b/click", "b/click")),
+    },
+];
+
 pub struct Hands {
     // Spaces before the set they come from.
     aim_spaces: [xr::Space; 2],
@@ -22,8 +71,12 @@ pub struct Hands {
     eyes: Option<(xr::Space, xr::Action<xr::Posef>)>,
     grab: xr::Action<f32>,
     aim: xr::Action<xr::Posef>,
+    flag: xr::Action<bool>,
+    share: xr::Action<bool>,
     set: xr::ActionSet,
     hands: [xr::Path; 2],
+    /// Whether some profile took the flag and share buttons.
+    buttons_bound: bool,
 }
 
 /// A grab counts from this far down the trigger (or pinch strength).
@@ -50,42 +103,60 @@ impl Hands {
         let aim = set
             .create_action::<xr::Posef>("aim", "Point", &hands)
             .map_err(XrError::xr("creating the aim action"))?;
-        // (profile, the grab input on each hand): the aim pose is the same path everywhere.
-        let mut profiles = vec![
-            (
-                "/interaction_profiles/khr/simple_controller",
-                "select/click",
-            ),
-            (
-                "/interaction_profiles/oculus/touch_controller",
-                "trigger/value",
-            ),
-            (
-                "/interaction_profiles/valve/index_controller",
-                "trigger/value",
-            ),
-        ];
+        let flag = set
+            .create_action::<bool>("flag", "Flag the last reply for review", &[])
+            .map_err(XrError::xr("creating the flag action"))?;
+        let share = set
+            .create_action::<bool>("share", "Share the conversation for review", &[])
+            .map_err(XrError::xr("creating the share action"))?;
+        // Each profile's grab and buttons: the aim pose is the same path everywhere.
+        let mut profiles: Vec<&Profile> = PROFILES.iter().collect();
         if crate::ext::hand_interaction::enabled(&runtime.extensions) {
-            profiles.push((
-                "/interaction_profiles/ext/hand_interaction_ext",
-                "pinch_ext/value",
-            ));
+            profiles.push(&HAND_INTERACTION);
         }
-        for (profile, grab_input) in &profiles {
+        let mut buttons_bound = false;
+        for profile in profiles {
             let mut bindings = Vec::new();
             for hand in ["left", "right"] {
                 bindings.push(xr::Binding::new(
                     &grab,
-                    path(&format!("/user/hand/{hand}/input/{grab_input}"))?,
+                    path(&format!("/user/hand/{hand}/input/{}", profile.grab))?,
                 ));
                 bindings.push(xr::Binding::new(
                     &aim,
                     path(&format!("/user/hand/{hand}/input/aim/pose"))?,
                 ));
             }
-            // A runtime may not know every profile: the others still work.
-            if let Err(e) = i.suggest_interaction_profile_bindings(path(profile)?, &bindings) {
-                tracing::info!(profile, ?e, "the runtime does not take this profile");
+            let hands_only = bindings.len();
+            for (action, inputs) in [(&flag, profile.flag), (&share, profile.share)] {
+                if let Some((left, right)) = inputs {
+                    for (hand, input) in [("left", left), ("right", right)] {
+                        bindings.push(xr::Binding::new(
+                            action,
+                            path(&format!("/user/hand/{hand}/input/{input}"))?,
+                        ));
+                    }
+                }
+            }
+            // A runtime may not know every profile (the others still work), nor every button of one: the
+            // hands then go without the buttons.
+            let profile = profile.path;
+            let profile_path = path(profile)?;
+            match i.suggest_interaction_profile_bindings(profile_path, &bindings) {
+                Ok(()) => buttons_bound |= bindings.len() > hands_only,
+                Err(e) if bindings.len() > hands_only => {
+                    tracing::info!(
+                        profile,
+                        ?e,
+                        "the runtime does not take this profile's buttons"
+                    );
+                    if let Err(e) = i
+                        .suggest_interaction_profile_bindings(profile_path, &bindings[..hands_only])
+                    {
+                        tracing::info!(profile, ?e, "the runtime does not take this profile");
+                    }
+                }
+                Err(e) => tracing::info!(profile, ?e, "the runtime does not take this profile"),
             }
         }
         let gaze = if crate::ext::eye_gaze::enabled(&runtime.extensions) {
@@ -131,8 +202,46 @@ impl Hands {
             eyes,
             grab,
             aim,
+            flag,
+            share,
             set,
             hands,
+            buttons_bound,
+        })
+    }
+
+    /// Whether some profile took the flag and share buttons.
+    pub fn buttons_bound(&self) -> bool {
+        self.buttons_bound
+    }
+
+    /// Which of the flag and share buttons are down (after [`Hands::poll`] synced the actions).
+    pub fn buttons<G: xr::Graphics>(&self, session: &xr::Session<G>) -> Result<Buttons, XrError> {
+        let down = |action: &xr::Action<bool>| {
+            action
+                .state(session, xr::Path::NULL)
+                .map(|s| s.is_active && s.current_state)
+                .map_err(XrError::xr("reading a button"))
+        };
+        Ok(Buttons {
+            flag: down(&self.flag)?,
+            share: down(&self.share)?,
+        })
+    }
+
+    /// The interaction profile in use now (the right hand's, else the left's), as its path
+    /// (`/interaction_profiles/oculus/touch_controller`); `None` while the runtime has none.
+    pub fn profile<G: xr::Graphics>(
+        &self,
+        instance: &xr::Instance,
+        session: &xr::Session<G>,
+    ) -> Option<String> {
+        self.hands.iter().rev().find_map(|hand| {
+            let profile = session.current_interaction_profile(*hand).ok()?;
+            if profile == xr::Path::NULL {
+                return None;
+            }
+            instance.path_to_string(profile).ok()
         })
     }
 

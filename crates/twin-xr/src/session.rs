@@ -60,6 +60,10 @@ pub struct XrSession {
     pointers: [Option<crate::input::Pointer>; 2],
     /// The user's gaze ray (origin, direction) at the last frame, where an eye tracker follows it.
     gaze: Option<(Vec3, Vec3)>,
+    /// The flag and share buttons at the last frame.
+    buttons: crate::input::Buttons,
+    /// The interaction profile in use (a path), since the runtime last said it changed.
+    profile: Option<String>,
     /// The display's pace as the runtime predicts it, and display refreshes that went by without a new
     /// frame from the app (a predicted display time more than one period after the last one's).
     pub timing: Timing,
@@ -151,6 +155,8 @@ impl XrSession {
             head: None,
             pointers: [None, None],
             gaze: None,
+            buttons: Default::default(),
+            profile: None,
             timing: Timing::default(),
             last_display: None,
         })
@@ -175,6 +181,22 @@ impl XrSession {
     /// Whether the hands' actions are bound (the runtime took the action set).
     pub fn has_hands(&self) -> bool {
         self.hands.is_some()
+    }
+
+    /// The flag and share buttons at the last frame drawn: down or not.
+    pub fn buttons(&self) -> crate::input::Buttons {
+        self.buttons
+    }
+
+    /// Whether some controller profile has the flag and share buttons bound.
+    pub fn has_buttons(&self) -> bool {
+        self.hands.as_ref().is_some_and(|h| h.buttons_bound())
+    }
+
+    /// The interaction profile in use (`/interaction_profiles/oculus/touch_controller`, …), once the
+    /// runtime has chosen one.
+    pub fn profile(&self) -> Option<&str> {
+        self.profile.as_deref()
     }
 
     pub fn blend_mode(&self) -> xr::EnvironmentBlendMode {
@@ -231,6 +253,13 @@ impl XrSession {
                     }
                 }
                 xr::Event::InstanceLossPending(_) => return Ok(Step::Exit),
+                xr::Event::InteractionProfileChanged(_) => {
+                    self.profile = self
+                        .hands
+                        .as_ref()
+                        .and_then(|h| h.profile(&runtime.instance, &self.session));
+                    tracing::info!(profile = ?self.profile, "interaction profile");
+                }
                 _ => {}
             }
         }
@@ -290,6 +319,7 @@ impl XrSession {
             let time = state.predicted_display_time;
             self.pointers = hands.poll(&self.session, &self.space, time)?;
             self.gaze = hands.gaze(&self.session, &self.space, time)?;
+            self.buttons = hands.buttons(&self.session)?;
         }
         if let [l, _] = eyes.as_slice() {
             let o = l.pose.orientation;

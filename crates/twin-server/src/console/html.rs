@@ -27,7 +27,9 @@ pub fn url(text: &str) -> String {
     let mut out = String::new();
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b => {
                 let _ = write!(out, "%{b:02X}");
             }
@@ -61,9 +63,17 @@ pub struct Frame<'a> {
 pub fn page(frame: &Frame<'_>, body: &str) -> Response {
     let mut nav = String::new();
     for (href, label) in NAV {
-        let current = if *href == frame.path { " aria-current=\"page\"" } else { "" };
+        let current = if *href == frame.path {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
         let href = format!("{href}?persona={}", url(frame.persona));
-        let _ = write!(nav, "<li><a href=\"{}\"{current}>{label}</a></li>", esc(&href));
+        let _ = write!(
+            nav,
+            "<li><a href=\"{}\"{current}>{label}</a></li>",
+            esc(&href)
+        );
     }
     let chooser = persona_chooser(frame);
     let header = format!(
@@ -73,7 +83,14 @@ pub fn page(frame: &Frame<'_>, body: &str) -> Response {
         persona = esc(frame.persona),
         csrf = esc(frame.csrf),
     );
-    document(StatusCode::OK, frame.title, &format!("{header}<main id=\"main\"><h1>{}</h1>{body}</main>", esc(frame.title)))
+    document(
+        StatusCode::OK,
+        frame.title,
+        &format!(
+            "{header}<main id=\"main\"><h1>{}</h1>{body}</main>",
+            esc(frame.title)
+        ),
+    )
 }
 
 fn persona_chooser(frame: &Frame<'_>) -> String {
@@ -104,7 +121,12 @@ pub fn document(status: StatusCode, title: &str, body: &str) -> Response {
          <body><a class=\"skip\" href=\"#main\">Skip to content</a>{body}</body></html>",
         esc(title)
     );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {
@@ -136,15 +158,26 @@ pub fn sign_in(status: StatusCode, nonce: &str, problem: Option<&str>) -> Respon
 
 /// A hidden CSRF field for a form.
 pub fn csrf_field(csrf: &str) -> String {
-    format!("<input type=\"hidden\" name=\"csrf\" value=\"{}\">", esc(csrf))
+    format!(
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(csrf)
+    )
 }
 
 /// A reply as the person reviews it: the question (already anonymised where it must be), each sentence with
 /// the source it rests on, the guardrails that acted, the latency, and a link to correct it.
-pub fn reply_card(reply: &StoredReply, question: Option<&str>, correct_link: Option<&str>) -> String {
+pub fn reply_card(
+    reply: &StoredReply,
+    question: Option<&str>,
+    correct_link: Option<&str>,
+) -> String {
     let mut out = String::from("<article class=\"reply\">");
     if let Some(q) = question {
-        let _ = write!(out, "<p class=\"question\"><strong>Asked:</strong> {}</p>", esc(q));
+        let _ = write!(
+            out,
+            "<p class=\"question\"><strong>Asked:</strong> {}</p>",
+            esc(q)
+        );
     }
     let _ = write!(
         out,
@@ -154,7 +187,11 @@ pub fn reply_card(reply: &StoredReply, question: Option<&str>, correct_link: Opt
         cut = if reply.interrupted { ", cut off" } else { "" },
     );
     for s in &reply.sentences {
-        let source = s.source.as_deref().map(esc).unwrap_or_else(|| "twin's own words".into());
+        let source = s
+            .source
+            .as_deref()
+            .map(esc)
+            .unwrap_or_else(|| "twin's own words".into());
         let quote = s.quote.as_deref().map(esc).unwrap_or_default();
         let _ = write!(
             out,
@@ -163,7 +200,11 @@ pub fn reply_card(reply: &StoredReply, question: Option<&str>, correct_link: Opt
         );
     }
     if reply.sentences.is_empty() {
-        let _ = write!(out, "<tr><td>{}</td><td></td><td></td></tr>", esc(&reply.text));
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td></td><td></td></tr>",
+            esc(&reply.text)
+        );
     }
     let actions = match reply.actions.is_empty() {
         true => "none".to_string(),
@@ -180,7 +221,11 @@ pub fn reply_card(reply: &StoredReply, question: Option<&str>, correct_link: Opt
         day(reply.created_ms)
     );
     if let Some(link) = correct_link {
-        let _ = write!(out, "<p><a class=\"correct\" href=\"{}\">Correct this reply</a></p>", esc(link));
+        let _ = write!(
+            out,
+            "<p><a class=\"correct\" href=\"{}\">Correct this reply</a></p>",
+            esc(link)
+        );
     }
     out.push_str("</article>");
     out
@@ -243,7 +288,12 @@ pub fn stats_chart(days: &[DayStats]) -> String {
         let _ = write!(
             out,
             "<div class=\"series\"><p>{name}: <strong>{total}</strong> <small>(most in a day: {most})</small></p>{}</div>",
-            bars(days, *value, colour, &format!("{name} per day, {total} in all"))
+            bars(
+                days,
+                *value,
+                colour,
+                &format!("{name} per day, {total} in all")
+            )
         );
     }
     out.push_str("</figure>");
@@ -330,7 +380,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_dates_are_civil() {
-        assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
         assert_eq!(url("a b/é"), "a%20b%2F%C3%A9");
         assert_eq!(date_of_day(0), "1970-01-01");
         assert_eq!(date_of_day(20_792), "2026-12-05");
@@ -351,7 +404,11 @@ mod tests {
         assert_eq!(chart.matches("<svg").count(), SERIES.len());
         // Two days with turns, three with a flag; none drawn for a zero.
         assert_eq!(chart.matches("#2a9d5c").count(), 2);
-        assert!(chart.contains("Turns: <strong>12</strong>") && chart.contains("Flags: <strong>3</strong>"), "{chart}");
+        assert!(
+            chart.contains("Turns: <strong>12</strong>")
+                && chart.contains("Flags: <strong>3</strong>"),
+            "{chart}"
+        );
         assert!(chart.contains("2026-12-05"));
     }
 }

@@ -17,12 +17,12 @@ mod teach;
 pub use signin::{Reviewer, Sessions};
 
 use crate::app::AppState;
+use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use std::sync::Arc;
 
 /// `?persona=` on a console page: which of the reviewer's personas it is about.
@@ -48,7 +48,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/console/correct", get(teach::correct_form))
         .route("/console/corrections", post(teach::correct))
         .route("/console/statements", post(teach::add_statement))
-        .route("/console/playground", get(playground::form).post(playground::ask))
+        .route(
+            "/console/playground",
+            get(playground::form).post(playground::ask),
+        )
         .layer(axum::middleware::from_fn(headers))
 }
 
@@ -97,7 +100,10 @@ pub fn anonymise(question: &str) -> String {
     let mut run: Vec<&str> = Vec::new();
     for word in text.split(' ').chain(std::iter::once("")) {
         let bare = word.trim_end_matches([',', '.', ';', ':', '?', '!']);
-        let numeric = !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit() || "+-().".contains(c));
+        let numeric = !bare.is_empty()
+            && bare
+                .chars()
+                .all(|c| c.is_ascii_digit() || "+-().".contains(c));
         if numeric {
             run.push(word);
             continue;
@@ -113,7 +119,10 @@ pub fn anonymise(question: &str) -> String {
 }
 
 fn flush_numbers(run: &mut Vec<&str>, out: &mut Vec<String>) {
-    let digits: usize = run.iter().map(|w| w.chars().filter(char::is_ascii_digit).count()).sum();
+    let digits: usize = run
+        .iter()
+        .map(|w| w.chars().filter(char::is_ascii_digit).count())
+        .sum();
     match run.last() {
         Some(last) if digits >= 6 => {
             let tail = &last[last.trim_end_matches([',', '.', ';', ':', '?', '!']).len()..];
@@ -136,6 +145,9 @@ mod tests {
             "Mail me at [email] or call [number], ok?"
         );
         assert_eq!(anonymise("Is Q2 2026 on track?"), "Is Q2 2026 on track?");
-        assert_eq!(anonymise("Employee 48213377: my pay?"), "Employee [number]: my pay?");
+        assert_eq!(
+            anonymise("Employee 48213377: my pay?"),
+            "Employee [number]: my pay?"
+        );
     }
 }

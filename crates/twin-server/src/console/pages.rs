@@ -30,11 +30,19 @@ pub(super) async fn read<T: Send + 'static>(
 ) -> Result<T, Response> {
     state.store.run(move |c| f(c)).await.map_err(|e| {
         tracing::error!(error = %e, "console read failed");
-        html::error_page(StatusCode::INTERNAL_SERVER_ERROR, "The conversation store could not be read.")
+        html::error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The conversation store could not be read.",
+        )
     })
 }
 
-pub(super) fn frame<'a>(reviewer: &'a Reviewer, persona: &'a str, title: &'a str, path: &'a str) -> Frame<'a> {
+pub(super) fn frame<'a>(
+    reviewer: &'a Reviewer,
+    persona: &'a str,
+    title: &'a str,
+    path: &'a str,
+) -> Frame<'a> {
     Frame {
         title,
         path,
@@ -77,7 +85,10 @@ pub async fn questions(
     };
     let id = persona.clone();
     let read_all = read(&state, move |c| {
-        Ok((Store::topic_counts(c, &id)?, Store::answered_questions(c, &id, QUESTIONS_SHOWN)?))
+        Ok((
+            Store::topic_counts(c, &id)?,
+            Store::answered_questions(c, &id, QUESTIONS_SHOWN)?,
+        ))
     });
     let (counts, replies) = match read_all.await {
         Ok(v) => v,
@@ -88,18 +99,31 @@ pub async fn questions(
          source the twin answered from.</p>",
     );
     for (topic, count) in &counts {
-        let name = topic.as_deref().unwrap_or("no source (the twin said it did not know, or declined)");
-        let _ = write!(body, "<section><h2>{} <small>({count})</small></h2>", esc(name));
+        let name = topic
+            .as_deref()
+            .unwrap_or("no source (the twin said it did not know, or declined)");
+        let _ = write!(
+            body,
+            "<section><h2>{} <small>({count})</small></h2>",
+            esc(name)
+        );
         for reply in replies.iter().filter(|r| &r.topic == topic).take(PER_TOPIC) {
             let question = reply.question.as_deref().map(anonymise);
-            body.push_str(&reply_card(reply, question.as_deref(), Some(&correct_link(reply))));
+            body.push_str(&reply_card(
+                reply,
+                question.as_deref(),
+                Some(&correct_link(reply)),
+            ));
         }
         body.push_str("</section>");
     }
     if counts.is_empty() {
         body.push_str("<p>No questions yet.</p>");
     }
-    html::page(&frame(&reviewer, &persona, "Questions", "/console/questions"), &body)
+    html::page(
+        &frame(&reviewer, &persona, "Questions", "/console/questions"),
+        &body,
+    )
 }
 
 /// `/console/flagged`: the exchanges employees flagged, and the conversations they shared or rooms recorded.
@@ -114,7 +138,10 @@ pub async fn flagged(
     };
     let (id, rooms) = (persona.clone(), state.config.rooms.recorded.clone());
     let read_all = read(&state, move |c| {
-        Ok((Store::flagged(c, &id, 100)?, Store::visible_conversations(c, &id, &rooms, 100)?))
+        Ok((
+            Store::flagged(c, &id, 100)?,
+            Store::visible_conversations(c, &id, &rooms, 100)?,
+        ))
     });
     let (flags, conversations) = match read_all.await {
         Ok(v) => v,
@@ -125,14 +152,22 @@ pub async fn flagged(
         body.push_str("<p>No one has flagged a reply.</p>");
     }
     for f in &flags {
-        let note = f.note.as_deref().map(esc).unwrap_or_else(|| "no note".into());
+        let note = f
+            .note
+            .as_deref()
+            .map(esc)
+            .unwrap_or_else(|| "no note".into());
         let _ = write!(
             body,
             "<section class=\"flag\"><p><strong>Flagged</strong> {} · “{note}”</p>",
             html::day(f.flagged_ms)
         );
         let question = f.reply.question.as_deref().map(anonymise);
-        body.push_str(&reply_card(&f.reply, question.as_deref(), Some(&correct_link(&f.reply))));
+        body.push_str(&reply_card(
+            &f.reply,
+            question.as_deref(),
+            Some(&correct_link(&f.reply)),
+        ));
         body.push_str("</section>");
     }
     body.push_str("<h2>Shared conversations and recorded rooms</h2>");
@@ -145,7 +180,11 @@ pub async fn flagged(
             Some(room) => format!("Room {} (recorded)", esc(room)),
             None => "A conversation shared with you".to_string(),
         };
-        let href = format!("/console/conversations/{}?persona={}", url(&c.id), url(&persona));
+        let href = format!(
+            "/console/conversations/{}?persona={}",
+            url(&c.id),
+            url(&persona)
+        );
         let _ = write!(
             body,
             "<li><a href=\"{}\">{label}</a>, {} turns, last {}</li>",
@@ -155,7 +194,15 @@ pub async fn flagged(
         );
     }
     body.push_str("</ul>");
-    html::page(&frame(&reviewer, &persona, "Flagged and shared", "/console/flagged"), &body)
+    html::page(
+        &frame(
+            &reviewer,
+            &persona,
+            "Flagged and shared",
+            "/console/flagged",
+        ),
+        &body,
+    )
 }
 
 /// `/console/conversations/{id}`: a whole conversation, if its employee shared it or it is a recorded room.
@@ -169,7 +216,11 @@ pub async fn conversation(
         Ok(p) => p,
         Err(refused) => return refused,
     };
-    let (sid, rooms, pid) = (id.clone(), state.config.rooms.recorded.clone(), persona.clone());
+    let (sid, rooms, pid) = (
+        id.clone(),
+        state.config.rooms.recorded.clone(),
+        persona.clone(),
+    );
     let turns = read(&state, move |c| {
         let visible = Store::is_visible(c, &sid, &rooms)?
             && Store::session_persona(c, &sid)?.as_deref() == Some(pid.as_str());
@@ -182,7 +233,10 @@ pub async fn conversation(
         Ok(Some(turns)) => turns,
         Ok(None) => {
             // The same answer whether it exists or not: an unshared conversation is not there for the console.
-            return html::error_page(StatusCode::NOT_FOUND, "There is no conversation shared with you by that id.");
+            return html::error_page(
+                StatusCode::NOT_FOUND,
+                "There is no conversation shared with you by that id.",
+            );
         }
         Err(page) => return page,
     };
@@ -190,12 +244,21 @@ pub async fn conversation(
     for said in &turns {
         match said {
             Said::User(text) => {
-                let _ = write!(body, "<p class=\"user\"><strong>Asked:</strong> {}</p>", esc(text));
+                let _ = write!(
+                    body,
+                    "<p class=\"user\"><strong>Asked:</strong> {}</p>",
+                    esc(text)
+                );
             }
-            Said::Twin(reply) => body.push_str(&reply_card(reply, None, Some(&correct_link(reply)))),
+            Said::Twin(reply) => {
+                body.push_str(&reply_card(reply, None, Some(&correct_link(reply))))
+            }
         }
     }
-    html::page(&frame(&reviewer, &persona, "Conversation", "/console/flagged"), &body)
+    html::page(
+        &frame(&reviewer, &persona, "Conversation", "/console/flagged"),
+        &body,
+    )
 }
 
 /// `/console/gaps`: the questions the twin most often could not answer, each with a form for the missing
@@ -210,7 +273,11 @@ pub async fn gaps(
         Err(refused) => return refused,
     };
     let id = persona.clone();
-    let unknown = match read(&state, move |c| Store::unknown_questions(c, &id, GAP_REPLIES)).await {
+    let unknown = match read(&state, move |c| {
+        Store::unknown_questions(c, &id, GAP_REPLIES)
+    })
+    .await
+    {
         Ok(v) => v,
         Err(page) => return page,
     };
@@ -277,7 +344,14 @@ pub fn rank_gaps(unknown: &[(String, i64)]) -> Vec<Gap> {
                 gap.count += 1;
                 gap.last_ms = gap.last_ms.max(*at);
             }
-            None => gaps.push((k, Gap { question, count: 1, last_ms: *at })),
+            None => gaps.push((
+                k,
+                Gap {
+                    question,
+                    count: 1,
+                    last_ms: *at,
+                },
+            )),
         }
     }
     let mut gaps: Vec<Gap> = gaps.into_iter().map(|(_, g)| g).collect();
@@ -299,7 +373,8 @@ pub async fn sources(
         return html::error_page(StatusCode::NOT_FOUND, "That persona is not loaded.");
     };
     let pack = &loaded.pack;
-    let mut all: Vec<(&twin_persona::Source, bool)> = pack.sources.iter().map(|s| (s, false)).collect();
+    let mut all: Vec<(&twin_persona::Source, bool)> =
+        pack.sources.iter().map(|s| (s, false)).collect();
     all.extend(pack.retired.iter().map(|s| (s, true)));
     all.sort_by(|a, b| b.0.date.cmp(&a.0.date).then(a.0.id.cmp(&b.0.id)));
     let mut body = String::from(
@@ -309,7 +384,11 @@ pub async fn sources(
          <th scope=\"col\">Text</th><th scope=\"col\">Action</th></tr></thead><tbody>",
     );
     for (s, retired) in all {
-        let (label, value) = if retired { ("Bring back", "false") } else { ("Retire", "true") };
+        let (label, value) = if retired {
+            ("Bring back", "false")
+        } else {
+            ("Retire", "true")
+        };
         let _ = write!(
             body,
             "<tr id=\"source-{id}\"><th scope=\"row\">{id}{retired}</th><td>{date}</td><td>{title} ({medium})</td>\
@@ -318,7 +397,11 @@ pub async fn sources(
              <input type=\"hidden\" name=\"id\" value=\"{id}\"><input type=\"hidden\" name=\"retired\" value=\"{value}\">\
              <button type=\"submit\" aria-label=\"{label} {id}\">{label}</button></form></td></tr>",
             id = esc(&s.id),
-            retired = if retired { " <small>(retired)</small>" } else { "" },
+            retired = if retired {
+                " <small>(retired)</small>"
+            } else {
+                ""
+            },
             date = esc(&s.date),
             title = esc(&s.title),
             medium = esc(&s.medium),
@@ -328,7 +411,10 @@ pub async fn sources(
         );
     }
     body.push_str("</tbody></table>");
-    html::page(&frame(&reviewer, &persona, "Sources", "/console/sources"), &body)
+    html::page(
+        &frame(&reviewer, &persona, "Sources", "/console/sources"),
+        &body,
+    )
 }
 
 #[cfg(test)]

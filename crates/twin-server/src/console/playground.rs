@@ -8,10 +8,10 @@ use super::{PersonaQuery, Reviewer};
 use crate::app::AppState;
 use crate::reply::{Replier, Sent, Turn};
 use crate::store::review::StoredReply;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc;
@@ -24,7 +24,10 @@ pub async fn form(reviewer: Reviewer, Query(q): Query<PersonaQuery>) -> Response
         Err(refused) => return refused,
     };
     let body = ask_form(&reviewer, &persona, "");
-    html::page(&frame(&reviewer, &persona, "Playground", "/console/playground"), &body)
+    html::page(
+        &frame(&reviewer, &persona, "Playground", "/console/playground"),
+        &body,
+    )
 }
 
 fn ask_form(reviewer: &Reviewer, persona: &str, question: &str) -> String {
@@ -71,7 +74,10 @@ pub async fn ask(
         attachment: None,
     };
     if let Err(e) = ClientMessage::decode(&turn.encode()) {
-        return html::error_page(StatusCode::UNPROCESSABLE_ENTITY, &format!("That question can't be asked: {e}"));
+        return html::error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("That question can't be asked: {e}"),
+        );
     }
     let reply = match answer(&state, &persona, &form.question).await {
         Ok(reply) => reply,
@@ -82,11 +88,18 @@ pub async fn ask(
         ask_form(&reviewer, &persona, &form.question),
         reply_card(&reply, Some(&form.question), None)
     );
-    html::page(&frame(&reviewer, &persona, "Playground", "/console/playground"), &body)
+    html::page(
+        &frame(&reviewer, &persona, "Playground", "/console/playground"),
+        &body,
+    )
 }
 
 /// Runs the reply pipeline on `question` with nowhere to store it.
-async fn answer(state: &Arc<AppState>, persona_id: &str, question: &str) -> Result<StoredReply, String> {
+async fn answer(
+    state: &Arc<AppState>,
+    persona_id: &str,
+    question: &str,
+) -> Result<StoredReply, String> {
     let persona = state
         .persona(Some(persona_id))
         .ok_or_else(|| "That persona is not loaded.".to_string())?;

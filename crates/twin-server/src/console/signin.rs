@@ -5,11 +5,11 @@
 
 use crate::app::AppState;
 use crate::auth::Capability;
+use axum::Form;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -52,7 +52,10 @@ impl Reviewer {
     pub fn persona(&self, asked: Option<&str>) -> Result<String, Response> {
         match asked {
             None => self.personas.first().cloned().ok_or_else(|| {
-                html::error_page(StatusCode::FORBIDDEN, "Your token reaches no persona on this server.")
+                html::error_page(
+                    StatusCode::FORBIDDEN,
+                    "Your token reaches no persona on this server.",
+                )
             }),
             Some(id) if self.personas.iter().any(|p| p == id) => Ok(id.to_string()),
             Some(_) => Err(html::error_page(
@@ -81,7 +84,10 @@ impl Sessions {
         let mut signed_in = self.signed_in.lock().unwrap_or_else(|p| p.into_inner());
         forget_lapsed(&mut signed_in);
         if signed_in.len() >= MOST_SESSIONS
-            && let Some(oldest) = signed_in.iter().min_by_key(|(_, s)| s.began).map(|(k, _)| *k)
+            && let Some(oldest) = signed_in
+                .iter()
+                .min_by_key(|(_, s)| s.began)
+                .map(|(k, _)| *k)
         {
             signed_in.remove(&oldest);
         }
@@ -128,7 +134,10 @@ fn forget_lapsed(signed_in: &mut HashMap<[u8; 32], Signed>) {
 
 fn fresh() -> Result<String, Response> {
     crate::auth::new_token().map_err(|_| {
-        html::error_page(StatusCode::INTERNAL_SERVER_ERROR, "No random numbers: try again.")
+        html::error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "No random numbers: try again.",
+        )
     })
 }
 
@@ -202,7 +211,10 @@ pub async fn home(
 
 fn sign_in_page(state: &AppState, status: StatusCode, problem: Option<&str>) -> Response {
     let Ok(nonce) = fresh() else {
-        return html::error_page(StatusCode::INTERNAL_SERVER_ERROR, "No random numbers: try again.");
+        return html::error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "No random numbers: try again.",
+        );
     };
     let mut response = html::sign_in(status, &nonce, problem);
     let cookie = set_cookie(state, LOGIN_COOKIE, &nonce, Duration::from_secs(600));
@@ -227,7 +239,8 @@ pub async fn sign_in(
 ) -> Response {
     let nonce = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     if !same(&form.csrf, nonce) {
-        let problem = "The sign-in form had expired or did not come from this console. Please sign in again.";
+        let problem =
+            "The sign-in form had expired or did not come from this console. Please sign in again.";
         return sign_in_page(&state, StatusCode::FORBIDDEN, Some(problem));
     }
     let Some(grant) = state.authenticate(form.token.trim()) else {
@@ -236,7 +249,11 @@ pub async fn sign_in(
             .auth_failures
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         state.gate.failed(peer.ip());
-        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some("That token is not valid."));
+        return sign_in_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("That token is not valid."),
+        );
     };
     if !grant.may(Capability::Review) {
         let problem = "That token lacks the review capability: only the person the twin stands for (or \
@@ -264,8 +281,14 @@ pub async fn sign_in(
     };
     let mut response = Redirect::to("/console").into_response();
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &secret, LIFETIME));
-    headers.append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", Duration::ZERO));
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, &secret, LIFETIME),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(&state, LOGIN_COOKIE, "", Duration::ZERO),
+    );
     response
 }
 
@@ -289,9 +312,10 @@ pub async fn sign_out(
         state.console.end(secret);
     }
     let mut response = Redirect::to("/console").into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", Duration::ZERO));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", Duration::ZERO),
+    );
     response
 }
 
@@ -351,7 +375,10 @@ mod tests {
     #[test]
     fn cookies_are_read_by_name() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; twin_console=xyz; b=2"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; twin_console=xyz; b=2"),
+        );
         assert_eq!(cookie(&headers, SESSION_COOKIE), Some("xyz"));
         assert_eq!(cookie(&headers, "c"), None);
     }

@@ -8,10 +8,10 @@ use super::pages::{frame, read};
 use super::{Reviewer, anonymise};
 use crate::app::AppState;
 use crate::store::Store;
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use std::sync::Arc;
 use twin_persona::PersonaPack;
 use twin_persona::corrections::{self, Correction, EditError};
@@ -39,7 +39,12 @@ pub async fn correct_form(
     let (pid, rid) = (persona.clone(), q.reply.clone());
     let reply = match read(&state, move |c| Store::reply(c, &pid, &rid)).await {
         Ok(Some(reply)) => reply,
-        Ok(_) => return html::error_page(StatusCode::NOT_FOUND, "There is no such reply of this persona."),
+        Ok(_) => {
+            return html::error_page(
+                StatusCode::NOT_FOUND,
+                "There is no such reply of this persona.",
+            );
+        }
         Err(page) => return page,
     };
     let mut sources: Vec<String> = Vec::new();
@@ -48,13 +53,20 @@ pub async fn correct_form(
             sources.push(id);
         }
     }
+    let said = |id: &str| {
+        state
+            .persona(Some(&persona))
+            .and_then(|p| p.pack.source(id).map(|s| s.text.clone()))
+            .unwrap_or_default()
+    };
     let saved = q
         .saved
         .map(|id| {
             format!(
-                "<p class=\"notice\" role=\"status\">Saved as {}: the twin uses it from the next question on. \
-                 <a href=\"/console/playground?persona={}\">Try it in the playground</a>.</p>",
+                "<p class=\"notice\" role=\"status\">Saved as {}: “{}” The twin uses it from the next question \
+                 on. <a href=\"/console/playground?persona={}\">Try it in the playground</a>.</p>",
                 esc(&id),
+                esc(&said(&id)),
                 url(&persona)
             )
         })
@@ -79,7 +91,10 @@ pub async fn correct_form(
         reply_id = esc(&reply.reply_id),
         supersedes = esc(&sources.join(" ")),
     );
-    html::page(&frame(&reviewer, &persona, "Correct a reply", "/console/questions"), &body)
+    html::page(
+        &frame(&reviewer, &persona, "Correct a reply", "/console/questions"),
+        &body,
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -172,7 +187,10 @@ pub async fn add_statement(
                 esc(&id),
                 p = url(&form.persona)
             );
-            html::page(&frame(&reviewer, &form.persona, "Statement added", "/console/gaps"), &body)
+            html::page(
+                &frame(&reviewer, &form.persona, "Statement added", "/console/gaps"),
+                &body,
+            )
         }
         Err(page) => page,
     }
@@ -199,7 +217,11 @@ struct Teaching<'a> {
 }
 
 /// Writes the statement into the persona's pack and puts the persona, loaded again, in place. Returns its id.
-async fn teach(state: &Arc<AppState>, reviewer: &Reviewer, t: Teaching<'_>) -> Result<String, Response> {
+async fn teach(
+    state: &Arc<AppState>,
+    reviewer: &Reviewer,
+    t: Teaching<'_>,
+) -> Result<String, Response> {
     let persona = reviewer.persona(Some(t.persona))?;
     let _one_at_a_time = state.teaching.lock().await;
     let loaded = state
@@ -208,7 +230,12 @@ async fn teach(state: &Arc<AppState>, reviewer: &Reviewer, t: Teaching<'_>) -> R
     let mut topics = t.topics;
     if topics.is_empty() {
         for id in &t.supersedes {
-            for topic in loaded.pack.source(id).map(|s| s.topics.clone()).unwrap_or_default() {
+            for topic in loaded
+                .pack
+                .source(id)
+                .map(|s| s.topics.clone())
+                .unwrap_or_default()
+            {
                 if !topics.contains(&topic) {
                     topics.push(topic);
                 }
@@ -253,7 +280,10 @@ fn edited<T>(written: Edited<T>) -> Result<(T, crate::persona::Persona), Respons
         Ok(Ok((value, Ok(persona)))) => Ok((value, persona)),
         Ok(Ok((_, Err(e)))) => {
             tracing::error!(error = %e, "the corrected pack could not be indexed");
-            Err(html::error_page(StatusCode::INTERNAL_SERVER_ERROR, "The pack changed but could not be indexed; restart the server."))
+            Err(html::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The pack changed but could not be indexed; restart the server.",
+            ))
         }
         Ok(Err(EditError::Invalid(problems))) => {
             let list: Vec<String> = problems.0.iter().map(|p| p.message.clone()).collect();
@@ -262,16 +292,23 @@ fn edited<T>(written: Edited<T>) -> Result<(T, crate::persona::Persona), Respons
                 &format!("Nothing was changed: {}", list.join("; ")),
             ))
         }
-        Ok(Err(EditError::UnknownSource(id))) => {
-            Err(html::error_page(StatusCode::NOT_FOUND, &format!("There is no source {id} in the pack.")))
-        }
+        Ok(Err(EditError::UnknownSource(id))) => Err(html::error_page(
+            StatusCode::NOT_FOUND,
+            &format!("There is no source {id} in the pack."),
+        )),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "writing to the pack failed");
-            Err(html::error_page(StatusCode::INTERNAL_SERVER_ERROR, "The pack could not be written."))
+            Err(html::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The pack could not be written.",
+            ))
         }
         Err(e) => {
             tracing::error!(error = %e, "a pack edit failed");
-            Err(html::error_page(StatusCode::INTERNAL_SERVER_ERROR, "The change failed."))
+            Err(html::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The change failed.",
+            ))
         }
     }
 }
@@ -327,6 +364,10 @@ pub async fn retire(
     }
     let action = if retired { "retire" } else { "restore" };
     record(&state, &persona, action, &form.id).await;
-    let to = format!("/console/sources?persona={}#source-{}", url(&persona), url(&form.id));
+    let to = format!(
+        "/console/sources?persona={}#source-{}",
+        url(&persona),
+        url(&form.id)
+    );
     Redirect::to(&to).into_response()
 }

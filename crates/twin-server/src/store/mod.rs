@@ -122,7 +122,9 @@ fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
             |r| r.get(0),
         )?;
         if !have {
-            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {name} {definition}"))?;
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {name} {definition}"
+            ))?;
         }
     }
     Ok(())

@@ -78,7 +78,11 @@ fn stored_reply(r: &Row<'_>) -> rusqlite::Result<StoredReply> {
         reply_id: r.get(1)?,
         persona: r.get(2)?,
         // A disclosure answers no question, even when it opens a resumed session.
-        question: if kind == "disclosure" { None } else { r.get(3)? },
+        question: if kind == "disclosure" {
+            None
+        } else {
+            r.get(3)?
+        },
         text: r.get(4)?,
         kind,
         sentences: serde_json::from_str(&json(6)?).unwrap_or_default(),
@@ -92,7 +96,11 @@ fn stored_reply(r: &Row<'_>) -> rusqlite::Result<StoredReply> {
 
 impl Store {
     /// Shares a session with the person (or takes it back). Returns whether the session exists.
-    pub fn set_shared(conn: &mut Connection, session: &str, shared: bool) -> Result<bool, StoreError> {
+    pub fn set_shared(
+        conn: &mut Connection,
+        session: &str,
+        shared: bool,
+    ) -> Result<bool, StoreError> {
         let changed = conn.execute(
             "UPDATE sessions SET shared = ?2 WHERE id = ?1",
             params![session, shared],
@@ -146,7 +154,11 @@ impl Store {
     }
 
     /// The flagged replies of a persona, newest flag first.
-    pub fn flagged(conn: &Connection, persona: &str, limit: usize) -> Result<Vec<Flagged>, StoreError> {
+    pub fn flagged(
+        conn: &Connection,
+        persona: &str,
+        limit: usize,
+    ) -> Result<Vec<Flagged>, StoreError> {
         let sql = format!(
             "SELECT * FROM ({REPLIES}) r JOIN flags f ON f.session_id = r.session_id AND f.reply_id = r.reply_id
              ORDER BY f.created_ms DESC LIMIT ?2"
@@ -164,7 +176,11 @@ impl Store {
 
     /// A reply of a persona by its id (random, unique across sessions: it names no session, so a page that
     /// links to it links no two questions of one person).
-    pub fn reply(conn: &Connection, persona: &str, reply_id: &str) -> Result<Option<StoredReply>, StoreError> {
+    pub fn reply(
+        conn: &Connection,
+        persona: &str,
+        reply_id: &str,
+    ) -> Result<Option<StoredReply>, StoreError> {
         let sql = format!("{REPLIES} AND t.reply_id = ?2");
         Ok(conn
             .query_row(&sql, params![persona, reply_id], stored_reply)
@@ -174,14 +190,22 @@ impl Store {
     /// The persona of a stored session.
     pub fn session_persona(conn: &Connection, id: &str) -> Result<Option<String>, StoreError> {
         Ok(conn
-            .query_row("SELECT persona FROM sessions WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT persona FROM sessions WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 
     /// Whether the person may read session `id` whole: shared by its employee, or a room recorded for review.
-    pub fn is_visible(conn: &Connection, id: &str, recorded_rooms: &[String]) -> Result<bool, StoreError> {
+    pub fn is_visible(
+        conn: &Connection,
+        id: &str,
+        recorded_rooms: &[String],
+    ) -> Result<bool, StoreError> {
         let shared: Option<bool> = conn
-            .query_row("SELECT shared FROM sessions WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT shared FROM sessions WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?;
         let recorded = id
             .strip_prefix("room:")
@@ -216,7 +240,9 @@ impl Store {
     /// Every turn of a session, oldest first (the caller checks [`Store::is_visible`]).
     pub fn conversation(conn: &Connection, id: &str) -> Result<Vec<Said>, StoreError> {
         let persona: String = match conn
-            .query_row("SELECT persona FROM sessions WHERE id = ?1", [id], |r| r.get(0))
+            .query_row("SELECT persona FROM sessions WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .optional()?
         {
             Some(p) => p,
@@ -246,7 +272,8 @@ impl Store {
         persona: &str,
         limit: usize,
     ) -> Result<Vec<StoredReply>, StoreError> {
-        let sql = format!("{REPLIES} AND t.kind IS NOT 'disclosure' ORDER BY t.created_ms DESC LIMIT ?2");
+        let sql =
+            format!("{REPLIES} AND t.kind IS NOT 'disclosure' ORDER BY t.created_ms DESC LIMIT ?2");
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map(params![persona, limit as i64], stored_reply)?;
         Ok(rows
@@ -257,7 +284,10 @@ impl Store {
     }
 
     /// How many questions of each topic a persona's twin answered (`None`: no source, such as "I don't know").
-    pub fn topic_counts(conn: &Connection, persona: &str) -> Result<Vec<(Option<String>, u64)>, StoreError> {
+    pub fn topic_counts(
+        conn: &Connection,
+        persona: &str,
+    ) -> Result<Vec<(Option<String>, u64)>, StoreError> {
         let mut stmt = conn.prepare(
             "SELECT t.topic, COUNT(*) FROM turns t JOIN sessions s ON s.id = t.session_id
              WHERE t.speaker = 'twin' AND t.kind IS NOT 'disclosure' AND s.persona = ?1
@@ -294,7 +324,10 @@ impl Store {
         let today = now_ms.div_euclid(DAY_MS);
         let since = (today - days + 1) * DAY_MS;
         let mut out: Vec<DayStats> = (today - days + 1..=today)
-            .map(|day| DayStats { day, ..DayStats::default() })
+            .map(|day| DayStats {
+                day,
+                ..DayStats::default()
+            })
             .collect();
         type Count = fn(&mut DayStats, u64);
         let queries: [(&str, Count); 5] = [
@@ -326,7 +359,10 @@ impl Store {
         for (sql, set) in queries {
             let mut stmt = conn.prepare_cached(sql)?;
             let rows = stmt.query_map(params![persona, since], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0)))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                ))
             })?;
             for row in rows {
                 let (day, n) = row?;
@@ -346,7 +382,12 @@ mod tests {
     use twin_protocol::ReplyKind;
 
     /// A session with the disclosure, a question and its reply.
-    fn exchange(c: &mut Connection, session: &str, question: &str, kind: ReplyKind) -> Result<(), StoreError> {
+    fn exchange(
+        c: &mut Connection,
+        session: &str,
+        question: &str,
+        kind: ReplyKind,
+    ) -> Result<(), StoreError> {
         Store::create_session(c, session, "owen", "holder-of-secrets")?;
         let reply = |id: &str, kind, text: &str, audit: &ReplyAudit| {
             let sentences = vec![ReplySentence {
@@ -354,16 +395,28 @@ mod tests {
                 source: Some("s1".into()),
                 quote: Some(text.into()),
             }];
-            (id.to_string(), kind, text.to_string(), sentences, audit.clone())
+            (
+                id.to_string(),
+                kind,
+                text.to_string(),
+                sentences,
+                audit.clone(),
+            )
         };
         let audit = ReplyAudit {
             actions: vec!["approval".into()],
             latency_ms: Some(120),
             topic: Some("office".into()),
         };
-        let disclosure = reply(&format!("{session}-d"), ReplyKind::Disclosure, "I am an AI.", &ReplyAudit::default());
+        let disclosure = reply(
+            &format!("{session}-d"),
+            ReplyKind::Disclosure,
+            "I am an AI.",
+            &ReplyAudit::default(),
+        );
         let answer = reply(&format!("{session}-a"), kind, "Two days.", &audit);
-        for (i, (id, kind, text, sentences, audit)) in [disclosure, answer].into_iter().enumerate() {
+        for (i, (id, kind, text, sentences, audit)) in [disclosure, answer].into_iter().enumerate()
+        {
             if i == 1 {
                 Store::add_user_turn(c, session, &format!("{session}-t"), question, None)?;
             }
@@ -394,8 +447,14 @@ mod tests {
                 assert!(Store::set_shared(c, "shared", true)?);
                 assert!(!Store::set_shared(c, "nope", true)?);
                 // The latest reply, not the disclosure; then a named one, with a note replaced.
-                assert_eq!(Store::flag(c, "private", None, Some(" wrong "))?.as_deref(), Some("private-a"));
-                assert_eq!(Store::flag(c, "private", Some("private-a"), Some("very wrong"))?.as_deref(), Some("private-a"));
+                assert_eq!(
+                    Store::flag(c, "private", None, Some(" wrong "))?.as_deref(),
+                    Some("private-a")
+                );
+                assert_eq!(
+                    Store::flag(c, "private", Some("private-a"), Some("very wrong"))?.as_deref(),
+                    Some("private-a")
+                );
                 assert_eq!(Store::flag(c, "private", Some("made-up"), None)?, None);
                 let rooms = vec!["standup".to_string()];
                 assert!(Store::is_visible(c, "shared", &rooms)?);
@@ -407,13 +466,19 @@ mod tests {
                     .map(|v| v.id)
                     .collect();
                 assert_eq!(visible.len(), 2, "{visible:?}");
-                assert!(visible.contains(&"shared".to_string()) && visible.contains(&"room:standup".to_string()));
+                assert!(
+                    visible.contains(&"shared".to_string())
+                        && visible.contains(&"room:standup".to_string())
+                );
                 let flags = Store::flagged(c, "owen", 10)?;
                 assert_eq!(flags.len(), 1);
                 assert_eq!(flags[0].note.as_deref(), Some("very wrong"));
                 let r = &flags[0].reply;
                 assert_eq!(r.question.as_deref(), Some("Office days for me?"));
-                assert_eq!((r.actions.clone(), r.latency_ms), (vec!["approval".to_string()], Some(120)));
+                assert_eq!(
+                    (r.actions.clone(), r.latency_ms),
+                    (vec!["approval".to_string()], Some(120))
+                );
                 assert_eq!(r.sentences[0].source.as_deref(), Some("s1"));
                 let said = Store::conversation(c, "shared")?;
                 assert_eq!(said.len(), 3);
