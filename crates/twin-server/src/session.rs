@@ -884,14 +884,15 @@ impl Session {
             (!already).then(|| s.clone())
         };
         let Some(sent) = sent else {
-            // The text was complete and stored already; only its speech may have been cut short.
-            let listening_pending = !active.task.is_finished();
-            active.task.abort();
+            // The text was complete: its task may still be storing it. Let it finish (its speech is stopped, so
+            // that is soon) and only then cut the stored turn to what was heard, or the turn is not there yet.
+            let mut task = active.task;
+            if tokio::time::timeout(FINISH_STORING, &mut task).await.is_err() {
+                task.abort();
+                listening(&self.out).await;
+            }
             if let Some(chars) = heard_chars {
                 self.truncate_stored(&active.id, chars).await;
-            }
-            if listening_pending {
-                listening(&self.out).await;
             }
             return;
         };
@@ -942,6 +943,9 @@ impl Session {
         listening(&self.out).await;
     }
 }
+
+/// How long an interruption waits for a complete reply's task to store it and stop its speech.
+const FINISH_STORING: Duration = Duration::from_secs(5);
 
 /// Everything a reply task needs, owned.
 struct ReplyJob {
