@@ -15,7 +15,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Talk to a twin by text: a REPL, or one question with --once.
+    /// Talk to a twin by text: a REPL (/flag [note] and /share for the person's review, /help), or one
+    /// question with --once.
     Chat(cli::chat::ChatArgs),
     /// Speak text with a twin's voice; write the WAV, its lip-sync track (--lipsync) and a picture (--plot).
     Say(cli::say::SayArgs),

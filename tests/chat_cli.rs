@@ -113,6 +113,75 @@ fn the_repl_answers_each_line_and_lists_citations() {
 }
 
 #[test]
+fn flag_and_share_in_the_repl_are_confirmed() {
+    let url = server().clone();
+    let mut child = twin()
+        .args(["chat", "--url", &url])
+        .env("TWIN_TOKEN", TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "How long is our release freeze?").unwrap();
+    writeln!(stdin, "/flag it's two days not three").unwrap();
+    writeln!(stdin, "/share").unwrap();
+    writeln!(stdin, "/unshare").unwrap();
+    writeln!(stdin, "/quit").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{text}\n{err}");
+    // The commands are offered, naming the person.
+    assert!(text.contains("/flag [note]"), "{text}");
+    assert!(text.contains("This conversation is private"), "{text}");
+    let flagged = text
+        .find("Flagged the last reply for Owen's review.")
+        .unwrap_or_else(|| panic!("no flag confirmation: {text}\n{err}"));
+    let shared = text
+        .find("Shared with Owen for review.")
+        .unwrap_or_else(|| panic!("no share confirmation: {text}\n{err}"));
+    let unshared = text
+        .find("No longer shared")
+        .unwrap_or_else(|| panic!("no unshare confirmation: {text}\n{err}"));
+    assert!(flagged < shared && shared < unshared, "{text}");
+    // The flag came after the twin's answer, not before it.
+    let answered = text.rfind("twin: ").unwrap();
+    assert!(answered < flagged, "{text}");
+    assert!(!err.contains("server error"), "{err}");
+}
+
+#[test]
+fn flagging_before_any_answer_is_a_clear_error_and_the_repl_goes_on() {
+    let url = server().clone();
+    let mut child = twin()
+        .args(["chat", "--url", &url])
+        .env("TWIN_TOKEN", TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Only the opening disclosure so far: nothing to flag.
+    writeln!(stdin, "/flag").unwrap();
+    writeln!(stdin, "/share").unwrap();
+    writeln!(stdin, "/quit").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{text}\n{err}");
+    assert!(err.contains("no reply in this session to flag"), "{err}");
+    assert!(!text.contains("Flagged"), "{text}");
+    assert!(text.contains("Shared with Owen for review."), "{text}");
+}
+
+#[test]
 fn a_bad_token_or_an_unreachable_server_is_a_clear_error() {
     let url = server().clone();
     let out = twin()

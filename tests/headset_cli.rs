@@ -75,6 +75,9 @@ fn the_headset_app_runs_a_session_with_the_twin_life_size_in_front() {
     assert_eq!(r["backdrop"], "a neutral room (no passthrough)", "{r}");
     // The hands' actions (trigger, squeeze or pinch to move the twin) were taken by the runtime.
     assert_eq!(r["hands"], true, "{r}");
+    // So were the buttons that flag the last reply and share the conversation (A/X and B/Y on Touch and
+    // Index, menu on the simple controller).
+    assert_eq!(r["review_buttons"], true, "{r}");
     assert_eq!(r["space"], "stage", "{r}");
     let placed = r["placed_at_m"].as_f64().expect("the twin was placed");
     assert!((placed - 1.2).abs() < 0.01, "{r}");

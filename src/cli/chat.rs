@@ -2,6 +2,7 @@ use crate::cli::connect::ConnectArgs;
 use crate::cli::spoken::SpeechRecorder;
 use anyhow::{Context, bail};
 use std::io::{BufRead, Write};
+use twin::conversation::review;
 use twin::link::{Link, LinkError};
 use twin_protocol::{ClientMessage, ServerMessage};
 
@@ -27,6 +28,61 @@ pub struct ChatArgs {
     /// with the next question.
     #[arg(long, value_name = "FILE")]
     attach: Option<std::path::PathBuf>,
+}
+
+/// The REPL's commands, said once it is ready and again with `/help`. Conversations are private: the person
+/// sees the questions only without names, unless the user shares the conversation or flags a reply. A room
+/// is not shared by its members (the server's config says whether it is recorded).
+fn help(first: &str, room: bool) -> String {
+    let share = if room {
+        String::new()
+    } else {
+        format!(
+            "/share shares this conversation with {first} for review (/unshare takes it back), "
+        )
+    };
+    format!(
+        "Type a question, or: /flag [note] flags the twin's last reply for {first}'s review (\"that's not \
+         right\"), {share}/attach FILE presents a plan with your next question, /quit leaves."
+    )
+}
+
+/// What a line of the REPL asks for, besides a question.
+#[derive(Debug, PartialEq)]
+enum Command<'a> {
+    Quit,
+    Help,
+    Attach(&'a str),
+    Review(ClientMessage),
+    /// A command that cannot be sent as typed: why.
+    Refused(String),
+}
+
+/// The command `line` (trimmed) is, if it is one.
+fn command(line: &str) -> Option<Command<'_>> {
+    let (word, rest) = line
+        .split_once(char::is_whitespace)
+        .map_or((line, ""), |(w, r)| (w, r.trim()));
+    Some(match word {
+        "/quit" | "/exit" => Command::Quit,
+        "/help" => Command::Help,
+        "/attach" if !rest.is_empty() => Command::Attach(rest),
+        "/share" | "/unshare" if !rest.is_empty() => {
+            Command::Refused(format!("{word} takes nothing after it"))
+        }
+        "/share" => Command::Review(ClientMessage::Share { shared: true }),
+        "/unshare" => Command::Review(ClientMessage::Share { shared: false }),
+        "/flag" if rest.len() > twin_protocol::MAX_FLAG_NOTE_BYTES => Command::Refused(format!(
+            "a flag's note is at most {} bytes; this one is {}",
+            twin_protocol::MAX_FLAG_NOTE_BYTES,
+            rest.len()
+        )),
+        "/flag" => Command::Review(ClientMessage::Flag {
+            reply_id: None,
+            note: (!rest.is_empty()).then(|| rest.to_string()),
+        }),
+        _ => return None,
+    })
 }
 
 /// Reads a document to present with a turn: UTF-8 text within the protocol's limit.
@@ -60,6 +116,8 @@ pub(crate) struct Printer {
     pub(crate) json: bool,
     /// A reply's words are being written on the current line (someone else's turn in a room breaks it).
     pub(crate) mid_reply: std::cell::Cell<bool>,
+    /// The first name of the person the twin stands for, from the welcome.
+    pub(crate) first: std::cell::RefCell<Option<String>>,
 }
 
 impl Printer {
@@ -67,12 +125,24 @@ impl Printer {
         Printer {
             json,
             mid_reply: std::cell::Cell::new(false),
+            first: std::cell::RefCell::new(None),
         }
+    }
+
+    /// The person's first name, or "the person" before the welcome.
+    pub(crate) fn first(&self) -> String {
+        self.first
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "the person".into())
     }
 
     /// Shows one server event; returns the id of a reply that just ended.
     pub(crate) fn show(&self, message: &ServerMessage) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
+        if let ServerMessage::Welcome { persona, .. } = message {
+            *self.first.borrow_mut() = review::first_name(&persona.name).map(str::to_string);
+        }
         if self.json {
             writeln!(out, "{}", message.encode())?;
             return Ok(());
@@ -158,6 +228,11 @@ impl Printer {
                 writeln!(out, "[room {room}: {}]", names.join(", "))?;
             }
             ServerMessage::UserTurn { name, text, .. } => writeln!(out, "{name}: {text}")?,
+            ServerMessage::Noted { noted, .. } => writeln!(
+                out,
+                "{}",
+                review::confirmation(*noted, self.first.borrow().as_deref())
+            )?,
         }
         if interjection && self.mid_reply.get() {
             write!(out, "twin (goes on): ")?;
@@ -228,6 +303,37 @@ async fn until_reply_end(
     }
 }
 
+/// Sends a share or flag and reads events until the server confirms it (`noted`, printed) or refuses it (an
+/// error, printed; the conversation goes on).
+async fn review_ask(link: &mut Link, printer: &Printer, ask: ClientMessage) -> anyhow::Result<()> {
+    link.send(&ask).await?;
+    loop {
+        let message = match link.next().await {
+            Ok(m) => m,
+            Err(LinkError::Closed(reason)) => bail!(
+                "the server closed the session{}",
+                reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
+            Err(e) => return Err(e.into()),
+        };
+        printer.show(&message)?;
+        match &message {
+            ServerMessage::Noted { .. } => return Ok(()),
+            ServerMessage::Error { code, message } if code.is_fatal() => bail!("{message}"),
+            // In a room a turn's error can come meanwhile (a room's other events are printed as they come).
+            ServerMessage::Error {
+                code:
+                    twin_protocol::ErrorCode::UnknownReply
+                    | twin_protocol::ErrorCode::BadMessage
+                    | twin_protocol::ErrorCode::UnknownSession
+                    | twin_protocol::ErrorCode::Internal,
+                ..
+            } => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
 async fn chat(args: ChatArgs) -> anyhow::Result<()> {
     // A file that can't be presented is an error before any session is opened.
     let mut pending = args.attach.as_deref().map(attachment).transpose()?;
@@ -246,8 +352,12 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
     let mut link = Link::connect(&args.connect.endpoint(), hello).await?;
     let welcome = link.next().await.context("no welcome from the server")?;
     printer.show(&welcome)?;
-    let resumed = match &welcome {
-        ServerMessage::Welcome { resumed, .. } => *resumed,
+    let (resumed, room) = match &welcome {
+        ServerMessage::Welcome {
+            resumed,
+            session_id,
+            ..
+        } => (*resumed, session_id.starts_with("room:")),
         ServerMessage::Error { message, .. } => bail!("{message}"),
         other => bail!("expected a welcome, got {other:?}"),
     };
@@ -280,6 +390,9 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
     if let Some(question) = args.once {
         ask(&mut link, question, pending.take()).await?;
     } else {
+        if !args.json {
+            println!("{}", help(&printer.first(), room));
+        }
         let stdin = std::io::stdin();
         loop {
             if !args.json {
@@ -291,23 +404,68 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
                 break;
             }
             let line = line.trim();
-            match line {
-                "" => continue,
-                "/quit" | "/exit" => break,
-                _ if line.starts_with("/attach ") => {
-                    let path = std::path::Path::new(line["/attach ".len()..].trim());
-                    match attachment(path) {
-                        Ok(a) => {
-                            println!("{} is presented with your next question.", a.name);
-                            pending = Some(a);
-                        }
-                        Err(e) => println!("{e:#}"),
+            if line.is_empty() {
+                continue;
+            }
+            match command(line) {
+                Some(Command::Quit) => break,
+                Some(Command::Help) => println!("{}", help(&printer.first(), room)),
+                Some(Command::Attach(path)) => match attachment(std::path::Path::new(path)) {
+                    Ok(a) => {
+                        println!("{} is presented with your next question.", a.name);
+                        pending = Some(a);
                     }
-                }
-                _ => ask(&mut link, line.to_string(), pending.take()).await?,
+                    Err(e) => println!("{e:#}"),
+                },
+                Some(Command::Review(message)) => review_ask(&mut link, &printer, message).await?,
+                Some(Command::Refused(why)) => println!("{why}"),
+                None => ask(&mut link, line.to_string(), pending.take()).await?,
             }
         }
     }
     link.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn review_commands_become_share_and_flag() {
+        assert_eq!(
+            command("/share"),
+            Some(Command::Review(ClientMessage::Share { shared: true }))
+        );
+        assert_eq!(
+            command("/unshare"),
+            Some(Command::Review(ClientMessage::Share { shared: false }))
+        );
+        assert_eq!(
+            command("/flag"),
+            Some(Command::Review(ClientMessage::Flag {
+                reply_id: None,
+                note: None
+            }))
+        );
+        assert_eq!(
+            command("/flag   it's two days not three "),
+            Some(Command::Review(ClientMessage::Flag {
+                reply_id: None,
+                note: Some("it's two days not three".into())
+            }))
+        );
+        let long = format!(
+            "/flag {}",
+            "x".repeat(twin_protocol::MAX_FLAG_NOTE_BYTES + 1)
+        );
+        assert!(matches!(command(&long), Some(Command::Refused(_))));
+        assert!(matches!(command("/share now"), Some(Command::Refused(_))));
+        assert_eq!(command("/attach plan.md"), Some(Command::Attach("plan.md")));
+        assert_eq!(command("/quit"), Some(Command::Quit));
+        // Questions, and words that only start like a command, are questions.
+        assert_eq!(command("What is the plan?"), None);
+        assert_eq!(command("/flagged"), None);
+        assert_eq!(command("/attach"), None);
+    }
 }

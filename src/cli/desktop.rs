@@ -1,6 +1,7 @@
 //! `twin desktop`: the twin in a window, for showcases without a headset. With `--token` it talks (the
 //! microphone or `--input WAV` to the server, the answer aloud with the mouth on its playback clock). Drag to orbit, scroll to come
-//! closer, space to play the reply again, Esc to leave. The reply's audio plays through `kira`, and the
+//! closer, space to play the reply again, F to flag the twin's last reply and S to share the conversation
+//! for the person's review (the window's title confirms), Esc to leave. The reply's audio plays through `kira`, and the
 //! mouth follows that sound's playback position; with no sound device the reply plays silently on the wall
 //! clock instead (said once, on stderr).
 
@@ -166,6 +167,8 @@ struct App {
     first_frame_ms: Option<f64>,
     frame_ms: Vec<f64>,
     device: String,
+    /// The window's title as last set (a flag's or share's confirmation shows there for a few seconds).
+    title: String,
 }
 
 impl App {
@@ -280,6 +283,17 @@ impl App {
         self.frames += 1;
         if let Some(d) = self.dialogue.as_mut() {
             d.drawn();
+            // The title says which keys flag and share, and confirms them.
+            let c = &d.captions;
+            let title = match (c.notice.is_empty(), c.hint.is_empty()) {
+                (false, _) => format!("Twin: {}", c.notice),
+                (true, false) => format!("Twin ({})", c.hint),
+                (true, true) => "Twin".to_string(),
+            };
+            if title != self.title {
+                live.window.set_title(&title);
+                self.title = title;
+            }
         }
         self.frame_ms.push(now.elapsed().as_secs_f64() * 1000.0);
         if self.first_frame_ms.is_none() {
@@ -314,6 +328,17 @@ impl ApplicationHandler for App {
                     Key::Named(NamedKey::Space) => {
                         if let Some(r) = &mut self.reply {
                             r.restart();
+                        }
+                    }
+                    Key::Character(c) if self.dialogue.is_some() => {
+                        use twin::conversation::review::Ask;
+                        let ask = match c.to_lowercase().as_str() {
+                            "f" => Some(Ask::Flag),
+                            "s" => Some(Ask::Share),
+                            _ => None,
+                        };
+                        if let (Some(d), Some(ask)) = (self.dialogue.as_mut(), ask) {
+                            d.ask(ask);
                         }
                     }
                     _ => {}
@@ -392,7 +417,11 @@ pub fn run(args: DesktopArgs) -> Result<()> {
     let dialogue = args
         .live
         .start(concat!("twin-desktop/", env!("CARGO_PKG_VERSION")), false)?
-        .map(|(conversation, _)| Dialogue::new(conversation));
+        .map(|(conversation, _)| {
+            let mut d = Dialogue::new(conversation);
+            d.set_controls(twin::conversation::review::Controls::Keyboard);
+            d
+        });
     let head = avatar.face_centre();
     let mut animator = Animator::new(&avatar.rig, args.seed);
     // The file's own idle loop, where it has one, plays underneath.
@@ -419,6 +448,7 @@ pub fn run(args: DesktopArgs) -> Result<()> {
         first_frame_ms: None,
         frame_ms: Vec::new(),
         device: String::new(),
+        title: "Twin".to_string(),
     };
     event_loop
         .run_app(&mut app)

@@ -1,8 +1,10 @@
 //! The conversation as a client with a face shows it (the headset, the desktop window): the engine's events folded, once a frame, into what the twin
 //! is doing (listening, thinking, speaking), its mouth track on the playback clock, and the captions.
 
+use crate::conversation::review::{Ask, Controls, Review};
 use crate::conversation::room::{DELAY_MS, Presence, Room};
 use crate::conversation::{Conversation, Event};
+use std::time::Instant;
 use twin_animate::{Mode, MouthTrack};
 use twin_listen::Cue;
 use twin_protocol::{ServerMessage, TwinState};
@@ -16,6 +18,10 @@ pub struct Captions {
     pub twin: String,
     /// The sources the reply cites.
     pub citations: Vec<String>,
+    /// Which button flags or shares ("A: flag · B: share"); empty where there are none.
+    pub hint: String,
+    /// A share's or flag's confirmation (or refusal), for a few seconds.
+    pub notice: String,
 }
 
 /// What happened, for the run's report.
@@ -36,6 +42,8 @@ pub struct DialogueReport {
     pub answer_audio_ms: Vec<f64>,
     /// In a room: who was there and what was seen of them.
     pub room: Option<RoomReport>,
+    /// Shares and flags the server confirmed, in order.
+    pub noted: Vec<twin_protocol::NotedKind>,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -82,6 +90,8 @@ pub struct Dialogue {
     /// Others' voices, relayed by the server, to play from where they are shown.
     pub voices: crate::voice::remote::RemoteVoices,
     in_room: bool,
+    /// Sharing the conversation with the person, flagging replies.
+    pub review: Review,
 }
 
 impl Dialogue {
@@ -96,6 +106,42 @@ impl Dialogue {
             room: Room::default(),
             voices: Default::default(),
             in_room: false,
+            review: Review::default(),
+        }
+    }
+
+    /// Which inputs the user has to flag and share (for the hint on the panel).
+    pub fn set_controls(&mut self, controls: Controls) {
+        self.review.set_controls(controls);
+        self.captions.hint = self.review.hint();
+    }
+
+    /// The flag and share buttons' state this frame (down or not): a button going down flags the last
+    /// reply or shares the conversation.
+    pub fn press(&mut self, flag: bool, share: bool) {
+        if let Some(message) = self.review.press(flag, share, Instant::now()) {
+            self.conversation.send(message);
+        }
+        self.review_captions();
+    }
+
+    /// Flags the last reply, or shares the conversation (takes it back when shared).
+    pub fn ask(&mut self, ask: Ask) {
+        if let Some(message) = self.review.ask(ask, Instant::now()) {
+            self.conversation.send(message);
+        }
+        self.review_captions();
+    }
+
+    fn review_captions(&mut self) {
+        let now = Instant::now();
+        let notice = self.review.notice(now).unwrap_or_default();
+        if self.captions.notice != notice {
+            self.captions.notice = notice.to_string();
+        }
+        let hint = self.review.hint();
+        if self.captions.hint != hint {
+            self.captions.hint = hint;
         }
     }
 
@@ -143,6 +189,7 @@ impl Dialogue {
         while let Ok(event) = self.conversation.events().try_recv() {
             self.take(event);
         }
+        self.review_captions();
     }
 
     fn take(&mut self, event: Event) {
@@ -171,6 +218,7 @@ impl Dialogue {
 
     fn server(&mut self, message: ServerMessage) {
         self.room.observe(&message);
+        self.review.observe(&message, Instant::now());
         match &message {
             ServerMessage::Room { participants, .. } => {
                 self.in_room = true;
@@ -187,6 +235,7 @@ impl Dialogue {
         }
         match message {
             ServerMessage::Welcome { session_id, .. } => self.report.session_id = Some(session_id),
+            ServerMessage::Noted { noted, .. } => self.report.noted.push(noted),
             ServerMessage::State { state } => self.state = state,
             ServerMessage::ReplyStart { reply_id, .. } => {
                 self.captions.twin.clear();

@@ -5,6 +5,7 @@
 
 pub mod dialogue;
 mod link_loop;
+pub mod review;
 pub mod room;
 mod voice_loop;
 

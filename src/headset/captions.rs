@@ -1,6 +1,7 @@
-//! The caption panel beside the twin: the state cue (a coloured dot and a word), what the user said, what
-//! the twin says and the sources it cites, rasterized on the CPU into the panel's picture. It is redrawn only
-//! when its words change.
+//! The caption panel beside the twin: the state cue (a coloured dot and a word), which buttons flag and
+//! share (top right), a share's or flag's confirmation for a few seconds, what the user said, what the twin
+//! says and the sources it cites, rasterized on the CPU into the panel's picture. It is redrawn only when
+//! its words change.
 
 use crate::conversation::dialogue::Captions;
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
@@ -15,6 +16,8 @@ const BACKGROUND: [u8; 3] = [24, 26, 30];
 const USER: [u8; 3] = [170, 176, 186];
 const TWIN: [u8; 3] = [240, 242, 245];
 const SOURCES: [u8; 3] = [130, 170, 220];
+const HINT: [u8; 3] = [120, 126, 136];
+const NOTICE: [u8; 3] = [120, 220, 150];
 
 /// Where the TrueType font is looked for (Debian: fonts-dejavu-core, installed by setup; Android's own).
 const FONTS: [&str; 3] = [
@@ -76,17 +79,39 @@ impl CaptionPanel {
         let body = PxScale::from(26.0);
         // The cue: a dot and its word.
         canvas.disc(margin + 10.0, margin + 12.0, 10.0, cue_colour(cue));
+        let cue_scale = PxScale::from(24.0);
         canvas.text(
             &self.font,
-            PxScale::from(24.0),
+            cue_scale,
             margin + 30.0,
             margin,
             cue,
             cue_colour(cue),
         );
+        // Which buttons flag and share, at the right of the cue where there is room for them.
+        if !captions.hint.is_empty() {
+            let scale = PxScale::from(20.0);
+            let hint_w = measure(&self.font, scale, &captions.hint);
+            let cue_end = margin + 30.0 + measure(&self.font, cue_scale, cue);
+            let left = WIDTH as f32 - margin - hint_w;
+            if left > cue_end + 16.0 {
+                canvas.text(&self.font, scale, left, margin + 3.0, &captions.hint, HINT);
+            }
+        }
         let width = WIDTH as f32 - 2.0 * margin;
         let line_h = 32.0;
         let mut y = margin + 44.0;
+        if !captions.notice.is_empty() {
+            // At most two lines, above the words.
+            for line in wrap(&self.font, body, &captions.notice, width)
+                .iter()
+                .take(2)
+            {
+                canvas.text(&self.font, body, margin, y, line, NOTICE);
+                y += line_h;
+            }
+            y += 10.0;
+        }
         if !captions.user.is_empty() {
             let lines = wrap(&self.font, body, &format!("You: {}", captions.user), width);
             // The end of what was said, at most two lines.
@@ -131,10 +156,17 @@ impl CaptionPanel {
     }
 }
 
+/// How wide `text` is on one line, in pixels.
+fn measure(font: &FontVec, scale: PxScale, text: &str) -> f32 {
+    let scaled = font.as_scaled(scale);
+    text.chars()
+        .map(|c| scaled.h_advance(font.glyph_id(c)))
+        .sum()
+}
+
 /// Words into lines no wider than `width` pixels (a word longer than a line stands alone).
 fn wrap(font: &FontVec, scale: PxScale, text: &str, width: f32) -> Vec<String> {
-    let scaled = font.as_scaled(scale);
-    let measure = |s: &str| -> f32 { s.chars().map(|c| scaled.h_advance(font.glyph_id(c))).sum() };
+    let measure = |s: &str| measure(font, scale, s);
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
@@ -264,6 +296,7 @@ mod tests {
                    ships. Better tools make the whole field safer."
                 .into(),
             citations: vec!["s014".into()],
+            ..Captions::default()
         };
         let picture = panel
             .redraw(&captions, "speaking")
@@ -303,6 +336,46 @@ mod tests {
     }
 
     #[test]
+    fn the_buttons_hint_and_a_confirmation_are_shown() {
+        let Some(mut panel) = CaptionPanel::new() else {
+            panic!("no font: install fonts-dejavu-core (cargo xtask setup does)");
+        };
+        let mut captions = Captions {
+            twin: "We open-sourced it so that others can test their robots safely.".into(),
+            hint: "A: flag · B: share".into(),
+            ..Captions::default()
+        };
+        let plain = panel.redraw(&captions, "listening").unwrap();
+        // The hint at the top right, in its own grey; no notice yet.
+        let right_top = |rgba: &[u8], colour: [u8; 3]| {
+            (0..60)
+                .flat_map(|y| (WIDTH / 2..WIDTH).map(move |x| ((y * WIDTH + x) * 4) as usize))
+                .filter(|&i| (0..3).all(|c| (rgba[i + c] as i32 - colour[c] as i32).abs() < 20))
+                .count()
+        };
+        assert!(right_top(&plain, HINT) > 100, "the hint");
+        assert_eq!(ink(&plain, 60..110, NOTICE), 0);
+        // The confirmation arrives: a new picture with it under the cue, the twin's words below it.
+        captions.notice = "Flagged the last reply for Owen's review.".into();
+        let noted = panel.redraw(&captions, "listening").expect("redrawn");
+        if let Ok(dir) = std::env::var("TWIN_CAPTIONS_PNG") {
+            let mut e = png::Encoder::new(
+                std::fs::File::create(format!("{dir}/captions-noted.png")).unwrap(),
+                WIDTH,
+                HEIGHT,
+            );
+            e.set_color(png::ColorType::Rgba);
+            e.write_header().unwrap().write_image_data(&noted).unwrap();
+        }
+        assert!(ink(&noted, 60..110, NOTICE) > 300, "the notice");
+        let twin_top = |rgba: &[u8]| (60..HEIGHT).find(|&y| ink(rgba, y..y + 1, TWIN) > 5);
+        assert!(twin_top(&noted) > twin_top(&plain));
+        // Gone again after its few seconds: the plain picture.
+        captions.notice.clear();
+        assert_eq!(panel.redraw(&captions, "listening").unwrap(), plain);
+    }
+
+    #[test]
     fn long_words_and_empty_captions_do_not_break_it() {
         let Some(panel) = CaptionPanel::new() else {
             panic!("no font: install fonts-dejavu-core (cargo xtask setup does)");
@@ -312,7 +385,9 @@ mod tests {
             &Captions {
                 user: long.clone(),
                 twin: format!("{long} {long}"),
-                citations: vec![long],
+                citations: vec![long.clone()],
+                hint: long.clone(),
+                notice: long,
             },
             "thinking",
         );

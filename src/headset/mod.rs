@@ -78,6 +78,10 @@ pub struct Report {
     /// Drags that moved it, and whether the hands' actions were bound at all.
     pub moves: u32,
     pub hands: bool,
+    /// Whether a controller's buttons flag the last reply and share the conversation (the runtime took
+    /// their bindings), and the controller profile the runtime chose, if it did.
+    pub review_buttons: bool,
+    pub controller: Option<String>,
     /// Frames in which an eye tracker said the user looked at the twin's face (0 without one).
     pub looked_at_frames: u64,
     pub twin_height_m: f32,
@@ -166,6 +170,7 @@ pub fn run_on(
     let mut marks: Option<align::Marks> = options.marks;
     let (mut placed_seen, mut placed_by_room, mut places_shared) = (0u64, 0u32, 0u32);
     let mut panel_drawn_at: Option<Instant> = None;
+    let mut shown_controls = crate::conversation::review::Controls::None;
     let offline = crate::conversation::dialogue::Captions::default();
     let mut failed = None;
     loop {
@@ -284,6 +289,15 @@ pub fn run_on(
             looked_at_frames += 1;
         }
         if let Some(d) = dialogue.as_mut() {
+            // The buttons flag the last reply and share the conversation; the panel says which, and
+            // confirms.
+            let controls = crate::conversation::review::Controls::of_profile(session.profile());
+            if controls != shown_controls {
+                shown_controls = controls;
+                d.set_controls(controls);
+            }
+            let buttons = session.buttons();
+            d.press(buttons.flag, buttons.share);
             d.poll();
         }
         // In a room: this user's head and hands out (60 a second at most), the others in.
@@ -437,6 +451,8 @@ pub fn run_on(
         placed_from,
         moves,
         hands: session.has_hands(),
+        review_buttons: session.has_buttons(),
+        controller: session.profile().map(str::to_string),
         looked_at_frames,
         twin_height_m: high.y - low.y,
         panel_updates,

@@ -887,7 +887,10 @@ impl Session {
             // The text was complete: its task may still be storing it. Let it finish (its speech is stopped, so
             // that is soon) and only then cut the stored turn to what was heard, or the turn is not there yet.
             let mut task = active.task;
-            if tokio::time::timeout(FINISH_STORING, &mut task).await.is_err() {
+            if tokio::time::timeout(FINISH_STORING, &mut task)
+                .await
+                .is_err()
+            {
                 task.abort();
                 listening(&self.out).await;
             }
