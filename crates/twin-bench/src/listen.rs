@@ -1,5 +1,5 @@
 //! Speech in: word error rate, real-time factor and endpointing of the on-device pipeline (Silero VAD +
-//! Whisper tiny.en) over the speech set, said by several espeak-ng voices and the Piper voice.
+//! Moonshine tiny; Whisper tiny.en on request) over the speech set, said by several espeak-ng voices and the Piper voice.
 
 use crate::percentile;
 use anyhow::Result;
@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 use twin_listen::score::word_errors;
-use twin_listen::{Event, Listener, ListenerConfig};
+use twin_listen::{Event, Listener, ListenerConfig, RecognizerKind};
 use twin_voice::Synthesizer;
 
 /// espeak-ng voices of the set, and the Piper voice.
@@ -150,43 +150,49 @@ pub fn section(md: &mut String, models: &Path, sentences: &[String]) -> Result<(
     let p50 = percentile(&all.endpoint_ms, 50.0);
     let rtf = all.compute_s / all.audio_s.max(1e-9);
     let cpu = 100.0 * all.cpu_s / all.audio_s.max(1e-9);
+    let kind = RecognizerKind::default();
+    let (real_row, real_wer) = real_speech_row(models, kind)?;
+    let (whisper_row, _) = real_speech_row(models, RecognizerKind::Whisper)?;
     writeln!(
         md,
-        "## Speech in: Silero VAD + Whisper tiny.en (int8) through sherpa-onnx, 2 threads\n\n\
+        "## Speech in: Silero VAD + Moonshine tiny (int8) through sherpa-onnx, 2 threads\n\n\
          Sentences of `assets/speech/sentences.txt`, each alone with 1.5 s of silence around it, fed 20 ms at a time as a live stream; \
-         partial hypotheses every 0.7 s of speech (0.3 s while the twin speaks) decoded with less padding, an utterance ends after 0.35 s of silence, and decoding starts at a 0.1 s pause. \
+         partial hypotheses every {partial} s of speech (0.3 s while the twin speaks), an utterance ends after 0.35 s of silence, and decoding starts at a 0.1 s pause. \
          Endpointing: from the true end of speech (the last sample above the synthesizer's silence) to the final transcript being ready \
          (the VAD's confirmation, or the decode's end when later; decode times measured, run sequentially). Real-time factor: compute time \
          over audio time, partials included.\n\n\
-         | voice | sentences | word error rate | end of speech → final p50 | p95 | real-time factor |\n|---|---|---|---|---|---|\n{}\n| all synthetic | {} | {wer:.1}% | {p50:.0} ms | {:.0} ms | {rtf:.2} |\n{}\n\n\
+         | voice | sentences | word error rate | end of speech → final p50 | p95 | real-time factor |\n|---|---|---|---|---|---|\n{}\n| all synthetic | {} | {wer:.1}% | {p50:.0} ms | {:.0} ms | {rtf:.2} |\n{real_row}\n{whisper_row}\n\n\
          Word error rates are scored after the usual English normalization (case, punctuation, numbers spelled out, hyphens split, \
-         abbreviations written in full: `twin_listen::score::words`).\n",
+         abbreviations written in full: `twin_listen::score::words`). The synthetic voices are a regression check, not a target: \
+         espeak-ng's formant voices are harder than people.\n",
         rows.join("\n"),
         per_voice * voices.len(),
         percentile(&all.endpoint_ms, 95.0),
-        real_speech_row(models)?,
+        partial = kind.partial_every_s(),
     )?;
     writeln!(
         md,
-        "Targets: word error rate at most 8% on the synthetic set: **{}** ({wer:.1}%); final transcript p50 at most 500 ms after the end of speech: **{}** ({p50:.0} ms); \
-         recognizer CPU at most 50% of one core while listening: **{}** ({cpu:.0}% of one core: CPU seconds of the whole pipeline, VADs, partials and finals, over seconds of audio heard). \
+        "Targets: word error rate at most 4% on the real recordings: **{}** ({real_wer:.1}%); final transcript p50 at most 250 ms after the end of speech: **{}** ({p50:.0} ms; \
+         the VAD alone waits 350 ms: the semantic end of turn of issue 19 is still to come); \
+         recognizer CPU at most 25% of one core while listening: **{}** ({cpu:.0}% of one core: CPU seconds of the whole pipeline, VADs, partials and finals, over seconds of audio heard). \
          {} of {} finals came from the speculative decode.\n",
-        if wer <= 8.0 { "met" } else { "not met" },
-        if p50 <= 500.0 { "met" } else { "not met" },
-        if cpu <= 50.0 { "met" } else { "not met" },
+        if real_wer <= 4.0 { "met" } else { "not met" },
+        if p50 <= 250.0 { "met" } else { "not met" },
+        if cpu <= 25.0 { "met" } else { "not met" },
         all.speculative,
         all.finals,
     )?;
     Ok(())
 }
 
-/// Real recordings (LibriVox readers, spoken card names, JFK): word error rate on human speech.
-pub fn real_speech_row(models: &Path) -> Result<String> {
+/// Real recordings (LibriVox readers, spoken card names, JFK) through `kind`: the table row, and the word
+/// error rate (percent) on human speech.
+pub fn real_speech_row(models: &Path, kind: RecognizerKind) -> Result<(String, f64)> {
     let recordings = twin_listen::corpus::real_speech(models)?;
     let (mut errors, mut words, mut audio_s, mut compute_s) = (0, 0, 0.0, 0.0);
     for r in &recordings {
         let audio = twin_listen::audio::read_wav(&r.wav)?;
-        let mut listener = Listener::from_models(models, 2, ListenerConfig::default())?;
+        let mut listener = Listener::from_models(models, 2, ListenerConfig::with(kind))?;
         let started = Instant::now();
         let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
         events.extend(listener.finish());
@@ -203,12 +209,17 @@ pub fn real_speech_row(models: &Path) -> Result<String> {
         errors += e;
         words += n;
     }
-    Ok(format!(
-        "| real recordings (5 LibriVox readings, 5 spoken card names, JFK) | {} | {:.1}% | – | – | {:.2} |",
+    let wer = 100.0 * errors as f64 / words.max(1) as f64;
+    let row = format!(
+        "| real recordings (5 LibriVox readings, 5 spoken card names, JFK){} | {} | {wer:.1}% | – | – | {:.2} |",
+        match kind {
+            RecognizerKind::Moonshine => "",
+            RecognizerKind::Whisper => ", Whisper tiny.en (`--recognizer whisper`) for comparison",
+        },
         recordings.len(),
-        100.0 * errors as f64 / words.max(1) as f64,
         compute_s / audio_s.max(1e-9)
-    ))
+    );
+    Ok((row, wer))
 }
 
 /// Echo cancellation and barge-in in the simulated room (`twin_listen::room`): the twin's reply (Piper) comes

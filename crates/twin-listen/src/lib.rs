@@ -1,7 +1,8 @@
 //! Speech in, on the device: audio → voice activity (Silero VAD) → recognition (sherpa-onnx) → partial and
 //! final transcripts with their timing.
 //!
-//! The default recognizer is an offline model (Whisper tiny.en) run on the segments the VAD cuts: partial
+//! The default recognizer is an offline model (Moonshine tiny; Whisper tiny.en on request) run on the segments
+//! the VAD cuts: partial
 //! hypotheses come from re-decoding the growing segment, and decoding starts as soon as silence begins
 //! (speculative finalization), so the final transcript is ready when the VAD confirms the end of speech.
 
@@ -11,6 +12,7 @@ pub mod corpus;
 pub mod duplex;
 pub mod echo;
 pub mod listener;
+pub mod moonshine;
 pub mod player;
 pub mod recognizer;
 pub mod residual;
@@ -21,7 +23,8 @@ pub mod vad;
 
 pub use duplex::{Cue, Duplex, DuplexConfig};
 pub use listener::{Event, Listen, Listener, ListenerConfig};
-pub use recognizer::{Recognizer, WhisperRecognizer};
+pub use moonshine::MoonshineRecognizer;
+pub use recognizer::{Recognizer, RecognizerKind, WhisperRecognizer};
 pub use streaming::{EndpointRules, StreamingListener};
 pub use vad::Vad;
 

@@ -3,7 +3,7 @@
 //! and speculative finalization: decoding starts when the pause begins, and that result is the final one
 //! when the utterance indeed ends there.
 
-use crate::recognizer::Recognizer;
+use crate::recognizer::{Recognizer, RecognizerKind};
 use crate::vad::Vad;
 use crate::{ListenError, SAMPLE_RATE};
 use std::path::Path;
@@ -17,14 +17,24 @@ pub struct ListenerConfig {
     pub pause_s: f32,
     /// Speech between partial hypotheses.
     pub partial_every_s: f32,
+    /// The model [`Listener::from_models`] loads.
+    pub recognizer: RecognizerKind,
 }
 
 impl Default for ListenerConfig {
     fn default() -> Self {
+        ListenerConfig::with(RecognizerKind::default())
+    }
+}
+
+impl ListenerConfig {
+    /// The defaults for `recognizer` (its partials as often as it can afford them).
+    pub fn with(recognizer: RecognizerKind) -> Self {
         ListenerConfig {
             end_silence_s: 0.35,
             pause_s: 0.1,
-            partial_every_s: 0.7,
+            partial_every_s: recognizer.partial_every_s(),
+            recognizer,
         }
     }
 }
@@ -112,6 +122,9 @@ pub struct Listener {
     speculation: Option<Speculation>,
 }
 
+/// Past a few seconds, partials come this many times per utterance length (see [`Listener::push`]).
+const PARTIALS_PER_UTTERANCE: u64 = 8;
+
 fn seconds(samples: u64) -> f64 {
     samples as f64 / SAMPLE_RATE as f64
 }
@@ -135,17 +148,16 @@ impl Listener {
         })
     }
 
-    /// The default pipeline from the folder `cargo xtask setup` fills: Silero VAD and Whisper tiny.en.
+    /// The pipeline from the folder `cargo xtask setup` fills: Silero VAD and the config's recognizer.
     pub fn from_models(
         models_dir: &Path,
         threads: usize,
         config: ListenerConfig,
     ) -> Result<Listener, ListenError> {
-        let recognizer =
-            crate::WhisperRecognizer::load(&models_dir.join("whisper-tiny.en"), threads)?;
+        let recognizer = config.recognizer.load(models_dir, threads)?;
         Listener::new(
             &models_dir.join("silero-vad/silero_vad.onnx"),
-            Box::new(recognizer),
+            recognizer,
             config,
         )
     }
@@ -188,7 +200,11 @@ impl Listener {
                 {
                     self.speculation = None;
                 }
-                let every = (self.config.partial_every_s * SAMPLE_RATE as f32) as u64;
+                // Each partial decodes the whole utterance so far: past a couple of seconds they come less
+                // often (an eighth of its length apart), so a long utterance costs in proportion to its
+                // length, not its square, and a short question still gets them every `partial_every_s`.
+                let every = ((self.config.partial_every_s * SAMPLE_RATE as f32) as u64)
+                    .max((now - since) / PARTIALS_PER_UTTERANCE);
                 if now - self.last_partial.max(since) >= every {
                     self.last_partial = now;
                     let text = self.recognizer.decode_partial(self.span(since, now));

@@ -1,6 +1,6 @@
 //! Recognizers: a model that turns a stretch of 16 kHz speech into text. Offline models decode whole
-//! segments (and are re-run on a growing segment for partials); streaming transducers will sit behind the
-//! same trait.
+//! segments (and are re-run on a growing segment for partials): Moonshine tiny by default
+//! ([`crate::moonshine`]), Whisper tiny.en on request.
 
 use crate::{ListenError, SAMPLE_RATE};
 use std::path::Path;
@@ -85,7 +85,62 @@ impl WhisperRecognizer {
     }
 }
 
-fn run(recognizer: &sherpa_onnx::OfflineRecognizer, samples: &[f32]) -> String {
+/// Which offline model recognizes speech on the VAD's segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecognizerKind {
+    /// Moonshine tiny (`models/moonshine-tiny-en`): the default.
+    #[default]
+    Moonshine,
+    /// Whisper tiny.en (`models/whisper-tiny.en`).
+    Whisper,
+}
+
+impl RecognizerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecognizerKind::Moonshine => "moonshine",
+            RecognizerKind::Whisper => "whisper",
+        }
+    }
+
+    /// Speech between partial hypotheses that suits the model: Moonshine decodes a growing utterance in a
+    /// few tens of milliseconds, Whisper in a few hundred.
+    pub fn partial_every_s(self) -> f32 {
+        match self {
+            RecognizerKind::Moonshine => 0.3,
+            RecognizerKind::Whisper => 0.7,
+        }
+    }
+
+    /// The model from the folder `cargo xtask setup` fills.
+    pub fn load(self, models_dir: &Path, threads: usize) -> Result<Box<dyn Recognizer>, ListenError> {
+        Ok(match self {
+            RecognizerKind::Moonshine => Box::new(crate::moonshine::MoonshineRecognizer::load(
+                &models_dir.join("moonshine-tiny-en"),
+                threads,
+            )?),
+            RecognizerKind::Whisper => Box::new(WhisperRecognizer::load(
+                &models_dir.join("whisper-tiny.en"),
+                threads,
+            )?),
+        })
+    }
+}
+
+impl std::str::FromStr for RecognizerKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "moonshine" => Ok(RecognizerKind::Moonshine),
+            "whisper" => Ok(RecognizerKind::Whisper),
+            other => Err(format!("no recognizer {other:?}: moonshine or whisper")),
+        }
+    }
+}
+
+/// The text of `samples` through one of sherpa-onnx's offline recognizers.
+pub(crate) fn decode_with(recognizer: &sherpa_onnx::OfflineRecognizer, samples: &[f32]) -> String {
     if samples.is_empty() {
         return String::new();
     }
@@ -100,11 +155,11 @@ fn run(recognizer: &sherpa_onnx::OfflineRecognizer, samples: &[f32]) -> String {
 
 impl Recognizer for WhisperRecognizer {
     fn decode(&self, samples: &[f32]) -> String {
-        run(&self.recognizer, samples)
+        decode_with(&self.recognizer, samples)
     }
 
     fn decode_partial(&self, samples: &[f32]) -> String {
-        run(&self.partial, samples)
+        decode_with(&self.partial, samples)
     }
 
     fn name(&self) -> &str {

@@ -1,20 +1,33 @@
-//! Real human speech (LibriVox readers, spoken card names, JFK) through the listener: the recognizer's word
-//! error rate over all of it stays within what Whisper tiny.en does on read speech. Needs `cargo xtask setup`.
+//! Real human speech (LibriVox readers, spoken card names, JFK) through the listener: the default recognizer
+//! (Moonshine tiny) keeps its word error rate over all of it near the 3.5% it measures (the benchmark's target
+//! is 4%), and Whisper tiny.en, on request, near its 7.9%. Needs `cargo xtask setup`.
 
 mod common;
 use common::models;
 use twin_listen::corpus::real_speech;
 use twin_listen::score::word_errors;
-use twin_listen::{Event, Listener, ListenerConfig};
+use twin_listen::{Event, Listener, ListenerConfig, RecognizerKind};
 
 #[test]
 fn real_recordings_are_recognized() {
+    let wer = word_error_rate(RecognizerKind::default());
+    assert!(wer <= 0.05, "word error rate {wer:.3} on real speech");
+}
+
+#[test]
+fn whisper_stays_available() {
+    let wer = word_error_rate(RecognizerKind::Whisper);
+    assert!(wer <= 0.10, "Whisper's word error rate {wer:.3} on real speech");
+}
+
+fn word_error_rate(kind: RecognizerKind) -> f64 {
     let recordings = real_speech(&models()).unwrap();
     assert!(recordings.len() >= 11);
     let (mut errors, mut words) = (0, 0);
     for r in &recordings {
         let audio = twin_listen::audio::read_wav(&r.wav).unwrap();
-        let mut listener = Listener::from_models(&models(), 2, ListenerConfig::default()).unwrap();
+        let mut listener =
+            Listener::from_models(&models(), 2, ListenerConfig::with(kind)).unwrap();
         let mut text = Vec::new();
         let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
         events.extend(listener.finish());
@@ -29,8 +42,7 @@ fn real_recordings_are_recognized() {
         errors += e;
         words += n;
     }
-    let wer = errors as f64 / words as f64;
-    assert!(wer <= 0.12, "word error rate {wer:.3} on real speech");
+    errors as f64 / words as f64
 }
 
 #[test]
