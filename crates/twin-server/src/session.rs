@@ -43,6 +43,8 @@ struct ActiveReply {
     kind: ReplyKind,
     /// The reply's speech, for voice sessions whose voice loaded.
     speech: Option<SpeechControl>,
+    /// Turns true once the complete reply is in the store.
+    stored: tokio::sync::watch::Receiver<bool>,
 }
 
 pub(crate) struct Session {
@@ -749,7 +751,9 @@ impl Session {
             None => None,
         };
         let control = voice.as_ref().map(|_| SpeechControl::default());
+        let (stored_tx, stored) = tokio::sync::watch::channel(false);
         let job = ReplyJob {
+            stored: Arc::new(stored_tx),
             state: self.state.clone(),
             persona: self.persona.clone(),
             out: self.out.clone(),
@@ -793,6 +797,7 @@ impl Session {
             sent,
             kind,
             speech: control,
+            stored,
         });
     }
 
@@ -884,18 +889,17 @@ impl Session {
             (!already).then(|| s.clone())
         };
         let Some(sent) = sent else {
-            // The text was complete: its task may still be storing it. Let it finish (its speech is stopped, so
-            // that is soon) and only then cut the stored turn to what was heard, or the turn is not there yet.
-            let mut task = active.task;
-            if tokio::time::timeout(FINISH_STORING, &mut task)
-                .await
-                .is_err()
-            {
-                task.abort();
-                listening(&self.out).await;
-            }
+            // The text was complete, and may still be on its way into the store: the turn is cut to what
+            // was heard once it is there (the write goes on without the task, and says when it is done).
+            let listening_pending = !active.task.is_finished();
+            active.task.abort();
+            let mut stored = active.stored.clone();
+            let _ = tokio::time::timeout(FINISH_STORING, stored.wait_for(|s| *s)).await;
             if let Some(chars) = heard_chars {
                 self.truncate_stored(&active.id, chars).await;
+            }
+            if listening_pending {
+                listening(&self.out).await;
             }
             return;
         };
@@ -947,7 +951,7 @@ impl Session {
     }
 }
 
-/// How long an interruption waits for a complete reply's task to store it and stop its speech.
+/// How long an interruption waits for a complete reply to be stored.
 const FINISH_STORING: Duration = Duration::from_secs(5);
 
 /// Everything a reply task needs, owned.
@@ -960,6 +964,8 @@ struct ReplyJob {
     session_id: String,
     /// Who asked (a room's participant), for the model.
     speaker: Option<String>,
+    /// Told once the complete reply is stored (by the store write itself, which outlives an aborted task).
+    stored: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl ReplyJob {
@@ -1054,6 +1060,7 @@ impl ReplyJob {
             .unwrap_or_else(|p| p.into_inner())
             .audit(persona);
         let (rid2, sid) = (rid.clone(), self.session_id.clone());
+        let told = self.stored.clone();
         let stored = state
             .store
             .run(move |c| {
@@ -1066,7 +1073,9 @@ impl ReplyJob {
                     interrupted: false,
                     audit: &audit,
                 };
-                Store::add_reply(c, &sid, &record)
+                let seq = Store::add_reply(c, &sid, &record)?;
+                let _ = told.send(true);
+                Ok(seq)
             })
             .await;
         if let Err(e) = stored {
