@@ -114,7 +114,7 @@ fn bad_input_is_named() {
     write_wav(&ok, 16000, 1, &[0; 1600]);
     let err = run(&["--models-dir", "/nonexistent"], &ok);
     assert!(
-        err.contains("Moonshine") && err.contains("cargo xtask setup"),
+        err.contains("whisper") && err.contains("cargo xtask setup"),
         "{err}"
     );
 }

@@ -119,8 +119,8 @@ pub struct LiveArgs {
     /// Where `cargo xtask setup` put the models (the recognizer's).
     #[arg(long, env = "TWIN_MODELS_DIR", default_value = "models")]
     pub models_dir: PathBuf,
-    /// The recognizer for what the user says: moonshine (the default) or whisper (Whisper tiny.en).
-    #[arg(long, default_value = "moonshine", value_parser = crate::cli::transcribe::parse_recognizer)]
+    /// The recognizer for what the user says: whisper (Whisper tiny.en, the default) or moonshine.
+    #[arg(long, default_value = "whisper", value_parser = crate::cli::transcribe::parse_recognizer)]
     pub recognizer: twin_listen::RecognizerKind,
 }
 

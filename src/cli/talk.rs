@@ -38,8 +38,9 @@ pub struct TalkArgs {
     /// Recognizer threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// The offline model on the VAD's segments: moonshine (the default) or whisper (Whisper tiny.en).
-    #[arg(long, default_value = "moonshine", value_parser = crate::cli::transcribe::parse_recognizer)]
+    /// The offline model on the VAD's segments: whisper (Whisper tiny.en, the default) or moonshine (Moonshine
+    /// tiny: more accurate and faster, see BENCHMARKS.md).
+    #[arg(long, default_value = "whisper", value_parser = crate::cli::transcribe::parse_recognizer)]
     recognizer: RecognizerKind,
     /// A sherpa-onnx streaming model folder (transducer: encoder, decoder, joiner, tokens.txt; or zipformer2
     /// CTC): recognized as it is spoken, instead of an offline model on VAD segments.

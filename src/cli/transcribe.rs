@@ -22,8 +22,9 @@ pub struct TranscribeArgs {
     /// A pause this long (seconds) ends an utterance.
     #[arg(long, default_value_t = 0.35)]
     pub end_silence: f32,
-    /// The offline model on the VAD's segments: moonshine (the default) or whisper (Whisper tiny.en).
-    #[arg(long, default_value = "moonshine", value_parser = parse_recognizer)]
+    /// The offline model on the VAD's segments: whisper (Whisper tiny.en, the default) or moonshine (Moonshine
+    /// tiny: more accurate and faster, see BENCHMARKS.md).
+    #[arg(long, default_value = "whisper", value_parser = parse_recognizer)]
     pub recognizer: RecognizerKind,
     /// A sherpa-onnx streaming model folder (transducer: encoder, decoder, joiner, tokens.txt; or zipformer2
     /// CTC): recognized as it is spoken, instead of an offline model on VAD segments.

@@ -55,7 +55,8 @@ fn run_voice(
     models: &Path,
     run: &mut Run,
 ) -> Result<()> {
-    let mut listener = Listener::from_models(models, 2, ListenerConfig::default())?;
+    let mut listener =
+        Listener::from_models(models, 2, ListenerConfig::with(RecognizerKind::Moonshine))?;
     let mut clock = 0usize;
     for s in sentences {
         let mut audio = Vec::new();
@@ -150,7 +151,8 @@ pub fn section(md: &mut String, models: &Path, sentences: &[String]) -> Result<(
     let p50 = percentile(&all.endpoint_ms, 50.0);
     let rtf = all.compute_s / all.audio_s.max(1e-9);
     let cpu = 100.0 * all.cpu_s / all.audio_s.max(1e-9);
-    let kind = RecognizerKind::default();
+    // Issue 19's recognizer, measured (not the clients' default yet: see `RecognizerKind`).
+    let kind = RecognizerKind::Moonshine;
     let (real_row, real_wer) = real_speech_row(models, kind)?;
     let (whisper_row, _) = real_speech_row(models, RecognizerKind::Whisper)?;
     writeln!(
@@ -249,7 +251,8 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
     )?);
     let rate = piper.sample_rate();
     let duplex = || -> Result<Duplex> {
-        let listener = Listener::from_models(models, 2, ListenerConfig::default())?;
+        let listener =
+            Listener::from_models(models, 2, ListenerConfig::with(RecognizerKind::Moonshine))?;
         Ok(Duplex::new(Box::new(listener), DuplexConfig::default()))
     };
 
@@ -380,7 +383,8 @@ fn moved_echo_turns(models: &Path, reference: &[f32]) -> Result<(usize, usize)> 
                 residual_gate: gate,
                 ..EchoConfig::default()
             };
-            let mut listener = Listener::from_models(models, 2, ListenerConfig::default())?;
+            let mut listener =
+                Listener::from_models(models, 2, ListenerConfig::with(RecognizerKind::Moonshine))?;
             *count += finals(&mut listener, &echo, &mic, Some(reference)).len();
         }
     }

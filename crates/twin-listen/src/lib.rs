@@ -1,7 +1,7 @@
 //! Speech in, on the device: audio → voice activity (Silero VAD) → recognition (sherpa-onnx) → partial and
 //! final transcripts with their timing.
 //!
-//! The default recognizer is an offline model (Moonshine tiny; Whisper tiny.en on request) run on the segments
+//! The default recognizer is an offline model (Whisper tiny.en; Moonshine tiny on request) run on the segments
 //! the VAD cuts: partial
 //! hypotheses come from re-decoding the growing segment, and decoding starts as soon as silence begins
 //! (speculative finalization), so the final transcript is ready when the VAD confirms the end of speech.

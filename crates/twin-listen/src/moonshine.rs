@@ -1,13 +1,17 @@
-//! Moonshine tiny (English, int8, MIT, Useful Sensors): the default recognizer. An encoder over the raw audio
+//! Moonshine tiny (English, int8, MIT, Useful Sensors), `--recognizer moonshine`. An encoder over the raw audio
 //! and one merged decoder, run by sherpa-onnx's offline recognizer; about four times faster than Whisper tiny.en
 //! here and more accurate on real speech, so partials can come every quarter second.
 
-use crate::recognizer::{Recognizer, decode_with};
 use crate::ListenError;
+use crate::recognizer::{Recognizer, decode_with};
 use std::path::Path;
 
 /// The files `cargo xtask setup` puts in the model's folder (`models/moonshine-tiny-en`).
-pub const FILES: [&str; 3] = ["encoder_model.onnx", "decoder_model_merged.onnx", "tokens.txt"];
+pub const FILES: [&str; 3] = [
+    "encoder_model.onnx",
+    "decoder_model_merged.onnx",
+    "tokens.txt",
+];
 
 pub struct MoonshineRecognizer {
     recognizer: sherpa_onnx::OfflineRecognizer,
