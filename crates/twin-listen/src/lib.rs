@@ -19,6 +19,7 @@ pub mod residual;
 pub mod room;
 pub mod score;
 pub mod streaming;
+pub mod turn;
 pub mod vad;
 
 pub use duplex::{Cue, Duplex, DuplexConfig};
