@@ -161,7 +161,8 @@ fn grant_of(t: &TokenConfig) -> Grant {
     }
 }
 
-fn digest(secret: &str) -> [u8; 32] {
+/// SHA-256 of a secret: how tokens and console session cookies are kept and compared.
+pub(crate) fn digest(secret: &str) -> [u8; 32] {
     let d = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
     let mut out = [0u8; 32];
     out.copy_from_slice(d.as_ref());

@@ -14,7 +14,7 @@ mod playground;
 mod signin;
 mod teach;
 
-pub use signin::{Reviewer, Sessions};
+pub use signin::{Reviewer, Reviewing, Sessions};
 
 use crate::app::AppState;
 use axum::Router;

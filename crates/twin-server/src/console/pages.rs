@@ -2,11 +2,11 @@
 //! shared conversations, one conversation, the gaps, and the pack's sources.
 
 use super::html::{self, Frame, correct_link, csrf_field, esc, reply_card, url};
-use super::{PersonaQuery, Reviewer, anonymise};
+use super::{Reviewer, Reviewing, anonymise};
 use crate::app::AppState;
 use crate::store::review::Said;
 use crate::store::{Store, StoreError};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use rusqlite::Connection;
@@ -76,13 +76,8 @@ pub async fn overview(state: &AppState, reviewer: &Reviewer, asked: Option<&str>
 /// `/console/questions`: the questions asked, anonymised, grouped by the topic of the source that answered.
 pub async fn questions(
     State(state): State<Arc<AppState>>,
-    reviewer: Reviewer,
-    Query(q): Query<PersonaQuery>,
+    Reviewing { reviewer, persona }: Reviewing,
 ) -> Response {
-    let persona = match reviewer.persona(q.persona.as_deref()) {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
     let id = persona.clone();
     let read_all = read(&state, move |c| {
         Ok((
@@ -129,13 +124,8 @@ pub async fn questions(
 /// `/console/flagged`: the exchanges employees flagged, and the conversations they shared or rooms recorded.
 pub async fn flagged(
     State(state): State<Arc<AppState>>,
-    reviewer: Reviewer,
-    Query(q): Query<PersonaQuery>,
+    Reviewing { reviewer, persona }: Reviewing,
 ) -> Response {
-    let persona = match reviewer.persona(q.persona.as_deref()) {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
     let (id, rooms) = (persona.clone(), state.config.rooms.recorded.clone());
     let read_all = read(&state, move |c| {
         Ok((
@@ -208,14 +198,9 @@ pub async fn flagged(
 /// `/console/conversations/{id}`: a whole conversation, if its employee shared it or it is a recorded room.
 pub async fn conversation(
     State(state): State<Arc<AppState>>,
-    reviewer: Reviewer,
+    Reviewing { reviewer, persona }: Reviewing,
     Path(id): Path<String>,
-    Query(q): Query<PersonaQuery>,
 ) -> Response {
-    let persona = match reviewer.persona(q.persona.as_deref()) {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
     let (sid, rooms, pid) = (
         id.clone(),
         state.config.rooms.recorded.clone(),
@@ -265,13 +250,8 @@ pub async fn conversation(
 /// statement.
 pub async fn gaps(
     State(state): State<Arc<AppState>>,
-    reviewer: Reviewer,
-    Query(q): Query<PersonaQuery>,
+    Reviewing { reviewer, persona }: Reviewing,
 ) -> Response {
-    let persona = match reviewer.persona(q.persona.as_deref()) {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
     let id = persona.clone();
     let unknown = match read(&state, move |c| {
         Store::unknown_questions(c, &id, GAP_REPLIES)
@@ -362,13 +342,8 @@ pub fn rank_gaps(unknown: &[(String, i64)]) -> Vec<Gap> {
 /// `/console/sources`: the pack's sources, each with retire (or bring back).
 pub async fn sources(
     State(state): State<Arc<AppState>>,
-    reviewer: Reviewer,
-    Query(q): Query<PersonaQuery>,
+    Reviewing { reviewer, persona }: Reviewing,
 ) -> Response {
-    let persona = match reviewer.persona(q.persona.as_deref()) {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
     let Some(loaded) = state.persona(Some(&persona)) else {
         return html::error_page(StatusCode::NOT_FOUND, "That persona is not loaded.");
     };

@@ -4,12 +4,12 @@
 
 use super::html::{self, csrf_field, esc, reply_card};
 use super::pages::frame;
-use super::{PersonaQuery, Reviewer};
+use super::{Reviewer, Reviewing};
 use crate::app::AppState;
 use crate::reply::{Replier, Sent, Turn};
 use crate::store::review::StoredReply;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use std::sync::{Arc, Mutex};
@@ -18,11 +18,7 @@ use tokio::sync::mpsc;
 use twin_protocol::{ClientMessage, MAX_USER_TEXT_CHARS};
 
 /// `GET /console/playground`.
-pub async fn form(reviewer: Reviewer, Query(q): Query<PersonaQuery>) -> Response {
-    let persona = match reviewer.persona(q.persona.as_deref()) {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
+pub async fn form(Reviewing { reviewer, persona }: Reviewing) -> Response {
     let body = ask_form(&reviewer, &persona, "");
     html::page(
         &frame(&reviewer, &persona, "Playground", "/console/playground"),

@@ -4,7 +4,7 @@
 //! a one-time value also set as a cookie (a login CSRF check).
 
 use crate::app::AppState;
-use crate::auth::Capability;
+use crate::auth::{Capability, digest};
 use axum::Form;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -141,13 +141,6 @@ fn fresh() -> Result<String, Response> {
     })
 }
 
-fn digest(secret: &str) -> [u8; 32] {
-    let d = ring::digest::digest(&ring::digest::SHA256, secret.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
-
 /// Equal strings, compared in time that does not depend on where they differ.
 fn same(a: &str, b: &str) -> bool {
     !a.is_empty() && digest(a) == digest(b)
@@ -194,6 +187,32 @@ impl FromRequestParts<Arc<AppState>> for Reviewer {
         cookie(&parts.headers, SESSION_COOKIE)
             .and_then(|secret| state.console.find(secret))
             .ok_or(SignInFirst)
+    }
+}
+
+/// A signed-in reviewer and the persona a page is about (`?persona=`, or their first): what every page
+/// reads, the refusal page where the persona is not theirs.
+pub struct Reviewing {
+    pub reviewer: Reviewer,
+    pub persona: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for Reviewing {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let reviewer = Reviewer::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let asked = axum::extract::Query::<super::PersonaQuery>::try_from_uri(&parts.uri)
+            .map_err(IntoResponse::into_response)?
+            .0
+            .persona;
+        let persona = reviewer.persona(asked.as_deref())?;
+        Ok(Reviewing { reviewer, persona })
     }
 }
 

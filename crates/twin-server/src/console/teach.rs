@@ -5,7 +5,7 @@
 
 use super::html::{self, csrf_field, esc, reply_card, url};
 use super::pages::{frame, read};
-use super::{Reviewer, anonymise};
+use super::{Reviewer, Reviewing, anonymise};
 use crate::app::AppState;
 use crate::store::Store;
 use axum::Form;
@@ -18,8 +18,6 @@ use twin_persona::corrections::{self, Correction, EditError};
 
 #[derive(serde::Deserialize)]
 pub struct ReplyQuery {
-    #[serde(default)]
-    persona: Option<String>,
     reply: String,
     /// The id of a correction just saved, to say so.
     #[serde(default)]
@@ -29,13 +27,9 @@ pub struct ReplyQuery {
 /// `GET /console/correct`: a reply with the form for what the person would actually say.
 pub async fn correct_form(
     State(state): State<Arc<AppState>>,
-    reviewer: Reviewer,
+    Reviewing { reviewer, persona }: Reviewing,
     Query(q): Query<ReplyQuery>,
 ) -> Response {
-    let persona = match reviewer.persona(q.persona.as_deref()) {
-        Ok(p) => p,
-        Err(refused) => return refused,
-    };
     let (pid, rid) = (persona.clone(), q.reply.clone());
     let reply = match read(&state, move |c| Store::reply(c, &pid, &rid)).await {
         Ok(Some(reply)) => reply,
