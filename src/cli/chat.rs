@@ -259,14 +259,7 @@ async fn until_reply_end(
     let mut ours: Option<String> = None;
     let mut ended = false;
     loop {
-        let message = match link.next().await {
-            Ok(m) => m,
-            Err(LinkError::Closed(reason)) => bail!(
-                "the server closed the session{}",
-                reason.map(|r| format!(": {r}")).unwrap_or_default()
-            ),
-            Err(e) => return Err(e.into()),
-        };
+        let message = next_event(link).await?;
         printer.show(&message)?;
         if let Some(recorder) = recorder.as_mut()
             && let Some(saved) = recorder.observe(&message)?
@@ -303,19 +296,24 @@ async fn until_reply_end(
     }
 }
 
+/// The server's next event; the session closing is an error naming why.
+async fn next_event(link: &mut Link) -> anyhow::Result<ServerMessage> {
+    match link.next().await {
+        Ok(m) => Ok(m),
+        Err(LinkError::Closed(reason)) => bail!(
+            "the server closed the session{}",
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Sends a share or flag and reads events until the server confirms it (`noted`, printed) or refuses it (an
 /// error, printed; the conversation goes on).
 async fn review_ask(link: &mut Link, printer: &Printer, ask: ClientMessage) -> anyhow::Result<()> {
     link.send(&ask).await?;
     loop {
-        let message = match link.next().await {
-            Ok(m) => m,
-            Err(LinkError::Closed(reason)) => bail!(
-                "the server closed the session{}",
-                reason.map(|r| format!(": {r}")).unwrap_or_default()
-            ),
-            Err(e) => return Err(e.into()),
-        };
+        let message = next_event(link).await?;
         printer.show(&message)?;
         match &message {
             ServerMessage::Noted { .. } => return Ok(()),
