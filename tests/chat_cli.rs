@@ -29,6 +29,24 @@ fn twin() -> Command {
 }
 
 /// The events `twin chat --json` printed, one a line, after it exited well.
+/// `twin chat` against the shared server with `lines` typed in, one after another, to its end.
+fn repl(lines: &[&str]) -> std::process::Output {
+    let mut child = twin()
+        .args(["chat", "--url", server()])
+        .env("TWIN_TOKEN", TOKEN)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
 fn json_events(out: &std::process::Output) -> Vec<ServerMessage> {
     assert!(
         out.status.success(),
@@ -78,20 +96,11 @@ fn once_with_json_prints_one_event_per_line_with_citations() {
 
 #[test]
 fn the_repl_answers_each_line_and_lists_citations() {
-    let url = server().clone();
-    let mut child = twin()
-        .args(["chat", "--url", &url])
-        .env("TWIN_TOKEN", TOKEN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "Are you real?").unwrap();
-    writeln!(stdin, "What is our policy on pay transparency?").unwrap();
-    writeln!(stdin, "/quit").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = repl(&[
+        "Are you real?",
+        "What is our policy on pay transparency?",
+        "/quit",
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -114,22 +123,13 @@ fn the_repl_answers_each_line_and_lists_citations() {
 
 #[test]
 fn flag_and_share_in_the_repl_are_confirmed() {
-    let url = server().clone();
-    let mut child = twin()
-        .args(["chat", "--url", &url])
-        .env("TWIN_TOKEN", TOKEN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "How long is our release freeze?").unwrap();
-    writeln!(stdin, "/flag it's two days not three").unwrap();
-    writeln!(stdin, "/share").unwrap();
-    writeln!(stdin, "/unshare").unwrap();
-    writeln!(stdin, "/quit").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = repl(&[
+        "How long is our release freeze?",
+        "/flag it's two days not three",
+        "/share",
+        "/unshare",
+        "/quit",
+    ]);
     let (text, err) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -156,21 +156,8 @@ fn flag_and_share_in_the_repl_are_confirmed() {
 
 #[test]
 fn flagging_before_any_answer_is_a_clear_error_and_the_repl_goes_on() {
-    let url = server().clone();
-    let mut child = twin()
-        .args(["chat", "--url", &url])
-        .env("TWIN_TOKEN", TOKEN)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
     // Only the opening disclosure so far: nothing to flag.
-    writeln!(stdin, "/flag").unwrap();
-    writeln!(stdin, "/share").unwrap();
-    writeln!(stdin, "/quit").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = repl(&["/flag", "/share", "/quit"]);
     let (text, err) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
