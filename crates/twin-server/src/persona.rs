@@ -368,7 +368,7 @@ fn first_name(name: &str) -> &str {
 }
 
 /// A stored room turn reads "Ana: …"; the question is what follows.
-fn strip_speaker(text: &str) -> &str {
+pub(crate) fn strip_speaker(text: &str) -> &str {
     match text.split_once(": ") {
         Some((name, rest)) if !name.is_empty() && name.len() <= 40 && !name.contains(' ') => rest,
         _ => text,

@@ -91,10 +91,7 @@ async fn headers(request: Request, next: Next) -> Response {
 /// A question as the person may see it when its employee did not share it: the speaker's name a room puts
 /// before it taken off, and e-mail addresses and long numbers (phone, employee, account numbers) masked.
 pub fn anonymise(question: &str) -> String {
-    let text = match question.split_once(": ") {
-        Some((name, rest)) if !name.is_empty() && name.len() <= 40 && !name.contains(' ') => rest,
-        _ => question,
-    };
+    let text = crate::persona::strip_speaker(question);
     let mut out: Vec<String> = Vec::new();
     // A run of number-like words (a phone number written in groups) is masked whole.
     let mut run: Vec<&str> = Vec::new();
