@@ -1,5 +1,5 @@
 //! A person's face in their photos: found by MediaPipe's short-range face detector (BlazeFace), then its 468
-//! Face Mesh landmarks, both run by tract (pure Rust; no native runtime to ship). The likeness fit
+//! Face Mesh landmarks, both run by ONNX Runtime (the library sherpa-onnx ships). The likeness fit
 //! (`twin avatar from-photos`) starts from these landmarks.
 
 pub mod bake;

@@ -1,15 +1,28 @@
-//! One ONNX model run by tract: loaded and optimised once for a fixed input shape, then run on plain `f32`
-//! buffers, so the crates using it never see tract's types.
+//! One ONNX model run by ONNX Runtime: loaded and optimised once, then run on plain `f32` buffers of a fixed
+//! input shape, so the crates using it never see the runtime's types.
+//!
+//! The runtime is the `libonnxruntime.so` that sherpa-onnx already ships and loads for speech (one runtime in
+//! the process, fetched by `cargo xtask setup`), opened at first use. It is the runtime the models were
+//! exported for: Smart Turn's int8 graph is sensitive to how each kernel rounds, and another runtime's
+//! probabilities drifted far from the ones its authors measured (tract gave 0.40 where ONNX Runtime gives
+//! 0.85 on the same input).
 
+mod runtime;
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
 use std::path::Path;
-use std::sync::Arc;
-use tract_onnx::prelude::*;
+use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OnnxError {
-    /// The file is missing or tract cannot load it for the shape.
+    /// The file is missing, or the runtime cannot load it.
     #[error("model {path}: {message}")]
     Load { path: String, message: String },
+    /// No ONNX Runtime library where it should be (run `cargo xtask setup`).
+    #[error("ONNX Runtime: {0}")]
+    Runtime(String),
     #[error("running {model}: {message}")]
     Run {
         model: &'static str,
@@ -19,28 +32,17 @@ pub enum OnnxError {
 
 pub struct OnnxModel {
     name: &'static str,
-    plan: Arc<TypedRunnableModel>,
+    /// ONNX Runtime's `run` takes the session mutably; one caller at a time is what every user here needs.
+    session: Mutex<Session>,
     input_shape: Vec<usize>,
 }
 
 impl OnnxModel {
-    /// Loads `path` with its one input fixed to `input_shape`; `name` says which model in errors.
+    /// Loads `path`, to be run on inputs of `input_shape`; `name` says which model in errors.
     pub fn load(
         name: &'static str,
         path: &Path,
         input_shape: &[usize],
-    ) -> Result<OnnxModel, OnnxError> {
-        OnnxModel::load_with(name, path, input_shape, true)
-    }
-
-    /// [`OnnxModel::load`], with the shapes the file declares for its inner values and outputs left out
-    /// (`declared_shapes` false) where they name the batch symbolically and tract cannot tie the symbol to the
-    /// fixed input (Smart Turn's export).
-    pub fn load_with(
-        name: &'static str,
-        path: &Path,
-        input_shape: &[usize],
-        declared_shapes: bool,
     ) -> Result<OnnxModel, OnnxError> {
         let failed = |message: String| OnnxError::Load {
             path: path.display().to_string(),
@@ -49,17 +51,17 @@ impl OnnxModel {
         if !path.is_file() {
             return Err(failed("not found".into()));
         }
-        let plan = tract_onnx::onnx()
-            .with_ignore_value_info(!declared_shapes)
-            .with_ignore_output_shapes(!declared_shapes)
-            .model_for_path(path)
-            .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| failed(format!("{e:#}")))?;
+        let environment = runtime::environment()?;
+        let session = open_session(environment, path).map_err(failed)?;
+        if session.inputs().len() != 1 {
+            return Err(failed(format!(
+                "has {} inputs; one was expected",
+                session.inputs().len()
+            )));
+        }
         Ok(OnnxModel {
             name,
-            plan,
+            session: Mutex::new(session),
             input_shape: input_shape.to_vec(),
         })
     }
@@ -71,19 +73,50 @@ impl OnnxModel {
             model: self.name,
             message,
         };
-        let tensor =
-            Tensor::from_shape(&self.input_shape, &input).map_err(|e| fail(e.to_string()))?;
-        let outputs = self
-            .plan
-            .run(tvec!(tensor.into()))
-            .map_err(|e| fail(format!("{e:#}")))?;
+        let expected: usize = self.input_shape.iter().product();
+        if input.len() != expected {
+            return Err(fail(format!(
+                "{} input values for the shape {:?} ({expected})",
+                input.len(),
+                self.input_shape
+            )));
+        }
+        let shape: Vec<i64> = self.input_shape.iter().map(|&d| d as i64).collect();
+        let tensor = TensorRef::from_array_view((shape, input.as_slice()))
+            .map_err(|e| fail(e.to_string()))?;
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| fail("an earlier run panicked".into()))?;
+        let outputs = session
+            .run(ort::inputs![tensor])
+            .map_err(|e| fail(e.to_string()))?;
         outputs
             .iter()
-            .map(|o| {
-                o.to_plain_array_view::<f32>()
-                    .map(|view| view.iter().copied().collect())
+            .map(|(_, value)| {
+                value
+                    .try_extract_tensor::<f32>()
+                    .map(|(_, data)| data.to_vec())
                     .map_err(|e| fail(e.to_string()))
             })
             .collect()
     }
+}
+
+/// One intra-op thread: the callers run beside speech and rendering on a small machine, and pace themselves.
+fn open_session(
+    environment: &ort::environment::Environment,
+    path: &Path,
+) -> Result<Session, String> {
+    let builder = Session::builder(environment)
+        .map_err(|e| e.to_string())?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| e.to_string())?
+        .with_intra_threads(1)
+        .map_err(|e| e.to_string())?;
+    builder
+        .with_inter_threads(1)
+        .map_err(|e| e.to_string())?
+        .commit_from_file(path)
+        .map_err(|e| e.to_string())
 }

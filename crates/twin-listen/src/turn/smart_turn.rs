@@ -1,5 +1,5 @@
 //! Smart Turn v3.2 (BSD-2, Daily): the probability that the speaker has finished their turn, from the last 8 s
-//! of their audio. Run by tract, as the face models are; 48–89 ms a call on one core.
+//! of their audio. Run by ONNX Runtime, as the face models are; 48–89 ms a call on one core.
 
 use super::features::{FRAMES, LogMel, N_MELS};
 use crate::ListenError;
@@ -18,12 +18,11 @@ impl SmartTurn {
     pub fn load(dir: &Path) -> Result<SmartTurn, ListenError> {
         let path = dir.join(FILE);
         let shape = [1, N_MELS, FRAMES];
-        let model = OnnxModel::load_with("Smart Turn", &path, &shape, false).map_err(|e| {
-            ListenError::Model {
+        let model =
+            OnnxModel::load("Smart Turn", &path, &shape).map_err(|e| ListenError::Model {
                 what: "Smart Turn",
                 path: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(SmartTurn {
             model,
             mel: LogMel::new(),
