@@ -119,9 +119,8 @@ pub struct LiveArgs {
     /// Where `cargo xtask setup` put the models (the recognizer's).
     #[arg(long, env = "TWIN_MODELS_DIR", default_value = "models")]
     pub models_dir: PathBuf,
-    /// The recognizer for what the user says: whisper (Whisper tiny.en, the default) or moonshine.
-    #[arg(long, default_value = "whisper", value_parser = crate::cli::transcribe::parse_recognizer)]
-    pub recognizer: twin_listen::RecognizerKind,
+    #[command(flatten)]
+    pub hearing: crate::cli::hearing::HearingArgs,
 }
 
 impl LiveArgs {
@@ -150,13 +149,8 @@ impl LiveArgs {
             )?)),
         };
         // The recognizer shares the cores with the renderer: one thread.
-        let duplex = crate::cli::talk::duplex(
-            &self.models_dir,
-            1,
-            None,
-            self.recognizer,
-            !self.no_barge_in,
-        )?;
+        let duplex =
+            crate::cli::talk::duplex(&self.models_dir, 1, None, self.hearing, !self.no_barge_in)?;
         let voice = match spatial && !self.no_speaker {
             true => match SpatialVoice::open() {
                 Ok(v) => Some(Arc::new(Mutex::new(v))),

@@ -3,6 +3,7 @@ pub mod chat;
 pub mod connect;
 pub mod desktop;
 pub mod headset;
+pub mod hearing;
 pub mod plot;
 pub mod render;
 pub mod say;

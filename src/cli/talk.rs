@@ -3,13 +3,14 @@
 
 use crate::cli::chat::Printer;
 use crate::cli::connect::ConnectArgs;
+use crate::cli::hearing::HearingArgs;
 use crate::cli::spoken::SpeechRecorder;
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use std::time::Duration;
 use twin::conversation::{Conversation, Event, Options, Output, Source};
 use twin::voice::capture::{FileCapture, MicCapture, StreamCapture};
-use twin_listen::{Cue, Duplex, DuplexConfig, ListenerConfig, RecognizerKind};
+use twin_listen::{Cue, Duplex, DuplexConfig};
 use twin_protocol::ServerMessage;
 
 #[derive(clap::Args)]
@@ -38,10 +39,8 @@ pub struct TalkArgs {
     /// Recognizer threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// The offline model on the VAD's segments: whisper (Whisper tiny.en, the default) or moonshine (Moonshine
-    /// tiny: more accurate and faster, see BENCHMARKS.md).
-    #[arg(long, default_value = "whisper", value_parser = crate::cli::transcribe::parse_recognizer)]
-    recognizer: RecognizerKind,
+    #[command(flatten)]
+    hearing: HearingArgs,
     /// A sherpa-onnx streaming model folder (transducer: encoder, decoder, joiner, tokens.txt; or zipformer2
     /// CTC): recognized as it is spoken, instead of an offline model on VAD segments.
     #[arg(long, value_name = "DIR")]
@@ -65,7 +64,7 @@ pub fn run(args: TalkArgs) -> Result<()> {
         &args.models_dir,
         args.threads,
         args.streaming_model.as_deref(),
-        args.recognizer,
+        args.hearing,
         !args.no_barge_in,
     )?;
     let conversation = Conversation::start(Options {
@@ -111,15 +110,11 @@ pub fn duplex(
     models_dir: &std::path::Path,
     threads: usize,
     streaming_model: Option<&std::path::Path>,
-    recognizer: RecognizerKind,
+    hearing: HearingArgs,
     barge_in: bool,
 ) -> Result<Duplex> {
-    let listener = crate::cli::transcribe::listener(
-        models_dir,
-        threads,
-        streaming_model,
-        ListenerConfig::with(recognizer),
-    )?;
+    let listener =
+        crate::cli::transcribe::listener(models_dir, threads, streaming_model, hearing.config())?;
     Ok(Duplex::new(
         listener,
         DuplexConfig {

@@ -1,13 +1,12 @@
 //! `twin transcribe FILE.wav`: the on-device speech-in pipeline over a file, fed as a live stream would be
 //! (20 ms at a time): partial and final transcripts with their timing on the audio clock.
 
+use crate::cli::hearing::HearingArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use twin_listen::{
-    EndpointRules, Event, Listen, Listener, ListenerConfig, RecognizerKind, StreamingListener,
-};
+use twin_listen::{EndpointRules, Event, Listen, Listener, ListenerConfig, StreamingListener};
 
 #[derive(Args)]
 pub struct TranscribeArgs {
@@ -19,13 +18,12 @@ pub struct TranscribeArgs {
     /// Recognizer threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// A pause this long (seconds) ends an utterance.
-    #[arg(long, default_value_t = 0.35)]
-    pub end_silence: f32,
-    /// The offline model on the VAD's segments: whisper (Whisper tiny.en, the default) or moonshine (Moonshine
-    /// tiny: more accurate and faster, see BENCHMARKS.md).
-    #[arg(long, default_value = "whisper", value_parser = parse_recognizer)]
-    pub recognizer: RecognizerKind,
+    /// A pause this long (seconds) always ends an utterance (by default 1.2 with `--end-of-turn smart`, 0.35
+    /// with `silence`).
+    #[arg(long)]
+    pub end_silence: Option<f32>,
+    #[command(flatten)]
+    pub hearing: HearingArgs,
     /// A sherpa-onnx streaming model folder (transducer: encoder, decoder, joiner, tokens.txt; or zipformer2
     /// CTC): recognized as it is spoken, instead of an offline model on VAD segments.
     #[arg(long, value_name = "DIR")]
@@ -36,17 +34,14 @@ pub struct TranscribeArgs {
 }
 
 pub fn run(args: TranscribeArgs) -> Result<()> {
-    if !(0.1..=3.0).contains(&args.end_silence) {
-        anyhow::bail!(
-            "--end-silence {} is outside 0.1..3 seconds",
-            args.end_silence
-        );
+    let mut config = args.hearing.config();
+    if let Some(seconds) = args.end_silence {
+        if !(0.1..=3.0).contains(&seconds) {
+            anyhow::bail!("--end-silence {seconds} is outside 0.1..3 seconds");
+        }
+        config.end_silence_s = seconds;
     }
     let audio = twin_listen::audio::read_wav(&args.file)?;
-    let config = ListenerConfig {
-        end_silence_s: args.end_silence,
-        ..ListenerConfig::with(args.recognizer)
-    };
     let mut listener = listener(
         &args.models_dir,
         args.threads,
@@ -97,11 +92,6 @@ pub fn run(args: TranscribeArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// `--recognizer`'s value.
-pub fn parse_recognizer(s: &str) -> Result<RecognizerKind, String> {
-    s.parse()
 }
 
 /// The listener (Silero VAD and the config's recognizer from `models_dir`), or a streaming model's.

@@ -10,6 +10,8 @@ pub mod lipsync;
 pub mod listen;
 pub mod rooms;
 pub mod security;
+pub mod turns;
+pub mod voice_to_voice;
 
 /// The repository's root (assets, BENCHMARKS.md).
 pub fn root() -> std::path::PathBuf {

@@ -49,6 +49,12 @@ struct Args {
     /// Only the speech-in figures, printed (BENCHMARKS.md is left alone).
     #[arg(long)]
     listen_only: bool,
+    /// Only the end-of-turn figures (the mid-sentence-pause set), printed.
+    #[arg(long)]
+    turns_only: bool,
+    /// Only voice to voice (`twin talk` against the server; needs --twin-bin), printed.
+    #[arg(long)]
+    voice_only: bool,
     /// Monado's runtime manifest (setup builds it), for the headset app's figures (with --twin-bin).
     #[arg(long)]
     monado_json: Option<PathBuf>,
@@ -476,11 +482,18 @@ fn headset_section(md: &mut String, args: &Args) -> Result<()> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.turns_only {
+        let mut md = String::new();
+        twin_bench::turns::section(&mut md, &models_dir(), &root().join("assets/speech"))?;
+        print!("{md}");
+        return Ok(());
+    }
     if args.listen_only {
         let mut md = String::new();
         let sentences =
             twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
         twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
+        twin_bench::turns::section(&mut md, &models_dir(), &root().join("assets/speech"))?;
         twin_bench::listen::duplex_section(&mut md, &models_dir())?;
         print!("{md}");
         return Ok(());
@@ -544,6 +557,12 @@ async fn main() -> Result<()> {
         .collect();
     if questions.len() < 20 && !args.smoke {
         bail!("need at least 20 questions, have {}", questions.len());
+    }
+    if args.voice_only {
+        let mut md = String::new();
+        voice_to_voice_section(&mut md, &args, &questions)?;
+        print!("{md}");
+        return Ok(());
     }
 
     eprintln!("retrieval…");
@@ -734,6 +753,8 @@ async fn main() -> Result<()> {
     let sentences =
         twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
     twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
+    twin_bench::turns::section(&mut md, &models_dir(), &root().join("assets/speech"))?;
+    voice_to_voice_section(&mut md, &args, &questions)?;
     twin_bench::listen::duplex_section(&mut md, &models_dir())?;
     headset_section(&mut md, &args)?;
     eprintln!("rooms…");
@@ -787,6 +808,42 @@ fn guardrail_counts(addr: &str) -> Vec<(String, u64)> {
             Some((rule.to_string(), n))
         })
         .collect()
+}
+
+/// Voice to voice, against a server of its own on the embedded defaults (the demo config's settings): a
+/// dozen of the questions spoken, and the real recordings.
+fn voice_to_voice_section(md: &mut String, args: &Args, questions: &[String]) -> Result<()> {
+    let Some(twin_bin) = &args.twin_bin else {
+        md.push_str("## Voice to voice\n\nNot measured: needs `--twin-bin` (`cargo xtask bench` passes it).\n");
+        return Ok(());
+    };
+    let dir = std::env::temp_dir().join(format!("twin-bench-voice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("server.toml");
+    // The demo config's model, retrieval and voice settings, as `cargo xtask demo` runs them.
+    let demo = std::fs::read_to_string(root().join("assets/config/demo.toml"))?;
+    let settings = demo
+        .find("\n[llm]")
+        .map(|at| &demo[at..])
+        .context("assets/config/demo.toml has no [llm]")?;
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n[auth]\ndemo = true\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"bench\"\ncapabilities = [\"converse\", \"speech\", \"metrics\"]\n{settings}",
+            dir.join("voice.db").display(),
+            models_dir().display(),
+            root().join("assets/personas/owen-marsh").display()
+        ),
+    )?;
+    let (child, addr, _) = spawn_server(&args.server_bin, &config)?;
+    let spoken = twin_bench::voice_to_voice::questions(
+        &models_dir(),
+        &questions[..questions.len().min(12)],
+    )?;
+    let result = twin_bench::voice_to_voice::section(md, twin_bin, &addr, "bench", &spoken);
+    drop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// A fresh folder with the benchmark server's config (the demo persona, embedded defaults) and store.

@@ -1,20 +1,32 @@
 //! The speech-in pipeline over a stream of 16 kHz audio: two Silero VADs (a quick one that notices a pause
 //! after 100 ms, and the one that ends an utterance), partial hypotheses by re-decoding the growing segment,
 //! and speculative finalization: decoding starts when the pause begins, and that result is the final one
-//! when the utterance indeed ends there.
+//! when the utterance indeed ends there. With Smart Turn (the default), the same short pause also asks whether
+//! the turn sounds complete: if so the decode is final at once; if not, only a long silence ends the turn, so
+//! "I was thinking... that we could" is heard whole.
 
 use crate::recognizer::{Recognizer, RecognizerKind};
-use crate::vad::Vad;
+use crate::turn::SmartTurn;
+use crate::turn::dangling::ends_mid_sentence;
+use crate::vad::{Segment, Vad};
 use crate::{ListenError, SAMPLE_RATE};
 use std::path::Path;
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
 pub struct ListenerConfig {
-    /// A pause this long ends an utterance.
+    /// A pause this long ends an utterance, whatever Smart Turn says.
     pub end_silence_s: f32,
+    /// Smart Turn's probability at or above which a short pause ends the turn; `None`: silence alone.
+    pub complete_at: Option<f32>,
+    /// A transcript ending on a word no sentence ends on ("about", "to", "the") keeps the turn open, whatever
+    /// Smart Turn says (see [`crate::turn::dangling`]).
+    pub hold_on_fragment: bool,
     /// A pause this long starts decoding, in case it is the end.
     pub pause_s: f32,
+    /// With Smart Turn: how much longer the pause lasts before Smart Turn is asked (people pause briefly
+    /// inside sentences all the time).
+    pub turn_pause_s: f32,
     /// Speech between partial hypotheses.
     pub partial_every_s: f32,
     /// The model [`Listener::from_models`] loads.
@@ -28,13 +40,26 @@ impl Default for ListenerConfig {
 }
 
 impl ListenerConfig {
-    /// The defaults for `recognizer` (its partials as often as it can afford them).
+    /// The defaults for `recognizer` (its partials as often as it can afford them), with Smart Turn: a
+    /// complete-sounding turn ends at the first short pause, any other after 1.2 s of silence.
     pub fn with(recognizer: RecognizerKind) -> Self {
         ListenerConfig {
-            end_silence_s: 0.35,
+            end_silence_s: 1.2,
+            complete_at: Some(0.5),
+            hold_on_fragment: true,
             pause_s: 0.1,
+            turn_pause_s: 0.1,
             partial_every_s: recognizer.partial_every_s(),
             recognizer,
+        }
+    }
+
+    /// Without Smart Turn: every pause of 0.35 s ends the utterance.
+    pub fn silence_only(recognizer: RecognizerKind) -> Self {
+        ListenerConfig {
+            end_silence_s: 0.35,
+            complete_at: None,
+            ..ListenerConfig::with(recognizer)
         }
     }
 }
@@ -61,6 +86,13 @@ pub enum Event {
         /// The pause's decode was used (it began before the end was confirmed).
         speculative: bool,
         decode_ms: f64,
+        /// Smart Turn's probability that the turn was complete, where it ended the turn at a short pause.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        complete: Option<f32>,
+        /// The speaker went on after the previous final, which ended the turn too soon: this one says the
+        /// whole of it again (from the previous final's start), to be taken instead.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        revises: bool,
     },
 }
 
@@ -99,6 +131,8 @@ struct Speculation {
     /// Samples (absolute) it covers.
     start: u64,
     end: u64,
+    /// The speech the quick VAD heard (absolute samples), for the final's times.
+    speech: (u64, u64),
     text: String,
     /// Audio time it would be ready on a live stream.
     ready_s: f64,
@@ -108,6 +142,7 @@ struct Speculation {
 pub struct Listener {
     config: ListenerConfig,
     recognizer: Box<dyn Recognizer>,
+    turn: Option<SmartTurn>,
     /// Ends utterances.
     vad: Vad,
     /// Notices pauses early.
@@ -116,11 +151,32 @@ pub struct Listener {
     /// once no utterance needs them, so a listener left on for hours stays small.
     audio: Vec<f32>,
     base: u64,
-    /// Where the open utterance began (quick VAD's view), while one is open.
+    /// Where the open utterance's audio begins (with pre-roll), while one is open.
     open_since: Option<u64>,
+    /// Where its speech began, by the quick VAD's first segment of it.
+    heard_from: Option<u64>,
     last_partial: u64,
     speculation: Option<Speculation>,
+    /// When (samples) to ask Smart Turn whether the pause ends the turn.
+    turn_check: Option<u64>,
+    /// The last turn Smart Turn ended early, until the long VAD's silence is up: its own segment for it is
+    /// not a second turn, and speech heard again before then goes on from it.
+    ended_early: Option<EarlyEnd>,
+    /// The open utterance goes on from a turn that ended early: its final says the whole of it again.
+    resumed: bool,
 }
+
+/// A turn Smart Turn ended at a short pause (absolute samples).
+struct EarlyEnd {
+    /// Where its audio began (with pre-roll) and its speech began.
+    audio_from: u64,
+    speech_from: u64,
+    /// The stream's clock when it ended.
+    until: u64,
+}
+
+/// How far apart (samples) two views of the same speech's ends may be and still be the same speech.
+const TOLERANCE: u64 = SAMPLE_RATE as u64 / 5;
 
 /// Past a few seconds, partials come this many times per utterance length (see [`Listener::push`]).
 const PARTIALS_PER_UTTERANCE: u64 = 8;
@@ -130,34 +186,52 @@ fn seconds(samples: u64) -> f64 {
 }
 
 impl Listener {
+    /// `turn` is required when the config asks for Smart Turn (`complete_at`).
     pub fn new(
         vad_model: &Path,
         recognizer: Box<dyn Recognizer>,
+        turn: Option<SmartTurn>,
         config: ListenerConfig,
     ) -> Result<Listener, ListenError> {
+        if config.complete_at.is_some() && turn.is_none() {
+            return Err(ListenError::Format(
+                "the listener's config asks for Smart Turn but no model was given".into(),
+            ));
+        }
         Ok(Listener {
             vad: Vad::load(vad_model, config.end_silence_s)?,
             quick: Vad::load(vad_model, config.pause_s)?,
             config,
             recognizer,
+            turn,
             audio: Vec::new(),
             base: 0,
             open_since: None,
+            heard_from: None,
             last_partial: 0,
             speculation: None,
+            turn_check: None,
+            ended_early: None,
+            resumed: false,
         })
     }
 
-    /// The pipeline from the folder `cargo xtask setup` fills: Silero VAD and the config's recognizer.
+    /// The pipeline from the folder `cargo xtask setup` fills: Silero VAD, the config's recognizer and
+    /// Smart Turn where the config uses it.
     pub fn from_models(
         models_dir: &Path,
         threads: usize,
         config: ListenerConfig,
     ) -> Result<Listener, ListenError> {
         let recognizer = config.recognizer.load(models_dir, threads)?;
+        let turn = match config.complete_at {
+            Some(_) => Some(SmartTurn::load(&models_dir.join("smart-turn"))?),
+            None => None,
+        };
         Listener::new(
             &models_dir.join("silero-vad/silero_vad.onnx"),
             recognizer,
+            turn,
             config,
         )
     }
@@ -176,17 +250,29 @@ impl Listener {
         self.audio.extend_from_slice(samples);
         let now = self.now();
         let mut events = Vec::new();
-        // A pause: decode what was said, in case it is the end.
+        // A pause: decode what was said, in case it is the end (and with Smart Turn, ask whether it is).
         for seg in self.quick.push(samples) {
-            self.speculate(seg.start);
+            self.pause(&seg);
         }
-        if self.quick.speaking() || self.vad.speaking() {
+        events.extend(self.check_turn(false));
+        // After a turn ended early the long VAD still hears that speech until its silence is up: not a new
+        // utterance.
+        let vad_open = self.vad.speaking() && self.ended_early.is_none();
+        if self.quick.speaking() || vad_open {
             let since = match self.open_since {
                 Some(since) => since,
                 None => {
                     events.push(Event::SpeechStart { at_s: seconds(now) });
-                    // The VAD speaks up 0.2 s or more into speech: start well before it.
-                    let since = now.saturating_sub((0.6 * SAMPLE_RATE as f32) as u64);
+                    // The VAD speaks up 0.2 s or more into speech: start well before it. Speech again soon
+                    // after a turn ended early means it was not the end: hear it all as one.
+                    let since = match &self.ended_early {
+                        Some(early) => {
+                            self.resumed = true;
+                            self.heard_from = Some(early.speech_from);
+                            early.audio_from
+                        }
+                        None => now.saturating_sub((0.6 * SAMPLE_RATE as f32) as u64),
+                    };
                     self.open_since = Some(since);
                     since
                 }
@@ -218,7 +304,7 @@ impl Listener {
             }
         }
         for seg in self.vad.push(samples) {
-            events.push(self.finalize(seg.start, seg.samples.len() as u64, seconds(now)));
+            events.extend(self.close(&seg, seconds(now)));
         }
         self.forget();
         events
@@ -227,14 +313,15 @@ impl Listener {
     /// Ends the stream: the open utterance (if any) is final.
     pub fn finish(&mut self) -> Vec<Event> {
         let now = seconds(self.now());
+        let mut events = Vec::new();
         for seg in self.quick.finish() {
-            self.speculate(seg.start);
+            self.pause(&seg);
         }
-        self.vad
-            .finish()
-            .into_iter()
-            .map(|seg| self.finalize(seg.start, seg.samples.len() as u64, now))
-            .collect()
+        events.extend(self.check_turn(true));
+        for seg in self.vad.finish() {
+            events.extend(self.close(&seg, now));
+        }
+        events
     }
 
     /// Seconds of audio held (for monitoring: it stays a few seconds between utterances).
@@ -265,7 +352,17 @@ impl Listener {
         {
             self.speculation = None;
         }
-        if self.open_since.is_some() || self.speculation.is_some() {
+        // Likewise a turn ended early whose segment the long VAD never closed.
+        let stale = ((self.config.end_silence_s + 5.0) * SAMPLE_RATE as f32) as u64;
+        if self.open_since.is_none()
+            && self
+                .ended_early
+                .as_ref()
+                .is_some_and(|e| e.until + stale <= self.now())
+        {
+            self.ended_early = None;
+        }
+        if self.open_since.is_some() || self.speculation.is_some() || self.ended_early.is_some() {
             return;
         }
         let keep = SAMPLE_RATE as usize;
@@ -276,8 +373,86 @@ impl Listener {
         }
     }
 
-    fn speculate(&mut self, start: u64) {
-        let from = self.open_since.unwrap_or(start).min(start);
+    /// A short pause after `seg`: decode in case it is the end, and with Smart Turn, ask it once the pause
+    /// has lasted `turn_pause_s` more.
+    fn pause(&mut self, seg: &Segment) {
+        let from = self.heard_from.unwrap_or(seg.start).min(seg.start);
+        self.heard_from = Some(from);
+        self.speculate((from, seg.start + seg.samples.len() as u64));
+        if self.config.complete_at.is_some() {
+            let wait = (self.config.turn_pause_s * SAMPLE_RATE as f32) as u64;
+            self.turn_check = Some(self.now() + wait);
+        }
+    }
+
+    /// When the pause has lasted long enough (or the stream ends: `now`), Smart Turn reads the utterance: if
+    /// it sounds complete, and the transcript does not stop mid-sentence, the turn ends here.
+    fn check_turn(&mut self, now: bool) -> Option<Event> {
+        let at = self.turn_check?;
+        if self.quick.speaking() {
+            self.turn_check = None;
+            return None;
+        }
+        if !now && self.now() < at {
+            return None;
+        }
+        self.turn_check = None;
+        let threshold = self.config.complete_at?;
+        let s = self.speculation.as_ref()?;
+        if self.config.hold_on_fragment && ends_mid_sentence(&s.text) {
+            return None;
+        }
+        let end = self.now();
+        let started = Instant::now();
+        let complete = match self.turn.as_ref()?.complete(self.span(s.start, end)) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("Smart Turn: {e}; the silence decides");
+                return None;
+            }
+        };
+        if complete < threshold {
+            return None;
+        }
+        let judged_s = seconds(end) + started.elapsed().as_secs_f64();
+        let s = self.speculation.take()?;
+        self.open_since = None;
+        self.heard_from = None;
+        self.last_partial = 0;
+        self.ended_early = Some(EarlyEnd {
+            audio_from: s.start,
+            speech_from: s.speech.0,
+            until: end,
+        });
+        Some(Event::Final {
+            text: s.text,
+            start_s: seconds(s.speech.0),
+            end_s: seconds(s.speech.1),
+            ready_s: s.ready_s.max(judged_s),
+            speculative: true,
+            decode_ms: s.decode_ms,
+            complete: Some(complete),
+            revises: std::mem::take(&mut self.resumed),
+        })
+    }
+
+    /// The long VAD closed `seg`: the turn's final, unless Smart Turn already ended it and nothing was said
+    /// since (where the speaker went on, the final says it all again).
+    fn close(&mut self, seg: &Segment, confirmed_s: f64) -> Option<Event> {
+        let mut start = seg.start;
+        let end = seg.start + seg.samples.len() as u64;
+        if let Some(early) = self.ended_early.take() {
+            if end <= early.until + TOLERANCE || !self.resumed {
+                return None;
+            }
+            start = start.min(early.speech_from);
+        }
+        Some(self.finalize(start, end - start, confirmed_s))
+    }
+
+    /// Decodes the utterance up to now, in case this pause is its end.
+    fn speculate(&mut self, speech: (u64, u64)) {
+        let from = self.open_since.unwrap_or(speech.0).min(speech.0);
         // Up to now, past the segment's end: the VAD trims the last phoneme's tail, and the pause after it
         // costs the decoder nothing.
         let end = self.now();
@@ -289,6 +464,7 @@ impl Listener {
         self.speculation = Some(Speculation {
             start: from,
             end,
+            speech,
             text,
             ready_s,
             decode_ms,
@@ -298,12 +474,13 @@ impl Listener {
     fn finalize(&mut self, start: u64, len: u64, confirmed_s: f64) -> Event {
         let end = start + len;
         self.open_since = None;
+        self.heard_from = None;
         self.last_partial = 0;
+        let revises = std::mem::take(&mut self.resumed);
         // The speculative decode stands if it covered this utterance and nothing was said after it.
-        let tolerance = SAMPLE_RATE as u64 / 5;
         if let Some(s) = self.speculation.take()
-            && s.start <= start + tolerance
-            && s.end + tolerance >= end
+            && s.start <= start + TOLERANCE
+            && s.end + TOLERANCE >= end
         {
             return Event::Final {
                 text: s.text,
@@ -312,6 +489,8 @@ impl Listener {
                 ready_s: confirmed_s.max(s.ready_s),
                 speculative: true,
                 decode_ms: s.decode_ms,
+                complete: None,
+                revises,
             };
         }
         let started = Instant::now();
@@ -326,6 +505,8 @@ impl Listener {
             ready_s: confirmed_s + decode_ms / 1000.0,
             speculative: false,
             decode_ms,
+            complete: None,
+            revises,
         }
     }
 }

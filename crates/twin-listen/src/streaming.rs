@@ -152,6 +152,8 @@ impl StreamingListener {
                     ready_s: now,
                     speculative: false,
                     decode_ms: self.decode_ms,
+                    complete: None,
+                    revises: false,
                 });
             }
             self.text.clear();

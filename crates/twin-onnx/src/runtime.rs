@@ -27,14 +27,16 @@ pub(crate) fn environment() -> Result<&'static Environment, OnnxError> {
 }
 
 fn open() -> Result<Environment, String> {
-    let path = library().ok_or_else(|| {
-        format!(
-            "{LIBRARY} not found beside the program, in ORT_DYLIB_PATH or in {} (run `cargo xtask setup`)",
-            BUILT_WITH.unwrap_or("sherpa-onnx's library folder")
-        )
-    })?;
+    // Found nowhere: the system's loader may still know it (an Android app's own libraries, or the copy
+    // sherpa-onnx already loaded).
+    let path = library().unwrap_or_else(|| PathBuf::from(LIBRARY));
     ort::init_from(&path)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| {
+            format!(
+                "{e} (looked beside the program, in ORT_DYLIB_PATH and in {}: run `cargo xtask setup`)",
+                BUILT_WITH.unwrap_or("sherpa-onnx's library folder")
+            )
+        })?
         .with_name("twin")
         .build()
         .map_err(|e| format!("{}: {e}", path.display()))
