@@ -64,13 +64,7 @@ pub fn run(args: TranscribeArgs) -> Result<()> {
     events.extend(last);
     let seconds = started.elapsed().as_secs_f64();
     let audio_s = audio.len() as f64 / twin_listen::SAMPLE_RATE as f64;
-    let text: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Final { text, .. } if !text.is_empty() => Some(text.as_str()),
-            _ => None,
-        })
-        .collect();
+    let text = twin_listen::turns(&events);
     if args.json {
         println!(
             "{}",

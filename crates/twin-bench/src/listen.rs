@@ -75,33 +75,30 @@ fn run_voice(
         let truth_end_s = (clock + pad.len() + end) as f64 / 16_000.0;
         let started = Instant::now();
         let cpu_before = cpu_seconds();
-        let mut text = Vec::new();
-        for chunk in stream.chunks(320) {
-            for e in listener.push(chunk) {
-                if let Event::Final {
-                    text: t,
-                    ready_s,
-                    speculative,
-                    complete,
-                    ..
-                } = e
-                {
-                    run.finals += 1;
-                    run.speculative += usize::from(speculative);
-                    run.early += usize::from(complete.is_some());
-                    text.push((t, ready_s));
-                }
-            }
-        }
+        let events: Vec<Event> = stream.chunks(320).flat_map(|c| listener.push(c)).collect();
         run.compute_s += started.elapsed().as_secs_f64();
         run.cpu_s += cpu_seconds() - cpu_before;
         run.audio_s += stream.len() as f64 / 16_000.0;
         clock += stream.len();
-        if let Some((_, ready)) = text.last() {
+        let mut ready = None;
+        for e in &events {
+            if let Event::Final {
+                ready_s,
+                speculative,
+                complete,
+                ..
+            } = e
+            {
+                run.finals += 1;
+                run.speculative += usize::from(*speculative);
+                run.early += usize::from(complete.is_some());
+                ready = Some(*ready_s);
+            }
+        }
+        if let Some(ready) = ready {
             run.endpoint_ms.push((ready - truth_end_s) * 1000.0);
         }
-        let joined: Vec<String> = text.into_iter().map(|(t, _)| t).collect();
-        let (e, n) = word_errors(s, &joined.join(" "));
+        let (e, n) = word_errors(s, &twin_listen::turns(&events).join(" "));
         run.errors += e;
         run.words += n;
     }
@@ -206,14 +203,7 @@ pub fn real_speech_row(models: &Path, kind: RecognizerKind) -> Result<(String, f
         events.extend(listener.finish());
         compute_s += started.elapsed().as_secs_f64();
         audio_s += audio.len() as f64 / 16_000.0;
-        let text: Vec<String> = events
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Final { text, .. } => Some(text),
-                _ => None,
-            })
-            .collect();
-        let (e, n) = word_errors(&r.transcript, &text.join(" "));
+        let (e, n) = word_errors(&r.transcript, &twin_listen::turns(&events).join(" "));
         errors += e;
         words += n;
     }

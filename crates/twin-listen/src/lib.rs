@@ -23,7 +23,7 @@ pub mod turn;
 pub mod vad;
 
 pub use duplex::{Cue, Duplex, DuplexConfig};
-pub use listener::{Event, Listen, Listener, ListenerConfig};
+pub use listener::{Event, Listen, Listener, ListenerConfig, turns};
 pub use moonshine::MoonshineRecognizer;
 pub use recognizer::{Recognizer, RecognizerKind, WhisperRecognizer};
 pub use streaming::{EndpointRules, StreamingListener};

@@ -96,6 +96,23 @@ pub enum Event {
     },
 }
 
+/// What a stream's events come to: the finals' texts in order, a revision in place of the final it revises
+/// (so a sentence with a pause in it is said once). Empty finals are left out.
+pub fn turns(events: &[Event]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for e in events {
+        if let Event::Final { text, revises, .. } = e {
+            if *revises {
+                out.pop();
+            }
+            if !text.trim().is_empty() {
+                out.push(text);
+            }
+        }
+    }
+    out
+}
+
 /// Something that turns a live 16 kHz stream into speech events: the VAD-segmented [`Listener`] with an
 /// offline model, or a streaming recognizer with its own endpointing.
 pub trait Listen: Send {

@@ -74,16 +74,8 @@ pub fn finals(
     reference: Option<&[f32]>,
 ) -> Vec<String> {
     let mut canceller = EchoCanceller::new(echo);
-    let mut finals = Vec::new();
-    let mut take = |events: Vec<Event>| {
-        for e in events {
-            if let Event::Final { text, .. } = e
-                && !text.is_empty()
-            {
-                finals.push(text);
-            }
-        }
-    };
+    let mut events = Vec::new();
+    let mut take = |new: Vec<Event>| events.extend(new);
     for (n, chunk) in mic.chunks(320).enumerate() {
         let cleaned = match reference {
             Some(r) => canceller.process(chunk, &r[n * 320..n * 320 + chunk.len()]),
@@ -92,7 +84,10 @@ pub fn finals(
         take(listener.push(&cleaned));
     }
     take(listener.finish());
-    finals
+    crate::listener::turns(&events)
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 impl Default for Room {

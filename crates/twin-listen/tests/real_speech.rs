@@ -29,15 +29,9 @@ fn word_error_rate(kind: RecognizerKind) -> f64 {
     for r in &recordings {
         let audio = twin_listen::audio::read_wav(&r.wav).unwrap();
         let mut listener = Listener::from_models(&models(), 2, ListenerConfig::with(kind)).unwrap();
-        let mut text = Vec::new();
         let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
         events.extend(listener.finish());
-        for e in events {
-            if let Event::Final { text: t, .. } = e {
-                text.push(t);
-            }
-        }
-        let heard = text.join(" ");
+        let heard = twin_listen::turns(&events).join(" ");
         let (e, n) = word_errors(&r.transcript, &heard);
         eprintln!("{e}/{n}  {:?} → {heard:?}", r.transcript);
         errors += e;
