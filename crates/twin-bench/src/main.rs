@@ -46,7 +46,7 @@ struct Args {
     /// Only the avatar's figures, printed (for working on them; BENCHMARKS.md is left alone).
     #[arg(long)]
     avatar_only: bool,
-    /// Only the speech-in figures, printed (BENCHMARKS.md is left alone).
+    /// Only the speech-in figures (recognition, echo and barge-in; not the end of turn's sets), printed.
     #[arg(long)]
     listen_only: bool,
     /// Only the end-of-turn figures (the mid-sentence-pause set), printed.
@@ -493,7 +493,6 @@ async fn main() -> Result<()> {
         let sentences =
             twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
         twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
-        twin_bench::turns::section(&mut md, &models_dir(), &root().join("assets/speech"))?;
         twin_bench::listen::duplex_section(&mut md, &models_dir())?;
         print!("{md}");
         return Ok(());

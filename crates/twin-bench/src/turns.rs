@@ -302,8 +302,8 @@ pub fn section(md: &mut String, models: &Path, speech: &Path) -> Result<()> {
          | set | voice | cut off, Smart Turn + transcript | cut off, Smart Turn alone | end → final p50 | p95 | cut off, silence alone |\n\
          |---|---|---|---|---|---|---|\n{}\n\n\
          The real recordings (5 LibriVox readings, 5 spoken card names, JFK) hold {pauses} pauses long enough for the silence rule \
-         to end a turn; with Smart Turn + transcript the turn ended at {cut} of them (JFK's \"And so my fellow Americans … ask not …\": \
-         a speaker's pauses at phrase ends).\n\n\
+         to end a turn (JFK's, after \"And so my fellow Americans\" and \"ask not\"); with Smart Turn + transcript the turn ended at \
+         {cut} of them.\n\n\
          Target: mid-sentence cut-offs at most 5%: **{}** ({:.1}% on the held-out set; {:.1}% on the development set). Smart Turn \
          is trained on people: on espeak-ng's formant voices its probability for a whole question and its first half are close to a \
          coin's (0.02 for one complete question, 0.90 for a \"So my plan is to\"), which is why the transcript's check carries most \
