@@ -10,6 +10,7 @@ pub mod lipsync;
 pub mod listen;
 pub mod rooms;
 pub mod security;
+pub mod spoken;
 pub mod turns;
 pub mod voice_to_voice;
 
@@ -23,6 +24,16 @@ pub fn models_dir() -> std::path::PathBuf {
     std::env::var_os("TWIN_MODELS_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root().join("models"))
+}
+
+/// The server's `/metrics` (Prometheus text) as `token` may read it; an error if it cannot be had.
+pub fn metrics(addr: &str, token: &str) -> anyhow::Result<String> {
+    let out = std::process::Command::new("curl")
+        .args(["-fs", "-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("http://{addr}/metrics"))
+        .output()?;
+    anyhow::ensure!(out.status.success(), "GET http://{addr}/metrics failed");
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The value at percentile `p` (0..=100) of `values`, nearest rank; NaN when there are none.

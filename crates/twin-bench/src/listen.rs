@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 use twin_listen::score::word_errors;
-use twin_listen::{Event, Listener, ListenerConfig, RecognizerKind};
+use twin_listen::{Event, Listen, Listener, ListenerConfig, RecognizerKind};
 use twin_voice::Synthesizer;
 
 /// espeak-ng voices of the set, and the Piper voice.
@@ -17,7 +17,7 @@ const ESPEAK_VOICES: [&str; 3] = ["en-us", "en-us+m3", "en-gb-x-rp"];
 fn speech_end(samples: &[f32]) -> usize {
     samples
         .iter()
-        .rposition(|s| s.abs() > 0.01)
+        .rposition(|s| s.abs() > crate::spoken::SILENCE_FLOOR)
         .map_or(0, |i| i + 1)
 }
 
@@ -61,12 +61,7 @@ fn run_voice(
         Listener::from_models(models, 2, ListenerConfig::with(RecognizerKind::Moonshine))?;
     let mut clock = 0usize;
     for s in sentences {
-        let mut audio = Vec::new();
-        voice.synthesize(&twin_voice::text::prepare(s)?, &mut |p| {
-            audio.extend_from_slice(p);
-            true
-        })?;
-        let mut audio = twin_listen::audio::to_16k(&audio, voice.sample_rate());
+        let mut audio = crate::spoken::at_16k(voice, s)?;
         let end = speech_end(&audio);
         audio.truncate(end);
         // Each sentence alone, with a second and a half of silence around it, as a user pauses to listen.
@@ -199,8 +194,7 @@ pub fn real_speech_row(models: &Path, kind: RecognizerKind) -> Result<(String, f
         let audio = twin_listen::audio::read_wav(&r.wav)?;
         let mut listener = Listener::from_models(models, 2, ListenerConfig::with(kind))?;
         let started = Instant::now();
-        let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
-        events.extend(listener.finish());
+        let events = listener.hear(&audio);
         compute_s += started.elapsed().as_secs_f64();
         audio_s += audio.len() as f64 / 16_000.0;
         let (e, n) = word_errors(&r.transcript, &twin_listen::turns(&events).join(" "));

@@ -787,18 +787,8 @@ async fn main() -> Result<()> {
 
 /// What the guardrails did during the run, from the server's /metrics: dropped sentences delay the first one.
 fn guardrail_counts(addr: &str) -> Vec<(String, u64)> {
-    let Ok(out) = Command::new("curl")
-        .args([
-            "-fs",
-            "-H",
-            "Authorization: Bearer bench",
-            &format!("http://{addr}/metrics"),
-        ])
-        .output()
-    else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
+    twin_bench::metrics(addr, "bench")
+        .unwrap_or_default()
         .lines()
         .filter_map(|l| l.strip_prefix("twin_guardrail_total{rule=\""))
         .filter_map(|l| {

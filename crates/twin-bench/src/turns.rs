@@ -6,10 +6,11 @@
 //! Smart Turn and with silence alone.
 
 use crate::percentile;
+use crate::spoken::{SILENCE_FLOOR, at_16k, trimmed};
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::Path;
-use twin_listen::{Event, Listener, ListenerConfig, RecognizerKind};
+use twin_listen::{Event, Listen, Listener, ListenerConfig, RecognizerKind};
 use twin_voice::Synthesizer;
 
 /// One question of the set, in its two halves.
@@ -43,16 +44,7 @@ pub fn pause_ms(i: usize) -> usize {
 
 /// `text` said by `voice` at 16 kHz, the synthesizer's silence trimmed from both ends.
 fn said(voice: &dyn Synthesizer, text: &str) -> Result<Vec<f32>> {
-    let mut audio = Vec::new();
-    voice.synthesize(&twin_voice::text::prepare(text)?, &mut |p| {
-        audio.extend_from_slice(p);
-        true
-    })?;
-    let audio = twin_listen::audio::to_16k(&audio, voice.sample_rate());
-    let loud = |s: &f32| s.abs() > 0.01;
-    let first = audio.iter().position(loud).unwrap_or(0);
-    let last = audio.iter().rposition(loud).map_or(0, |i| i + 1);
-    Ok(audio[first.min(last)..last].to_vec())
+    Ok(trimmed(&at_16k(voice, text)?, SILENCE_FLOOR).to_vec())
 }
 
 /// Where to pause in `whole` (samples): the quietest 20 ms within a twentieth of the sentence of where the
@@ -77,9 +69,8 @@ fn word_gap(whole: &[f32], share: f64) -> usize {
 
 /// What a listener made of one stream: its non-empty finals (end, ready), in seconds.
 fn finals(listener: &mut Listener, stream: &[f32]) -> Vec<(f64, f64)> {
-    let mut events: Vec<Event> = stream.chunks(320).flat_map(|c| listener.push(c)).collect();
-    events.extend(listener.finish());
-    events
+    listener
+        .hear(stream)
         .into_iter()
         .filter_map(|e| match e {
             Event::Final {
@@ -135,10 +126,8 @@ fn real(models: &Path) -> Result<Vec<Splice>> {
     let mut out = Vec::new();
     for r in twin_listen::corpus::real_speech(models)? {
         let audio = twin_listen::audio::read_wav(&r.wav)?;
-        let loud = |s: &f32| s.abs() > 0.02;
-        let first = audio.iter().position(loud).unwrap_or(0);
-        let last = audio.iter().rposition(loud).map_or(0, |i| i + 1);
-        let speech = &audio[first.min(last)..last];
+        // Above a recording's room noise.
+        let speech = trimmed(&audio, 0.02);
         if speech.len() < 40_000 {
             continue;
         }

@@ -36,12 +36,7 @@ struct Timing {
 
 /// The server's latency sums (`twin_*_seconds_sum`), scraped from `/metrics`.
 fn sums(addr: &str, token: &str) -> Result<[f64; 4]> {
-    let out = Command::new("curl")
-        .args(["-s", "-H", &format!("Authorization: Bearer {token}")])
-        .arg(format!("http://{addr}/metrics"))
-        .output()
-        .context("curl")?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = crate::metrics(addr, token)?;
     let sum = |name: &str| -> f64 {
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("{name}_sum ")))
@@ -312,6 +307,7 @@ pub fn section(
 
 /// The questions: `texts` said by Piper and espeak-ng in turn (synthetic), then the real recordings.
 pub fn questions(models: &Path, texts: &[String]) -> Result<Vec<Question>> {
+    use crate::spoken::{SILENCE_FLOOR, at_16k, trimmed};
     use twin_voice::Synthesizer;
     let piper = twin_voice::PiperVoice::load(&models.join("piper-en_US-joe-medium"), 1.0, 1)?;
     let espeak = twin_voice::espeak::EspeakVoice::new("en-us", 1.0)?;
@@ -319,29 +315,16 @@ pub fn questions(models: &Path, texts: &[String]) -> Result<Vec<Question>> {
     let mut out = Vec::new();
     for (i, text) in texts.iter().enumerate() {
         let (name, voice) = voices[i % 2];
-        let mut audio = Vec::new();
-        voice.synthesize(&twin_voice::text::prepare(text)?, &mut |p| {
-            audio.extend_from_slice(p);
-            true
-        })?;
         out.push(Question {
             source: format!("{name} (synthetic)"),
-            audio: trimmed(&twin_listen::audio::to_16k(&audio, voice.sample_rate())),
+            audio: trimmed(&at_16k(voice, text)?, SILENCE_FLOOR).to_vec(),
         });
     }
     for r in twin_listen::corpus::real_speech(models)? {
         out.push(Question {
             source: REAL.into(),
-            audio: trimmed(&twin_listen::audio::read_wav(&r.wav)?),
+            audio: trimmed(&twin_listen::audio::read_wav(&r.wav)?, SILENCE_FLOOR).to_vec(),
         });
     }
     Ok(out)
-}
-
-/// The speech of `audio`, without the silence around it (so the last sample written is the true end).
-fn trimmed(audio: &[f32]) -> Vec<f32> {
-    let loud = |s: &f32| s.abs() > 0.01;
-    let first = audio.iter().position(loud).unwrap_or(0);
-    let last = audio.iter().rposition(loud).map_or(0, |i| i + 1);
-    audio[first.min(last)..last].to_vec()
 }

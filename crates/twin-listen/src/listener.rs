@@ -1,7 +1,7 @@
 //! The speech-in pipeline over a stream of 16 kHz audio: two Silero VADs (a quick one that notices a pause
 //! after 100 ms, and the one that ends an utterance), partial hypotheses by re-decoding the growing segment,
 //! and speculative finalization: decoding starts when the pause begins, and that result is the final one
-//! when the utterance indeed ends there. With Smart Turn (the default), the same short pause also asks whether
+//! when the utterance indeed ends there. With Smart Turn (the default), a pause a little longer asks whether
 //! the turn sounds complete: if so the decode is final at once; if not, only a long silence ends the turn, so
 //! "I was thinking... that we could" is heard whole.
 
@@ -124,6 +124,12 @@ pub trait Listen: Send {
     fn set_partial_every(&mut self, _seconds: f32) {}
     /// For reports: which model.
     fn recognizer_name(&self) -> &str;
+    /// A whole recording fed as a live stream would be (20 ms at a time), then ended: every event.
+    fn hear(&mut self, audio: &[f32]) -> Vec<Event> {
+        let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| self.push(c)).collect();
+        events.extend(self.finish());
+        events
+    }
 }
 
 impl Listen for Listener {
@@ -402,15 +408,15 @@ impl Listener {
         }
     }
 
-    /// When the pause has lasted long enough (or the stream ends: `now`), Smart Turn reads the utterance: if
-    /// it sounds complete, and the transcript does not stop mid-sentence, the turn ends here.
-    fn check_turn(&mut self, now: bool) -> Option<Event> {
+    /// When the pause has lasted long enough (or the stream ends: `at_end`), Smart Turn reads the utterance:
+    /// if it sounds complete, and the transcript does not stop mid-sentence, the turn ends here.
+    fn check_turn(&mut self, at_end: bool) -> Option<Event> {
         let at = self.turn_check?;
         if self.quick.speaking() {
             self.turn_check = None;
             return None;
         }
-        if !now && self.now() < at {
+        if !at_end && self.now() < at {
             return None;
         }
         self.turn_check = None;
@@ -433,9 +439,7 @@ impl Listener {
         }
         let judged_s = seconds(end) + started.elapsed().as_secs_f64();
         let s = self.speculation.take()?;
-        self.open_since = None;
-        self.heard_from = None;
-        self.last_partial = 0;
+        let revises = self.end_utterance();
         self.ended_early = Some(EarlyEnd {
             audio_from: s.start,
             speech_from: s.speech.0,
@@ -449,7 +453,7 @@ impl Listener {
             speculative: true,
             decode_ms: s.decode_ms,
             complete: Some(complete),
-            revises: std::mem::take(&mut self.resumed),
+            revises,
         })
     }
 
@@ -465,6 +469,14 @@ impl Listener {
             start = start.min(early.speech_from);
         }
         Some(self.finalize(start, end - start, confirmed_s))
+    }
+
+    /// The open utterance is over (its final is being made); whether that final revises an early end.
+    fn end_utterance(&mut self) -> bool {
+        self.open_since = None;
+        self.heard_from = None;
+        self.last_partial = 0;
+        std::mem::take(&mut self.resumed)
     }
 
     /// Decodes the utterance up to now, in case this pause is its end.
@@ -490,10 +502,7 @@ impl Listener {
 
     fn finalize(&mut self, start: u64, len: u64, confirmed_s: f64) -> Event {
         let end = start + len;
-        self.open_since = None;
-        self.heard_from = None;
-        self.last_partial = 0;
-        let revises = std::mem::take(&mut self.resumed);
+        let revises = self.end_utterance();
         // The speculative decode stands if it covered this utterance and nothing was said after it.
         if let Some(s) = self.speculation.take()
             && s.start <= start + TOLERANCE

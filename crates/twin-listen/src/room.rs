@@ -4,7 +4,7 @@
 
 use crate::echo::{EchoCanceller, EchoConfig};
 use crate::player::Player;
-use crate::{Cue, Duplex, Event, Listen};
+use crate::{Cue, Duplex, Listen};
 
 /// A small room: the speaker's sound reaches the microphone 30 ms later (device latency and distance),
 /// with decaying reflections over 60 ms, about as loud as the user's voice.
@@ -75,15 +75,14 @@ pub fn finals(
 ) -> Vec<String> {
     let mut canceller = EchoCanceller::new(echo);
     let mut events = Vec::new();
-    let mut take = |new: Vec<Event>| events.extend(new);
     for (n, chunk) in mic.chunks(320).enumerate() {
         let cleaned = match reference {
             Some(r) => canceller.process(chunk, &r[n * 320..n * 320 + chunk.len()]),
             None => chunk.to_vec(),
         };
-        take(listener.push(&cleaned));
+        events.extend(listener.push(&cleaned));
     }
-    take(listener.finish());
+    events.extend(listener.finish());
     crate::listener::turns(&events)
         .into_iter()
         .map(String::from)

@@ -5,7 +5,7 @@
 
 mod common;
 use common::models;
-use twin_listen::{Event, Listener, ListenerConfig, RecognizerKind};
+use twin_listen::{Event, Listen, Listener, ListenerConfig, RecognizerKind};
 
 const SENTENCE: &str = "speech-real/sense_and_sensibility_01_austen_64kb-0890.wav";
 
@@ -19,9 +19,8 @@ struct Turn {
 
 fn turns(config: ListenerConfig, audio: &[f32]) -> Vec<Turn> {
     let mut listener = Listener::from_models(&models(), 2, config).unwrap();
-    let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
-    events.extend(listener.finish());
-    events
+    listener
+        .hear(audio)
         .into_iter()
         .filter_map(|e| match e {
             Event::Final {

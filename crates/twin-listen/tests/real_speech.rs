@@ -5,7 +5,7 @@ mod common;
 use common::models;
 use twin_listen::corpus::real_speech;
 use twin_listen::score::word_errors;
-use twin_listen::{Event, Listener, ListenerConfig, RecognizerKind};
+use twin_listen::{Event, Listen, Listener, ListenerConfig, RecognizerKind};
 
 #[test]
 fn real_recordings_are_recognized() {
@@ -29,8 +29,7 @@ fn word_error_rate(kind: RecognizerKind) -> f64 {
     for r in &recordings {
         let audio = twin_listen::audio::read_wav(&r.wav).unwrap();
         let mut listener = Listener::from_models(&models(), 2, ListenerConfig::with(kind)).unwrap();
-        let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
-        events.extend(listener.finish());
+        let events = listener.hear(&audio);
         let heard = twin_listen::turns(&events).join(" ");
         let (e, n) = word_errors(&r.transcript, &heard);
         eprintln!("{e}/{n}  {:?} → {heard:?}", r.transcript);

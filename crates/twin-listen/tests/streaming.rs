@@ -39,8 +39,7 @@ fn a_streaming_model_gives_partials_and_ends_each_utterance() {
     let mut audio = user_says(first);
     audio.extend(vec![0.0; 16_000]);
     audio.extend(user_says(second));
-    let mut events: Vec<Event> = audio.chunks(320).flat_map(|c| listener.push(c)).collect();
-    events.extend(listener.finish());
+    let events = listener.hear(&audio);
     let finals: Vec<&str> = events
         .iter()
         .filter_map(|e| match e {
