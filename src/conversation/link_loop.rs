@@ -2,6 +2,7 @@
 //! and sent again on the resumed session (the server stores each turn id once), so a server restart loses
 //! nothing that was said.
 
+use super::unanswered::{ANSWER_WAIT, Unanswered};
 use super::voice_loop::FromLoop;
 use super::{Event, Shared, held};
 use crate::link::{Hello, Link, LinkError};
@@ -29,14 +30,13 @@ pub(super) struct Settings {
 /// The conversation's bookkeeping, which outlives any one connection.
 struct Turns {
     session_id: Option<String>,
-    /// Turns sent and not yet answered, in the order said: sent again after a reconnect.
-    unanswered: Vec<(String, ClientMessage)>,
+    /// Turns sent and not yet answered: sent again after a reconnect.
+    unanswered: Unanswered,
     /// When each turn's speech ended, until its answer's voice arrives.
     speech_end: HashMap<String, Instant>,
     /// Reply → the turn it answers.
     answering: HashMap<String, String>,
     listening: bool,
-    input_done: bool,
     /// The last reply whose start of playback was reported.
     started: Option<String>,
     /// The conversation is a room's.
@@ -70,11 +70,10 @@ pub(super) async fn run(
 ) -> Result<()> {
     let mut turns = Turns {
         session_id: settings.session.clone(),
-        unanswered: Vec::new(),
+        unanswered: Unanswered::new(),
         speech_end: HashMap::new(),
         answering: HashMap::new(),
         listening: false,
-        input_done: false,
         started: None,
         in_room: settings.room.is_some(),
         instance: crate::link::new_instance(),
@@ -158,7 +157,7 @@ async fn wait_for_server(
                 Some(FromLoop::Send(m @ ClientMessage::UserFinal { .. })) => turns.said(m),
                 Some(FromLoop::Send(_)) => {}
                 Some(FromLoop::Cue(cue, turn)) => turns.cue(cue, turn, events),
-                Some(FromLoop::InputDone) => turns.input_done = true,
+                Some(FromLoop::InputDone) => turns.unanswered.input_ended(),
                 Some(FromLoop::Failed(e)) => bail!("the voice loop stopped: {e}"),
                 None => bail!("the voice loop stopped"),
             },
@@ -204,7 +203,7 @@ async fn converse(
                 });
                 // The reply that was playing is gone with the old connection; its turn is asked again.
                 lock(&shared.player).start_reply();
-                for (_, m) in &turns.unanswered {
+                for m in turns.unanswered.messages() {
                     link.send(m).await?;
                 }
             }
@@ -249,7 +248,7 @@ async fn converse(
                     }
                 }
                 Some(FromLoop::Cue(cue, turn)) => turns.cue(cue, turn, events),
-                Some(FromLoop::InputDone) => turns.input_done = true,
+                Some(FromLoop::InputDone) => turns.unanswered.input_ended(),
                 Some(FromLoop::Failed(e)) => bail!("the voice loop stopped: {e}"),
                 None => bail!("the voice loop stopped"),
             },
@@ -258,8 +257,9 @@ async fn converse(
             () = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
         turns.playback(shared, events);
+        turns.check_answered()?;
         if shared.stop.load(Ordering::Relaxed)
-            || (turns.input_done
+            || (turns.unanswered.input_done()
                 && turns.unanswered.is_empty()
                 && turns.listening
                 && !lock(&shared.player).playing())
@@ -272,6 +272,13 @@ async fn converse(
 }
 
 impl Turns {
+    fn check_answered(&self) -> Result<()> {
+        match self.unanswered.overdue(ANSWER_WAIT) {
+            Some(e) => bail!("{e}"),
+            None => Ok(()),
+        }
+    }
+
     /// Reports when the reply now playing began, once per reply.
     fn playback(&mut self, shared: &Shared, events: &Sender<Event>) {
         let Some(reply_id) = shared.reply() else {
@@ -292,9 +299,7 @@ impl Turns {
     }
 
     fn said(&mut self, turn: ClientMessage) {
-        if let ClientMessage::UserFinal { turn_id, .. } = &turn {
-            self.unanswered.push((turn_id.clone(), turn));
-        }
+        self.unanswered.said(turn);
     }
 
     fn cue(
@@ -318,6 +323,15 @@ impl Turns {
         shared: &Shared,
         events: &Sender<Event>,
     ) -> Result<()> {
+        if matches!(
+            message,
+            ServerMessage::ReplyStart { .. }
+                | ServerMessage::ReplyDelta { .. }
+                | ServerMessage::Audio { .. }
+                | ServerMessage::Queued { .. }
+        ) {
+            self.unanswered.progress();
+        }
         match message {
             ServerMessage::ReplyStart {
                 reply_id, turn_id, ..
@@ -356,9 +370,15 @@ impl Turns {
                     });
                 }
             }
+            // A resend whose answer the server stored before the link dropped: none comes now.
+            ServerMessage::TurnAck {
+                turn_id,
+                answered: true,
+                ..
+            } => self.unanswered.answered_before(turn_id),
             ServerMessage::ReplyEnd { reply_id, .. } => {
                 if let Some(turn) = self.answering.get(reply_id) {
-                    self.unanswered.retain(|(id, _)| id != turn);
+                    self.unanswered.reply_ended(turn);
                 }
             }
             ServerMessage::AudioEnd { reply_id, .. } => {

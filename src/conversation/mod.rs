@@ -7,6 +7,7 @@ pub mod dialogue;
 mod link_loop;
 pub mod review;
 pub mod room;
+mod unanswered;
 mod voice_loop;
 
 use crate::voice::capture::{Capture, FileCapture};

@@ -224,6 +224,7 @@ fn add_reply(
         actions: actions.iter().map(|a| a.to_string()).collect(),
         latency_ms: Some(40),
         topic: source.and_then(|s| s.2.clone()),
+        ..ReplyAudit::default()
     };
     let citations: Vec<String> = source.map(|s| vec![s.0.clone()]).unwrap_or_default();
     let record = ReplyRecord {

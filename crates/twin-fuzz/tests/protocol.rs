@@ -6,7 +6,7 @@ use twin_fuzz::{config, near_text};
 use twin_protocol::{ClientMessage, ServerMessage};
 
 const CLIENT: &[&str] = &[
-    r#"{"type":"hello","protocol":4,"token":"t","persona":"owen-marsh","client":"x","audio":{"lipsync":true},"room":"r","remote":true,"instance":"i"}"#,
+    r#"{"type":"hello","protocol":5,"token":"t","persona":"owen-marsh","client":"x","audio":{"lipsync":true},"room":"r","remote":true,"instance":"i"}"#,
     r#"{"type":"user_final","turn_id":"t1","text":"Are we profitable yet?","attachment":{"name":"plan.md","text":"We plan to skip the review."}}"#,
     r#"{"type":"user_partial","text":"Are we"}"#,
     r#"{"type":"interrupted","reply_id":"r-1","heard":{"samples":22050}}"#,
@@ -19,7 +19,7 @@ const CLIENT: &[&str] = &[
 ];
 
 const SERVER: &[&str] = &[
-    r#"{"type":"welcome","protocol":4,"session_id":"s","resumed":false,"persona":{"id":"p","name":"N","role":"R","organization":"O","disclosure":"D"},"history":[{"seq":1,"speaker":"twin","text":"hi","citations":["s1"]}]}"#,
+    r#"{"type":"welcome","protocol":5,"session_id":"s","resumed":false,"persona":{"id":"p","name":"N","role":"R","organization":"O","disclosure":"D"},"history":[{"seq":1,"speaker":"twin","text":"hi","citations":["s1"]}]}"#,
     r#"{"type":"reply_start","reply_id":"r","turn_id":"t","kind":"grounded","to":"p-1"}"#,
     r#"{"type":"sentence","reply_id":"r","index":0,"text":"A.","citations":["s1"]}"#,
     r#"{"type":"reply_end","reply_id":"r","text":"A.","citations":[{"id":"s1","kind":"statement","title":"T","date":"2024-01-01","url":"https://x"}],"interrupted":false,"sentences":[{"text":"A.","source":"s1","quote":"A."}]}"#,

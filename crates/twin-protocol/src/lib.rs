@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bumped on any incompatible change. A server answers an unknown version with
 /// [`ErrorCode::UnsupportedVersion`] and closes.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Largest client frame the server reads; anything larger is refused before parsing. Room for a turn with a
 /// full attachment, every character of it escaped.
@@ -289,6 +289,9 @@ pub enum ServerMessage {
     TurnAck {
         turn_id: String,
         seq: u64,
+        /// A resent turn whose answer is stored already: no reply follows (the client stops waiting for one).
+        #[serde(default, skip_serializing_if = "is_false")]
+        answered: bool,
     },
     ReplyStart {
         reply_id: String,
@@ -861,7 +864,7 @@ mod tests {
         };
         assert_eq!(ServerMessage::decode(&end.encode()).unwrap(), end);
         // Text clients that never ask for audio stay valid.
-        let text_hello = r#"{"type":"hello","protocol":4,"token":"t"}"#;
+        let text_hello = r#"{"type":"hello","protocol":5,"token":"t"}"#;
         assert!(matches!(
             ClientMessage::decode(text_hello).unwrap(),
             ClientMessage::Hello { audio: None, .. }
@@ -960,6 +963,12 @@ mod tests {
             ServerMessage::TurnAck {
                 turn_id: "c1".into(),
                 seq: 3,
+                answered: false,
+            },
+            ServerMessage::TurnAck {
+                turn_id: "c0".into(),
+                seq: 1,
+                answered: true,
             },
             ServerMessage::ReplyStart {
                 reply_id: "r".into(),

@@ -45,6 +45,8 @@ pub struct Sent {
     pub started: Option<Instant>,
     /// How long after `started` its first sentence went out.
     pub first_sentence: Option<std::time::Duration>,
+    /// The user turns (seqs) it answers.
+    pub answers: Vec<u64>,
 }
 
 impl Sent {
@@ -76,6 +78,7 @@ impl Sent {
             actions: self.actions.clone(),
             latency_ms: self.first_sentence.map(|d| d.as_millis() as u64),
             topic,
+            answers: self.answers.clone(),
         }
     }
 

@@ -380,7 +380,7 @@ async fn run(
                         if !greeted {
                             // Said plainly when the room first opens, to everyone in it.
                             greeted = true;
-                            session.start_reply(None, None, None, None).await;
+                            session.start_reply(None, None, None, None, Vec::new()).await;
                         } else if let Some(m) = members.last() {
                             disclose(&persona, state.config.rooms.records(room), &m.to).await;
                             // Coming in mid-answer, a client waits for the twin to finish before it speaks.
@@ -695,10 +695,15 @@ fn relay(members: &[Member], message: ServerMessage) -> Vec<String> {
             {
                 continue;
             }
-            ServerMessage::TurnAck { turn_id, seq } => match own(turn_id) {
+            ServerMessage::TurnAck {
+                turn_id,
+                seq,
+                answered,
+            } => match own(turn_id) {
                 Some(t) => ServerMessage::TurnAck {
                     turn_id: t,
                     seq: *seq,
+                    answered: *answered,
                 },
                 None => continue,
             },

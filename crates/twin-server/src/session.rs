@@ -519,7 +519,9 @@ async fn open(
     session.admitted = Some(admitted);
     // Said plainly at the start of every session, a resumed one too (whoever holds the device now hears it),
     // and stored like any reply.
-    session.start_reply(None, None, None, None).await;
+    session
+        .start_reply(None, None, None, None, Vec::new())
+        .await;
     Ok(session)
 }
 
@@ -607,6 +609,7 @@ impl Session {
                     .send(ServerMessage::TurnAck {
                         turn_id: last_id,
                         seq,
+                        answered: false,
                     })
                     .await;
             }
@@ -618,6 +621,7 @@ impl Session {
         }
         let mut first: Option<(u64, Vec<HistoryTurn>)> = None;
         let (mut any_created, mut answered) = (false, false);
+        let mut seqs = Vec::with_capacity(turns.len());
         for SaidTurn {
             id: turn_id,
             text,
@@ -637,8 +641,7 @@ impl Session {
                     let (seq, created) =
                         Store::add_user_turn(c, &sid, &tid, &body, attachment.as_ref())?;
                     // A resent turn is answered again only if its answer never made it into the store.
-                    let last = Store::history(c, &sid, 1)?;
-                    let answered = last.first().is_some_and(|t| t.seq != seq);
+                    let answered = !created && Store::is_answered(c, &sid, seq)?;
                     let history = Store::history(c, &sid, 8)?;
                     Ok((seq, created, answered, history))
                 })
@@ -663,12 +666,14 @@ impl Session {
             }
             any_created |= created;
             answered = was_answered;
+            seqs.push(seq);
             first.get_or_insert((seq, history));
             let _ = self
                 .out
                 .send(ServerMessage::TurnAck {
                     turn_id: turn_id.clone(),
                     seq,
+                    answered: was_answered,
                 })
                 .await;
         }
@@ -696,6 +701,7 @@ impl Session {
             Some(history),
             Some(arrived),
             speaker.map(str::to_string),
+            seqs,
         )
         .await;
     }
@@ -707,6 +713,7 @@ impl Session {
         history: Option<Vec<HistoryTurn>>,
         turn_started: Option<Instant>,
         speaker: Option<String>,
+        answers: Vec<u64>,
     ) {
         // The persona as it stands now: a correction made in review counts from the next reply on.
         if let Some(now) = self.state.persona(Some(self.persona.id())) {
@@ -716,6 +723,7 @@ impl Session {
         let reply_id = format!("r-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
         let sent = Arc::new(Mutex::new(Sent {
             started: Some(turn_started.unwrap_or_else(Instant::now)),
+            answers,
             ..Sent::default()
         }));
         let kind = if turn.is_some() {

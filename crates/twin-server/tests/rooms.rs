@@ -285,6 +285,22 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         listening(c).await;
     }
 
+    // Eli's client lost the link and sends e2 again: the reply to e3 answered it, so the server says so and
+    // no reply follows (else his client would wait for one forever).
+    eli.send(&ClientMessage::UserFinal {
+        turn_id: "e2".into(),
+        text: "said again".into(),
+        attachment: None,
+    })
+    .await;
+    let (ack, _) = eli
+        .until(|m| matches!(m, ServerMessage::TurnAck { .. }))
+        .await;
+    assert!(
+        matches!(&ack, ServerMessage::TurnAck { turn_id, answered: true, .. } if turn_id == "e2"),
+        "{ack:?}"
+    );
+
     // Eli asks; while the twin answers, he cuts it off and asks something else: the answer ends interrupted
     // and his new turn is answered at once, turned to him (only the asker may cut a reply off).
     eli.send(&ClientMessage::UserFinal {

@@ -289,7 +289,8 @@ async fn resuming_needs_the_same_token_and_returns_history() {
         m,
         ServerMessage::TurnAck {
             turn_id: "r1".into(),
-            seq: r.ack.unwrap()
+            seq: r.ack.unwrap(),
+            answered: true,
         }
     );
     again.send(&ClientMessage::Ping { nonce: 1 }).await;

@@ -52,6 +52,8 @@ pub struct ReplyAudit {
     /// From the user's turn reaching the server to the reply's first sentence.
     pub latency_ms: Option<u64>,
     pub topic: Option<String>,
+    /// The user turns (seqs) it answers: several when a room merged what someone said while waiting.
+    pub answers: Vec<u64>,
 }
 
 const SCHEMA: &str = "
@@ -112,7 +114,15 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("turns", "topic", "TEXT"),
     // The employee shared the session with the person for review.
     ("sessions", "shared", "INTEGER NOT NULL DEFAULT 0"),
+    // A user turn's answer: the id of the stored reply that answers it.
+    ("turns", "answered_by", "TEXT"),
 ];
+
+/// What a store made before `answered_by` knew of answers: a user turn with anything stored after it.
+const BACKFILL_ANSWERED: &str = "
+UPDATE turns SET answered_by = ''
+ WHERE speaker = 'user' AND answered_by IS NULL
+   AND EXISTS (SELECT 1 FROM turns later WHERE later.session_id = turns.session_id AND later.seq > turns.seq)";
 
 fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
     for (table, name, definition) in ADDED_COLUMNS {
@@ -125,6 +135,9 @@ fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
             conn.execute_batch(&format!(
                 "ALTER TABLE {table} ADD COLUMN {name} {definition}"
             ))?;
+            if *name == "answered_by" {
+                conn.execute_batch(BACKFILL_ANSWERED)?;
+            }
         }
     }
     Ok(())
@@ -269,8 +282,26 @@ impl Store {
                 audit.topic,
             ],
         )?;
+        for answered in &audit.answers {
+            tx.execute(
+                "UPDATE turns SET answered_by = ?3 WHERE session_id = ?1 AND seq = ?2 AND speaker = 'user'",
+                params![session, *answered as i64, reply.reply_id],
+            )?;
+        }
         tx.commit()?;
         Ok(seq as u64)
+    }
+
+    /// Whether a stored reply answers the user turn at `seq`.
+    pub fn is_answered(conn: &Connection, session: &str, seq: u64) -> Result<bool, StoreError> {
+        Ok(conn
+            .query_row(
+                "SELECT answered_by IS NOT NULL FROM turns WHERE session_id = ?1 AND seq = ?2",
+                params![session, seq as i64],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
     }
 
     /// Cuts a stored reply down to what the user heard; returns what now stands, or `None` if the session has no

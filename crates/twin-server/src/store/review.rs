@@ -407,6 +407,7 @@ mod tests {
             actions: vec!["approval".into()],
             latency_ms: Some(120),
             topic: Some("office".into()),
+            ..ReplyAudit::default()
         };
         let disclosure = reply(
             &format!("{session}-d"),
