@@ -116,7 +116,7 @@ fn a_spoken_question_is_answered_in_the_window() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("question.wav");
     let question = "What is the plan for the warehouse robots next year?";
-    common::espeak_wav(&wav, question);
+    common::spoken_wav(&wav, question);
     let out = Command::new(env!("CARGO_BIN_EXE_twin"))
         .args([
             "desktop",

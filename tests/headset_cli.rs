@@ -205,7 +205,7 @@ fn a_spoken_question_is_answered_by_the_twin_in_the_headset() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("question.wav");
     let question = "What is the plan for the warehouse robots next year?";
-    common::espeak_wav(&wav, question);
+    common::spoken_wav(&wav, question);
     let r = run_report(
         headset()
             .args([
@@ -297,7 +297,7 @@ fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
     let url = common::start_server(TOKEN, 32);
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("question.wav");
-    common::espeak_wav(&wav, "What is the plan for the warehouse robots next year?");
+    common::spoken_wav(&wav, "What is the plan for the warehouse robots next year?");
     let stop = Arc::new(AtomicBool::new(false));
     let remote = {
         let stop = stop.clone();

@@ -132,7 +132,7 @@ fn the_answer_starts_on_every_client_at_once() {
     let server = common::TestServer::start(TOKEN, 32);
     let dir = tempfile::tempdir().unwrap();
     let question = dir.path().join("question.wav");
-    common::espeak_wav(
+    common::spoken_wav(
         &question,
         "What did we gain by open sourcing the simulator?",
     );

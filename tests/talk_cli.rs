@@ -1,4 +1,4 @@
-//! `twin talk` against a real twin-server on loopback, the question spoken into a WAV (espeak-ng through
+//! `twin talk` against a real twin-server on loopback, the question spoken into a WAV (Piper through
 //! `twin say`): speech in, a partial and final user turn, the spoken reply saved, its latency reported; a
 //! question said over the twin's greeting (a live stream on standard input) cuts it off (barge-in reported with what was
 //! heard, the server ends that reply as interrupted) and is answered, or waits with barge-in off; bad input
@@ -17,14 +17,14 @@ fn server() -> &'static String {
     URL.get_or_init(|| common::start_server(TOKEN, 48))
 }
 
-/// Questions said by espeak-ng, with `gap_s` of silence between them, as one 16-bit WAV.
+/// Questions said in the tests' voice, with `gap_s` of silence between them, as one 16-bit WAV.
 fn spoken(dir: &Path, questions: &[&str], gap_s: f32) -> std::path::PathBuf {
     let mut all = Vec::new();
     let mut rate = 0;
     for (i, q) in questions.iter().enumerate() {
         let one = dir.join(format!("q{i}.wav"));
         let o = twin()
-            .args(["say", q, "--voice", "espeak:en-us", "--out"])
+            .args(["say", q, "--voice", common::TEST_VOICE, "--out"])
             .arg(&one)
             .output()
             .unwrap();
@@ -232,7 +232,7 @@ fn said(dir: &Path, text: &str) -> Vec<f32> {
 fn speaking_over_the_twin_cuts_it_off_unless_barge_in_is_off() {
     let _alone = real_time();
     let dir = tempfile::tempdir().unwrap();
-    // No comma: espeak-ng pauses at one long enough to end an utterance.
+    // No comma: a voice pauses at one long enough to end an utterance.
     let question = "Sorry can you explain the hiring plan again?";
     let audio = said(dir.path(), question);
     // The greeting is about 15 s long: the question comes 2 s into it.

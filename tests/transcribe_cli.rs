@@ -1,4 +1,4 @@
-//! `twin transcribe` as a user runs it: two spoken questions with a pause between them (espeak-ng, through
+//! `twin transcribe` as a user runs it: two spoken questions with a pause between them (Piper, through
 //! `twin say`), the on-device pipeline's partials and finals, and bad input named.
 
 use std::path::Path;
@@ -8,7 +8,7 @@ use common::twin;
 
 fn say(text: &str, out: &Path) -> (u32, Vec<i16>) {
     let o = twin()
-        .args(["say", text, "--voice", "espeak:en-us", "--out"])
+        .args(["say", text, "--voice", common::TEST_VOICE, "--out"])
         .arg(out)
         .output()
         .unwrap();
@@ -116,7 +116,7 @@ fn bad_input_is_named() {
     write_wav(&ok, 16000, 1, &[0; 1600]);
     let err = run(&["--models-dir", "/nonexistent"], &ok);
     assert!(
-        err.contains("whisper") && err.contains("cargo xtask setup"),
+        err.contains("moonshine") && err.contains("cargo xtask setup"),
         "{err}"
     );
 }

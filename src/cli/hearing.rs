@@ -5,9 +5,9 @@ use twin_listen::{ListenerConfig, RecognizerKind};
 
 #[derive(clap::Args, Clone, Copy, Debug)]
 pub struct HearingArgs {
-    /// The offline model on the VAD's segments: whisper (Whisper tiny.en, the default) or moonshine (Moonshine
-    /// tiny: more accurate and faster, see BENCHMARKS.md).
-    #[arg(long, default_value = "whisper", value_parser = parse_recognizer)]
+    /// The offline model on the VAD's segments: moonshine (Moonshine tiny, the default: more accurate and
+    /// faster, see BENCHMARKS.md) or whisper (Whisper tiny.en).
+    #[arg(long, default_value = "moonshine", value_parser = parse_recognizer)]
     pub recognizer: RecognizerKind,
     /// How a turn ends: smart (at each short pause Smart Turn hears whether the turn sounds complete; if so it
     /// ends at once, if not after 1.2 s of silence) or silence (every 0.35 s pause ends it).

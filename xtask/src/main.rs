@@ -34,6 +34,10 @@ enum Task {
     Test {
         #[command(flatten)]
         setup: SetupArgs,
+        /// The fast tier instead: setup without the test tools, then formatting, clippy with warnings as errors
+        /// and the unit tests (each crate's library and binaries), a few minutes warm.
+        #[arg(long)]
+        fast: bool,
         /// Extra arguments for `cargo test` (after `--`).
         #[arg(last = true)]
         cargo_args: Vec<String>,
@@ -118,7 +122,13 @@ fn main() -> Result<()> {
             room: true,
         } => room_demo(&root, &args),
         Task::Test {
+            setup: args,
+            fast: true,
+            cargo_args,
+        } => fast_test(&root, &args, &cargo_args),
+        Task::Test {
             setup: mut args,
+            fast: false,
             cargo_args,
         } => {
             args.with_test_tools = true;
@@ -323,6 +333,28 @@ fn test(root: &Path, args: &SetupArgs, cargo_args: &[String]) -> Result<()> {
     }
     run(&mut cmd)?;
     android_check()
+}
+
+/// The fast tier: what catches most mistakes in a few minutes, before the full suite's real servers, browsers,
+/// OpenXR runtime and speech.
+fn fast_test(root: &Path, args: &SetupArgs, cargo_args: &[String]) -> Result<()> {
+    let s = setup(root, args)?;
+    step("formatting (cargo fmt --check)");
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    step("clippy, warnings as errors");
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("unit tests");
+    run(cargo()
+        .args(["test", "--workspace", "--lib", "--bins"])
+        .args(cargo_args)
+        .env("TWIN_MODELS_DIR", &s.models_dir))
 }
 
 /// The Quest app (`twin-quest`: the native activity around the `twin` library without the desktop tools)

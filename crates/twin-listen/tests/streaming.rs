@@ -1,7 +1,7 @@
 //! The streaming path (sherpa-onnx's online recognizer with conversational endpoint rules). No registry ships
-//! an English streaming model, so the end-to-end test runs where `TWIN_STREAMING_MODEL` names one (a
-//! sherpa-onnx online transducer or zipformer2 CTC folder) and says so where it does not; what a user gets
-//! from a wrong folder is always tested.
+//! an English streaming model, so the end-to-end test is ignored unless asked for (`cargo test -p twin-listen
+//! --test streaming -- --ignored` with `TWIN_STREAMING_MODEL` naming a sherpa-onnx online transducer or
+//! zipformer2 CTC folder); what a user gets from a wrong folder is always tested.
 
 mod common;
 use common::*;
@@ -26,13 +26,10 @@ fn a_folder_without_a_streaming_model_is_named() {
 }
 
 #[test]
+#[ignore = "needs TWIN_STREAMING_MODEL: no registry ships an English streaming model"]
 fn a_streaming_model_gives_partials_and_ends_each_utterance() {
-    let Some(dir) = std::env::var_os("TWIN_STREAMING_MODEL") else {
-        eprintln!(
-            "TWIN_STREAMING_MODEL is not set: no streaming model to test with (none ships in a registry)"
-        );
-        return;
-    };
+    let dir = std::env::var_os("TWIN_STREAMING_MODEL")
+        .expect("TWIN_STREAMING_MODEL names a sherpa-onnx streaming model folder");
     let mut listener = StreamingListener::load(dir.as_ref(), 2, &EndpointRules::default()).unwrap();
     let first = "What is our plan for the warehouse robots next year?";
     let second = "How much does the service cost per month?";
