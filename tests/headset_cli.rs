@@ -322,6 +322,7 @@ fn in_a_room_the_headset_shows_a_remote_person_and_the_twin_turns_to_them() {
                                     turn_id: "remote-1".into(),
                                     text: "How many days do we come into the office?".into(),
                                     attachment: None,
+                                    revises: None,
                                 })
                                 .await
                                 .unwrap();

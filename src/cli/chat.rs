@@ -381,6 +381,7 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
             turn_id: turn_id.clone(),
             text,
             attachment: attached,
+            revises: None,
         })
         .await?;
         until_reply_end(link, &printer, &mut recorder, Some(&turn_id)).await

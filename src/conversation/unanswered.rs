@@ -94,6 +94,7 @@ mod tests {
             turn_id: id.into(),
             text: format!("words of {id}"),
             attachment: None,
+            revises: None,
         }
     }
 

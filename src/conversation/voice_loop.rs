@@ -66,6 +66,8 @@ pub(super) fn run(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros());
     let mut turns = 0u32;
+    // The last turn sent, while a revision of it may still come.
+    let mut last_turn: Option<String> = None;
     // Ticks of silence after the input ended, to let the last words be finalized.
     let mut after_end: Option<u32> = None;
     // When each recent tick was captured (its first sample on the listener's clock): a turn's end of speech
@@ -156,17 +158,26 @@ pub(super) fn run(
                         text: text.clone(),
                     }));
                 }
-                Cue::Turn { text, end_s, .. } => {
+                Cue::Turn {
+                    text,
+                    end_s,
+                    revises,
+                    ..
+                } => {
                     turns += 1;
                     let id = format!("turn-{stamp}-{turns}");
                     turn_id = Some((id.clone(), moment(&captured, *end_s)));
+                    // The turn before this one, ended too soon: this one says it all again.
+                    let revised = if *revises { last_turn.take() } else { None };
+                    last_turn = Some(id.clone());
                     send(FromLoop::Send(ClientMessage::UserFinal {
                         turn_id: id,
                         text: text.clone(),
                         attachment: None,
+                        revises: revised,
                     }));
                 }
-                Cue::NotATurn { .. } => {}
+                Cue::NotATurn { .. } => last_turn = None,
             }
             if !send(FromLoop::Cue(cue, turn_id)) {
                 return Ok(());

@@ -87,6 +87,7 @@ async fn ask(
         turn_id: turn_id.into(),
         text: text.into(),
         attachment,
+        revises: None,
     };
     let started = Instant::now();
     ws.send(WsMessage::Text(turn.encode().into())).await?;

@@ -948,6 +948,7 @@ async fn text_session(addr: &str, questions: &[String]) -> Result<Vec<Series>> {
             turn_id: format!("b{i}"),
             text: q.clone(),
             attachment: None,
+            revises: None,
         };
         let started = Instant::now();
         ws.send(WsMessage::Text(turn.encode().into())).await?;
@@ -992,6 +993,7 @@ async fn voice_session(addr: &str, questions: &[String]) -> Result<Vec<Series>> 
             turn_id: format!("v{i}"),
             text: q.clone(),
             attachment: None,
+            revises: None,
         };
         let started = Instant::now();
         ws.send(WsMessage::Text(turn.encode().into())).await?;

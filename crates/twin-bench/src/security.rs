@@ -400,6 +400,7 @@ async fn ask(addr: &str, client: &std::sync::Arc<rustls::ClientConfig>, i: usize
         turn_id: format!("a{i}"),
         text: "What is our office policy?".into(),
         attachment: None,
+        revises: None,
     };
     let started = Instant::now();
     ws.send(WsMessage::Text(turn.encode().into())).await?;

@@ -38,12 +38,15 @@ impl Default for DuplexConfig {
 pub enum Cue {
     /// The user is saying this so far.
     Partial { text: String, at_s: f64 },
-    /// A finished user turn.
+    /// A finished user turn; `revises`: it says the previous turn again whole (that one ended too soon, the
+    /// speaker went on).
     Turn {
         text: String,
         start_s: f64,
         end_s: f64,
         ready_s: f64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        revises: bool,
     },
     /// Speech began during a reply: lower the twin's voice while it is read.
     Duck { at_s: f64 },
@@ -180,6 +183,7 @@ impl Duplex {
                 start_s,
                 end_s,
                 ready_s,
+                revises,
                 ..
             } => {
                 let u = self.utterance.take();
@@ -188,6 +192,7 @@ impl Duplex {
                     start_s,
                     end_s,
                     ready_s,
+                    revises,
                 };
                 let Some(u) = u.filter(|u| u.during_reply) else {
                     if spoken_words(&text).is_empty() {

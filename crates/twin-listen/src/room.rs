@@ -106,14 +106,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The turns heard, a revision in place of the turn it revises.
     pub fn turns(&self) -> Vec<String> {
-        self.cues
-            .iter()
-            .filter_map(|(_, c)| match c {
-                Cue::Turn { text, .. } => Some(text.clone()),
-                _ => None,
-            })
-            .collect()
+        let mut turns = Vec::new();
+        for (_, cue) in &self.cues {
+            if let Cue::Turn { text, revises, .. } = cue {
+                if *revises {
+                    turns.pop();
+                }
+                turns.push(text.clone());
+            }
+        }
+        turns
     }
 
     pub fn barge_in_at(&self) -> Option<f64> {

@@ -91,6 +91,11 @@ pub enum ClientMessage {
         /// A document the user presents with the turn (a plan, a proposal), for the twin's feedback.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attachment: Option<Attachment>,
+        /// The turn (an earlier `turn_id` of this client) that this one says again whole: the client ended
+        /// that one too soon, the speaker went on. The twin answers this one; the one it revises is kept for
+        /// review but left out of what the twin reads back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revises: Option<String>,
     },
     /// The user cut the twin off: how much of reply `reply_id` they actually heard.
     Interrupted {
@@ -699,14 +704,22 @@ impl ClientMessage {
                 text,
                 turn_id,
                 attachment,
+                revises,
             } => {
                 check_text(text, true)?;
                 if let Some(attachment) = attachment {
                     attachment.check()?;
                 }
-                if turn_id.is_empty() || turn_id.len() > 128 {
+                for (what, id) in [("turn_id", Some(turn_id)), ("revises", revises.as_ref())] {
+                    if id.is_some_and(|id| id.is_empty() || id.len() > 128) {
+                        return Err(ProtocolError::Malformed(format!(
+                            "{what} must be 1 to 128 bytes"
+                        )));
+                    }
+                }
+                if revises.as_ref() == Some(turn_id) {
                     return Err(ProtocolError::Malformed(
-                        "turn_id must be 1 to 128 bytes".into(),
+                        "a turn cannot revise itself".into(),
                     ));
                 }
             }
@@ -882,6 +895,13 @@ mod tests {
                 turn_id: "c1-1".into(),
                 text: "What do you think of remote work?".into(),
                 attachment: None,
+                revises: None,
+            },
+            ClientMessage::UserFinal {
+                turn_id: "c1-3".into(),
+                text: "What do you think of remote work on Fridays?".into(),
+                attachment: None,
+                revises: Some("c1-2".into()),
             },
             ClientMessage::Interrupted {
                 reply_id: "r1".into(),
@@ -1063,6 +1083,7 @@ mod tests {
             turn_id: "a".into(),
             text: "b".into(),
             attachment: None,
+            revises: None,
         }
         .encode();
         assert_eq!(json, r#"{"type":"user_final","turn_id":"a","text":"b"}"#);
@@ -1142,6 +1163,7 @@ mod tests {
                 name: name.into(),
                 text,
             }),
+            revises: None,
         };
         // The worst case for escaping that text files hold: every byte a quote or a newline.
         let full = turn("plan.md", "\"\n".repeat(MAX_ATTACHMENT_BYTES / 2));
@@ -1166,6 +1188,7 @@ mod tests {
             turn_id: "a".into(),
             text: "é".repeat(MAX_USER_TEXT_CHARS + 1),
             attachment: None,
+            revises: None,
         };
         assert!(matches!(
             ClientMessage::decode(&long.encode()),
@@ -1175,17 +1198,34 @@ mod tests {
             turn_id: "a".into(),
             text: "é".repeat(MAX_USER_TEXT_CHARS),
             attachment: None,
+            revises: None,
         };
         assert!(ClientMessage::decode(&ok.encode()).is_ok());
         let empty = ClientMessage::UserFinal {
             turn_id: "a".into(),
             text: "  \n".into(),
             attachment: None,
+            revises: None,
         };
         assert_eq!(
             ClientMessage::decode(&empty.encode()),
             Err(ProtocolError::EmptyText)
         );
+        for revises in ["", "a"] {
+            let bad = ClientMessage::UserFinal {
+                turn_id: "a".into(),
+                text: "Said again.".into(),
+                attachment: None,
+                revises: Some(revises.into()),
+            };
+            assert!(
+                matches!(
+                    ClientMessage::decode(&bad.encode()),
+                    Err(ProtocolError::Malformed(_))
+                ),
+                "revises {revises:?}"
+            );
+        }
         let token = ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
             token: "k".repeat(MAX_TOKEN_BYTES + 1),

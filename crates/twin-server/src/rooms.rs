@@ -472,6 +472,7 @@ async fn say(
             turn_id,
             text,
             attachment,
+            revises,
         } => {
             let waiting = floor
                 .waiting
@@ -499,6 +500,7 @@ async fn say(
                 id: room_turn,
                 text,
                 attachment,
+                revises: revises.map(|r| format!("{}/{r}", speaker.id)),
             };
             let takes_floor = floor.interrupter.as_deref() == Some(speaker.id.as_str());
             if takes_floor || (floor.waiting.is_empty() && floor.free(session)) {

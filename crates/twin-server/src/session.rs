@@ -32,6 +32,8 @@ pub(crate) struct SaidTurn {
     pub id: String,
     pub text: String,
     pub attachment: Option<Attachment>,
+    /// The earlier turn (its id, as stored) this one says again whole.
+    pub revises: Option<String>,
 }
 
 /// A reply being generated, and how much of it the client has been sent.
@@ -356,6 +358,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
                 turn_id,
                 text,
                 attachment,
+                revises,
             } => {
                 let holder = session.admitted.as_ref().map(|a| a.holder.clone());
                 if holder.is_some_and(|h| !turn_allowed(&state, &h, &out_tx)) {
@@ -365,6 +368,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::Socket
                     id: turn_id,
                     text,
                     attachment,
+                    revises,
                 };
                 session.user_turn(said, None).await
             }
@@ -626,6 +630,7 @@ impl Session {
             id: turn_id,
             text,
             attachment,
+            revises,
         } in &turns
         {
             // In a room the stored turn says who spoke; the twin answers the words themselves.
@@ -634,12 +639,16 @@ impl Session {
                 None => text.clone(),
             };
             let (sid, tid, attachment) = (self.id.clone(), turn_id.clone(), attachment.clone());
+            let revises = revises.clone();
             let stored = self
                 .state
                 .store
                 .run(move |c| {
                     let (seq, created) =
                         Store::add_user_turn(c, &sid, &tid, &body, attachment.as_ref())?;
+                    if let Some(revised) = &revises {
+                        Store::revise(c, &sid, revised, &tid)?;
+                    }
                     // A resent turn is answered again only if its answer never made it into the store.
                     let answered = !created && Store::is_answered(c, &sid, seq)?;
                     let history = Store::history(c, &sid, 8)?;
@@ -684,8 +693,14 @@ impl Session {
             return;
         };
         history.retain(|t| t.seq < first_seq);
+        // A turn said again whole later in the batch is left out.
         let text = turns
             .iter()
+            .filter(|t| {
+                !turns
+                    .iter()
+                    .any(|later| later.revises.as_ref() == Some(&t.id))
+            })
             .map(|t| t.text.trim())
             .collect::<Vec<_>>()
             .join(" ");
@@ -695,6 +710,7 @@ impl Session {
             id: last_id,
             text,
             attachment,
+            revises: None,
         };
         self.start_reply(
             Some(said),

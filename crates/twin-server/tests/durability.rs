@@ -54,6 +54,7 @@ async fn every_acknowledged_turn_survives_kill_9_mid_reply() {
             turn_id: turn_id.clone(),
             text: q.to_string(),
             attachment: None,
+            revises: None,
         })
         .await;
         let (ack, _) = c
@@ -123,6 +124,7 @@ async fn sigterm_mid_reply_stores_it_as_interrupted_and_says_when_to_come_back()
         turn_id: "t1".into(),
         text: "Why did we open-source the robot simulator?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     c.until(|m| matches!(m, ServerMessage::Audio { .. })).await;

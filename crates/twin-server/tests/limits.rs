@@ -123,6 +123,7 @@ async fn a_token_has_its_sessions_and_turns_a_minute() {
             turn_id: "t3".into(),
             text: "And one more?".into(),
             attachment: None,
+            revises: None,
         })
         .await;
     match first.next().await {
@@ -231,6 +232,7 @@ async fn a_room_takes_its_share_of_people_and_of_waiting_turns() {
         turn_id: "a1".into(),
         text: "What is our office policy?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     bo.until(|m| matches!(m, ServerMessage::UserTurn { .. }))
@@ -240,6 +242,7 @@ async fn a_room_takes_its_share_of_people_and_of_waiting_turns() {
             turn_id: id.into(),
             text: "And for the warehouse teams?".into(),
             attachment: None,
+            revises: None,
         })
         .await;
     }
@@ -317,6 +320,7 @@ async fn a_member_who_stops_reading_is_dropped_and_the_room_goes_on() {
             turn_id: format!("a{i}"),
             text: question.to_string(),
             attachment: None,
+            revises: None,
         })
         .await;
         // Ann hears every answer whole while Cy's speech piles up; the room tells her when Cy is gone.

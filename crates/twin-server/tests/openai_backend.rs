@@ -186,6 +186,7 @@ async fn a_twin_session_answers_through_the_openai_backend() {
         turn_id: "o2".into(),
         text: "What is our remote work policy?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let (m, _) = c

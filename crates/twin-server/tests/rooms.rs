@@ -158,6 +158,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         turn_id: "q1".into(),
         text: "How many days a week do we come into the office?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let (m, _) = eli
@@ -208,6 +209,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         turn_id: "q2".into(),
         text: "What did we gain by open-sourcing the simulator?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     // Once Eli sees her turn, the twin is answering it.
@@ -221,6 +223,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
             turn_id: id.into(),
             text: text.into(),
             attachment: None,
+            revises: None,
         })
         .await;
     }
@@ -291,6 +294,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         turn_id: "e2".into(),
         text: "said again".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let (ack, _) = eli
@@ -307,6 +311,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         turn_id: "e1".into(),
         text: "Why did we open-source the robot simulator?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let (start, _) = eli
@@ -324,6 +329,7 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         turn_id: "e4".into(),
         text: "Sorry, what about warehouse jobs?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     // The person's own words leave at once, so the answer may be complete already: then its stored turn is
@@ -568,6 +574,7 @@ fn final_turn(id: &str, text: &str) -> ClientMessage {
         turn_id: id.into(),
         text: text.into(),
         attachment: None,
+        revises: None,
     }
 }
 

@@ -160,6 +160,7 @@ async fn a_turn_before_hello_is_refused() {
         turn_id: "x".into(),
         text: "hi".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let m = c.next().await.unwrap();
@@ -198,6 +199,7 @@ async fn malformed_frames_are_answered_and_the_session_goes_on_but_a_huge_one_cl
         turn_id: "e".into(),
         text: "   ".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let m = c.next().await.unwrap();
@@ -224,6 +226,7 @@ async fn malformed_frames_are_answered_and_the_session_goes_on_but_a_huge_one_cl
         turn_id: "huge".into(),
         text: "a".repeat(MAX_CLIENT_FRAME_BYTES * 2),
         attachment: None,
+        revises: None,
     };
     c.send(&huge).await;
     let m = c.next().await.unwrap();
@@ -282,6 +285,7 @@ async fn resuming_needs_the_same_token_and_returns_history() {
             turn_id: "r1".into(),
             text: "What is our policy on pay transparency?".into(),
             attachment: None,
+            revises: None,
         })
         .await;
     let m = again.next().await.unwrap();
@@ -310,6 +314,7 @@ async fn an_interruption_stops_the_reply_and_stores_only_what_was_heard() {
         turn_id: "i1".into(),
         text: "What does automation mean for warehouse jobs?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let (first, _) = c
@@ -440,4 +445,46 @@ async fn a_resumed_session_hears_the_disclosure_again() {
             .any(|m| matches!(m, ServerMessage::Welcome { resumed: true, .. })),
         "{seen:?}"
     );
+}
+
+/// A voice client that ended a turn too soon (the speaker paused, then went on) sends the whole turn again
+/// with `revises`: the reply to the half is cut off, the whole is answered, and the half and what was said
+/// to it are left out of what the twin reads back (a resumed session's history shows the whole alone).
+#[tokio::test]
+async fn a_turn_said_again_whole_takes_the_place_of_the_one_it_revises() {
+    let addr = shared_server();
+    let mut c = Client::hello(addr, TOKEN, None).await;
+    let (session_id, _) = c.welcome().await;
+    let half = "What is the plan for the";
+    let whole = "What is the plan for the warehouse robots next year?";
+    c.send(&ClientMessage::UserFinal {
+        turn_id: "v1".into(),
+        text: half.into(),
+        attachment: None,
+        revises: None,
+    })
+    .await;
+    c.until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "v1"))
+        .await;
+    let r = c
+        .ask_message(&ClientMessage::UserFinal {
+            turn_id: "v2".into(),
+            text: whole.into(),
+            attachment: None,
+            revises: Some("v1".into()),
+        })
+        .await;
+    assert!(!r.text.is_empty(), "the whole turn is answered");
+    drop(c);
+    let mut again = Client::hello(addr, TOKEN, Some(&session_id)).await;
+    let (_, history) = again.welcome().await;
+    let texts: Vec<&str> = history.iter().map(|t| t.text.as_str()).collect();
+    assert!(!texts.contains(&half), "{texts:?}");
+    assert_eq!(
+        texts.len(),
+        3,
+        "disclosure, the whole turn, its reply: {texts:?}"
+    );
+    assert_eq!(texts[1], whole);
+    assert_eq!(texts[2], r.text);
 }

@@ -187,6 +187,7 @@ async fn run(steps: Vec<Step>) -> Result<(), String> {
                     turn_id: format!("t{i}"),
                     text: QUESTIONS[q].into(),
                     attachment: None,
+                    revises: None,
                 })
                 .await
             }
@@ -287,6 +288,7 @@ async fn run_room(room: String, steps: Vec<RoomStep>) -> Result<(), String> {
                         turn_id: format!("t{i}"),
                         text: QUESTIONS[q].into(),
                         attachment: None,
+                        revises: None,
                     })
                     .await
             }

@@ -159,6 +159,7 @@ async fn a_voice_session_streams_speech_and_lipsync_on_one_sample_clock() {
         turn_id: "v1".into(),
         text: "How many days a week do we have to be in the office?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let answer = read_reply(&mut c).await;
@@ -319,6 +320,7 @@ async fn a_speech_server_dying_mid_reply_is_a_clear_error_and_the_session_goes_o
         turn_id: "d1".into(),
         text: "How many days a week do we have to be in the office?".into(),
         attachment: None,
+        revises: None,
     })
     .await;
     let answer = read_reply(&mut c).await;

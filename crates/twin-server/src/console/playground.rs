@@ -68,6 +68,7 @@ pub async fn ask(
         turn_id: "playground".into(),
         text: form.question.clone(),
         attachment: None,
+        revises: None,
     };
     if let Err(e) = ClientMessage::decode(&turn.encode()) {
         return html::error_page(

@@ -116,6 +116,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("sessions", "shared", "INTEGER NOT NULL DEFAULT 0"),
     // A user turn's answer: the id of the stored reply that answers it.
     ("turns", "answered_by", "TEXT"),
+    // A user turn said again whole by a later one (its client turn id): left out of what the twin reads back.
+    ("turns", "revised_by", "TEXT"),
 ];
 
 /// What a store made before `answered_by` knew of answers: a user turn with anything stored after it.
@@ -292,6 +294,20 @@ impl Store {
         Ok(seq as u64)
     }
 
+    /// Marks the user turn `revised` (a client turn id) as said again whole by the turn `by`.
+    pub fn revise(
+        conn: &Connection,
+        session: &str,
+        revised: &str,
+        by: &str,
+    ) -> Result<(), StoreError> {
+        conn.execute(
+            "UPDATE turns SET revised_by = ?3 WHERE session_id = ?1 AND client_turn_id = ?2",
+            params![session, revised, by],
+        )?;
+        Ok(())
+    }
+
     /// Whether a stored reply answers the user turn at `seq`.
     pub fn is_answered(conn: &Connection, session: &str, seq: u64) -> Result<bool, StoreError> {
         Ok(conn
@@ -342,8 +358,15 @@ impl Store {
         session: &str,
         limit: usize,
     ) -> Result<Vec<HistoryTurn>, StoreError> {
+        // Without turns said again whole later, nor the replies that answered only them.
         let mut stmt = conn.prepare(
-            "SELECT seq, speaker, text, citations, sentences FROM turns WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            "SELECT seq, speaker, text, citations, sentences FROM turns WHERE session_id = ?1
+               AND revised_by IS NULL
+               AND NOT (speaker = 'twin'
+                        AND reply_id IN (SELECT answered_by FROM turns WHERE session_id = ?1 AND revised_by IS NOT NULL)
+                        AND reply_id NOT IN (SELECT answered_by FROM turns WHERE session_id = ?1
+                                               AND revised_by IS NULL AND answered_by IS NOT NULL))
+             ORDER BY seq DESC LIMIT ?2",
         )?;
         let mut turns = stmt
             .query_map(params![session, limit as i64], |r| {

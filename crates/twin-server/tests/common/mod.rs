@@ -354,12 +354,18 @@ impl Client {
         text: &str,
         attachment: Option<twin_protocol::Attachment>,
     ) -> Reply {
-        self.send(&ClientMessage::UserFinal {
+        self.ask_message(&ClientMessage::UserFinal {
             turn_id: turn_id.into(),
             text: text.into(),
             attachment,
+            revises: None,
         })
-        .await;
+        .await
+    }
+
+    /// Sends a user turn and collects the reply to it, up to the twin listening again.
+    pub async fn ask_message(&mut self, turn: &ClientMessage) -> Reply {
+        self.send(turn).await;
         let mut reply = Reply::default();
         loop {
             match self.next().await.expect("session stays open") {
