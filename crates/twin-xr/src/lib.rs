@@ -1,7 +1,8 @@
 //! The headset: OpenXR, kept thin. `runtime` opens the runtime (the loader, an instance with the extensions
 //! the app uses when the runtime has them, the head-mounted system); `ext/` holds one file per vendor or
-//! optional extension, saying what it is for and whether this runtime offers it. The session, swapchains and
-//! frame loop on the Vulkan renderer come next.
+//! optional extension, saying what it is for and whether this runtime offers it; `vulkan` adopts the
+//! runtime's Vulkan instance and device for the renderer; `session` runs the session, its swapchains and the
+//! frame loop (view poses fetched at the last moment); `backdrop` and `input` the room and the hands.
 
 /// The OpenXR bindings this crate uses, for platform code (Android's instance start).
 pub use openxr;
