@@ -6,75 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-}
+pub use twin_testkit::{models_dir as models, output_within, workspace_root as root};
 
 /// `twin` run from the project root with the models set up.
 pub fn twin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_twin"));
     c.env("TWIN_MODELS_DIR", models()).current_dir(root());
     c
-}
-
-/// Runs `c` to its end, as `Command::output` does, but kills it if it runs past `limit` and fails the test
-/// with the end of what it printed: a hang costs minutes, not the CI run.
-pub fn output_within(c: &mut Command, limit: Duration) -> std::process::Output {
-    use std::io::Read;
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the command");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("cannot wait for the command") {
-            break Some(status);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
-    let Some(status) = status else {
-        let tail = |b: &[u8]| {
-            let s = String::from_utf8_lossy(b);
-            let from = s.len().saturating_sub(6000);
-            let from = (from..s.len())
-                .find(|&i| s.is_char_boundary(i))
-                .unwrap_or(0);
-            s[from..].to_string()
-        };
-        panic!(
-            "{c:?} still ran after {} s and was killed.\nstdout (end):\n{}\nstderr (end):\n{}",
-            limit.as_secs(),
-            tail(&stdout),
-            tail(&stderr)
-        );
-    };
-    std::process::Output {
-        status,
-        stdout,
-        stderr,
-    }
 }
 
 /// Runs `c` with `--json` and returns the object it printed; a failure shows its stderr.

@@ -3,7 +3,6 @@
 
 use glam::{Mat4, Quat, Vec2, Vec3};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use twin_animate::{Animator, Deformer, Inputs, Mode, MouthTrack, NodeOffset, Pose, Rig, Speech};
 use twin_avatar::skin::{self, Loaded};
@@ -15,10 +14,7 @@ const DT: f32 = 1.0 / 90.0;
 fn loaded() -> &'static Loaded {
     static LOADED: OnceLock<Loaded> = OnceLock::new();
     LOADED.get_or_init(|| {
-        let models = std::env::var_os("TWIN_MODELS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"));
-        let f = models.join("avatars/owen-marsh.glb");
+        let f = twin_testkit::models_dir().join("avatars/owen-marsh.glb");
         let bytes = std::fs::read(&f)
             .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask setup`)", f.display()));
         skin::load(&bytes, None).unwrap()

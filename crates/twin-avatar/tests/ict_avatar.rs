@@ -9,9 +9,7 @@ use twin_avatar::AvatarError;
 use twin_avatar::skin::{self, Loaded};
 
 fn models_dir() -> PathBuf {
-    let dir = std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"));
+    let dir = twin_testkit::models_dir();
     assert!(
         dir.join("ict-facekit/FaceXModel").is_dir(),
         "the ICT face model is missing in {}: run `cargo xtask setup`",

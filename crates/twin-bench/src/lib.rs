@@ -14,17 +14,8 @@ pub mod spoken;
 pub mod turns;
 pub mod voice_to_voice;
 
-/// The repository's root (assets, BENCHMARKS.md).
-pub fn root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Where `cargo xtask setup` put the models: `TWIN_MODELS_DIR`, or `models/` in the repository.
-pub fn models_dir() -> std::path::PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-}
+/// The repository's root (assets, BENCHMARKS.md), and where `cargo xtask setup` put the models.
+pub use twin_testkit::{models_dir, workspace_root as root};
 
 /// The server's `/metrics` (Prometheus text) as `token` may read it; an error if it cannot be had.
 pub fn metrics(addr: &str, token: &str) -> anyhow::Result<String> {

@@ -6,19 +6,14 @@ use std::sync::Arc;
 use twin_persona::eval::{self, RetrievalSet};
 use twin_persona::{Embedder, PersonaPack, Retriever};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use twin_testkit::workspace_root as root;
 
 fn demo_pack() -> PathBuf {
     root().join("assets/personas/owen-marsh")
 }
 
 fn retriever(pack: &PersonaPack) -> Retriever {
-    let models = std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"));
-    let embedder = Embedder::load(&models.join("all-minilm-l6-v2"))
+    let embedder = Embedder::load(&twin_testkit::models_dir().join("all-minilm-l6-v2"))
         .expect("the embedding model: run `cargo xtask setup`");
     Retriever::build(pack, Arc::new(embedder)).unwrap()
 }

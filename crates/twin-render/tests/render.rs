@@ -20,15 +20,10 @@ const HEIGHT: u32 = 320;
 /// Tolerance for driver differences (1 = identical).
 const MIN_SSIM: f32 = 0.97;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use twin_testkit::workspace_root as root;
 
 fn avatar_file() -> PathBuf {
-    let models = std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"));
-    let f = models.join("avatars/owen-marsh.glb");
+    let f = twin_testkit::models_dir().join("avatars/owen-marsh.glb");
     assert!(
         f.is_file(),
         "{} is missing: run `cargo xtask setup`",

@@ -1,14 +1,9 @@
 //! The real voices: espeak-ng through libespeak-ng and the Piper voice through sherpa-onnx.
 //! Needs `cargo xtask setup` (models/piper-en_US-joe-medium, models/sherpa-onnx).
 
-use std::path::PathBuf;
 use twin_voice::{EspeakVoice, PiperVoice, Synthesizer, VoiceError};
 
-fn models_dir() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-}
+use twin_testkit::models_dir;
 
 fn collect(voice: &dyn Synthesizer, text: &str) -> (Vec<f32>, twin_voice::Synthesis) {
     let mut audio = Vec::new();

@@ -3,17 +3,8 @@
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-pub fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("models"))
-}
+pub use twin_testkit::{models_dir as models, workspace_root as root};
 
 /// The demo pack's persona.toml in a fresh folder, preceded by `before` and followed by `after`.
 pub fn pack_copy(before: &str, after: &str) -> tempfile::TempDir {

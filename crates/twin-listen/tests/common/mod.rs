@@ -2,15 +2,10 @@
 //! espeak-ng's) and the simulated room (`twin_listen::room`).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use twin_listen::{Duplex, DuplexConfig, Listener, ListenerConfig};
 use twin_voice::Synthesizer;
 
-pub fn models() -> PathBuf {
-    std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models"))
-}
+pub use twin_testkit::models_dir as models;
 
 /// Speech at the voice's own rate.
 pub fn speak(voice: &dyn Synthesizer, text: &str) -> Vec<f32> {

@@ -12,23 +12,11 @@ pub mod browser;
 
 pub const TOKEN: &str = "test-token";
 
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+pub use twin_testkit::workspace_root;
 
+/// The models, with the server's own (the embedded LLM, the embedder) checked to be there.
 pub fn models_dir() -> PathBuf {
-    let dir = std::env::var_os("TWIN_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("models"));
-    assert!(
-        dir.join("smollm2").is_dir() && dir.join("all-minilm-l6-v2").is_dir(),
-        "models are missing in {}: run `cargo xtask setup` (or `cargo xtask test`)",
-        dir.display()
-    );
-    dir
+    twin_testkit::models_with(&["smollm2", "all-minilm-l6-v2"])
 }
 
 /// Copies a folder (a persona pack) recursively.
