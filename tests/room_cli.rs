@@ -84,6 +84,42 @@ fn talk(url: &str, input: &Path, remote: bool) -> Child {
         .unwrap()
 }
 
+/// A running `twin talk --json`'s events up to the start of `reply`'s playback (or `limit`), then it is stopped.
+fn until_played(
+    listener: &mut Child,
+    reply: &serde_json::Value,
+    limit: Duration,
+) -> Vec<serde_json::Value> {
+    use std::io::BufRead;
+    let stdout = listener.stdout.take().expect("piped");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    while let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let played = event["event"] == "playback_started" && &event["reply_id"] == reply;
+        seen.push(event);
+        if played {
+            break;
+        }
+    }
+    let _ = listener.kill();
+    let _ = listener.wait();
+    seen
+}
+
 fn events(out: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(out)
         .lines()
@@ -160,24 +196,17 @@ fn the_answer_starts_on_every_client_at_once() {
         "{}",
         String::from_utf8_lossy(&asked.stderr)
     );
-    // The listeners have played the answer by the time the asker has heard it whole.
-    std::thread::sleep(Duration::from_millis(500));
-    let heard: Vec<Vec<serde_json::Value>> = listeners
-        .iter_mut()
-        .map(|l| {
-            let _ = l.kill();
-            let mut out = Vec::new();
-            l.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-            let _ = l.wait();
-            events(&out)
-        })
-        .collect();
     let asked = events(&asked.stdout);
     let answer = asked
         .iter()
         .find(|e| e["type"] == "reply_start" && e["turn_id"].is_string())
         .unwrap_or_else(|| panic!("no answer: {asked:#?}"))["reply_id"]
         .clone();
+    // Each listener, once it says it started playing the answer (or after 30 s: the test then names it).
+    let heard: Vec<Vec<serde_json::Value>> = listeners
+        .iter_mut()
+        .map(|l| until_played(l, &answer, Duration::from_secs(30)))
+        .collect();
     let started: Vec<i64> = std::iter::once(&asked)
         .chain(&heard)
         .map(|events| {

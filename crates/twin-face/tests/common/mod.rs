@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-
 pub use twin_testkit::{models_dir as models, workspace_root as root};
 
 /// The demo pack's persona.toml in a fresh folder, preceded by `before` and followed by `after`.
