@@ -1,7 +1,8 @@
 //! What the user sees behind the twin: the real room where the headset can show it (the runtime mixing it
 //! in by alpha or additively, or Meta's `XR_FB_passthrough` layer under ours), else an opaque, neutral room.
 
-use crate::{Runtime, XrError};
+use crate::Runtime;
+use crate::ext::passthrough::Passthrough;
 use openxr as xr;
 
 pub enum Backdrop {
@@ -9,11 +10,8 @@ pub enum Backdrop {
     AlphaBlend,
     /// Optical see-through: black is clear.
     Additive,
-    /// The camera view as a composition layer under ours (Quest). The layer before the feature it uses.
-    Passthrough {
-        layer: xr::PassthroughLayerFB,
-        _feature: xr::Passthrough,
-    },
+    /// The camera view as a composition layer under ours (Quest).
+    Passthrough(Passthrough),
     /// No view of the room: a neutral, softly lit grey.
     Room,
 }
@@ -35,8 +33,8 @@ impl Backdrop {
             return Backdrop::Additive;
         }
         if crate::ext::passthrough::enabled(&runtime.extensions) {
-            match start_passthrough(session) {
-                Ok(b) => return b,
+            match Passthrough::start(session) {
+                Ok(p) => return Backdrop::Passthrough(p),
                 Err(e) => tracing::warn!("no passthrough ({e}): a neutral room instead"),
             }
         }
@@ -48,14 +46,14 @@ impl Backdrop {
         match self {
             Backdrop::AlphaBlend => xr::EnvironmentBlendMode::ALPHA_BLEND,
             Backdrop::Additive => xr::EnvironmentBlendMode::ADDITIVE,
-            Backdrop::Passthrough { .. } | Backdrop::Room => xr::EnvironmentBlendMode::OPAQUE,
+            Backdrop::Passthrough(_) | Backdrop::Room => xr::EnvironmentBlendMode::OPAQUE,
         }
     }
 
     /// What the renderer clears to: see-through where the room shows.
     pub fn clear(&self) -> [f32; 4] {
         match self {
-            Backdrop::AlphaBlend | Backdrop::Passthrough { .. } => [0.0; 4],
+            Backdrop::AlphaBlend | Backdrop::Passthrough(_) => [0.0; 4],
             Backdrop::Additive => [0.0, 0.0, 0.0, 1.0],
             Backdrop::Room => ROOM,
         }
@@ -64,7 +62,7 @@ impl Backdrop {
     /// Our projection layer's flags: blended by its alpha over what is under it where the room shows.
     pub fn layer_flags(&self) -> xr::CompositionLayerFlags {
         match self {
-            Backdrop::AlphaBlend | Backdrop::Passthrough { .. } => {
+            Backdrop::AlphaBlend | Backdrop::Passthrough(_) => {
                 xr::CompositionLayerFlags::BLEND_TEXTURE_SOURCE_ALPHA
             }
             Backdrop::Additive | Backdrop::Room => xr::CompositionLayerFlags::EMPTY,
@@ -75,28 +73,10 @@ impl Backdrop {
         match self {
             Backdrop::AlphaBlend => "the room (alpha blend)",
             Backdrop::Additive => "the room (additive)",
-            Backdrop::Passthrough { .. } => "the room (XR_FB_passthrough)",
+            Backdrop::Passthrough(_) => "the room (XR_FB_passthrough)",
             Backdrop::Room => "a neutral room (no passthrough)",
         }
     }
-}
-
-fn start_passthrough<G: xr::Graphics>(session: &xr::Session<G>) -> Result<Backdrop, XrError> {
-    // Running from creation: the crate's `start` is not needed (and calls the pause entry point in 0.22).
-    let feature = session
-        .create_passthrough(xr::PassthroughFlagsFB::IS_RUNNING_AT_CREATION)
-        .map_err(XrError::xr("creating the passthrough"))?;
-    let layer = session
-        .create_passthrough_layer(
-            &feature,
-            xr::PassthroughFlagsFB::IS_RUNNING_AT_CREATION,
-            xr::PassthroughLayerPurposeFB::RECONSTRUCTION,
-        )
-        .map_err(XrError::xr("creating the passthrough layer"))?;
-    Ok(Backdrop::Passthrough {
-        layer,
-        _feature: feature,
-    })
 }
 
 #[cfg(test)]

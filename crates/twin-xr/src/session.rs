@@ -390,24 +390,13 @@ impl XrSession {
         let blend = self.backdrop.blend_mode();
         let ended = match &self.backdrop {
             // The room under the twin.
-            crate::backdrop::Backdrop::Passthrough { layer: room, .. } => {
-                let room = xr::sys::CompositionLayerPassthroughFB {
-                    ty: xr::sys::CompositionLayerPassthroughFB::TYPE,
-                    next: std::ptr::null(),
-                    flags: xr::CompositionLayerFlags::BLEND_TEXTURE_SOURCE_ALPHA,
-                    space: self.space.as_raw(),
-                    layer_handle: room.as_raw(),
-                };
-                // SAFETY: every composition layer begins with the base header; the crate's own layer
-                // builders are this cast (its passthrough builder is not exported in 0.22). `room` outlives
-                // the call.
-                let room = unsafe {
-                    &*(&room as *const xr::sys::CompositionLayerPassthroughFB
-                        as *const xr::CompositionLayerBase<xr::Vulkan>)
-                };
-                self.frame_stream
-                    .end(state.predicted_display_time, blend, &[room, &layer])
-            }
+            crate::backdrop::Backdrop::Passthrough(room) => room.end_frame(
+                &mut self.frame_stream,
+                state.predicted_display_time,
+                blend,
+                &self.space,
+                &layer,
+            ),
             _ => self
                 .frame_stream
                 .end(state.predicted_display_time, blend, &[&layer]),
