@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use std::path::Path;
-use twin_render::avatar::AvatarScene;
+use twin_scene::AvatarScene;
 
 /// The avatar at `path` (glb or gltf, its external files beside it), ready to attach to a renderer.
 pub fn load_scene(path: &Path) -> Result<AvatarScene> {

@@ -8,9 +8,9 @@ use glam::Vec3;
 use std::path::PathBuf;
 use std::sync::Arc;
 use twin_animate::{Animator, Inputs, Mode, Speech};
-use twin_render::avatar::AvatarScene;
 use twin_render::offscreen::{FORMAT, OffscreenTarget};
 use twin_render::{GpuContext, Renderer, View};
+use twin_scene::AvatarScene;
 
 #[derive(Args)]
 pub struct RenderArgs {

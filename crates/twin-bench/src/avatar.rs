@@ -9,9 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use twin_animate::{Animator, Deformer, Inputs, Mode, MouthTrack, Rig, Skinning, Speech};
-use twin_render::avatar::AvatarScene;
 use twin_render::offscreen::{FORMAT, OffscreenTarget};
 use twin_render::{GpuContext, Renderer, View};
+use twin_scene::AvatarScene;
 use twin_voice::Synthesizer;
 
 const SPEECH: &str = "Honestly, the biggest risk we carry this year is shipping late. \

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::Arc;
 use twin_face::Photo;
 use twin_face::likeness::Report;
-use twin_render::avatar::AvatarScene;
 use twin_render::offscreen::{FORMAT, OffscreenTarget};
 use twin_render::{GpuContext, Renderer, View};
+use twin_scene::AvatarScene;
 
 /// The fitted scaled-orthographic camera of photo `index` as a clip-space matrix over the avatar's space
 /// (metres): x and y as the photo's pixels, depth from the model's nearness, `turn` about the vertical

@@ -5,7 +5,6 @@
 //! swapchain images (next), all through the same pass. Stereo is one multiview pass (`gl_ViewIndex`); shading
 //! is linear with physically based lights and a skin approximation, written to sRGB attachments.
 
-pub mod avatar;
 pub mod compare;
 pub mod context;
 pub mod memory;

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use twin_animate::{NodeOffset, Pose, Skinning};
-use twin_render::avatar::AvatarScene;
 use twin_render::compare::{difference, region_change, ssim};
 use twin_render::offscreen::{FORMAT, OffscreenTarget, Pixels};
 use twin_render::{GpuContext, Renderer, View};
+use twin_scene::AvatarScene;
 
 const WIDTH: u32 = 256;
 const HEIGHT: u32 = 320;

@@ -6,9 +6,9 @@ use glam::Vec3;
 use serde_json::json;
 use std::sync::Arc;
 use twin_avatar::glb::{GlbWriter, material};
-use twin_render::avatar::AvatarScene;
 use twin_render::offscreen::{FORMAT, OffscreenTarget, Pixels};
 use twin_render::{GpuContext, Renderer, View};
+use twin_scene::AvatarScene;
 
 const SIDE: u32 = 16;
 

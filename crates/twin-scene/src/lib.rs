@@ -1,12 +1,12 @@
 //! A glTF avatar as the renderer's meshes: materials from the file, the pose from [`twin_animate`]'s deformer
 //! (vertices that moved, and a model matrix for primitives that move whole).
 
-use crate::RenderError;
-use crate::renderer::{Material, MeshData, Renderer, SkinData, TextureData};
 use glam::{Mat4, Vec3};
 use twin_animate::rig::Binding;
 use twin_animate::{Deformer, Pose, Rig, Skinning};
 use twin_avatar::skin::Loaded;
+use twin_render::RenderError;
+use twin_render::renderer::{Material, MeshData, Renderer, SkinData, TextureData};
 
 pub struct AvatarScene {
     pub loaded: Loaded,
