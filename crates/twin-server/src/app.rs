@@ -55,7 +55,8 @@ pub struct AppState {
     pub console: crate::console::Sessions,
     pub llm: Arc<dyn LlmBackend>,
     pub store: Store,
-    pub metrics: Metrics,
+    /// Shared with the tasks that speak replies, which need nothing else of the state.
+    pub metrics: Arc<Metrics>,
     tokens: crate::auth::Tokens,
     /// Each persona's voice, loaded on first use (a neural voice costs a second and ~150 MiB).
     pub voices: crate::voices::Voices,
@@ -108,7 +109,7 @@ impl AppState {
             console: Default::default(),
             llm,
             store,
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             tokens,
             voices: Default::default(),
             rooms: Default::default(),

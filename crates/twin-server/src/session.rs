@@ -759,7 +759,13 @@ impl Session {
         let voice = match self.audio {
             Some(request) => {
                 // Loaded once per persona (the first reply of the first voice session waits for it).
-                match crate::voices::voice_of(&self.state, &self.persona.pack.meta).await {
+                match crate::voices::voice_of(
+                    &self.state.voices,
+                    &self.state.config,
+                    &self.persona.pack.meta,
+                )
+                .await
+                {
                     Ok(voice) => Some((voice, request)),
                     Err(e) => {
                         tracing::warn!(error = %e, "the twin's voice did not load");
@@ -790,7 +796,7 @@ impl Session {
         let task = tokio::spawn(async move {
             let speech = match (voice, speech_control) {
                 (Some((voice, request)), Some(control)) => Some(crate::speaking::start(
-                    job.state.clone(),
+                    job.state.metrics.clone(),
                     voice,
                     job.out.clone(),
                     job.reply_id.clone(),

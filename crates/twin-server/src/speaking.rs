@@ -6,7 +6,7 @@
 //! A pacer sends chunk and frames together on the reply's sample clock, at most `lead` ahead of the client's
 //! playback: the client never buffers more than the lead, and a stop takes effect within one chunk.
 
-use crate::app::AppState;
+use crate::metrics::Metrics;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -214,9 +214,9 @@ enum Item {
     },
 }
 
-/// Starts speaking a reply with `voice`.
+/// Starts speaking a reply with `voice`; `metrics` hears when its first audio went out.
 pub fn start(
-    state: Arc<AppState>,
+    metrics: Arc<Metrics>,
     voice: Arc<dyn Synthesizer>,
     out: mpsc::Sender<ServerMessage>,
     reply_id: String,
@@ -232,7 +232,9 @@ pub fn start(
     let synthesis = tokio::task::spawn_blocking(move || {
         synthesize(voice, feed_rx, item_tx, synth_control, lipsync)
     });
-    let pacer = tokio::spawn(pace(state, item_rx, out, reply_id, rate, control, options));
+    let pacer = tokio::spawn(pace(
+        metrics, item_rx, out, reply_id, rate, control, options,
+    ));
     (
         SpeechFeed { sentences: feed_tx },
         SpeechTasks { synthesis, pacer },
@@ -398,7 +400,7 @@ fn synthesize(
 
 /// Sends chunks as playback needs them: each at most `lead` before the client plays it.
 async fn pace(
-    state: Arc<AppState>,
+    metrics: Arc<Metrics>,
     mut items: mpsc::Receiver<Item>,
     out: mpsc::Sender<ServerMessage>,
     reply_id: String,
@@ -462,10 +464,10 @@ async fn pace(
                 if first {
                     first = false;
                     if let Some(h) = handed {
-                        state.metrics.observe_first_audio(h.elapsed());
+                        metrics.observe_first_audio(h.elapsed());
                     }
                     if let Some(t) = options.turn_started {
-                        state.metrics.observe_turn_to_audio(t.elapsed());
+                        metrics.observe_turn_to_audio(t.elapsed());
                     }
                 }
                 if options.lipsync
@@ -483,7 +485,7 @@ async fn pace(
             }
             Item::Failed(message) => {
                 tracing::warn!(%message, "the twin's voice failed mid-reply");
-                state.metrics.error("voice_unavailable");
+                metrics.error("voice_unavailable");
                 let _ = out
                     .send(ServerMessage::error(
                         ErrorCode::VoiceUnavailable,

@@ -110,13 +110,14 @@ pub async fn speech(
             format!("speed {speed} is outside 0.25..4.0"),
         );
     }
-    let voice = match crate::voices::voice_of(&state, &persona.pack.meta).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "a voice for the speech endpoint did not load");
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "the voice is unavailable");
-        }
-    };
+    let voice =
+        match crate::voices::voice_of(&state.voices, &state.config, &persona.pack.meta).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "a voice for the speech endpoint did not load");
+                return refuse(StatusCode::SERVICE_UNAVAILABLE, "the voice is unavailable");
+            }
+        };
     let rate = voice.sample_rate();
     let (chunks, mut receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::task::spawn_blocking(move || {
