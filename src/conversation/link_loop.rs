@@ -154,7 +154,7 @@ async fn wait_for_server(
     loop {
         tokio::select! {
             from = from_voice.recv() => match from {
-                Some(FromLoop::Send(m @ ClientMessage::UserFinal { .. })) => turns.said(m),
+                Some(FromLoop::Send(m @ ClientMessage::UserFinal { .. })) => turns.unanswered.said(m),
                 Some(FromLoop::Send(_)) => {}
                 Some(FromLoop::Cue(cue, turn)) => turns.cue(cue, turn, events),
                 Some(FromLoop::InputDone) => turns.unanswered.input_ended(),
@@ -241,7 +241,7 @@ async fn converse(
                     let is_turn = matches!(m, ClientMessage::UserFinal { .. });
                     let sent = link.send(&m).await;
                     if is_turn {
-                        turns.said(m);
+                        turns.unanswered.said(m);
                     }
                     if let Err(e) = sent {
                         return Ok(Over::Lost(e.to_string()));
@@ -296,10 +296,6 @@ impl Turns {
             reply_id: reply_id.clone(),
         });
         self.started = Some(reply_id);
-    }
-
-    fn said(&mut self, turn: ClientMessage) {
-        self.unanswered.said(turn);
     }
 
     fn cue(

@@ -2,7 +2,7 @@
 //!
 //! A long-lived [`GpuContext`] (instance, device, queue) and a [`Renderer`] (render pass, pipeline, the
 //! avatar's meshes) draw into targets: [`offscreen::OffscreenTarget`], a desktop window ([`window::WindowTarget`]) and OpenXR
-//! swapchain images (next), all through the same pass. Stereo is one multiview pass (`gl_ViewIndex`); shading
+//! swapchain images (`twin-xr`), all through the same pass. Stereo is one multiview pass (`gl_ViewIndex`); shading
 //! is linear with physically based lights and a skin approximation, written to sRGB attachments.
 
 pub mod compare;

@@ -438,6 +438,11 @@ async fn run(
     Ok(())
 }
 
+/// A client's turn id as the room knows it: the same id from two people are two turns.
+fn room_turn_id(participant: &str, turn_id: &str) -> String {
+    format!("{participant}/{turn_id}")
+}
+
 /// The lowest seat no remote participant holds.
 fn free_seat(members: &[Member]) -> u32 {
     (0..)
@@ -486,8 +491,7 @@ async fn say(
                 to_speaker(ServerMessage::error(ErrorCode::RateLimited, message)).await;
                 return;
             }
-            // The room's id of the turn: the same id from two people are two turns.
-            let room_turn = format!("{}/{turn_id}", speaker.id);
+            let room_turn = room_turn_id(&speaker.id, &turn_id);
             for m in others() {
                 let _ = m.to.try_send(ServerMessage::UserTurn {
                     turn_id: room_turn.clone(),
@@ -500,7 +504,7 @@ async fn say(
                 id: room_turn,
                 text,
                 attachment,
-                revises: revises.map(|r| format!("{}/{r}", speaker.id)),
+                revises: revises.map(|r| room_turn_id(&speaker.id, &r)),
             };
             let takes_floor = floor.interrupter.as_deref() == Some(speaker.id.as_str());
             if takes_floor || (floor.waiting.is_empty() && floor.free(session)) {

@@ -640,6 +640,8 @@ impl Session {
             };
             let (sid, tid, attachment) = (self.id.clone(), turn_id.clone(), attachment.clone());
             let revises = revises.clone();
+            // The history before the batch is read with its first turn only.
+            let want_history = first.is_none();
             let stored = self
                 .state
                 .store
@@ -651,7 +653,10 @@ impl Session {
                     }
                     // A resent turn is answered again only if its answer never made it into the store.
                     let answered = !created && Store::is_answered(c, &sid, seq)?;
-                    let history = Store::history(c, &sid, 8)?;
+                    let history = match want_history {
+                        true => Some(Store::history(c, &sid, 8)?),
+                        false => None,
+                    };
                     Ok((seq, created, answered, history))
                 })
                 .await;
@@ -676,7 +681,9 @@ impl Session {
             any_created |= created;
             answered = was_answered;
             seqs.push(seq);
-            first.get_or_insert((seq, history));
+            if let Some(history) = history {
+                first.get_or_insert((seq, history));
+            }
             let _ = self
                 .out
                 .send(ServerMessage::TurnAck {

@@ -102,22 +102,23 @@ CREATE INDEX IF NOT EXISTS sessions_shared ON sessions(shared) WHERE shared = 1;
 CREATE INDEX IF NOT EXISTS flags_by_time ON flags(created_ms);
 ";
 
-/// Columns added after the first schema (table, column, definition): added to stores made before them.
-const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+/// Columns added after the first schema (table, column, definition, and what fills it in for rows stored before
+/// it): added to stores made before them.
+const ADDED_COLUMNS: &[(&str, &str, &str, Option<&str>)] = &[
     // A twin turn's sentences with their sources (JSON `ReplySentence[]`).
-    ("turns", "sentences", "TEXT NOT NULL DEFAULT '[]'"),
+    ("turns", "sentences", "TEXT NOT NULL DEFAULT '[]'", None),
     // A user turn's attachment (JSON `Attachment`), if any.
-    ("turns", "attachment", "TEXT"),
+    ("turns", "attachment", "TEXT", None),
     // A twin turn's audit: guardrail actions (JSON string array), first-sentence latency, topic.
-    ("turns", "actions", "TEXT NOT NULL DEFAULT '[]'"),
-    ("turns", "latency_ms", "INTEGER"),
-    ("turns", "topic", "TEXT"),
+    ("turns", "actions", "TEXT NOT NULL DEFAULT '[]'", None),
+    ("turns", "latency_ms", "INTEGER", None),
+    ("turns", "topic", "TEXT", None),
     // The employee shared the session with the person for review.
-    ("sessions", "shared", "INTEGER NOT NULL DEFAULT 0"),
+    ("sessions", "shared", "INTEGER NOT NULL DEFAULT 0", None),
     // A user turn's answer: the id of the stored reply that answers it.
-    ("turns", "answered_by", "TEXT"),
+    ("turns", "answered_by", "TEXT", Some(BACKFILL_ANSWERED)),
     // A user turn said again whole by a later one (its client turn id): left out of what the twin reads back.
-    ("turns", "revised_by", "TEXT"),
+    ("turns", "revised_by", "TEXT", None),
 ];
 
 /// What a store made before `answered_by` knew of answers: a user turn with anything stored after it.
@@ -127,7 +128,7 @@ UPDATE turns SET answered_by = ''
    AND EXISTS (SELECT 1 FROM turns later WHERE later.session_id = turns.session_id AND later.seq > turns.seq)";
 
 fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
-    for (table, name, definition) in ADDED_COLUMNS {
+    for (table, name, definition, backfill) in ADDED_COLUMNS {
         let have: bool = conn.query_row(
             "SELECT COUNT(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
             params![table, name],
@@ -137,8 +138,8 @@ fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
             conn.execute_batch(&format!(
                 "ALTER TABLE {table} ADD COLUMN {name} {definition}"
             ))?;
-            if *name == "answered_by" {
-                conn.execute_batch(BACKFILL_ANSWERED)?;
+            if let Some(backfill) = backfill {
+                conn.execute_batch(backfill)?;
             }
         }
     }
