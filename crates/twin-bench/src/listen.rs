@@ -49,6 +49,11 @@ struct Run {
     finals: usize,
     /// Finals Smart Turn gave at the short pause.
     early: usize,
+    /// Where a turn ended at the short pause: the true end → the pause noticed, the decode, and reading the
+    /// transcript with Smart Turn's verdict (ms).
+    noticed_ms: Vec<f64>,
+    decode_ms: Vec<f64>,
+    judge_ms: Vec<f64>,
 }
 
 fn run_voice(
@@ -81,17 +86,25 @@ fn run_voice(
                 ready_s,
                 speculative,
                 complete,
+                decode_ms,
+                judge_ms,
                 ..
             } = e
             {
                 run.finals += 1;
                 run.speculative += usize::from(*speculative);
                 run.early += usize::from(complete.is_some());
-                ready = Some(*ready_s);
+                ready = Some((*ready_s, complete.map(|_| (*decode_ms, *judge_ms))));
             }
         }
-        if let Some(ready) = ready {
+        if let Some((ready, early)) = ready {
             run.endpoint_ms.push((ready - truth_end_s) * 1000.0);
+            if let Some((decode_ms, judge_ms)) = early {
+                let noticed_s = ready - (decode_ms + judge_ms) / 1000.0;
+                run.noticed_ms.push((noticed_s - truth_end_s) * 1000.0);
+                run.decode_ms.push(decode_ms);
+                run.judge_ms.push(judge_ms);
+            }
         }
         let (e, n) = word_errors(s, &twin_listen::turns(&events).join(" "));
         run.errors += e;
@@ -143,6 +156,9 @@ pub fn section(md: &mut String, models: &Path, sentences: &[String]) -> Result<(
         all.speculative += run.speculative;
         all.finals += run.finals;
         all.early += run.early;
+        all.noticed_ms.extend(run.noticed_ms);
+        all.decode_ms.extend(run.decode_ms);
+        all.judge_ms.extend(run.judge_ms);
     }
     let wer = 100.0 * all.errors as f64 / all.words.max(1) as f64;
     let p50 = percentile(&all.endpoint_ms, 50.0);
@@ -156,9 +172,9 @@ pub fn section(md: &mut String, models: &Path, sentences: &[String]) -> Result<(
         md,
         "## Speech in: Silero VAD + Moonshine tiny (int8) through sherpa-onnx, 2 threads\n\n\
          Sentences of `assets/speech/sentences.txt`, each alone with 1.5 s of silence around it, fed 20 ms at a time as a live stream; \
-         partial hypotheses every {partial} s of speech (0.3 s while the twin speaks), decoding starts at a 0.1 s pause, and the turn ends at a 0.2 s pause where Smart Turn finds it complete and the transcript does not stop mid-sentence, else after 1.2 s of silence (the default, `--end-of-turn smart`). \
+         partial hypotheses every {partial} s of speech (0.3 s while the twin speaks), decoding starts at a 0.1 s pause, and at that pause, once decoded, the transcript is read by the embedded language model and, unless its sentence goes on, Smart Turn is asked: the turn ends there where Smart Turn finds it complete, else after 1.2 s of silence (the default, `--end-of-turn smart`). \
          Endpointing: from the true end of speech (the last sample above the synthesizer's silence) to the final transcript being ready \
-         (Smart Turn's verdict or the long VAD's confirmation, or the decode's end when later; decode and Smart Turn times measured, run sequentially). Real-time factor: compute time \
+         (the pause noticed plus the decode, the reading and Smart Turn's verdict, one after the other as they run, each timed; or the long VAD's confirmation). Real-time factor: compute time \
          over audio time, partials included.\n\n\
          | voice | sentences | word error rate | end of speech → final p50 | p95 | real-time factor |\n|---|---|---|---|---|---|\n{}\n| all synthetic | {} | {wer:.1}% | {p50:.0} ms | {:.0} ms | {rtf:.2} |\n{real_row}\n{whisper_row}\n\n\
          Word error rates are scored after the usual English normalization (case, punctuation, numbers spelled out, hyphens split, \
@@ -172,11 +188,15 @@ pub fn section(md: &mut String, models: &Path, sentences: &[String]) -> Result<(
     writeln!(
         md,
         "Targets: word error rate at most 4% on the real recordings: **{}** ({real_wer:.1}%); final transcript p50 at most 250 ms after the end of speech: **{}** ({p50:.0} ms; \
-         a sentence Smart Turn does not find complete waits for 1.2 s of silence); \
+         a sentence Smart Turn does not find complete waits for 1.2 s of silence; where the turn ended at the short pause, p50 {:.0} ms went to the quick VAD noticing the pause, \
+         {:.0} ms to the decode and {:.0} ms to reading the transcript and asking Smart Turn); \
          recognizer CPU at most 25% of one core while listening: **{}** ({cpu:.0}% of one core: CPU seconds of the whole pipeline, VADs, partials and finals, over seconds of audio heard). \
          {} of {} finals came from the speculative decode; Smart Turn ended {} of them at the short pause.\n",
         if real_wer <= 4.0 { "met" } else { "not met" },
         if p50 <= 250.0 { "met" } else { "not met" },
+        percentile(&all.noticed_ms, 50.0),
+        percentile(&all.decode_ms, 50.0),
+        percentile(&all.judge_ms, 50.0),
         if cpu <= 25.0 { "met" } else { "not met" },
         all.speculative,
         all.finals,

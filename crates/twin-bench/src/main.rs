@@ -49,7 +49,8 @@ struct Args {
     /// Only the speech-in figures (recognition, echo and barge-in; not the end of turn's sets), printed.
     #[arg(long)]
     listen_only: bool,
-    /// Only the end-of-turn figures (the mid-sentence-pause set), printed.
+    /// Only the end-of-turn figures (the mid-sentence-pause set), printed; with --smoke, the development set
+    /// alone (for working out the rules without hearing the held-out set).
     #[arg(long)]
     turns_only: bool,
     /// Only voice to voice (`twin talk` against the server; needs --twin-bin), printed.
@@ -484,7 +485,12 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     if args.turns_only {
         let mut md = String::new();
-        twin_bench::turns::section(&mut md, &models_dir(), &root().join("assets/speech"))?;
+        twin_bench::turns::section(
+            &mut md,
+            &models_dir(),
+            &root().join("assets/speech"),
+            args.smoke,
+        )?;
         print!("{md}");
         return Ok(());
     }
@@ -752,7 +758,7 @@ async fn main() -> Result<()> {
     let sentences =
         twin_bench::lipsync::load_sentences(&root().join("assets/speech/sentences.txt"))?;
     twin_bench::listen::section(&mut md, &models_dir(), &sentences)?;
-    twin_bench::turns::section(&mut md, &models_dir(), &root().join("assets/speech"))?;
+    twin_bench::turns::section(&mut md, &models_dir(), &root().join("assets/speech"), false)?;
     voice_to_voice_section(&mut md, &args, &questions)?;
     twin_bench::listen::duplex_section(&mut md, &models_dir())?;
     headset_section(&mut md, &args)?;

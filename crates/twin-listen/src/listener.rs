@@ -1,13 +1,13 @@
 //! The speech-in pipeline over a stream of 16 kHz audio: two Silero VADs (a quick one that notices a pause
 //! after 100 ms, and the one that ends an utterance), partial hypotheses by re-decoding the growing segment,
 //! and speculative finalization: decoding starts when the pause begins, and that result is the final one
-//! when the utterance indeed ends there. With Smart Turn (the default), a pause a little longer asks whether
-//! the turn sounds complete: if so the decode is final at once; if not, only a long silence ends the turn, so
-//! "I was thinking... that we could" is heard whole.
+//! when the utterance indeed ends there. With Smart Turn (the default), the same pause asks, on another core
+//! while the decode runs, whether the turn sounds complete, and the transcript is read for whether its
+//! sentence can end there: if both say so the decode is final at once; if not, only a long silence ends the
+//! turn, so "I was thinking... that we could" is heard whole.
 
 use crate::recognizer::{Recognizer, RecognizerKind};
-use crate::turn::SmartTurn;
-use crate::turn::dangling::ends_mid_sentence;
+use crate::turn::{SentenceEnd, SmartTurn, TranscriptCheck};
 use crate::vad::{Segment, Vad};
 use crate::{ListenError, SAMPLE_RATE};
 use std::path::Path;
@@ -19,14 +19,10 @@ pub struct ListenerConfig {
     pub end_silence_s: f32,
     /// Smart Turn's probability at or above which a short pause ends the turn; `None`: silence alone.
     pub complete_at: Option<f32>,
-    /// A transcript ending on a word no sentence ends on ("about", "to", "the") keeps the turn open, whatever
-    /// Smart Turn says (see [`crate::turn::dangling`]).
-    pub hold_on_fragment: bool,
-    /// A pause this long starts decoding, in case it is the end.
+    /// How the transcript keeps a turn open that Smart Turn finds complete ("So my plan is to").
+    pub transcript: TranscriptCheck,
+    /// A pause this long starts decoding, in case it is the end (and with Smart Turn, asks it).
     pub pause_s: f32,
-    /// With Smart Turn: how much longer the pause lasts before Smart Turn is asked (people pause briefly
-    /// inside sentences all the time).
-    pub turn_pause_s: f32,
     /// Speech between partial hypotheses.
     pub partial_every_s: f32,
     /// The model [`Listener::from_models`] loads.
@@ -46,9 +42,8 @@ impl ListenerConfig {
         ListenerConfig {
             end_silence_s: 1.2,
             complete_at: Some(0.5),
-            hold_on_fragment: true,
+            transcript: TranscriptCheck::default(),
             pause_s: 0.1,
-            turn_pause_s: 0.1,
             partial_every_s: recognizer.partial_every_s(),
             recognizer,
         }
@@ -86,6 +81,9 @@ pub enum Event {
         /// The pause's decode was used (it began before the end was confirmed).
         speculative: bool,
         decode_ms: f64,
+        /// Reading the transcript and asking Smart Turn at the pause, where they ended the turn.
+        #[serde(skip_serializing_if = "is_zero")]
+        judge_ms: f64,
         /// Smart Turn's probability that the turn was complete, where it ended the turn at a short pause.
         #[serde(skip_serializing_if = "Option::is_none")]
         complete: Option<f32>,
@@ -94,6 +92,10 @@ pub enum Event {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         revises: bool,
     },
+}
+
+fn is_zero(ms: &f64) -> bool {
+    *ms == 0.0
 }
 
 /// What a stream's events come to: the finals' texts in order, a revision in place of the final it revises
@@ -157,15 +159,23 @@ struct Speculation {
     /// The speech the quick VAD heard (absolute samples), for the final's times.
     speech: (u64, u64),
     text: String,
-    /// Audio time it would be ready on a live stream.
+    /// Audio time it would be ready on a live stream (with the verdict, where one was asked for).
     ready_s: f64,
     decode_ms: f64,
+    /// Reading the transcript and asking Smart Turn.
+    judge_ms: f64,
+    /// Smart Turn's probability that the turn is complete, where the config asks it.
+    complete: Option<f32>,
+    /// Whether the transcript keeps the turn open.
+    goes_on: bool,
 }
 
 pub struct Listener {
     config: ListenerConfig,
     recognizer: Box<dyn Recognizer>,
     turn: Option<SmartTurn>,
+    /// Reads the transcript where the config's check is [`TranscriptCheck::Language`].
+    sentence_end: Option<SentenceEnd>,
     /// Ends utterances.
     vad: Vad,
     /// Notices pauses early.
@@ -180,8 +190,6 @@ pub struct Listener {
     heard_from: Option<u64>,
     last_partial: u64,
     speculation: Option<Speculation>,
-    /// When (samples) to ask Smart Turn whether the pause ends the turn.
-    turn_check: Option<u64>,
     /// The last turn Smart Turn ended early, until the long VAD's silence is up: its own segment for it is
     /// not a second turn, and speech heard again before then goes on from it.
     ended_early: Option<EarlyEnd>,
@@ -208,17 +216,32 @@ fn seconds(samples: u64) -> f64 {
     samples as f64 / SAMPLE_RATE as f64
 }
 
+/// `f`'s result and its time in milliseconds.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let out = f();
+    (out, started.elapsed().as_secs_f64() * 1000.0)
+}
+
 impl Listener {
-    /// `turn` is required when the config asks for Smart Turn (`complete_at`).
+    /// `turn` is required when the config asks for Smart Turn (`complete_at`), `sentence_end` when its
+    /// transcript check is [`TranscriptCheck::Language`].
     pub fn new(
         vad_model: &Path,
         recognizer: Box<dyn Recognizer>,
         turn: Option<SmartTurn>,
+        sentence_end: Option<SentenceEnd>,
         config: ListenerConfig,
     ) -> Result<Listener, ListenError> {
         if config.complete_at.is_some() && turn.is_none() {
             return Err(ListenError::Format(
                 "the listener's config asks for Smart Turn but no model was given".into(),
+            ));
+        }
+        if matches!(config.transcript, TranscriptCheck::Language { .. }) && sentence_end.is_none() {
+            return Err(ListenError::Format(
+                "the listener's config reads transcripts with a language model but none was given"
+                    .into(),
             ));
         }
         Ok(Listener {
@@ -227,20 +250,20 @@ impl Listener {
             config,
             recognizer,
             turn,
+            sentence_end,
             audio: Vec::new(),
             base: 0,
             open_since: None,
             heard_from: None,
             last_partial: 0,
             speculation: None,
-            turn_check: None,
             ended_early: None,
             resumed: false,
         })
     }
 
-    /// The pipeline from the folder `cargo xtask setup` fills: Silero VAD, the config's recognizer and
-    /// Smart Turn where the config uses it.
+    /// The pipeline from the folder `cargo xtask setup` fills: Silero VAD, the config's recognizer, and
+    /// Smart Turn and the language model where the config uses them.
     pub fn from_models(
         models_dir: &Path,
         threads: usize,
@@ -251,10 +274,15 @@ impl Listener {
             Some(_) => Some(SmartTurn::load(&models_dir.join("smart-turn"))?),
             None => None,
         };
+        let sentence_end = match config.transcript {
+            TranscriptCheck::Language { .. } => Some(SentenceEnd::load(models_dir)?),
+            _ => None,
+        };
         Listener::new(
             &models_dir.join("silero-vad/silero_vad.onnx"),
             recognizer,
             turn,
+            sentence_end,
             config,
         )
     }
@@ -276,8 +304,8 @@ impl Listener {
         // A pause: decode what was said, in case it is the end (and with Smart Turn, ask whether it is).
         for seg in self.quick.push(samples) {
             self.pause(&seg);
+            events.extend(self.end_turn_early());
         }
-        events.extend(self.check_turn(false));
         // After a turn ended early the long VAD still hears that speech until its silence is up: not a new
         // utterance.
         let vad_open = self.vad.speaking() && self.ended_early.is_none();
@@ -339,8 +367,8 @@ impl Listener {
         let mut events = Vec::new();
         for seg in self.quick.finish() {
             self.pause(&seg);
+            events.extend(self.end_turn_early());
         }
-        events.extend(self.check_turn(true));
         for seg in self.vad.finish() {
             events.extend(self.close(&seg, now));
         }
@@ -396,49 +424,24 @@ impl Listener {
         }
     }
 
-    /// A short pause after `seg`: decode in case it is the end, and with Smart Turn, ask it once the pause
-    /// has lasted `turn_pause_s` more.
+    /// A short pause after `seg`: decode in case it is the end.
     fn pause(&mut self, seg: &Segment) {
         let from = self.heard_from.unwrap_or(seg.start).min(seg.start);
         self.heard_from = Some(from);
         self.speculate((from, seg.start + seg.samples.len() as u64));
-        if self.config.complete_at.is_some() {
-            let wait = (self.config.turn_pause_s * SAMPLE_RATE as f32) as u64;
-            self.turn_check = Some(self.now() + wait);
-        }
     }
 
-    /// When the pause has lasted long enough (or the stream ends: `at_end`), Smart Turn reads the utterance:
-    /// if it sounds complete, and the transcript does not stop mid-sentence, the turn ends here.
-    fn check_turn(&mut self, at_end: bool) -> Option<Event> {
-        let at = self.turn_check?;
-        if self.quick.speaking() {
-            self.turn_check = None;
-            return None;
-        }
-        if !at_end && self.now() < at {
-            return None;
-        }
-        self.turn_check = None;
+    /// Where Smart Turn finds the pause's utterance complete and the transcript does not keep it open, the
+    /// turn ends here.
+    fn end_turn_early(&mut self) -> Option<Event> {
         let threshold = self.config.complete_at?;
         let s = self.speculation.as_ref()?;
-        if self.config.hold_on_fragment && ends_mid_sentence(&s.text) {
+        let complete = s.complete?;
+        if complete < threshold || s.goes_on {
             return None;
         }
-        let end = self.now();
-        let started = Instant::now();
-        let complete = match self.turn.as_ref()?.complete(self.span(s.start, end)) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!("Smart Turn: {e}; the silence decides");
-                return None;
-            }
-        };
-        if complete < threshold {
-            return None;
-        }
-        let judged_s = seconds(end) + started.elapsed().as_secs_f64();
         let s = self.speculation.take()?;
+        let end = self.now();
         let revises = self.end_utterance();
         self.ended_early = Some(EarlyEnd {
             audio_from: s.start,
@@ -449,9 +452,10 @@ impl Listener {
             text: s.text,
             start_s: seconds(s.speech.0),
             end_s: seconds(s.speech.1),
-            ready_s: s.ready_s.max(judged_s),
+            ready_s: s.ready_s,
             speculative: true,
             decode_ms: s.decode_ms,
+            judge_ms: s.judge_ms,
             complete: Some(complete),
             revises,
         })
@@ -479,17 +483,31 @@ impl Listener {
         std::mem::take(&mut self.resumed)
     }
 
-    /// Decodes the utterance up to now, in case this pause is its end.
+    /// Decodes the utterance up to now, in case this pause is its end; with Smart Turn, reads the transcript
+    /// and, unless its sentence goes on, asks Smart Turn. One after the other, each with both cores: run side by
+    /// side on two cores they took as long, and Smart Turn ran for transcripts that needed no asking.
     fn speculate(&mut self, speech: (u64, u64)) {
         let from = self.open_since.unwrap_or(speech.0).min(speech.0);
         // Up to now, past the segment's end: the VAD trims the last phoneme's tail, and the pause after it
         // costs the decoder nothing.
         let end = self.now();
-        let started = Instant::now();
-        let text = self.recognizer.decode(self.span(from, end));
-        let decode_ms = started.elapsed().as_secs_f64() * 1000.0;
-        // It started when the pause was noticed: now, on a live stream.
-        let ready_s = seconds(end) + decode_ms / 1000.0;
+        let audio = self.span(from, end);
+        let (text, decode_ms) = timed(|| self.recognizer.decode(audio));
+        let (mut goes_on, mut complete, mut judge_ms) = (false, None, 0.0);
+        if let Some(turn) = self.config.complete_at.and(self.turn.as_ref()) {
+            let read_ms;
+            (goes_on, read_ms) = timed(|| self.goes_on(&text));
+            judge_ms += read_ms;
+            if !goes_on {
+                let (p, ms) = timed(|| turn.complete(audio));
+                judge_ms += ms;
+                complete = p
+                    .inspect_err(|e| tracing::warn!("Smart Turn: {e}; the silence decides"))
+                    .ok();
+            }
+        }
+        // It all started when the pause was noticed: now, on a live stream.
+        let ready_s = seconds(end) + (decode_ms + judge_ms) / 1000.0;
         self.speculation = Some(Speculation {
             start: from,
             end,
@@ -497,7 +515,28 @@ impl Listener {
             text,
             ready_s,
             decode_ms,
+            judge_ms,
+            complete,
+            goes_on,
         });
+    }
+
+    /// Whether the transcript stops where its sentence goes on, by the config's check.
+    fn goes_on(&self, text: &str) -> bool {
+        match (self.config.transcript, &self.sentence_end) {
+            (TranscriptCheck::None, _) => false,
+            (TranscriptCheck::LastWord, _) => crate::turn::dangling::ends_mid_sentence(text),
+            (TranscriptCheck::Language { ends_at }, Some(judge)) => match judge.probability(text) {
+                Ok(p) => p < ends_at,
+                Err(e) => {
+                    tracing::warn!("the transcript's reading: {e}; the last word decides");
+                    crate::turn::dangling::ends_mid_sentence(text)
+                }
+            },
+            (TranscriptCheck::Language { .. }, None) => {
+                crate::turn::dangling::ends_mid_sentence(text)
+            }
+        }
     }
 
     fn finalize(&mut self, start: u64, len: u64, confirmed_s: f64) -> Event {
@@ -515,6 +554,7 @@ impl Listener {
                 ready_s: confirmed_s.max(s.ready_s),
                 speculative: true,
                 decode_ms: s.decode_ms,
+                judge_ms: 0.0,
                 complete: None,
                 revises,
             };
@@ -531,6 +571,7 @@ impl Listener {
             ready_s: confirmed_s + decode_ms / 1000.0,
             speculative: false,
             decode_ms,
+            judge_ms: 0.0,
             complete: None,
             revises,
         }

@@ -152,6 +152,7 @@ impl StreamingListener {
                     ready_s: now,
                     speculative: false,
                     decode_ms: self.decode_ms,
+                    judge_ms: 0.0,
                     complete: None,
                     revises: false,
                 });

@@ -44,7 +44,7 @@ pub struct EmbeddedLlm {
 }
 
 /// llama.cpp's backend may be initialised once per process.
-fn backend() -> Result<&'static LlamaBackend, LlmError> {
+pub(crate) fn backend() -> Result<&'static LlamaBackend, LlmError> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
@@ -250,6 +250,23 @@ pub fn inspect_prompt(
     let prompt = prompt_tokens(&model, template.as_ref(), messages)?;
     let marker = model.vocab().tokenize(marker.as_bytes(), false, true);
     Ok((ids(prompt), ids(marker)))
+}
+
+/// A user turn left open after `text`, as tokens: the template's opening (a default system message where the
+/// template adds one, the user's role marker) parsed as special tokens, and `text` as plain text, apart.
+pub(crate) fn user_turn_tokens(
+    model: &LlamaModel,
+    template: Option<&LlamaChatTemplate>,
+    text: &str,
+) -> Result<(Vec<LlamaToken>, Vec<LlamaToken>), LlmError> {
+    let mark = placeholder(0);
+    let rendered = format_prompt(model, template, &[Message::new(crate::Role::User, &mark)])?;
+    let at = rendered.find(&mark).ok_or_else(|| {
+        LlmError::Inference("the chat template dropped a message's content".into())
+    })?;
+    let vocab = model.vocab();
+    let opening = vocab.tokenize(&rendered.as_bytes()[..at], vocab.should_add_bos(), true);
+    Ok((opening, vocab.tokenize(text.as_bytes(), false, false)))
 }
 
 /// Marks where a message's content goes in the rendered template: private-use characters no template has.

@@ -9,6 +9,7 @@
 
 pub mod embedded;
 pub mod openai;
+pub mod sentence_end;
 /// The sentence splitter lives in `twin-text`, so that crates without a model can use it.
 pub use twin_text::sentence;
 
