@@ -1,9 +1,9 @@
 //! Server state and HTTP routes: `/v1/session` (WebSocket), `/v1/audio/speech`, `/health`, `/metrics`.
 
 use crate::config::{Config, LlmBackendKind};
+use crate::connection;
 use crate::metrics::Metrics;
 use crate::persona::Persona;
-use crate::session;
 use crate::store::Store;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::header;
@@ -195,9 +195,9 @@ async fn session_upgrade(
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
 ) -> Response {
     // Frames above the protocol limit are still read (up to this hard cap) so the client gets a clear error.
-    ws.max_message_size(session::HARD_FRAME_LIMIT)
-        .max_frame_size(session::HARD_FRAME_LIMIT)
-        .on_upgrade(move |socket| session::run(socket, state, peer))
+    ws.max_message_size(connection::HARD_FRAME_LIMIT)
+        .max_frame_size(connection::HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| connection::run(socket, state, peer))
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {

@@ -1,17 +1,16 @@
-//! One client session over a WebSocket: hello and auth, then user turns and twin replies until the client leaves.
+//! A conversation with the twin: a one-to-one session opened or resumed by a hello and served until the client
+//! leaves, or a room's shared conversation, which the room drives (see [`crate::rooms`]): the user's turns, the
+//! reply in flight (starting, interrupting, keeping what was heard), and the task that makes, sends and stores
+//! a reply.
 
 use crate::app::AppState;
 use crate::connection::{
-    Admitted, Incoming, Outgoing, Reader, close_reason, conversing, reaching, restarting,
-    store_failed, turn_allowed,
+    Admitted, Incoming, Link, Read, code_name, reaching, restarting, store_failed,
 };
 use crate::persona::Persona;
-use crate::reply::{Replier, ReplyError, Sent, Turn};
-use crate::rooms::Joining;
+use crate::reply::{Replier, ReplyError, ReplyOutcome, Sent, Turn};
 use crate::speaking::{SpeechControl, SpeechFeed, SpeechOptions};
 use crate::store::{ReplyRecord, Store};
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,22 +18,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use twin_protocol::{
     Attachment, AudioRequest, ClientMessage, ErrorCode, Heard, HistoryTurn, MAX_HISTORY_TURNS,
-    PROTOCOL_VERSION, ProtocolError, ReplyKind, ServerMessage, TwinState, close_code,
+    PROTOCOL_VERSION, ReplyKind, ServerMessage, TwinState,
 };
-
-/// Frames beyond this are dropped by the WebSocket layer itself; between the protocol limit and this, the client
-/// gets a `message_too_large` error and a clean close.
-pub const HARD_FRAME_LIMIT: usize = 1 << 20;
-
-/// A user turn as said: the client's id for it, its words and the document it presents, if any.
-#[derive(Debug, Clone)]
-pub(crate) struct SaidTurn {
-    pub id: String,
-    pub text: String,
-    pub attachment: Option<Attachment>,
-    /// The earlier turn (its id, as stored) this one says again whole.
-    pub revises: Option<String>,
-}
 
 /// A reply being generated, and how much of it the client has been sent.
 struct ActiveReply {
@@ -61,384 +46,16 @@ pub(crate) struct Session {
     admitted: Option<Admitted>,
 }
 
-pub async fn run(socket: WebSocket, state: Arc<AppState>, peer: std::net::SocketAddr) {
-    let limits = state.config.limits.clone();
-    // Counted open until this returns: a stopping server waits for the reply in flight to be stored.
-    let (_open, stopping) = state.shutdown.open();
-    let (mut sink, mut stream) = socket.split();
-    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(limits.send_queue);
-    let writer = tokio::spawn(async move {
-        while let Some(item) = out_rx.recv().await {
-            let result = match item {
-                Outgoing::Message(m) => sink.send(Message::Text(m.encode().into())).await,
-                Outgoing::Ping => sink.send(Message::Ping(Default::default())).await,
-                Outgoing::Close(code, reason) => {
-                    let _ = sink
-                        .send(Message::Close(Some(CloseFrame {
-                            code,
-                            reason: reason.into(),
-                        })))
-                        .await;
-                    break;
-                }
-            };
-            if result.is_err() {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
-    // Replies write through a channel of plain messages; forward them to the writer.
-    let (msg_tx, mut msg_rx) = mpsc::channel::<ServerMessage>(limits.send_queue);
-    let forward_tx = out_tx.clone();
-    let forwarder = tokio::spawn(async move {
-        while let Some(m) = msg_rx.recv().await {
-            if forward_tx.send(Outgoing::Message(m)).await.is_err() {
-                break;
-            }
-        }
-    });
-
-    let fatal = |code: ErrorCode, message: String| {
-        let out = out_tx.clone();
-        let metrics_code = code_name(code);
-        async move {
-            tracing::info!(?code, %message, "closing session");
-            let _ = out
-                .send(Outgoing::Message(ServerMessage::error(
-                    code,
-                    message.clone(),
-                )))
-                .await;
-            let _ = out
-                .send(Outgoing::Close(code.close_code(), close_reason(&message)))
-                .await;
-            metrics_code
-        }
-    };
-
-    let hello_timeout = crate::config::LimitsConfig::seconds(limits.hello_timeout_s);
-    let hello = match tokio::time::timeout(hello_timeout, stream.next()).await {
-        Ok(Some(Ok(Message::Text(text)))) => ClientMessage::decode(&text),
-        Ok(Some(Ok(_))) => Err(ProtocolError::Malformed(
-            "the first frame must be a text hello".into(),
-        )),
-        Ok(_) => return finish(writer, forwarder).await,
-        Err(_) => {
-            let code = fatal(
-                ErrorCode::HelloRequired,
-                format!("no hello within {} seconds", limits.hello_timeout_s),
-            )
-            .await;
-            state.metrics.error(&code);
-            drop((out_tx, msg_tx));
-            return finish(writer, forwarder).await;
-        }
-    };
-    if let Ok(ClientMessage::Hello {
-        token,
-        room: Some(room),
-        audio,
-        session_id,
-        client,
-        remote,
-        instance,
-        ..
-    }) = &hello
-    {
-        let admitted = match session_id {
-            Some(_) => Err((
-                ErrorCode::BadMessage,
-                "a room is one shared session: join it without a session_id".into(),
-            )),
-            None => conversing(&state, token, peer.ip()),
-        };
-        let joined = match &admitted {
-            Err(refused) => Err(refused.clone()),
-            Ok((grant, _)) => {
-                state
-                    .rooms
-                    .join(
-                        &state,
-                        room,
-                        grant,
-                        Joining {
-                            audio: audio.is_some(),
-                            remote: *remote,
-                            instance: instance.clone(),
-                        },
-                        msg_tx.clone(),
-                    )
-                    .await
-            }
-        };
-        let membership = match joined {
-            Ok(m) => m,
-            Err((code, message)) => {
-                state.metrics.error(&fatal(code, message).await);
-                drop((out_tx, msg_tx));
-                return finish(writer, forwarder).await;
-            }
-        };
-        tracing::info!(%room, participant = %membership.participant.id, client = client.as_deref().unwrap_or("?"), "joined a room");
-        drop(msg_tx);
-        let holder = admitted.map(|(_, a)| a).ok();
-        let mut reader = Reader {
-            stream,
-            out: out_tx.clone(),
-            limits,
-            stopping,
-        };
-        let mut stopped = false;
-        loop {
-            let frame = tokio::select! {
-                frame = reader.next() => frame,
-                () = membership.dropped() => {
-                    // Its writer is stuck on a full socket: close the connection under it.
-                    tracing::info!(%room, participant = %membership.participant.id, "dropped: too slow for the room");
-                    let _ = out_tx.try_send(Outgoing::Close(close_code::TOO_SLOW, "too slow to keep up with the room".into()));
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    writer.abort();
-                    forwarder.abort();
-                    return;
-                }
-            };
-            let text = match frame {
-                Incoming::Frame(Message::Text(text)) => text,
-                Incoming::Frame(_) => continue,
-                Incoming::Gone => break,
-                Incoming::Stopping => {
-                    stopped = true;
-                    break;
-                }
-            };
-            match ClientMessage::decode(&text) {
-                Ok(ClientMessage::Bye) => {
-                    let _ = out_tx
-                        .send(Outgoing::Close(close_code::NORMAL, "bye".into()))
-                        .await;
-                    break;
-                }
-                Ok(ClientMessage::UserFinal { .. })
-                    if holder
-                        .as_ref()
-                        .is_some_and(|h| !turn_allowed(&state, &h.holder, &out_tx)) => {}
-                Ok(m) => {
-                    if !membership.say(m).await {
-                        break;
-                    }
-                }
-                Err(e) if e.code().is_fatal() => {
-                    state.metrics.error(&fatal(e.code(), e.to_string()).await);
-                    break;
-                }
-                Err(e) => {
-                    let _ = out_tx
-                        .send(Outgoing::Message(ServerMessage::error(
-                            e.code(),
-                            e.to_string(),
-                        )))
-                        .await;
-                }
-            }
-        }
-        // Leaving stops every relay to this client.
-        drop((membership, reader));
-        if stopped {
-            let _ = out_tx.send(restarting()).await;
-        }
-        drop(out_tx);
-        return finish(writer, forwarder).await;
-    }
-    let session = match hello {
-        Ok(ClientMessage::Hello {
-            token,
-            persona,
-            session_id,
-            client,
-            audio,
-            ..
-        }) => {
-            let opened = match conversing(&state, &token, peer.ip()) {
-                Ok((grant, admitted)) => {
-                    let wanted = Wanted {
-                        persona: persona.as_deref(),
-                        session_id: session_id.as_deref(),
-                        audio,
-                    };
-                    open(&state, &grant, admitted, wanted, msg_tx.clone()).await
-                }
-                Err(refused) => Err(refused),
-            };
-            match opened {
-                Ok(session) => {
-                    tracing::info!(session = %session.id, client = client.as_deref().unwrap_or("?"), "session open");
-                    Some(session)
-                }
-                Err((code, message)) => {
-                    state.metrics.error(&fatal(code, message).await);
-                    None
-                }
-            }
-        }
-        Ok(_) => {
-            state.metrics.error(
-                &fatal(
-                    ErrorCode::HelloRequired,
-                    "the first message must be a hello".into(),
-                )
-                .await,
-            );
-            None
-        }
-        Err(e) => {
-            let code = match e.code() {
-                ErrorCode::BadMessage => ErrorCode::HelloRequired,
-                c => c,
-            };
-            state.metrics.error(&fatal(code, e.to_string()).await);
-            None
-        }
-    };
-    let Some(mut session) = session else {
-        drop((out_tx, msg_tx));
-        return finish(writer, forwarder).await;
-    };
-    drop(msg_tx);
-    state
-        .metrics
-        .sessions_active
-        .fetch_add(1, Ordering::Relaxed);
-
-    let mut reader = Reader {
-        stream,
-        out: out_tx.clone(),
-        limits,
-        stopping,
-    };
-    let mut stopped = false;
-    loop {
-        let text = match reader.next().await {
-            Incoming::Frame(Message::Text(text)) => text,
-            Incoming::Gone => break,
-            Incoming::Stopping => {
-                stopped = true;
-                break;
-            }
-            Incoming::Frame(Message::Binary(_)) => {
-                session
-                    .error(
-                        ErrorCode::BadMessage,
-                        "binary frames are reserved for audio in a later protocol version",
-                    )
-                    .await;
-                continue;
-            }
-            Incoming::Frame(_) => continue,
-        };
-        let message = match ClientMessage::decode(&text) {
-            Ok(m) => m,
-            Err(e) if e.code().is_fatal() => {
-                state.metrics.error(&fatal(e.code(), e.to_string()).await);
-                break;
-            }
-            Err(e) => {
-                session.error(e.code(), &e.to_string()).await;
-                continue;
-            }
-        };
-        match message {
-            ClientMessage::Hello { .. } => {
-                session
-                    .error(ErrorCode::BadMessage, "this session already said hello")
-                    .await
-            }
-            ClientMessage::UserPartial { .. } => {}
-            ClientMessage::UserFinal {
-                turn_id,
-                text,
-                attachment,
-                revises,
-            } => {
-                let holder = session.admitted.as_ref().map(|a| a.holder.clone());
-                if holder.is_some_and(|h| !turn_allowed(&state, &h, &out_tx)) {
-                    continue;
-                }
-                let said = SaidTurn {
-                    id: turn_id,
-                    text,
-                    attachment,
-                    revises,
-                };
-                session.user_turn(said, None).await
-            }
-            ClientMessage::Interrupted { reply_id, heard } => {
-                session.interrupted(&reply_id, heard).await
-            }
-            ClientMessage::Share { shared } => {
-                let noted = crate::sharing::share(&state.store, &session.id, shared).await;
-                let _ = session.out.send(noted).await;
-            }
-            ClientMessage::Flag { reply_id, note } => {
-                let noted = session.flag(reply_id, note).await;
-                let _ = session.out.send(noted).await;
-            }
-            ClientMessage::Ping { nonce } => {
-                let pong = ServerMessage::Pong {
-                    nonce,
-                    server_ms: twin_protocol::wall_ms(),
-                };
-                let _ = session.out.send(pong).await;
-            }
-            ClientMessage::Pose { .. }
-            | ClientMessage::Voice { .. }
-            | ClientMessage::Place { .. } => {
-                session
-                    .error(
-                        ErrorCode::BadMessage,
-                        "poses and voice are relayed in rooms; this session is not in one",
-                    )
-                    .await
-            }
-            ClientMessage::Bye => {
-                let _ = out_tx
-                    .send(Outgoing::Close(close_code::NORMAL, "bye".into()))
-                    .await;
-                break;
-            }
-        }
-    }
-    if let Some(active) = session.active.take() {
-        // The client left mid-reply, or the server is stopping: keep what it was sent, as interrupted.
-        session.cut_reply(active, None).await;
-    }
-    state
-        .metrics
-        .sessions_active
-        .fetch_sub(1, Ordering::Relaxed);
-    drop((session, reader));
-    // Everything the session said goes out before the close.
-    let _ = forwarder.await;
-    if stopped {
-        let _ = out_tx.send(restarting()).await;
-    }
-    drop(out_tx);
-    let _ = writer.await;
-}
-
-async fn finish(writer: JoinHandle<()>, forwarder: JoinHandle<()>) {
-    let _ = forwarder.await;
-    let _ = writer.await;
-}
-
 /// What a hello asks to open.
-struct Wanted<'a> {
-    persona: Option<&'a str>,
-    session_id: Option<&'a str>,
-    audio: Option<AudioRequest>,
+pub(crate) struct Wanted<'a> {
+    pub(crate) persona: Option<&'a str>,
+    pub(crate) session_id: Option<&'a str>,
+    pub(crate) audio: Option<AudioRequest>,
 }
 
-async fn open(
+/// Opens the session a hello asks for, or resumes the token's earlier one: the welcome (with the history) and
+/// the opening disclosure go to `out`.
+pub(crate) async fn open(
     state: &Arc<AppState>,
     grant: &crate::auth::Grant,
     admitted: Admitted,
@@ -529,6 +146,45 @@ async fn open(
     Ok(session)
 }
 
+/// Serves a one-to-one session after its handshake: the client's messages in order, until it leaves, the link
+/// fails or the server stops; the reply in flight is then kept as interrupted, and the connection closed.
+pub(crate) async fn serve(mut session: Session, mut link: Link) {
+    let state = session.state.clone();
+    state
+        .metrics
+        .sessions_active
+        .fetch_add(1, Ordering::Relaxed);
+    let stopped = loop {
+        let text = match link.next().await {
+            Incoming::Text(text) => text,
+            Incoming::Binary => {
+                session
+                    .error(
+                        ErrorCode::BadMessage,
+                        "binary frames are reserved for audio in a later protocol version",
+                    )
+                    .await;
+                continue;
+            }
+            Incoming::Gone => break false,
+            Incoming::Stopping => break true,
+        };
+        match link.read(&state, &text).await {
+            Read::Message(message) => session.take(message, &link).await,
+            Read::Bad(e) => session.error(e.code(), &e.to_string()).await,
+            Read::Over => break false,
+        }
+    };
+    session.leave().await;
+    state
+        .metrics
+        .sessions_active
+        .fetch_sub(1, Ordering::Relaxed);
+    drop(session);
+    // Everything the session said goes out before the close.
+    link.end(stopped.then(restarting)).await;
+}
+
 impl Session {
     /// A conversation that writes what the twin says to `out` (a client's writer, or a room's relay).
     pub(crate) fn new(
@@ -549,7 +205,10 @@ impl Session {
         }
     }
 
-    /// A reply is being made or its speech sent.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// The session's current reply (being made, or its speech still playing, until the next one starts): its
     /// id and the turn it answers (`None`: the disclosure).
     pub(crate) fn current_reply(&self) -> Option<(&str, Option<&str>)> {
@@ -558,11 +217,13 @@ impl Session {
             .map(|a| (a.id.as_str(), a.turn_id.as_deref()))
     }
 
+    /// A reply is being made or its speech sent.
     pub(crate) fn replying(&self) -> bool {
         self.active.as_ref().is_some_and(|a| !a.task.is_finished())
     }
 
-    /// Everyone left mid-reply: keep what was sent.
+    /// The client (in a room, everyone) left mid-reply, or the server is stopping: keep what was sent, as
+    /// interrupted.
     pub(crate) async fn leave(&mut self) {
         if let Some(active) = self.active.take() {
             self.cut_reply(active, None).await;
@@ -583,6 +244,85 @@ impl Session {
         let _ = self.out.send(ServerMessage::error(code, message)).await;
     }
 
+    /// One message of a one-to-one client (bye and what ends the connection were dealt with by `link`).
+    async fn take(&mut self, message: ClientMessage, link: &Link) {
+        match message {
+            ClientMessage::Hello { .. } => {
+                self.error(ErrorCode::BadMessage, "this session already said hello")
+                    .await
+            }
+            ClientMessage::UserPartial { .. } | ClientMessage::Bye => {}
+            ClientMessage::UserFinal {
+                turn_id,
+                text,
+                attachment,
+                revises,
+            } => {
+                let holder = self.admitted.as_ref().map(|a| a.holder.as_str());
+                if holder.is_some_and(|h| !link.turn_allowed(&self.state, h)) {
+                    return;
+                }
+                let said = SaidTurn {
+                    id: turn_id,
+                    text,
+                    attachment,
+                    revises,
+                };
+                self.user_turn(said, None).await
+            }
+            ClientMessage::Interrupted { reply_id, heard } => {
+                self.interrupted(&reply_id, heard).await
+            }
+            ClientMessage::Share { shared } => {
+                let noted = crate::sharing::share(&self.state.store, &self.id, shared).await;
+                let _ = self.out.send(noted).await;
+            }
+            ClientMessage::Flag { reply_id, note } => {
+                let noted = self.flag(reply_id, note).await;
+                let _ = self.out.send(noted).await;
+            }
+            ClientMessage::Ping { nonce } => {
+                let pong = ServerMessage::Pong {
+                    nonce,
+                    server_ms: twin_protocol::wall_ms(),
+                };
+                let _ = self.out.send(pong).await;
+            }
+            ClientMessage::Pose { .. }
+            | ClientMessage::Voice { .. }
+            | ClientMessage::Place { .. } => {
+                self.error(
+                    ErrorCode::BadMessage,
+                    "poses and voice are relayed in rooms; this session is not in one",
+                )
+                .await
+            }
+        }
+    }
+}
+
+/// A user turn as said: the client's id for it, its words and the document it presents, if any.
+#[derive(Debug, Clone)]
+pub(crate) struct SaidTurn {
+    pub(crate) id: String,
+    pub(crate) text: String,
+    pub(crate) attachment: Option<Attachment>,
+    /// The earlier turn (its id, as stored) this one says again whole.
+    pub(crate) revises: Option<String>,
+}
+
+/// A user turn in the store.
+struct Stored {
+    seq: u64,
+    /// It was not there yet (not a resend).
+    created: bool,
+    /// Its answer is in the store too.
+    answered: bool,
+    /// The conversation up to it, when asked for.
+    history: Option<Vec<HistoryTurn>>,
+}
+
+impl Session {
     /// A user turn; in a room `speaker` names who said it.
     pub(crate) async fn user_turn(&mut self, turn: SaidTurn, speaker: Option<&str>) {
         self.user_turns(vec![turn], speaker).await
@@ -595,28 +335,9 @@ impl Session {
         let Some(last_id) = turns.last().map(|t| t.id.clone()) else {
             return;
         };
-        if turns.len() == 1
-            && self.active.as_ref().is_some_and(|a| {
-                a.turn_id.as_deref() == Some(last_id.as_str()) && !a.task.is_finished()
-            })
-        {
+        if turns.len() == 1 && self.answering(&last_id) {
             // A resend of the turn being answered right now: acknowledge it again, let the answer go on.
-            let (sid, tid) = (self.id.clone(), last_id.clone());
-            if let Ok(Some(seq)) = self
-                .state
-                .store
-                .run(move |c| Store::user_turn_seq(c, &sid, &tid))
-                .await
-            {
-                let _ = self
-                    .out
-                    .send(ServerMessage::TurnAck {
-                        turn_id: last_id,
-                        seq,
-                        answered: false,
-                    })
-                    .await;
-            }
+            self.acknowledge_again(last_id).await;
             return;
         }
         if let Some(active) = self.active.take() {
@@ -626,72 +347,17 @@ impl Session {
         let mut first: Option<(u64, Vec<HistoryTurn>)> = None;
         let (mut any_created, mut answered) = (false, false);
         let mut seqs = Vec::with_capacity(turns.len());
-        for SaidTurn {
-            id: turn_id,
-            text,
-            attachment,
-            revises,
-        } in &turns
-        {
-            // In a room the stored turn says who spoke; the twin answers the words themselves.
-            let body = match speaker {
-                Some(name) => format!("{name}: {text}"),
-                None => text.clone(),
-            };
-            let (sid, tid, attachment) = (self.id.clone(), turn_id.clone(), attachment.clone());
-            let revises = revises.clone();
+        for said in &turns {
             // The history before the batch is read with its first turn only.
-            let want_history = first.is_none();
-            let stored = self
-                .state
-                .store
-                .run(move |c| {
-                    let (seq, created) =
-                        Store::add_user_turn(c, &sid, &tid, &body, attachment.as_ref())?;
-                    if let Some(revised) = &revises {
-                        Store::revise(c, &sid, revised, &tid)?;
-                    }
-                    // A resent turn is answered again only if its answer never made it into the store.
-                    let answered = !created && Store::is_answered(c, &sid, seq)?;
-                    let history = match want_history {
-                        true => Some(Store::history(c, &sid, 8)?),
-                        false => None,
-                    };
-                    Ok((seq, created, answered, history))
-                })
-                .await;
-            let (seq, created, was_answered, history) = match stored {
-                Ok(v) => v,
-                Err(e) => {
-                    tracing::error!(error = %e, "storing a user turn failed");
-                    self.error(
-                        ErrorCode::Internal,
-                        "the turn could not be stored; please resend it",
-                    )
-                    .await;
-                    return;
-                }
+            let Some(stored) = self.store_turn(said, speaker, first.is_none()).await else {
+                return;
             };
-            if created {
-                self.state
-                    .metrics
-                    .user_turns
-                    .fetch_add(1, Ordering::Relaxed);
+            any_created |= stored.created;
+            answered = stored.answered;
+            seqs.push(stored.seq);
+            if let Some(history) = stored.history {
+                first.get_or_insert((stored.seq, history));
             }
-            any_created |= created;
-            answered = was_answered;
-            seqs.push(seq);
-            if let Some(history) = history {
-                first.get_or_insert((seq, history));
-            }
-            let _ = self
-                .out
-                .send(ServerMessage::TurnAck {
-                    turn_id: turn_id.clone(),
-                    seq,
-                    answered: was_answered,
-                })
-                .await;
         }
         if !any_created && answered {
             return;
@@ -700,35 +366,132 @@ impl Session {
             return;
         };
         history.retain(|t| t.seq < first_seq);
-        // A turn said again whole later in the batch is left out.
-        let text = turns
-            .iter()
-            .filter(|t| {
-                !turns
-                    .iter()
-                    .any(|later| later.revises.as_ref() == Some(&t.id))
-            })
-            .map(|t| t.text.trim())
-            .collect::<Vec<_>>()
-            .join(" ");
-        // Merged turns present the last document any of them carried.
-        let attachment = turns.into_iter().rev().find_map(|t| t.attachment);
-        let said = SaidTurn {
-            id: last_id,
-            text,
-            attachment,
-            revises: None,
-        };
-        self.start_reply(
-            Some(said),
-            Some(history),
-            Some(arrived),
-            speaker.map(str::to_string),
-            seqs,
-        )
-        .await;
+        let said = merged(turns, last_id);
+        let speaker = speaker.map(str::to_string);
+        self.start_reply(Some(said), Some(history), Some(arrived), speaker, seqs)
+            .await;
     }
 
+    /// The turn `turn_id` is being answered right now.
+    fn answering(&self, turn_id: &str) -> bool {
+        self.active
+            .as_ref()
+            .is_some_and(|a| a.turn_id.as_deref() == Some(turn_id) && !a.task.is_finished())
+    }
+
+    async fn acknowledge_again(&self, turn_id: String) {
+        let (sid, tid) = (self.id.clone(), turn_id.clone());
+        if let Ok(Some(seq)) = self
+            .state
+            .store
+            .run(move |c| Store::user_turn_seq(c, &sid, &tid))
+            .await
+        {
+            let _ = self
+                .out
+                .send(ServerMessage::TurnAck {
+                    turn_id,
+                    seq,
+                    answered: false,
+                })
+                .await;
+        }
+    }
+
+    /// Stores a turn (and the turn it revises) and acknowledges it; with `history`, reads the conversation
+    /// too. `None` when the store failed (the client is told to resend it).
+    async fn store_turn(
+        &self,
+        said: &SaidTurn,
+        speaker: Option<&str>,
+        history: bool,
+    ) -> Option<Stored> {
+        // In a room the stored turn says who spoke; the twin answers the words themselves.
+        let body = match speaker {
+            Some(name) => format!("{name}: {}", said.text),
+            None => said.text.clone(),
+        };
+        let (sid, tid, attachment) = (self.id.clone(), said.id.clone(), said.attachment.clone());
+        let revises = said.revises.clone();
+        let stored = self
+            .state
+            .store
+            .run(move |c| {
+                let (seq, created) =
+                    Store::add_user_turn(c, &sid, &tid, &body, attachment.as_ref())?;
+                if let Some(revised) = &revises {
+                    Store::revise(c, &sid, revised, &tid)?;
+                }
+                // A resent turn is answered again only if its answer never made it into the store.
+                let answered = !created && Store::is_answered(c, &sid, seq)?;
+                let history = match history {
+                    true => Some(Store::history(c, &sid, 8)?),
+                    false => None,
+                };
+                Ok(Stored {
+                    seq,
+                    created,
+                    answered,
+                    history,
+                })
+            })
+            .await;
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::error!(error = %e, "storing a user turn failed");
+                self.error(
+                    ErrorCode::Internal,
+                    "the turn could not be stored; please resend it",
+                )
+                .await;
+                return None;
+            }
+        };
+        if stored.created {
+            self.state
+                .metrics
+                .user_turns
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = self
+            .out
+            .send(ServerMessage::TurnAck {
+                turn_id: said.id.clone(),
+                seq: stored.seq,
+                answered: stored.answered,
+            })
+            .await;
+        Some(stored)
+    }
+}
+
+/// One speaker's turns as one, under the last one's id: a turn said again whole later on is left out, and the
+/// last document any of them carried is presented.
+fn merged(turns: Vec<SaidTurn>, last_id: String) -> SaidTurn {
+    let text = turns
+        .iter()
+        .filter(|t| {
+            !turns
+                .iter()
+                .any(|later| later.revises.as_ref() == Some(&t.id))
+        })
+        .map(|t| t.text.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let attachment = turns.into_iter().rev().find_map(|t| t.attachment);
+    SaidTurn {
+        id: last_id,
+        text,
+        attachment,
+        revises: None,
+    }
+}
+
+/// How long an interruption waits for a complete reply to be stored.
+const FINISH_STORING: Duration = Duration::from_secs(5);
+
+impl Session {
     /// Starts a reply task: to a user turn, or the opening disclosure when `turn` is `None`.
     pub(crate) async fn start_reply(
         &mut self,
@@ -763,30 +526,7 @@ impl Session {
                 })
                 .await;
         }
-        let voice = match self.audio {
-            Some(request) => {
-                // Loaded once per persona (the first reply of the first voice session waits for it).
-                match crate::voices::voice_of(
-                    &self.state.voices,
-                    &self.state.config,
-                    &self.persona.pack.meta,
-                )
-                .await
-                {
-                    Ok(voice) => Some((voice, request)),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "the twin's voice did not load");
-                        self.error(
-                            ErrorCode::VoiceUnavailable,
-                            "the twin's voice is unavailable; replies go on as text",
-                        )
-                        .await;
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
+        let voice = self.voice().await;
         let control = voice.as_ref().map(|_| SpeechControl::default());
         let (stored_tx, stored) = tokio::sync::watch::channel(false);
         let job = ReplyJob {
@@ -799,34 +539,8 @@ impl Session {
             session_id: self.id.clone(),
             speaker,
         };
-        let speech_control = control.clone();
-        let task = tokio::spawn(async move {
-            let speech = match (voice, speech_control) {
-                (Some((voice, request)), Some(control)) => Some(crate::speaking::start(
-                    job.state.metrics.clone(),
-                    voice,
-                    job.out.clone(),
-                    job.reply_id.clone(),
-                    control,
-                    SpeechOptions {
-                        lipsync: request.lipsync,
-                        lead: Duration::from_millis(job.state.config.tts.lead_ms.into()),
-                        turn_started,
-                    },
-                )),
-                _ => None,
-            };
-            let (feed, speaking) = speech.unzip();
-            let listen = job.run(turn, history, feed.as_ref()).await;
-            // No more sentences: the speech ends once the last one is out.
-            drop(feed);
-            if let Some(speaking) = speaking {
-                speaking.finish().await;
-            }
-            if listen {
-                listening(&job.out).await;
-            }
-        });
+        let speech = voice.zip(control.clone());
+        let task = job.spawn(turn, history, speech, turn_started);
         self.active = Some(ActiveReply {
             id: reply_id,
             turn_id: turn_id_of_reply,
@@ -836,6 +550,31 @@ impl Session {
             speech: control,
             stored,
         });
+    }
+
+    /// The twin's voice, where the client asked for speech; the client is told if it did not load (the
+    /// reply goes on as text).
+    async fn voice(&self) -> Option<(Arc<dyn twin_voice::Synthesizer>, AudioRequest)> {
+        let request = self.audio?;
+        // Loaded once per persona (the first reply of the first voice session waits for it).
+        let loaded = crate::voices::voice_of(
+            &self.state.voices,
+            &self.state.config,
+            &self.persona.pack.meta,
+        )
+        .await;
+        match loaded {
+            Ok(voice) => Some((voice, request)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the twin's voice did not load");
+                self.error(
+                    ErrorCode::VoiceUnavailable,
+                    "the twin's voice is unavailable; replies go on as text",
+                )
+                .await;
+                None
+            }
+        }
     }
 
     pub(crate) async fn interrupted(&mut self, reply_id: &str, heard: Heard) {
@@ -988,8 +727,20 @@ impl Session {
     }
 }
 
-/// How long an interruption waits for a complete reply to be stored.
-const FINISH_STORING: Duration = Duration::from_secs(5);
+/// Tells the client the twin is listening again (after every reply, however it ended).
+async fn listening(out: &mpsc::Sender<ServerMessage>) {
+    let _ = out
+        .send(ServerMessage::State {
+            state: TwinState::Listening,
+        })
+        .await;
+}
+
+/// The twin's voice for a reply, what the client asked of it, and the reply's hold on its speech.
+type Speech = (
+    (Arc<dyn twin_voice::Synthesizer>, AudioRequest),
+    SpeechControl,
+);
 
 /// Everything a reply task needs, owned.
 struct ReplyJob {
@@ -1006,6 +757,42 @@ struct ReplyJob {
 }
 
 impl ReplyJob {
+    /// Runs the reply, and its speech, in a task of its own; the client is told the twin listens again after.
+    fn spawn(
+        self,
+        turn: Option<SaidTurn>,
+        history: Option<Vec<HistoryTurn>>,
+        speech: Option<Speech>,
+        turn_started: Option<Instant>,
+    ) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let speech = speech.map(|((voice, request), control)| {
+                crate::speaking::start(
+                    self.state.metrics.clone(),
+                    voice,
+                    self.out.clone(),
+                    self.reply_id.clone(),
+                    control,
+                    SpeechOptions {
+                        lipsync: request.lipsync,
+                        lead: Duration::from_millis(self.state.config.tts.lead_ms.into()),
+                        turn_started,
+                    },
+                )
+            });
+            let (feed, speaking) = speech.unzip();
+            let listen = self.run(turn, history, feed.as_ref()).await;
+            // No more sentences: the speech ends once the last one is out.
+            drop(feed);
+            if let Some(speaking) = speaking {
+                speaking.finish().await;
+            }
+            if listen {
+                listening(&self.out).await;
+            }
+        })
+    }
+
     /// Generates, sends and stores the reply. Returns whether the client should be told the twin listens again
     /// (not when the client is gone).
     async fn run(
@@ -1014,11 +801,11 @@ impl ReplyJob {
         history: Option<Vec<HistoryTurn>>,
         speech: Option<&SpeechFeed>,
     ) -> bool {
-        let (state, persona, out, rid) = (&self.state, &self.persona, &self.out, &self.reply_id);
+        let (state, persona) = (&self.state, &self.persona);
         let replier = Replier {
             speech,
             speaker: self.speaker.as_deref(),
-            ..Replier::configured(state, persona, out, rid, &self.sent)
+            ..Replier::configured(state, persona, &self.out, &self.reply_id, &self.sent)
         };
         let result = match &turn {
             Some(said) => {
@@ -1041,45 +828,10 @@ impl ReplyJob {
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(ReplyError::ClientGone) => return false,
-            Err(e) => {
-                tracing::warn!(error = %e, "reply failed");
-                state.metrics.error("llm_unavailable");
-                let _ = out
-                    .send(ServerMessage::error(
-                        ErrorCode::LlmUnavailable,
-                        "the twin cannot answer right now; try again in a moment",
-                    ))
-                    .await;
-                // Keep whatever the client was already sent; a reply that never started is not a turn.
-                let s = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                match s.kind {
-                    Some(_) if s.sentences.is_empty() => {
-                        // Started but nothing was said: close the reply, store no empty turn.
-                        self.sent
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .finalized = true;
-                        let _ = out
-                            .send(ServerMessage::ReplyEnd {
-                                reply_id: rid.clone(),
-                                text: String::new(),
-                                citations: vec![],
-                                interrupted: false,
-                                sentences: vec![],
-                            })
-                            .await;
-                        return true;
-                    }
-                    Some(kind) => s.outcome(kind, persona),
-                    None => {
-                        self.sent
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .finalized = true;
-                        return true;
-                    }
-                }
-            }
+            Err(e) => match self.failed(e).await {
+                Ok(outcome) => outcome,
+                Err(listen) => return listen,
+            },
         };
         {
             let mut s = self.sent.lock().unwrap_or_else(|p| p.into_inner());
@@ -1088,6 +840,57 @@ impl ReplyJob {
             }
             s.finalized = true;
         }
+        self.store(outcome).await;
+        true
+    }
+
+    /// The reply failed: the client is told so, and keeps whatever it was already sent (the reply as far as
+    /// it got, to store; a reply that never started is not a turn). `Err` when there is nothing to store, with
+    /// whether the client should be told the twin listens again.
+    async fn failed(&self, e: ReplyError) -> Result<ReplyOutcome, bool> {
+        tracing::warn!(error = %e, "reply failed");
+        self.state.metrics.error("llm_unavailable");
+        let _ = self
+            .out
+            .send(ServerMessage::error(
+                ErrorCode::LlmUnavailable,
+                "the twin cannot answer right now; try again in a moment",
+            ))
+            .await;
+        let s = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match s.kind {
+            Some(_) if s.sentences.is_empty() => {
+                // Started but nothing was said: close the reply, store no empty turn.
+                self.finalize();
+                let _ = self
+                    .out
+                    .send(ServerMessage::ReplyEnd {
+                        reply_id: self.reply_id.clone(),
+                        text: String::new(),
+                        citations: vec![],
+                        interrupted: false,
+                        sentences: vec![],
+                    })
+                    .await;
+                Err(true)
+            }
+            Some(kind) => Ok(s.outcome(kind, &self.persona)),
+            None => {
+                self.finalize();
+                Err(true)
+            }
+        }
+    }
+
+    fn finalize(&self) {
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finalized = true;
+    }
+
+    /// Stores the complete reply, then ends it for the client.
+    async fn store(&self, outcome: ReplyOutcome) {
         let ids: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
         let (text, kind_out) = (outcome.text.clone(), outcome.kind);
         let sentences = outcome.sentences.clone();
@@ -1095,14 +898,15 @@ impl ReplyJob {
             .sent
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .audit(persona);
-        let (rid2, sid) = (rid.clone(), self.session_id.clone());
+            .audit(&self.persona);
+        let (rid, sid) = (self.reply_id.clone(), self.session_id.clone());
         let told = self.stored.clone();
-        let stored = state
+        let stored = self
+            .state
             .store
             .run(move |c| {
                 let record = ReplyRecord {
-                    reply_id: &rid2,
+                    reply_id: &rid,
                     kind: kind_out,
                     text: &text,
                     citations: &ids,
@@ -1117,41 +921,25 @@ impl ReplyJob {
             .await;
         if let Err(e) = stored {
             tracing::error!(error = %e, "storing a reply failed");
-            let _ = out
+            let _ = self
+                .out
                 .send(ServerMessage::error(
                     ErrorCode::Internal,
                     "the reply could not be stored",
                 ))
                 .await;
-            return true;
+            return;
         }
-        state.metrics.reply(outcome.kind.as_str());
-        let _ = out
+        self.state.metrics.reply(outcome.kind.as_str());
+        let _ = self
+            .out
             .send(ServerMessage::ReplyEnd {
-                reply_id: rid.clone(),
+                reply_id: self.reply_id.clone(),
                 text: outcome.text,
                 citations: outcome.citations,
                 interrupted: false,
                 sentences: outcome.sentences,
             })
             .await;
-        true
     }
-}
-
-/// The wire name of an error code (`llm_unavailable`), for metric labels.
-pub fn code_name(code: ErrorCode) -> String {
-    serde_json::to_value(code)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// Tells the client the twin is listening again (after every reply, however it ended).
-async fn listening(out: &mpsc::Sender<ServerMessage>) {
-    let _ = out
-        .send(ServerMessage::State {
-            state: TwinState::Listening,
-        })
-        .await;
 }
