@@ -7,4 +7,5 @@ pub mod avatar;
 pub mod conversation;
 pub mod headset;
 pub mod link;
+pub mod sync;
 pub mod voice;

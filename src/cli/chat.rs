@@ -336,6 +336,7 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
     // A file that can't be presented is an error before any session is opened.
     let mut pending = args.attach.as_deref().map(attachment).transpose()?;
     let printer = Printer::new(args.json);
+    args.connect.target()?;
     let hello = args.connect.hello(
         concat!("twin-chat/", env!("CARGO_PKG_VERSION")),
         args.speech
@@ -347,7 +348,7 @@ async fn chat(args: ChatArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(SpeechRecorder::new)
         .transpose()?;
-    let mut link = Link::connect(&args.connect.endpoint(), hello).await?;
+    let mut link = Link::connect(hello).await?;
     let welcome = link.next().await.context("no welcome from the server")?;
     printer.show(&welcome)?;
     let (resumed, room) = match &welcome {

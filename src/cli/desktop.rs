@@ -153,7 +153,7 @@ struct App {
     /// The live conversation (`--token`).
     dialogue: Option<Dialogue>,
     /// In a room: remote people at their seats beside the twin.
-    presences: twin::headset::presence::Presences,
+    room_view: twin::headset::room_view::RoomView,
     live: Option<Live>,
     error: Option<anyhow::Error>,
     /// Orbit camera around the head: yaw, pitch (radians), distance (metres).
@@ -227,16 +227,14 @@ impl App {
             d.poll();
             let facing =
                 Quat::from_rotation_arc(Vec3::NEG_Z, (self.head - camera).normalize_or_zero());
-            d.send_pose(
-                twin::conversation::room::pose_in_room(glam::Mat4::IDENTITY, camera, facing),
-                None,
-                None,
-            );
-            let (others, answering) = d.others();
-            if let Some(live) = &mut self.live {
-                self.presences
-                    .show(&mut live.renderer, glam::Mat4::IDENTITY, camera, &others)?;
-            }
+            let viewer = twin::headset::room_view::Viewer {
+                head: (camera, facing),
+                hands: [None, None],
+            };
+            let renderer = self.live.as_mut().map(|live| &mut live.renderer);
+            let answering =
+                self.room_view
+                    .update(d, renderer, glam::Mat4::IDENTITY, &viewer, None)?;
             look_at = answering.unwrap_or(camera);
         }
         let input = if let Some(d) = &self.dialogue {
@@ -435,7 +433,7 @@ pub fn run(args: DesktopArgs) -> Result<()> {
         animator,
         reply,
         dialogue,
-        presences: Default::default(),
+        room_view: Default::default(),
         live: None,
         error: None,
         orbit: (0.0, 0.05, 1.1),

@@ -51,6 +51,8 @@ pub struct TalkArgs {
 }
 
 pub fn run(args: TalkArgs) -> Result<()> {
+    // No token, no conversation: said before the microphone opens.
+    args.connect.target()?;
     let source = match args.input.as_deref() {
         Some(p) if p == std::path::Path::new("-") => {
             Source::Live(Box::new(StreamCapture::new(std::io::stdin())))
@@ -68,12 +70,7 @@ pub fn run(args: TalkArgs) -> Result<()> {
         !args.no_barge_in,
     )?;
     let conversation = Conversation::start(Options {
-        endpoint: args.connect.endpoint(),
-        token: args.connect.token.clone(),
-        persona: args.connect.persona.clone(),
-        session: args.connect.session.clone(),
-        room: args.connect.room.clone(),
-        remote: args.connect.remote,
+        target: args.connect.target.clone(),
         client: concat!("twin-talk/", env!("CARGO_PKG_VERSION")).into(),
         source,
         duplex,

@@ -4,9 +4,9 @@
 
 use super::unanswered::{ANSWER_WAIT, Unanswered};
 use super::voice_loop::FromLoop;
-use super::{Event, Shared, held};
+use super::{Event, Shared};
 use crate::link::{Hello, Link, LinkError};
-use crate::voice::speaker::lock;
+use crate::sync::lock;
 use anyhow::{Result, bail};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -16,12 +16,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use twin_protocol::{AudioRequest, ClientMessage, ServerMessage, TwinState};
 
 pub(super) struct Settings {
-    pub endpoint: crate::link::Endpoint,
-    pub token: String,
-    pub persona: Option<String>,
-    pub session: Option<String>,
-    pub room: Option<String>,
-    pub remote: bool,
+    pub target: crate::link::Target,
     pub client: String,
     pub seconds: Option<f64>,
     pub reconnect_for: Duration,
@@ -69,13 +64,13 @@ pub(super) async fn run(
     events: &Sender<Event>,
 ) -> Result<()> {
     let mut turns = Turns {
-        session_id: settings.session.clone(),
+        session_id: settings.target.session.clone(),
         unanswered: Unanswered::new(),
         speech_end: HashMap::new(),
         answering: HashMap::new(),
         listening: false,
         started: None,
-        in_room: settings.room.is_some(),
+        in_room: settings.target.room.is_some(),
         instance: crate::link::new_instance(),
     };
     let deadline = settings
@@ -126,21 +121,18 @@ pub(super) async fn run(
 
 async fn connect(settings: &Settings, turns: &Turns) -> Result<Link> {
     let hello = Hello {
-        token: &settings.token,
-        persona: settings.persona.as_deref(),
+        target: &settings.target,
         // A room is rejoined by its name: it is one shared session.
-        session_id: if settings.room.is_some() {
+        session_id: if settings.target.room.is_some() {
             None
         } else {
             turns.session_id.as_deref()
         },
         client: &settings.client,
         audio: Some(AudioRequest { lipsync: true }),
-        room: settings.room.as_deref(),
-        remote: settings.remote,
         instance: Some(&turns.instance),
     };
-    Ok(Link::connect(&settings.endpoint, hello).await?)
+    Ok(Link::connect(hello).await?)
 }
 
 /// Between tries: half a second of the voice loop's messages (turns kept, the rest dropped).
@@ -214,7 +206,7 @@ async fn converse(
     let (mut pings, mut next_ping) = (0u32, Instant::now());
     loop {
         if Instant::now() >= next_ping {
-            let nonce = held(&shared.clock).ping();
+            let nonce = lock(&shared.clock).ping();
             if let Err(e) = link.send(&ClientMessage::Ping { nonce }).await {
                 return Ok(Over::Lost(e.to_string()));
             }
@@ -291,7 +283,7 @@ impl Turns {
             return;
         };
         let _ = events.send(Event::PlaybackStarted {
-            server_ms: held(&shared.clock).server_ms(at),
+            server_ms: lock(&shared.clock).server_ms(at),
             wall_ms: crate::link::clock::wall_ms_at(at).max(0.0).round() as u64,
             reply_id: reply_id.clone(),
         });
@@ -332,7 +324,7 @@ impl Turns {
             ServerMessage::ReplyStart {
                 reply_id, turn_id, ..
             } => {
-                *shared.reply.lock().unwrap_or_else(|p| p.into_inner()) = Some(reply_id.clone());
+                *lock(&shared.reply) = Some(reply_id.clone());
                 lock(&shared.player).start_reply();
                 if let Some(t) = turn_id {
                     self.answering.insert(reply_id.clone(), t.clone());
@@ -351,7 +343,7 @@ impl Turns {
                     let mut player = lock(&shared.player);
                     player.set_rate(*sample_rate);
                     // A room's reply starts at one moment for everyone, on each client's own clock.
-                    if let Some(at) = play_at_ms.and_then(|ms| held(&shared.clock).local(ms)) {
+                    if let Some(at) = play_at_ms.and_then(|ms| lock(&shared.clock).local(ms)) {
                         player.start_at(at);
                     }
                     player.queue(&samples);
@@ -383,7 +375,7 @@ impl Turns {
                 }
             }
             ServerMessage::Pong { nonce, server_ms } => {
-                held(&shared.clock).pong(*nonce, *server_ms);
+                lock(&shared.clock).pong(*nonce, *server_ms);
             }
             ServerMessage::State { state } => {
                 self.listening = *state == TwinState::Listening;

@@ -5,13 +5,15 @@
 
 pub mod dialogue;
 mod link_loop;
+pub mod live;
 pub mod review;
 pub mod room;
 mod unanswered;
 mod voice_loop;
 
+use crate::sync::lock;
 use crate::voice::capture::{Capture, FileCapture};
-use crate::voice::speaker::{SharedPlayer, lock};
+use crate::voice::speaker::SharedPlayer;
 use anyhow::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -39,15 +41,8 @@ pub enum Output {
 }
 
 pub struct Options {
-    pub endpoint: crate::link::Endpoint,
-    pub token: String,
-    pub persona: Option<String>,
-    /// Resume this session.
-    pub session: Option<String>,
-    /// Join this room (shared with others) instead.
-    pub room: Option<String>,
-    /// In the room from afar.
-    pub remote: bool,
+    /// The server, the token (required), the persona, the session to resume or the room to join.
+    pub target: crate::link::Target,
     /// Named in the hello ("twin-talk/0.1.0").
     pub client: String,
     pub source: Source,
@@ -108,7 +103,7 @@ struct Shared {
 
 impl Shared {
     fn reply(&self) -> Option<String> {
-        self.reply.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.reply).clone()
     }
 }
 
@@ -128,12 +123,11 @@ pub struct Playback {
     pub playing: bool,
 }
 
-fn held<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Conversation {
     pub fn start(options: Options) -> Result<Conversation> {
+        if options.target.token.is_none() {
+            return Err(crate::link::LinkError::NoToken.into());
+        }
         let (to_link, from_voice) = tokio::sync::mpsc::unbounded_channel();
         // Piper's rate until a reply says otherwise.
         let shared = Arc::new(Shared {
@@ -148,12 +142,7 @@ impl Conversation {
         });
         let (events, rx) = mpsc::channel();
         let Options {
-            endpoint,
-            token,
-            persona,
-            session,
-            room,
-            remote,
+            target,
             client,
             source,
             duplex,
@@ -162,7 +151,7 @@ impl Conversation {
             reconnect_for,
         } = options;
         // Someone in a room from afar lets the others hear them.
-        let share_voice = remote && room.is_some();
+        let share_voice = target.remote && target.room.is_some();
         let voice = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -179,12 +168,7 @@ impl Conversation {
         let link = {
             let shared = Arc::clone(&shared);
             let settings = link_loop::Settings {
-                endpoint,
-                token,
-                persona,
-                session,
-                room,
-                remote,
+                target,
                 client,
                 seconds,
                 reconnect_for,
@@ -231,16 +215,12 @@ impl Conversation {
 
     /// Where the twin's voice goes ("the twin's mouth (kira spatial track)", "virtual speaker …").
     pub fn speaker(&self) -> String {
-        self.shared
-            .speaker
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.shared.speaker).clone()
     }
 
     /// Now on the server's clock, once the link has estimated it.
     pub fn server_ms(&self) -> Option<u64> {
-        held(&self.shared.clock).server_ms(std::time::Instant::now())
+        lock(&self.shared.clock).server_ms(std::time::Instant::now())
     }
 
     /// In a room: where this user's head and hands are, in the room's frame (sent as it is called: call it

@@ -2,9 +2,10 @@
 //! twin's voice, and the listener's cues turned into messages for the link.
 
 use super::{Output, Shared, Source};
+use crate::sync::lock;
 use crate::voice::TICK;
 use crate::voice::capture::Capture;
-use crate::voice::speaker::{Speaker, lock};
+use crate::voice::speaker::Speaker;
 use anyhow::Result;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -33,7 +34,7 @@ pub(super) fn run(
 ) -> Result<()> {
     let open_speaker = || {
         if let Output::Spatial(voice) = &output {
-            let mut voice = voice.lock().unwrap_or_else(|p| p.into_inner());
+            let mut voice = lock(voice);
             match voice.play(&shared.player) {
                 Ok(()) => return Speaker::External("the twin's mouth (kira spatial track)".into()),
                 Err(e) => eprintln!(
@@ -53,7 +54,7 @@ pub(super) fn run(
         })
     };
     let mut speaker = open_speaker();
-    *shared.speaker.lock().unwrap_or_else(|p| p.into_inner()) = speaker.describe();
+    *lock(&shared.speaker) = speaker.describe();
     let describe = match &source {
         Source::File(f) => f.describe(),
         Source::Live(c) => c.describe(),

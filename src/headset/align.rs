@@ -135,6 +135,43 @@ impl Aligner {
     }
 }
 
+/// The twin's spot shared through the marks, once aligned and in the room: the room's spot when someone set
+/// one (or sets a new one), else this headset's own, sent for the others (first, and after each drag).
+#[derive(Debug, Default)]
+pub struct SharedSpot {
+    /// The room's count of spots set, as last seen.
+    seen: u64,
+    /// Times the twin moved to the room's spot, and times this headset sent its own.
+    pub placed_by_room: u32,
+    pub places_shared: u32,
+}
+
+impl SharedSpot {
+    /// One frame: `room` is the room's count of spots set and its latest; `spot` where the twin stands here;
+    /// `moved`: the user just dragged it. Returns where it stands now, and the spot to send, if any.
+    pub fn update(
+        &mut self,
+        marks: Marks,
+        room: (u64, Option<SpotOnMarks>),
+        spot: Spot,
+        moved: bool,
+        floor_y: f32,
+    ) -> (Spot, Option<SpotOnMarks>) {
+        let (count, placed) = room;
+        if count != self.seen {
+            self.seen = count;
+            if let Some(shared) = placed {
+                self.placed_by_room += 1;
+                return (marks.spot(shared, floor_y), None);
+            }
+        } else if (self.places_shared == 0 && self.placed_by_room == 0) || moved {
+            self.places_shared += 1;
+            return (spot, Some(marks.share(spot, floor_y)));
+        }
+        (spot, None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +218,34 @@ mod tests {
         // And back: the first headset reads its own spot from the room.
         let back = marks_1.spot(shared, 0.0);
         assert!((back.x - spot_of(space_1).x).abs() < 1e-4);
+    }
+
+    #[test]
+    fn the_rooms_spot_wins_and_ours_is_sent_first_and_after_a_drag() {
+        let marks = Marks::new(Vec3::ZERO, Vec3::new(2.0, 0.0, 0.0)).unwrap();
+        let ours = Spot {
+            x: 0.5,
+            z: -1.0,
+            yaw: 0.3,
+        };
+        let mut shared = SharedSpot::default();
+        // Nobody set one yet: ours goes out, once.
+        let (at, sent) = shared.update(marks, (0, None), ours, false, 0.0);
+        assert_eq!((at, sent), (ours, Some(marks.share(ours, 0.0))));
+        assert_eq!(shared.update(marks, (0, None), ours, false, 0.0).1, None);
+        // Someone else's spot arrives: the twin stands there.
+        let theirs = SpotOnMarks {
+            x: 1.0,
+            z: 1.0,
+            yaw: 0.0,
+        };
+        let (at, sent) = shared.update(marks, (1, Some(theirs)), ours, false, 0.0);
+        assert_eq!((at, sent), (marks.spot(theirs, 0.0), None));
+        assert_eq!(shared.placed_by_room, 1);
+        // This user drags it: the new spot goes out.
+        let (_, sent) = shared.update(marks, (1, Some(theirs)), ours, true, 0.0);
+        assert!(sent.is_some());
+        assert_eq!(shared.places_shared, 2);
     }
 
     #[test]

@@ -51,6 +51,73 @@ pub fn beside_the_twin() -> glam::Mat4 {
         * glam::Mat4::from_scale(glam::Vec3::new(WIDTH_M, HEIGHT_M, 1.0))
 }
 
+/// The panel as shown in the room: redrawn when its words change, at most about 7 times a second (each upload
+/// waits for the GPU); none where no font is found.
+pub struct CaptionsView {
+    panel: Option<CaptionPanel>,
+    drawn_at: Option<std::time::Instant>,
+    /// Times the picture changed.
+    pub updates: u64,
+}
+
+/// The least time between two redraws.
+const REDRAW_EVERY: std::time::Duration = std::time::Duration::from_millis(150);
+
+impl Default for CaptionsView {
+    fn default() -> Self {
+        CaptionsView::new()
+    }
+}
+
+impl CaptionsView {
+    pub fn new() -> CaptionsView {
+        let panel = CaptionPanel::new();
+        if panel.is_none() {
+            tracing::warn!(
+                "no TrueType font (Debian: fonts-dejavu-core): the caption panel is not shown"
+            );
+        }
+        CaptionsView {
+            panel,
+            drawn_at: None,
+            updates: 0,
+        }
+    }
+
+    /// Shows `captions` and `cue` in panel slot `slot`, beside the twin placed at `twin` (model → world).
+    pub fn update(
+        &mut self,
+        renderer: &mut twin_render::Renderer,
+        slot: usize,
+        twin: glam::Mat4,
+        captions: &Captions,
+        cue: &'static str,
+    ) -> Result<(), twin_render::RenderError> {
+        let Some(panel) = self.panel.as_mut() else {
+            return Ok(());
+        };
+        if self.drawn_at.is_some_and(|t| t.elapsed() < REDRAW_EVERY) {
+            return Ok(());
+        }
+        if let Some(rgba) = panel.redraw(captions, cue) {
+            renderer.set_panel(
+                slot,
+                Some(twin_render::PanelData {
+                    image: twin_render::TextureData {
+                        width: WIDTH,
+                        height: HEIGHT,
+                        rgba: &rgba,
+                    },
+                    world: twin * beside_the_twin(),
+                }),
+            )?;
+            self.updates += 1;
+            self.drawn_at = Some(std::time::Instant::now());
+        }
+        Ok(())
+    }
+}
+
 impl CaptionPanel {
     /// `None` where no font is found (the panel is then not shown; said once by the caller).
     pub fn new() -> Option<CaptionPanel> {

@@ -1,6 +1,9 @@
 //! The client end of the session protocol: connect, say hello, send turns, receive server events.
 
 pub mod clock;
+mod target;
+
+pub use target::Target;
 
 use futures_util::{SinkExt, StreamExt};
 use std::path::PathBuf;
@@ -26,6 +29,11 @@ pub enum LinkError {
     #[cfg(not(feature = "tls"))]
     #[error("{0} needs TLS, and this build of twin has none (its `tls` feature is off)")]
     NoTls(String),
+    #[error(
+        "no token: give --token (or TWIN_TOKEN) with one of the server config's tokens, or `token` in the \
+         app's settings"
+    )]
+    NoToken,
     #[error("connection lost: {0}")]
     Lost(String),
     #[error("the server closed the session{}", .0.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
@@ -34,17 +42,16 @@ pub enum LinkError {
     Protocol(#[from] twin_protocol::ProtocolError),
 }
 
+/// What a client says when it connects.
 pub struct Hello<'a> {
-    pub token: &'a str,
-    pub persona: Option<&'a str>,
+    /// The server, the token, the persona, the room.
+    pub target: &'a Target,
+    /// The session to resume: the target's at first, the link's own after a reconnect (a room is rejoined by
+    /// its name: `None`).
     pub session_id: Option<&'a str>,
     pub client: &'a str,
     /// Ask for the twin's speech (and lip-sync) with every reply.
     pub audio: Option<twin_protocol::AudioRequest>,
-    /// Join this shared room instead of a session of one's own.
-    pub room: Option<&'a str>,
-    /// In a room: not in the physical room with the twin (the others see a presence at a seat).
-    pub remote: bool,
     /// This client's instance, the same across its reconnects (see [`new_instance`]).
     pub instance: Option<&'a str>,
 }
@@ -68,14 +75,22 @@ pub fn new_instance() -> String {
     id
 }
 
-/// Where the server is and how to trust it.
-#[derive(Debug, Clone)]
+/// Where the server is and how to trust it (flattened into every client's command line).
+#[derive(Debug, Clone, clap::Args, serde::Deserialize)]
 pub struct Endpoint {
-    /// `wss://host:port/v1/session` (or `ws://` on this machine).
+    /// Session endpoint of the server: `wss://host:port/v1/session` (or `ws://` on this machine).
+    #[arg(
+        long,
+        default_value = "wss://127.0.0.1:7878/v1/session",
+        env = "TWIN_URL"
+    )]
     pub url: String,
-    /// A CA certificate to trust besides the system's store (the demo's `models/tls/ca.pem`).
+    /// A CA certificate to trust besides the system's (the demo's: models/tls/ca.pem).
+    #[arg(long, value_name = "FILE", env = "TWIN_CA")]
     pub ca: Option<PathBuf>,
-    /// `ws://` to another machine: the user said so in so many words.
+    /// Allow ws:// to another machine: the token and the conversation cross the network in the clear.
+    #[arg(long)]
+    #[serde(default)]
     pub allow_plaintext: bool,
 }
 
@@ -149,22 +164,25 @@ pub struct Link {
 }
 
 impl Link {
-    /// Connects and sends the hello; the server's first answer (welcome or error) is read with [`Link::next`].
-    pub async fn connect(endpoint: &Endpoint, hello: Hello<'_>) -> Result<Link, LinkError> {
+    /// Connects to the hello's target and sends the hello; the server's first answer (welcome or error) is
+    /// read with [`Link::next`].
+    pub async fn connect(hello: Hello<'_>) -> Result<Link, LinkError> {
+        let target = hello.target;
+        let token = target.token.as_deref().ok_or(LinkError::NoToken)?;
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_SERVER_FRAME_BYTES))
             .max_frame_size(Some(MAX_SERVER_FRAME_BYTES));
-        let socket = endpoint.open(config).await?;
+        let socket = target.endpoint.open(config).await?;
         let mut link = Link { socket };
         link.send(&ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
-            token: hello.token.to_string(),
-            persona: hello.persona.map(str::to_string),
+            token: token.to_string(),
+            persona: target.persona.clone(),
             session_id: hello.session_id.map(str::to_string),
             client: Some(hello.client.to_string()),
             audio: hello.audio,
-            room: hello.room.map(str::to_string),
-            remote: hello.remote,
+            room: target.room.clone(),
+            remote: target.remote,
             instance: hello.instance.map(str::to_string),
         })
         .await?;

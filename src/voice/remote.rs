@@ -102,10 +102,7 @@ impl RemoteVoices {
             .voices
             .entry(participant.to_string())
             .or_insert_with(|| Arc::new(Mutex::new(VoiceQueue::new(sample_rate))));
-        queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(sample_rate, &samples);
+        crate::sync::lock(queue).push(sample_rate, &samples);
     }
 
     /// Someone left: their voice goes.

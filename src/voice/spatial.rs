@@ -14,6 +14,9 @@ use kira::{AudioManager, AudioManagerSettings, DefaultBackend, Frame, Tween};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// The spatial voice, shared by the voice loop (which starts it) and the client (which moves it).
+pub type SharedVoice = std::sync::Arc<std::sync::Mutex<SpatialVoice>>;
+
 pub struct SpatialVoice {
     /// Kept for as long as the voice plays; others' voices get tracks of their own on it.
     manager: AudioManager<DefaultBackend>,
@@ -180,7 +183,7 @@ impl<S: Pull> PlayerSound<S> {
 
 impl<S: Pull> Sound for PlayerSound<S> {
     fn process(&mut self, out: &mut [Frame], dt: f64, _info: &Info) {
-        let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
+        let mut source = crate::sync::lock(&self.source);
         // Source samples per output frame.
         let step = source.rate() as f64 * dt;
         let needed = (self.at + step * out.len() as f64).floor() as usize;
@@ -219,7 +222,7 @@ impl RemoteVoiceTrack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::voice::speaker::lock;
+    use crate::sync::lock;
     use std::sync::Mutex;
     use twin_listen::player::Player;
 

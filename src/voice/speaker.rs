@@ -3,16 +3,12 @@
 //! clock, so the rest of the loop (reference, barge-in, how much was heard) runs the same.
 
 use super::AudioError;
+use crate::sync::lock;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use std::sync::{Arc, Mutex};
 use twin_listen::player::Player;
 
 pub type SharedPlayer = Arc<Mutex<Player>>;
-
-pub fn lock(player: &SharedPlayer) -> std::sync::MutexGuard<'_, Player> {
-    // A panic elsewhere while holding it leaves a player whose state is still whole.
-    player.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 pub enum Speaker {
     Device {

@@ -244,22 +244,19 @@ where
             .build()
             .unwrap();
         rt.block_on(async move {
+            let target = twin::link::Target {
+                room: Some(room.to_string()),
+                remote,
+                ..twin::link::Target::new(url, token)
+            };
             let hello = twin::link::Hello {
-                token,
-                persona: None,
+                target: &target,
                 session_id: None,
                 client,
                 audio,
-                room: Some(room),
-                remote,
                 instance: None,
             };
-            let endpoint = twin::link::Endpoint {
-                url,
-                ca: None,
-                allow_plaintext: false,
-            };
-            script(twin::link::Link::connect(&endpoint, hello).await.unwrap()).await
+            script(twin::link::Link::connect(hello).await.unwrap()).await
         })
     })
 }

@@ -9,28 +9,18 @@ mod quest {
     use anyhow::{Context, Result};
     use std::path::{Path, PathBuf};
     use std::time::{Duration, Instant};
-    use twin::conversation::{Conversation, Options, Output, Source};
+    use twin::conversation::{Source, live};
     use twin::voice::capture::MicCapture;
     use twin_listen::{Duplex, DuplexConfig, Listener, ListenerConfig};
 
     /// `twin.toml` in the app's files folder.
     #[derive(serde::Deserialize)]
     struct Settings {
-        /// The edge server's session endpoint (`wss://…/v1/session`).
-        url: String,
-        /// A CA certificate to trust besides the system's, relative to the files folder (a local CA's
-        /// `ca.pem`, as `cargo xtask setup` makes for the demo).
-        ca: Option<PathBuf>,
-        /// `ws://` to another machine: the token and the conversation cross the network in the clear.
-        #[serde(default)]
-        allow_plaintext: bool,
-        token: String,
-        persona: Option<String>,
-        /// A room to join (shared with others) instead of a session of one's own.
-        room: Option<String>,
-        /// In the room from afar (the others see a presence at a seat beside the twin).
-        #[serde(default)]
-        remote: bool,
+        /// The edge server (`url`: `wss://…/v1/session`; `ca`: a CA certificate to trust besides the
+        /// system's, relative to the files folder, as `cargo xtask setup` makes for the demo), the `token`,
+        /// and `persona`, `room` and `remote` as the desktop's `--persona`, `--room` and `--remote`.
+        #[serde(flatten)]
+        target: twin::link::Target,
         /// In the room with others in the same physical room: touch the two floor marks first.
         #[serde(default)]
         align: bool,
@@ -87,30 +77,17 @@ mod quest {
         let models = files.join("models");
         let listener = Listener::from_models(&models, 2, ListenerConfig::default())
             .context("cannot start speech recognition (push models/ to the app's files folder)")?;
-        let voice = twin::voice::spatial::SpatialVoice::open()
-            .ok()
-            .map(|v| std::sync::Arc::new(std::sync::Mutex::new(v)));
-        let conversation = Conversation::start(Options {
-            endpoint: twin::link::Endpoint {
-                url: settings.url,
-                ca: settings.ca.map(|ca| files.join(ca)),
-                allow_plaintext: settings.allow_plaintext,
-            },
-            token: settings.token,
-            persona: settings.persona,
-            session: None,
-            room: settings.room,
-            remote: settings.remote,
+        let mut target = settings.target;
+        target.endpoint.ca = target.endpoint.ca.map(|ca| files.join(ca));
+        let (conversation, voice) = live::start(live::Live {
+            target,
             client: concat!("twin-quest/", env!("CARGO_PKG_VERSION")).into(),
             source: Source::Live(Box::new(
                 MicCapture::open().context("no microphone (grant RECORD_AUDIO)")?,
             )),
             duplex: Duplex::new(Box::new(listener), DuplexConfig::default()),
-            output: match &voice {
-                Some(v) => Output::Spatial(v.clone()),
-                None => Output::Device,
-            },
-            seconds: None,
+            spatial: true,
+            silent: false,
             reconnect_for: Duration::from_secs(300),
         })?;
         twin::headset::run_on(
