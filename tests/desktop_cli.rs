@@ -153,7 +153,7 @@ fn a_spoken_question_is_answered_in_the_window() {
     let turns = d["turns"].as_array().expect("the user's turns");
     assert_eq!(turns.len(), 1, "{done}");
     assert!(
-        twin_listen::score::word_error_rate(question, turns[0].as_str().unwrap()) <= 0.35,
+        twin_testkit::score::word_error_rate(question, turns[0].as_str().unwrap()) <= 0.35,
         "{done}"
     );
     assert_eq!(d["replies"].as_array().unwrap().len(), 2, "{done}");

@@ -237,7 +237,7 @@ fn a_spoken_question_is_answered_by_the_twin_in_the_headset() {
     assert_eq!(turns.len(), 1, "{r}");
     let heard = turns[0].as_str().unwrap();
     assert!(
-        twin_listen::score::word_error_rate(question, heard) <= 0.35,
+        twin_testkit::score::word_error_rate(question, heard) <= 0.35,
         "{heard:?}"
     );
     // The greeting, then the answer.

@@ -121,7 +121,7 @@ fn a_spoken_question_is_answered_aloud() {
     );
     let turns = user_turns(&events);
     assert_eq!(turns.len(), 1, "{events:?}");
-    let wer = twin_listen::score::word_error_rate(question, &turns[0].1);
+    let wer = twin_testkit::score::word_error_rate(question, &turns[0].1);
     assert!(wer <= 0.35, "{:?} (WER {wer:.2})", turns[0].1);
     assert!(answered(&events, &turns[0].0), "{events:?}");
     let latency = events
@@ -260,7 +260,7 @@ fn speaking_over_the_twin_cuts_it_off_unless_barge_in_is_off() {
     let heard = turns[0].1.to_lowercase();
     assert!(
         heard.contains("hiring plan")
-            && twin_listen::score::word_error_rate(question, &turns[0].1) <= 0.5,
+            && twin_testkit::score::word_error_rate(question, &turns[0].1) <= 0.5,
         "{turns:?}"
     );
     assert!(answered(&events, &turns[0].0), "{events:?}");

@@ -68,7 +68,7 @@ fn two_questions_become_two_finals_after_partials() {
     );
     for (f, truth) in finals.iter().zip([first, second]) {
         let text = f["text"].as_str().unwrap();
-        let e = twin_listen::score::word_error_rate(truth, text);
+        let e = twin_testkit::score::word_error_rate(truth, text);
         assert!(e <= 0.35, "{text:?} for {truth:?}: WER {e:.2}");
         assert!(f["ready_s"].as_f64().unwrap() >= f["end_s"].as_f64().unwrap());
     }

@@ -6,8 +6,8 @@ use anyhow::Result;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
-use twin_listen::score::word_errors;
 use twin_listen::{Event, Listen, Listener, ListenerConfig, RecognizerKind};
+use twin_testkit::score::word_errors;
 use twin_voice::Synthesizer;
 
 /// espeak-ng voices of the set, and the Piper voice.
@@ -178,7 +178,7 @@ pub fn section(md: &mut String, models: &Path, sentences: &[String]) -> Result<(
          over audio time, partials included.\n\n\
          | voice | sentences | word error rate | end of speech → final p50 | p95 | real-time factor |\n|---|---|---|---|---|---|\n{}\n| all synthetic | {} | {wer:.1}% | {p50:.0} ms | {:.0} ms | {rtf:.2} |\n{real_row}\n{whisper_row}\n\n\
          Word error rates are scored after the usual English normalization (case, punctuation, numbers spelled out, hyphens split, \
-         abbreviations written in full: `twin_listen::score::words`). The synthetic voices are a regression check, not a target: \
+         abbreviations written in full: `twin_text::words`). The synthetic voices are a regression check, not a target: \
          espeak-ng's formant voices are harder than people.\n",
         rows.join("\n"),
         per_voice * voices.len(),
@@ -208,7 +208,7 @@ pub fn section(md: &mut String, models: &Path, sentences: &[String]) -> Result<(
 /// Real recordings (LibriVox readers, spoken card names, JFK) through `kind`: the table row, and the word
 /// error rate (percent) on human speech.
 pub fn real_speech_row(models: &Path, kind: RecognizerKind) -> Result<(String, f64)> {
-    let recordings = twin_listen::corpus::real_speech(models)?;
+    let recordings = twin_testkit::corpus::real_speech(models).map_err(anyhow::Error::msg)?;
     let (mut errors, mut words, mut audio_s, mut compute_s) = (0, 0, 0.0, 0.0);
     for r in &recordings {
         let audio = twin_listen::audio::read_wav(&r.wav)?;

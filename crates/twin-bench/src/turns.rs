@@ -126,7 +126,7 @@ fn synthetic(set: &[Paused], voice: &dyn Synthesizer) -> Result<Vec<Splice>> {
 /// The real recordings of 2.5 s or more, each split at a word gap a third, a half and two thirds in.
 fn real(models: &Path) -> Result<Vec<Splice>> {
     let mut out = Vec::new();
-    for r in twin_listen::corpus::real_speech(models)? {
+    for r in twin_testkit::corpus::real_speech(models).map_err(anyhow::Error::msg)? {
         let audio = twin_listen::audio::read_wav(&r.wav)?;
         // Above a recording's room noise.
         let speech = trimmed(&audio, 0.02);
@@ -172,7 +172,7 @@ fn hear(models: &Path, splices: &[Splice], config: ListenerConfig) -> Result<Tal
 /// ends.
 fn natural(models: &Path, recognizer: RecognizerKind) -> Result<(usize, usize)> {
     let (mut pauses, mut cut) = (0, 0);
-    for r in twin_listen::corpus::real_speech(models)? {
+    for r in twin_testkit::corpus::real_speech(models).map_err(anyhow::Error::msg)? {
         let audio = twin_listen::audio::read_wav(&r.wav)?;
         let mut silence =
             Listener::from_models(models, 2, ListenerConfig::silence_only(recognizer))?;

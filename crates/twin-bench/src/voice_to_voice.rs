@@ -320,7 +320,7 @@ pub fn questions(models: &Path, texts: &[String]) -> Result<Vec<Question>> {
             audio: trimmed(&at_16k(voice, text)?, SILENCE_FLOOR).to_vec(),
         });
     }
-    for r in twin_listen::corpus::real_speech(models)? {
+    for r in twin_testkit::corpus::real_speech(models).map_err(anyhow::Error::msg)? {
         out.push(Question {
             source: REAL.into(),
             audio: trimmed(&twin_listen::audio::read_wav(&r.wav)?, SILENCE_FLOOR).to_vec(),

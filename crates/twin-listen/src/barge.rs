@@ -105,7 +105,7 @@ pub fn spoken_words(text: &str) -> Vec<String> {
         }
     }
     // Lone letters as words: "M.A.K." is how Whisper spells a hum.
-    crate::score::words(&plain.replace(['.', ','], " "))
+    twin_text::words::words(&plain.replace(['.', ','], " "))
 }
 
 impl BargeInRules {

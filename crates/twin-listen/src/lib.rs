@@ -8,7 +8,6 @@
 
 pub mod audio;
 pub mod barge;
-pub mod corpus;
 pub mod duplex;
 pub mod echo;
 pub mod listener;
@@ -17,7 +16,6 @@ pub mod player;
 pub mod recognizer;
 pub mod residual;
 pub mod room;
-pub mod score;
 pub mod streaming;
 pub mod turn;
 pub mod vad;

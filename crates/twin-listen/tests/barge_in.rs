@@ -41,7 +41,7 @@ fn speech_during_the_reply_stops_it() {
         );
         let turns = out.turns();
         assert_eq!(turns.len(), 1, "{:?}", out.cues);
-        let wer = twin_listen::score::word_error_rate(question, &turns[0]);
+        let wer = twin_testkit::score::word_error_rate(question, &turns[0]);
         assert!(wer <= 0.35, "{:?} (WER {wer:.2})", turns[0]);
         eprintln!(
             "{question:?}: barge-in {:.0} ms after the user began, silent {:.0} ms later",
@@ -107,7 +107,7 @@ fn barge_in_off_holds_the_question_until_the_reply_ends() {
         "sent at {at:.2} s, during the reply (ends {reply_end:.2} s)"
     );
     assert!(
-        twin_listen::score::word_error_rate(question, &turn) <= 0.35,
+        twin_testkit::score::word_error_rate(question, &turn) <= 0.35,
         "{turn:?}"
     );
 }

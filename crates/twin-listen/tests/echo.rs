@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use twin_listen::echo::EchoConfig;
 use twin_listen::room::{Room, finals, moving_echo};
-use twin_listen::score::word_error_rate;
 use twin_listen::{Listener, ListenerConfig};
+use twin_testkit::score::word_error_rate;
 
 fn listen(mic: &[f32], reference: Option<&[f32]>) -> Vec<String> {
     listen_with(mic, reference, &EchoConfig::default())

@@ -110,7 +110,7 @@ fn revisions_taken_in_place_of_what_they_revise_say_each_word_once() {
         taken.push(&t.text);
     }
     let joined = taken.join(" ");
-    let wer = twin_listen::score::word_error_rate(
+    let wer = twin_testkit::score::word_error_rate(
         "And so my fellow Americans ask not what your country can do for you ask what you can do for \
          your country.",
         &joined,
@@ -134,7 +134,7 @@ fn a_turn_ended_too_soon_is_said_whole_when_the_speaker_goes_on() {
     assert!(heard[1].revises, "{:?}", texts(&heard));
     assert!(heard[1].start_s <= heard[0].start_s + 0.05 && heard[1].end_s > resumes_s);
     let whole = "unless to be rather cold hearted and rather selfish is to be ill disposed";
-    let wer = twin_listen::score::word_error_rate(whole, &heard[1].text);
+    let wer = twin_testkit::score::word_error_rate(whole, &heard[1].text);
     assert!(wer <= 0.35, "{wer}: {}", heard[1].text);
 }
 

@@ -3,9 +3,9 @@
 
 mod common;
 use common::models;
-use twin_listen::corpus::real_speech;
-use twin_listen::score::word_errors;
 use twin_listen::{Event, Listen, Listener, ListenerConfig, RecognizerKind};
+use twin_testkit::corpus::real_speech;
+use twin_testkit::score::word_errors;
 
 #[test]
 fn real_recordings_are_recognized() {

@@ -48,7 +48,7 @@ fn a_streaming_model_gives_partials_and_ends_each_utterance() {
     assert!(events.iter().any(|e| matches!(e, Event::Partial { .. })));
     for (said, heard) in [first, second].iter().zip(&finals) {
         assert!(
-            twin_listen::score::word_error_rate(said, heard) <= 0.35,
+            twin_testkit::score::word_error_rate(said, heard) <= 0.35,
             "{heard:?}"
         );
     }

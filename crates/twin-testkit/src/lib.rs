@@ -1,6 +1,9 @@
 //! What the tests of every crate share (a dev-dependency only): where the repository and the models
-//! `cargo xtask setup` fetched are, and running a command with a time limit so a hang fails one test, not the
-//! CI run.
+//! `cargo xtask setup` fetched are, running a command with a time limit so a hang fails one test, not the
+//! CI run, and scoring recognition ([`score`]) on the real recordings ([`corpus`]).
+
+pub mod corpus;
+pub mod score;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,7 +1,6 @@
 //! Real recordings with known transcripts that setup fetches from the registries (models/speech-real,
 //! models/speech-jfk): for tests and the benchmark's word error rate on human speech.
 
-use crate::ListenError;
 use std::path::{Path, PathBuf};
 
 pub struct Recording {
@@ -13,20 +12,22 @@ pub struct Recording {
 const JFK: &str = "And so my fellow Americans ask not what your country can do for you ask what you can do for your country.";
 
 /// Every recording, LibriVox and spoken card names (CMU transcription files) and JFK.
-pub fn real_speech(models: &Path) -> Result<Vec<Recording>, ListenError> {
+pub fn real_speech(models: &Path) -> Result<Vec<Recording>, String> {
     let dir = models.join("speech-real");
     let mut out = Vec::new();
     for list in ["librivox.transcription", "cards.transcription"] {
         let path = dir.join(list);
-        let text = std::fs::read_to_string(&path).map_err(|e| ListenError::Audio {
-            path: path.display().to_string(),
-            reason: format!("{e} (cargo xtask setup fetches it)"),
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "cannot read {}: {e} (cargo xtask setup fetches it)",
+                path.display()
+            )
         })?;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             // "<s> words </s> (file id)"
             let (words, id) = line
                 .rsplit_once('(')
-                .ok_or_else(|| ListenError::Format(format!("{list}: bad line {line:?}")))?;
+                .ok_or_else(|| format!("{list}: bad line {line:?}"))?;
             let id = id.trim_end_matches(')').trim();
             let words = words.replace("<s>", "").replace("</s>", "");
             out.push(Recording {
