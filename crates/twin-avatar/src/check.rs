@@ -72,12 +72,54 @@ fn find_joints(loaded: &Loaded) -> Joints {
     }
 }
 
+/// Checks a loaded avatar: what it has, and what is missing or wrong, in words.
 pub fn check(loaded: &Loaded) -> Report {
     let doc = &loaded.doc;
-    let mut targets: BTreeSet<String> = BTreeSet::new();
-    let mut morph_targets = 0;
     let mut problems = Vec::new();
     let mut notes = Vec::new();
+    let (targets, morph_targets) = morph_targets(doc, &mut notes);
+    let shapes = Shapes::of(&targets);
+    shapes.judge(&mut problems, &mut notes);
+    let joints = find_joints(loaded);
+    judge_joints(&joints, &shapes, &mut problems, &mut notes);
+    let size = Size::measure(loaded);
+    size.judge(&mut problems, &mut notes);
+    let image_sizes = image_sizes(loaded, &mut problems);
+    Report {
+        triangles: size.triangles,
+        vertices: size.vertices,
+        meshes: doc.meshes().len(),
+        morph_targets,
+        arkit_found: shapes.arkit.len(),
+        arkit_missing: missing(&ARKIT_52, &shapes.arkit),
+        visemes_found: shapes.visemes.len(),
+        visemes_missing: missing(&VISEMES, &shapes.visemes),
+        vrm_expressions: shapes.vrm,
+        joints,
+        height_m: size.height_m,
+        life_size: size.life_size,
+        extensions_used: loaded.extensions_used.clone(),
+        images: doc.images().len(),
+        image_sizes,
+        textured_materials: materials_where(doc, |m| {
+            m.pbr_metallic_roughness().base_color_texture().is_some()
+        }),
+        roughness_mapped: materials_where(doc, |m| {
+            m.pbr_metallic_roughness()
+                .metallic_roughness_texture()
+                .is_some()
+        }),
+        animations: animations(doc),
+        problems,
+        notes,
+    }
+}
+
+/// Every morph target's name and how many targets there are; a mesh whose targets are not all named gets a
+/// note.
+fn morph_targets(doc: &gltf::Document, notes: &mut Vec<String>) -> (BTreeSet<String>, usize) {
+    let mut targets: BTreeSet<String> = BTreeSet::new();
+    let mut morph_targets = 0;
     for mesh in doc.meshes() {
         let names = skin::target_names(&mesh);
         let count = mesh
@@ -95,53 +137,82 @@ pub fn check(loaded: &Loaded) -> Report {
         morph_targets += count;
         targets.extend(names);
     }
-    let shapes: Vec<Shape> = targets.iter().map(|n| classify(n)).collect();
-    let arkit: BTreeSet<&str> = shapes
-        .iter()
-        .filter_map(|s| match s {
-            Shape::Arkit(a) => Some(*a),
-            _ => None,
-        })
-        .collect();
-    let visemes: BTreeSet<&str> = shapes
-        .iter()
-        .filter_map(|s| match s {
-            Shape::Viseme(v) => Some(*v),
-            _ => None,
-        })
-        .collect();
-    let vrm: Vec<&'static str> = shapes
-        .iter()
-        .filter_map(|s| match s {
-            Shape::Vrm(v) => Some(*v),
-            _ => None,
-        })
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let arkit_missing: Vec<&'static str> = ARKIT_52
-        .iter()
-        .copied()
-        .filter(|a| !arkit.contains(a))
-        .collect();
-    let visemes_missing: Vec<&'static str> = VISEMES
-        .iter()
-        .copied()
-        .filter(|v| !visemes.contains(v))
-        .collect();
-    let mouth = ["jawOpen", "mouthClose", "mouthFunnel", "mouthPucker"];
-    if visemes.is_empty() && !mouth.iter().all(|m| arkit.contains(m)) && !vrm.contains(&"aa") {
-        problems.push(
-            "no way to move the lips: it needs the 15 visemes, or ARKit's jawOpen, mouthClose, mouthFunnel and mouthPucker, or VRM's aa/ih/ou/ee/oh".into(),
-        );
-    } else if visemes.is_empty() {
-        notes.push("no viseme shapes: lip-sync drives the ARKit mouth shapes instead".into());
+    (targets, morph_targets)
+}
+
+/// The morph targets the twin knows, by the convention that names them.
+struct Shapes {
+    arkit: BTreeSet<&'static str>,
+    visemes: BTreeSet<&'static str>,
+    /// Sorted, each once.
+    vrm: Vec<&'static str>,
+}
+
+impl Shapes {
+    fn of(targets: &BTreeSet<String>) -> Shapes {
+        let shapes: Vec<Shape> = targets.iter().map(|n| classify(n)).collect();
+        let arkit = shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Arkit(a) => Some(*a),
+                _ => None,
+            })
+            .collect();
+        let visemes = shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Viseme(v) => Some(*v),
+                _ => None,
+            })
+            .collect();
+        let vrm = shapes
+            .iter()
+            .filter_map(|s| match s {
+                Shape::Vrm(v) => Some(*v),
+                _ => None,
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        Shapes {
+            arkit,
+            visemes,
+            vrm,
+        }
     }
-    if !arkit.contains("eyeBlinkLeft") && !vrm.contains(&"blink") && !vrm.contains(&"blinkLeft") {
-        problems
-            .push("no blink shape (eyeBlinkLeft/Right or VRM blink): the twin would stare".into());
+
+    /// Whether the lips can move and the eyes blink.
+    fn judge(&self, problems: &mut Vec<String>, notes: &mut Vec<String>) {
+        let (arkit, visemes, vrm) = (&self.arkit, &self.visemes, &self.vrm);
+        let mouth = ["jawOpen", "mouthClose", "mouthFunnel", "mouthPucker"];
+        if visemes.is_empty() && !mouth.iter().all(|m| arkit.contains(m)) && !vrm.contains(&"aa") {
+            problems.push(
+                "no way to move the lips: it needs the 15 visemes, or ARKit's jawOpen, mouthClose, mouthFunnel and mouthPucker, or VRM's aa/ih/ou/ee/oh".into(),
+            );
+        } else if visemes.is_empty() {
+            notes.push("no viseme shapes: lip-sync drives the ARKit mouth shapes instead".into());
+        }
+        if !arkit.contains("eyeBlinkLeft") && !vrm.contains(&"blink") && !vrm.contains(&"blinkLeft")
+        {
+            problems.push(
+                "no blink shape (eyeBlinkLeft/Right or VRM blink): the twin would stare".into(),
+            );
+        }
     }
-    let joints = find_joints(loaded);
+}
+
+/// `all`'s names that are not in `found`, in `all`'s order.
+fn missing(all: &[&'static str], found: &BTreeSet<&str>) -> Vec<&'static str> {
+    all.iter().copied().filter(|a| !found.contains(a)).collect()
+}
+
+/// Whether the head can nod and the eyes meet yours.
+fn judge_joints(
+    joints: &Joints,
+    shapes: &Shapes,
+    problems: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
     if joints.head.is_none() {
         problems.push("no head joint: the twin cannot nod or turn to look at you".into());
     }
@@ -149,46 +220,72 @@ pub fn check(loaded: &Loaded) -> Report {
         notes.push("no neck joint: head motion bends at the head alone".into());
     }
     if joints.eye_left.is_none() || joints.eye_right.is_none() {
-        if arkit.contains("eyeLookInLeft") {
+        if shapes.arkit.contains("eyeLookInLeft") {
             notes.push("no eye joints: gaze uses the eyeLook* shapes".into());
         } else {
             problems
                 .push("no eye joints and no eyeLook* shapes: the eyes cannot meet yours".into());
         }
     }
+}
 
-    let posed = skin::pose(loaded, &HashMap::new(), &HashMap::new());
-    let mut triangles = 0;
-    let mut vertices = 0;
-    let (mut lo, mut hi) = (f32::MAX, f32::MIN);
-    for p in &posed {
-        triangles += p.indices.len() / 3;
-        vertices += p.positions.len();
-        for v in &p.positions {
-            lo = lo.min(v.y);
-            hi = hi.max(v.y);
+/// The avatar's size as it stands in its default scene.
+struct Size {
+    triangles: usize,
+    vertices: usize,
+    height_m: f32,
+    life_size: bool,
+}
+
+impl Size {
+    fn measure(loaded: &Loaded) -> Size {
+        let posed = skin::pose(loaded, &HashMap::new(), &HashMap::new());
+        let mut triangles = 0;
+        let mut vertices = 0;
+        let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+        for p in &posed {
+            triangles += p.indices.len() / 3;
+            vertices += p.positions.len();
+            for v in &p.positions {
+                lo = lo.min(v.y);
+                hi = hi.max(v.y);
+            }
+        }
+        let height_m = if hi >= lo { hi - lo } else { 0.0 };
+        Size {
+            triangles,
+            vertices,
+            height_m,
+            life_size: (1.3..=2.3).contains(&height_m),
         }
     }
-    let height_m = if hi >= lo { hi - lo } else { 0.0 };
-    let life_size = (1.3..=2.3).contains(&height_m);
-    if vertices == 0 {
-        problems.push("no triangle meshes in the default scene".into());
-    } else if height_m < 0.5 {
-        notes.push(format!(
-            "{height_m:.2} m tall: a head or bust; the twin needs a body to stand life-size"
-        ));
-    } else if !life_size {
-        problems.push(format!(
-            "{height_m:.2} m tall: not life-size (is it in centimetres, or scaled?)"
-        ));
+
+    /// Whether it stands life-size and is light enough for a headset.
+    fn judge(&self, problems: &mut Vec<String>, notes: &mut Vec<String>) {
+        let (height_m, triangles) = (self.height_m, self.triangles);
+        if self.vertices == 0 {
+            problems.push("no triangle meshes in the default scene".into());
+        } else if height_m < 0.5 {
+            notes.push(format!(
+                "{height_m:.2} m tall: a head or bust; the twin needs a body to stand life-size"
+            ));
+        } else if !self.life_size {
+            problems.push(format!(
+                "{height_m:.2} m tall: not life-size (is it in centimetres, or scaled?)"
+            ));
+        }
+        if triangles > 500_000 {
+            problems.push(format!(
+                "{triangles} triangles: too heavy for a headset at 90 Hz (aim under 200k)"
+            ));
+        }
     }
-    if triangles > 500_000 {
-        problems.push(format!(
-            "{triangles} triangles: too heavy for a headset at 90 Hz (aim under 200k)"
-        ));
-    }
+}
+
+/// Every image decoded: its size, or (0, 0) and a problem where it does not decode.
+fn image_sizes(loaded: &Loaded, problems: &mut Vec<String>) -> Vec<(u32, u32)> {
     let mut image_sizes = Vec::new();
-    for i in 0..doc.images().len() {
+    for i in 0..loaded.doc.images().len() {
         match crate::texture::decode(loaded, i) {
             Ok(image) => image_sizes.push((image.width, image.height)),
             Err(e) => {
@@ -197,53 +294,27 @@ pub fn check(loaded: &Loaded) -> Report {
             }
         }
     }
-    let name_of = |m: &gltf::Material| {
-        m.name()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("material {}", m.index().unwrap_or(0)))
-    };
-    let textured_materials: Vec<String> = doc
-        .materials()
-        .filter(|m| m.pbr_metallic_roughness().base_color_texture().is_some())
-        .map(|m| name_of(&m))
-        .collect();
-    let roughness_mapped: Vec<String> = doc
-        .materials()
-        .filter(|m| {
-            m.pbr_metallic_roughness()
-                .metallic_roughness_texture()
-                .is_some()
+    image_sizes
+}
+
+/// The names of the materials `keep` accepts.
+fn materials_where(doc: &gltf::Document, keep: impl Fn(&gltf::Material) -> bool) -> Vec<String> {
+    doc.materials()
+        .filter(|m| keep(m))
+        .map(|m| {
+            m.name()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("material {}", m.index().unwrap_or(0)))
         })
-        .map(|m| name_of(&m))
-        .collect();
-    let animations: Vec<String> = doc
-        .animations()
+        .collect()
+}
+
+fn animations(doc: &gltf::Document) -> Vec<String> {
+    doc.animations()
         .map(|a| {
             a.name()
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("animation {}", a.index()))
         })
-        .collect();
-    Report {
-        triangles,
-        vertices,
-        meshes: doc.meshes().len(),
-        morph_targets,
-        arkit_found: arkit.len(),
-        arkit_missing,
-        visemes_found: visemes.len(),
-        visemes_missing,
-        vrm_expressions: vrm,
-        joints,
-        height_m,
-        life_size,
-        extensions_used: loaded.extensions_used.clone(),
-        images: doc.images().len(),
-        image_sizes,
-        textured_materials,
-        roughness_mapped,
-        animations,
-        problems,
-        notes,
-    }
+        .collect()
 }
