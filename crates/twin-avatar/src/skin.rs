@@ -218,114 +218,139 @@ fn inside_folder(base: &Path, uri: &str) -> Result<std::path::PathBuf, AvatarErr
 /// Every accessor (and sparse part) lies inside its buffer view, and every view inside its buffer: reading can
 /// then never go out of bounds.
 fn check_accessors(doc: &gltf::Document, buffers: &[Vec<u8>]) -> Result<(), AvatarError> {
-    const MAX_COUNT: usize = 50_000_000;
-    let view_range = |view: &gltf::buffer::View| -> Result<std::ops::Range<usize>, AvatarError> {
-        let data = &buffers[view.buffer().index()];
-        let end = view
-            .offset()
-            .checked_add(view.length())
-            .filter(|e| *e <= data.len())
-            .ok_or_else(|| {
-                AvatarError::Broken(format!(
-                    "buffer view {} ends past its buffer ({} bytes)",
-                    view.index(),
-                    data.len()
-                ))
-            })?;
-        Ok(view.offset()..end)
-    };
     for view in doc.views() {
-        view_range(&view)?;
+        view_range(buffers, &view)?;
     }
     for a in doc.accessors() {
-        if a.count() == 0 {
-            // glTF requires at least one element; readers underflow on none.
+        check_accessor(buffers, &a)?;
+        if let Some(sparse) = a.sparse() {
+            check_sparse(buffers, &a, &sparse)?;
+        }
+    }
+    check_vertex_indices(doc, buffers)
+}
+
+/// The bytes of its buffer that `view` covers, if it lies inside it.
+fn view_range(
+    buffers: &[Vec<u8>],
+    view: &gltf::buffer::View,
+) -> Result<std::ops::Range<usize>, AvatarError> {
+    let data = &buffers[view.buffer().index()];
+    let end = view
+        .offset()
+        .checked_add(view.length())
+        .filter(|e| *e <= data.len())
+        .ok_or_else(|| {
+            AvatarError::Broken(format!(
+                "buffer view {} ends past its buffer ({} bytes)",
+                view.index(),
+                data.len()
+            ))
+        })?;
+    Ok(view.offset()..end)
+}
+
+/// An accessor has a believable number of elements, all inside its buffer view.
+fn check_accessor(buffers: &[Vec<u8>], a: &gltf::Accessor) -> Result<(), AvatarError> {
+    const MAX_COUNT: usize = 50_000_000;
+    if a.count() == 0 {
+        // glTF requires at least one element; readers underflow on none.
+        return Err(AvatarError::Broken(format!(
+            "accessor {} has no elements",
+            a.index()
+        )));
+    }
+    if a.count() > MAX_COUNT {
+        return Err(AvatarError::Broken(format!(
+            "accessor {} claims {} elements; more than any avatar has",
+            a.index(),
+            a.count()
+        )));
+    }
+    let elem = a.size();
+    if let Some(view) = a.view() {
+        let range = view_range(buffers, &view)?;
+        let stride = view.stride().unwrap_or(elem);
+        // Every number here comes from the file: none may wrap.
+        let need = stride
+            .checked_mul(a.count() - 1)
+            .and_then(|n| n.checked_add(a.offset()))
+            .and_then(|n| n.checked_add(elem));
+        if need.is_none_or(|n| n > range.len()) {
             return Err(AvatarError::Broken(format!(
-                "accessor {} has no elements",
-                a.index()
+                "accessor {} needs more bytes than buffer view {} has ({})",
+                a.index(),
+                view.index(),
+                range.len()
             )));
         }
-        if a.count() > MAX_COUNT {
+    }
+    Ok(())
+}
+
+/// An accessor's sparse part replaces no more elements than it has, lies inside its buffer views, and
+/// addresses only the accessor's elements.
+fn check_sparse(
+    buffers: &[Vec<u8>],
+    a: &gltf::Accessor,
+    sparse: &gltf::accessor::sparse::Sparse,
+) -> Result<(), AvatarError> {
+    let n = sparse.count();
+    if n > a.count() {
+        return Err(AvatarError::Broken(format!(
+            "accessor {} replaces {n} of its {} elements",
+            a.index(),
+            a.count()
+        )));
+    }
+    let index_size = match sparse.indices().index_type() {
+        gltf::accessor::sparse::IndexType::U8 => 1,
+        gltf::accessor::sparse::IndexType::U16 => 2,
+        gltf::accessor::sparse::IndexType::U32 => 4,
+    };
+    let parts = [
+        (
+            sparse.indices().view(),
+            sparse.indices().offset(),
+            index_size,
+        ),
+        (sparse.values().view(), sparse.values().offset(), a.size()),
+    ];
+    for (view, offset, size) in parts {
+        let range = view_range(buffers, &view)?;
+        let end = size.checked_mul(n).and_then(|b| b.checked_add(offset));
+        if end.is_none_or(|end| end > range.len()) {
             return Err(AvatarError::Broken(format!(
-                "accessor {} claims {} elements; more than any avatar has",
+                "the sparse part of accessor {} reads past buffer view {}",
+                a.index(),
+                view.index()
+            )));
+        }
+    }
+    // Sparse indices must address elements of the accessor.
+    let view = sparse.indices().view();
+    let start = view_range(buffers, &view)?.start + sparse.indices().offset();
+    let data = &buffers[view.buffer().index()];
+    for k in 0..n {
+        let at = start + k * index_size;
+        let i = match index_size {
+            1 => data[at] as usize,
+            2 => u16::from_le_bytes([data[at], data[at + 1]]) as usize,
+            _ => u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]) as usize,
+        };
+        if i >= a.count() {
+            return Err(AvatarError::Broken(format!(
+                "accessor {} has a sparse index {i} past its {} elements",
                 a.index(),
                 a.count()
             )));
         }
-        let elem = a.size();
-        if let Some(view) = a.view() {
-            let range = view_range(&view)?;
-            let stride = view.stride().unwrap_or(elem);
-            // Every number here comes from the file: none may wrap.
-            let need = stride
-                .checked_mul(a.count() - 1)
-                .and_then(|n| n.checked_add(a.offset()))
-                .and_then(|n| n.checked_add(elem));
-            if need.is_none_or(|n| n > range.len()) {
-                return Err(AvatarError::Broken(format!(
-                    "accessor {} needs more bytes than buffer view {} has ({})",
-                    a.index(),
-                    view.index(),
-                    range.len()
-                )));
-            }
-        }
-        if let Some(sparse) = a.sparse() {
-            let n = sparse.count();
-            if n > a.count() {
-                return Err(AvatarError::Broken(format!(
-                    "accessor {} replaces {n} of its {} elements",
-                    a.index(),
-                    a.count()
-                )));
-            }
-            let index_size = match sparse.indices().index_type() {
-                gltf::accessor::sparse::IndexType::U8 => 1,
-                gltf::accessor::sparse::IndexType::U16 => 2,
-                gltf::accessor::sparse::IndexType::U32 => 4,
-            };
-            let parts = [
-                (
-                    sparse.indices().view(),
-                    sparse.indices().offset(),
-                    index_size,
-                ),
-                (sparse.values().view(), sparse.values().offset(), elem),
-            ];
-            for (view, offset, size) in parts {
-                let range = view_range(&view)?;
-                let end = size.checked_mul(n).and_then(|b| b.checked_add(offset));
-                if end.is_none_or(|end| end > range.len()) {
-                    return Err(AvatarError::Broken(format!(
-                        "the sparse part of accessor {} reads past buffer view {}",
-                        a.index(),
-                        view.index()
-                    )));
-                }
-            }
-            // Sparse indices must address elements of the accessor.
-            let view = sparse.indices().view();
-            let start = view_range(&view)?.start + sparse.indices().offset();
-            let data = &buffers[view.buffer().index()];
-            for k in 0..n {
-                let at = start + k * index_size;
-                let i = match index_size {
-                    1 => data[at] as usize,
-                    2 => u16::from_le_bytes([data[at], data[at + 1]]) as usize,
-                    _ => u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]])
-                        as usize,
-                };
-                if i >= a.count() {
-                    return Err(AvatarError::Broken(format!(
-                        "accessor {} has a sparse index {i} past its {} elements",
-                        a.index(),
-                        a.count()
-                    )));
-                }
-            }
-        }
     }
-    // Vertex indices must address vertices.
+    Ok(())
+}
+
+/// Vertex indices must address vertices.
+fn check_vertex_indices(doc: &gltf::Document, buffers: &[Vec<u8>]) -> Result<(), AvatarError> {
     for mesh in doc.meshes() {
         for prim in mesh.primitives() {
             let vertices = prim
