@@ -98,6 +98,31 @@ struct Nod {
     count: f32,
 }
 
+/// The torso this frame: breathing and the slow shift of weight (radians).
+#[derive(Debug, Clone, Copy)]
+struct Torso {
+    spine_pitch: f32,
+    chest_pitch: f32,
+    sway_roll: f32,
+    sway_yaw: f32,
+}
+
+/// Stressed syllables: head pitch and yaw (radians), and how far the brows lift.
+#[derive(Debug, Clone, Copy, Default)]
+struct Emphasis {
+    pitch: f32,
+    yaw: f32,
+    brows: f32,
+}
+
+/// Where the eyes look this frame: the point, the glance away from it and the eyes' midpoint before turning.
+#[derive(Debug, Clone, Copy)]
+struct Aim {
+    point: Vec3,
+    glance: Vec2,
+    eyes_now: Vec3,
+}
+
 pub struct Animator {
     rng: Rng,
     time: f64,
@@ -177,13 +202,13 @@ impl Animator {
         self.gaze.head.value
     }
 
-    /// Plays one of the avatar file's clips (an idle loop) underneath, looped from now; `None` stops it.
     /// Whether the user is looking at the twin's face (from an eye tracker), each frame; `None` where
     /// unknown. Mutual gaze is then held a few seconds and broken now and then, as people do.
     pub fn set_user_looking(&mut self, looking: Option<bool>) {
         self.gaze.user_looking = looking;
     }
 
+    /// Plays one of the avatar file's clips (an idle loop) underneath, looped from now; `None` stops it.
     pub fn set_clip(&mut self, clip: Option<Clip>) {
         self.clip = clip.map(|c| (c, self.time));
     }
@@ -201,42 +226,50 @@ impl Animator {
             0.0
         };
         self.time += dt as f64;
-        let t = self.time;
+        self.start_pose(rig);
+        let mode = input.mode;
+        // Keep this order: blinks, nods and gaze draw random numbers in it, so a seed repeats its poses.
+        self.mouth(dt, input);
+        self.blinks(dt, mode);
+        let emphasis = emphasis(mode, input.speech);
+        self.expression(dt, mode, emphasis.brows);
+        let torso = self.torso(dt);
+        let nod_pitch = self.nod(dt, mode);
+        let living = self.living(mode);
+        let (aim, head) = self.aim(dt, mode, input);
+        let head = Vec3::new(
+            head.x + emphasis.yaw + living.x,
+            head.y + emphasis.pitch + nod_pitch + living.y,
+            living.z,
+        );
+        self.turn_body(rig, &torso, head);
+        self.turn_eyes(rig, &aim, dt);
+        &self.pose
+    }
+
+    /// Clears last frame's pose and samples the clip underneath, if one plays.
+    fn start_pose(&mut self, rig: &Rig) {
         self.pose.weights.iter_mut().for_each(|w| *w = 0.0);
         self.pose.locals.clear();
         self.pose.offsets.clear();
         if let Some((clip, started)) = &self.clip {
             let length = clip.duration.max(1e-3) as f64;
-            clip.sample(rig, ((t - started) % length) as f32, &mut self.pose);
+            clip.sample(rig, ((self.time - started) % length) as f32, &mut self.pose);
         }
-        let mode = input.mode;
+    }
 
-        self.mouth(dt, input);
+    /// Sets both lids from the blink in progress.
+    fn blinks(&mut self, dt: f32, mode: Mode) {
         let blink = self.blink(dt, mode);
         let f = &self.face;
         for slot in f.blink {
             set(&mut self.pose, slot, blink);
         }
         set(&mut self.pose, f.blink_both, blink);
+    }
 
-        // Stressed syllables: the head dips a little and the brows lift, starting just before the vowel.
-        let (mut emphasis_pitch, mut emphasis_yaw, mut brows) = (0.0f32, 0.0f32, 0.0f32);
-        if let (Mode::Speaking, Some(speech)) = (mode, input.speech) {
-            let now = speech.seconds;
-            let events = speech.track.emphasis();
-            let first = events.partition_point(|(at, _)| *at < now - 0.5);
-            for (k, (at, strength)) in events[first..].iter().enumerate() {
-                if *at > now + 0.1 {
-                    break;
-                }
-                let b = bump(((now - at + 0.06) / 0.42) as f32) * strength;
-                emphasis_pitch -= 2.5 * DEG * b;
-                let side = if (first + k) % 3 == 1 { -1.0 } else { 1.0 };
-                emphasis_yaw += side * 1.2 * DEG * b;
-                brows += 0.35 * b;
-            }
-        }
-        // A faint, attentive smile while listening.
+    /// The smile (a faint, attentive one while listening) and the brows lifted by emphasis.
+    fn expression(&mut self, dt: f32, mode: Mode, brows: f32) {
         let smile_goal = if mode == Mode::Listening { 0.15 } else { 0.04 };
         self.smile = approach(self.smile, smile_goal, 0.6, dt);
         let f = &self.face;
@@ -247,8 +280,10 @@ impl Animator {
         for slot in f.brow_outer_up {
             set(&mut self.pose, slot, (brows * 0.6).min(1.0));
         }
+    }
 
-        // Breathing (about 14 a minute) and a slow shift of weight; the neck keeps the head steady.
+    /// Breathing (about 14 a minute) and a slow shift of weight.
+    fn torso(&mut self, dt: f32) -> Torso {
         self.breath = (self.breath + dt as f64 * 0.24).fract();
         let p = self.breath as f32;
         let inhale = if p < 0.4 {
@@ -256,13 +291,16 @@ impl Animator {
         } else {
             0.5 + 0.5 * (std::f32::consts::PI * (p - 0.4) / 0.6).cos()
         };
-        let spine_pitch = 0.4 * DEG * inhale;
-        let chest_pitch = 1.0 * DEG * inhale;
-        let sway_roll = 1.0 * DEG * drift(t, self.seed);
-        let sway_yaw = 0.6 * DEG * drift(t, self.seed + 1.7);
+        Torso {
+            spine_pitch: 0.4 * DEG * inhale,
+            chest_pitch: 1.0 * DEG * inhale,
+            sway_roll: 1.0 * DEG * drift(self.time, self.seed),
+            sway_yaw: 0.6 * DEG * drift(self.time, self.seed + 1.7),
+        }
+    }
 
-        // Listening nods.
-        let mut nod_pitch = 0.0;
+    /// Listening nods: starts one now and then while listening, and returns the head pitch of the one playing.
+    fn nod(&mut self, dt: f32, mode: Mode) -> f32 {
         if mode == Mode::Listening {
             self.until_nod -= dt;
             if self.nod.is_none() && self.until_nod <= 0.0 {
@@ -275,29 +313,36 @@ impl Animator {
                 self.until_nod = 2.5 + self.rng.exponential(3.0);
             }
         }
-        if let Some(nod) = &mut self.nod {
-            nod.elapsed += dt;
-            let x = nod.elapsed / nod.length;
-            if x >= 1.0 {
-                self.nod = None;
-            } else {
-                let phase = (x * nod.count).fract();
-                nod_pitch = -nod.amplitude * bump(phase) / nod.count.sqrt();
-            }
+        let Some(nod) = &mut self.nod else {
+            return 0.0;
+        };
+        nod.elapsed += dt;
+        let x = nod.elapsed / nod.length;
+        if x >= 1.0 {
+            self.nod = None;
+            return 0.0;
         }
-        // Small living motion of the head: more while speaking, a tilt while listening.
+        let phase = (x * nod.count).fract();
+        -nod.amplitude * bump(phase) / nod.count.sqrt()
+    }
+
+    /// Small living motion of the head (yaw, pitch, roll): more while speaking, a tilt while listening.
+    fn living(&self, mode: Mode) -> Vec3 {
         let (drift_yaw, drift_pitch, drift_roll) = match mode {
             Mode::Speaking => (2.5, 1.0, 1.5),
             Mode::Listening => (0.8, 0.5, 3.0),
             _ => (1.2, 0.6, 1.0),
         };
-        let living = Vec3::new(
+        let t = self.time;
+        Vec3::new(
             drift_yaw * DEG * drift(t * 0.8, self.seed + 3.1),
             drift_pitch * DEG * drift(t * 0.9, self.seed + 4.3),
             drift_roll * DEG * drift(t * 0.5, self.seed + 5.9),
-        );
+        )
+    }
 
-        // Gaze: where to look, the head's share of it, then the eyes for the rest.
+    /// Gaze: where to look and the head's share of it (yaw, pitch); a big shift may bring a blink.
+    fn aim(&mut self, dt: f32, mode: Mode, input: &Inputs) -> (Aim, Vec2) {
         let look_at = input.look_at.unwrap_or_else(|| self.default_look_at());
         let (point, glance) = self.gaze.plan(dt, mode, &mut self.rng, look_at);
         let eyes_now = self.eye_centre();
@@ -306,24 +351,28 @@ impl Animator {
         if self.gaze.big_shift && self.blink.is_none() && self.rng.chance(0.5) {
             self.blink = Some(0.0);
         }
-        let yaw = head.x + emphasis_yaw + living.x;
-        let pitch = head.y + emphasis_pitch + nod_pitch + living.y;
-        let roll = living.z;
+        let aim = Aim {
+            point,
+            glance,
+            eyes_now,
+        };
+        (aim, head)
+    }
+
+    /// Turns the spine and chest with the breath and sway, then the neck and head (yaw, pitch, roll) toward
+    /// the gaze, less what the body below already turned, so the head stays steady.
+    fn turn_body(&mut self, rig: &Rig, torso: &Torso, head: Vec3) {
+        let Torso {
+            spine_pitch,
+            chest_pitch,
+            sway_roll,
+            sway_yaw,
+        } = *torso;
+        let (yaw, pitch, roll) = (head.x, head.y, head.z);
         let j = rig.joints;
-        let turn = |yaw: f32, pitch: f32, roll: f32| {
-            Quat::from_rotation_y(yaw) * Quat::from_rotation_x(-pitch) * Quat::from_rotation_z(roll)
-        };
-        let mut offset = |node: Option<usize>, rotation: Quat| {
-            if let Some(node) = node {
-                self.pose.offsets.push(NodeOffset {
-                    node,
-                    rotation,
-                    translation: Vec3::ZERO,
-                });
-            }
-        };
-        offset(j.spine, turn(sway_yaw, -spine_pitch, sway_roll));
-        offset(j.chest, turn(0.0, -chest_pitch, -0.4 * sway_roll));
+        let pose = &mut self.pose;
+        push_offset(pose, j.spine, turn(sway_yaw, -spine_pitch, sway_roll));
+        push_offset(pose, j.chest, turn(0.0, -chest_pitch, -0.4 * sway_roll));
         let body_pitch = -(spine_pitch + chest_pitch);
         let body_roll = 0.6 * sway_roll;
         let neck_share = if j.neck.is_some() && j.head.is_some() {
@@ -336,7 +385,8 @@ impl Animator {
         } else {
             (None, j.neck)
         };
-        offset(
+        push_offset(
+            pose,
             neck.or(head_node),
             turn(
                 neck_share * yaw - sway_yaw,
@@ -345,7 +395,8 @@ impl Animator {
             ),
         );
         if neck.is_some() {
-            offset(
+            push_offset(
+                pose,
                 head_node,
                 turn(
                     (1.0 - neck_share) * yaw,
@@ -354,61 +405,56 @@ impl Animator {
                 ),
             );
         }
+    }
 
-        // The eyes, each toward the point (they converge), within the turned head and their limits.
+    /// The eyes, each toward the point (they converge), within the turned head and their limits.
+    fn turn_eyes(&mut self, rig: &Rig, aim: &Aim, dt: f32) {
         rig.globals_with(&self.pose.locals, &self.pose.offsets, &mut self.globals);
-        let look = |from: Vec3| {
-            let a = angles(point - from) + glance;
-            Vec3::new(a.y.cos() * a.x.sin(), a.y.sin(), a.y.cos() * a.x.cos())
-        };
         for k in 0..2 {
-            let (from, parent_turn) = match self.eye_nodes[k] {
-                Some(e) => (
-                    self.globals[e].w_axis.truncate(),
-                    rig.nodes[e].parent.map(|p| self.turn_of(rig, p)),
-                ),
-                None => (eyes_now, j.head.map(|h| self.turn_of(rig, h))),
-            };
-            let dir = parent_turn.unwrap_or(Quat::IDENTITY).inverse() * look(from);
-            let goal = self.gaze.limits.clamp_eye(angles(dir));
+            let goal = self.eye_goal(rig, aim, k);
             // Saccades are fast: about 20 ms to land.
             self.eyes[k] = Vec2::new(
                 approach(self.eyes[k].x, goal.x, 0.018, dt),
                 approach(self.eyes[k].y, goal.y, 0.018, dt),
             );
             let a = self.eyes[k];
-            if let Some(e) = self.eye_nodes[k] {
-                self.pose.offsets.push(NodeOffset {
-                    node: e,
-                    rotation: Quat::from_rotation_y(a.x) * Quat::from_rotation_x(-a.y),
-                    translation: Vec3::ZERO,
-                });
-            }
-            // Lids follow the eyes (and turn eyes that are shapes rather than nodes).
-            let f = &self.face;
-            let inward = if k == 0 { -a.x } else { a.x };
-            set(
+            push_offset(
                 &mut self.pose,
-                f.look_up[k],
-                (a.y / (25.0 * DEG)).clamp(0.0, 1.0),
+                self.eye_nodes[k],
+                Quat::from_rotation_y(a.x) * Quat::from_rotation_x(-a.y),
             );
-            set(
-                &mut self.pose,
-                f.look_down[k],
-                (-a.y / (30.0 * DEG)).clamp(0.0, 1.0),
-            );
-            set(
-                &mut self.pose,
-                f.look_in[k],
-                (inward / (35.0 * DEG)).clamp(0.0, 1.0),
-            );
-            set(
-                &mut self.pose,
-                f.look_out[k],
-                (-inward / (35.0 * DEG)).clamp(0.0, 1.0),
-            );
+            self.lids(k, a);
         }
-        &self.pose
+    }
+
+    /// Eye `k`'s yaw and pitch toward the point within its parent's turn, clamped to its limits.
+    fn eye_goal(&self, rig: &Rig, aim: &Aim, k: usize) -> Vec2 {
+        let (from, parent_turn) = match self.eye_nodes[k] {
+            Some(e) => (
+                self.globals[e].w_axis.truncate(),
+                rig.nodes[e].parent.map(|p| self.turn_of(rig, p)),
+            ),
+            None => (aim.eyes_now, rig.joints.head.map(|h| self.turn_of(rig, h))),
+        };
+        let a = angles(aim.point - from) + aim.glance;
+        let look = Vec3::new(a.y.cos() * a.x.sin(), a.y.sin(), a.y.cos() * a.x.cos());
+        let dir = parent_turn.unwrap_or(Quat::IDENTITY).inverse() * look;
+        self.gaze.limits.clamp_eye(angles(dir))
+    }
+
+    /// Lids follow eye `k` at angles `a` (and turn eyes that are shapes rather than nodes).
+    fn lids(&mut self, k: usize, a: Vec2) {
+        let f = &self.face;
+        let inward = if k == 0 { -a.x } else { a.x };
+        let pose = &mut self.pose;
+        set(pose, f.look_up[k], (a.y / (25.0 * DEG)).clamp(0.0, 1.0));
+        set(pose, f.look_down[k], (-a.y / (30.0 * DEG)).clamp(0.0, 1.0));
+        set(pose, f.look_in[k], (inward / (35.0 * DEG)).clamp(0.0, 1.0));
+        set(
+            pose,
+            f.look_out[k],
+            (-inward / (35.0 * DEG)).clamp(0.0, 1.0),
+        );
     }
 
     /// How far node `n` is turned from rest this frame.
@@ -482,6 +528,43 @@ impl Animator {
             };
             0.0
         }
+    }
+}
+
+/// Stressed syllables: the head dips a little and the brows lift, starting just before the vowel.
+fn emphasis(mode: Mode, speech: Option<Speech>) -> Emphasis {
+    let mut e = Emphasis::default();
+    let (Mode::Speaking, Some(speech)) = (mode, speech) else {
+        return e;
+    };
+    let now = speech.seconds;
+    let events = speech.track.emphasis();
+    let first = events.partition_point(|(at, _)| *at < now - 0.5);
+    for (k, (at, strength)) in events[first..].iter().enumerate() {
+        if *at > now + 0.1 {
+            break;
+        }
+        let b = bump(((now - at + 0.06) / 0.42) as f32) * strength;
+        e.pitch -= 2.5 * DEG * b;
+        let side = if (first + k) % 3 == 1 { -1.0 } else { 1.0 };
+        e.yaw += side * 1.2 * DEG * b;
+        e.brows += 0.35 * b;
+    }
+    e
+}
+
+/// A turn by yaw, then pitch (positive up), then roll, about the model's axes.
+fn turn(yaw: f32, pitch: f32, roll: f32) -> Quat {
+    Quat::from_rotation_y(yaw) * Quat::from_rotation_x(-pitch) * Quat::from_rotation_z(roll)
+}
+
+fn push_offset(pose: &mut Pose, node: Option<usize>, rotation: Quat) {
+    if let Some(node) = node {
+        pose.offsets.push(NodeOffset {
+            node,
+            rotation,
+            translation: Vec3::ZERO,
+        });
     }
 }
 

@@ -126,74 +126,12 @@ impl Rig {
     /// Decodes `loaded` (already checked by [`twin_avatar::skin::load`]).
     pub fn new(loaded: &Loaded) -> Result<Rig, AvatarError> {
         let doc = &loaded.doc;
-        let mut nodes: Vec<RigNode> = doc
-            .nodes()
-            .map(|n| {
-                let (t, r, s) = n.transform().decomposed();
-                RigNode {
-                    name: n.name().unwrap_or("").to_string(),
-                    parent: None,
-                    translation: Vec3::from(t),
-                    rotation: Quat::from_array(r).normalize(),
-                    scale: Vec3::from(s),
-                }
-            })
-            .collect();
-        for n in doc.nodes() {
-            for c in n.children() {
-                if nodes[c.index()].parent.is_some() {
-                    return Err(AvatarError::Broken(format!(
-                        "node {} has two parents",
-                        c.index()
-                    )));
-                }
-                nodes[c.index()].parent = Some(n.index());
-            }
-        }
-        // Breadth-first from the scene's roots: parents come before children; a cycle cannot loop forever.
-        let mut order = Vec::new();
-        let mut seen = vec![false; nodes.len()];
-        if let Some(scene) = doc.default_scene().or_else(|| doc.scenes().next()) {
-            let mut queue: std::collections::VecDeque<gltf::Node> = scene.nodes().collect();
-            while let Some(n) = queue.pop_front() {
-                if std::mem::replace(&mut seen[n.index()], true) {
-                    continue;
-                }
-                order.push(n.index());
-                queue.extend(n.children());
-            }
-        }
-        let mut rest_global = vec![Quat::IDENTITY; nodes.len()];
-        let mut rest_parent_rotation = vec![Quat::IDENTITY; nodes.len()];
-        for &i in &order {
-            let parent = nodes[i].parent.map_or(Quat::IDENTITY, |p| rest_global[p]);
-            rest_parent_rotation[i] = parent;
-            rest_global[i] = parent * nodes[i].rotation;
-        }
-
-        let skins: Vec<RigSkin> = doc
-            .skins()
-            .map(|skin| {
-                let reader = skin.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
-                let inverse_bind: Vec<Mat4> = reader
-                    .read_inverse_bind_matrices()
-                    .map(|it| it.map(|m| Mat4::from_cols_array_2d(&m)).collect())
-                    .unwrap_or_default();
-                let joints: Vec<usize> = skin.joints().map(|j| j.index()).collect();
-                let inverse_bind = (0..joints.len())
-                    .map(|k| inverse_bind.get(k).copied().unwrap_or(Mat4::IDENTITY))
-                    .collect();
-                RigSkin {
-                    joints,
-                    inverse_bind,
-                }
-            })
-            .collect();
-
-        let mut target_names: Vec<String> = Vec::new();
-        let mut slots: HashMap<String, usize> = HashMap::new();
+        let nodes = read_nodes(doc)?;
+        let order = scene_order(doc, nodes.len());
+        let rest_parent_rotation = rest_parent_rotations(&nodes, &order);
+        let skins = read_skins(loaded);
+        let mut targets = TargetSlots::default();
         let mut primitives = Vec::new();
-        let mut node_targets: HashMap<usize, Vec<Option<usize>>> = HashMap::new();
         for &node_index in &order {
             let Some(node) = doc.nodes().nth(node_index) else {
                 continue;
@@ -205,96 +143,17 @@ impl Rig {
                 .map(|p| p.morph_targets().count())
                 .max()
                 .unwrap_or(0);
+            let on = MeshOn {
+                node: &node,
+                node_index,
+                mesh: &mesh,
+                names: &names,
+                target_count,
+            };
             for prim in mesh.primitives() {
-                if prim.mode() != gltf::mesh::Mode::Triangles {
-                    continue;
+                if let Some(p) = read_primitive(loaded, &on, &prim, &skins, &mut targets)? {
+                    primitives.push(p);
                 }
-                let reader = prim.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
-                let Some(positions) = reader.read_positions() else {
-                    continue;
-                };
-                let positions: Vec<Vec3> = positions.map(Vec3::from).collect();
-                let normals: Vec<Vec3> = reader
-                    .read_normals()
-                    .map(|n| n.map(Vec3::from).collect())
-                    .filter(|n: &Vec<Vec3>| n.len() == positions.len())
-                    .unwrap_or_else(|| vec![Vec3::Z; positions.len()]);
-                let indices: Vec<u32> = match reader.read_indices() {
-                    Some(i) => i.into_u32().collect(),
-                    None => (0..positions.len() as u32).collect(),
-                };
-                // One set of texture coordinates serves the material's textures: the base colour's, or
-                // else the metallic-roughness map's.
-                let pbr = prim.material().pbr_metallic_roughness();
-                let tex_coord = pbr
-                    .base_color_texture()
-                    .map(|t| t.tex_coord())
-                    .or_else(|| pbr.metallic_roughness_texture().map(|t| t.tex_coord()));
-                let uvs: Vec<[f32; 2]> = tex_coord
-                    .and_then(|set| reader.read_tex_coords(set))
-                    .map(|uv| uv.into_f32().collect())
-                    .filter(|uv: &Vec<[f32; 2]>| uv.len() == positions.len())
-                    .unwrap_or_default();
-                let mut targets = Vec::new();
-                for (t, target) in reader.read_morph_targets().enumerate() {
-                    let Some(deltas) = target.0 else { continue };
-                    let name = names
-                        .get(t)
-                        .cloned()
-                        .unwrap_or_else(|| format!("{}#{t}", mesh.name().unwrap_or("mesh")));
-                    let slot = *slots.entry(name.clone()).or_insert_with(|| {
-                        target_names.push(name);
-                        target_names.len() - 1
-                    });
-                    if let Some(e) = node_targets
-                        .entry(node_index)
-                        .or_insert_with(|| vec![None; target_count])
-                        .get_mut(t)
-                    {
-                        *e = Some(slot);
-                    }
-                    let (mut vertices, mut moved) = (Vec::new(), Vec::new());
-                    for (v, d) in deltas.enumerate() {
-                        let d = Vec3::from(d);
-                        if d != Vec3::ZERO && v < positions.len() {
-                            vertices.push(v as u32);
-                            moved.push(d);
-                        }
-                    }
-                    if !vertices.is_empty() {
-                        targets.push(SparseTarget {
-                            slot,
-                            vertices,
-                            deltas: moved,
-                        });
-                    }
-                }
-                let binding = match node.skin() {
-                    None => Binding::Node(node_index),
-                    Some(skin) => {
-                        let joint_count = skins[skin.index()].joints.len();
-                        let joints: Vec<[u16; 4]> = reader
-                            .read_joints(0)
-                            .map(|j| j.into_u16().collect())
-                            .unwrap_or_default();
-                        let weights: Vec<[f32; 4]> = reader
-                            .read_weights(0)
-                            .map(|w| w.into_f32().collect())
-                            .unwrap_or_default();
-                        binding_of(skin.index(), joint_count, joints, weights, positions.len())?
-                    }
-                };
-                primitives.push(RigPrimitive {
-                    mesh: mesh.index(),
-                    node: node_index,
-                    material: prim.material().index(),
-                    positions,
-                    normals,
-                    uvs,
-                    indices,
-                    targets,
-                    binding,
-                });
             }
         }
         Ok(Rig {
@@ -303,9 +162,9 @@ impl Rig {
             rest_parent_rotation,
             primitives,
             skins,
-            target_names,
-            slots,
-            node_targets,
+            target_names: targets.names,
+            slots: targets.slots,
+            node_targets: targets.node_targets,
             joints: twin_avatar::joints::find(doc),
         })
     }
@@ -369,6 +228,252 @@ impl Rig {
 
 fn offsets_locals(locals: &[LocalOverride], node: usize) -> impl Iterator<Item = &LocalOverride> {
     locals.iter().filter(move |l| l.node == node)
+}
+
+/// The morph target names met so far, each with its slot, and each mesh node's slots in its mesh's order.
+#[derive(Default)]
+struct TargetSlots {
+    names: Vec<String>,
+    slots: HashMap<String, usize>,
+    node_targets: HashMap<usize, Vec<Option<usize>>>,
+}
+
+impl TargetSlots {
+    /// The slot of target `t` (named `name`) of the mesh on `node`, given one if the name is new.
+    fn slot(&mut self, name: String, node: usize, t: usize, target_count: usize) -> usize {
+        let slot = *self.slots.entry(name.clone()).or_insert_with(|| {
+            self.names.push(name);
+            self.names.len() - 1
+        });
+        if let Some(e) = self
+            .node_targets
+            .entry(node)
+            .or_insert_with(|| vec![None; target_count])
+            .get_mut(t)
+        {
+            *e = Some(slot);
+        }
+        slot
+    }
+}
+
+/// A mesh and the node it hangs on, with its morph target names and count.
+struct MeshOn<'a, 'd> {
+    node: &'a gltf::Node<'d>,
+    node_index: usize,
+    mesh: &'a gltf::Mesh<'d>,
+    names: &'a [String],
+    target_count: usize,
+}
+
+/// Every node's name and rest transform, with its parent (a node with two is refused).
+fn read_nodes(doc: &gltf::Document) -> Result<Vec<RigNode>, AvatarError> {
+    let mut nodes: Vec<RigNode> = doc
+        .nodes()
+        .map(|n| {
+            let (t, r, s) = n.transform().decomposed();
+            RigNode {
+                name: n.name().unwrap_or("").to_string(),
+                parent: None,
+                translation: Vec3::from(t),
+                rotation: Quat::from_array(r).normalize(),
+                scale: Vec3::from(s),
+            }
+        })
+        .collect();
+    for n in doc.nodes() {
+        for c in n.children() {
+            if nodes[c.index()].parent.is_some() {
+                return Err(AvatarError::Broken(format!(
+                    "node {} has two parents",
+                    c.index()
+                )));
+            }
+            nodes[c.index()].parent = Some(n.index());
+        }
+    }
+    Ok(nodes)
+}
+
+/// The default scene's nodes, breadth-first from its roots: parents come before children; a cycle cannot
+/// loop forever.
+fn scene_order(doc: &gltf::Document, node_count: usize) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut seen = vec![false; node_count];
+    if let Some(scene) = doc.default_scene().or_else(|| doc.scenes().next()) {
+        let mut queue: std::collections::VecDeque<gltf::Node> = scene.nodes().collect();
+        while let Some(n) = queue.pop_front() {
+            if std::mem::replace(&mut seen[n.index()], true) {
+                continue;
+            }
+            order.push(n.index());
+            queue.extend(n.children());
+        }
+    }
+    order
+}
+
+/// The global rotation of each node's parent at rest (identity for roots and nodes outside the scene).
+fn rest_parent_rotations(nodes: &[RigNode], order: &[usize]) -> Vec<Quat> {
+    let mut rest_global = vec![Quat::IDENTITY; nodes.len()];
+    let mut rest_parent_rotation = vec![Quat::IDENTITY; nodes.len()];
+    for &i in order {
+        let parent = nodes[i].parent.map_or(Quat::IDENTITY, |p| rest_global[p]);
+        rest_parent_rotation[i] = parent;
+        rest_global[i] = parent * nodes[i].rotation;
+    }
+    rest_parent_rotation
+}
+
+/// Every skin's joints and inverse bind matrices (identity where the file gives fewer).
+fn read_skins(loaded: &Loaded) -> Vec<RigSkin> {
+    loaded
+        .doc
+        .skins()
+        .map(|skin| {
+            let reader = skin.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
+            let inverse_bind: Vec<Mat4> = reader
+                .read_inverse_bind_matrices()
+                .map(|it| it.map(|m| Mat4::from_cols_array_2d(&m)).collect())
+                .unwrap_or_default();
+            let joints: Vec<usize> = skin.joints().map(|j| j.index()).collect();
+            let inverse_bind = (0..joints.len())
+                .map(|k| inverse_bind.get(k).copied().unwrap_or(Mat4::IDENTITY))
+                .collect();
+            RigSkin {
+                joints,
+                inverse_bind,
+            }
+        })
+        .collect()
+}
+
+/// One triangle primitive of the mesh `on`; `None` for other modes and primitives without positions.
+fn read_primitive(
+    loaded: &Loaded,
+    on: &MeshOn,
+    prim: &gltf::Primitive,
+    skins: &[RigSkin],
+    targets: &mut TargetSlots,
+) -> Result<Option<RigPrimitive>, AvatarError> {
+    if prim.mode() != gltf::mesh::Mode::Triangles {
+        return Ok(None);
+    }
+    let reader = prim.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
+    let Some(positions) = reader.read_positions() else {
+        return Ok(None);
+    };
+    let positions: Vec<Vec3> = positions.map(Vec3::from).collect();
+    let normals: Vec<Vec3> = reader
+        .read_normals()
+        .map(|n| n.map(Vec3::from).collect())
+        .filter(|n: &Vec<Vec3>| n.len() == positions.len())
+        .unwrap_or_else(|| vec![Vec3::Z; positions.len()]);
+    let indices: Vec<u32> = match reader.read_indices() {
+        Some(i) => i.into_u32().collect(),
+        None => (0..positions.len() as u32).collect(),
+    };
+    let uvs = read_uvs(prim, &reader, positions.len());
+    let sparse = read_targets(on, &reader, positions.len(), targets);
+    let binding = read_binding(on, &reader, skins, positions.len())?;
+    Ok(Some(RigPrimitive {
+        mesh: on.mesh.index(),
+        node: on.node_index,
+        material: prim.material().index(),
+        positions,
+        normals,
+        uvs,
+        indices,
+        targets: sparse,
+        binding,
+    }))
+}
+
+/// Texture coordinates for the material's textures (empty when there are none, or too few).
+fn read_uvs<'a, 's, F>(
+    prim: &gltf::Primitive,
+    reader: &gltf::mesh::Reader<'a, 's, F>,
+    vertices: usize,
+) -> Vec<[f32; 2]>
+where
+    F: Clone + Fn(gltf::Buffer<'a>) -> Option<&'s [u8]>,
+{
+    // One set of texture coordinates serves the material's textures: the base colour's, or
+    // else the metallic-roughness map's.
+    let pbr = prim.material().pbr_metallic_roughness();
+    let tex_coord = pbr
+        .base_color_texture()
+        .map(|t| t.tex_coord())
+        .or_else(|| pbr.metallic_roughness_texture().map(|t| t.tex_coord()));
+    tex_coord
+        .and_then(|set| reader.read_tex_coords(set))
+        .map(|uv| uv.into_f32().collect())
+        .filter(|uv: &Vec<[f32; 2]>| uv.len() == vertices)
+        .unwrap_or_default()
+}
+
+/// The primitive's morph targets, each reduced to the vertices it moves; every target gets its slot, even
+/// one that moves nothing here.
+fn read_targets<'a, 's, F>(
+    on: &MeshOn,
+    reader: &gltf::mesh::Reader<'a, 's, F>,
+    vertices: usize,
+    slots: &mut TargetSlots,
+) -> Vec<SparseTarget>
+where
+    F: Clone + Fn(gltf::Buffer<'a>) -> Option<&'s [u8]>,
+{
+    let mut targets = Vec::new();
+    for (t, target) in reader.read_morph_targets().enumerate() {
+        let Some(deltas) = target.0 else { continue };
+        let name = on
+            .names
+            .get(t)
+            .cloned()
+            .unwrap_or_else(|| format!("{}#{t}", on.mesh.name().unwrap_or("mesh")));
+        let slot = slots.slot(name, on.node_index, t, on.target_count);
+        let (mut moved_vertices, mut moved) = (Vec::new(), Vec::new());
+        for (v, d) in deltas.enumerate() {
+            let d = Vec3::from(d);
+            if d != Vec3::ZERO && v < vertices {
+                moved_vertices.push(v as u32);
+                moved.push(d);
+            }
+        }
+        if !moved_vertices.is_empty() {
+            targets.push(SparseTarget {
+                slot,
+                vertices: moved_vertices,
+                deltas: moved,
+            });
+        }
+    }
+    targets
+}
+
+/// How the primitive follows the skeleton: its node's transform, or the node's skin.
+fn read_binding<'a, 's, F>(
+    on: &MeshOn,
+    reader: &gltf::mesh::Reader<'a, 's, F>,
+    skins: &[RigSkin],
+    vertices: usize,
+) -> Result<Binding, AvatarError>
+where
+    F: Clone + Fn(gltf::Buffer<'a>) -> Option<&'s [u8]>,
+{
+    let Some(skin) = on.node.skin() else {
+        return Ok(Binding::Node(on.node_index));
+    };
+    let joint_count = skins[skin.index()].joints.len();
+    let joints: Vec<[u16; 4]> = reader
+        .read_joints(0)
+        .map(|j| j.into_u16().collect())
+        .unwrap_or_default();
+    let weights: Vec<[f32; 4]> = reader
+        .read_weights(0)
+        .map(|w| w.into_f32().collect())
+        .unwrap_or_default();
+    binding_of(skin.index(), joint_count, joints, weights, vertices)
 }
 
 /// Classifies a skinned primitive's binding, normalizing weights and checking joint indices.
