@@ -89,97 +89,17 @@ impl Hands {
         session: &xr::Session<G>,
     ) -> Result<Hands, XrError> {
         let i = &runtime.instance;
-        let path = |p: &str| {
-            i.string_to_path(p)
-                .map_err(XrError::xr("naming an input path"))
-        };
-        let hands = [path("/user/hand/left")?, path("/user/hand/right")?];
-        let set = i
-            .create_action_set("twin", "Meeting the twin", 0)
-            .map_err(XrError::xr("creating the action set"))?;
-        let grab = set
-            .create_action::<f32>("grab", "Move the twin", &hands)
-            .map_err(XrError::xr("creating the grab action"))?;
-        let aim = set
-            .create_action::<xr::Posef>("aim", "Point", &hands)
-            .map_err(XrError::xr("creating the aim action"))?;
-        let flag = set
-            .create_action::<bool>("flag", "Flag the last reply for review", &[])
-            .map_err(XrError::xr("creating the flag action"))?;
-        let share = set
-            .create_action::<bool>("share", "Share the conversation for review", &[])
-            .map_err(XrError::xr("creating the share action"))?;
-        // Each profile's grab and buttons: the aim pose is the same path everywhere.
-        let mut profiles: Vec<&Profile> = PROFILES.iter().collect();
-        if crate::ext::hand_interaction::enabled(&runtime.extensions) {
-            profiles.push(&HAND_INTERACTION);
-        }
-        let mut buttons_bound = false;
-        for profile in profiles {
-            let mut bindings = Vec::new();
-            for hand in ["left", "right"] {
-                bindings.push(xr::Binding::new(
-                    &grab,
-                    path(&format!("/user/hand/{hand}/input/{}", profile.grab))?,
-                ));
-                bindings.push(xr::Binding::new(
-                    &aim,
-                    path(&format!("/user/hand/{hand}/input/aim/pose"))?,
-                ));
-            }
-            let hands_only = bindings.len();
-            for (action, inputs) in [(&flag, profile.flag), (&share, profile.share)] {
-                if let Some((left, right)) = inputs {
-                    for (hand, input) in [("left", left), ("right", right)] {
-                        bindings.push(xr::Binding::new(
-                            action,
-                            path(&format!("/user/hand/{hand}/input/{input}"))?,
-                        ));
-                    }
-                }
-            }
-            // A runtime may not know every profile (the others still work), nor every button of one: the
-            // hands then go without the buttons.
-            let profile = profile.path;
-            let profile_path = path(profile)?;
-            match i.suggest_interaction_profile_bindings(profile_path, &bindings) {
-                Ok(()) => buttons_bound |= bindings.len() > hands_only,
-                Err(e) if bindings.len() > hands_only => {
-                    tracing::info!(
-                        profile,
-                        ?e,
-                        "the runtime does not take this profile's buttons"
-                    );
-                    if let Err(e) = i
-                        .suggest_interaction_profile_bindings(profile_path, &bindings[..hands_only])
-                    {
-                        tracing::info!(profile, ?e, "the runtime does not take this profile");
-                    }
-                }
-                Err(e) => tracing::info!(profile, ?e, "the runtime does not take this profile"),
-            }
-        }
-        let gaze = if crate::ext::eye_gaze::enabled(&runtime.extensions) {
-            let action = set
-                .create_action::<xr::Posef>("gaze", "Where you look", &[])
-                .map_err(XrError::xr("creating the gaze action"))?;
-            let bound = i.suggest_interaction_profile_bindings(
-                path("/interaction_profiles/ext/eye_gaze_interaction")?,
-                &[xr::Binding::new(
-                    &action,
-                    path("/user/eyes_ext/input/gaze_ext/pose")?,
-                )],
-            );
-            match bound {
-                Ok(()) => Some(action),
-                Err(e) => {
-                    tracing::info!(?e, "no eye gaze binding");
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let hands = [path(i, "/user/hand/left")?, path(i, "/user/hand/right")?];
+        let actions = Actions::new(i, &hands)?;
+        let buttons_bound = actions.suggest_profiles(runtime)?;
+        let gaze = actions.gaze(runtime)?;
+        let Actions {
+            set,
+            grab,
+            aim,
+            flag,
+            share,
+        } = actions;
         session
             .attach_action_sets(&[&set])
             .map_err(XrError::xr("attaching the action set"))?;
@@ -317,4 +237,143 @@ impl Hands {
         }
         Ok(out)
     }
+}
+
+/// The action set and its actions, before they are attached to the session.
+struct Actions {
+    set: xr::ActionSet,
+    grab: xr::Action<f32>,
+    aim: xr::Action<xr::Posef>,
+    flag: xr::Action<bool>,
+    share: xr::Action<bool>,
+}
+
+impl Actions {
+    fn new(i: &xr::Instance, hands: &[xr::Path; 2]) -> Result<Actions, XrError> {
+        let set = i
+            .create_action_set("twin", "Meeting the twin", 0)
+            .map_err(XrError::xr("creating the action set"))?;
+        let grab = set
+            .create_action::<f32>("grab", "Move the twin", hands)
+            .map_err(XrError::xr("creating the grab action"))?;
+        let aim = set
+            .create_action::<xr::Posef>("aim", "Point", hands)
+            .map_err(XrError::xr("creating the aim action"))?;
+        let flag = set
+            .create_action::<bool>("flag", "Flag the last reply for review", &[])
+            .map_err(XrError::xr("creating the flag action"))?;
+        let share = set
+            .create_action::<bool>("share", "Share the conversation for review", &[])
+            .map_err(XrError::xr("creating the share action"))?;
+        Ok(Actions {
+            set,
+            grab,
+            aim,
+            flag,
+            share,
+        })
+    }
+
+    /// Suggests each profile's bindings; whether some profile took the flag and share buttons.
+    fn suggest_profiles(&self, runtime: &Runtime) -> Result<bool, XrError> {
+        let mut profiles: Vec<&Profile> = PROFILES.iter().collect();
+        if crate::ext::hand_interaction::enabled(&runtime.extensions) {
+            profiles.push(&HAND_INTERACTION);
+        }
+        let mut buttons_bound = false;
+        for profile in profiles {
+            buttons_bound |= self.suggest(&runtime.instance, profile)?;
+        }
+        Ok(buttons_bound)
+    }
+
+    /// Suggests one profile's grab and aim, with its buttons where the runtime takes them; whether it took
+    /// the buttons.
+    fn suggest(&self, i: &xr::Instance, profile: &Profile) -> Result<bool, XrError> {
+        let (bindings, hands_only) = self.bindings(i, profile)?;
+        // A runtime may not know every profile (the others still work), nor every button of one: the
+        // hands then go without the buttons.
+        let profile = profile.path;
+        let profile_path = path(i, profile)?;
+        match i.suggest_interaction_profile_bindings(profile_path, &bindings) {
+            Ok(()) => return Ok(bindings.len() > hands_only),
+            Err(e) if bindings.len() > hands_only => {
+                tracing::info!(
+                    profile,
+                    ?e,
+                    "the runtime does not take this profile's buttons"
+                );
+                if let Err(e) =
+                    i.suggest_interaction_profile_bindings(profile_path, &bindings[..hands_only])
+                {
+                    tracing::info!(profile, ?e, "the runtime does not take this profile");
+                }
+            }
+            Err(e) => tracing::info!(profile, ?e, "the runtime does not take this profile"),
+        }
+        Ok(false)
+    }
+
+    /// A profile's bindings: each hand's grab and aim (the aim pose is the same path everywhere), then its
+    /// buttons; and how many of them are the hands' alone.
+    fn bindings(
+        &self,
+        i: &xr::Instance,
+        profile: &Profile,
+    ) -> Result<(Vec<xr::Binding<'_>>, usize), XrError> {
+        let mut bindings = Vec::new();
+        for hand in ["left", "right"] {
+            bindings.push(xr::Binding::new(
+                &self.grab,
+                path(i, &format!("/user/hand/{hand}/input/{}", profile.grab))?,
+            ));
+            bindings.push(xr::Binding::new(
+                &self.aim,
+                path(i, &format!("/user/hand/{hand}/input/aim/pose"))?,
+            ));
+        }
+        let hands_only = bindings.len();
+        for (action, inputs) in [(&self.flag, profile.flag), (&self.share, profile.share)] {
+            if let Some((left, right)) = inputs {
+                for (hand, input) in [("left", left), ("right", right)] {
+                    bindings.push(xr::Binding::new(
+                        action,
+                        path(i, &format!("/user/hand/{hand}/input/{input}"))?,
+                    ));
+                }
+            }
+        }
+        Ok((bindings, hands_only))
+    }
+
+    /// The gaze action, where the runtime has the eye gaze extension and takes its binding.
+    fn gaze(&self, runtime: &Runtime) -> Result<Option<xr::Action<xr::Posef>>, XrError> {
+        if !crate::ext::eye_gaze::enabled(&runtime.extensions) {
+            return Ok(None);
+        }
+        let i = &runtime.instance;
+        let action = self
+            .set
+            .create_action::<xr::Posef>("gaze", "Where you look", &[])
+            .map_err(XrError::xr("creating the gaze action"))?;
+        let bound = i.suggest_interaction_profile_bindings(
+            path(i, "/interaction_profiles/ext/eye_gaze_interaction")?,
+            &[xr::Binding::new(
+                &action,
+                path(i, "/user/eyes_ext/input/gaze_ext/pose")?,
+            )],
+        );
+        match bound {
+            Ok(()) => Ok(Some(action)),
+            Err(e) => {
+                tracing::info!(?e, "no eye gaze binding");
+                Ok(None)
+            }
+        }
+    }
+}
+
+fn path(i: &xr::Instance, p: &str) -> Result<xr::Path, XrError> {
+    i.string_to_path(p)
+        .map_err(XrError::xr("naming an input path"))
 }

@@ -223,6 +223,32 @@ impl XrSession {
 
     /// One turn of the loop: the runtime's events, then (while running) a frame drawn by `renderer`.
     pub fn step(&mut self, runtime: &Runtime, renderer: &mut Renderer) -> Result<Step, XrError> {
+        if let Some(step) = self.handle_events(runtime)? {
+            return Ok(step);
+        }
+        if !self.running {
+            return Ok(Step::Idle);
+        }
+        let state = self.wait_frame()?;
+        self.frame_stream
+            .begin()
+            .map_err(XrError::xr("beginning the frame"))?;
+        if !state.should_render {
+            self.frame_stream
+                .end(
+                    state.predicted_display_time,
+                    self.backdrop.blend_mode(),
+                    &[],
+                )
+                .map_err(XrError::xr("ending an empty frame"))?;
+            return Ok(Step::Skipped);
+        }
+        self.draw(runtime, renderer, state.predicted_display_time)?;
+        Ok(Step::Drew)
+    }
+
+    /// The runtime's pending events; `Some(Step::Exit)` when the session or instance is going away.
+    fn handle_events(&mut self, runtime: &Runtime) -> Result<Option<Step>, XrError> {
         while let Some(event) = runtime
             .instance
             .poll_event(&mut self.events)
@@ -231,28 +257,11 @@ impl XrSession {
             match event {
                 xr::Event::SessionStateChanged(e) => {
                     let state = e.state();
-                    self.states.push(state);
-                    tracing::info!(?state, "session state");
-                    match state {
-                        xr::SessionState::READY => {
-                            self.session
-                                .begin(STEREO)
-                                .map_err(XrError::xr("beginning the session"))?;
-                            self.running = true;
-                        }
-                        xr::SessionState::STOPPING => {
-                            self.session
-                                .end()
-                                .map_err(XrError::xr("ending the session"))?;
-                            self.running = false;
-                        }
-                        xr::SessionState::EXITING | xr::SessionState::LOSS_PENDING => {
-                            return Ok(Step::Exit);
-                        }
-                        _ => {}
+                    if self.change_state(state)? {
+                        return Ok(Some(Step::Exit));
                     }
                 }
-                xr::Event::InstanceLossPending(_) => return Ok(Step::Exit),
+                xr::Event::InstanceLossPending(_) => return Ok(Some(Step::Exit)),
                 xr::Event::InteractionProfileChanged(_) => {
                     self.profile = self
                         .hands
@@ -263,9 +272,34 @@ impl XrSession {
                 _ => {}
             }
         }
-        if !self.running {
-            return Ok(Step::Idle);
+        Ok(None)
+    }
+
+    /// Follows the session's lifecycle to `state`; true when it is over.
+    fn change_state(&mut self, state: xr::SessionState) -> Result<bool, XrError> {
+        self.states.push(state);
+        tracing::info!(?state, "session state");
+        match state {
+            xr::SessionState::READY => {
+                self.session
+                    .begin(STEREO)
+                    .map_err(XrError::xr("beginning the session"))?;
+                self.running = true;
+            }
+            xr::SessionState::STOPPING => {
+                self.session
+                    .end()
+                    .map_err(XrError::xr("ending the session"))?;
+                self.running = false;
+            }
+            xr::SessionState::EXITING | xr::SessionState::LOSS_PENDING => return Ok(true),
+            _ => {}
         }
+        Ok(false)
+    }
+
+    /// Waits for the runtime's go for the next frame, and counts the display's pace and the refreshes missed.
+    fn wait_frame(&mut self) -> Result<xr::FrameState, XrError> {
         let state = self
             .frame_wait
             .wait()
@@ -282,19 +316,16 @@ impl XrSession {
             }
             self.last_display = Some(state.predicted_display_time);
         }
-        self.frame_stream
-            .begin()
-            .map_err(XrError::xr("beginning the frame"))?;
-        if !state.should_render {
-            self.frame_stream
-                .end(
-                    state.predicted_display_time,
-                    self.backdrop.blend_mode(),
-                    &[],
-                )
-                .map_err(XrError::xr("ending an empty frame"))?;
-            return Ok(Step::Skipped);
-        }
+        Ok(state)
+    }
+
+    /// Draws the frame begun for `time` into the next swapchain image and ends it.
+    fn draw(
+        &mut self,
+        runtime: &Runtime,
+        renderer: &mut Renderer,
+        time: xr::Time,
+    ) -> Result<(), XrError> {
         if self.swapchain.is_none() {
             self.swapchain = Some(self.create_swapchain(runtime, renderer)?);
         }
@@ -303,20 +334,27 @@ impl XrSession {
             .handle
             .acquire_image()
             .map_err(XrError::xr("acquiring a swapchain image"))? as usize;
-        let d = &self.ctx.device;
-        let vkerr =
-            |what: &'static str| move |e: vk::Result| XrError::Vulkan(format!("{what}: {e}"));
         // SAFETY: the fence guards the command buffer's previous use.
-        unsafe { d.wait_for_fences(&[self.fence], true, u64::MAX) }
-            .map_err(vkerr("waiting for the previous frame"))?;
+        unsafe {
+            self.ctx
+                .device
+                .wait_for_fences(&[self.fence], true, u64::MAX)
+        }
+        .map_err(vkerr("waiting for the previous frame"))?;
         // The eyes, as late as possible before drawing.
+        let (eyes, views) = self.locate(time)?;
+        self.record(renderer, index, &views)?;
+        self.end_frame(time, &eyes)
+    }
+
+    /// Locates the eyes at `time`, and with them the head, the hands and the gaze.
+    fn locate(&mut self, time: xr::Time) -> Result<(Vec<xr::View>, Vec<View>), XrError> {
         let (_, eyes) = self
             .session
-            .locate_views(STEREO, state.predicted_display_time, &self.space)
+            .locate_views(STEREO, time, &self.space)
             .map_err(XrError::xr("locating the eyes"))?;
         let views: Vec<View> = eyes.iter().map(view_of).collect();
         if let Some(hands) = &self.hands {
-            let time = state.predicted_display_time;
             self.pointers = hands.poll(&self.session, &self.space, time)?;
             self.gaze = hands.gaze(&self.session, &self.space, time)?;
             self.buttons = hands.buttons(&self.session)?;
@@ -328,6 +366,18 @@ impl XrSession {
                 Quat::from_xyzw(o.x, o.y, o.z, o.w),
             ));
         }
+        Ok((eyes, views))
+    }
+
+    /// Records `views` into swapchain image `index`, submits the commands and releases the image.
+    fn record(
+        &mut self,
+        renderer: &mut Renderer,
+        index: usize,
+        views: &[View],
+    ) -> Result<(), XrError> {
+        let sc = self.swapchain.as_mut().expect("made before drawing");
+        let d = &self.ctx.device;
         sc.handle
             .wait_image(xr::Duration::INFINITE)
             .map_err(XrError::xr("waiting for the swapchain image"))?;
@@ -344,7 +394,7 @@ impl XrSession {
         }
         renderer.background = self.backdrop.clear();
         renderer
-            .record(self.cmd, sc.framebuffers[index], sc.extent, &views)
+            .record(self.cmd, sc.framebuffers[index], sc.extent, views)
             .map_err(|e| XrError::Vulkan(e.to_string()))?;
         let cmds = [self.cmd];
         // SAFETY: recorded above; the queue belongs to this device.
@@ -360,7 +410,12 @@ impl XrSession {
         }
         sc.handle
             .release_image()
-            .map_err(XrError::xr("releasing the swapchain image"))?;
+            .map_err(XrError::xr("releasing the swapchain image"))
+    }
+
+    /// Ends the frame at `time` with the eyes' projection layer (over the room, where it shows through).
+    fn end_frame(&mut self, time: xr::Time, eyes: &[xr::View]) -> Result<(), XrError> {
+        let sc = self.swapchain.as_ref().expect("made before drawing");
         let rect = xr::Rect2Di {
             offset: xr::Offset2Di { x: 0, y: 0 },
             extent: xr::Extent2Di {
@@ -390,19 +445,12 @@ impl XrSession {
         let blend = self.backdrop.blend_mode();
         let ended = match &self.backdrop {
             // The room under the twin.
-            crate::backdrop::Backdrop::Passthrough(room) => room.end_frame(
-                &mut self.frame_stream,
-                state.predicted_display_time,
-                blend,
-                &self.space,
-                &layer,
-            ),
-            _ => self
-                .frame_stream
-                .end(state.predicted_display_time, blend, &[&layer]),
+            crate::backdrop::Backdrop::Passthrough(room) => {
+                room.end_frame(&mut self.frame_stream, time, blend, &self.space, &layer)
+            }
+            _ => self.frame_stream.end(time, blend, &[&layer]),
         };
-        ended.map_err(XrError::xr("ending the frame"))?;
-        Ok(Step::Drew)
+        ended.map_err(XrError::xr("ending the frame"))
     }
 
     fn create_swapchain(
@@ -474,6 +522,11 @@ impl XrSession {
             depth,
         })
     }
+}
+
+/// Maps a Vulkan error to one saying what was being done.
+fn vkerr(what: &'static str) -> impl Fn(vk::Result) -> XrError {
+    move |e| XrError::Vulkan(format!("{what}: {e}"))
 }
 
 /// An eye as the renderer wants it: its position and a Vulkan view-projection from the eye's pose and its
