@@ -26,7 +26,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static> Places<K> {
     }
 
     fn take(self: &Arc<Self>, key: K) -> Option<Place> {
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let mut used = crate::sync::lock(&self.used);
         let n = used.entry(key.clone()).or_insert(0);
         if *n >= self.limit {
             return None;
@@ -37,7 +37,7 @@ impl<K: Hash + Eq + Clone + Send + Sync + 'static> Places<K> {
     }
 
     fn give_back(&self, key: &K) {
-        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        let mut used = crate::sync::lock(&self.used);
         if let Some(n) = used.get_mut(key) {
             *n -= 1;
             if *n == 0 {
@@ -74,7 +74,7 @@ impl<K: Hash + Eq> PerMinute<K> {
 
     /// Counts one if under the limit; otherwise how long until the oldest leaves the minute.
     fn count(&self, key: K, now: Instant) -> Result<(), Duration> {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = crate::sync::lock(&self.seen);
         let times = seen.entry(key).or_default();
         while times
             .front()
@@ -92,7 +92,7 @@ impl<K: Hash + Eq> PerMinute<K> {
 
     /// How long `key` must wait, if it is at the limit.
     fn wait(&self, key: &K, now: Instant) -> Option<Duration> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = crate::sync::lock(&self.seen);
         let times = seen.get(key)?;
         let recent: Vec<&Instant> = times
             .iter()
@@ -103,7 +103,7 @@ impl<K: Hash + Eq> PerMinute<K> {
 
     /// Drops keys whose events all left the minute (called now and then, so the map stays small).
     fn forget_old(&self, now: Instant) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = crate::sync::lock(&self.seen);
         seen.retain(|_, times| {
             times
                 .back()

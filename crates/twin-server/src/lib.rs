@@ -23,6 +23,7 @@ pub mod shutdown;
 pub mod speaking;
 pub mod speech;
 pub mod store;
+mod sync;
 pub mod voices;
 
 pub use app::{AppState, router};

@@ -1,5 +1,6 @@
 //! Counters and latency histograms, served at `/metrics` in Prometheus text format.
 
+use crate::sync::lock;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -63,10 +64,7 @@ pub struct Metrics {
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
-    *map.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .entry(key)
-        .or_default() += 1;
+    *lock(map).entry(key).or_default() += 1;
 }
 
 impl Metrics {
@@ -80,171 +78,139 @@ impl Metrics {
         bump(&self.guardrails, rule);
     }
     pub fn observe_retrieval(&self, d: Duration) {
-        self.retrieval
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe(d.as_secs_f64());
+        lock(&self.retrieval).observe(d.as_secs_f64());
     }
     pub fn observe_first_token(&self, d: Duration) {
-        self.first_token
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe(d.as_secs_f64());
+        lock(&self.first_token).observe(d.as_secs_f64());
     }
     pub fn observe_first_sentence(&self, d: Duration) {
-        self.first_sentence
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe(d.as_secs_f64());
+        lock(&self.first_sentence).observe(d.as_secs_f64());
     }
 
     pub fn observe_first_audio(&self, d: Duration) {
-        self.first_audio
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe(d.as_secs_f64());
+        lock(&self.first_audio).observe(d.as_secs_f64());
     }
     pub fn observe_turn_to_audio(&self, d: Duration) {
-        self.turn_to_audio
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .observe(d.as_secs_f64());
+        lock(&self.turn_to_audio).observe(d.as_secs_f64());
     }
 
+    /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, v: i64, kind: &str| {
+        let count = |c: &AtomicU64| c.load(Ordering::Relaxed) as i64;
+        let counters: [(&str, &str, i64, &str); 7] = [
+            (
+                "twin_sessions_started_total",
+                "Sessions opened.",
+                count(&self.sessions_started),
+                "counter",
+            ),
+            (
+                "twin_sessions_resumed_total",
+                "Sessions resumed by id.",
+                count(&self.sessions_resumed),
+                "counter",
+            ),
+            (
+                "twin_sessions_active",
+                "Sessions open now.",
+                self.sessions_active.load(Ordering::Relaxed),
+                "gauge",
+            ),
+            (
+                "twin_user_turns_total",
+                "User turns stored.",
+                count(&self.user_turns),
+                "counter",
+            ),
+            (
+                "twin_auth_failures_total",
+                "Hellos and speech requests refused for their token.",
+                count(&self.auth_failures),
+                "counter",
+            ),
+            (
+                "twin_connections_refused_total",
+                "Connections closed at once: their address had limits.connections_per_ip open.",
+                count(&self.connections_refused),
+                "counter",
+            ),
+            (
+                "twin_turns_refused_total",
+                "User turns refused: the token had sent limits.turns_per_minute this minute.",
+                count(&self.turns_refused),
+                "counter",
+            ),
+        ];
+        for (name, help, v, kind) in counters {
             let _ = writeln!(
                 out,
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
             );
+        }
+        let rows = |m: &Mutex<BTreeMap<&'static str, u64>>| -> Vec<(String, u64)> {
+            lock(m).iter().map(|(k, v)| (k.to_string(), *v)).collect()
         };
-        counter(
-            &mut out,
-            "twin_sessions_started_total",
-            "Sessions opened.",
-            self.sessions_started.load(Ordering::Relaxed) as i64,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "twin_sessions_resumed_total",
-            "Sessions resumed by id.",
-            self.sessions_resumed.load(Ordering::Relaxed) as i64,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "twin_sessions_active",
-            "Sessions open now.",
-            self.sessions_active.load(Ordering::Relaxed),
-            "gauge",
-        );
-        counter(
-            &mut out,
-            "twin_user_turns_total",
-            "User turns stored.",
-            self.user_turns.load(Ordering::Relaxed) as i64,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "twin_auth_failures_total",
-            "Hellos and speech requests refused for their token.",
-            self.auth_failures.load(Ordering::Relaxed) as i64,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "twin_connections_refused_total",
-            "Connections closed at once: their address had limits.connections_per_ip open.",
-            self.connections_refused.load(Ordering::Relaxed) as i64,
-            "counter",
-        );
-        counter(
-            &mut out,
-            "twin_turns_refused_total",
-            "User turns refused: the token had sent limits.turns_per_minute this minute.",
-            self.turns_refused.load(Ordering::Relaxed) as i64,
-            "counter",
-        );
-        let labelled =
-            |out: &mut String, name: &str, help: &str, label: &str, rows: Vec<(String, u64)>| {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-                for (k, v) in rows {
-                    let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
-                }
-            };
-        let rows = |m: &Mutex<BTreeMap<&'static str, u64>>| {
-            m.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .map(|(k, v)| (k.to_string(), *v))
-                .collect::<Vec<_>>()
-        };
-        labelled(
-            &mut out,
-            "twin_replies_total",
-            "Replies sent, by kind.",
-            "kind",
-            rows(&self.replies),
-        );
-        labelled(
-            &mut out,
-            "twin_guardrail_total",
-            "Guardrail rules that fired.",
-            "rule",
-            rows(&self.guardrails),
-        );
-        let errors = self
-            .errors
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        let errors = lock(&self.errors)
             .iter()
             .map(|(k, v)| (k.clone(), *v))
             .collect();
-        labelled(
-            &mut out,
-            "twin_errors_total",
-            "Errors sent to clients, by code.",
-            "code",
-            errors,
-        );
-        let hist = |m: &Mutex<Histogram>, name: &str, help: &str, out: &mut String| {
-            m.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .render(name, help, out);
-        };
-        hist(
-            &self.retrieval,
-            "twin_retrieval_seconds",
-            "Retrieval latency.",
-            &mut out,
-        );
-        hist(
-            &self.first_token,
-            "twin_first_token_seconds",
-            "User turn to first LLM token.",
-            &mut out,
-        );
-        hist(
-            &self.first_sentence,
-            "twin_first_sentence_seconds",
-            "User turn to first checked sentence sent.",
-            &mut out,
-        );
-        hist(
-            &self.first_audio,
-            "twin_first_audio_seconds",
-            "A reply's first sentence handed to the voice to its first audio chunk sent.",
-            &mut out,
-        );
-        hist(
-            &self.turn_to_audio,
-            "twin_turn_to_audio_seconds",
-            "User turn to the first audio chunk of its reply sent.",
-            &mut out,
-        );
+        let labelled = [
+            (
+                "twin_replies_total",
+                "Replies sent, by kind.",
+                "kind",
+                rows(&self.replies),
+            ),
+            (
+                "twin_guardrail_total",
+                "Guardrail rules that fired.",
+                "rule",
+                rows(&self.guardrails),
+            ),
+            (
+                "twin_errors_total",
+                "Errors sent to clients, by code.",
+                "code",
+                errors,
+            ),
+        ];
+        for (name, help, label, rows) in labelled {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (k, v) in rows {
+                let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
+            }
+        }
+        let histograms = [
+            (
+                &self.retrieval,
+                "twin_retrieval_seconds",
+                "Retrieval latency.",
+            ),
+            (
+                &self.first_token,
+                "twin_first_token_seconds",
+                "User turn to first LLM token.",
+            ),
+            (
+                &self.first_sentence,
+                "twin_first_sentence_seconds",
+                "User turn to first checked sentence sent.",
+            ),
+            (
+                &self.first_audio,
+                "twin_first_audio_seconds",
+                "A reply's first sentence handed to the voice to its first audio chunk sent.",
+            ),
+            (
+                &self.turn_to_audio,
+                "twin_turn_to_audio_seconds",
+                "User turn to the first audio chunk of its reply sent.",
+            ),
+        ];
+        for (histogram, name, help) in histograms {
+            lock(histogram).render(name, help, &mut out);
+        }
         out
     }
 }

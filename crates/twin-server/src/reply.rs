@@ -170,7 +170,7 @@ impl<'a> Replier<'a> {
     /// A guardrail acted: counted, and noted on the reply for review.
     fn guard(&self, rule: &'static str) {
         self.metrics.guardrail(rule);
-        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sent = crate::sync::lock(self.sent);
         sent.actions.push(rule.to_string());
     }
 
@@ -182,7 +182,7 @@ impl<'a> Replier<'a> {
     }
 
     async fn start(&self, turn_id: Option<String>, kind: ReplyKind) -> Result<(), ReplyError> {
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).kind = Some(kind);
+        crate::sync::lock(self.sent).kind = Some(kind);
         self.send(ServerMessage::ReplyStart {
             reply_id: self.reply_id.to_string(),
             turn_id,
@@ -195,7 +195,7 @@ impl<'a> Replier<'a> {
     /// Sends one checked sentence: to the client, to the voice, and into what was sent.
     async fn say(&self, sentence: ReplySentence) -> Result<(), ReplyError> {
         let index = {
-            let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+            let mut sent = crate::sync::lock(self.sent);
             sent.sentences.push(sentence.clone());
             if sent.first_sentence.is_none() {
                 sent.first_sentence = sent.started.map(|t| t.elapsed());
@@ -276,7 +276,7 @@ impl<'a> Replier<'a> {
     }
 
     fn outcome(&self, kind: ReplyKind) -> ReplyOutcome {
-        let sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        let sent = crate::sync::lock(self.sent);
         sent.outcome(kind, self.persona)
     }
 

@@ -66,7 +66,7 @@ impl SpeechControl {
     }
 
     fn spoken(&self) -> std::sync::MutexGuard<'_, Spoken> {
-        self.inner.spoken.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.inner.spoken)
     }
 }
 
@@ -249,29 +249,71 @@ fn synthesize(
     control: SpeechControl,
     lipsync: bool,
 ) {
-    let rate = voice.sample_rate();
-    let chunk_len = (rate as u64 * MAX_AUDIO_CHUNK_MS as u64 / 1000) as usize;
-    let pause = vec![0.0f32; (rate as u64 * SENTENCE_PAUSE_MS as u64 / 1000) as usize];
-    let from_phonemes = lipsync && voice.reports_phonemes();
-    let mut analyzer = (lipsync && !from_phonemes).then(|| Analyzer::new(rate));
-    let mut clock: u64 = 0;
-    let mut sentence_starts = Vec::new();
-    // Sends one chunk; false once the speech is stopped or the pacer is gone.
-    let emit = |clock: &mut u64,
-                samples: Vec<f32>,
-                mut frames: Vec<Frame>,
-                handed: Option<Instant>,
-                analyzer: &mut Option<Analyzer>|
-     -> bool {
-        if control.stopping() {
+    let mut speech = Speech::new(voice.as_ref(), items, control, lipsync);
+    while let Ok((handed, text)) = sentences.recv() {
+        if speech.control.stopping() || !speech.say(voice.as_ref(), handed, &text) {
+            break;
+        }
+    }
+    speech.finish();
+}
+
+/// One reply's speech on its way out: the chunks' clock, the lip-sync analyzer (for voices that report no
+/// phonemes) and where each sentence starts.
+struct Speech {
+    items: mpsc::Sender<Item>,
+    control: SpeechControl,
+    rate: u32,
+    chunk_len: usize,
+    /// The silence after each sentence.
+    pause: Vec<f32>,
+    /// Lip-sync from the voice's own phonemes (the whole sentence held until they come).
+    from_phonemes: bool,
+    analyzer: Option<Analyzer>,
+    clock: u64,
+    sentence_starts: Vec<u64>,
+}
+
+impl Speech {
+    fn new(
+        voice: &dyn Synthesizer,
+        items: mpsc::Sender<Item>,
+        control: SpeechControl,
+        lipsync: bool,
+    ) -> Speech {
+        let rate = voice.sample_rate();
+        let from_phonemes = lipsync && voice.reports_phonemes();
+        Speech {
+            items,
+            control,
+            rate,
+            chunk_len: (rate as u64 * MAX_AUDIO_CHUNK_MS as u64 / 1000) as usize,
+            pause: vec![0.0f32; (rate as u64 * SENTENCE_PAUSE_MS as u64 / 1000) as usize],
+            from_phonemes,
+            analyzer: (lipsync && !from_phonemes).then(|| Analyzer::new(rate)),
+            clock: 0,
+            sentence_starts: Vec::new(),
+        }
+    }
+
+    /// Sends one chunk (its frames, and the analyzer's where `analyze`); false once the speech is stopped
+    /// or the pacer is gone.
+    fn emit(
+        &mut self,
+        samples: Vec<f32>,
+        mut frames: Vec<Frame>,
+        handed: Option<Instant>,
+        analyze: bool,
+    ) -> bool {
+        if self.control.stopping() {
             return false;
         }
-        if let Some(a) = analyzer.as_mut() {
+        if let Some(a) = self.analyzer.as_mut().filter(|_| analyze) {
             frames.extend(a.push(&samples));
         }
-        let first_sample = *clock;
-        *clock += samples.len() as u64;
-        items
+        let first_sample = self.clock;
+        self.clock += samples.len() as u64;
+        self.items
             .blocking_send(Item::Chunk {
                 first_sample,
                 samples,
@@ -279,21 +321,21 @@ fn synthesize(
                 handed,
             })
             .is_ok()
-    };
-    'sentences: while let Ok((handed, text)) = sentences.recv() {
-        if control.stopping() {
-            break;
-        }
-        let start = clock;
-        sentence_starts.push(start);
-        control.spoken().push(&text, start);
-        let prepared = match twin_voice::text::prepare(&text) {
+    }
+
+    /// Says one sentence, handed over by the reply at `handed`; false when the speech ends here (stopped,
+    /// the pacer gone, or the voice failed).
+    fn say(&mut self, voice: &dyn Synthesizer, handed: Instant, text: &str) -> bool {
+        let start = self.clock;
+        self.sentence_starts.push(start);
+        self.control.spoken().push(text, start);
+        let prepared = match twin_voice::text::prepare(text) {
             Ok(t) => t,
             Err(e) => {
                 // Nothing speakable (only symbols, say): the sentence takes no time.
                 tracing::debug!(error = %e, "sentence not spoken");
-                control.spoken().complete();
-                continue;
+                self.control.spoken().complete();
+                return true;
             }
         };
         let mut handed = Some(handed);
@@ -301,101 +343,109 @@ fn synthesize(
         let mut whole: Vec<f32> = Vec::new();
         let mut alive = true;
         let result = voice.synthesize(&prepared, &mut |piece| {
-            if from_phonemes {
+            if self.from_phonemes {
                 // The frames come with the phonemes at the end: hold the sentence (such voices are fast).
                 whole.extend_from_slice(piece);
-                return !control.stopping();
+                return !self.control.stopping();
             }
             pending.extend_from_slice(piece);
-            while pending.len() >= chunk_len {
-                let rest = pending.split_off(chunk_len);
+            while pending.len() >= self.chunk_len {
+                let rest = pending.split_off(self.chunk_len);
                 let chunk = std::mem::replace(&mut pending, rest);
-                if !emit(&mut clock, chunk, Vec::new(), handed.take(), &mut analyzer) {
+                if !self.emit(chunk, Vec::new(), handed.take(), true) {
                     alive = false;
                     return false;
                 }
-                control.spoken().extend_to(clock);
+                self.control.spoken().extend_to(self.clock);
             }
             true
         });
         let synthesis = match result {
             Ok(s) => s,
             Err(e) => {
-                control.spoken().complete();
-                if !control.stopping() {
-                    let _ = items.blocking_send(Item::Failed(e.to_string()));
+                self.control.spoken().complete();
+                if !self.control.stopping() {
+                    let _ = self.items.blocking_send(Item::Failed(e.to_string()));
                 }
-                break 'sentences;
+                return false;
             }
         };
-        if !alive || synthesis.stopped || control.stopping() {
-            control.spoken().complete();
-            break;
+        if !alive || synthesis.stopped || self.control.stopping() {
+            self.control.spoken().complete();
+            return false;
         }
-        if from_phonemes {
-            let speech = whole.len() as u64;
-            let frames =
-                twin_lipsync::from_phonemes(&synthesis.phonemes, speech + pause.len() as u64, rate);
-            let mut frames = frames.into_iter().peekable();
-            for (i, chunk) in whole.chunks(chunk_len).enumerate() {
-                let end = (i * chunk_len + chunk.len()) as u64;
-                let mut these = Vec::new();
-                while let Some(f) = frames.next_if(|f| f.sample < end) {
-                    these.push(Frame {
-                        sample: f.sample + start,
-                        ..f
-                    });
-                }
-                if !emit(&mut clock, chunk.to_vec(), these, handed.take(), &mut None) {
-                    break 'sentences;
-                }
-            }
-            control.spoken().extend_to(clock);
-            control.spoken().complete();
-            let rest: Vec<Frame> = frames
-                .map(|f| Frame {
-                    sample: f.sample + start,
-                    ..f
-                })
-                .collect();
-            if !emit(&mut clock, pause.clone(), rest, None, &mut None) {
-                break;
-            }
+        if self.from_phonemes {
+            self.with_phonemes(&whole, &synthesis.phonemes, start, handed)
         } else {
-            if !pending.is_empty()
-                && !emit(
-                    &mut clock,
-                    std::mem::take(&mut pending),
-                    Vec::new(),
-                    handed.take(),
-                    &mut analyzer,
-                )
-            {
-                break;
-            }
-            control.spoken().extend_to(clock);
-            control.spoken().complete();
-            for piece in pause.chunks(chunk_len) {
-                if !emit(&mut clock, piece.to_vec(), Vec::new(), None, &mut analyzer) {
-                    break 'sentences;
-                }
-            }
+            self.rest_and_pause(pending, handed)
         }
     }
-    if let Some(a) = analyzer.as_mut().filter(|_| !control.stopping()) {
-        let tail: Vec<Frame> = a
-            .finish()
-            .into_iter()
-            .filter(|f| f.sample < clock)
-            .collect();
-        if !tail.is_empty() {
-            let _ = items.blocking_send(Item::Frames(tail));
+
+    /// A sentence held whole, sent in chunks with the frames its phonemes give, then the pause.
+    fn with_phonemes(
+        &mut self,
+        whole: &[f32],
+        phonemes: &[twin_voice::TimedPhoneme],
+        start: u64,
+        mut handed: Option<Instant>,
+    ) -> bool {
+        let speech = whole.len() as u64;
+        let at_start = |f: Frame| Frame {
+            sample: f.sample + start,
+            ..f
+        };
+        let frames =
+            twin_lipsync::from_phonemes(phonemes, speech + self.pause.len() as u64, self.rate);
+        let mut frames = frames.into_iter().peekable();
+        for (i, chunk) in whole.chunks(self.chunk_len).enumerate() {
+            let end = (i * self.chunk_len + chunk.len()) as u64;
+            let mut these = Vec::new();
+            while let Some(f) = frames.next_if(|f| f.sample < end) {
+                these.push(at_start(f));
+            }
+            if !self.emit(chunk.to_vec(), these, handed.take(), false) {
+                return false;
+            }
         }
+        self.control.spoken().extend_to(self.clock);
+        self.control.spoken().complete();
+        let rest: Vec<Frame> = frames.map(at_start).collect();
+        self.emit(self.pause.clone(), rest, None, false)
     }
-    let _ = items.blocking_send(Item::End {
-        samples: clock,
-        sentence_starts,
-    });
+
+    /// A streamed sentence's last, short chunk, then the pause.
+    fn rest_and_pause(&mut self, pending: Vec<f32>, handed: Option<Instant>) -> bool {
+        if !pending.is_empty() && !self.emit(pending, Vec::new(), handed, true) {
+            return false;
+        }
+        self.control.spoken().extend_to(self.clock);
+        self.control.spoken().complete();
+        let pause = std::mem::take(&mut self.pause);
+        let sent = pause
+            .chunks(self.chunk_len)
+            .all(|piece| self.emit(piece.to_vec(), Vec::new(), None, true));
+        self.pause = pause;
+        sent
+    }
+
+    /// The analyzer's last frames (within the speech), then the end.
+    fn finish(mut self) {
+        if let Some(a) = self.analyzer.as_mut().filter(|_| !self.control.stopping()) {
+            let clock = self.clock;
+            let tail: Vec<Frame> = a
+                .finish()
+                .into_iter()
+                .filter(|f| f.sample < clock)
+                .collect();
+            if !tail.is_empty() {
+                let _ = self.items.blocking_send(Item::Frames(tail));
+            }
+        }
+        let _ = self.items.blocking_send(Item::End {
+            samples: self.clock,
+            sentence_starts: self.sentence_starts,
+        });
+    }
 }
 
 /// Sends chunks as playback needs them: each at most `lead` before the client plays it.

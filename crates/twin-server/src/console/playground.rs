@@ -123,7 +123,7 @@ async fn answer(
         tracing::warn!(error = %e, "playground reply failed");
         "The twin cannot answer right now; try again in a moment.".to_string()
     })?;
-    let sent = sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let sent = crate::sync::lock(&sent).clone();
     let audit = sent.audit(&persona);
     Ok(StoredReply {
         session_id: String::new(),

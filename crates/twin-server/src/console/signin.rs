@@ -81,7 +81,7 @@ impl Reviewer {
 impl Sessions {
     fn begin(&self, reviewer: Reviewer) -> Result<String, Response> {
         let secret = fresh()?;
-        let mut signed_in = self.signed_in.lock().unwrap_or_else(|p| p.into_inner());
+        let mut signed_in = crate::sync::lock(&self.signed_in);
         forget_lapsed(&mut signed_in);
         if signed_in.len() >= MOST_SESSIONS
             && let Some(oldest) = signed_in
@@ -105,7 +105,7 @@ impl Sessions {
 
     /// The reviewer of a cookie's secret, if its session has not lapsed.
     fn find(&self, secret: &str) -> Option<Reviewer> {
-        let mut signed_in = self.signed_in.lock().unwrap_or_else(|p| p.into_inner());
+        let mut signed_in = crate::sync::lock(&self.signed_in);
         let key = digest(secret);
         let now = Instant::now();
         let signed = signed_in.get_mut(&key)?;
@@ -118,7 +118,7 @@ impl Sessions {
     }
 
     fn end(&self, secret: &str) {
-        let mut signed_in = self.signed_in.lock().unwrap_or_else(|p| p.into_inner());
+        let mut signed_in = crate::sync::lock(&self.signed_in);
         signed_in.remove(&digest(secret));
     }
 }

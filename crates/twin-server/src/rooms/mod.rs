@@ -141,7 +141,7 @@ impl Rooms {
         // A room closing as we join is opened again.
         for _ in 0..2 {
             let sender = {
-                let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+                let mut open = crate::sync::lock(&self.open);
                 open.entry(room.to_string())
                     .or_insert_with(|| spawn(state.clone(), room.to_string()))
                     .clone()
@@ -182,7 +182,7 @@ impl Rooms {
     }
 
     fn forget(&self, room: &str, closed: &mpsc::Sender<Command>) {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = crate::sync::lock(&self.open);
         if open.get(room).is_some_and(|s| s.same_channel(closed)) {
             open.remove(room);
         }
@@ -190,7 +190,7 @@ impl Rooms {
 
     /// How many rooms are open now.
     pub fn count(&self) -> usize {
-        self.open.lock().unwrap_or_else(|p| p.into_inner()).len()
+        crate::sync::lock(&self.open).len()
     }
 }
 

@@ -184,7 +184,7 @@ impl Session {
             speech.stop();
         }
         let sent = {
-            let mut s = active.sent.lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = crate::sync::lock(&active.sent);
             let already = s.finalized;
             s.finalized = true;
             (!already).then(|| s.clone())

@@ -112,7 +112,7 @@ impl ReplyJob {
             },
         };
         {
-            let mut s = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = crate::sync::lock(&self.sent);
             if s.finalized {
                 return false; // An interruption got there first and stored what was heard.
             }
@@ -135,7 +135,7 @@ impl ReplyJob {
                 "the twin cannot answer right now; try again in a moment",
             ))
             .await;
-        let s = self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let s = crate::sync::lock(&self.sent).clone();
         match s.kind {
             Some(_) if s.sentences.is_empty() => {
                 // Started but nothing was said: close the reply, store no empty turn.
@@ -161,10 +161,7 @@ impl ReplyJob {
     }
 
     fn finalize(&self) {
-        self.sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .finalized = true;
+        crate::sync::lock(&self.sent).finalized = true;
     }
 
     /// Stores the complete reply, then ends it for the client.
@@ -172,11 +169,7 @@ impl ReplyJob {
         let ids: Vec<String> = outcome.citations.iter().map(|c| c.id.clone()).collect();
         let (text, kind_out) = (outcome.text.clone(), outcome.kind);
         let sentences = outcome.sentences.clone();
-        let audit = self
-            .sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .audit(&self.persona);
+        let audit = crate::sync::lock(&self.sent).audit(&self.persona);
         let (rid, sid) = (self.reply_id.clone(), self.session_id.clone());
         let told = self.stored.clone();
         let stored = self
