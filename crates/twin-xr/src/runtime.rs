@@ -50,28 +50,7 @@ impl Runtime {
         // reported.
         let entry =
             unsafe { xr::Entry::load(platform) }.map_err(|e| XrError::NoLoader(e.to_string()))?;
-        let available = entry
-            .enumerate_extensions()
-            .map_err(|e| XrError::NoRuntime(e.to_string()))?;
-        if !available.khr_vulkan_enable2 {
-            return Err(XrError::Missing("XR_KHR_vulkan_enable2"));
-        }
-        let mut wanted = xr::ExtensionSet::default();
-        wanted.khr_vulkan_enable2 = true;
-        #[cfg(not(target_os = "android"))]
-        if android {
-            return Err(XrError::Missing(
-                "XR_KHR_android_create_instance (only in an Android build)",
-            ));
-        }
-        #[cfg(target_os = "android")]
-        if android {
-            if !available.khr_android_create_instance {
-                return Err(XrError::Missing("XR_KHR_android_create_instance"));
-            }
-            wanted.khr_android_create_instance = true;
-        }
-        ext::request_optional(&available, &mut wanted);
+        let wanted = wanted_extensions(&entry, android)?;
         let app = xr::ApplicationInfo {
             application_name: app_name,
             application_version: 0,
@@ -155,4 +134,32 @@ impl Runtime {
             spatial_anchors: ext::spatial_anchors::enabled(&self.extensions),
         })
     }
+}
+
+/// The extensions to ask for: Vulkan (required), Android's instance creation where `android`, and the
+/// optional ones the runtime has.
+fn wanted_extensions(entry: &xr::Entry, android: bool) -> Result<xr::ExtensionSet, XrError> {
+    let available = entry
+        .enumerate_extensions()
+        .map_err(|e| XrError::NoRuntime(e.to_string()))?;
+    if !available.khr_vulkan_enable2 {
+        return Err(XrError::Missing("XR_KHR_vulkan_enable2"));
+    }
+    let mut wanted = xr::ExtensionSet::default();
+    wanted.khr_vulkan_enable2 = true;
+    #[cfg(not(target_os = "android"))]
+    if android {
+        return Err(XrError::Missing(
+            "XR_KHR_android_create_instance (only in an Android build)",
+        ));
+    }
+    #[cfg(target_os = "android")]
+    if android {
+        if !available.khr_android_create_instance {
+            return Err(XrError::Missing("XR_KHR_android_create_instance"));
+        }
+        wanted.khr_android_create_instance = true;
+    }
+    ext::request_optional(&available, &mut wanted);
+    Ok(wanted)
 }

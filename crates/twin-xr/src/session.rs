@@ -97,17 +97,7 @@ impl XrSession {
             )
         }
         .map_err(XrError::xr("creating the session"))?;
-        let spaces = session
-            .enumerate_reference_spaces()
-            .map_err(XrError::xr("listing reference spaces"))?;
-        let (kind, space_kind) = if spaces.contains(&xr::ReferenceSpaceType::STAGE) {
-            (xr::ReferenceSpaceType::STAGE, "stage")
-        } else {
-            (xr::ReferenceSpaceType::LOCAL, "local")
-        };
-        let space = session
-            .create_reference_space(kind, xr::Posef::IDENTITY)
-            .map_err(XrError::xr("creating the reference space"))?;
+        let (space, space_kind) = floor_space(&session)?;
         let modes = xi
             .enumerate_environment_blend_modes(runtime.system, STEREO)
             .map_err(XrError::xr("listing environment blend modes"))?;
@@ -121,22 +111,7 @@ impl XrSession {
                 None
             }
         };
-        let d = &ctx.device;
-        let info = vk::CommandBufferAllocateInfo::default()
-            .command_pool(ctx.command_pool)
-            .level(vk::CommandBufferLevel::PRIMARY)
-            .command_buffer_count(1);
-        // SAFETY: valid device and pool; freed with the pool.
-        let cmd = unsafe { d.allocate_command_buffers(&info) }
-            .map_err(|e| XrError::Vulkan(format!("allocating a command buffer: {e}")))?[0];
-        // SAFETY: valid device; destroyed in Drop.
-        let fence = unsafe {
-            d.create_fence(
-                &vk::FenceCreateInfo::default().flags(vk::FenceCreateFlags::SIGNALED),
-                None,
-            )
-        }
-        .map_err(|e| XrError::Vulkan(format!("creating a fence: {e}")))?;
+        let (cmd, fence) = frame_commands(&ctx)?;
         Ok(XrSession {
             ctx,
             swapchain: None,
@@ -453,6 +428,42 @@ impl XrSession {
         ended.map_err(XrError::xr("ending the frame"))
     }
 
+    /// The swapchain's two-layer array images: a view and a framebuffer (sharing `depth`) for each.
+    fn image_targets(
+        &self,
+        renderer: &Renderer,
+        images: Vec<u64>,
+        depth: &Image,
+        extent: vk::Extent2D,
+    ) -> Result<(Vec<vk::ImageView>, Vec<vk::Framebuffer>), XrError> {
+        let d = &self.ctx.device;
+        let mut image_views = Vec::new();
+        let mut framebuffers = Vec::new();
+        for image in images {
+            let info = vk::ImageViewCreateInfo::default()
+                .image(vk::Image::from_raw(image))
+                .view_type(vk::ImageViewType::TYPE_2D_ARRAY)
+                .format(COLOR_FORMAT)
+                .subresource_range(vk::ImageSubresourceRange {
+                    aspect_mask: vk::ImageAspectFlags::COLOR,
+                    base_mip_level: 0,
+                    level_count: 1,
+                    base_array_layer: 0,
+                    layer_count: 2,
+                });
+            // SAFETY: a live swapchain image; the view is destroyed with the swapchain.
+            let view = unsafe { d.create_image_view(&info, None) }
+                .map_err(|e| XrError::Vulkan(format!("creating an image view: {e}")))?;
+            image_views.push(view);
+            framebuffers.push(
+                renderer
+                    .framebuffer(view, depth, extent)
+                    .map_err(|e| XrError::Vulkan(e.to_string()))?,
+            );
+        }
+        Ok((image_views, framebuffers))
+    }
+
     fn create_swapchain(
         &self,
         runtime: &Runtime,
@@ -489,31 +500,7 @@ impl XrSession {
         let depth = renderer
             .depth_image(extent)
             .map_err(|e| XrError::Vulkan(e.to_string()))?;
-        let d = &self.ctx.device;
-        let mut image_views = Vec::new();
-        let mut framebuffers = Vec::new();
-        for image in images {
-            let info = vk::ImageViewCreateInfo::default()
-                .image(vk::Image::from_raw(image))
-                .view_type(vk::ImageViewType::TYPE_2D_ARRAY)
-                .format(COLOR_FORMAT)
-                .subresource_range(vk::ImageSubresourceRange {
-                    aspect_mask: vk::ImageAspectFlags::COLOR,
-                    base_mip_level: 0,
-                    level_count: 1,
-                    base_array_layer: 0,
-                    layer_count: 2,
-                });
-            // SAFETY: a live swapchain image; the view is destroyed with the swapchain.
-            let view = unsafe { d.create_image_view(&info, None) }
-                .map_err(|e| XrError::Vulkan(format!("creating an image view: {e}")))?;
-            image_views.push(view);
-            framebuffers.push(
-                renderer
-                    .framebuffer(view, &depth, extent)
-                    .map_err(|e| XrError::Vulkan(e.to_string()))?,
-            );
-        }
+        let (image_views, framebuffers) = self.image_targets(renderer, images, &depth, extent)?;
         Ok(Swapchain {
             handle,
             extent,
@@ -522,6 +509,43 @@ impl XrSession {
             depth,
         })
     }
+}
+
+/// The stage space where the runtime has one (its origin on the floor), else the local space; and which.
+fn floor_space(session: &xr::Session<xr::Vulkan>) -> Result<(xr::Space, &'static str), XrError> {
+    let spaces = session
+        .enumerate_reference_spaces()
+        .map_err(XrError::xr("listing reference spaces"))?;
+    let (kind, space_kind) = if spaces.contains(&xr::ReferenceSpaceType::STAGE) {
+        (xr::ReferenceSpaceType::STAGE, "stage")
+    } else {
+        (xr::ReferenceSpaceType::LOCAL, "local")
+    };
+    let space = session
+        .create_reference_space(kind, xr::Posef::IDENTITY)
+        .map_err(XrError::xr("creating the reference space"))?;
+    Ok((space, space_kind))
+}
+
+/// The command buffer each frame is recorded into, and the fence that says the last one is done.
+fn frame_commands(ctx: &GpuContext) -> Result<(vk::CommandBuffer, vk::Fence), XrError> {
+    let d = &ctx.device;
+    let info = vk::CommandBufferAllocateInfo::default()
+        .command_pool(ctx.command_pool)
+        .level(vk::CommandBufferLevel::PRIMARY)
+        .command_buffer_count(1);
+    // SAFETY: valid device and pool; freed with the pool.
+    let cmd = unsafe { d.allocate_command_buffers(&info) }
+        .map_err(|e| XrError::Vulkan(format!("allocating a command buffer: {e}")))?[0];
+    // SAFETY: valid device; destroyed in Drop.
+    let fence = unsafe {
+        d.create_fence(
+            &vk::FenceCreateInfo::default().flags(vk::FenceCreateFlags::SIGNALED),
+            None,
+        )
+    }
+    .map_err(|e| XrError::Vulkan(format!("creating a fence: {e}")))?;
+    Ok((cmd, fence))
 }
 
 /// Maps a Vulkan error to one saying what was being done.
