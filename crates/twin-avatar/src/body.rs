@@ -5,7 +5,7 @@ use glam::Vec3;
 
 /// A joint of the standing skeleton, in model space (metres, +Y up, facing +Z).
 #[derive(Debug, Clone)]
-pub struct Joint {
+pub(crate) struct Joint {
     pub name: &'static str,
     pub parent: Option<usize>,
     pub position: Vec3,
@@ -54,7 +54,7 @@ const JOINTS: [(&str, Option<usize>); 17] = [
 ];
 
 /// The skeleton with its joints at `positions`, in [`j`]'s order.
-pub fn skeleton_at(positions: [Vec3; 17]) -> Vec<Joint> {
+pub(crate) fn skeleton_at(positions: [Vec3; 17]) -> Vec<Joint> {
     JOINTS
         .iter()
         .zip(positions)
@@ -68,7 +68,7 @@ pub fn skeleton_at(positions: [Vec3; 17]) -> Vec<Joint> {
 
 /// The skeleton for a person `height` metres tall whose neck starts at `neck_y` and whose head pivots at
 /// `head_pivot` (both from the scanned head).
-pub fn skeleton(height: f32, neck: Vec3, head_pivot: Vec3) -> Vec<Joint> {
+pub(crate) fn skeleton(height: f32, neck: Vec3, head_pivot: Vec3) -> Vec<Joint> {
     let h = height;
     let s = height / 1.75;
     let p = |x: f32, y: f32, z: f32| Vec3::new(x * s, y * h, z * s);
@@ -112,7 +112,7 @@ pub(crate) fn smooth_normals(positions: &[Vec3], triangles: &[[u32; 3]]) -> Vec<
 
 /// One part of the body, a material's worth of skinned triangles.
 #[derive(Default)]
-pub struct Part {
+pub(crate) struct Part {
     pub positions: Vec<[f32; 3]>,
     pub normals: Vec<[f32; 3]>,
     pub joints: Vec<[u8; 4]>,
@@ -241,7 +241,7 @@ fn limb(skeleton: &[Joint], chain: &[usize], radii: &[(f32, f32)], steps: usize)
 }
 
 /// The clothed body: (shirt, trousers, skin of the hands, shoes).
-pub fn body(skeleton: &[Joint], height: f32) -> [Part; 4] {
+pub(crate) fn body(skeleton: &[Joint], height: f32) -> [Part; 4] {
     let s = height / 1.75;
     let sk = |i: usize| skeleton[i].position;
     let mut shirt = Part::default();

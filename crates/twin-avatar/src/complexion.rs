@@ -2,7 +2,7 @@
 //! flat tone reads as plastic, real skin is warmer where blood runs near the surface (cheeks, nose, ears),
 //! the lips are darker and redder, the lids a little darker, and it is mottled at every scale.
 //!
-//! Colours are painted on the shaped face and rasterised into its texture space ([`crate::face_paint`]).
+//! Colours are painted on the shaped face and rasterised into its texture space (`crate::face_paint`).
 
 use crate::face_paint::{Landmarks, SIZE, bump, encode_png, landmarks, noise, paint};
 use crate::ict::IctModel;

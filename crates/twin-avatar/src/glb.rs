@@ -242,7 +242,7 @@ fn bounds(data: &[[f32; 3]]) -> ([f32; 3], [f32; 3]) {
 }
 
 /// A clear wet coat over a material (glTF's `KHR_materials_clearcoat`): the cornea over the eye.
-pub fn with_clearcoat(mut m: Value, factor: f32, roughness: f32) -> Value {
+pub(crate) fn with_clearcoat(mut m: Value, factor: f32, roughness: f32) -> Value {
     m["extensions"]["KHR_materials_clearcoat"] =
         json!({"clearcoatFactor": factor, "clearcoatRoughnessFactor": roughness});
     m

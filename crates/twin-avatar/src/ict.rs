@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 
 /// Vertex ranges of the parts, from the model's README (inclusive start, exclusive end).
 pub const EYEBALL_LEFT: std::ops::Range<u32> = 21451..23021;
-pub const EYEBALL_RIGHT: std::ops::Range<u32> = 23021..24591;
+pub(crate) const EYEBALL_RIGHT: std::ops::Range<u32> = 23021..24591;
 /// The face area (its vertices carry the expressions that matter for the lips).
 pub const FACE: std::ops::Range<u32> = 0..9409;
-pub const VERTEX_COUNT: usize = 26719;
+pub(crate) const VERTEX_COUNT: usize = 26719;
 
 /// Expression shapes of the model (file stems). `_L`/`_R` halves of ARKit's single `browInnerUp` and
 /// `cheekPuff` are summed when the avatar is built.
-pub const EXPRESSIONS: [&str; 55] = [
+pub(crate) const EXPRESSIONS: [&str; 55] = [
     "browDown_L",
     "browDown_R",
     "browInnerUp_L",
@@ -84,7 +84,7 @@ pub struct IctModel {
 }
 
 /// The folder holding the model's OBJ files: `FaceXModel/` inside `dir`, or `dir` itself.
-pub fn model_dir(dir: &Path) -> PathBuf {
+pub(crate) fn model_dir(dir: &Path) -> PathBuf {
     let inner = dir.join("FaceXModel");
     if inner.is_dir() {
         inner

@@ -11,10 +11,10 @@
 pub mod body;
 pub mod check;
 pub mod complexion;
-pub mod dressed;
-pub mod face_paint;
+pub(crate) mod dressed;
+pub(crate) mod face_paint;
 pub mod glb;
-pub mod hair;
+pub(crate) mod hair;
 pub mod ict;
 pub mod ict_avatar;
 pub mod joints;

@@ -110,7 +110,7 @@ pub fn parse(file: &str, text: &str) -> Result<ObjMesh, AvatarError> {
 }
 
 /// Only the vertex positions of an OBJ (expression and identity shapes share the neutral mesh's topology).
-pub fn parse_positions(file: &str, text: &str) -> Result<Vec<[f32; 3]>, AvatarError> {
+pub(crate) fn parse_positions(file: &str, text: &str) -> Result<Vec<[f32; 3]>, AvatarError> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if let Some(rest) = line.strip_prefix("v ") {

@@ -3,7 +3,7 @@
 //! drier and more matte; pores break every highlight up a little.
 //!
 //! Written as a glTF metallic-roughness texture over the face's texture space (green: roughness, blue:
-//! metallic, none), painted on the shaped face like the complexion ([`crate::face_paint`]).
+//! metallic, none), painted on the shaped face like the complexion (`crate::face_paint`).
 
 use crate::face_paint::{Landmarks, SIZE, bump, encode_png, landmarks, noise, paint};
 use crate::ict::IctModel;

@@ -50,7 +50,7 @@ pub fn decode(loaded: &Loaded, index: usize) -> Result<Rgba, AvatarError> {
 
 /// A square image of `side` pixels (rows down; 3 or 4 bytes a pixel) as an 8-bit PNG, for the textures the
 /// builder makes.
-pub fn encode_png(side: usize, pixels: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_png(side: usize, pixels: &[u8]) -> Vec<u8> {
     let color = if pixels.len() == side * side * 4 {
         png::ColorType::Rgba
     } else {
