@@ -438,89 +438,29 @@ pub fn pose(
         };
         let names = target_names(&mesh);
         let defaults: Vec<f32> = mesh.weights().map(<[f32]>::to_vec).unwrap_or_default();
-        let joint_matrices: Option<Vec<Mat4>> = node.skin().map(|skin| {
-            let reader = skin.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
-            let ibms: Vec<Mat4> = reader
-                .read_inverse_bind_matrices()
-                .map(|it| it.map(|m| Mat4::from_cols_array_2d(&m)).collect())
-                .unwrap_or_default();
-            skin.joints()
-                .enumerate()
-                .map(|(k, joint)| {
-                    globals[joint.index()].unwrap_or(Mat4::IDENTITY)
-                        * ibms.get(k).copied().unwrap_or(Mat4::IDENTITY)
-                })
-                .collect()
-        });
+        let morphs = Morphs {
+            names: &names,
+            defaults: &defaults,
+            weights,
+        };
+        let joint_matrices = node
+            .skin()
+            .map(|skin| joint_matrices(loaded, &skin, &globals));
         for prim in mesh.primitives() {
             if prim.mode() != gltf::mesh::Mode::Triangles {
                 continue;
             }
-            let reader = prim.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
-            let Some(positions) = reader.read_positions() else {
+            let Some(positions) = morphed_positions(loaded, &prim, &morphs) else {
                 continue;
             };
-            let mut positions: Vec<Vec3> = positions.map(Vec3::from).collect();
-            for (t, target) in reader.read_morph_targets().enumerate() {
-                let w = names
-                    .get(t)
-                    .and_then(|n| weights.get(n))
-                    .copied()
-                    .unwrap_or_else(|| defaults.get(t).copied().unwrap_or(0.0));
-                if w == 0.0 {
-                    continue;
-                }
-                if let Some(deltas) = target.0 {
-                    for (p, d) in positions.iter_mut().zip(deltas) {
-                        *p += Vec3::from(d) * w;
-                    }
-                }
-            }
+            let reader = prim.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
             let normals: Vec<Vec3> = reader
                 .read_normals()
                 .map(|n| n.map(Vec3::from).collect())
                 .unwrap_or_else(|| vec![Vec3::Z; positions.len()]);
-            let (positions, normals): (Vec<Vec3>, Vec<Vec3>) = match &joint_matrices {
-                Some(joints) => {
-                    let js: Vec<[u16; 4]> = reader
-                        .read_joints(0)
-                        .map(|j| j.into_u16().collect())
-                        .unwrap_or_default();
-                    let ws: Vec<[f32; 4]> = reader
-                        .read_weights(0)
-                        .map(|w| w.into_f32().collect())
-                        .unwrap_or_default();
-                    positions
-                        .iter()
-                        .zip(&normals)
-                        .enumerate()
-                        .map(|(i, (p, n))| {
-                            let (Some(j), Some(w)) = (js.get(i), ws.get(i)) else {
-                                return (*p, *n);
-                            };
-                            let mut m = Mat4::ZERO;
-                            for k in 0..4 {
-                                if let Some(jm) = joints.get(j[k] as usize) {
-                                    m += *jm * w[k];
-                                }
-                            }
-                            (
-                                m.transform_point3(*p),
-                                m.transform_vector3(*n).normalize_or(*n),
-                            )
-                        })
-                        .unzip()
-                }
-                None => positions
-                    .iter()
-                    .zip(&normals)
-                    .map(|(p, n)| {
-                        (
-                            global.transform_point3(*p),
-                            global.transform_vector3(*n).normalize_or(*n),
-                        )
-                    })
-                    .unzip(),
+            let (positions, normals) = match &joint_matrices {
+                Some(joints) => skinned(loaded, &prim, joints, &positions, &normals),
+                None => transformed(global, &positions, &normals),
             };
             let indices: Vec<u32> = match reader.read_indices() {
                 Some(i) => i.into_u32().collect(),
@@ -537,4 +477,113 @@ pub fn pose(
         }
     }
     out
+}
+
+/// A mesh's morph target weights: those asked for by name, else the mesh's defaults.
+struct Morphs<'a> {
+    names: &'a [String],
+    defaults: &'a [f32],
+    weights: &'a HashMap<String, f32>,
+}
+
+impl Morphs<'_> {
+    fn weight(&self, target: usize) -> f32 {
+        self.names
+            .get(target)
+            .and_then(|n| self.weights.get(n))
+            .copied()
+            .unwrap_or_else(|| self.defaults.get(target).copied().unwrap_or(0.0))
+    }
+}
+
+/// Each joint's skinning matrix: its global transform times its inverse bind matrix.
+fn joint_matrices(loaded: &Loaded, skin: &gltf::Skin, globals: &[Option<Mat4>]) -> Vec<Mat4> {
+    let reader = skin.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
+    let ibms: Vec<Mat4> = reader
+        .read_inverse_bind_matrices()
+        .map(|it| it.map(|m| Mat4::from_cols_array_2d(&m)).collect())
+        .unwrap_or_default();
+    skin.joints()
+        .enumerate()
+        .map(|(k, joint)| {
+            globals[joint.index()].unwrap_or(Mat4::IDENTITY)
+                * ibms.get(k).copied().unwrap_or(Mat4::IDENTITY)
+        })
+        .collect()
+}
+
+/// The primitive's positions with its morph targets applied; `None` when it has no positions.
+fn morphed_positions(
+    loaded: &Loaded,
+    prim: &gltf::Primitive,
+    morphs: &Morphs,
+) -> Option<Vec<Vec3>> {
+    let reader = prim.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
+    let mut positions: Vec<Vec3> = reader.read_positions()?.map(Vec3::from).collect();
+    for (t, target) in reader.read_morph_targets().enumerate() {
+        let w = morphs.weight(t);
+        if w == 0.0 {
+            continue;
+        }
+        if let Some(deltas) = target.0 {
+            for (p, d) in positions.iter_mut().zip(deltas) {
+                *p += Vec3::from(d) * w;
+            }
+        }
+    }
+    Some(positions)
+}
+
+/// Positions and normals moved by their joints (linear blend skinning); a vertex without joints or weights
+/// stays where it is.
+fn skinned(
+    loaded: &Loaded,
+    prim: &gltf::Primitive,
+    joints: &[Mat4],
+    positions: &[Vec3],
+    normals: &[Vec3],
+) -> (Vec<Vec3>, Vec<Vec3>) {
+    let reader = prim.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
+    let js: Vec<[u16; 4]> = reader
+        .read_joints(0)
+        .map(|j| j.into_u16().collect())
+        .unwrap_or_default();
+    let ws: Vec<[f32; 4]> = reader
+        .read_weights(0)
+        .map(|w| w.into_f32().collect())
+        .unwrap_or_default();
+    positions
+        .iter()
+        .zip(normals)
+        .enumerate()
+        .map(|(i, (p, n))| {
+            let (Some(j), Some(w)) = (js.get(i), ws.get(i)) else {
+                return (*p, *n);
+            };
+            let mut m = Mat4::ZERO;
+            for k in 0..4 {
+                if let Some(jm) = joints.get(j[k] as usize) {
+                    m += *jm * w[k];
+                }
+            }
+            (
+                m.transform_point3(*p),
+                m.transform_vector3(*n).normalize_or(*n),
+            )
+        })
+        .unzip()
+}
+
+/// Positions and normals of an unskinned mesh, moved with its node.
+fn transformed(global: Mat4, positions: &[Vec3], normals: &[Vec3]) -> (Vec<Vec3>, Vec<Vec3>) {
+    positions
+        .iter()
+        .zip(normals)
+        .map(|(p, n)| {
+            (
+                global.transform_point3(*p),
+                global.transform_vector3(*n).normalize_or(*n),
+            )
+        })
+        .unzip()
 }
