@@ -36,60 +36,10 @@ impl Clip {
                 .name()
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("animation {}", anim.index()));
-            let mut channels = Vec::new();
-            for ch in anim.channels() {
-                let reader = ch.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
-                let broken = |what: &str| AvatarError::Broken(format!("{name}: {what}"));
-                let times: Vec<f32> = reader
-                    .read_inputs()
-                    .ok_or_else(|| broken("a channel without key times"))?
-                    .collect();
-                // Finite first, so the order check compares numbers.
-                if times.iter().any(|t| !t.is_finite()) || times.windows(2).any(|w| w[1] < w[0]) {
-                    return Err(broken("key times out of order"));
-                }
-                let values: Vec<f32> = match reader
-                    .read_outputs()
-                    .ok_or_else(|| broken("a channel without values"))?
-                {
-                    ReadOutputs::Translations(v) => v.flatten().collect(),
-                    ReadOutputs::Rotations(v) => v.into_f32().flatten().collect(),
-                    ReadOutputs::Scales(v) => v.flatten().collect(),
-                    ReadOutputs::MorphTargetWeights(v) => v.into_f32().collect(),
-                };
-                let interpolation = ch.sampler().interpolation();
-                let per_key = if interpolation == Interpolation::CubicSpline {
-                    3
-                } else {
-                    1
-                };
-                let keys = times.len() * per_key;
-                if keys == 0 || !values.len().is_multiple_of(keys) {
-                    return Err(broken(&format!(
-                        "{} values for {} keys",
-                        values.len(),
-                        times.len()
-                    )));
-                }
-                let property = ch.target().property();
-                let width = values.len() / keys;
-                let expected = match property {
-                    Property::Translation | Property::Scale => Some(3),
-                    Property::Rotation => Some(4),
-                    Property::MorphTargetWeights => None,
-                };
-                if expected.is_some_and(|e| e != width) {
-                    return Err(broken(&format!("{width} values per key for {property:?}")));
-                }
-                channels.push(Channel {
-                    node: ch.target().node().index(),
-                    property,
-                    interpolation,
-                    times,
-                    values,
-                    width,
-                });
-            }
+            let channels = anim
+                .channels()
+                .map(|ch| read_channel(loaded, &ch, &name))
+                .collect::<Result<Vec<Channel>, AvatarError>>()?;
             let duration = channels
                 .iter()
                 .filter_map(|c| c.times.last().copied())
@@ -215,4 +165,63 @@ impl Channel {
             }
         }
     }
+}
+
+/// One channel of the animation `name`, checked: keys in time order, as many values as keys.
+fn read_channel(
+    loaded: &Loaded,
+    ch: &gltf::animation::Channel,
+    name: &str,
+) -> Result<Channel, AvatarError> {
+    let reader = ch.reader(|b| loaded.buffers.get(b.index()).map(Vec::as_slice));
+    let broken = |what: &str| AvatarError::Broken(format!("{name}: {what}"));
+    let times: Vec<f32> = reader
+        .read_inputs()
+        .ok_or_else(|| broken("a channel without key times"))?
+        .collect();
+    // Finite first, so the order check compares numbers.
+    if times.iter().any(|t| !t.is_finite()) || times.windows(2).any(|w| w[1] < w[0]) {
+        return Err(broken("key times out of order"));
+    }
+    let values: Vec<f32> = match reader
+        .read_outputs()
+        .ok_or_else(|| broken("a channel without values"))?
+    {
+        ReadOutputs::Translations(v) => v.flatten().collect(),
+        ReadOutputs::Rotations(v) => v.into_f32().flatten().collect(),
+        ReadOutputs::Scales(v) => v.flatten().collect(),
+        ReadOutputs::MorphTargetWeights(v) => v.into_f32().collect(),
+    };
+    let interpolation = ch.sampler().interpolation();
+    let per_key = if interpolation == Interpolation::CubicSpline {
+        3
+    } else {
+        1
+    };
+    let keys = times.len() * per_key;
+    if keys == 0 || !values.len().is_multiple_of(keys) {
+        return Err(broken(&format!(
+            "{} values for {} keys",
+            values.len(),
+            times.len()
+        )));
+    }
+    let property = ch.target().property();
+    let width = values.len() / keys;
+    let expected = match property {
+        Property::Translation | Property::Scale => Some(3),
+        Property::Rotation => Some(4),
+        Property::MorphTargetWeights => None,
+    };
+    if expected.is_some_and(|e| e != width) {
+        return Err(broken(&format!("{width} values per key for {property:?}")));
+    }
+    Ok(Channel {
+        node: ch.target().node().index(),
+        property,
+        interpolation,
+        times,
+        values,
+        width,
+    })
 }

@@ -3,7 +3,7 @@
 //! Primitives that move whole (eyeballs, a head bound to the head joint alone) are not skinned vertex by
 //! vertex: they get a model matrix for the GPU, and their vertices change only when their morph weights do.
 
-use crate::rig::{Binding, Pose, Rig};
+use crate::rig::{Binding, Pose, Rig, RigPrimitive};
 use glam::{Affine3A, Mat4, Vec3, Vec3A};
 use rayon::prelude::*;
 
@@ -117,6 +117,22 @@ impl Deformer {
     /// Poses every primitive: morph weights, then the skeleton.
     pub fn apply(&mut self, rig: &Rig, pose: &Pose) {
         rig.globals_with(&pose.locals, &pose.offsets, &mut self.globals);
+        self.update_joint_matrices(rig);
+        let globals = &self.globals;
+        let joint_matrices = &self.joint_matrices;
+        let on_cpu = self.skinning == Skinning::Cpu;
+        self.meshes
+            .par_iter_mut()
+            .zip(rig.primitives.par_iter())
+            .for_each(|(out, prim)| {
+                let blended = on_cpu && matches!(prim.binding, Binding::Blended { .. });
+                let morphs_changed = apply_morphs(out, prim, pose, blended);
+                place(out, prim, globals, joint_matrices, on_cpu, morphs_changed);
+            });
+    }
+
+    /// Each skin's joint matrices from this frame's global transforms.
+    fn update_joint_matrices(&mut self, rig: &Rig) {
         let globals = &self.globals;
         self.joint_matrices.resize(rig.skins.len(), Vec::new());
         for (skin, out) in rig.skins.iter().zip(&mut self.joint_matrices) {
@@ -128,69 +144,79 @@ impl Deformer {
                     .map(|(j, ibm)| Affine3A::from_mat4(globals[*j] * *ibm)),
             );
         }
-        let joint_matrices = &self.joint_matrices;
-        let on_cpu = self.skinning == Skinning::Cpu;
-        self.meshes
-            .par_iter_mut()
-            .zip(rig.primitives.par_iter())
-            .for_each(|(out, prim)| {
-                let weight = |slot: usize| pose.weights.get(slot).copied().unwrap_or(0.0);
-                let morphs_changed = prim
-                    .targets
-                    .iter()
-                    .zip(&out.applied)
-                    .any(|(t, was)| weight(t.slot) != *was);
-                let blended = on_cpu && matches!(prim.binding, Binding::Blended { .. });
-                if morphs_changed {
-                    let dst = if blended {
-                        &mut out.morphed
-                    } else {
-                        &mut out.positions
-                    };
-                    dst.copy_from_slice(&prim.positions);
-                    for (t, was) in prim.targets.iter().zip(out.applied.iter_mut()) {
-                        let w = weight(t.slot);
-                        *was = w;
-                        if w == 0.0 {
-                            continue;
-                        }
-                        for (&v, d) in t.vertices.iter().zip(&t.deltas) {
-                            dst[v as usize] += *d * w;
-                        }
-                    }
-                }
-                match &prim.binding {
-                    Binding::Node(node) => {
-                        out.model = globals[*node];
-                        out.version += u64::from(morphs_changed);
-                    }
-                    Binding::OneJoint { skin, joint } => {
-                        out.model = Mat4::from(joint_matrices[*skin][*joint]);
-                        out.version += u64::from(morphs_changed);
-                    }
-                    Binding::Blended { .. } if !on_cpu => {
-                        out.model = Mat4::IDENTITY;
-                        out.version += u64::from(morphs_changed);
-                    }
-                    Binding::Blended {
-                        skin,
-                        joints,
-                        weights,
-                    } => {
-                        out.model = Mat4::IDENTITY;
-                        out.version += 1;
-                        skin_vertices(
-                            &joint_matrices[*skin],
-                            joints,
-                            weights,
-                            &out.morphed,
-                            &prim.normals,
-                            &mut out.positions,
-                            &mut out.normals,
-                        );
-                    }
-                }
-            });
+    }
+}
+
+/// Base plus morphs into `out` (into its pre-skinning buffer where `blended`), only where a weight changed;
+/// whether one did.
+fn apply_morphs(out: &mut Deformed, prim: &RigPrimitive, pose: &Pose, blended: bool) -> bool {
+    let weight = |slot: usize| pose.weights.get(slot).copied().unwrap_or(0.0);
+    let morphs_changed = prim
+        .targets
+        .iter()
+        .zip(&out.applied)
+        .any(|(t, was)| weight(t.slot) != *was);
+    if !morphs_changed {
+        return false;
+    }
+    let dst = if blended {
+        &mut out.morphed
+    } else {
+        &mut out.positions
+    };
+    dst.copy_from_slice(&prim.positions);
+    for (t, was) in prim.targets.iter().zip(out.applied.iter_mut()) {
+        let w = weight(t.slot);
+        *was = w;
+        if w == 0.0 {
+            continue;
+        }
+        for (&v, d) in t.vertices.iter().zip(&t.deltas) {
+            dst[v as usize] += *d * w;
+        }
+    }
+    true
+}
+
+/// Moves the primitive with the skeleton: a model matrix for what moves whole, else skinned vertices.
+fn place(
+    out: &mut Deformed,
+    prim: &RigPrimitive,
+    globals: &[Mat4],
+    joint_matrices: &[Vec<Affine3A>],
+    on_cpu: bool,
+    morphs_changed: bool,
+) {
+    match &prim.binding {
+        Binding::Node(node) => {
+            out.model = globals[*node];
+            out.version += u64::from(morphs_changed);
+        }
+        Binding::OneJoint { skin, joint } => {
+            out.model = Mat4::from(joint_matrices[*skin][*joint]);
+            out.version += u64::from(morphs_changed);
+        }
+        Binding::Blended { .. } if !on_cpu => {
+            out.model = Mat4::IDENTITY;
+            out.version += u64::from(morphs_changed);
+        }
+        Binding::Blended {
+            skin,
+            joints,
+            weights,
+        } => {
+            out.model = Mat4::IDENTITY;
+            out.version += 1;
+            skin_vertices(
+                &joint_matrices[*skin],
+                joints,
+                weights,
+                &out.morphed,
+                &prim.normals,
+                &mut out.positions,
+                &mut out.normals,
+            );
+        }
     }
 }
 

@@ -98,13 +98,46 @@ impl Gaze {
     /// Advances saccades and glances; returns the point to look at and an angular offset (a glance away).
     pub fn plan(&mut self, dt: f32, mode: Mode, rng: &mut Rng, look_at: Vec3) -> (Vec3, Vec2) {
         self.big_shift = false;
+        self.glance(dt, mode, rng);
+        self.saccade(dt, mode, rng);
+        let offset = self.aversion.map_or(Vec2::ZERO, |(a, _)| a);
+        (look_at + self.fixation, offset)
+    }
+
+    /// Ends a glance away that is over, or maybe starts one.
+    fn glance(&mut self, dt: f32, mode: Mode, rng: &mut Rng) {
         // Chance per second of glancing away, and how long a glance lasts.
-        let (mut glance_rate, glance_len) = match mode {
+        let (glance_rate, glance_len) = match mode {
             Mode::Thinking => (3.0, (1.0, 2.5)),
             Mode::Speaking => (0.15, (0.5, 1.4)),
             Mode::Listening => (0.03, (0.3, 0.8)),
             Mode::Idle => (0.25, (0.8, 2.5)),
         };
+        let glance_rate = self.with_mutual_gaze(glance_rate, dt, mode);
+        if let Some((_, left)) = &mut self.aversion {
+            *left -= dt;
+            if *left <= 0.0 {
+                self.aversion = None;
+                self.big_shift = true;
+            }
+            return;
+        }
+        if rng.chance(glance_rate * dt) {
+            // Thinking looks up and aside; speaking and idling glance aside and a little down.
+            let (yaw, pitch) = match mode {
+                Mode::Thinking => (rng.range(12.0, 22.0), rng.range(6.0, 12.0)),
+                Mode::Idle => (rng.range(10.0, 30.0), rng.range(-8.0, 6.0)),
+                _ => (rng.range(7.0, 14.0), rng.range(-6.0, 4.0)),
+            };
+            let angles = Vec2::new(rng.sign() * yaw * DEG, pitch * DEG);
+            self.aversion = Some((angles, rng.range(glance_len.0, glance_len.1)));
+            self.mutual_s = 0.0;
+            self.big_shift = yaw > 12.0;
+        }
+    }
+
+    /// The chance per second of glancing away, given whether the user looks back.
+    fn with_mutual_gaze(&mut self, mut glance_rate: f32, dt: f32, mode: Mode) -> f32 {
         // Eye contact both ways is held a few seconds, then broken for a moment (held much longer it
         // feels like staring); while the user looks elsewhere the twin keeps watching them, glancing less.
         match self.user_looking {
@@ -123,30 +156,11 @@ impl Gaze {
             }
             None => self.mutual_s = 0.0,
         }
-        match &mut self.aversion {
-            Some((_, left)) => {
-                *left -= dt;
-                if *left <= 0.0 {
-                    self.aversion = None;
-                    self.big_shift = true;
-                }
-            }
-            None => {
-                if rng.chance(glance_rate * dt) {
-                    // Thinking looks up and aside; speaking and idling glance aside and a little down.
-                    let (yaw, pitch) = match mode {
-                        Mode::Thinking => (rng.range(12.0, 22.0), rng.range(6.0, 12.0)),
-                        Mode::Idle => (rng.range(10.0, 30.0), rng.range(-8.0, 6.0)),
-                        _ => (rng.range(7.0, 14.0), rng.range(-6.0, 4.0)),
-                    };
-                    let angles = Vec2::new(rng.sign() * yaw * DEG, pitch * DEG);
-                    self.aversion = Some((angles, rng.range(glance_len.0, glance_len.1)));
-                    self.mutual_s = 0.0;
-                    self.big_shift = yaw > 12.0;
-                }
-            }
-        }
-        // Saccades between the viewer's eyes, now and then the mouth.
+        glance_rate
+    }
+
+    /// Saccades between the viewer's eyes, now and then the mouth.
+    fn saccade(&mut self, dt: f32, mode: Mode, rng: &mut Rng) {
         self.until_saccade -= dt;
         if self.until_saccade <= 0.0 {
             let r = rng.unit();
@@ -162,8 +176,6 @@ impl Gaze {
                 _ => rng.range(0.5, 2.5),
             };
         }
-        let offset = self.aversion.map_or(Vec2::ZERO, |(a, _)| a);
-        (look_at + self.fixation, offset)
     }
 
     /// Moves the head toward its share of `gaze` (yaw, pitch from the eyes), within limits.
