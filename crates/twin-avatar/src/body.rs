@@ -243,14 +243,24 @@ fn limb(skeleton: &[Joint], chain: &[usize], radii: &[(f32, f32)], steps: usize)
 /// The clothed body: (shirt, trousers, skin of the hands, shoes).
 pub(crate) fn body(skeleton: &[Joint], height: f32) -> [Part; 4] {
     let s = height / 1.75;
-    let sk = |i: usize| skeleton[i].position;
     let mut shirt = Part::default();
     let mut trousers = Part::default();
     let mut hands = Part::default();
     let mut shoes = Part::default();
+    shirt.loft(&torso(skeleton, height, s), true, false);
+    for side in [1.0f32, -1.0] {
+        let side = Side::of(side);
+        shirt.loft(&arm(skeleton, &side, s), true, true);
+        hands.loft(&hand(skeleton, &side, s), true, true);
+        trousers.loft(&leg(skeleton, &side, s), false, true);
+        shoes.loft(&shoe(skeleton, &side, s), true, true);
+    }
+    [shirt, trousers, hands, shoes]
+}
 
-    // Torso: hips up to a collar just inside the scanned neck.
-    let neck = sk(j::NECK);
+/// Torso: hips up to a collar just inside the scanned neck.
+fn torso(skeleton: &[Joint], height: f32, s: f32) -> Vec<Ring> {
+    let neck = skeleton[j::NECK].position;
     let levels: [(f32, f32, f32, usize, usize, f32); 8] = [
         // (height fraction, or negative: metres under the crown; half-width, half-depth, joints, blend)
         (0.47, 0.165, 0.110, j::HIPS, j::HIPS, 0.0),
@@ -263,7 +273,7 @@ pub(crate) fn body(skeleton: &[Joint], height: f32) -> [Part; 4] {
         (-0.275, 0.110, 0.095, j::NECK, j::NECK, 0.0),
         (-0.25, 0.072, 0.072, j::NECK, j::NECK, 0.0),
     ];
-    let torso: Vec<Ring> = levels
+    levels
         .iter()
         .map(|&(f, rx, rz, a, b, blend)| Ring {
             centre: if f < 0.0 {
@@ -276,81 +286,106 @@ pub(crate) fn body(skeleton: &[Joint], height: f32) -> [Part; 4] {
             joints: [a, b],
             blend,
         })
-        .collect();
-    shirt.loft(&torso, true, false);
+        .collect()
+}
 
-    for side in [1.0f32, -1.0] {
-        let (sh, el, wr, hip, kn, an) = if side > 0.0 {
-            (
-                j::SHOULDER_L,
-                j::ELBOW_L,
-                j::WRIST_L,
-                j::HIP_L,
-                j::KNEE_L,
-                j::ANKLE_L,
-            )
+/// One side's limb joints.
+struct Side {
+    shoulder: usize,
+    elbow: usize,
+    wrist: usize,
+    hip: usize,
+    knee: usize,
+    ankle: usize,
+}
+
+impl Side {
+    /// The left side for +1, the right for -1.
+    fn of(side: f32) -> Side {
+        if side > 0.0 {
+            Side {
+                shoulder: j::SHOULDER_L,
+                elbow: j::ELBOW_L,
+                wrist: j::WRIST_L,
+                hip: j::HIP_L,
+                knee: j::KNEE_L,
+                ankle: j::ANKLE_L,
+            }
         } else {
-            (
-                j::SHOULDER_R,
-                j::ELBOW_R,
-                j::WRIST_R,
-                j::HIP_R,
-                j::KNEE_R,
-                j::ANKLE_R,
-            )
-        };
-        let arm = limb(
-            skeleton,
-            &[sh, el, wr],
-            &[
-                (0.052 * s, 0.055 * s),
-                (0.042 * s, 0.042 * s),
-                (0.034 * s, 0.032 * s),
-            ],
-            6,
-        );
-        shirt.loft(&arm, true, true);
-        let wrist = sk(wr);
-        let hand_dir = (sk(wr) - sk(el)).normalize_or(-Vec3::Y);
-        let hand = vec![
-            Ring::rigid(wrist, 0.028 * s, 0.022 * s, wr),
-            Ring::rigid(wrist + hand_dir * 0.09 * s, 0.045 * s, 0.016 * s, wr),
-            Ring::rigid(wrist + hand_dir * 0.18 * s, 0.030 * s, 0.012 * s, wr),
-        ];
-        hands.loft(&hand, true, true);
-        let leg = limb(
-            skeleton,
-            &[hip, kn, an],
-            &[
-                (0.085 * s, 0.090 * s),
-                (0.055 * s, 0.060 * s),
-                (0.045 * s, 0.048 * s),
-            ],
-            8,
-        );
-        trousers.loft(&leg, false, true);
-        let ankle = sk(an);
-        let shoe = vec![
-            Ring::rigid(
-                ankle + Vec3::new(0.0, 0.0, -0.04 * s),
-                0.045 * s,
-                0.04 * s,
-                an,
-            ),
-            Ring::rigid(
-                ankle + Vec3::new(0.0, -0.02 * s, 0.06 * s),
-                0.048 * s,
-                0.035 * s,
-                an,
-            ),
-            Ring::rigid(
-                ankle + Vec3::new(0.0, -0.025 * s, 0.16 * s),
-                0.04 * s,
-                0.025 * s,
-                an,
-            ),
-        ];
-        shoes.loft(&shoe, true, true);
+            Side {
+                shoulder: j::SHOULDER_R,
+                elbow: j::ELBOW_R,
+                wrist: j::WRIST_R,
+                hip: j::HIP_R,
+                knee: j::KNEE_R,
+                ankle: j::ANKLE_R,
+            }
+        }
     }
-    [shirt, trousers, hands, shoes]
+}
+
+/// A sleeve from shoulder to wrist.
+fn arm(skeleton: &[Joint], side: &Side, s: f32) -> Vec<Ring> {
+    limb(
+        skeleton,
+        &[side.shoulder, side.elbow, side.wrist],
+        &[
+            (0.052 * s, 0.055 * s),
+            (0.042 * s, 0.042 * s),
+            (0.034 * s, 0.032 * s),
+        ],
+        6,
+    )
+}
+
+/// A flat hand carrying on from the forearm, rigid with the wrist.
+fn hand(skeleton: &[Joint], side: &Side, s: f32) -> Vec<Ring> {
+    let sk = |i: usize| skeleton[i].position;
+    let (wr, el) = (side.wrist, side.elbow);
+    let wrist = sk(wr);
+    let hand_dir = (sk(wr) - sk(el)).normalize_or(-Vec3::Y);
+    vec![
+        Ring::rigid(wrist, 0.028 * s, 0.022 * s, wr),
+        Ring::rigid(wrist + hand_dir * 0.09 * s, 0.045 * s, 0.016 * s, wr),
+        Ring::rigid(wrist + hand_dir * 0.18 * s, 0.030 * s, 0.012 * s, wr),
+    ]
+}
+
+/// A trouser leg from hip to ankle.
+fn leg(skeleton: &[Joint], side: &Side, s: f32) -> Vec<Ring> {
+    limb(
+        skeleton,
+        &[side.hip, side.knee, side.ankle],
+        &[
+            (0.085 * s, 0.090 * s),
+            (0.055 * s, 0.060 * s),
+            (0.045 * s, 0.048 * s),
+        ],
+        8,
+    )
+}
+
+/// A shoe from heel to toe, rigid with the ankle.
+fn shoe(skeleton: &[Joint], side: &Side, s: f32) -> Vec<Ring> {
+    let (an, ankle) = (side.ankle, skeleton[side.ankle].position);
+    vec![
+        Ring::rigid(
+            ankle + Vec3::new(0.0, 0.0, -0.04 * s),
+            0.045 * s,
+            0.04 * s,
+            an,
+        ),
+        Ring::rigid(
+            ankle + Vec3::new(0.0, -0.02 * s, 0.06 * s),
+            0.048 * s,
+            0.035 * s,
+            an,
+        ),
+        Ring::rigid(
+            ankle + Vec3::new(0.0, -0.025 * s, 0.16 * s),
+            0.04 * s,
+            0.025 * s,
+            an,
+        ),
+    ]
 }
