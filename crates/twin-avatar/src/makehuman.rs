@@ -220,6 +220,40 @@ fn apply_target(positions: &mut [[f32; 3]], file: &Path, weight: f32) -> Result<
 /// Reads the body of `shape` from `dir` (`base.obj`, `rig.game_engine.json`, `weights.game_engine.json`,
 /// `targets/`).
 pub fn load(dir: &Path, shape: Shape) -> Result<Body, AvatarError> {
+    let (obj_file, mesh) = shaped_mesh(dir, shape)?;
+    let body = mesh
+        .materials
+        .iter()
+        .position(|m| m == BODY_GROUP)
+        .ok_or_else(|| AvatarError::Invalid(format!("{obj_file} has no {BODY_GROUP:?} group")))?;
+    let (index, source, triangles) = body_triangles(&mesh, body);
+    // Decimetres to metres, the feet on the floor.
+    let raw: Vec<Vec3> = source
+        .iter()
+        .map(|&v| Vec3::from(mesh.positions[v as usize]) * 0.1)
+        .collect();
+    let floor = raw.iter().map(|p| p.y).fold(f32::MAX, f32::min);
+    let lift = Vec3::new(0.0, -floor, 0.0);
+    let positions: Vec<Vec3> = raw.iter().map(|p| *p + lift).collect();
+    let bones = bones(dir, &mesh, lift)?;
+
+    let (weights_file, weights) = read(dir, "weights.game_engine.json")?;
+    let weights: Weights = serde_json::from_str(&weights)
+        .map_err(|e| AvatarError::Invalid(format!("{weights_file}: {e}")))?;
+    let arm = arm_shares(&weights.weights, &index, positions.len());
+    let (joints, weights) = fold_weights(&weights.weights, &index, positions.len())?;
+    Ok(Body {
+        positions,
+        triangles,
+        bones,
+        joints,
+        weights,
+        arm,
+    })
+}
+
+/// The base mesh (and its file's name) with `shape`'s targets applied.
+fn shaped_mesh(dir: &Path, shape: Shape) -> Result<(String, crate::obj::ObjMesh), AvatarError> {
     let (obj_file, obj) = read(dir, "base.obj")?;
     // The base mesh names its parts with groups; read as materials, they pick out the body.
     let as_materials = obj
@@ -238,12 +272,15 @@ pub fn load(dir: &Path, shape: Shape) -> Result<Body, AvatarError> {
             weight,
         )?;
     }
-    let body = mesh
-        .materials
-        .iter()
-        .position(|m| m == BODY_GROUP)
-        .ok_or_else(|| AvatarError::Invalid(format!("{obj_file} has no {BODY_GROUP:?} group")))?;
-    // The body's vertices, renumbered; decimetres to metres.
+    Ok((obj_file, mesh))
+}
+
+/// The body group's vertices, renumbered: the new number of each base vertex, the base vertex of each new
+/// one, and the triangles in new numbers.
+fn body_triangles(
+    mesh: &crate::obj::ObjMesh,
+    body: usize,
+) -> (HashMap<u32, u32>, Vec<u32>, Vec<[u32; 3]>) {
     let mut index: HashMap<u32, u32> = HashMap::new();
     let mut source: Vec<u32> = Vec::new();
     let mut triangles = Vec::new();
@@ -262,14 +299,11 @@ pub fn load(dir: &Path, shape: Shape) -> Result<Body, AvatarError> {
             triangles.push([corners[0], corners[k], corners[k + 1]]);
         }
     }
-    let raw: Vec<Vec3> = source
-        .iter()
-        .map(|&v| Vec3::from(mesh.positions[v as usize]) * 0.1)
-        .collect();
-    let floor = raw.iter().map(|p| p.y).fold(f32::MAX, f32::min);
-    let lift = Vec3::new(0.0, -floor, 0.0);
-    let positions: Vec<Vec3> = raw.iter().map(|p| *p + lift).collect();
+    (index, source, triangles)
+}
 
+/// The rig's bones on the shaped body (lifted like it by `lift`), sorted by name.
+fn bones(dir: &Path, mesh: &crate::obj::ObjMesh, lift: Vec3) -> Result<Vec<Bone>, AvatarError> {
     let (rig_file, rig) = read(dir, "rig.game_engine.json")?;
     let rig: HashMap<String, RigBone> =
         serde_json::from_str(&rig).map_err(|e| AvatarError::Invalid(format!("{rig_file}: {e}")))?;
@@ -313,20 +347,7 @@ pub fn load(dir: &Path, shape: Shape) -> Result<Body, AvatarError> {
         })
         .collect();
     bones.sort_by(|a, b| a.name.cmp(&b.name));
-
-    let (weights_file, weights) = read(dir, "weights.game_engine.json")?;
-    let weights: Weights = serde_json::from_str(&weights)
-        .map_err(|e| AvatarError::Invalid(format!("{weights_file}: {e}")))?;
-    let arm = arm_shares(&weights.weights, &index, positions.len());
-    let (joints, weights) = fold_weights(&weights.weights, &index, positions.len())?;
-    Ok(Body {
-        positions,
-        triangles,
-        bones,
-        joints,
-        weights,
-        arm,
-    })
+    Ok(bones)
 }
 
 /// The bones' weights by name: sums of floats come out the same on every build (a map's own order varies
