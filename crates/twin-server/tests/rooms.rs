@@ -1,195 +1,154 @@
-//! Rooms over the real server on loopback (embedded LLM): three people in one room with the twin see who
-//! joined, each other's turns attributed by name, and the same replies; the twin hears "Name: text" (the
-//! stored history says who said what); the turn rule (a turn said while the twin answers someone else
-//! waits, more words from someone waiting join their turn, and whoever cuts the twin off is answered at
-//! once, the reply naming whom it answers); someone dropping and rejoining; poses and voice relayed to the
-//! others only; the twin's spot on the room's floor marks kept and given to whoever comes in; a second room at the same time hears nothing of the first; tokens without the room are
-//! refused.
+//! Rooms over the real server on loopback (embedded LLM), one test a rule: three people in one room with the
+//! twin see who joined, each other's turns attributed by name, and the same replies; the twin hears "Name:
+//! text" (the stored history says who said what); the turn rule (a turn said while the twin answers someone
+//! else waits, more words from someone waiting join their turn, whoever cuts the twin off is answered at
+//! once, each reply naming whom it answers); someone dropping and rejoining; a second room at the same time
+//! hears nothing of the first; tokens without the room are refused; only the asker cuts a reply off. Poses,
+//! voices and the twin's spot are in `room_presence.rs`.
 
 mod common;
 use common::Client;
+use common::rooms::{
+    error_of, final_turn, join, join_with, listening, quiet, reply_to, roster, server,
+};
 use std::time::Duration;
-use twin_protocol::{ClientMessage, Heard, Pose, ServerMessage, Speaker};
+use twin_protocol::{ClientMessage, Heard, HistoryTurn, ServerMessage, Speaker};
 
-const ROOMS: &str = r#"
-[[auth.tokens]]
-name = "Dana"
-token = "dana-token"
-rooms = ["standup", "huddle", "retro", "sync"]
-[[auth.tokens]]
-name = "Eli"
-token = "eli-token"
-rooms = ["standup", "huddle", "retro", "sync"]
-[[auth.tokens]]
-name = "Fay"
-token = "fay-token"
-rooms = ["standup", "board", "huddle"]
-[[auth.tokens]]
-name = "Gus"
-token = "gus-token"
-rooms = ["board", "lobby"]
-# Speech goes out as fast as it is made: the tests do not wait for the twin to finish talking in real time.
-[tts]
-lead_ms = 10000
-"#;
-
-/// One server for the tests of this file (each uses rooms of its own).
-fn server() -> &'static str {
-    static ADDR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ADDR.get_or_init(|| common::own_server(&common::demo_pack(), ROOMS))
+/// Dana, Eli and Fay in one room with the twin, listening.
+struct Meeting {
+    dana: Client,
+    eli: Client,
+    fay: Client,
+    dana_id: String,
+    eli_id: String,
+    /// Each roster as someone heard it on the way in: (who heard it, the names in it).
+    rosters: Vec<(&'static str, Vec<String>)>,
 }
 
-async fn join(addr: &str, token: &str, room: &str) -> Client {
-    join_as(addr, token, room, false, false).await
-}
-
-async fn join_as(addr: &str, token: &str, room: &str, audio: bool, remote: bool) -> Client {
-    join_with(addr, token, room, audio, remote, None).await
-}
-
-async fn join_with(
-    addr: &str,
-    token: &str,
-    room: &str,
-    audio: bool,
-    remote: bool,
-    instance: Option<&str>,
-) -> Client {
-    Client::join_room(addr, token, room, audio, remote, instance).await
-}
-
-/// The room as this client last heard it: (its own id, the names present, sorted).
-async fn roster(c: &mut Client) -> (String, Vec<String>) {
-    let (m, _) = c.until(|m| matches!(m, ServerMessage::Room { .. })).await;
-    let ServerMessage::Room {
-        you, participants, ..
-    } = m
-    else {
-        unreachable!()
-    };
-    let mut names: Vec<String> = participants.into_iter().map(|p| p.name).collect();
-    names.sort();
-    (you, names)
-}
-
-async fn listening(c: &mut Client) {
-    c.until(|m| {
-        matches!(
-            m,
-            ServerMessage::State {
-                state: twin_protocol::TwinState::Listening
-            }
-        )
-    })
-    .await;
-}
-
-/// Reads until the reply to `turn_id` ends; returns its text and everything seen on the way.
-async fn reply_to(c: &mut Client, turn_id: &str) -> (String, Vec<ServerMessage>) {
-    let (start, mut seen) = c
-        .until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == turn_id))
-        .await;
-    let ServerMessage::ReplyStart { reply_id, .. } = &start else {
-        unreachable!()
-    };
-    let rid = reply_id.clone();
-    let (end, more) = c
-        .until(|m| matches!(m, ServerMessage::ReplyEnd { reply_id, .. } if *reply_id == rid))
-        .await;
-    seen.push(start);
-    seen.extend(more);
-    let ServerMessage::ReplyEnd { text, .. } = end else {
-        unreachable!()
-    };
-    (text, seen)
-}
-
-/// The next error `c` gets is `bad_message` (and the session goes on).
-async fn refused(c: &mut Client) {
-    let (m, _) = c.until(|m| matches!(m, ServerMessage::Error { .. })).await;
-    assert!(
-        matches!(
-            m,
-            ServerMessage::Error {
-                code: twin_protocol::ErrorCode::BadMessage,
-                ..
-            }
-        ),
-        "{m:?}"
-    );
-}
-
-/// Nothing arrives for a while.
-async fn quiet(c: &mut Client, for_: Duration) -> Vec<ServerMessage> {
-    let mut got = Vec::new();
-    while let Ok(Ok(m)) = tokio::time::timeout(for_, c.next()).await {
-        got.push(m);
+/// The shared fixture: Dana, then Eli, then Fay come into `room` (a room of the test's own); each, and
+/// whoever was there before, reads who is there; the room's first opening is greeted (to the end).
+async fn three_in_a_room(room: &str) -> Meeting {
+    let addr = server();
+    let mut rosters = Vec::new();
+    let mut dana = join(addr, "dana-token", room).await;
+    let (dana_id, names) = roster(&mut dana).await;
+    rosters.push(("Dana", names));
+    listening(&mut dana).await;
+    let mut eli = join(addr, "eli-token", room).await;
+    let (eli_id, names) = roster(&mut eli).await;
+    rosters.push(("Eli", names));
+    listening(&mut eli).await;
+    rosters.push(("Dana", roster(&mut dana).await.1));
+    let mut fay = join(addr, "fay-token", room).await;
+    rosters.push(("Fay", roster(&mut fay).await.1));
+    listening(&mut fay).await;
+    rosters.push(("Dana", roster(&mut dana).await.1));
+    rosters.push(("Eli", roster(&mut eli).await.1));
+    Meeting {
+        dana,
+        eli,
+        fay,
+        dana_id,
+        eli_id,
+        rosters,
     }
-    got
+}
+
+/// What the room saw of Dana's question "q1".
+struct Asked {
+    /// The `user_turn` Eli got for it.
+    turn: ServerMessage,
+    /// What Dana saw up to the end of her answer.
+    dana_saw: Vec<ServerMessage>,
+    /// The answer as Dana, Eli and Fay heard it.
+    answers: [String; 3],
+}
+
+/// Dana asks; each of the three reads the answer to its end, and the twin listens again.
+async fn dana_asks(m: &mut Meeting) -> Asked {
+    m.dana
+        .send(&final_turn(
+            "q1",
+            "How many days a week do we come into the office?",
+        ))
+        .await;
+    let (turn, _) = m
+        .eli
+        .until(|m| matches!(m, ServerMessage::UserTurn { .. }))
+        .await;
+    let ServerMessage::UserTurn { turn_id, .. } = &turn else {
+        unreachable!()
+    };
+    let (to_dana, dana_saw) = reply_to(&mut m.dana, "q1").await;
+    let (to_eli, _) = reply_to(&mut m.eli, turn_id).await;
+    let (to_fay, _) = reply_to(&mut m.fay, turn_id).await;
+    for c in [&mut m.dana, &mut m.eli, &mut m.fay] {
+        listening(c).await;
+    }
+    Asked {
+        turn,
+        dana_saw,
+        answers: [to_dana, to_eli, to_fay],
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
-    let addr = server();
-    // Who is there comes right after the welcome; the room's first opening is greeted (to the end).
-    let mut dana = join(addr, "dana-token", "standup").await;
-    let (dana_id, names) = roster(&mut dana).await;
-    assert_eq!(names, ["Dana"]);
-    listening(&mut dana).await;
-    let mut eli = join(addr, "eli-token", "standup").await;
-    let (eli_id, names) = roster(&mut eli).await;
-    assert_eq!(names, ["Dana", "Eli"]);
-    listening(&mut eli).await;
-    assert_eq!(roster(&mut dana).await.1, ["Dana", "Eli"]);
-    let mut fay = join(addr, "fay-token", "standup").await;
-    let (_, names) = roster(&mut fay).await;
-    assert_eq!(names, ["Dana", "Eli", "Fay"]);
-    listening(&mut fay).await;
-    for c in [&mut dana, &mut eli] {
-        assert_eq!(roster(c).await.1, ["Dana", "Eli", "Fay"]);
-    }
-    // A second room at the same time, with its own twin conversation.
-    let mut gus = join(addr, "gus-token", "board").await;
-    assert_eq!(roster(&mut gus).await.1, ["Gus"]);
-    listening(&mut gus).await;
+async fn everyone_in_the_room_sees_who_is_there() {
+    let m = three_in_a_room("who").await;
+    let names = |n: &[&str]| n.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    // Who is there comes right after the welcome, and again to everyone there when someone comes in.
+    assert_eq!(
+        m.rosters,
+        [
+            ("Dana", names(&["Dana"])),
+            ("Eli", names(&["Dana", "Eli"])),
+            ("Dana", names(&["Dana", "Eli"])),
+            ("Fay", names(&["Dana", "Eli", "Fay"])),
+            ("Dana", names(&["Dana", "Eli", "Fay"])),
+            ("Eli", names(&["Dana", "Eli", "Fay"])),
+        ]
+    );
+}
 
-    // Dana asks: the others see her turn by name, everyone hears the same answer, Dana under her own id.
-    dana.send(&ClientMessage::UserFinal {
-        turn_id: "q1".into(),
-        text: "How many days a week do we come into the office?".into(),
-        attachment: None,
-        revises: None,
-    })
-    .await;
-    let (m, _) = eli
-        .until(|m| matches!(m, ServerMessage::UserTurn { .. }))
-        .await;
-    let ServerMessage::UserTurn {
-        turn_id: room_turn,
-        name,
-        text,
-        ..
-    } = m
-    else {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_others_see_a_turn_under_the_speakers_name() {
+    let mut m = three_in_a_room("by-name").await;
+    let ServerMessage::UserTurn { name, text, .. } = dana_asks(&mut m).await.turn else {
         unreachable!()
     };
     assert_eq!(name, "Dana");
     assert!(text.starts_with("How many days"), "{text}");
-    let (to_dana, seen) = reply_to(&mut dana, "q1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_askers_turn_is_acknowledged() {
+    let mut m = three_in_a_room("ack").await;
+    let seen = dana_asks(&mut m).await.dana_saw;
     assert!(
         seen.iter()
             .any(|m| matches!(m, ServerMessage::TurnAck { turn_id, .. } if turn_id == "q1")),
         "{seen:?}"
     );
-    let (to_eli, _) = reply_to(&mut eli, &room_turn).await;
-    let (to_fay, _) = reply_to(&mut fay, &room_turn).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everyone_in_the_room_hears_the_twin_answer_the_asker() {
+    let mut m = three_in_a_room("same").await;
+    // Dana under her own turn id, the others under the room's: the same answer.
+    let [to_dana, to_eli, to_fay] = dana_asks(&mut m).await.answers;
     assert!(!to_dana.is_empty());
     assert_eq!(to_dana, to_eli);
     assert_eq!(to_dana, to_fay);
-    for c in [&mut dana, &mut eli, &mut fay] {
-        listening(c).await;
-    }
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_room_hears_nothing_of_the_first() {
+    let mut m = three_in_a_room("apart").await;
+    // A second room at the same time, with its own twin conversation.
+    let mut gus = join(server(), "gus-token", "board").await;
+    assert_eq!(roster(&mut gus).await.1, ["Gus"]);
+    listening(&mut gus).await;
+    dana_asks(&mut m).await;
     // Nothing of it reached the other room.
     let leaked = quiet(&mut gus, Duration::from_millis(500)).await;
     assert!(
@@ -202,42 +161,82 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         )),
         "{leaked:?}"
     );
+}
 
-    // Turn rule: Dana asks; while the twin answers her, Eli asks and then adds something: he waits (told
-    // so), Dana's answer is not cut, then one reply answers both his turns, turned to him.
-    dana.send(&ClientMessage::UserFinal {
-        turn_id: "q2".into(),
-        text: "What did we gain by open-sourcing the simulator?".into(),
-        attachment: None,
-        revises: None,
-    })
-    .await;
-    // Once Eli sees her turn, the twin is answering it.
-    eli.until(|m| matches!(m, ServerMessage::UserTurn { .. }))
+/// What the room saw when Eli spoke twice while the twin answered Dana.
+struct Waited {
+    /// The `reply_start` of the answer to Dana, as she got it.
+    to_dana: ServerMessage,
+    /// The first two `queued` Eli got.
+    queued: Vec<ServerMessage>,
+    /// The first `reply_end` Dana got after the start of her answer.
+    dana_end: ServerMessage,
+    /// The `reply_start` of the answer to Eli's "e3", and what Eli saw before it (after his `queued`).
+    to_eli: ServerMessage,
+    eli_saw: Vec<ServerMessage>,
+}
+
+/// Dana asks "q2"; once Eli sees her turn (the twin is answering it), he asks "e2" and adds "e3". Everyone
+/// reads the answer to Eli to its end, and the twin listens again.
+async fn eli_speaks_while_the_twin_answers_dana(m: &mut Meeting) -> Waited {
+    m.dana
+        .send(&final_turn(
+            "q2",
+            "What did we gain by open-sourcing the simulator?",
+        ))
         .await;
-    for (id, text) in [
-        ("e2", "And what about the warehouse jobs?"),
-        ("e3", "I mean the people who work there now."),
-    ] {
-        eli.send(&ClientMessage::UserFinal {
-            turn_id: id.into(),
-            text: text.into(),
-            attachment: None,
-            revises: None,
-        })
+    m.eli
+        .until(|m| matches!(m, ServerMessage::UserTurn { .. }))
         .await;
-    }
-    let (start, _) = dana
+    m.eli
+        .send(&final_turn("e2", "And what about the warehouse jobs?"))
+        .await;
+    m.eli
+        .send(&final_turn("e3", "I mean the people who work there now."))
+        .await;
+    let (to_dana, _) = m
+        .dana
         .until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "q2"))
         .await;
-    assert!(
-        matches!(&start, ServerMessage::ReplyStart { to: Some(p), .. } if *p == dana_id),
-        "{start:?}"
-    );
-    for id in ["e2", "e3"] {
-        let (queued, _) = eli
+    let mut queued = Vec::new();
+    for _ in ["e2", "e3"] {
+        let (q, _) = m
+            .eli
             .until(|m| matches!(m, ServerMessage::Queued { .. }))
             .await;
+        queued.push(q);
+    }
+    let (dana_end, _) = m
+        .dana
+        .until(|m| matches!(m, ServerMessage::ReplyEnd { .. }))
+        .await;
+    let (to_eli, eli_saw) = m
+        .eli
+        .until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "e3"))
+        .await;
+    let ServerMessage::ReplyStart { reply_id, .. } = &to_eli else {
+        unreachable!()
+    };
+    for c in [&mut m.dana, &mut m.eli, &mut m.fay] {
+        c.until(|m| matches!(m, ServerMessage::ReplyEnd { reply_id: r, .. } if r == reply_id))
+            .await;
+        listening(c).await;
+    }
+    Waited {
+        to_dana,
+        queued,
+        dana_end,
+        to_eli,
+        eli_saw,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_said_while_the_twin_answers_someone_else_waits() {
+    let mut m = three_in_a_room("waits").await;
+    let w = eli_speaks_while_the_twin_answers_dana(&mut m).await;
+    // Eli is told each of his turns waits, and Dana's answer is not cut.
+    for (queued, id) in w.queued.into_iter().zip(["e2", "e3"]) {
         assert_eq!(
             queued,
             ServerMessage::Queued {
@@ -246,26 +245,24 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
             }
         );
     }
-    let (end, _) = dana
-        .until(|m| matches!(m, ServerMessage::ReplyEnd { .. }))
-        .await;
     assert!(
         matches!(
-            end,
+            w.dana_end,
             ServerMessage::ReplyEnd {
                 interrupted: false,
                 ..
             }
         ),
-        "a waiting turn does not cut the answer: {end:?}"
+        "a waiting turn does not cut the answer: {:?}",
+        w.dana_end
     );
-    let (start, seen) = eli
-        .until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "e3"))
-        .await;
-    assert!(
-        matches!(&start, ServerMessage::ReplyStart { to: Some(p), .. } if *p == eli_id),
-        "{start:?}"
-    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_words_from_someone_waiting_join_their_turn() {
+    let mut m = three_in_a_room("joins").await;
+    // One reply (to "e3", the last) answers both of Eli's turns; both are acknowledged when answered.
+    let seen = eli_speaks_while_the_twin_answers_dana(&mut m).await.eli_saw;
     for id in ["e2", "e3"] {
         assert!(
             seen.iter()
@@ -279,40 +276,56 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
             .any(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "e2")),
         "one reply answers both of Eli's turns: {seen:?}"
     );
-    let ServerMessage::ReplyStart { reply_id, .. } = start else {
-        unreachable!()
-    };
-    for c in [&mut dana, &mut eli, &mut fay] {
-        c.until(|m| matches!(m, ServerMessage::ReplyEnd { reply_id: r, .. } if *r == reply_id))
-            .await;
-        listening(c).await;
-    }
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_reply_names_whom_it_answers() {
+    let mut m = three_in_a_room("turned").await;
+    let w = eli_speaks_while_the_twin_answers_dana(&mut m).await;
+    let (to_dana, to_eli) = (&w.to_dana, &w.to_eli);
+    assert!(
+        matches!(to_dana, ServerMessage::ReplyStart { to: Some(p), .. } if *p == m.dana_id),
+        "{to_dana:?}"
+    );
+    assert!(
+        matches!(to_eli, ServerMessage::ReplyStart { to: Some(p), .. } if *p == m.eli_id),
+        "{to_eli:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_said_again_after_a_reply_answered_it_is_acknowledged_as_answered() {
+    let mut m = three_in_a_room("again").await;
+    eli_speaks_while_the_twin_answers_dana(&mut m).await;
     // Eli's client lost the link and sends e2 again: the reply to e3 answered it, so the server says so and
     // no reply follows (else his client would wait for one forever).
-    eli.send(&ClientMessage::UserFinal {
-        turn_id: "e2".into(),
-        text: "said again".into(),
-        attachment: None,
-        revises: None,
-    })
-    .await;
-    let (ack, _) = eli
+    m.eli.send(&final_turn("e2", "said again")).await;
+    let (ack, _) = m
+        .eli
         .until(|m| matches!(m, ServerMessage::TurnAck { .. }))
         .await;
     assert!(
         matches!(&ack, ServerMessage::TurnAck { turn_id, answered: true, .. } if turn_id == "e2"),
         "{ack:?}"
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoever_cuts_the_twin_off_is_answered_at_once() {
+    // Dana and Fay stay in the room (only the asker may cut a reply off).
+    let Meeting {
+        mut eli,
+        eli_id,
+        dana: _dana,
+        fay: _fay,
+        ..
+    } = three_in_a_room("cut").await;
     // Eli asks; while the twin answers, he cuts it off and asks something else: the answer ends interrupted
-    // and his new turn is answered at once, turned to him (only the asker may cut a reply off).
-    eli.send(&ClientMessage::UserFinal {
-        turn_id: "e1".into(),
-        text: "Why did we open-source the robot simulator?".into(),
-        attachment: None,
-        revises: None,
-    })
+    // and his new turn is answered at once, turned to him.
+    eli.send(&final_turn(
+        "e1",
+        "Why did we open-source the robot simulator?",
+    ))
     .await;
     let (start, _) = eli
         .until(|m| matches!(m, ServerMessage::ReplyStart { turn_id: Some(t), .. } if t == "e1"))
@@ -325,13 +338,8 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         heard: Heard::Chars(0),
     })
     .await;
-    eli.send(&ClientMessage::UserFinal {
-        turn_id: "e4".into(),
-        text: "Sorry, what about warehouse jobs?".into(),
-        attachment: None,
-        revises: None,
-    })
-    .await;
+    eli.send(&final_turn("e4", "Sorry, what about warehouse jobs?"))
+        .await;
     // The person's own words leave at once, so the answer may be complete already: then its stored turn is
     // cut to what Eli heard, and a second `reply_end` says so.
     let (cut, _) = eli
@@ -352,24 +360,89 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
             .any(|m| matches!(m, ServerMessage::ReplyStart { to: Some(p), .. } if *p == eli_id)),
         "{seen:?}"
     );
+}
 
-    // Eli drops out (the connection closes) and comes back: the others see both, and Eli gets the room's
-    // history, each turn saying who spoke.
+/// What the room saw when Eli dropped out and came back.
+struct Rejoined {
+    /// Who is there as Dana heard it once Eli dropped.
+    dana_saw: Vec<String>,
+    /// Eli's welcome on coming back: `resumed`, and the history.
+    resumed: bool,
+    history: Vec<HistoryTurn>,
+    /// Eli's id before and after, and who is there as he heard it on coming back.
+    ids: (String, String),
+    eli_saw: Vec<String>,
+    /// The two rosters Fay heard: Eli gone, Eli back.
+    fay_saw: [Vec<String>; 2],
+}
+
+/// Eli's connection closes, and he comes into the room again (a new connection, no instance).
+async fn eli_drops_and_comes_back(m: Meeting, room: &str) -> Rejoined {
+    let Meeting {
+        mut dana,
+        eli,
+        mut fay,
+        eli_id,
+        ..
+    } = m;
     drop(eli);
-    let (_, names) = roster(&mut dana).await;
-    assert_eq!(names, ["Dana", "Fay"]);
-    let mut eli = join(addr, "eli-token", "standup").await;
-    let (m, _) = eli
+    let (_, dana_saw) = roster(&mut dana).await;
+    let mut eli = join(server(), "eli-token", room).await;
+    let (welcome, _) = eli
         .until(|m| matches!(m, ServerMessage::Welcome { .. }))
         .await;
     let ServerMessage::Welcome {
         resumed, history, ..
-    } = m
+    } = welcome
     else {
         unreachable!()
     };
-    assert!(resumed, "the room's conversation goes on");
-    let said: Vec<&str> = history
+    let (new_id, eli_saw) = roster(&mut eli).await;
+    let fay_saw = [roster(&mut fay).await.1, roster(&mut fay).await.1];
+    Rejoined {
+        dana_saw,
+        resumed,
+        history,
+        ids: (eli_id, new_id),
+        eli_saw,
+        fay_saw,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_others_see_someone_drop_out_and_come_back() {
+    let r = eli_drops_and_comes_back(three_in_a_room("back").await, "back").await;
+    assert_eq!(r.dana_saw, ["Dana", "Fay"]);
+    assert_eq!(r.eli_saw, ["Dana", "Eli", "Fay"]);
+    assert_eq!(r.fay_saw[0], ["Dana", "Fay"]);
+    assert_eq!(r.fay_saw[1], ["Dana", "Eli", "Fay"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_connection_without_an_instance_is_a_new_participant() {
+    let r = eli_drops_and_comes_back(three_in_a_room("new-id").await, "new-id").await;
+    let (old, new) = r.ids;
+    assert_ne!(
+        new, old,
+        "a new connection without an instance is a new participant"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whoever_comes_back_gets_the_rooms_history_each_turn_naming_its_speaker() {
+    let mut m = three_in_a_room("history").await;
+    dana_asks(&mut m).await;
+    m.eli
+        .send(&final_turn("e4", "Sorry, what about warehouse jobs?"))
+        .await;
+    reply_to(&mut m.eli, "e4").await;
+    for c in [&mut m.dana, &mut m.eli, &mut m.fay] {
+        listening(c).await;
+    }
+    let r = eli_drops_and_comes_back(m, "history").await;
+    assert!(r.resumed, "the room's conversation goes on");
+    let said: Vec<&str> = r
+        .history
         .iter()
         .filter(|t| t.speaker == Speaker::User)
         .map(|t| t.text.as_str())
@@ -379,14 +452,6 @@ async fn three_people_meet_the_twin_and_a_second_room_hears_nothing() {
         "{said:?}"
     );
     assert!(said.iter().any(|t| t.starts_with("Eli: Sorry")), "{said:?}");
-    let (new_id, names) = roster(&mut eli).await;
-    assert_ne!(
-        new_id, eli_id,
-        "a new connection without an instance is a new participant"
-    );
-    assert_eq!(names, ["Dana", "Eli", "Fay"]);
-    assert_eq!(roster(&mut fay).await.1, ["Dana", "Fay"]);
-    assert_eq!(roster(&mut fay).await.1, ["Dana", "Eli", "Fay"]);
 }
 
 #[tokio::test]
@@ -406,185 +471,6 @@ async fn a_room_needs_a_token_that_grants_it() {
             "{token}: {m:?}"
         );
     }
-}
-
-fn pose(x: f32) -> Pose {
-    Pose {
-        position: [x, 1.6, 1.5],
-        orientation: [0.0, 0.0, 0.0, 1.0],
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poses_and_voices_reach_the_others_in_the_room_only() {
-    let addr = server();
-    let mut dana = join_as(addr, "dana-token", "huddle", true, false).await;
-    roster(&mut dana).await;
-    listening(&mut dana).await;
-    // Eli joins from afar: he gets the first seat beside the twin.
-    let mut eli = join_as(addr, "eli-token", "huddle", true, true).await;
-    let (m, _) = eli.until(|m| matches!(m, ServerMessage::Room { .. })).await;
-    let ServerMessage::Room {
-        you: eli_id,
-        participants,
-        ..
-    } = m
-    else {
-        unreachable!()
-    };
-    let me = participants.iter().find(|p| p.id == eli_id).unwrap();
-    assert!(me.remote && me.seat == Some(0), "{participants:?}");
-    assert!(
-        participants
-            .iter()
-            .any(|p| p.name == "Dana" && !p.remote && p.seat.is_none())
-    );
-    let mut gus = join_as(addr, "gus-token", "lobby", true, false).await;
-    listening(&mut gus).await;
-    listening(&mut eli).await;
-
-    // A second of Eli's head and hands at 30 Hz, and his voice in 20 ms chunks.
-    for seq in 0..30u64 {
-        eli.send(&ClientMessage::Pose {
-            seq,
-            head: pose(seq as f32 * 0.01),
-            left: None,
-            right: Some(pose(0.3)),
-        })
-        .await;
-        if seq < 10 {
-            eli.send(&ClientMessage::Voice {
-                seq,
-                sample_rate: 16_000,
-                pcm16: twin_protocol::encode_pcm16(&[seq as i16; 320]),
-            })
-            .await;
-        }
-        tokio::time::sleep(Duration::from_millis(33)).await;
-    }
-    let got = quiet(&mut dana, Duration::from_millis(300)).await;
-    let poses: Vec<(u64, f32)> = got
-        .iter()
-        .filter_map(|m| match m {
-            ServerMessage::Pose {
-                participant,
-                seq,
-                head,
-                right,
-                ..
-            } if *participant == eli_id && right.is_some() => Some((*seq, head.position[0])),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(poses.len(), 30, "{got:?}");
-    assert!(poses.windows(2).all(|w| w[0].0 < w[1].0), "in order");
-    assert!((poses[29].1 - 0.29).abs() < 1e-6);
-    let voices: Vec<u64> = got
-        .iter()
-        .filter_map(|m| match m {
-            ServerMessage::Voice {
-                participant, seq, ..
-            } if *participant == eli_id => Some(*seq),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(voices, (0..10).collect::<Vec<_>>());
-    // Not echoed to Eli, nothing in the other room.
-    for c in [&mut eli, &mut gus] {
-        let got = quiet(c, Duration::from_millis(200)).await;
-        assert!(
-            !got.iter()
-                .any(|m| matches!(m, ServerMessage::Pose { .. } | ServerMessage::Voice { .. })),
-            "{got:?}"
-        );
-    }
-
-    // A broken pose is refused and the session goes on; a pose outside a room is refused too.
-    eli.send(&ClientMessage::Pose {
-        seq: 99,
-        head: pose(500.0),
-        left: None,
-        right: None,
-    })
-    .await;
-    refused(&mut eli).await;
-    let mut alone = Client::hello(addr, common::TOKEN, None).await;
-    alone.welcome().await;
-    alone
-        .send(&ClientMessage::Pose {
-            seq: 1,
-            head: pose(0.0),
-            left: None,
-            right: None,
-        })
-        .await;
-    refused(&mut alone).await;
-
-    // Colocated alignment: Dana places the twin relative to the room's floor marks; Eli hears it, and Fay,
-    // coming in later, gets it before the room's roster. A spot far outside the room is refused.
-    let spot = twin_protocol::SpotOnMarks {
-        x: 0.5,
-        z: 1.5,
-        yaw: -0.4,
-    };
-    dana.send(&ClientMessage::Place { spot }).await;
-    let (m, _) = eli
-        .until(|m| matches!(m, ServerMessage::Placed { .. }))
-        .await;
-    assert!(
-        matches!(m, ServerMessage::Placed { spot: s, .. } if s == spot),
-        "{m:?}"
-    );
-    let mut fay = join_as(addr, "fay-token", "huddle", false, false).await;
-    let (m, seen) = fay
-        .until(|m| matches!(m, ServerMessage::Placed { .. }))
-        .await;
-    assert!(
-        matches!(m, ServerMessage::Placed { spot: s, .. } if s == spot),
-        "{m:?}"
-    );
-    assert!(!seen.iter().any(|m| matches!(m, ServerMessage::Room { .. })));
-    roster(&mut fay).await;
-    dana.send(&ClientMessage::Place {
-        spot: twin_protocol::SpotOnMarks {
-            x: 1e6,
-            z: 0.0,
-            yaw: 0.0,
-        },
-    })
-    .await;
-    refused(&mut dana).await;
-    drop(fay);
-    roster(&mut eli).await;
-
-    // Leaving stops the relays at once: Dana leaves, Eli's poses go nowhere (the room is still open).
-    drop(dana);
-    roster(&mut eli).await;
-    eli.send(&ClientMessage::Ping { nonce: 5 }).await;
-    let (m, _) = eli.until(|m| matches!(m, ServerMessage::Pong { .. })).await;
-    let ServerMessage::Pong { server_ms, .. } = m else {
-        unreachable!()
-    };
-    let skew = server_ms as i64 - twin_protocol::wall_ms() as i64;
-    assert!(skew.abs() < 1_000, "the server's clock: {skew} ms off");
-}
-
-fn final_turn(id: &str, text: &str) -> ClientMessage {
-    ClientMessage::UserFinal {
-        turn_id: id.into(),
-        text: text.into(),
-        attachment: None,
-        revises: None,
-    }
-}
-
-/// The next error `c` gets: its code and message.
-async fn error_of(c: &mut Client) -> (twin_protocol::ErrorCode, String) {
-    let (m, _) = c.until(|m| matches!(m, ServerMessage::Error { .. })).await;
-    let ServerMessage::Error { code, message } = m else {
-        unreachable!()
-    };
-    (code, message)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 use twin_protocol::{ClientMessage, PROTOCOL_VERSION, ServerMessage};
 use twin_server::{AppState, Config};
 pub mod browser;
+pub mod rooms;
 
 pub const TOKEN: &str = "test-token";
 
