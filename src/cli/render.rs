@@ -72,11 +72,61 @@ pub fn run(args: RenderArgs) -> Result<()> {
         }
         None => track.duration() + 0.3,
     };
-    let mut avatar = twin::avatar::load_scene(&args.avatar)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-
     let started = std::time::Instant::now();
+    let rendered = render_frames(&args, &track, seconds)?;
+    let render_seconds = started.elapsed().as_secs_f64();
+    let mp4 = match &args.audio {
+        Some(wav) if which("ffmpeg") => Some(encode_mp4(&args, wav)?),
+        _ => None,
+    };
+    let frames = rendered.frames;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "out": args.out,
+                "frames": frames,
+                "seconds": seconds,
+                "fps": args.fps,
+                "device": rendered.device,
+                "render_seconds": render_seconds,
+                "ms_per_frame": render_seconds * 1000.0 / frames.max(1) as f64,
+                "animation_ms_per_frame": rendered.animation.as_secs_f64() * 1000.0 / frames.max(1) as f64,
+                "mp4": mp4,
+            })
+        );
+    } else {
+        println!(
+            "rendered {frames} frames ({seconds:.1} s at {} fps, {}x{}) into {} on {} in {render_seconds:.1} s{}",
+            args.fps,
+            args.width,
+            args.height,
+            args.out.display(),
+            rendered.device,
+            mp4.map(|m| format!("; {}", m.display()))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// What drawing the frames took.
+struct Rendered {
+    frames: usize,
+    device: String,
+    /// Time spent posing the twin (the rest is drawing and writing PNGs).
+    animation: std::time::Duration,
+}
+
+/// Every frame of `seconds` of the twin saying `track`, drawn offscreen and written as PNGs.
+fn render_frames(
+    args: &RenderArgs,
+    track: &twin_animate::MouthTrack,
+    seconds: f64,
+) -> Result<Rendered> {
+    let mut avatar = twin::avatar::load_scene(&args.avatar)?;
     let ctx = Arc::new(GpuContext::headless()?);
     let device = ctx.device_name.clone();
     let mut renderer = Renderer::new(ctx, FORMAT, 1, ash::vk::ImageLayout::TRANSFER_SRC_OPTIMAL)?;
@@ -107,10 +157,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
                 Mode::Listening
             },
             look_at: Some(camera),
-            speech: Some(Speech {
-                track: &track,
-                seconds: t,
-            }),
+            speech: Some(Speech { track, seconds: t }),
         };
         let animating = std::time::Instant::now();
         let pose = animator.update(&avatar.rig, dt, &input);
@@ -124,73 +171,47 @@ pub fn run(args: RenderArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", frame.display()))?;
     }
     target.destroy(&renderer);
-    let render_seconds = started.elapsed().as_secs_f64();
+    Ok(Rendered {
+        frames,
+        device,
+        animation,
+    })
+}
 
-    // An MP4 with the voice, where ffmpeg is installed.
-    let mut mp4 = None;
-    if let Some(wav) = &args.audio
-        && which("ffmpeg")
-    {
-        let out = args.out.join("twin.mp4");
-        let status = std::process::Command::new("ffmpeg")
-            .args([
-                "-y",
-                "-loglevel",
-                "error",
-                "-framerate",
-                &args.fps.to_string(),
-                "-i",
-            ])
-            .arg(args.out.join("frame-%05d.png"))
-            .arg("-i")
-            .arg(wav)
-            .args([
-                // H.264 in 4:2:0 needs even sizes.
-                "-vf",
-                "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-                "-c:v",
-                "libx264",
-                "-pix_fmt",
-                "yuv420p",
-                "-c:a",
-                "aac",
-                "-shortest",
-            ])
-            .arg(&out)
-            .status()
-            .context("cannot run ffmpeg")?;
-        if !status.success() {
-            bail!("ffmpeg failed ({status})");
-        }
-        mp4 = Some(out);
+/// The frames and the voice as an H.264/AAC MP4 (`twin.mp4` beside them), through ffmpeg.
+fn encode_mp4(args: &RenderArgs, wav: &std::path::Path) -> Result<PathBuf> {
+    let out = args.out.join("twin.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-y",
+            "-loglevel",
+            "error",
+            "-framerate",
+            &args.fps.to_string(),
+            "-i",
+        ])
+        .arg(args.out.join("frame-%05d.png"))
+        .arg("-i")
+        .arg(wav)
+        .args([
+            // H.264 in 4:2:0 needs even sizes.
+            "-vf",
+            "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&out)
+        .status()
+        .context("cannot run ffmpeg")?;
+    if !status.success() {
+        bail!("ffmpeg failed ({status})");
     }
-    if args.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "out": args.out,
-                "frames": frames,
-                "seconds": seconds,
-                "fps": args.fps,
-                "device": device,
-                "render_seconds": render_seconds,
-                "ms_per_frame": render_seconds * 1000.0 / frames.max(1) as f64,
-                "animation_ms_per_frame": animation.as_secs_f64() * 1000.0 / frames.max(1) as f64,
-                "mp4": mp4,
-            })
-        );
-    } else {
-        println!(
-            "rendered {frames} frames ({seconds:.1} s at {} fps, {}x{}) into {} on {device} in {render_seconds:.1} s{}",
-            args.fps,
-            args.width,
-            args.height,
-            args.out.display(),
-            mp4.map(|m| format!("; {}", m.display()))
-                .unwrap_or_default()
-        );
-    }
-    Ok(())
+    Ok(out)
 }
 
 fn which(tool: &str) -> bool {
