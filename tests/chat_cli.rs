@@ -200,10 +200,17 @@ fn a_bad_token_or_an_unreachable_server_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot connect"), "{err}");
 
-    let out = twin().args(["chat"]).env_remove("TWIN_TOKEN").output().unwrap();
+    let out = twin()
+        .args(["chat"])
+        .env_remove("TWIN_TOKEN")
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "a token is required");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--token"), "the error says what to give: {err}");
+    assert!(
+        err.contains("--token"),
+        "the error says what to give: {err}"
+    );
 }
 
 #[test]
