@@ -179,3 +179,17 @@ pub(crate) fn upload(
     copied?;
     Ok(image)
 }
+
+/// The sampler every texture is read with: linear, repeating, one mip level.
+pub(crate) fn sampler(d: &ash::Device) -> Result<vk::Sampler, RenderError> {
+    let info = vk::SamplerCreateInfo::default()
+        .mag_filter(vk::Filter::LINEAR)
+        .min_filter(vk::Filter::LINEAR)
+        .mipmap_mode(vk::SamplerMipmapMode::LINEAR)
+        .address_mode_u(vk::SamplerAddressMode::REPEAT)
+        .address_mode_v(vk::SamplerAddressMode::REPEAT)
+        .address_mode_w(vk::SamplerAddressMode::REPEAT)
+        .max_lod(0.0);
+    // SAFETY: valid create info; the renderer destroys the sampler in Drop.
+    unsafe { d.create_sampler(&info, None) }.map_err(RenderError::vk("creating a sampler"))
+}
