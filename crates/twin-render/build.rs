@@ -7,7 +7,7 @@ fn main() {
     // Read when the script runs, not when it is compiled: a target folder shared by clones at other paths
     // reuses the compiled script.
     let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let shaders = PathBuf::from(manifest).join("../../shaders");
+    let shaders = PathBuf::from(manifest).join("shaders");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed={}", shaders.display());
     // (source, output, defines): the skinned vertex shader is the same source with SKINNED defined.

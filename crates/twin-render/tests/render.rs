@@ -7,7 +7,7 @@
 
 use glam::{Quat, Vec3};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use twin_animate::{NodeOffset, Pose, Skinning};
 use twin_render::compare::{difference, region_change, ssim};
@@ -127,7 +127,9 @@ fn read_png(path: &std::path::Path) -> Option<Pixels> {
 
 /// Compares with the stored reference `name`.png.
 fn matches_reference(name: &str, got: &Pixels) {
-    let reference = root().join("tests/references").join(format!("{name}.png"));
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/references")
+        .join(format!("{name}.png"));
     if std::env::var_os("TWIN_UPDATE_REFERENCES").is_some() {
         write_png(&reference, got);
         return;
