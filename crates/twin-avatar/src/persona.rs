@@ -15,6 +15,7 @@ pub struct PersonaAvatar {
     pub options: BuildOptions,
 }
 
+/// Reads the avatar's part of the pack in `dir`: its `persona.toml` and face texture.
 pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
     let path = dir.join("persona.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| AvatarError::Read {
@@ -28,7 +29,26 @@ pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
         .and_then(|v| v.as_str())
         .ok_or_else(|| AvatarError::Invalid(format!("{} has no id", path.display())))?
         .to_string();
-    let height_m = match table.get("height_m") {
+    let height_m = height_m(&table, &path)?;
+    let identity = identity(&table, &path)?;
+    let albedo = read_albedo(&dir.join("avatar/albedo.png"))?;
+    Ok(PersonaAvatar {
+        id,
+        options: BuildOptions {
+            height_m,
+            identity,
+            albedo,
+            iris: colour(&table, &path, "iris")?,
+            hair: colour(&table, &path, "hair")?,
+            shape: shape(&table, &path)?,
+            body: None,
+        },
+    })
+}
+
+/// `height_m`, or the default where the pack gives none.
+fn height_m(table: &toml::Table, path: &Path) -> Result<f32, AvatarError> {
+    Ok(match table.get("height_m") {
         None => DEFAULT_HEIGHT_M,
         Some(v) => v
             .as_float()
@@ -36,17 +56,22 @@ pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
             .ok_or_else(|| {
                 AvatarError::Invalid(format!("{}: height_m must be a number", path.display()))
             })? as f32,
+    })
+}
+
+/// `[avatar] identity`: the identity coefficients, none where the pack gives none.
+fn identity(table: &toml::Table, path: &Path) -> Result<Vec<f32>, AvatarError> {
+    let not_numbers = || {
+        AvatarError::Invalid(format!(
+            "{}: avatar.identity must be a list of numbers",
+            path.display()
+        ))
     };
-    let identity = match table.get("avatar").and_then(|a| a.get("identity")) {
-        None => Vec::new(),
+    match table.get("avatar").and_then(|a| a.get("identity")) {
+        None => Ok(Vec::new()),
         Some(v) => v
             .as_array()
-            .ok_or_else(|| {
-                AvatarError::Invalid(format!(
-                    "{}: avatar.identity must be a list of numbers",
-                    path.display()
-                ))
-            })?
+            .ok_or_else(not_numbers)?
             .iter()
             .map(|c| {
                 c.as_float()
@@ -54,53 +79,39 @@ pub fn read_persona(dir: &Path) -> Result<PersonaAvatar, AvatarError> {
                     .map(|f| f as f32)
             })
             .collect::<Option<Vec<f32>>>()
+            .ok_or_else(not_numbers),
+    }
+}
+
+/// `[avatar] key` as a colour (linear RGB), if given.
+fn colour(table: &toml::Table, path: &Path, key: &str) -> Result<Option<[f32; 3]>, AvatarError> {
+    match table.get("avatar").and_then(|a| a.get(key)) {
+        None => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(linear_from_hex)
+            .map(Some)
             .ok_or_else(|| {
                 AvatarError::Invalid(format!(
-                    "{}: avatar.identity must be a list of numbers",
+                    "{}: avatar.{key} must be a colour like \"#6b4f3a\"",
                     path.display()
                 ))
-            })?,
-    };
-    let albedo = read_albedo(&dir.join("avatar/albedo.png"))?;
-    let colour = |key: &str| -> Result<Option<[f32; 3]>, AvatarError> {
-        match table.get("avatar").and_then(|a| a.get(key)) {
-            None => Ok(None),
-            Some(v) => v
-                .as_str()
-                .and_then(linear_from_hex)
-                .map(Some)
-                .ok_or_else(|| {
-                    AvatarError::Invalid(format!(
-                        "{}: avatar.{key} must be a colour like \"#6b4f3a\"",
-                        path.display()
-                    ))
-                }),
-        }
-    };
-    Ok(PersonaAvatar {
-        id,
-        options: BuildOptions {
-            height_m,
-            identity,
-            albedo,
-            iris: colour("iris")?,
-            hair: colour("hair")?,
-            shape: match table.get("avatar").and_then(|a| a.get("body")) {
-                None => Default::default(),
-                Some(v) => v
-                    .as_str()
-                    .ok_or_else(|| {
-                        AvatarError::Invalid(format!(
-                            "{}: avatar.body must be text",
-                            path.display()
-                        ))
-                    })?
-                    .parse()
-                    .map_err(|e| AvatarError::Invalid(format!("{}: {e}", path.display())))?,
-            },
-            body: None,
-        },
-    })
+            }),
+    }
+}
+
+/// `[avatar] body`: the body's build, neutral where the pack gives none.
+fn shape(table: &toml::Table, path: &Path) -> Result<crate::makehuman::Shape, AvatarError> {
+    match table.get("avatar").and_then(|a| a.get("body")) {
+        None => Ok(Default::default()),
+        Some(v) => v
+            .as_str()
+            .ok_or_else(|| {
+                AvatarError::Invalid(format!("{}: avatar.body must be text", path.display()))
+            })?
+            .parse()
+            .map_err(|e| AvatarError::Invalid(format!("{}: {e}", path.display()))),
+    }
 }
 
 /// "#rrggbb" (sRGB) as linear RGB.
