@@ -87,6 +87,7 @@ fn animate(
     }))
 }
 
+/// The avatar's sections: animation, the stereo frame, and (with the `twin` binary) launch to first frame.
 pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Result<()> {
     let glb = models.join("avatars/owen-marsh.glb");
     let bytes = std::fs::read(&glb).with_context(|| format!("{}", glb.display()))?;
@@ -94,23 +95,73 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
     let rig = Rig::new(&loaded)?;
     let track = speech_track(models)?;
     eprintln!("avatar: animation…");
-    let [one, behaviour, deform] = animate(&rig, &track, 1, 900, Skinning::Cpu)?;
+    let animation = measure_animation(&rig, &track)?;
+    write_animation(md, &rig, &track, &animation)?;
+    eprintln!("avatar: stereo frames…");
+    let stereo = measure_stereo(&bytes, &track)?;
+    write_stereo(md, &stereo)?;
+    if let Some(twin) = twin_bin {
+        eprintln!("avatar: launch to first frame…");
+        let launch = launch_times(twin, models, &glb)?;
+        writeln!(
+            md,
+            "## Launch to first frame\n\n\
+             From starting `twin render` (480×640, the demo avatar) to its first frame written as PNG: process start, Vulkan device, avatar file decoded into the rig, a second of animation to settle the gaze, the first frame drawn and encoded.\n\n\
+             | figure | p50 | p95 | max | n |\n|---|---|---|---|---|\n{}\n",
+            row("process start → first frame on disk", &launch, "ms"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Animation's CPU time per frame (ms): whole, the animator's and the deformer's share, on one core, on all,
+/// and with skinning left to the GPU.
+struct Animation {
+    one: Vec<f64>,
+    behaviour: Vec<f64>,
+    deform: Vec<f64>,
+    all: Vec<f64>,
+    gpu_one: Vec<f64>,
+    gpu_morphs: Vec<f64>,
+}
+
+fn measure_animation(rig: &Rig, track: &MouthTrack) -> Result<Animation> {
+    let [one, behaviour, deform] = animate(rig, track, 1, 900, Skinning::Cpu)?;
     let [all, _, _] = animate(
-        &rig,
-        &track,
+        rig,
+        track,
         rayon::current_num_threads().max(1),
         900,
         Skinning::Cpu,
     )?;
-    let [gpu_one, _, gpu_morphs] = animate(&rig, &track, 1, 900, Skinning::Gpu)?;
+    let [gpu_one, _, gpu_morphs] = animate(rig, track, 1, 900, Skinning::Gpu)?;
+    Ok(Animation {
+        one,
+        behaviour,
+        deform,
+        all,
+        gpu_one,
+        gpu_morphs,
+    })
+}
+
+fn write_animation(md: &mut String, rig: &Rig, track: &MouthTrack, a: &Animation) -> Result<()> {
+    let Animation {
+        one,
+        behaviour,
+        deform,
+        all,
+        gpu_one,
+        gpu_morphs,
+    } = a;
     let blended: usize = rig
         .primitives
         .iter()
         .filter(|p| matches!(p.binding, twin_animate::rig::Binding::Blended { .. }))
         .map(|p| p.positions.len())
         .sum();
-    let p50 = percentile(&one, 50.0);
-    let p95 = percentile(&one, 95.0);
+    let p50 = percentile(one, 50.0);
+    let p95 = percentile(one, 95.0);
     writeln!(
         md,
         "## Avatar animation (the demo avatar speaking, 90 Hz)\n\n\
@@ -122,40 +173,52 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
         rig.target_names.len(),
         blended,
         track.duration(),
-        row("animation per frame, one core", &one, "ms"),
-        row("… of which the animator", &behaviour, "ms"),
-        row("… of which morphs and skinning", &deform, "ms"),
+        row("animation per frame, one core", one, "ms"),
+        row("… of which the animator", behaviour, "ms"),
+        row("… of which morphs and skinning", deform, "ms"),
         row(
             &format!(
                 "animation per frame, {} threads",
                 rayon::current_num_threads()
             ),
-            &all,
+            all,
             "ms"
         ),
         row(
             "animation per frame, one core, skinning left to the GPU",
-            &gpu_one,
+            gpu_one,
             "ms"
         ),
-        row("… of which morphs", &gpu_morphs, "ms"),
+        row("… of which morphs", gpu_morphs, "ms"),
     )?;
     writeln!(
         md,
         "Target: at most 1.0 ms per frame on one core: **{}** (p50 {p50:.3} ms, p95 {p95:.3} ms). \
          With skinning in the vertex shader instead, the CPU's share is the animator and the sparse morphs (p50 {:.3} ms); the frame times below compare the two paths on the device.\n",
         if p50 <= 1.0 { "met" } else { "not met" },
-        percentile(&gpu_one, 50.0),
+        percentile(gpu_one, 50.0),
     )?;
+    Ok(())
+}
 
-    eprintln!("avatar: stereo frames…");
+/// The stereo frame's table rows, each path's whole frame p50 (CPU skinning, then vertex shader), and the
+/// draw's p50 with the avatar's textures and without.
+struct Stereo {
+    device: String,
+    rows: Vec<String>,
+    whole: Vec<f64>,
+    textured: f64,
+    bare: f64,
+}
+
+fn measure_stereo(bytes: &[u8], track: &MouthTrack) -> Result<Stereo> {
     let ctx = Arc::new(GpuContext::headless()?);
     let device = ctx.device_name.clone();
     let mut rows = Vec::new();
     let mut whole = Vec::new();
     let mut rows_draw_cpu = Vec::new();
     for (skinning, name) in [(Skinning::Cpu, "CPU"), (Skinning::Gpu, "vertex shader")] {
-        let (draw, frame) = stereo_frames(&ctx, &bytes, &track, skinning, true)?;
+        let (draw, frame) = stereo_frames(&ctx, bytes, track, skinning, true)?;
         if skinning == Skinning::Cpu {
             rows_draw_cpu = draw.clone();
         }
@@ -172,7 +235,7 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
         whole.push(percentile(&frame, 50.0));
     }
     // What the face's texture costs: the same frames with the avatar's textures left off.
-    let (bare_draw, _) = stereo_frames(&ctx, &bytes, &track, Skinning::Cpu, false)?;
+    let (bare_draw, _) = stereo_frames(&ctx, bytes, track, Skinning::Cpu, false)?;
     let textured = percentile(&rows_draw_cpu, 50.0);
     let bare = percentile(&bare_draw, 50.0);
     rows.push(row(
@@ -180,6 +243,23 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
         &bare_draw,
         "ms",
     ));
+    Ok(Stereo {
+        device,
+        rows,
+        whole,
+        textured,
+        bare,
+    })
+}
+
+fn write_stereo(md: &mut String, stereo: &Stereo) -> Result<()> {
+    let Stereo {
+        device,
+        rows,
+        whole,
+        textured,
+        bare,
+    } = stereo;
     let faster = if whole[1] < whole[0] {
         "vertex shader"
     } else {
@@ -201,62 +281,57 @@ pub fn section(md: &mut String, models: &Path, twin_bin: Option<&Path>) -> Resul
             share if share.abs() < 1.0 => "nothing measurable".to_string(),
             share => format!("{share:+.0}%"),
         },
-        if textured < 2.0 * bare {
+        if *textured < 2.0 * bare {
             "met"
         } else {
             "not met"
         },
     )?;
 
-    if let Some(twin) = twin_bin {
-        eprintln!("avatar: launch to first frame…");
-        let dir = tempfile::tempdir()?;
-        let (wav, json) = (dir.path().join("hello.wav"), dir.path().join("hello.json"));
-        let status = std::process::Command::new(twin)
-            .args(["say", "Hello there.", "--out"])
-            .arg(&wav)
+    Ok(())
+}
+
+/// Five launches of `twin render` on the demo avatar: ms from process start to its first frame on disk.
+fn launch_times(twin: &Path, models: &Path, glb: &Path) -> Result<Vec<f64>> {
+    let dir = tempfile::tempdir()?;
+    let (wav, json) = (dir.path().join("hello.wav"), dir.path().join("hello.json"));
+    let status = std::process::Command::new(twin)
+        .args(["say", "Hello there.", "--out"])
+        .arg(&wav)
+        .arg("--lipsync")
+        .arg(&json)
+        .env("TWIN_MODELS_DIR", models)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "twin say failed");
+    let mut launch = Vec::new();
+    for run in 0..5 {
+        let out = dir.path().join(format!("frames-{run}"));
+        let first = out.join("frame-00001.png");
+        let started = Instant::now();
+        let mut child = std::process::Command::new(twin)
+            .args([
+                "render", "--fps", "5", "--width", "480", "--height", "640", "--avatar",
+            ])
+            .arg(glb)
             .arg("--lipsync")
             .arg(&json)
-            .env("TWIN_MODELS_DIR", models)
+            .arg("--audio")
+            .arg(&wav)
+            .arg("--out")
+            .arg(&out)
             .stdout(std::process::Stdio::null())
-            .status()?;
-        anyhow::ensure!(status.success(), "twin say failed");
-        let mut launch = Vec::new();
-        for run in 0..5 {
-            let out = dir.path().join(format!("frames-{run}"));
-            let first = out.join("frame-00001.png");
-            let started = Instant::now();
-            let mut child = std::process::Command::new(twin)
-                .args([
-                    "render", "--fps", "5", "--width", "480", "--height", "640", "--avatar",
-                ])
-                .arg(&glb)
-                .arg("--lipsync")
-                .arg(&json)
-                .arg("--audio")
-                .arg(&wav)
-                .arg("--out")
-                .arg(&out)
-                .stdout(std::process::Stdio::null())
-                .spawn()?;
-            while !first.exists() {
-                if let Some(status) = child.try_wait()? {
-                    anyhow::bail!("twin render ended ({status}) before its first frame");
-                }
-                std::thread::sleep(Duration::from_millis(2));
+            .spawn()?;
+        while !first.exists() {
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!("twin render ended ({status}) before its first frame");
             }
-            launch.push(ms(started.elapsed()));
-            child.wait()?;
+            std::thread::sleep(Duration::from_millis(2));
         }
-        writeln!(
-            md,
-            "## Launch to first frame\n\n\
-             From starting `twin render` (480×640, the demo avatar) to its first frame written as PNG: process start, Vulkan device, avatar file decoded into the rig, a second of animation to settle the gaze, the first frame drawn and encoded.\n\n\
-             | figure | p50 | p95 | max | n |\n|---|---|---|---|---|\n{}\n",
-            row("process start → first frame on disk", &launch, "ms"),
-        )?;
+        launch.push(ms(started.elapsed()));
+        child.wait()?;
     }
-    Ok(())
+    Ok(launch)
 }
 
 /// Draw time and whole-frame time of stereo 1024² frames of the twin speaking.
