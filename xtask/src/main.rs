@@ -17,6 +17,7 @@ mod server;
 mod setup;
 mod test;
 mod tls;
+mod tools;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
