@@ -237,20 +237,9 @@ pub fn real_speech_row(models: &Path, kind: RecognizerKind) -> Result<(String, f
 /// Echo cancellation and barge-in in the simulated room (`twin_listen::room`): the twin's reply (Piper) comes
 /// back to the microphone as loud as the user's voice (espeak-ng), 30 ms late with 60 ms of reflections.
 pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
-    use twin_listen::echo::{EchoCanceller, EchoConfig};
-    use twin_listen::room::{Room, converse};
-    use twin_listen::{Duplex, DuplexConfig};
     eprintln!("echo and barge-in…");
     let piper = twin_voice::PiperVoice::load(&models.join("piper-en_US-joe-medium"), 1.0, 1)?;
     let espeak = twin_voice::espeak::EspeakVoice::new("en-us", 1.0)?;
-    let say = |v: &dyn Synthesizer, text: &str| -> Result<Vec<f32>> {
-        let mut audio = Vec::new();
-        v.synthesize(&twin_voice::text::prepare(text)?, &mut |p| {
-            audio.extend_from_slice(p);
-            true
-        })?;
-        Ok(audio)
-    };
     let mut reply = say(
         &piper,
         "I'm an AI twin, so take this as my best reading of the strategy notes.",
@@ -260,14 +249,49 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
         "Shipping dates depend on the supplier audit finishing in March.",
     )?);
     let rate = piper.sample_rate();
-    let duplex = || -> Result<Duplex> {
-        let listener =
-            Listener::from_models(models, 2, ListenerConfig::with(RecognizerKind::Moonshine))?;
-        Ok(Duplex::new(Box::new(listener), DuplexConfig::default()))
-    };
+    let echo = measure_echo(models, &reply, rate)?;
+    let barge_in = measure_barge_in(models, &espeak, &reply, rate)?;
+    write_duplex(md, reply.len() as f64 / rate as f64, &echo, &barge_in)
+}
 
+/// `text` as `voice` says it, at the voice's own rate.
+fn say(voice: &dyn Synthesizer, text: &str) -> Result<Vec<f32>> {
+    let mut audio = Vec::new();
+    voice.synthesize(&twin_voice::text::prepare(text)?, &mut |p| {
+        audio.extend_from_slice(p);
+        true
+    })?;
+    Ok(audio)
+}
+
+/// A fresh duplex listener (Moonshine) with the default barge-in rules.
+fn duplex(models: &Path) -> Result<twin_listen::Duplex> {
+    let listener =
+        Listener::from_models(models, 2, ListenerConfig::with(RecognizerKind::Moonshine))?;
+    Ok(twin_listen::Duplex::new(
+        Box::new(listener),
+        twin_listen::DuplexConfig::default(),
+    ))
+}
+
+/// The canceller alone, and the listener hearing the reply with no user.
+struct Echo {
+    /// Its cost as a share of real time, one core.
+    aec_rtf: f64,
+    /// Seconds into the reply when the filter had learnt the room.
+    opened_s: Option<f64>,
+    /// Echo return loss enhancement over the reply's second half, dB.
+    erle: f64,
+    echo_turns: usize,
+    /// User turns when the echo path moves, residual gate on and off.
+    moved: (usize, usize),
+}
+
+fn measure_echo(models: &Path, reply: &[f32], rate: u32) -> Result<Echo> {
+    use twin_listen::echo::{EchoCanceller, EchoConfig};
+    use twin_listen::room::{Room, converse};
     // The canceller alone: cost, how soon it opens, how much echo it takes off once it has.
-    let reply16 = twin_listen::audio::to_16k(&reply, rate);
+    let reply16 = twin_listen::audio::to_16k(reply, rate);
     let mut reference = vec![0.0; 8_000];
     reference.extend(&reply16);
     reference.extend(vec![0.0; 16_000]);
@@ -287,10 +311,43 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
     let half = 8_000 + reply16.len() / 2;
     let end = (8_000 + reply16.len()).min(cleaned.len());
     let erle = 10.0 * (energy(&mic[half..end]) / energy(&cleaned[half..end])).log10();
-    let alone = converse(&reply, rate, None, &mut duplex()?);
+    let alone = converse(reply, rate, None, &mut duplex(models)?);
     let echo_turns = alone.turns().len();
     let moved = moved_echo_turns(models, &reference)?;
+    Ok(Echo {
+        aec_rtf,
+        opened_s,
+        erle,
+        echo_turns,
+        moved,
+    })
+}
 
+/// Questions said over the reply, and sounds that must not interrupt it.
+struct BargeIn {
+    questions: usize,
+    stopped: usize,
+    /// The user's speech beginning → barge-in decided, ms.
+    decide_ms: Vec<f64>,
+    /// Barge-in decided → reply silent, ms.
+    fade_ms: Vec<f64>,
+    errors: usize,
+    words: usize,
+    /// The sounds' names, and those that interrupted.
+    sounds: Vec<String>,
+    false_stops: Vec<String>,
+}
+
+/// When the user speaks over the reply, seconds in.
+const USER_AT: f64 = 3.0;
+
+fn measure_barge_in(
+    models: &Path,
+    espeak: &twin_voice::espeak::EspeakVoice,
+    reply: &[f32],
+    rate: u32,
+) -> Result<BargeIn> {
+    use twin_listen::room::converse;
     // Barge-in: questions said 2.5 s into the reply, then sounds that must not interrupt.
     let questions = [
         "Wait, what about the hiring budget for next year?",
@@ -300,26 +357,48 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
         "What does that mean for the Berlin office?",
         "How many robots will we ship next quarter?",
     ];
-    let user_at = 3.0;
-    let (mut decide_ms, mut fade_ms) = (Vec::new(), Vec::new());
-    let (mut stopped, mut errors, mut words) = (0, 0, 0);
+    let mut b = BargeIn {
+        questions: questions.len(),
+        stopped: 0,
+        decide_ms: Vec::new(),
+        fade_ms: Vec::new(),
+        errors: 0,
+        words: 0,
+        sounds: Vec::new(),
+        false_stops: Vec::new(),
+    };
     for q in questions {
-        let user = twin_listen::audio::to_16k(&say(&espeak, q)?, espeak.sample_rate());
-        let out = converse(&reply, rate, Some((&user, user_at)), &mut duplex()?);
+        let user = twin_listen::audio::to_16k(&say(espeak, q)?, espeak.sample_rate());
+        let out = converse(reply, rate, Some((&user, USER_AT)), &mut duplex(models)?);
         if let (Some(at), Some(silent)) = (out.barge_in_at(), out.silent_at_s) {
-            stopped += 1;
-            decide_ms.push((at - user_at) * 1000.0);
-            fade_ms.push((silent - at) * 1000.0);
+            b.stopped += 1;
+            b.decide_ms.push((at - USER_AT) * 1000.0);
+            b.fade_ms.push((silent - at) * 1000.0);
         }
         let (e, n) = word_errors(q, &out.turns().join(" "));
-        errors += e;
-        words += n;
+        b.errors += e;
+        b.words += n;
     }
+    for (name, audio) in &not_for_the_twin(models, espeak)? {
+        let out = converse(reply, rate, Some((audio, USER_AT)), &mut duplex(models)?);
+        if out.barge_in_at().is_some() || !out.turns().is_empty() {
+            b.false_stops.push(name.clone());
+        }
+        b.sounds.push(name.clone());
+    }
+    Ok(b)
+}
+
+/// Backchannels (espeak-ng) and recorded noises, at 16 kHz, by name.
+fn not_for_the_twin(
+    models: &Path,
+    espeak: &twin_voice::espeak::EspeakVoice,
+) -> Result<Vec<(String, Vec<f32>)>> {
     let mut sounds: Vec<(String, Vec<f32>)> = Vec::new();
     for b in ["Mhm.", "Yeah.", "Okay.", "Right."] {
         sounds.push((
             format!("\"{b}\" (espeak-ng)"),
-            twin_listen::audio::to_16k(&say(&espeak, b)?, espeak.sample_rate()),
+            twin_listen::audio::to_16k(&say(espeak, b)?, espeak.sample_rate()),
         ));
     }
     for s in ["cough-female", "cough-male", "sneeze-female", "clap"] {
@@ -328,13 +407,11 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
             twin_listen::audio::read_wav(&models.join(format!("sounds-human/{s}.wav")))?,
         ));
     }
-    let mut false_stops = Vec::new();
-    for (name, audio) in &sounds {
-        let out = converse(&reply, rate, Some((audio, user_at)), &mut duplex()?);
-        if out.barge_in_at().is_some() || !out.turns().is_empty() {
-            false_stops.push(name.clone());
-        }
-    }
+    Ok(sounds)
+}
+
+/// The section's table: `reply_s` is the reply's length in seconds.
+fn write_duplex(md: &mut String, reply_s: f64, e: &Echo, b: &BargeIn) -> Result<()> {
     writeln!(
         md,
         "## Echo cancellation and barge-in (simulated room)\n\n\
@@ -344,37 +421,33 @@ pub fn duplex_section(md: &mut String, models: &Path) -> Result<()> {
          | measure | value |\n|---|---|\n\
          | echo canceller cost | {:.3} of real time (one core) |\n\
          | microphone open (filter learnt the room) after | {} of the reply |\n\
-         | echo return loss enhancement, second half of the reply | {erle:.0} dB |\n\
-         | user turns from the reply alone | {echo_turns} |\n\
+         | echo return loss enhancement, second half of the reply | {:.0} dB |\n\
+         | user turns from the reply alone | {} |\n\
          | user turns from the reply when the echo path moves 2.5 s in (1, 3, 8, 20 samples), residual gate on / off | {} / {} |\n\
-         | questions said over the reply that stopped it | {stopped} of {} |\n\
+         | questions said over the reply that stopped it | {} of {} |\n\
          | user's speech begins → barge-in decided, p50 / max | {:.0} / {:.0} ms |\n\
          | barge-in decided → reply silent, max (promise: 150 ms) | {:.0} ms |\n\
          | word error rate of those questions, heard over the twin | {:.1}% |\n\
          | backchannels and noises that interrupted | {} of {} {} |\n",
-        reply.len() as f64 / rate as f64,
-        aec_rtf,
-        opened_s.map_or("never".into(), |s| format!("{s:.2} s")),
-        moved.0,
-        moved.1,
-        questions.len(),
-        percentile(&decide_ms, 50.0),
-        decide_ms.iter().copied().fold(0.0, f64::max),
-        fade_ms.iter().copied().fold(0.0, f64::max),
-        100.0 * errors as f64 / words.max(1) as f64,
-        false_stops.len(),
-        sounds.len(),
-        if false_stops.is_empty() {
-            format!(
-                "({})",
-                sounds
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+        reply_s,
+        e.aec_rtf,
+        e.opened_s.map_or("never".into(), |s| format!("{s:.2} s")),
+        e.erle,
+        e.echo_turns,
+        e.moved.0,
+        e.moved.1,
+        b.stopped,
+        b.questions,
+        percentile(&b.decide_ms, 50.0),
+        b.decide_ms.iter().copied().fold(0.0, f64::max),
+        b.fade_ms.iter().copied().fold(0.0, f64::max),
+        100.0 * b.errors as f64 / b.words.max(1) as f64,
+        b.false_stops.len(),
+        b.sounds.len(),
+        if b.false_stops.is_empty() {
+            format!("({})", b.sounds.join(", "))
         } else {
-            format!("({} did)", false_stops.join(", "))
+            format!("({} did)", b.false_stops.join(", "))
         },
     )?;
     Ok(())
