@@ -99,7 +99,33 @@ fn piper_for_sherpa(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot read {}", json_path.display()))?;
     let config: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not JSON", json_path.display()))?;
+    let tokens = piper_tokens(&config)?;
+    let metadata = piper_metadata(&config)?;
+    let model_out = dir.join("model.onnx");
+    let stamp = dir.join("prepared.txt");
+    let fingerprint = format!(
+        "piper-for-sherpa v1 {}\n",
+        crate::fetch::sha256_file(&dir.join("piper.onnx"))?
+    );
+    if model_out.is_file()
+        && dir.join("tokens.txt").is_file()
+        && std::fs::read_to_string(&stamp).is_ok_and(|s| s == fingerprint)
+    {
+        println!("  ok       {} (prepared)", model_out.display());
+        return Ok(());
+    }
+    std::fs::write(dir.join("tokens.txt"), tokens)?;
+    with_metadata(&dir.join("piper.onnx"), &model_out, &metadata)?;
+    std::fs::write(&stamp, fingerprint)?;
+    println!(
+        "  prepared {} and tokens.txt for sherpa-onnx",
+        model_out.display()
+    );
+    Ok(())
+}
 
+/// sherpa-onnx's tokens.txt: each phoneme of the voice's `phoneme_id_map` and its id, a line each, by id.
+fn piper_tokens(config: &serde_json::Value) -> Result<String> {
     let map = config["phoneme_id_map"]
         .as_object()
         .context("voice.json has no phoneme_id_map")?;
@@ -115,7 +141,11 @@ fn piper_for_sherpa(dir: &Path) -> Result<()> {
     for (id, symbol) in &by_id {
         tokens.push_str(&format!("{symbol} {id}\n"));
     }
+    Ok(tokens)
+}
 
+/// The metadata sherpa-onnx reads from a Piper voice's model, from its voice.json.
+fn piper_metadata(config: &serde_json::Value) -> Result<[(&'static str, String); 7]> {
     let voice = config["espeak"]["voice"]
         .as_str()
         .context("voice.json has no espeak.voice")?;
@@ -126,7 +156,7 @@ fn piper_for_sherpa(dir: &Path) -> Result<()> {
     let language = config["language"]["name_english"]
         .as_str()
         .unwrap_or("English");
-    let metadata = [
+    Ok([
         ("model_type", "vits".to_string()),
         ("comment", "piper".to_string()),
         ("language", language.to_string()),
@@ -134,28 +164,17 @@ fn piper_for_sherpa(dir: &Path) -> Result<()> {
         ("has_espeak", "1".to_string()),
         ("n_speakers", speakers.to_string()),
         ("sample_rate", rate.to_string()),
-    ];
+    ])
+}
 
-    let model_out = dir.join("model.onnx");
-    let stamp = dir.join("prepared.txt");
-    let fingerprint = format!(
-        "piper-for-sherpa v1 {}\n",
-        crate::fetch::sha256_file(&dir.join("piper.onnx"))?
-    );
-    if model_out.is_file()
-        && dir.join("tokens.txt").is_file()
-        && std::fs::read_to_string(&stamp).is_ok_and(|s| s == fingerprint)
-    {
-        println!("  ok       {} (prepared)", model_out.display());
-        return Ok(());
-    }
-    std::fs::write(dir.join("tokens.txt"), tokens)?;
+/// Writes `model` with `metadata` added to `out` (through a .part file, so a half-written model is never used).
+fn with_metadata(model: &Path, out: &Path, metadata: &[(&str, String)]) -> Result<()> {
     // ONNX is a protobuf ModelProto; repeated fields may appear anywhere and accumulate, so appending
     // `metadata_props` entries (field 14) to the serialized model adds them without parsing the graph.
-    let tmp = dir.join("model.onnx.part");
-    std::fs::copy(dir.join("piper.onnx"), &tmp)?;
+    let tmp = out.with_extension("onnx.part");
+    std::fs::copy(model, &tmp)?;
     let mut file = std::fs::OpenOptions::new().append(true).open(&tmp)?;
-    for (key, value) in &metadata {
+    for (key, value) in metadata {
         let mut entry = Vec::new();
         length_delimited(&mut entry, 1, key.as_bytes());
         length_delimited(&mut entry, 2, value.as_bytes());
@@ -165,12 +184,7 @@ fn piper_for_sherpa(dir: &Path) -> Result<()> {
     }
     file.sync_all()?;
     drop(file);
-    std::fs::rename(&tmp, &model_out)?;
-    std::fs::write(&stamp, fingerprint)?;
-    println!(
-        "  prepared {} and tokens.txt for sherpa-onnx",
-        model_out.display()
-    );
+    std::fs::rename(&tmp, out)?;
     Ok(())
 }
 
