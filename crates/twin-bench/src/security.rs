@@ -224,29 +224,9 @@ pub async fn section(md: &mut String, server_bin: &Path, models: &Path, pack: &P
     let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
     let (pki, _) = twin_tls::make_demo_pki(&dir.path().join("tls"), &names)?;
     let client = twin_tls::client_config(Some(&pki.ca))?;
-    let config = |name: &str, tls: bool| -> Result<std::path::PathBuf> {
-        let path = dir.path().join(format!("{name}.toml"));
-        let tls = match tls {
-            true => format!(
-                "[server.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
-                pki.cert.display(),
-                pki.key.display()
-            ),
-            false => String::new(),
-        };
-        std::fs::write(
-            &path,
-            format!(
-                "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
-                 {tls}[auth]\ndemo = true\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"{TOKEN}\"\n\
-                 [llm]\nbackend = \"embedded\"\n\
-                 [limits]\nturns_per_minute = 1000000\nconnections_per_token = 100000\nconnections_per_ip = 100000\n",
-                dir.path().join(format!("{name}.db")).display(),
-                models.display(),
-                pack.display(),
-            ),
-        )?;
-        Ok(path)
+    let config = |name: &str, tls: bool| {
+        let tls = tls.then_some((pki.cert.as_path(), pki.key.as_path()));
+        write_config(dir.path(), name, tls, models, pack)
     };
     eprintln!("security: TLS against plaintext…");
     let plain = start(server_bin, &config("plain", false)?)?;
@@ -254,14 +234,78 @@ pub async fn section(md: &mut String, server_bin: &Path, models: &Path, pack: &P
     drop(plain);
     let server = start(server_bin, &config("tls", true)?)?;
     let (tls_open, tls_rtt) = timings(&server.addr, Some(&client)).await?;
+    let load = under_load(&server, &client).await?;
+    drop(server);
 
+    write_tls(md, [&plain_open, &tls_open], [&plain_rtt, &tls_rtt])?;
+    write_load(md, &load)?;
+    fuzz_table(md)?;
+    writeln!(md, "| attack (issue 17) | held | shown by |\n|---|---|---|")?;
+    for (attack, test) in ATTACKS {
+        writeln!(md, "| {attack} | yes | {test} |")?;
+    }
+    md.push('\n');
+    Ok(())
+}
+
+/// A server config in `dir` named `name`: the demo pack, embedded defaults, limits out of the way, and TLS
+/// with `tls` (certificate, key) when given.
+fn write_config(
+    dir: &Path,
+    name: &str,
+    tls: Option<(&Path, &Path)>,
+    models: &Path,
+    pack: &Path,
+) -> Result<std::path::PathBuf> {
+    let path = dir.join(format!("{name}.toml"));
+    let tls = match tls {
+        Some((cert, key)) => format!(
+            "[server.tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+        None => String::new(),
+    };
+    std::fs::write(
+        &path,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmodels_dir = \"{}\"\npersonas = [\"{}\"]\n\
+             {tls}[auth]\ndemo = true\n[[auth.tokens]]\nname = \"bench\"\ntoken = \"{TOKEN}\"\n\
+             [llm]\nbackend = \"embedded\"\n\
+             [limits]\nturns_per_minute = 1000000\nconnections_per_token = 100000\nconnections_per_ip = 100000\n",
+            dir.join(format!("{name}.db")).display(),
+            models.display(),
+            pack.display(),
+        ),
+    )?;
+    Ok(path)
+}
+
+/// The server holding many quiet TLS sessions while more ask at once.
+struct Load {
+    /// The server's memory before and after the quiet sessions opened, KiB.
+    before: u64,
+    after: u64,
+    open_s: f64,
+    answered: usize,
+    active_s: f64,
+    /// Each answered session's time to its first sentence, ms.
+    first_ms: Vec<f64>,
+    /// Quiet sessions that still answered a ping afterwards.
+    alive: usize,
+}
+
+async fn under_load(
+    server: &Server,
+    client: &std::sync::Arc<rustls::ClientConfig>,
+) -> Result<Load> {
     eprintln!("security: {IDLE} quiet sessions, then {ACTIVE} asking at once…");
     let pid = server.child.id();
     let before = rss_kib(pid).unwrap_or(0);
     let mut idle = Vec::with_capacity(IDLE);
     let opened = Instant::now();
     for _ in 0..IDLE {
-        idle.push(session(&server.addr, Some(&client)).await?);
+        idle.push(session(&server.addr, Some(client)).await?);
     }
     let open_s = opened.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -296,11 +340,22 @@ pub async fn section(md: &mut String, server_bin: &Path, models: &Path, pack: &P
             alive += 1;
         }
     }
-    drop(idle);
-    drop(server);
+    Ok(Load {
+        before,
+        after,
+        open_s,
+        answered,
+        active_s,
+        first_ms,
+        alive,
+    })
+}
 
+/// TLS's cost: session opening times and round trips, each `[plaintext, TLS]`.
+fn write_tls(md: &mut String, open: [&[f64]; 2], rtt: [&[f64]; 2]) -> Result<()> {
+    let [plain_open, tls_open] = open;
+    let [plain_rtt, tls_rtt] = rtt;
     let p50 = |v: &[f64]| percentile(v, 50.0);
-    let per_idle_kib = after.saturating_sub(before) as f64 / IDLE as f64;
     writeln!(
         md,
         "## Security and faults (twin-server, embedded defaults, loopback)\n\n\
@@ -311,14 +366,14 @@ pub async fn section(md: &mut String, server_bin: &Path, models: &Path, pack: &P
          | figure | plaintext (ws) p50 | TLS (wss) p50 | TLS adds |\n|---|---|---|---|\n\
          | opening a session | {:.2} ms | {:.2} ms | {:.2} ms |\n\
          | one round trip | {:.3} ms | {:.3} ms | {:.3} ms |\n",
-        p50(&plain_open),
-        p50(&tls_open),
-        p50(&tls_open) - p50(&plain_open),
-        p50(&plain_rtt),
-        p50(&tls_rtt),
-        p50(&tls_rtt) - p50(&plain_rtt),
+        p50(plain_open),
+        p50(tls_open),
+        p50(tls_open) - p50(plain_open),
+        p50(plain_rtt),
+        p50(tls_rtt),
+        p50(tls_rtt) - p50(plain_rtt),
     )?;
-    let added = p50(&tls_rtt) - p50(&plain_rtt);
+    let added = p50(tls_rtt) - p50(plain_rtt);
     writeln!(
         md,
         "A voice turn crosses the link once each way after the session is open (the user's turn in, the \
@@ -327,23 +382,32 @@ pub async fn section(md: &mut String, server_bin: &Path, models: &Path, pack: &P
         added,
         if added <= 5.0 { "met" } else { "not met" }
     )?;
+    Ok(())
+}
+
+fn write_load(md: &mut String, load: &Load) -> Result<()> {
+    let Load {
+        before,
+        after,
+        open_s,
+        answered,
+        active_s,
+        first_ms,
+        alive,
+    } = load;
+    let p50 = |v: &[f64]| percentile(v, 50.0);
+    let per_idle_kib = after.saturating_sub(*before) as f64 / IDLE as f64;
     writeln!(
         md,
         "{IDLE} quiet sessions over TLS opened in {open_s:.1} s and held: the server's memory grew from \
          {:.0} MiB to {:.0} MiB, **{per_idle_kib:.0} KiB per quiet session**; with them open, {ACTIVE} more \
          sessions each asked a question at once: {answered} of {ACTIVE} answered in {active_s:.1} s (first \
          sentence p50 {:.0} ms, p95 {:.0} ms); afterwards {alive} of {IDLE} quiet sessions still answered a ping.\n",
-        before as f64 / 1024.0,
-        after as f64 / 1024.0,
-        p50(&first_ms),
-        percentile(&first_ms, 95.0),
+        *before as f64 / 1024.0,
+        *after as f64 / 1024.0,
+        p50(first_ms),
+        percentile(first_ms, 95.0),
     )?;
-    fuzz_table(md)?;
-    writeln!(md, "| attack (issue 17) | held | shown by |\n|---|---|---|")?;
-    for (attack, test) in ATTACKS {
-        writeln!(md, "| {attack} | yes | {test} |")?;
-    }
-    md.push('\n');
     Ok(())
 }
 
