@@ -6,6 +6,7 @@
 
 use crate::{Ws, next_message, percentile};
 use anyhow::{Context, Result, bail};
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -196,85 +197,13 @@ async fn measure(
     let ticks = cpu_ticks(pid);
     let mut tasks = Vec::new();
     for (ws, me, talks) in joined {
-        let (mut tx, mut rx) = ws.split();
+        let (tx, rx) = ws.split();
         let (sent_w, counts_w) = (sent.clone(), counts.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut poses = tokio::time::interval(Duration::from_micros(33_333));
-            let mut voice = tokio::time::interval(Duration::from_millis(20));
-            let chunk = twin_protocol::encode_pcm16(&[0; 320]);
-            let (mut pose_seq, mut voice_seq) = (0u64, 0u64);
-            let head = Pose {
-                position: [0.4, 1.6, 1.3],
-                orientation: [0.0, 0.0, 0.0, 1.0],
-            };
-            loop {
-                let message = tokio::select! {
-                    _ = poses.tick() => {
-                        pose_seq += 1;
-                        ClientMessage::Pose { seq: pose_seq, head, left: Some(head), right: Some(head) }
-                    }
-                    _ = voice.tick(), if talks => {
-                        voice_seq += 1;
-                        ClientMessage::Voice { seq: voice_seq, sample_rate: 16_000, pcm16: chunk.clone() }
-                    }
-                    () = tokio::time::sleep_until(end) => break,
-                };
-                let key = match &message {
-                    ClientMessage::Pose { seq, .. } => (format!("{me}/p"), *seq),
-                    _ => (format!("{me}/v"), voice_seq),
-                };
-                lock(&sent_w).insert(key, Instant::now());
-                if tx
-                    .send(WsMessage::Text(message.encode().into()))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-                let mut c = lock(&counts_w);
-                if matches!(message, ClientMessage::Pose { .. }) {
-                    c.0 += 1;
-                } else {
-                    c.1 += 1;
-                }
-            }
-            // What is still on its way arrives within the grace period of the readers.
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let _ = tx.close().await;
-        }));
+        tasks.push(tokio::spawn(send_for_window(
+            tx, me, talks, end, sent_w, counts_w,
+        )));
         let (sent_r, got_r) = (sent.clone(), got.clone());
-        tasks.push(tokio::spawn(async move {
-            let grace = end + Duration::from_secs(1);
-            loop {
-                let frame = tokio::select! {
-                    f = rx.next() => f,
-                    () = tokio::time::sleep_until(grace) => break,
-                };
-                let Some(Ok(WsMessage::Text(t))) = frame else {
-                    break;
-                };
-                let now = Instant::now();
-                let key = match ServerMessage::decode(&t) {
-                    Ok(ServerMessage::Pose {
-                        participant, seq, ..
-                    }) => (format!("{participant}/p"), seq),
-                    Ok(ServerMessage::Voice {
-                        participant, seq, ..
-                    }) => (format!("{participant}/v"), seq),
-                    _ => continue,
-                };
-                let Some(at) = lock(&sent_r).get(&key).copied() else {
-                    continue;
-                };
-                let ms = (now - at).as_secs_f64() * 1000.0;
-                let mut g = lock(&got_r);
-                if key.0.ends_with("/p") {
-                    g.pose_ms.push(ms);
-                } else {
-                    g.voice_ms.push(ms);
-                }
-            }
-        }));
+        tasks.push(tokio::spawn(receive_until(rx, end, sent_r, got_r)));
     }
     tokio::time::sleep_until(end).await;
     let window = started.elapsed().as_secs_f64();
@@ -297,6 +226,100 @@ async fn measure(
         got,
         cpu,
     })
+}
+
+/// One participant's sending until `end`: its pose 30 times a second and, when it `talks`, its voice every
+/// 20 ms; each message's send time in `sent`, and (poses, voices) sent in `counts`.
+async fn send_for_window(
+    mut tx: SplitSink<Ws, WsMessage>,
+    me: String,
+    talks: bool,
+    end: tokio::time::Instant,
+    sent: Sent,
+    counts: Arc<Mutex<(usize, usize)>>,
+) {
+    let mut poses = tokio::time::interval(Duration::from_micros(33_333));
+    let mut voice = tokio::time::interval(Duration::from_millis(20));
+    let chunk = twin_protocol::encode_pcm16(&[0; 320]);
+    let (mut pose_seq, mut voice_seq) = (0u64, 0u64);
+    let head = Pose {
+        position: [0.4, 1.6, 1.3],
+        orientation: [0.0, 0.0, 0.0, 1.0],
+    };
+    loop {
+        let message = tokio::select! {
+            _ = poses.tick() => {
+                pose_seq += 1;
+                ClientMessage::Pose { seq: pose_seq, head, left: Some(head), right: Some(head) }
+            }
+            _ = voice.tick(), if talks => {
+                voice_seq += 1;
+                ClientMessage::Voice { seq: voice_seq, sample_rate: 16_000, pcm16: chunk.clone() }
+            }
+            () = tokio::time::sleep_until(end) => break,
+        };
+        let key = match &message {
+            ClientMessage::Pose { seq, .. } => (format!("{me}/p"), *seq),
+            _ => (format!("{me}/v"), voice_seq),
+        };
+        lock(&sent).insert(key, Instant::now());
+        if tx
+            .send(WsMessage::Text(message.encode().into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        let mut c = lock(&counts);
+        if matches!(message, ClientMessage::Pose { .. }) {
+            c.0 += 1;
+        } else {
+            c.1 += 1;
+        }
+    }
+    // What is still on its way arrives within the grace period of the readers.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = tx.close().await;
+}
+
+/// One participant's receiving until a second after `end`: each relayed pose's and voice chunk's latency
+/// from its send time in `sent`.
+async fn receive_until(
+    mut rx: SplitStream<Ws>,
+    end: tokio::time::Instant,
+    sent: Sent,
+    got: Arc<Mutex<Received>>,
+) {
+    let grace = end + Duration::from_secs(1);
+    loop {
+        let frame = tokio::select! {
+            f = rx.next() => f,
+            () = tokio::time::sleep_until(grace) => break,
+        };
+        let Some(Ok(WsMessage::Text(t))) = frame else {
+            break;
+        };
+        let now = Instant::now();
+        let key = match ServerMessage::decode(&t) {
+            Ok(ServerMessage::Pose {
+                participant, seq, ..
+            }) => (format!("{participant}/p"), seq),
+            Ok(ServerMessage::Voice {
+                participant, seq, ..
+            }) => (format!("{participant}/v"), seq),
+            _ => continue,
+        };
+        let Some(at) = lock(&sent).get(&key).copied() else {
+            continue;
+        };
+        let ms = (now - at).as_secs_f64() * 1000.0;
+        let mut g = lock(&got);
+        if key.0.ends_with("/p") {
+            g.pose_ms.push(ms);
+        } else {
+            g.voice_ms.push(ms);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
