@@ -1,10 +1,10 @@
 //! The speech-in pipeline over a stream of 16 kHz audio: two Silero VADs (a quick one that notices a pause
 //! after 100 ms, and the one that ends an utterance), partial hypotheses by re-decoding the growing segment,
 //! and speculative finalization: decoding starts when the pause begins, and that result is the final one
-//! when the utterance indeed ends there. With Smart Turn (the default), the same pause asks, on another core
-//! while the decode runs, whether the turn sounds complete, and the transcript is read for whether its
-//! sentence can end there: if both say so the decode is final at once; if not, only a long silence ends the
-//! turn, so "I was thinking... that we could" is heard whole.
+//! when the utterance indeed ends there. With Smart Turn (the default), the decode at that pause is read for
+//! whether its sentence can end there and, if it can, Smart Turn is asked whether the turn sounds complete:
+//! if so the decode is final at once; if not, only a long silence ends the turn, so "I was thinking... that
+//! we could" is heard whole.
 
 use crate::recognizer::{Recognizer, RecognizerKind};
 use crate::turn::{SentenceEnd, SmartTurn, TranscriptCheck};
@@ -164,10 +164,9 @@ struct Speculation {
     decode_ms: f64,
     /// Reading the transcript and asking Smart Turn.
     judge_ms: f64,
-    /// Smart Turn's probability that the turn is complete, where the config asks it.
+    /// Smart Turn's probability that the turn is complete, where it was asked (the config asks for it and the
+    /// transcript does not go on).
     complete: Option<f32>,
-    /// Whether the transcript keeps the turn open.
-    goes_on: bool,
 }
 
 pub struct Listener {
@@ -437,7 +436,7 @@ impl Listener {
         let threshold = self.config.complete_at?;
         let s = self.speculation.as_ref()?;
         let complete = s.complete?;
-        if complete < threshold || s.goes_on {
+        if complete < threshold {
             return None;
         }
         let s = self.speculation.take()?;
@@ -493,10 +492,9 @@ impl Listener {
         let end = self.now();
         let audio = self.span(from, end);
         let (text, decode_ms) = timed(|| self.recognizer.decode(audio));
-        let (mut goes_on, mut complete, mut judge_ms) = (false, None, 0.0);
+        let (mut complete, mut judge_ms) = (None, 0.0);
         if let Some(turn) = self.config.complete_at.and(self.turn.as_ref()) {
-            let read_ms;
-            (goes_on, read_ms) = timed(|| self.goes_on(&text));
+            let (goes_on, read_ms) = timed(|| self.goes_on(&text));
             judge_ms += read_ms;
             if !goes_on {
                 let (p, ms) = timed(|| turn.complete(audio));
@@ -517,7 +515,6 @@ impl Listener {
             decode_ms,
             judge_ms,
             complete,
-            goes_on,
         });
     }
 

@@ -52,13 +52,10 @@ impl SentenceEnd {
                     .with_n_batch(CONTEXT_TOKENS)
                     .with_n_threads(threads as i32)
                     .with_n_threads_batch(threads as i32);
-                let judge = match model.new_context(backend, params) {
-                    Ok(ctx) => Judge::new(&model, ctx),
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(LlmError::Load(e.to_string())));
-                        return;
-                    }
-                };
+                let judge = model
+                    .new_context(backend, params)
+                    .map_err(|e| LlmError::Load(e.to_string()))
+                    .and_then(|ctx| Judge::new(&model, ctx));
                 let mut judge = match judge {
                     Ok(j) => j,
                     Err(e) => {
