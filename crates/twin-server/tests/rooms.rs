@@ -8,9 +8,7 @@
 
 mod common;
 use common::Client;
-use common::rooms::{
-    error_of, final_turn, join, join_with, listening, quiet, reply_to, roster, server,
-};
+use common::rooms::{error_of, final_turn, join, listening, quiet, reply_to, roster, server};
 use std::time::Duration;
 use twin_protocol::{ClientMessage, Heard, HistoryTurn, ServerMessage, Speaker};
 
@@ -550,7 +548,7 @@ async fn only_the_asker_cuts_a_reply_and_late_comers_hear_the_disclosure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_who_comes_back_is_the_same_one_and_is_answered_once() {
     let addr = server();
-    let mut dana = join_with(
+    let mut dana = Client::join_room(
         addr,
         "dana-token",
         "sync",
@@ -568,7 +566,7 @@ async fn a_participant_who_comes_back_is_the_same_one_and_is_answered_once() {
     drop(dana);
 
     // The same laptop comes back (a dropped connection) and resends the turn it never saw acknowledged.
-    let mut again = join_with(
+    let mut again = Client::join_room(
         addr,
         "dana-token",
         "sync",
@@ -601,7 +599,8 @@ async fn a_participant_who_comes_back_is_the_same_one_and_is_answered_once() {
     );
 
     // Another device of the same person is another participant.
-    let mut phone = join_with(addr, "dana-token", "sync", false, false, Some("dana-phone")).await;
+    let mut phone =
+        Client::join_room(addr, "dana-token", "sync", false, false, Some("dana-phone")).await;
     let (phone_id, _) = roster(&mut phone).await;
     assert_ne!(phone_id, first_id);
 }

@@ -94,18 +94,7 @@ pub async fn join(addr: &str, token: &str, room: &str) -> Client {
 }
 
 pub async fn join_as(addr: &str, token: &str, room: &str, audio: bool, remote: bool) -> Client {
-    join_with(addr, token, room, audio, remote, None).await
-}
-
-pub async fn join_with(
-    addr: &str,
-    token: &str,
-    room: &str,
-    audio: bool,
-    remote: bool,
-    instance: Option<&str>,
-) -> Client {
-    Client::join_room(addr, token, room, audio, remote, instance).await
+    Client::join_room(addr, token, room, audio, remote, None).await
 }
 
 /// The room as this client last heard it: (its own id, the names present, sorted).
